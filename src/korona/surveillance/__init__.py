@@ -1,0 +1,1 @@
+"""Sykdomspulsen for kommunehelsetjenesten: consultation counts, cases, signals (pure analytics)."""

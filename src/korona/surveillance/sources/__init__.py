@@ -1,0 +1,1 @@
+"""Outside data feeds (KUHR, MSIS, lab) and the KUHR simulator, each turned into store frames."""
