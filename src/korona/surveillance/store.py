@@ -1,0 +1,400 @@
+"""Where surveillance counts and analysis results live: Parquet under one root, read lazily."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import polars as pl
+
+from korona.surveillance.calendar import Frequency, week_columns
+
+__all__ = [
+    "CONSULTATION_KEYS",
+    "ContactType",
+    "PracticeType",
+    "StoreError",
+    "StoreStatus",
+    "SurveillanceStore",
+    "TableStatus",
+]
+
+
+class ContactType(StrEnum):
+    """How patient and doctor met, derived from the fee code (takst)."""
+
+    IN_PERSON = "in_person"
+    TELEPHONE = "telephone"
+    E_CONSULTATION = "e_consultation"
+
+
+class PracticeType(StrEnum):
+    """GP office (legekontor) or out-of-hours clinic (legevakt)."""
+
+    GP = "gp"
+    OUT_OF_HOURS = "out_of_hours"
+
+
+class StoreError(Exception):
+    """A frame handed to the store does not have the shape the store keeps."""
+
+
+class _Table(StrEnum):
+    CONSULTATIONS = "consultations"
+    CASES = "cases"
+    LAB_TESTS = "lab_tests"
+    RESULTS = "results"
+
+
+CONSULTATION_KEYS = ("location_code", "age", "syndrome", "contact_type", "practice_type", "date")
+_CONSULTATION_SCHEMA = {
+    "location_code": pl.String,
+    "age": pl.String,
+    "syndrome": pl.String,
+    "contact_type": pl.String,
+    "practice_type": pl.String,
+    "date": pl.Date,
+    "n": pl.Int64,
+    "denominator": pl.Int64,
+}
+_CASE_SCHEMA = {"location_code": pl.String, "date": pl.Date, "n": pl.Int64}
+_LAB_SCHEMA = {"location_code": pl.String, "date": pl.Date, "n_pos": pl.Int64, "n_neg": pl.Int64}
+_WEEK_COLUMNS = ("iso_year", "iso_week", "week")
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    """What one stored table holds."""
+
+    table: str
+    frequency: str
+    rows: int
+    locations: int
+    first_date: dt.date | None
+    last_date: dt.date | None
+    last_ingest_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """Per-table summary of the store, for the CLI and the web app."""
+
+    root: Path
+    tables: list[TableStatus] = field(default_factory=list)
+
+
+def _atomic_write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Write a Parquet file so readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        frame.write_parquet(temp_name, compression="zstd", statistics=True)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temp_name, path)
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, type[pl.DataType]], what: str) -> pl.DataFrame:
+    missing = [name for name in schema if name not in frame.columns]
+    if missing:
+        raise StoreError(f"{what} frame lacks columns: {', '.join(missing)}")
+    try:
+        return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+    except pl.exceptions.PolarsError as error:
+        raise StoreError(f"{what} frame has columns of the wrong type: {error}") from error
+
+
+def _sunday(date: pl.Expr) -> pl.Expr:
+    return date + pl.duration(days=7 - date.dt.weekday())
+
+
+class SurveillanceStore:
+    """Counts (consultations, cases, lab tests) and analysis results as Parquet under ``root``.
+
+    Layout: ``consultations/{daily,weekly}/year=YYYY.parquet`` (sparse: only strata with at least
+    one consultation), ``consultations/dimensions.json`` (locations, ages and syndromes of the
+    zero-filled grid), ``cases/{daily,weekly}.parquet``, ``lab_tests/{daily,weekly}.parquet``,
+    ``results/<method>/<frequency>/year=YYYY.parquet`` and ``ingest_log.json``.
+    Every file is replaced atomically (temporary file + ``os.replace``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # consultations -------------------------------------------------------------------------
+
+    def _consultation_dir(self, frequency: Frequency) -> Path:
+        return self.root / _Table.CONSULTATIONS / frequency.value
+
+    def _dimensions_path(self) -> Path:
+        return self.root / _Table.CONSULTATIONS / "dimensions.json"
+
+    def _dimensions(self) -> dict[str, list[str]]:
+        path = self._dimensions_path()
+        if not path.exists():
+            return {"locations": [], "ages": [], "syndromes": []}
+        loaded: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+
+    def write_consultations(self, daily: pl.DataFrame, *, locations: Iterable[str] = ()) -> None:
+        """Store daily consultation counts, replacing the dates they cover; rebuild those weeks.
+
+        ``daily`` has the consultation columns (``denominator`` raw: before the floor at 1) and
+        may be sparse; missing strata read back as zeros. ``locations`` adds location codes to
+        the zero-filled grid even when they have no rows (e.g. all 356 municipalities).
+        """
+        frame = _conform(daily, _CONSULTATION_SCHEMA, "consultation")
+        if frame.select(pl.col("date").is_null().any()).item():
+            raise StoreError("consultation frame has rows without a date")
+        frame = frame.group_by(CONSULTATION_KEYS).agg(
+            pl.col("n").sum(), pl.col("denominator").sum()
+        )
+        dates = frame.get_column("date").unique()
+        self._replace_dates(self._consultation_dir(Frequency.DAILY), frame, dates)
+        self._rebuild_weeks(dates)
+        dimensions = self._dimensions()
+        for key, column, extra in (
+            ("locations", "location_code", list(locations)),
+            ("ages", "age", []),
+            ("syndromes", "syndrome", []),
+        ):
+            seen = set(frame.get_column(column).unique().to_list())
+            dimensions[key] = sorted(set(dimensions[key]) | seen | set(extra))
+        _atomic_write_text(json.dumps(dimensions, indent=1), self._dimensions_path())
+        self._log_ingest(_Table.CONSULTATIONS)
+
+    def _partitions(self, directory: Path) -> dict[int, Path]:
+        if not directory.exists():
+            return {}
+        return {int(p.stem.split("=")[1]): p for p in sorted(directory.glob("year=*.parquet"))}
+
+    def _replace_dates(self, directory: Path, frame: pl.DataFrame, dates: pl.Series) -> None:
+        years = set(dates.dt.year().unique().to_list())
+        partitions = self._partitions(directory)
+        for year in sorted(years):
+            new_rows = frame.filter(pl.col("date").dt.year() == year)
+            path = directory / f"year={year}.parquet"
+            if year in partitions:
+                kept = pl.read_parquet(path).filter(~pl.col("date").is_in(dates.implode()))
+                new_rows = pl.concat([kept, new_rows], how="vertical_relaxed")
+            _atomic_write_parquet(new_rows.sort("date", "location_code"), path)
+
+    def _rebuild_weeks(self, dates: pl.Series) -> None:
+        sundays = dates.to_frame("date").select(_sunday(pl.col("date")).unique()).to_series()
+        first = sundays.min()
+        daily_dir = self._consultation_dir(Frequency.DAILY)
+        assert isinstance(first, dt.date)
+        years = {year for year in self._partitions(daily_dir) if year >= first.year - 1}
+        sources = [daily_dir / f"year={year}.parquet" for year in sorted(years)]
+        weekly = (
+            pl.scan_parquet(sources)
+            .with_columns(_sunday(pl.col("date")).alias("date"))
+            .filter(pl.col("date").is_in(sundays.implode()))
+            .group_by(CONSULTATION_KEYS)
+            .agg(pl.col("n").sum(), pl.col("denominator").sum())
+            .collect()
+        )
+        self._replace_dates(self._consultation_dir(Frequency.WEEKLY), weekly, sundays)
+
+    def consultations(self, frequency: Frequency) -> pl.LazyFrame:
+        """Return zero-filled consultation counts: every location × age × syndrome × contact type ×
+        practice type × date (weekly: every Sunday) between the first and last stored date.
+
+        ``denominator`` is floored at 1 (spec §1); weekly frames also carry ``iso_year``,
+        ``iso_week`` and ``week``.
+        """
+        paths = list(self._partitions(self._consultation_dir(frequency)).values())
+        columns = list(_CONSULTATION_SCHEMA)
+        if frequency is Frequency.WEEKLY:
+            columns = [*columns[:6], *_WEEK_COLUMNS, "n", "denominator"]
+        if not paths:
+            empty = pl.DataFrame(schema=_CONSULTATION_SCHEMA).lazy()
+            if frequency is Frequency.WEEKLY:
+                empty = empty.with_columns(week_columns("date"))
+            return empty.select(columns)
+        sparse = pl.scan_parquet(paths)
+        bounds = sparse.select(pl.col("date").min().alias("lo"), pl.col("date").max().alias("hi"))
+        lo, hi = bounds.collect().row(0)
+        step = "1d" if frequency is Frequency.DAILY else "1w"
+        dims = self._dimensions()
+        grid = (
+            pl.LazyFrame({"location_code": dims["locations"]}, schema={"location_code": pl.String})
+            .join(pl.LazyFrame({"age": dims["ages"]}, schema={"age": pl.String}), how="cross")
+            .join(
+                pl.LazyFrame({"syndrome": dims["syndromes"]}, schema={"syndrome": pl.String}),
+                how="cross",
+            )
+            .join(pl.LazyFrame({"contact_type": [c.value for c in ContactType]}), how="cross")
+            .join(pl.LazyFrame({"practice_type": [p.value for p in PracticeType]}), how="cross")
+            .join(
+                pl.LazyFrame({"date": pl.date_range(lo, hi, interval=step, eager=True)}),
+                how="cross",
+            )
+        )
+        filled = grid.join(sparse, on=list(CONSULTATION_KEYS), how="left").with_columns(
+            pl.col("n").fill_null(0),
+            pl.max_horizontal(pl.col("denominator").fill_null(0), pl.lit(1, pl.Int64)).alias(
+                "denominator"
+            ),
+        )
+        if frequency is Frequency.WEEKLY:
+            filled = filled.with_columns(week_columns("date"))
+        return filled.select(columns)
+
+    # cases and lab tests -------------------------------------------------------------------
+
+    def _upsert(self, table: _Table, frame: pl.DataFrame, frequency: Frequency) -> None:
+        """Replace stored rows with the same (location_code, date) and add the rest."""
+        path = self.root / table / f"{frequency.value}.parquet"
+        if frequency is Frequency.WEEKLY:
+            frame = frame.with_columns(_sunday(pl.col("date")).alias("date"))
+        if path.exists():
+            old = pl.read_parquet(path).join(frame, on=["location_code", "date"], how="anti")
+            frame = pl.concat([old, frame], how="vertical_relaxed")
+        _atomic_write_parquet(frame.sort("location_code", "date"), path)
+        self._log_ingest(table)
+
+    def _scan(self, table: _Table, schema: dict[str, type[pl.DataType]], frequency: Frequency):
+        path = self.root / table / f"{frequency.value}.parquet"
+        frame = pl.scan_parquet(path) if path.exists() else pl.DataFrame(schema=schema).lazy()
+        if frequency is Frequency.WEEKLY:
+            frame = frame.with_columns(week_columns("date"))
+            names = list(schema)
+            return frame.select(names[:2] + list(_WEEK_COLUMNS) + names[2:])
+        return frame
+
+    def write_cases(self, frame: pl.DataFrame, frequency: Frequency) -> None:
+        """Store case counts (MSIS) per location × date; weekly dates are moved to the Sunday."""
+        self._upsert(_Table.CASES, _conform(frame, _CASE_SCHEMA, "cases"), frequency)
+
+    def cases(self, frequency: Frequency) -> pl.LazyFrame:
+        """Return stored case counts: location_code, date (weekly: + week columns), n."""
+        return self._scan(_Table.CASES, _CASE_SCHEMA, frequency)
+
+    def write_lab_tests(self, frame: pl.DataFrame, frequency: Frequency) -> None:
+        """Store positive and negative test counts per location × date."""
+        self._upsert(_Table.LAB_TESTS, _conform(frame, _LAB_SCHEMA, "lab test"), frequency)
+
+    def lab_tests(self, frequency: Frequency) -> pl.LazyFrame:
+        """Return stored lab tests: location_code, date (weekly: + week columns), n_pos, n_neg."""
+        return self._scan(_Table.LAB_TESTS, _LAB_SCHEMA, frequency)
+
+    # analysis results ----------------------------------------------------------------------
+
+    def _results_dir(self, method: str, frequency: Frequency) -> Path:
+        if not method.isidentifier():
+            raise StoreError(f"method name must be an identifier, got {method!r}")
+        return self.root / _Table.RESULTS / method / frequency.value
+
+    def write_results(
+        self, method: str, frequency: Frequency, results: pl.DataFrame, years: Sequence[int]
+    ) -> None:
+        """Replace the results of the given prediction years with ``results``.
+
+        A row's prediction year is its ``prediction_year`` column if present, else the calendar
+        year of ``date`` (a weekly point belongs to the year of its Sunday, spec §2). Each year is
+        one file swapped atomically; a year without rows in ``results`` is cleared.
+        """
+        if "prediction_year" in results.columns:
+            year = pl.col("prediction_year")
+        elif "date" in results.columns:
+            year = pl.col("date").dt.year()
+        else:
+            raise StoreError("results need a 'date' or 'prediction_year' column")
+        directory = self._results_dir(method, frequency)
+        outside = results.filter(~year.is_in(list(years)))
+        if outside.height:
+            raise StoreError(f"{outside.height} result rows fall outside the years {list(years)}")
+        for each in sorted(set(years)):
+            rows = results.filter(year == each)
+            path = directory / f"year={each}.parquet"
+            if rows.height:
+                _atomic_write_parquet(rows, path)
+            else:
+                path.unlink(missing_ok=True)
+        self._log_ingest(_Table.RESULTS)
+
+    def results(self, method: str, frequency: Frequency) -> pl.LazyFrame:
+        """Return all stored results of a method at a frequency (empty frame if none)."""
+        paths = sorted(self._results_dir(method, frequency).glob("year=*.parquet"))
+        if not paths:
+            return pl.LazyFrame()
+        return pl.scan_parquet(paths, missing_columns="insert")
+
+    # status --------------------------------------------------------------------------------
+
+    def _log_path(self) -> Path:
+        return self.root / "ingest_log.json"
+
+    def _ingest_log(self) -> dict[str, str]:
+        path = self._log_path()
+        if not path.exists():
+            return {}
+        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+
+    def _log_ingest(self, table: _Table) -> None:
+        log = self._ingest_log()
+        log[table.value] = dt.datetime.now(dt.UTC).isoformat()
+        _atomic_write_text(json.dumps(log, indent=1), self._log_path())
+
+    def status(self) -> StoreStatus:
+        """Summarise each stored table: rows, locations, first and last date, last write time."""
+        log = self._ingest_log()
+        tables: list[TableStatus] = []
+        sources: list[tuple[_Table, Frequency, list[Path]]] = []
+        for frequency in Frequency:
+            sources.append(
+                (
+                    _Table.CONSULTATIONS,
+                    frequency,
+                    list(self._partitions(self._consultation_dir(frequency)).values()),
+                )
+            )
+            for table in (_Table.CASES, _Table.LAB_TESTS):
+                path = self.root / table / f"{frequency.value}.parquet"
+                sources.append((table, frequency, [path] if path.exists() else []))
+        for table, frequency, paths in sources:
+            stamp = log.get(table.value)
+            if not paths:
+                tables.append(TableStatus(table, frequency, 0, 0, None, None, None))
+                continue
+            rows, locations, first, last = (
+                pl.scan_parquet(paths)
+                .select(
+                    pl.len().alias("rows"),
+                    pl.col("location_code").n_unique().alias("locations"),
+                    pl.col("date").min().alias("first"),
+                    pl.col("date").max().alias("last"),
+                )
+                .collect()
+                .row(0)
+            )
+            tables.append(
+                TableStatus(
+                    table.value,
+                    frequency.value,
+                    rows,
+                    locations,
+                    first,
+                    last,
+                    dt.datetime.fromisoformat(stamp) if stamp else None,
+                )
+            )
+        return StoreStatus(root=self.root, tables=tables)
