@@ -1,0 +1,298 @@
+"""Sykdomspulsen's quasi-Poisson outbreak detection ("standard" algorithm, spec §2), vectorised."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from korona.surveillance.calendar import Frequency, norwegian_holidays
+from korona.surveillance.detect.base import Detection, DetectionError, Detector, Method, classify
+from korona.surveillance.detect.glm import (
+    fit_poisson,
+    hat_values,
+    pearson_dispersion,
+    quadratic_form,
+)
+from korona.surveillance.series import SeriesSet
+
+__all__ = [
+    "SykdomspulsenDetector",
+    "design_matrix",
+    "prediction_years",
+    "training_window",
+]
+
+_TREND_ORIGIN_DAYS = 13000.0
+_TREND_SCALE_DAYS = 100.0
+
+
+def _holiday_days(years: range) -> np.ndarray:
+    """Return all Norwegian public holidays in ``years`` as days since 1970-01-01."""
+    days = [d for year in years for d in norwegian_holidays(year)]
+    return np.array(days, dtype="datetime64[D]").astype(np.int64)
+
+
+def _day_of_year(days: np.ndarray) -> np.ndarray:
+    """Return the 1-based day of the year of each day number."""
+    as_date = days.astype("datetime64[D]")
+    return (as_date - as_date.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64) + 1
+
+
+def design_matrix(dates: np.ndarray, frequency: Frequency) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Return the model matrix of spec §2 step 2 for a time axis, and its column names.
+
+    Parameters:
+        dates: ``datetime64[D]``; weekly points are the ISO week's Sunday.
+        frequency: weekly → ``1, trend, sin, cos, holiday`` with seasonality on the ISO week;
+            daily → ``1, trend, 6 day-of-week dummies (Monday is the reference), sin, cos,
+            holiday`` with seasonality on the day of the year.
+    Returns:
+        ``(n_time, p)`` float64 matrix and column names. ``trend`` is (days since 1970-01-01
+        − 13000) / 100, weekly the mean over the week's seven days (its Thursday). The weekly
+        ``holiday`` is the share of the week's days that are public holidays.
+    """
+    days = np.asarray(dates).astype("datetime64[D]").astype(np.int64)
+    if days.size == 0:
+        raise DetectionError("no time points to build a design for")
+    first_year = int(days.min().astype("datetime64[D]").astype("datetime64[Y]").astype(int)) + 1970
+    last_year = int(days.max().astype("datetime64[D]").astype("datetime64[Y]").astype(int)) + 1970
+    holidays = _holiday_days(range(first_year - 1, last_year + 2))
+    ones = np.ones(days.size)
+    if frequency is Frequency.WEEKLY:
+        thursday = days - 3
+        trend = (thursday - _TREND_ORIGIN_DAYS) / _TREND_SCALE_DAYS
+        iso_week = (_day_of_year(thursday) - 1) // 7 + 1
+        angle = 2 * np.pi * (iso_week - 1) / 52
+        week_days = days[:, None] - np.arange(7)[None, :]
+        holiday = np.isin(week_days, holidays).sum(axis=1) / 7.0
+        columns = np.column_stack([ones, trend, np.sin(angle), np.cos(angle), holiday])
+        return columns, ("intercept", "trend", "sin", "cos", "holiday")
+    trend = (days - _TREND_ORIGIN_DAYS) / _TREND_SCALE_DAYS
+    weekday = (days + 3) % 7  # Monday = 0: day 0 (1970-01-01) was a Thursday
+    dummies = (weekday[:, None] == np.arange(1, 7)[None, :]).astype(np.float64)
+    angle = 2 * np.pi * _day_of_year(days) / 366
+    holiday = np.isin(days, holidays).astype(np.float64)
+    columns = np.column_stack([ones, trend, dummies, np.sin(angle), np.cos(angle), holiday])
+    names = ("intercept", "trend", *(f"weekday{i}" for i in range(2, 8)), "sin", "cos", "holiday")
+    return columns, names
+
+
+def prediction_years(series: SeriesSet) -> list[int]:
+    """Return every calendar year that has points in ``series`` (weekly: year of the Sunday)."""
+    return sorted({int(y) for y in np.unique(series.years())})
+
+
+def training_window(dates: np.ndarray, year: int, years_back: int = 5) -> np.ndarray:
+    """Return the training mask for prediction year ``year`` (spec §2 step 1).
+
+    Train on 1 January (year − 5) up to but not including 31 December (year − 1); if the
+    data start later, train on the first five years of data instead (the reference compares
+    ``date < train_end``, so 31 December is left out either way).
+    """
+    days = np.asarray(dates).astype("datetime64[D]")
+    first_year = int(days.min().astype("datetime64[Y]").astype(int)) + 1970
+    start_year = year - years_back
+    if start_year < first_year:
+        start_year = first_year
+    start = np.datetime64(f"{start_year:04d}-01-01")
+    end = np.datetime64(f"{start_year + years_back - 1:04d}-12-31")
+    return (days >= start) & (days < end)
+
+
+@dataclass(frozen=True)
+class SykdomspulsenDetector(Detector):
+    """FHI Sykdomspulsen quasi-Poisson detector with one Anscombe reweighting (spec §2).
+
+    One quasi-Poisson GLM (log link, offset log denominator) per series and prediction year,
+    trained on the five previous years, then refitted once with weights from standardised
+    Anscombe residuals; thresholds by Farrington's 2/3-power transform.
+
+    Parameters:
+        years_back: training years before the prediction year (5).
+        z_medium: z of the medium threshold U₂ (2).
+        z_high: z of the high threshold U₄ (4).
+        z_extreme: z of the third threshold U₆ (6).
+        floor_medium: lowest U₂, cases (2.5).
+        floor_high: lowest U₄, cases (3).
+        max_expected: a fit predicting a mean above this fails (1e10).
+        tol: IRLS stops when the relative coefficient change is below this (1e-10).
+        max_iter: IRLS iterations before a fit is declared non-converged (100).
+
+    References:
+        Farrington C.P., Andrews N.J., Beale A.D., Catchpole M.A. (1996). A statistical
+        algorithm for the early detection of outbreaks of infectious disease. JRSS A 159,
+        547–563. FHI, R package ``sykdomspuls`` (2018), ``QuasipoissonTrainPredictData``.
+    """
+
+    method: ClassVar[Method] = Method.SYKDOMSPULSEN
+
+    years_back: int = 5
+    z_medium: float = 2.0
+    z_high: float = 4.0
+    z_extreme: float = 6.0
+    floor_medium: float = 2.5
+    floor_high: float = 3.0
+    max_expected: float = 1e10
+    tol: float = 1e-10
+    max_iter: int = 100
+
+    #: Failure values of spec §2 step 8: expected 0 and thresholds U₂/U₄/U₆.
+    FAILED_THRESHOLDS: ClassVar[tuple[float, float, float]] = (5.0, 10.0, 15.0)
+
+    def __post_init__(self) -> None:
+        if self.years_back < 1:
+            raise ValueError("years_back must be at least 1")
+        if not 0 < self.tol < 1:
+            raise ValueError("tol must be between 0 and 1")
+        if self.max_iter < 2:
+            raise ValueError("max_iter must be at least 2")
+
+    def detect(self, series: SeriesSet, *, years: Sequence[int] | None = None) -> Detection:
+        """Fit every series for every prediction year and return thresholds and statuses."""
+        years_all = series.years()
+        wanted = prediction_years(series) if years is None else sorted(set(years))
+        n_series, n_time = series.observed.shape
+        design, _ = design_matrix(series.dates, series.frequency)
+        y_all = series.observed.astype(np.float64)
+        den = (
+            np.ones_like(y_all)
+            if series.denominator is None
+            else np.maximum(series.denominator, 1.0)  # spec §1: a denominator below 1 is 1
+        )
+        offset_all = np.log(den)
+
+        out = {
+            name: np.full((n_series, n_time), np.nan)
+            for name in ("expected", "threshold2", "threshold4", "threshold6", "zscore")
+        }
+        failed = np.zeros((n_series, n_time), dtype=bool)
+        predicted = np.zeros((n_series, n_time), dtype=bool)
+        dispersion = np.full((n_series, len(wanted)), np.nan)
+        failed_fits = 0
+        fits = 0
+        for j, year in enumerate(wanted):
+            pred_mask = years_all == year
+            if not pred_mask.any():
+                continue
+            train_mask = training_window(series.dates, year, self.years_back)
+            fits += n_series
+            result = self._fit_year(
+                design[train_mask],
+                y_all[:, train_mask],
+                offset_all[:, train_mask],
+                design[pred_mask],
+                offset_all[:, pred_mask],
+            )
+            mu0, var_eta0, phi, ok = result
+            dispersion[:, j] = np.where(ok, phi, np.nan)
+            failed_fits += int(np.count_nonzero(~ok))
+            thresholds = self._thresholds(mu0, var_eta0, phi[:, None])
+            n_pred = y_all[:, pred_mask]
+            zscore = (n_pred ** (2 / 3) - mu0 ** (2 / 3)) / thresholds[3]
+            values = {
+                "expected": mu0,
+                "threshold2": thresholds[0],
+                "threshold4": thresholds[1],
+                "threshold6": thresholds[2],
+                "zscore": zscore,
+            }
+            fallback = dict(
+                zip(
+                    ("expected", "threshold2", "threshold4", "threshold6", "zscore"),
+                    (0.0, *self.FAILED_THRESHOLDS, 0.0),
+                    strict=True,
+                )
+            )
+            for name, value in values.items():
+                out[name][:, pred_mask] = np.where(ok[:, None], value, fallback[name])
+            failed[:, pred_mask] = ~ok[:, None]
+            predicted[:, pred_mask] = True
+
+        status, excess = classify(series.observed, out["threshold2"], out["threshold4"])
+        status[~predicted] = 0
+        excess[~predicted] = 0
+        result_series = series.with_results(
+            predicted=predicted, status=status, excess=excess, failed=failed, **out
+        )
+        return Detection(
+            series=result_series,
+            fits=fits,
+            failed_fits=failed_fits,
+            dispersion=dispersion,
+            fit_labels=tuple(str(y) for y in wanted),
+        )
+
+    def _fit_year(
+        self,
+        design: np.ndarray,
+        y: np.ndarray,
+        offset: np.ndarray,
+        design_pred: np.ndarray,
+        offset_pred: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fit, reweight, refit and predict one year for all series.
+
+        Returns (μ₀ (S, m), var(η₀) = φ·x₀ᵀ(XᵀWX)⁻¹x₀ (S, m), φ (S,), ok (S,)).
+        """
+        n_series = y.shape[0]
+        m = design_pred.shape[0]
+        # Columns that are all zero in the training window (e.g. no holiday in a short
+        # history) carry no information; drop them rather than fail on a singular matrix.
+        keep = np.any(design != 0, axis=0)
+        design, design_pred = design[:, keep], design_pred[:, keep]
+        n, p = design.shape
+        nan_result = (
+            np.full((n_series, m), np.nan),
+            np.full((n_series, m), np.nan),
+            np.full(n_series, np.nan),
+            np.zeros(n_series, dtype=bool),
+        )
+        if n <= p:
+            return nan_result
+        df = n - p
+        first = fit_poisson(design, y, offset, tol=self.tol, max_iter=self.max_iter)
+        ok = first.converged.copy()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            phi1 = pearson_dispersion(y, first.mu, None, df)
+            hat = hat_values(first, design, None)
+            anscombe = (
+                1.5
+                * (y ** (2 / 3) * first.mu ** (-1 / 6) - first.mu**0.5)
+                / np.sqrt(phi1[:, None] * (1 - hat))
+            )
+            # The reference sets residuals *below* 1 to 1 (so large negative residuals get
+            # weight 1 and only positive outliers are down-weighted).
+            anscombe = np.where(anscombe < 1, 1.0, anscombe)
+            weights = anscombe**-2.0
+            weights = weights * (n / np.sum(weights, axis=1, keepdims=True))
+        ok &= np.all(np.isfinite(weights), axis=1)
+        weights = np.where(ok[:, None], weights, 1.0)
+        second = fit_poisson(design, y, offset, weights, tol=self.tol, max_iter=self.max_iter)
+        ok &= second.converged
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            phi = pearson_dispersion(y, second.mu, weights, df)
+            eta0 = np.nan_to_num(second.beta) @ design_pred.T + offset_pred
+            mu0 = np.exp(eta0)
+            var_eta0 = phi[:, None] * quadratic_form(
+                design_pred, np.nan_to_num(second.cov_unscaled)
+            )
+        ok &= np.isfinite(phi) & np.all(np.isfinite(mu0) & np.isfinite(var_eta0), axis=1)
+        ok &= np.all(mu0 <= self.max_expected, axis=1)
+        return mu0, var_eta0, phi, ok
+
+    def _thresholds(
+        self, mu0: np.ndarray, var_eta0: np.ndarray, phi: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return U₂, U₄, U₆ (floored) and the 2/3-power-scale sd (spec §2 steps 5–6)."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # se(μ₀)² = μ₀² var(η₀), so τ = φ + se(μ₀)²/μ₀ = φ + μ₀ var(η₀)
+            tau = phi + mu0 * var_eta0
+            sd = np.sqrt(4 / 9 * mu0 ** (1 / 3) * tau)
+            base = mu0 ** (2 / 3)
+            upper = [(base + z * sd) ** 1.5 for z in (self.z_medium, self.z_high, self.z_extreme)]
+        upper[0] = np.maximum(upper[0], self.floor_medium)
+        upper[1] = np.maximum(upper[1], self.floor_high)
+        return upper[0], upper[1], upper[2], sd
