@@ -1,0 +1,5 @@
+"""Run the korona CLI with `python -m korona`."""
+
+from korona.cli import main
+
+main()

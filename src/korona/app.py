@@ -1,0 +1,47 @@
+"""Build the FastAPI application: settings, database, middleware, routers. Nothing else."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import korona.models  # noqa: F401 - every table must be known before the first session
+from korona import __version__
+from korona.auth.router import router as account_api
+from korona.config import Settings
+from korona.db import make_engine, make_sessionmaker
+from korona.portfolio.need.router import router as needs_api
+from korona.web.errors import install_error_handlers
+from korona.web.middleware import korona_middleware
+from korona.web.pages import account, admin, audit_log, home, needs
+from korona.web.templating import TEMPLATES_DIR
+
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the korona web application for the given settings (read from the environment if None)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="korona API",
+        version=__version__,
+        description="Koronaportefølje and Sykdomspulsen. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `korona user token EMAIL`). Errors are application/problem+json.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    engine = make_engine(settings.sqlalchemy_url, pool_pre_ping=True)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    app.middleware("http")(korona_middleware)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (
+        home.router, account.router, needs.router, audit_log.router, admin.router,
+        account_api, needs_api, audit_log.api_router,
+    ):
+        app.include_router(router)
+    return app

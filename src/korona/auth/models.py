@@ -1,0 +1,156 @@
+"""ORM models for organisations, users, their roles, login sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from korona.db import Base, UTCDateTime, utcnow
+
+
+def enum_column(enum_class: type[StrEnum]) -> Enum:
+    """Store a StrEnum by value as a VARCHAR with a CHECK constraint (portable, readable)."""
+    return Enum(
+        enum_class,
+        values_callable=lambda members: [member.value for member in members],
+        native_enum=False,
+        create_constraint=True,
+        length=40,
+        name=enum_class.__name__.lower(),
+        validate_strings=True,
+    )
+
+
+class OrganisationKind(StrEnum):
+    """The kinds of organisation (virksomhetstype) that take part in the portfolio."""
+
+    HEALTH_TRUST = "health_trust"  # helseforetak / RHF
+    MUNICIPALITY = "municipality"  # kommune
+    KS = "ks"
+    HELSEDIREKTORATET = "helsedirektoratet"
+    FHI = "fhi"
+    NHN = "nhn"
+    EHEALTH_DIRECTORATE = "ehealth_directorate"  # Direktoratet for e-helse
+    VENDOR = "vendor"  # leverandør
+    OTHER = "other"  # annen
+
+    @property
+    def is_public(self) -> bool:
+        """Return whether organisations of this kind are public bodies."""
+        return self not in (OrganisationKind.VENDOR, OrganisationKind.OTHER)
+
+
+class Sector(StrEnum):
+    """The part of the health sector an organisation or need belongs to."""
+
+    SPECIALIST = "specialist"  # spesialisthelsetjenesten
+    MUNICIPAL = "municipal"  # kommunehelsetjenesten
+    STATE = "state"  # statlig
+    BUSINESS = "business"  # næringsliv
+    OTHER = "other"  # annet
+
+
+class Role(StrEnum):
+    """What a user may do; a user may hold several roles."""
+
+    PORTFOLIO_OFFICE = "portfolio_office"  # porteføljekontor
+    ASSESSOR = "assessor"  # arbeidsgruppe
+    DECISION_MEMBER = "decision_member"  # beslutningsgruppe
+    OBSERVER = "observer"  # observatør
+    NEEDS_REPORTER = "needs_reporter"  # faglinje / kommune
+    SUBMITTER = "submitter"  # innsender
+    MUNICIPAL_DOCTOR = "municipal_doctor"  # kommunelege
+
+
+class Organisation(Base):
+    """An organisation (virksomhet); a municipality carries its 4-digit number."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint(
+            "municipality_number IS NULL OR length(municipality_number) = 4",
+            name="municipality_number_length",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind))
+    sector: Mapped[Sector] = mapped_column(enum_column(Sector))
+    municipality_number: Mapped[str | None] = mapped_column(String(4))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class User(Base):
+    """A person who logs in; passwords are argon2 hashes."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    municipality_number: Mapped[str | None] = mapped_column(String(4))
+    language: Mapped[str] = mapped_column(String(5), default="nb")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="user"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Return the roles this user holds."""
+        return frozenset(row.role for row in self.role_rows)
+
+
+class UserRole(Base):
+    """One role held by one user."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class LoginSession(Base):
+    """A server-side browser session; the cookie holds a random token, the table its hash."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API, stored only as a hash."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), default="cli")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,87 @@
+"""The one permission table: which role may do what, and the principal making a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from korona.auth.models import Role, User
+
+
+class Permission(StrEnum):
+    """Everything a route can require. Object-level rules (own organisation) live in services."""
+
+    PUBLIC = "public"  # pages anyone may see, the anonymous public included
+    PROFILE = "profile"  # one's own account: password, API tokens, language
+    NEED_READ = "need.read"
+    NEED_CREATE = "need.create"
+    NEED_EDIT = "need.edit"  # reporters: their organisation's needs; the office: all
+    NEED_VALIDATE = "need.validate"  # status changes: validate, covered, expired
+    CATEGORY_MANAGE = "category.manage"
+    AUDIT_READ = "audit.read"
+    USER_READ = "user.read"
+
+
+_ANYONE_LOGGED_IN = frozenset(Role)
+
+#: Permission -> roles holding it. PUBLIC is also granted to anonymous visitors.
+PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.PUBLIC: _ANYONE_LOGGED_IN,
+    Permission.PROFILE: _ANYONE_LOGGED_IN,
+    Permission.NEED_READ: _ANYONE_LOGGED_IN,
+    Permission.NEED_CREATE: frozenset({Role.NEEDS_REPORTER, Role.PORTFOLIO_OFFICE}),
+    Permission.NEED_EDIT: frozenset({Role.NEEDS_REPORTER, Role.PORTFOLIO_OFFICE}),
+    Permission.NEED_VALIDATE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.CATEGORY_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.AUDIT_READ: frozenset({Role.PORTFOLIO_OFFICE, Role.OBSERVER}),
+    Permission.USER_READ: frozenset({Role.PORTFOLIO_OFFICE, Role.OBSERVER}),
+}
+
+ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user with roles, or the anonymous public (``user is None``)."""
+
+    user: User | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    via_token: bool = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Return whether a user is logged in."""
+        return self.user is not None
+
+    @property
+    def user_id(self) -> int | None:
+        """Return the user's id, or None for the anonymous public."""
+        return self.user.id if self.user is not None else None
+
+    @property
+    def organisation_id(self) -> int | None:
+        """Return the user's organisation id, if any."""
+        return self.user.organisation_id if self.user is not None else None
+
+    @property
+    def label(self) -> str:
+        """Return how this principal is named in the audit log."""
+        return self.user.email if self.user is not None else "anonymous"
+
+    def can(self, permission: Permission) -> bool:
+        """Return whether this principal holds the permission."""
+        if not self.is_authenticated:
+            return permission in ANONYMOUS_PERMISSIONS
+        return bool(self.roles & PERMISSIONS[permission])
+
+    def has_role(self, role: Role) -> bool:
+        """Return whether the principal holds the role."""
+        return role in self.roles
+
+
+ANONYMOUS = Principal()
+
+
+def principal_for(user: User, *, via_token: bool = False) -> Principal:
+    """Return the principal of a logged-in user."""
+    return Principal(user=user, roles=user.roles, via_token=via_token)

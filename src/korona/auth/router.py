@@ -1,0 +1,40 @@
+"""JSON API about the caller: who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from korona.auth.models import Role
+from korona.auth.permissions import Permission, Principal
+from korona.web.deps import require
+
+router = APIRouter(prefix="/api/v1", tags=["account"])
+
+
+class MeRead(BaseModel):
+    """The authenticated user."""
+
+    id: int
+    email: str
+    name: str
+    organisation: str | None
+    municipality_number: str | None
+    roles: list[Role]
+    permissions: list[Permission]
+
+
+@router.get("/me", response_model=MeRead)
+def me(principal: Principal = Depends(require(Permission.PROFILE))) -> MeRead:
+    """Return the caller's identity, roles and permissions."""
+    user = principal.user
+    assert user is not None
+    return MeRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        organisation=user.organisation.name if user.organisation else None,
+        municipality_number=user.municipality_number,
+        roles=sorted(principal.roles),
+        permissions=[permission for permission in Permission if principal.can(permission)],
+    )

@@ -1,0 +1,263 @@
+"""Account use cases: users, organisations, login sessions and API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.models import (
+    ApiToken,
+    LoginSession,
+    Organisation,
+    OrganisationKind,
+    Role,
+    Sector,
+    User,
+    UserRole,
+)
+from korona.auth.permissions import Principal
+from korona.auth.security import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from korona.db import utcnow
+from korona.errors import N_, Conflict, InvalidInput, NotFound
+
+SYSTEM = Principal()
+
+
+def normalise_email(email: str) -> str:
+    """Return the e-mail address in canonical form or raise InvalidInput."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise InvalidInput(
+            N_("'{email}' is not a valid e-mail address"), field="email", email=email
+        ) from error
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords that are too short."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            N_("The password must have at least {length} characters"),
+            field="password",
+            length=MIN_PASSWORD_LENGTH,
+        )
+
+
+def get_or_create_organisation(
+    session: Session,
+    *,
+    name: str,
+    kind: OrganisationKind,
+    sector: Sector,
+    municipality_number: str | None = None,
+    external_ref: str | None = None,
+) -> Organisation:
+    """Return the organisation with this name, creating it if missing."""
+    existing = session.scalar(select(Organisation).where(Organisation.name == name))
+    if existing is not None:
+        return existing
+    if municipality_number is not None and not (
+        len(municipality_number) == 4 and municipality_number.isdigit()
+    ):
+        raise InvalidInput(
+            N_("Municipality number must be 4 digits, got '{value}'"),
+            field="municipality_number",
+            value=municipality_number,
+        )
+    organisation = Organisation(
+        name=name,
+        kind=kind,
+        sector=sector,
+        municipality_number=municipality_number,
+        external_ref=external_ref,
+    )
+    session.add(organisation)
+    session.flush()
+    audit.record(
+        session, SYSTEM, AuditAction.CREATE, "organisation", organisation.id,
+        after=audit.snapshot(organisation),
+    )
+    return organisation
+
+
+def list_organisations(session: Session) -> Sequence[Organisation]:
+    """Return all organisations by name."""
+    return session.scalars(select(Organisation).order_by(Organisation.name)).all()
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    """Return the user with this e-mail address, if any."""
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    session: Session,
+    actor: Principal,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    roles: Iterable[Role],
+    organisation: Organisation | None = None,
+    municipality_number: str | None = None,
+) -> User:
+    """Create a user with roles; refuse duplicates, weak passwords and a doctor without a municipality."""
+    address = normalise_email(email)
+    if get_user_by_email(session, address) is not None:
+        raise Conflict(N_("A user with e-mail {email} already exists"), field="email", email=address)
+    if password is not None:
+        check_password_strength(password)
+    role_set = set(roles)
+    if not role_set:
+        raise InvalidInput(N_("A user needs at least one role"), field="roles")
+    if municipality_number is None and organisation is not None:
+        municipality_number = organisation.municipality_number
+    if Role.MUNICIPAL_DOCTOR in role_set and municipality_number is None:
+        raise InvalidInput(
+            N_("A municipal doctor must be tied to a municipality"), field="municipality_number"
+        )
+    user = User(
+        email=address,
+        name=name.strip() or address,
+        password_hash=hash_password(password) if password else None,
+        organisation=organisation,
+        municipality_number=municipality_number,
+        role_rows=[UserRole(role=role) for role in sorted(role_set)],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor, AuditAction.CREATE, "user", user.id,
+        after=audit.snapshot(user, exclude={"password_hash"}) | {"roles": sorted(role_set)},
+    )
+    return user
+
+
+def set_password(session: Session, actor: Principal, user: User, password: str) -> None:
+    """Set a new password and revoke every session and token of the user's sessions."""
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    revoke_all_sessions(session, user)
+    audit.record(session, actor, AuditAction.PASSWORD, "user", user.id)
+
+
+def change_password(
+    session: Session, principal: Principal, *, current: str, new: str
+) -> None:
+    """Change the caller's own password after checking the current one."""
+    user = principal.user
+    if user is None:
+        raise InvalidInput(N_("You must be logged in"))
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput(N_("The current password is wrong"), field="current_password")
+    set_password(session, principal, user, new)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None (same work either way)."""
+    user = get_user_by_email(session, email)
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        return None
+    return user
+
+
+def start_session(session: Session, user: User, *, hours: int) -> str:
+    """Create a login session and return its cookie token (stored only as a hash)."""
+    token = new_token()
+    session.add(
+        LoginSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    audit.record(session, Principal(user=user, roles=user.roles), AuditAction.LOGIN, "user", user.id)
+    return token
+
+
+def resolve_session(session: Session, token: str) -> User | None:
+    """Return the user of a live, unrevoked session token."""
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return row.user if row.user.is_active else None
+
+
+def end_session(session: Session, principal: Principal, token: str) -> None:
+    """Revoke one login session (logout)."""
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if principal.user is not None:
+        audit.record(session, principal, AuditAction.LOGOUT, "user", principal.user.id)
+
+
+def revoke_all_sessions(session: Session, user: User) -> None:
+    """Revoke every open login session of a user."""
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def create_api_token(session: Session, actor: Principal, user: User, *, name: str = "cli") -> str:
+    """Create an API bearer token for the user and return it; only its hash is kept."""
+    token = "kor_" + new_token()
+    row = ApiToken(token_hash=token_hash(token), prefix=token[:12], user_id=user.id, name=name)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, actor, AuditAction.TOKEN, "api_token", row.id,
+        after={"user_id": user.id, "name": name, "prefix": row.prefix},
+    )
+    return token
+
+
+def resolve_api_token(session: Session, token: str) -> User | None:
+    """Return the user of a live API token and stamp its last use."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def list_api_tokens(session: Session, user: User) -> Sequence[ApiToken]:
+    """Return a user's API tokens, newest first."""
+    return session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ).all()
+
+
+def revoke_api_token(session: Session, principal: Principal, token_id: int) -> None:
+    """Revoke one of the caller's API tokens."""
+    row = session.get(ApiToken, token_id)
+    if row is None or principal.user is None or row.user_id != principal.user.id:
+        raise NotFound(N_("No such API token"))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            session, principal, AuditAction.TOKEN, "api_token", row.id,
+            before={"revoked_at": None}, after={"revoked_at": row.revoked_at.isoformat()},
+        )
+
+
+def list_users(session: Session) -> Sequence[User]:
+    """Return all users by e-mail."""
+    return session.scalars(select(User).order_by(User.email)).all()

@@ -1,0 +1,216 @@
+"""The `korona` command line: one Typer app whose commands call services in a few lines."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import korona.models  # noqa: F401 - every table must be known before the first session
+from korona.auth import service as auth_service
+from korona.auth.models import Organisation, Role
+from korona.auth.permissions import Principal
+from korona.config import Settings
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.errors import DomainError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="korona – koronaportefølje and Sykdomspulsen in one system.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+CLI = Principal()  # the operator at the console; recorded as "anonymous"-free system actor
+
+
+def settings() -> Settings:
+    """Return settings from the environment, or exit with the reason they are invalid."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        messages = "; ".join(str(item["msg"]) for item in error.errors())
+        fail(f"Invalid configuration: {messages}")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error in red and exit non-zero."""
+    err_console.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Run one command as one unit of work; domain errors become a clear message and exit 1."""
+    config = settings()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.sqlalchemy_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            yield session
+    except DomainError as error:
+        fail(error.text)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the newest schema (or to REVISION)."""
+    from korona.migrations import upgrade
+
+    config = settings()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(config.sqlalchemy_url, revision)
+    console.print(f"[green]Database at {revision}[/] ({_safe_url(config.sqlalchemy_url)})")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo(
+    password: Annotated[
+        str | None, typer.Option(help="Password for every demo user (default: generated)")
+    ] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only load into an empty database")
+    ] = False,
+) -> None:
+    """Load the Norwegian demo data (idempotent) and print the demo logins."""
+    from korona.demo import generate_password, is_empty, load_demo
+
+    config = settings()
+    password_file = config.data_dir / "demo-password.txt"
+    with transaction() as session:
+        if if_empty and not is_empty(session):
+            if password_file.exists():
+                _print_logins(password_file.read_text().strip())
+            else:
+                console.print("Database has data already; demo not loaded.")
+            return
+        chosen = password or generate_password()
+        auth_service.check_password_strength(chosen)
+        result = load_demo(session, password=chosen)
+    password_file.write_text(chosen + "\n")
+    password_file.chmod(0o600)
+    console.print(
+        f"[green]Demo loaded:[/] {result.organisations} organisations, "
+        f"{len(result.users)} users, {result.needs_added} new needs."
+    )
+    _print_logins(chosen)
+
+
+def _print_logins(password: str) -> None:
+    from korona.demo import DEMO_USERS
+
+    table = Table(title="Demo logins (password for all: " + password + ")")
+    table.add_column("E-mail")
+    table.add_column("Role")
+    for user in DEMO_USERS:
+        table.add_row(user.email, ", ".join(role.value for role in user.roles))
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    settings()  # fail early with a clear message on bad configuration
+    console.print(f"Serving korona on http://{host}:{port}")
+    uvicorn.run(
+        "korona.app:create_app", factory=True, host=host, port=port, reload=reload,
+        proxy_headers=True, log_level="info",
+    )
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Full name")],
+    role: Annotated[list[Role], typer.Option(help="Role; repeat for several")],
+    organisation: Annotated[
+        str | None, typer.Option(help="Organisation name (must exist)")
+    ] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Municipality number (municipal doctors)")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (prompted if omitted)", envvar="KORONA_NEW_USER_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create a user with one or more roles."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with transaction() as session:
+        org = None
+        if organisation is not None:
+            org = session.scalar(select(Organisation).where(Organisation.name == organisation))
+            if org is None:
+                fail(f"No organisation named '{organisation}'")
+        user = auth_service.create_user(
+            session, CLI, email=email, name=name, password=password, roles=role,
+            organisation=org, municipality_number=municipality,
+        )
+        console.print(f"[green]Created[/] {user.email} ({', '.join(sorted(user.roles))})")
+
+
+@user_app.command("token")
+def user_token(
+    email: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+) -> None:
+    """Print a new API token for the user (shown once; only its hash is stored)."""
+    with transaction() as session:
+        user = auth_service.get_user_by_email(session, email)
+        if user is None:
+            fail(f"No user with e-mail {email}")
+        token = auth_service.create_api_token(session, CLI, user, name=name)
+    typer.echo(token)
+
+
+def _mount_surveillance() -> None:
+    """Add the surveillance commands when that pillar is installed in this tree."""
+    try:
+        from korona.surveillance.cli import app as surveillance_app
+    except ImportError:
+        return
+    try:
+        from korona.surveillance.detect.cli import register
+    except ImportError:
+        pass
+    else:
+        register(surveillance_app)
+    app.add_typer(surveillance_app, name="surveillance")
+
+
+_mount_surveillance()
+
+
+def main() -> None:
+    """Entry point for `python -m korona`."""
+    app(prog_name=os.environ.get("KORONA_PROG", "korona"))

@@ -1,0 +1,124 @@
+"""The Norwegian demo: organisations, one user per role, and realistic needs."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth import service as auth_service
+from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
+from korona.auth.permissions import Principal
+from korona.portfolio.need.models import Need, NeedStatus
+
+DEMO_DIR = Path(__file__).parent
+SYSTEM = Principal()
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """One demo login."""
+
+    email: str
+    name: str
+    roles: tuple[Role, ...]
+    organisation: str
+
+
+#: One user per role, documented in README.md and docs/operations.md.
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("kontor@demo.korona.no", "Kari Kontor", (Role.PORTFOLIO_OFFICE,), "ehelse"),
+    DemoUser("vurderer@demo.korona.no", "Vidar Vurderer", (Role.ASSESSOR,), "hdir"),
+    DemoUser("beslutter@demo.korona.no", "Berit Beslutter", (Role.DECISION_MEMBER,), "fhi"),
+    DemoUser("observator@demo.korona.no", "Ola Observatør", (Role.OBSERVER,), "ks"),
+    DemoUser("sykehus@demo.korona.no", "Siri Sykehus", (Role.NEEDS_REPORTER,), "ous"),
+    DemoUser("kommune@demo.korona.no", "Knut Kommune", (Role.NEEDS_REPORTER,), "bergen"),
+    DemoUser("innsender@demo.korona.no", "Ida Innsender", (Role.SUBMITTER,), "nordlys"),
+    DemoUser("kommunelege@demo.korona.no", "Lars Kommunelege", (Role.MUNICIPAL_DOCTOR,), "bergen"),
+)
+
+
+def _load(name: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((DEMO_DIR / name).read_text(encoding="utf-8"))
+    return data
+
+
+def generate_password() -> str:
+    """Return a random, readable demo password."""
+    return "demo-" + secrets.token_urlsafe(9)
+
+
+def is_empty(session: Session) -> bool:
+    """Return whether the database has no users yet."""
+    return session.scalar(select(User.id).limit(1)) is None
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What loading the demo did."""
+
+    organisations: int
+    users: tuple[DemoUser, ...]
+    needs_added: int
+
+
+def load_demo(session: Session, *, password: str, today: date | None = None) -> DemoResult:
+    """Create the demo organisations, users and needs; running it again adds nothing twice.
+
+    Existing demo users get ``password`` so that the printed logins always work.
+    """
+    today = today or date.today()
+    organisations: dict[str, Organisation] = {}
+    for row in _load("organisations.json"):
+        organisations[row["key"]] = auth_service.get_or_create_organisation(
+            session,
+            name=row["name"],
+            kind=OrganisationKind(row["kind"]),
+            sector=Sector(row["sector"]),
+            municipality_number=row.get("municipality_number"),
+            external_ref=f"demo-org-{row['key']}",
+        )
+    for demo in DEMO_USERS:
+        user = auth_service.get_user_by_email(session, demo.email)
+        if user is None:
+            auth_service.create_user(
+                session, SYSTEM, email=demo.email, name=demo.name, password=password,
+                roles=demo.roles, organisation=organisations[demo.organisation],
+            )
+        else:
+            auth_service.set_password(session, SYSTEM, user, password)
+    added = 0
+    for row in _load("needs.json"):
+        ref = f"demo-{row['ref']}"
+        if session.scalar(select(Need.id).where(Need.external_ref == ref)) is not None:
+            continue
+        organisation = organisations[row["organisation"]]
+        need = Need(
+            external_ref=ref,
+            title=row["title"],
+            description=row["description"],
+            category_code=row["category"],
+            sector=organisation.sector,
+            organisation_id=organisation.id,
+            clinical_line=row.get("clinical_line", ""),
+            municipality_number=row.get("municipality_number") or organisation.municipality_number,
+            urgency=int(row["urgency"]),
+            affected_groups=list(row["affected_groups"]),
+            status=NeedStatus(row["status"]),
+            review_by_date=today + timedelta(days=int(row["review_by_days"]))
+            if row.get("review_by_days") is not None
+            else None,
+        )
+        session.add(need)
+        session.flush()
+        audit.record(session, SYSTEM, AuditAction.CREATE, "need", need.id, after=audit.snapshot(need))
+        added += 1
+    return DemoResult(organisations=len(organisations), users=DEMO_USERS, needs_added=added)

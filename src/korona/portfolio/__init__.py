@@ -1,0 +1,1 @@
+"""The koronaportefølje: needs, inputs, existing solutions, assessment, net list and measures."""

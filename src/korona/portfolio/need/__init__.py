@@ -1,0 +1,1 @@
+"""Needs (behov) reported by clinical lines and municipalities."""

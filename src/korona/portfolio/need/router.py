@@ -1,0 +1,99 @@
+"""JSON API for needs: /api/v1/needs and the category list."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from korona.auth.models import Sector
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio.category import list_categories
+from korona.portfolio.need import service
+from korona.portfolio.need.models import NeedStatus
+from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
+from korona.web.deps import DbSession, require
+
+router = APIRouter(prefix="/api/v1", tags=["needs"])
+
+
+@router.get("/needs", response_model=list[NeedRead])
+def list_needs(
+    session: DbSession,
+    sector: Sector | None = None,
+    category: str | None = Query(None, max_length=40),
+    status: NeedStatus | None = None,
+    organisation_id: int | None = None,
+    municipality_number: str | None = Query(None, pattern=r"^\d{4}$"),
+    overdue: bool = False,
+    q: str | None = Query(None, max_length=200),
+    principal: Principal = Depends(require(Permission.NEED_READ)),
+) -> list[NeedRead]:
+    """List needs, most urgent first, with optional filters."""
+    filters = service.NeedFilter(
+        sector=sector, category=category, status=status, organisation_id=organisation_id,
+        municipality_number=municipality_number, overdue=overdue, text=q,
+    )
+    today = date.today()
+    return [service.to_read(need, today=today) for need in service.list_needs(session, filters)]
+
+
+@router.post("/needs", response_model=NeedRead, status_code=201)
+def create_need(
+    data: NeedCreate,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_CREATE)),
+) -> NeedRead:
+    """Register a need for the caller's organisation."""
+    return service.to_read(service.create_need(session, principal, data))
+
+
+@router.get("/needs/{need_id}", response_model=NeedRead)
+def get_need(
+    need_id: int,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_READ)),
+) -> NeedRead:
+    """Return one need."""
+    return service.to_read(service.get_need(session, need_id))
+
+
+@router.patch("/needs/{need_id}", response_model=NeedRead)
+def update_need(
+    need_id: int,
+    data: NeedUpdate,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_EDIT)),
+) -> NeedRead:
+    """Change a need's content (reporters: own organisation's needs only)."""
+    return service.to_read(service.update_need(session, principal, need_id, data))
+
+
+@router.post("/needs/{need_id}/status", response_model=NeedRead)
+def change_status(
+    need_id: int,
+    data: NeedStatusChange,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
+) -> NeedRead:
+    """Move a need to a new status (portfolio office)."""
+    return service.to_read(service.change_status(session, principal, need_id, data.status))
+
+
+class CategoryRead(BaseModel):
+    """A need category."""
+
+    code: str
+    name_nb: str
+    name_en: str
+    active: bool
+
+
+@router.get("/categories", response_model=list[CategoryRead], tags=["categories"])
+def categories(
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_READ)),
+) -> list[CategoryRead]:
+    """List the need categories."""
+    return [CategoryRead.model_validate(row, from_attributes=True) for row in list_categories(session)]

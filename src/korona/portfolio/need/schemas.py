@@ -1,0 +1,83 @@
+"""Pydantic shapes of a need: what may be created, changed and read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from korona.auth.models import Sector
+from korona.portfolio.need.models import AffectedGroup, NeedStatus
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)
+]
+MunicipalityNumber = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+ClinicalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class NeedCreate(BaseModel):
+    """A new need as reported."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description
+    category: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    clinical_line: ClinicalLine = ""
+    municipality_number: MunicipalityNumber | None = None
+    urgency: int = Field(ge=1, le=4)
+    affected_groups: list[AffectedGroup] = Field(min_length=1)
+    review_by_date: date | None = None
+    organisation_id: int | None = Field(
+        default=None, description="Only the portfolio office may report on behalf of another"
+    )
+    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class NeedUpdate(BaseModel):
+    """Changes to a need's content; unset fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    category: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    clinical_line: ClinicalLine | None = None
+    municipality_number: MunicipalityNumber | None = None
+    urgency: int | None = Field(default=None, ge=1, le=4)
+    affected_groups: list[AffectedGroup] | None = Field(default=None, min_length=1)
+    review_by_date: date | None = None
+
+
+class NeedStatusChange(BaseModel):
+    """A status change made by the portfolio office."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: NeedStatus
+
+
+class NeedRead(BaseModel):
+    """A need as shown to readers."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    description: str
+    category: str = Field(validation_alias="category_code")
+    sector: Sector
+    organisation_id: int
+    organisation_name: str
+    clinical_line: str
+    municipality_number: str | None
+    urgency: int
+    affected_groups: list[AffectedGroup]
+    status: NeedStatus
+    review_by_date: date | None
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime

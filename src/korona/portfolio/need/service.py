@@ -1,0 +1,275 @@
+"""Needs use cases: report, edit, validate, filter, overview counts and history."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction, AuditEntry
+from korona.auth.models import Organisation, Role, Sector
+from korona.auth.permissions import Principal
+from korona.db import utcnow
+from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.portfolio.category import category_codes
+from korona.portfolio.need.models import NEED_TRANSITIONS, Need, NeedStatus
+from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
+
+ENTITY = "need"
+
+
+def _check_category(session: Session, code: str) -> None:
+    if code not in category_codes(session):
+        raise InvalidInput(N_("Unknown category '{code}'"), field="category", code=code)
+
+
+def _reporting_organisation(
+    session: Session, principal: Principal, organisation_id: int | None
+) -> Organisation:
+    own = principal.organisation_id
+    if organisation_id is not None and organisation_id != own:
+        if not principal.has_role(Role.PORTFOLIO_OFFICE):
+            raise Forbidden(N_("You can only report needs for your own organisation"))
+        organisation = session.get(Organisation, organisation_id)
+        if organisation is None:
+            raise InvalidInput(
+                N_("Unknown organisation {id}"), field="organisation_id", id=organisation_id
+            )
+        return organisation
+    if own is None:
+        raise InvalidInput(
+            N_("Choose the reporting organisation"), field="organisation_id"
+        )
+    organisation = session.get(Organisation, own)
+    assert organisation is not None
+    return organisation
+
+
+def create_need(session: Session, principal: Principal, data: NeedCreate) -> Need:
+    """Register a new need for the caller's organisation (or any, for the portfolio office)."""
+    _check_category(session, data.category)
+    organisation = _reporting_organisation(session, principal, data.organisation_id)
+    if data.review_by_date is not None and data.review_by_date < date.today():
+        raise InvalidInput(
+            N_("The review-by date cannot be in the past"), field="review_by_date"
+        )
+    if data.external_ref and session.scalar(
+        select(Need.id).where(Need.external_ref == data.external_ref)
+    ):
+        raise Conflict(
+            N_("A need with reference {ref} exists already"),
+            field="external_ref",
+            ref=data.external_ref,
+        )
+    need = Need(
+        external_ref=data.external_ref,
+        title=data.title,
+        description=data.description,
+        category_code=data.category,
+        sector=organisation.sector,
+        organisation_id=organisation.id,
+        clinical_line=data.clinical_line,
+        municipality_number=data.municipality_number or organisation.municipality_number,
+        urgency=data.urgency,
+        affected_groups=[group.value for group in data.affected_groups],
+        status=NeedStatus.REGISTERED,
+        review_by_date=data.review_by_date,
+        created_by_id=principal.user_id,
+    )
+    session.add(need)
+    session.flush()
+    audit.record(session, principal, AuditAction.CREATE, ENTITY, need.id, after=audit.snapshot(need))
+    return need
+
+
+def get_need(session: Session, need_id: int) -> Need:
+    """Return the need or raise NotFound."""
+    need = session.get(Need, need_id)
+    if need is None:
+        raise NotFound(N_("Need {id} does not exist"), id=need_id)
+    return need
+
+
+def can_edit(principal: Principal, need: Need) -> bool:
+    """Return whether the principal may change this need's content."""
+    if principal.has_role(Role.PORTFOLIO_OFFICE):
+        return True
+    return (
+        principal.has_role(Role.NEEDS_REPORTER)
+        and principal.organisation_id is not None
+        and principal.organisation_id == need.organisation_id
+        and need.status != NeedStatus.EXPIRED
+    )
+
+
+def update_need(session: Session, principal: Principal, need_id: int, data: NeedUpdate) -> Need:
+    """Change a need's content; reporters only their own organisation's needs."""
+    need = get_need(session, need_id)
+    if not can_edit(principal, need):
+        raise Forbidden(N_("You can only edit your own organisation's needs"))
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput(N_("Nothing to change"))
+    if "category" in changes:
+        _check_category(session, changes["category"])
+    if changes.get("title") is None and "title" in changes:
+        raise InvalidInput(N_("The title cannot be empty"), field="title")
+    before = audit.snapshot(need)
+    for key, value in changes.items():
+        if key == "category":
+            need.category_code = value
+        elif key == "affected_groups":
+            need.affected_groups = [group.value for group in data.affected_groups or []]
+        elif value is not None or key in {"municipality_number", "review_by_date"}:
+            setattr(need, key, value)
+    need.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session, principal, AuditAction.UPDATE, ENTITY, need.id,
+        before=before, after=audit.snapshot(need),
+    )
+    return need
+
+
+def change_status(
+    session: Session, principal: Principal, need_id: int, status: NeedStatus
+) -> Need:
+    """Move a need to a new status along the allowed transitions."""
+    need = get_need(session, need_id)
+    if status not in NEED_TRANSITIONS[need.status]:
+        raise Conflict(
+            N_("A need cannot go from {current} to {new}"),
+            field="status",
+            current=need.status.value,
+            new=status.value,
+        )
+    before = audit.snapshot(need)
+    need.status = status
+    need.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session, principal, AuditAction.STATUS, ENTITY, need.id,
+        before=before, after=audit.snapshot(need),
+    )
+    return need
+
+
+@dataclass(frozen=True)
+class NeedFilter:
+    """Filters of the needs list and overview."""
+
+    sector: Sector | None = None
+    category: str | None = None
+    status: NeedStatus | None = None
+    organisation_id: int | None = None
+    municipality_number: str | None = None
+    overdue: bool = False
+    text: str | None = None
+
+
+def _filtered(filters: NeedFilter, today: date) -> Select[tuple[Need]]:
+    statement = select(Need)
+    if filters.sector:
+        statement = statement.where(Need.sector == filters.sector)
+    if filters.category:
+        statement = statement.where(Need.category_code == filters.category)
+    if filters.status:
+        statement = statement.where(Need.status == filters.status)
+    if filters.organisation_id:
+        statement = statement.where(Need.organisation_id == filters.organisation_id)
+    if filters.municipality_number:
+        statement = statement.where(Need.municipality_number == filters.municipality_number)
+    if filters.overdue:
+        statement = statement.where(
+            Need.review_by_date < today, Need.status != NeedStatus.EXPIRED
+        )
+    if filters.text:
+        pattern = f"%{filters.text.strip()}%"
+        statement = statement.where(or_(Need.title.ilike(pattern), Need.description.ilike(pattern)))
+    return statement
+
+
+def list_needs(
+    session: Session, filters: NeedFilter, *, today: date | None = None
+) -> Sequence[Need]:
+    """Return the needs matching the filters, most urgent and newest first."""
+    statement = _filtered(filters, today or date.today()).order_by(
+        Need.urgency.desc(), Need.id.desc()
+    )
+    return session.scalars(statement).unique().all()
+
+
+@dataclass(frozen=True)
+class NeedOverview:
+    """Counts of needs by the overview's dimensions (behovsoversikt)."""
+
+    total: int
+    overdue: int
+    by_sector: dict[str, int]
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+    by_organisation: dict[str, int]
+    by_category_status: dict[tuple[str, str], int]
+
+
+def overview(session: Session, needs: Sequence[Need], *, today: date | None = None) -> NeedOverview:
+    """Count the given needs by sector, category, status and reporting organisation."""
+    today = today or date.today()
+    return NeedOverview(
+        total=len(needs),
+        overdue=sum(need.is_overdue(today) for need in needs),
+        by_sector=dict(Counter(need.sector.value for need in needs)),
+        by_category=dict(Counter(need.category_code for need in needs)),
+        by_status=dict(Counter(need.status.value for need in needs)),
+        by_organisation=dict(Counter(need.organisation.name for need in needs).most_common()),
+        by_category_status=dict(
+            Counter((need.category_code, need.status.value) for need in needs)
+        ),
+    )
+
+
+def to_read(need: Need, *, today: date | None = None) -> NeedRead:
+    """Return the read model of a need."""
+    return NeedRead.model_validate(
+        {
+            **{key: getattr(need, key) for key in NeedRead.model_fields if hasattr(need, key)},
+            "category_code": need.category_code,
+            "organisation_name": need.organisation.name,
+            "overdue": need.is_overdue(today or date.today()),
+        }
+    )
+
+
+EXPORT_COLUMNS = (
+    "id", "title", "description", "category", "sector", "organisation", "clinical_line",
+    "municipality_number", "urgency", "affected_groups", "status", "review_by_date", "overdue",
+    "created_at", "updated_at",
+)
+
+
+def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[list[Any]]:
+    """Return the needs as rows of EXPORT_COLUMNS for CSV/XLSX export."""
+    today = today or date.today()
+    return [
+        [
+            need.id, need.title, need.description, need.category_code, need.sector.value,
+            need.organisation.name, need.clinical_line, need.municipality_number or "",
+            need.urgency, ", ".join(need.affected_groups), need.status.value,
+            need.review_by_date.isoformat() if need.review_by_date else "",
+            "yes" if need.is_overdue(today) else "no",
+            need.created_at.isoformat(timespec="seconds"),
+            need.updated_at.isoformat(timespec="seconds"),
+        ]
+        for need in needs
+    ]
+
+
+def need_history(session: Session, need_id: int) -> Sequence[AuditEntry]:
+    """Return every recorded change to the need, oldest first."""
+    return audit.history(session, ENTITY, need_id)

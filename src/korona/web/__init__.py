@@ -1,0 +1,1 @@
+"""The web layer: page routers, templates, translations and vendored static assets."""

@@ -1,0 +1,109 @@
+"""Request dependencies: the unit of work, who is asking, permission checks and CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from korona.auth import service as auth_service
+from korona.auth.permissions import ANONYMOUS, Permission, Principal, principal_for
+from korona.auth.security import csrf_valid
+from korona.config import Settings
+from korona.db import unit_of_work
+
+SESSION_COOKIE = "korona_session"
+CSRF_COOKIE = "korona_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotAuthenticated(Exception):
+    """The route needs a login and none was given (401 for the API, login page for pages)."""
+
+
+class PermissionDenied(Exception):
+    """The principal lacks the route's permission (403)."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing browser request came without a valid CSRF token (403)."""
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """Yield the request's one session; commit when the route returns, roll back on error."""
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def resolve_principal(request: Request, session: Session) -> Principal:
+    """Return who is asking: API bearer token first, then the session cookie."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = ANONYMOUS
+    token = _bearer_token(request)
+    if token is not None:
+        user = auth_service.resolve_api_token(session, token)
+        if user is None:
+            raise NotAuthenticated
+        principal = principal_for(user, via_token=True)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        user = auth_service.resolve_session(session, cookie)
+        if user is not None:
+            principal = principal_for(user)
+    request.state.principal = principal
+    return principal
+
+
+async def _check_csrf(request: Request, settings: Settings) -> None:
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not csrf_valid(
+        settings.secret_key.get_secret_value(), request.cookies.get(CSRF_COOKIE), submitted
+    ):
+        raise CsrfFailed
+
+
+def require(permission: Permission) -> Callable[..., object]:
+    """Return a dependency that admits only principals holding ``permission``.
+
+    It also enforces CSRF on every state-changing request made with a browser session
+    (bearer-token API calls carry no ambient credentials and are exempt).
+    """
+
+    async def dependency(request: Request, session: DbSession) -> Principal:
+        principal = resolve_principal(request, session)
+        if request.method not in SAFE_METHODS and not principal.via_token:
+            await _check_csrf(request, get_settings(request))
+        if not principal.can(permission):
+            if not principal.is_authenticated:
+                raise NotAuthenticated
+            raise PermissionDenied
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency

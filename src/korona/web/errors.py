@@ -1,0 +1,128 @@
+"""Map errors to responses: problem+json under /api, translated HTML pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from korona.errors import N_, DomainError
+from korona.web import i18n
+from korona.web.deps import CsrfFailed, NotAuthenticated, PermissionDenied
+from korona.web.templating import render
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: N_("Bad request"),
+    401: N_("Login required"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Invalid input"),
+    500: N_("Internal error"),
+}
+
+
+def is_api(request: Request) -> bool:
+    """Return whether the request is for the JSON API."""
+    return request.url.path.startswith("/api/")
+
+
+def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+    """Return an RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
+    body |= {"detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def error_page(request: Request, status: int, detail: str) -> Response:
+    """Return the translated HTML error page."""
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": i18n.gettext(_TITLES.get(status, "Error")), "detail": detail},
+        status_code=status,
+    )
+
+
+def field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """Return a validation error's field as dotted path without the 'body'/'query' prefix."""
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "form")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every error mapping on the app."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        if is_api(request):
+            extra = {"field": error.field} if error.field else {}
+            return problem(error.status_code, error.text, **extra)
+        return error_page(request, error.status_code, i18n.translate_error(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        errors = [
+            {"field": field_path(item.get("loc", ())), "message": str(item.get("msg", ""))}
+            for item in error.errors()
+        ]
+        if is_api(request):
+            summary = "; ".join(f"{item['field']}: {item['message']}" for item in errors)
+            return problem(422, f"The request is invalid: {summary}", errors=errors)
+        text = "; ".join(
+            f"{field_path(item.get('loc', ()))}: {i18n.translate_validation_error(item)}"
+            for item in error.errors()
+        )
+        return error_page(request, 422, text)
+
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, _error: NotAuthenticated) -> Response:
+        if is_api(request):
+            response = problem(401, "Log in or send a valid API token (Authorization: Bearer …)")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        if request.method == "GET":
+            target = quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        return error_page(request, 401, i18n.gettext("You must log in to do this."))
+
+    @app.exception_handler(PermissionDenied)
+    async def permission_denied(request: Request, _error: PermissionDenied) -> Response:
+        if is_api(request):
+            return problem(403, "Your roles do not allow this")
+        return error_page(request, 403, i18n.gettext("Your roles do not allow this."))
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, _error: CsrfFailed) -> Response:
+        if is_api(request):
+            return problem(403, "Missing or invalid CSRF token (send the X-CSRF-Token header)")
+        return error_page(
+            request,
+            403,
+            i18n.gettext("The form had expired or came from elsewhere. Reload the page and try again."),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        detail = str(error.detail) if error.detail else _TITLES.get(error.status_code, "Error")
+        if is_api(request):
+            return problem(error.status_code, detail)
+        return error_page(request, error.status_code, i18n.gettext(detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        if is_api(request):
+            return problem(500, "Something went wrong on our side; the change was not saved")
+        return error_page(request, 500, i18n.gettext("Something went wrong on our side; nothing was saved."))

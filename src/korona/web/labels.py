@@ -1,0 +1,65 @@
+"""Human labels (English message ids, translated in templates) for the enumerations."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from korona.audit import AuditAction
+from korona.auth.models import OrganisationKind, Role, Sector
+from korona.errors import N_
+from korona.portfolio.need.models import AffectedGroup, NeedStatus
+from korona.web import i18n
+
+LABELS: dict[Enum, str] = {
+    NeedStatus.REGISTERED: N_("Registered"),
+    NeedStatus.VALIDATED: N_("Validated"),
+    NeedStatus.COVERED: N_("Covered"),
+    NeedStatus.PARTLY_COVERED: N_("Partly covered"),
+    NeedStatus.UNCOVERED: N_("Not covered"),
+    NeedStatus.EXPIRED: N_("Expired"),
+    Sector.SPECIALIST: N_("Specialist health service"),
+    Sector.MUNICIPAL: N_("Municipal health service"),
+    Sector.STATE: N_("Central government"),
+    Sector.BUSINESS: N_("Business"),
+    Sector.OTHER: N_("Other"),
+    AffectedGroup.CITIZENS: N_("Citizens"),
+    AffectedGroup.HEALTH_PERSONNEL: N_("Health personnel"),
+    AffectedGroup.AUTHORITIES: N_("Authorities"),
+    OrganisationKind.HEALTH_TRUST: N_("Health trust / RHF"),
+    OrganisationKind.MUNICIPALITY: N_("Municipality"),
+    OrganisationKind.KS: N_("KS"),
+    OrganisationKind.HELSEDIREKTORATET: N_("Norwegian Directorate of Health"),
+    OrganisationKind.FHI: N_("Norwegian Institute of Public Health"),
+    OrganisationKind.NHN: N_("Norsk helsenett"),
+    OrganisationKind.EHEALTH_DIRECTORATE: N_("Norwegian Directorate of eHealth"),
+    OrganisationKind.VENDOR: N_("Vendor"),
+    OrganisationKind.OTHER: N_("Other"),
+    Role.PORTFOLIO_OFFICE: N_("Portfolio office"),
+    Role.ASSESSOR: N_("Working group (assessor)"),
+    Role.DECISION_MEMBER: N_("Decision group"),
+    Role.OBSERVER: N_("Observer"),
+    Role.NEEDS_REPORTER: N_("Needs reporter"),
+    Role.SUBMITTER: N_("Submitter"),
+    Role.MUNICIPAL_DOCTOR: N_("Municipal doctor"),
+    AuditAction.CREATE: N_("Created"),
+    AuditAction.UPDATE: N_("Changed"),
+    AuditAction.DELETE: N_("Deleted"),
+    AuditAction.STATUS: N_("Status changed"),
+    AuditAction.LOGIN: N_("Logged in"),
+    AuditAction.LOGOUT: N_("Logged out"),
+    AuditAction.PASSWORD: N_("Password changed"),
+    AuditAction.TOKEN: N_("API token"),
+}
+
+_BY_VALUE: dict[tuple[type[Enum], str], str] = {
+    (type(member), str(member.value)): text for member, text in LABELS.items()
+}
+
+
+def label(member: Enum | str, enum: type[Enum] | None = None) -> str:
+    """Return the translated label of an enum member (or of a raw value with its enum)."""
+    if isinstance(member, Enum):
+        text = LABELS.get(member, str(member.value))
+    else:
+        text = _BY_VALUE.get((enum, member), member) if enum else member
+    return i18n.gettext(text)

@@ -1,0 +1,1 @@
+"""Server-rendered page routers (HTML, htmx partials)."""

@@ -1,0 +1,84 @@
+"""The logged-in user's own account: password change and API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from korona.auth import service as auth_service
+from korona.auth.permissions import Permission, Principal
+from korona.errors import DomainError
+from korona.web import i18n
+from korona.web.deps import SESSION_COOKIE, DbSession, require
+from korona.web.templating import render
+
+router = APIRouter(prefix="/account", include_in_schema=False)
+
+
+def _account_page(
+    request: Request, session: DbSession, principal: Principal, **extra: object
+) -> dict[str, object]:
+    assert principal.user is not None
+    return {"tokens": auth_service.list_api_tokens(session, principal.user), **extra}
+
+
+@router.get("")
+def account_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PROFILE)),
+) -> Response:
+    """Show the user's profile, roles and API tokens."""
+    return render(request, "account.html", _account_page(request, session, principal))
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    session: DbSession,
+    current_password: Annotated[str, Form(max_length=1000)] = "",
+    new_password: Annotated[str, Form(max_length=1000)] = "",
+    principal: Principal = Depends(require(Permission.PROFILE)),
+) -> Response:
+    """Change the password; every session, this one included, is revoked."""
+    try:
+        auth_service.change_password(
+            session, principal, current=current_password, new=new_password
+        )
+    except DomainError as error:
+        session.rollback()
+        context = _account_page(
+            request, session, principal,
+            password_error=i18n.translate_error(error), password_field=error.field,
+        )
+        return render(request, "account.html", context, status_code=error.status_code)
+    response = RedirectResponse("/login?changed=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/tokens")
+def create_token(
+    request: Request,
+    session: DbSession,
+    name: Annotated[str, Form(min_length=1, max_length=100)] = "web",
+    principal: Principal = Depends(require(Permission.PROFILE)),
+) -> Response:
+    """Create an API token and show it once."""
+    assert principal.user is not None
+    token = auth_service.create_api_token(session, principal, principal.user, name=name.strip())
+    context = _account_page(request, session, principal, new_token=token)
+    return render(request, "account.html", context, status_code=201)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: int,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PROFILE)),
+) -> Response:
+    """Revoke one of the user's API tokens."""
+    auth_service.revoke_api_token(session, principal, token_id)
+    return RedirectResponse("/account", status_code=303)

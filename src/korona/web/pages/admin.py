@@ -1,0 +1,62 @@
+"""Administration pages for the portfolio office: the category list and the user list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from korona.auth import service as auth_service
+from korona.auth.permissions import Permission, Principal
+from korona.errors import DomainError
+from korona.portfolio import category
+from korona.web import i18n
+from korona.web.deps import DbSession, require
+from korona.web.templating import render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+@router.get("/categories")
+def categories_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
+) -> Response:
+    """Show the managed list of need categories."""
+    context = {"categories": category.list_categories(session), "values": {}, "errors": {}}
+    return render(request, "admin/categories.html", context)
+
+
+@router.post("/categories")
+def add_category(
+    request: Request,
+    session: DbSession,
+    code: Annotated[str, Form(max_length=40)] = "",
+    name_nb: Annotated[str, Form(max_length=100)] = "",
+    name_en: Annotated[str, Form(max_length=100)] = "",
+    principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
+) -> Response:
+    """Add a category; on bad input show the page again with the message."""
+    try:
+        category.add_category(session, principal, code=code, name_nb=name_nb, name_en=name_en)
+    except DomainError as error:
+        session.rollback()
+        context = {
+            "categories": category.list_categories(session),
+            "values": {"code": code, "name_nb": name_nb, "name_en": name_en},
+            "errors": {error.field or "code": i18n.translate_error(error)},
+        }
+        return render(request, "admin/categories.html", context, status_code=error.status_code)
+    return RedirectResponse("/admin/categories?saved=1", status_code=303)
+
+
+@router.get("/users")
+def users_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.USER_READ)),
+) -> Response:
+    """List users, their organisations and roles."""
+    return render(request, "admin/users.html", {"users": auth_service.list_users(session)})

@@ -1,0 +1,128 @@
+"""Public pages: the front page, login and logout, language choice, health check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import text
+
+from korona.auth import service as auth_service
+from korona.auth.permissions import Permission, Principal
+from korona.web import i18n
+from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
+from korona.web.middleware import LANGUAGE_COOKIE
+from korona.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Return a local redirect target, refusing other hosts (open redirect)."""
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/")
+def front_page(
+    request: Request, principal: Principal = Depends(require(Permission.PUBLIC))
+) -> Response:
+    """Show what korona is and where to go next."""
+    return render(request, "home.html")
+
+
+@router.get("/login")
+def login_form(
+    request: Request,
+    next: str | None = None,  # noqa: A002 - the conventional parameter name
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show the login form."""
+    return render(request, "login.html", {"next": safe_next(next), "email": ""})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Check the credentials and start a server-side session."""
+    user = auth_service.authenticate(session, email, password) if email and password else None
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            {
+                "next": safe_next(next),
+                "email": email,
+                "error": i18n.gettext("Wrong e-mail address or password."),
+            },
+            status_code=400,
+        )
+    settings = get_settings(request)
+    token = auth_service.start_session(session, user, hours=settings.session_hours)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    if user.language in i18n.LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, user.language, samesite="lax", path="/",
+                            secure=settings.cookie_secure, max_age=365 * 24 * 3600)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """End the session (the server forgets it, not only the browser)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth_service.end_session(session, principal, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    language: Annotated[str, Form(max_length=5)],
+    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Switch the interface language and go back to the page."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, samesite="lax", path="/",
+            secure=get_settings(request).cookie_secure, max_age=365 * 24 * 3600,
+        )
+    return response
+
+
+@router.get("/healthz")
+def health(
+    session: DbSession, principal: Principal = Depends(require(Permission.PUBLIC))
+) -> Response:
+    """Report that the app and its database answer (for load balancers)."""
+    session.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,78 @@
+"""The Jinja2 environment: autoescaping, translations and the helpers every page uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from korona.audit import AuditAction
+from korona.auth.models import Sector
+from korona.auth.permissions import ANONYMOUS, Permission, Principal
+from korona.auth.security import csrf_token
+from korona.portfolio.need.models import NeedStatus
+from korona.web import i18n
+from korona.web.labels import label
+from korona.web.deps import CSRF_COOKIE, get_settings
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+)
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+templates.env.filters["date"] = i18n.format_date
+templates.env.globals["Permission"] = Permission
+templates.env.filters["label"] = label
+templates.env.globals["sector_enum"] = Sector
+templates.env.globals["status_enum"] = NeedStatus
+templates.env.globals["audit_action"] = AuditAction
+templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
+
+
+def page_csrf_token(request: Request) -> str:
+    """Return the CSRF token that forms on this page must send back."""
+    cookie = request.cookies.get(CSRF_COOKIE) or request.state.csrf_cookie
+    return csrf_token(get_settings(request).secret_key.get_secret_value(), cookie)
+
+
+def query_with(request: Request, **changes: Any) -> str:
+    """Return the current query string with some parameters replaced (for filter links)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + urlencode(params) if params else "?"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page with the principal, language and CSRF token in its context."""
+    principal: Principal = getattr(request.state, "principal", None) or ANONYMOUS
+    base = {
+        "principal": principal,
+        "language": i18n.current_language.get(),
+        "csrf_token": page_csrf_token(request),
+        "query_with": lambda **changes: query_with(request, **changes),
+    }
+    return templates.TemplateResponse(
+        request, template, base | (context or {}), status_code=status_code
+    )
