@@ -1,0 +1,627 @@
+"""Rank existing solutions, needs and earlier inputs by text similarity for quick feedback."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from functools import lru_cache
+
+import numpy as np
+import snowballstemmer
+
+
+class DocumentKind(StrEnum):
+    """What a matchable document is in the portfolio."""
+
+    SOLUTION = "solution"  # eksisterende løsning
+    NEED = "need"  # behov
+    INPUT = "input"  # innspill (idé, forslag, tilbud)
+
+
+_KIND_CODES: dict[DocumentKind, int] = {kind: code for code, kind in enumerate(DocumentKind)}
+
+
+@dataclass(frozen=True)
+class Document:
+    """A solution, need or input as the matcher sees it."""
+
+    kind: DocumentKind
+    id: int
+    title: str
+    description: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked hit; a higher score is more similar."""
+
+    kind: DocumentKind
+    id: int
+    title: str
+    score: float
+
+
+class Field(IntEnum):
+    """The word fields of a document, in BM25F order."""
+
+    TITLE = 0
+    CATEGORIES = 1
+    DESCRIPTION = 2
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Weights of the BM25F word fields and of the character n-gram field.
+
+    The defaults follow Robertson & Zaragoza, "The Probabilistic Relevance
+    Framework: BM25 and Beyond" (2009): a title counts more than categories,
+    which count more than the free-text description; the title and categories
+    are short, so length normalisation (b) is weak there.
+    """
+
+    k1: float = 1.2
+    field_weights: tuple[float, float, float] = (3.0, 2.0, 1.0)
+    field_b: tuple[float, float, float] = (0.3, 0.0, 0.75)
+    ngram_weight: float = 0.5
+    ngram_b: float = 0.75
+    ngram_size: int = 4
+    ngram_max_df: float = 0.1
+    split_compounds: bool = True
+    compound_part_weight: float = 0.7
+    synonym_weight: float = 0.6
+    category_query_weight: float = 1.5
+
+
+def _word_list(text: str) -> tuple[str, ...]:
+    """Return the whitespace-separated words of a word list written as text."""
+    return tuple(text.split())
+
+
+# Norwegian bokmål function words (after the Snowball project's list) plus
+# a few English ones, because vendors often write part of an offer in English.
+_STOP_WORDS = frozenset(
+    _word_list(
+        """
+    og i jeg det at en et den til er som på de med han av ikke ikkje der så var meg
+    seg men ett har om vi min mitt ha hadde hun nå over da ved fra du ut sin dem oss
+    opp man kan hans hvor eller hva skal selv sjøl her alle vil bli ble blitt kunne inn
+    når være kom noen noe ville dere deres kun ja etter ned skulle denne for deg si
+    sine sitt mot å meget hvorfor dette disse uten hvordan ingen din ditt blir samme
+    hvilken hvilke sånn inni mellom vår hver hvem vors hvis både bare enn fordi før
+    mange også slik vært båe begge siden dykk dykkar dei deira deires deim di då eg
+    ein eit eitt elles honom hjå ho hoe henne hennar hennes hoss hossen ingi inkje
+    korleis korso kva kvar kvarhelst kven kvi kvifor me medan mi mine mykje no nokon
+    noka nokor noko nokre sia sidan so somt somme um upp vere vore verte vort varte
+    vart mer mest må får få gjøre gjør gir kr pga osv bl a f eks the of and to in for
+    with on is are we our you your an be by as at or this that it from
+    """
+    )
+)
+
+# Norwegian names the default category codes are searched by; an unknown
+# category code is still indexed as its own token.
+_CATEGORY_WORDS: dict[str, str] = {
+    "video": "video videokonsultasjon",
+    "remote_monitoring": "avstandsoppfølging hjemmeoppfølging hjemmemonitorering",
+    "triage": "triage hastegradsvurdering",
+    "mass_alert": "massevarsling varsling sms",
+    "contact_tracing": "smittesporing",
+    "lab_results": "laboratoriesvar prøvesvar innsyn",
+    "capacity": "kapasitet",
+    "collaboration": "samhandling",
+    "other": "",
+}
+
+# Health-sector synonyms and English loanwords; each group is searched as one
+# concept at reduced weight so "ventilator" finds "respirator".
+_SYNONYM_GROUPS: tuple[str, ...] = (
+    "korona koronavirus koronaviruset covid covid19 coronavirus sars",
+    "video videokonsultasjon videosamtale videomøte skjermkonsultasjon facetime skype teams zoom",
+    "ekonsultasjon nettkonsultasjon",
+    "telemedisin avstandsoppfølging videokonsultasjon",
+    "hjemmeoppfølging avstandsoppfølging hjemmemonitorering fjernmonitorering "
+    "telemonitorering monitoring hjemmemåling",
+    "pulsoksymeter oksymeter oksygenmetning metning spo2 saturasjon",
+    "smittesporing smitteoppsporing kontaktsporing tracing",
+    "nærkontakt contact",
+    "sms tekstmelding",
+    "varsling varsel varsle alert massevarsling notification",
+    "app mobilapp applikasjon",
+    "chatbot chat chattjeneste samtalerobot",
+    "respirator ventilator respiratorbehandling",
+    "intensiv icu intensivavdeling",
+    "prøvesvar testsvar laboratoriesvar",
+    "prøve test",
+    "laboratorium lab laboratorier",
+    "fastlege allmennlege gp fastlegekontor legekontor",
+    "dashboard oversikt",
+    "nettbrett tablet ipad",
+    "elæring nettkurs kurs opplæring elearning",
+    "fjerntilgang vpn hjemmekontor",
+    "triage triagering hastegradsvurdering selvtriage symptomsjekk forhåndsvurdering",
+    "smittevernutstyr verneutstyr ppe",
+    "bemanning vaktplan ekstrapersonell vikar",
+    "resept eresept reseptfornyelse",
+    "legemiddel medisin medikament",
+    "journal pasientjournal dips epj journalsystem",
+    "epikrise utskrivningsmelding plomelding emelding",
+    "bankid idporten innlogging",
+    "tolk tolking tolketjeneste",
+    "innvandrer fremmedspråklig minoritetsspråklig flerspråklig",
+    "ungdom unge tenåring",
+    "psykolog psykisk psykiatri dps",
+    "sykehjem omsorgssenter eldreomsorg",
+    "hjemmesykepleie hjemmetjeneste hjemmetjenesten",
+    "pårørende familie",
+    "overvåking overvåke surveillance syndromovervåking",
+    "prognose fremskrivning modellering",
+    "register database",
+    "innbygger publikum befolkning",
+    "kommuneoverlege kommunelege smittevernlege",
+    "trygghetsalarm alarm",
+    "teststasjon testsenter",
+    "timebestilling timeavtale booking",
+    "smittet tilfelle",
+)
+
+# Word parts that compounds are split against before any document is indexed;
+# the corpus vocabulary extends it as documents arrive.
+_SEED_PARTS = _word_list(
+    """
+    video konsultasjon samtale møte hjem hjemme oppfølging avstand smitte sporing
+    oppsporing helse personell pasient lege legevakt kommune kommunal sykehus syke hus
+    sykehjem test prøve svar lab laboratorium data varsel varsling melding sms app
+    journal resept kapasitet intensiv seng plass beboer pårørende besøk telefon chat
+    digital nett tjeneste løsning system register oversikt utstyr vern smittevern
+    omsorg sykepleie sykepleier tilsyn alarm trygghet medisin legemiddel dispenser
+    måling metning oksygen puls blod trykk sukker vekt kontroll time bestilling
+    behandling gruppe terapi psykisk psykolog tolk språk informasjon karantene
+    isolasjon utbrudd kontakt nær symptom skjema spørre dagbok kurs læring opplæring
+    hygiene hånd munn bind visir hanske lager beholdning bemanning vakt plan student
+    analyse hurtig rapport uke dag situasjon bilde kart statistikk modell prognose
+    respirator ventilator fjern tilgang kontor sentral nummer stasjon poliklinikk
+    kohort avdeling akutt mottak ambulanse utskrivning innleggelse epikrise portal
+    innbygger pasientjournal kjerne lokal nasjonal felles sikker nettverk region
+    distrikt overvåking syndrom luftvei infeksjon korona virus teknologi velferd
+    sensor kamera natt eldre ungdom barn skole drive innsjekking helsenorge
+"""
+)
+
+_TOKEN = re.compile(r"[a-z0-9æøå]+")
+
+
+def _fold(text: str) -> str:
+    """Lower-case and strip accents, but keep æ, ø and å (and fold Swedish ä, ö)."""
+    text = text.lower().replace("ä", "æ").replace("ö", "ø")
+    decomposed = unicodedata.normalize("NFD", text)
+    # U+030A is the ring of å; every other combining mark (é, ü, …) is dropped.
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ch == "\u030a")
+    return unicodedata.normalize("NFC", kept)
+
+
+def _words(text: str) -> list[str]:
+    """Split text into folded words; hyphenated forms also yield the joined word."""
+    words: list[str] = []
+    for chunk in _fold(text).split():
+        parts = [p for p in _TOKEN.findall(chunk) if p]
+        words.extend(p for p in parts if len(p) > 1 and p not in _STOP_WORDS)
+        # "e-konsultasjon" and "covid-19" are also written as one word.
+        if len(parts) > 1:
+            joined = "".join(parts)
+            if len(joined) > 3:
+                words.append(joined)
+    return [w for w in words if not (w.isdigit() and len(w) < 3)]
+
+
+_STEMMER = snowballstemmer.stemmer("norwegian")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    """Return the Snowball Norwegian stem of a folded word."""
+    return str(_STEMMER.stemWord(word))
+
+
+def _synonym_table() -> dict[str, frozenset[str]]:
+    """Map each stem in a synonym group to the other stems of its groups."""
+    table: dict[str, set[str]] = {}
+    for group in _SYNONYM_GROUPS:
+        stems = {_stem(w) for w in group.split()}
+        for stem in stems:
+            table.setdefault(stem, set()).update(stems - {stem})
+    return {stem: frozenset(others) for stem, others in table.items()}
+
+
+_SYNONYMS = _synonym_table()
+
+
+@dataclass
+class _Analysis:
+    """Weighted terms of one text: word stems and character n-grams."""
+
+    words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    ngrams: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+@dataclass
+class _Posting:
+    """Slots holding one term, with the term's weighted frequency per field."""
+
+    slots: array[int] = field(default_factory=lambda: array("i"))
+    tf: tuple[array[float], ...] = ()
+    dead: int = 0
+
+
+class _RWLock:
+    """Let many readers in at once and writers one at a time, writers first."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class MatchIndex:
+    """An incremental BM25F index over solutions, needs and inputs.
+
+    Word stems are scored with BM25F over title, categories and description;
+    Norwegian compounds are split against the known vocabulary, and a
+    character n-gram field catches the rest (unseen compounds, typos).
+    Postings are kept per term, so a search touches only the documents that
+    share a term with the query.
+    """
+
+    def __init__(self, settings: MatchSettings | None = None) -> None:
+        self.settings = settings or MatchSettings()
+        self._lock = _RWLock()
+        self._words: dict[str, _Posting] = {}
+        self._ngrams: dict[str, _Posting] = {}
+        self._word_df: Counter[str] = Counter()
+        self._ngram_df: Counter[str] = Counter()
+        # The vocabulary compounds are split against: surface word -> count.
+        self._vocabulary: Counter[str] = Counter(_SEED_PARTS)
+        self._known_stems: Counter[str] = Counter(_stem(w) for w in _SEED_PARTS)
+        self._slot_of: dict[tuple[DocumentKind, int], int] = {}
+        self._docs: list[Document | None] = []
+        self._terms: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
+        capacity = 64
+        self._lengths = np.zeros((4, capacity))  # title, categories, description, n-grams
+        self._kind = np.zeros(capacity, dtype=np.int8)
+        self._alive = np.zeros(capacity, dtype=bool)
+        self._length_sum = np.zeros(4)
+
+    def __len__(self) -> int:
+        with self._lock.read():
+            return len(self._slot_of)
+
+    def add(self, doc: Document) -> None:
+        """Insert a document, or replace the one with the same kind and id."""
+        with self._lock.write():
+            key = (doc.kind, doc.id)
+            if key in self._slot_of:
+                self._remove_slot(self._slot_of.pop(key))
+            # Learn the words first so the document's own compounds can be split.
+            surface = _words(doc.title) + _words(doc.description)
+            self._vocabulary.update(surface)
+            self._known_stems.update(_stem(w) for w in surface)
+            fields = (
+                self._analyse(doc.title),
+                self._analyse_categories(doc.categories),
+                self._analyse(doc.description),
+            )
+            self._insert(doc, fields, surface)
+
+    def remove(self, kind: DocumentKind, id: int) -> None:
+        """Remove a document; removing an unknown one does nothing."""
+        with self._lock.write():
+            slot = self._slot_of.pop((DocumentKind(kind), id), None)
+            if slot is not None:
+                self._remove_slot(slot)
+
+    def search(
+        self,
+        text: str,
+        categories: Sequence[str] = (),
+        *,
+        limit: int = 10,
+        kinds: Collection[DocumentKind] | None = None,
+        exclude: tuple[DocumentKind, int] | None = None,
+    ) -> list[Match]:
+        """Return the documents most similar to the text, best first."""
+        if limit <= 0:
+            return []
+        with self._lock.read():
+            query = self._analyse(text)
+            for code in categories:
+                query.words[_category_token(code)] += self.settings.category_query_weight
+            if not query.words and not query.ngrams:
+                return []
+            slots, scores = self._score(query)
+            if not slots.size:
+                return []
+            keep = self._alive[slots]
+            if kinds is not None:
+                codes = np.array([_KIND_CODES[DocumentKind(k)] for k in kinds], dtype=np.int8)
+                keep &= np.isin(self._kind[slots], codes)
+            if exclude is not None:
+                excluded = self._slot_of.get((DocumentKind(exclude[0]), exclude[1]))
+                if excluded is not None:
+                    keep &= slots != excluded
+            slots, scores = slots[keep], scores[keep]
+            if limit < slots.size:
+                top = np.argpartition(-scores, limit - 1)[:limit]
+                slots, scores = slots[top], scores[top]
+            order = np.lexsort((slots, -scores))
+            matches = []
+            for slot, score in zip(slots[order], scores[order], strict=True):
+                doc = self._docs[int(slot)]
+                assert doc is not None
+                matches.append(Match(doc.kind, doc.id, doc.title, round(float(score), 6)))
+            return matches
+
+    # -- analysis -------------------------------------------------------------
+
+    def _analyse(self, text: str) -> _Analysis:
+        """Turn free text into weighted stems (with compound parts) and n-grams."""
+        settings = self.settings
+        result = _Analysis()
+        for word in _words(text):
+            stem = _stem(word)
+            result.words[stem] += 1.0
+            parts = self._split_compound(word) if settings.split_compounds else []
+            for part in parts:
+                part_stem = _stem(part)
+                if part_stem != stem:
+                    result.words[part_stem] += settings.compound_part_weight
+            grams = _ngrams(stem, settings.ngram_size)
+            # Each word's n-grams together weigh as much as one word.
+            for gram in grams:
+                result.ngrams[gram] += 1.0 / len(grams)
+        return result
+
+    def _analyse_categories(self, categories: Iterable[str]) -> _Analysis:
+        result = _Analysis()
+        for code in categories:
+            result.words[_category_token(code)] += 1.0
+            for word in _words(_CATEGORY_WORDS.get(code, code.replace("_", " "))):
+                result.words[_stem(word)] += 1.0
+        return result
+
+    def _known(self, word: str) -> bool:
+        return len(word) >= 3 and (word in self._vocabulary or _stem(word) in self._known_stems)
+
+    def _split_compound(self, word: str, depth: int = 0) -> list[str]:
+        """Split a compound into known parts, longest head first ([] if it is not one).
+
+        Norwegian joins parts directly or with a linking -s- or -e-
+        ("smitte+sporing", "sykehjem+s+plass"); a split counts only when
+        every part is a known word, so ordinary words stay whole.
+        """
+        if len(word) < 7 or depth > 3:
+            return []
+        for cut in range(len(word) - 3, 2, -1):
+            head, rest = word[:cut], word[cut:]
+            if not self._known(head):
+                continue
+            tails = [rest]
+            if rest[0] in "se" and len(rest) > 4:
+                tails.append(rest[1:])
+            for tail in tails:
+                if self._known(tail):
+                    return [head, tail]
+                deeper = self._split_compound(tail, depth + 1)
+                if deeper:
+                    return [head, *deeper]
+        return []
+
+    # -- postings -------------------------------------------------------------
+
+    def _insert(self, doc: Document, fields: tuple[_Analysis, ...], surface: list[str]) -> None:
+        slot = len(self._docs)
+        self._grow(slot + 1)
+        self._docs.append(doc)
+        self._slot_of[(doc.kind, doc.id)] = slot
+        self._kind[slot] = _KIND_CODES[doc.kind]
+        self._alive[slot] = True
+
+        word_tf: dict[str, list[float]] = {}
+        for index, analysis in enumerate(fields):
+            for term, weight in analysis.words.items():
+                word_tf.setdefault(term, [0.0, 0.0, 0.0])[index] += weight
+        for term, tfs in word_tf.items():
+            posting = self._words.get(term)
+            if posting is None:
+                posting = self._words[term] = _Posting(tf=tuple(array("f") for _ in Field))
+            posting.slots.append(slot)
+            for column, value in zip(posting.tf, tfs, strict=True):
+                column.append(value)
+        self._word_df.update(word_tf.keys())
+
+        # The title's n-grams count double, as a cheap stand-in for field weights.
+        ngram_tf: defaultdict[str, float] = defaultdict(float)
+        for index, analysis in ((Field.TITLE, fields[0]), (Field.DESCRIPTION, fields[2])):
+            factor = 2.0 if index is Field.TITLE else 1.0
+            for gram, weight in analysis.ngrams.items():
+                ngram_tf[gram] += factor * weight
+        for gram, weight in ngram_tf.items():
+            posting = self._ngrams.get(gram)
+            if posting is None:
+                posting = self._ngrams[gram] = _Posting(tf=(array("f"),))
+            posting.slots.append(slot)
+            posting.tf[0].append(weight)
+        self._ngram_df.update(ngram_tf.keys())
+
+        lengths = [sum(analysis.words.values()) for analysis in fields]
+        lengths.append(sum(ngram_tf.values()))
+        self._lengths[:, slot] = lengths
+        self._length_sum += lengths
+        self._terms.append((tuple(word_tf), tuple(ngram_tf), tuple(surface)))
+
+    def _remove_slot(self, slot: int) -> None:
+        words, ngrams, surface = self._terms[slot]
+        self._alive[slot] = False
+        self._docs[slot] = None
+        self._length_sum -= self._lengths[:, slot]
+        self._word_df.subtract(words)
+        self._ngram_df.subtract(ngrams)
+        self._vocabulary.subtract(surface)
+        self._known_stems.subtract(_stem(w) for w in surface)
+        for postings, terms in ((self._words, words), (self._ngrams, ngrams)):
+            for term in terms:
+                posting = postings[term]
+                posting.dead += 1
+                # Drop dead entries once they are half the list, so lists stay short.
+                if posting.dead * 2 > len(posting.slots):
+                    self._compact(postings, term, posting)
+
+    def _compact(self, postings: dict[str, _Posting], term: str, posting: _Posting) -> None:
+        slots = np.frombuffer(posting.slots, dtype=np.int32)
+        live = self._alive[slots]
+        if not live.any():
+            del postings[term]
+            return
+        new_slots = array("i", slots[live].tobytes())
+        new_tf = tuple(
+            array("f", np.frombuffer(column, dtype=np.float32)[live].tobytes())
+            for column in posting.tf
+        )
+        del slots, live
+        postings[term] = _Posting(slots=new_slots, tf=new_tf)
+
+    def _grow(self, size: int) -> None:
+        capacity = self._alive.size
+        if size <= capacity:
+            return
+        while capacity < size:
+            capacity *= 2
+        self._lengths = np.concatenate(
+            [self._lengths, np.zeros((4, capacity - self._alive.size))], axis=1
+        )
+        extra = capacity - self._alive.size
+        self._kind = np.concatenate([self._kind, np.zeros(extra, dtype=np.int8)])
+        self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
+
+    # -- scoring --------------------------------------------------------------
+
+    def _expand(self, query: _Analysis) -> dict[str, float]:
+        """Add synonyms of the query stems at reduced weight."""
+        weights: dict[str, float] = dict(query.words)
+        for term, weight in query.words.items():
+            if self.settings.synonym_weight <= 0:
+                break
+            for synonym in _SYNONYMS.get(term, ()):
+                extra = weight * self.settings.synonym_weight
+                weights[synonym] = max(weights.get(synonym, 0.0), extra)
+        return weights
+
+    def _score(self, query: _Analysis) -> tuple[np.ndarray, np.ndarray]:
+        """Return the slots sharing a term with the query and their BM25F scores."""
+        settings = self.settings
+        live = len(self._slot_of)
+        if not live:
+            return np.empty(0, dtype=np.int32), np.empty(0)
+        averages = np.maximum(self._length_sum / live, 1e-9)
+        k1 = settings.k1
+        slot_parts: list[np.ndarray] = []
+        score_parts: list[np.ndarray] = []
+
+        for term, query_weight in self._expand(query).items():
+            posting = self._words.get(term)
+            df = self._word_df.get(term, 0)
+            if posting is None or df <= 0:
+                continue
+            slots = np.frombuffer(posting.slots, dtype=np.int32)
+            pseudo_tf = np.zeros(slots.size)
+            for column, weight, b, average, lengths in zip(
+                posting.tf,
+                settings.field_weights,
+                settings.field_b,
+                averages[:3],
+                self._lengths[:3],
+                strict=True,
+            ):
+                tf = np.frombuffer(column, dtype=np.float32)
+                norm = 1.0 - b + b * lengths[slots] / average
+                pseudo_tf += weight * tf / norm
+            idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+            slot_parts.append(slots.copy())
+            score_parts.append(query_weight * idf * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
+
+        if settings.ngram_weight > 0:
+            b = settings.ngram_b
+            max_df = settings.ngram_max_df * live
+            for gram, query_weight in query.ngrams.items():
+                posting = self._ngrams.get(gram)
+                df = self._ngram_df.get(gram, 0)
+                if posting is None or df <= 0 or df > max_df:
+                    continue
+                slots = np.frombuffer(posting.slots, dtype=np.int32)
+                tf = np.frombuffer(posting.tf[0], dtype=np.float32)
+                norm = 1.0 - b + b * self._lengths[3][slots] / averages[3]
+                pseudo_tf = tf / norm
+                idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+                weight = settings.ngram_weight * query_weight * idf
+                slot_parts.append(slots.copy())
+                score_parts.append(weight * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
+
+        if not slot_parts:
+            return np.empty(0, dtype=np.int32), np.empty(0)
+        # One dense pass over the slot range is cheaper than sorting the postings.
+        totals = np.bincount(
+            np.concatenate(slot_parts),
+            weights=np.concatenate(score_parts),
+            minlength=len(self._docs),
+        )
+        slots = np.flatnonzero(totals).astype(np.int32)
+        return slots, totals[slots]
+
+
+def _category_token(code: str) -> str:
+    # The colon cannot come out of tokenisation, so this never clashes with a word.
+    return f"cat:{code.strip().lower()}"
+
+
+def _ngrams(stem: str, size: int) -> list[str]:
+    padded = f"_{stem}_"
+    if len(padded) <= size:
+        return [padded]
+    return [padded[i : i + size] for i in range(len(padded) - size + 1)]
