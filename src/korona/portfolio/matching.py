@@ -429,15 +429,18 @@ class MatchIndex:
     def _known(self, word: str) -> bool:
         return len(word) >= 3 and (word in self._vocabulary or _stem(word) in self._known_stems)
 
-    def _split_compound(self, word: str, depth: int = 0) -> list[str]:
+    def _split_compound(self, word: str, depth: int = 0, *, partial: bool = True) -> list[str]:
         """Split a compound into known parts, longest head first ([] if it is not one).
 
         Norwegian joins parts directly or with a linking -s- or -e-
-        ("smitte+sporing", "sykehjem+s+plass"); a split counts only when
-        every part is a known word, so ordinary words stay whole.
+        ("smitte+sporing", "sykehjem+s+plass"). A split where every part is a
+        known word wins; failing that, a long known head with a long unknown
+        tail ("kommune+overlegen") still yields the head, so the word is
+        findable by its first part.
         """
         if len(word) < 7 or depth > 3:
             return []
+        fallback: list[str] = []
         for cut in range(len(word) - 3, 2, -1):
             head, rest = word[:cut], word[cut:]
             if not self._known(head):
@@ -448,10 +451,14 @@ class MatchIndex:
             for tail in tails:
                 if self._known(tail):
                     return [head, tail]
-                deeper = self._split_compound(tail, depth + 1)
+                deeper = self._split_compound(tail, depth + 1, partial=False)
                 if deeper:
                     return [head, *deeper]
-        return []
+            # Only a head seen as a word of its own, not a stem look-alike
+            # ("kommun" in "kommunikasjon"), is trusted without its tail.
+            if partial and not fallback and len(rest) >= 4 and head in self._vocabulary:
+                fallback = [head]
+        return fallback
 
     # -- postings -------------------------------------------------------------
 

@@ -1,0 +1,276 @@
+"""Tests for the quick-feedback matcher: Norwegian analysis, BM25F ranking, incremental index."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+import korona
+from korona.portfolio.matching import Document, DocumentKind, Match, MatchIndex, MatchSettings
+
+DEMO_DIR = Path(korona.__file__).resolve().parent / "demo"
+EVAL_FILE = Path(__file__).resolve().parents[2] / "data" / "matching_eval.json"
+
+SOL, NEED, INP = DocumentKind.SOLUTION, DocumentKind.NEED, DocumentKind.INPUT
+
+
+def make_index(*documents: Document, settings: MatchSettings | None = None) -> MatchIndex:
+    index = MatchIndex(settings)
+    for document in documents:
+        index.add(document)
+    return index
+
+
+def doc(
+    kind: DocumentKind,
+    id_: int,
+    title: str,
+    description: str = "",
+    categories: tuple[str, ...] = (),
+) -> Document:
+    return Document(kind, id_, title, description, categories)
+
+
+def keys(matches: list[Match]) -> list[tuple[DocumentKind, int]]:
+    return [(m.kind, m.id) for m in matches]
+
+
+# Filler documents keep the corpus big enough for IDF to tell rare from common words.
+FILLER = (
+    doc(SOL, 90, "Kjernejournal", "Legemidler og kritisk informasjon for leger på legevakt."),
+    doc(SOL, 91, "E-resept", "Resepten sendes elektronisk til apoteket."),
+    doc(
+        NEED, 92, "Oversikt over intensivplasser", "Daglig oversikt over ledige senger i regionen."
+    ),
+    doc(NEED, 93, "Opplæring i smittevern", "Nettkurs om verneutstyr for vikarer i sykehjem."),
+)
+
+
+# -- Norwegian analysis -------------------------------------------------------
+
+
+def test_inflected_forms_match_by_stem() -> None:
+    index = make_index(doc(NEED, 1, "Pasienten trenger oppfølging"), *FILLER)
+    assert keys(index.search("pasientene"))[0] == (NEED, 1)
+
+
+def test_compound_query_finds_its_parts() -> None:
+    index = make_index(doc(NEED, 1, "Konsultasjon på video med fastlegen"), *FILLER)
+    assert keys(index.search("videokonsultasjon"))[0] == (NEED, 1)
+
+
+def test_parts_query_finds_the_compound() -> None:
+    index = make_index(doc(SOL, 1, "Nasjonalt verktøy for smittesporing"), *FILLER)
+    assert keys(index.search("sporing av smitte i kommunen"))[0] == (SOL, 1)
+
+
+def test_compound_splitting_is_what_finds_the_parts() -> None:
+    # Without decompounding and n-grams, "videokonsultasjon" shares no term with the document.
+    plain = MatchSettings(split_compounds=False, ngram_weight=0.0, synonym_weight=0.0)
+    document = doc(NEED, 1, "Konsultasjon på video med fastlegen")
+    assert make_index(document, *FILLER, settings=plain).search("videokonsultasjon") == []
+    assert keys(make_index(document, *FILLER).search("videokonsultasjon")) == [(NEED, 1)]
+
+
+def test_typo_is_caught_by_character_ngrams() -> None:
+    index = make_index(
+        doc(SOL, 1, "Videokonsultasjon fra Norsk helsenett"),
+        doc(SOL, 2, "Prøvesvar på helsenorge"),
+        *FILLER,
+    )
+    assert keys(index.search("videokonsultasjn"))[0] == (SOL, 1)
+
+
+def test_accents_and_case_are_folded_but_norwegian_letters_kept() -> None:
+    index = make_index(doc(INP, 1, "Idé om PÅRØRENDE og besøk"), *FILLER)
+    assert keys(index.search("ide om pårørende"))[0] == (INP, 1)
+    index.add(doc(INP, 2, "Ide om tannhelse"))
+    assert keys(index.search("idé tannhelse"))[0] == (INP, 2)
+
+
+def test_english_loanword_finds_norwegian_synonym() -> None:
+    index = make_index(doc(NEED, 1, "Oversikt over respiratorer i regionen"), *FILLER)
+    assert keys(index.search("ventilatorer"))[0] == (NEED, 1)
+
+
+def test_hyphenated_word_matches_the_joined_form() -> None:
+    index = make_index(doc(SOL, 1, "Ekonsultasjon hos fastlegen"), *FILLER)
+    assert keys(index.search("e-konsultasjon"))[0] == (SOL, 1)
+
+
+# -- ranking ------------------------------------------------------------------
+
+
+def test_title_outweighs_description() -> None:
+    index = make_index(
+        doc(SOL, 1, "Nasjonal løsning", "Tilbyr videokonsultasjon til kommunene."),
+        doc(SOL, 2, "Videokonsultasjon", "Nasjonal løsning for kommunene."),
+        *FILLER,
+    )
+    assert keys(index.search("videokonsultasjon"))[:2] == [(SOL, 2), (SOL, 1)]
+
+
+def test_query_categories_lift_documents_in_that_category() -> None:
+    index = make_index(
+        doc(NEED, 1, "Digital løsning for kommunen", categories=("collaboration",)),
+        doc(NEED, 2, "Digital løsning for kommunen", categories=("mass_alert",)),
+        *FILLER,
+    )
+    assert keys(index.search("digital løsning", ["mass_alert"]))[0] == (NEED, 2)
+    assert keys(index.search("digital løsning", ["collaboration"]))[0] == (NEED, 1)
+
+
+def test_category_words_are_searchable() -> None:
+    index = make_index(doc(NEED, 1, "Behov i bydelene", categories=("contact_tracing",)), *FILLER)
+    assert keys(index.search("smittesporing"))[0] == (NEED, 1)
+
+
+def test_results_are_sorted_and_limited() -> None:
+    index = make_index(
+        *(doc(INP, i, f"Videokonsultasjon nummer {i}", "video " * i) for i in range(1, 8))
+    )
+    matches = index.search("videokonsultasjon video", limit=3)
+    assert len(matches) == 3
+    assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
+
+
+def test_empty_and_stop_word_queries_return_nothing() -> None:
+    index = make_index(*FILLER)
+    assert index.search("") == []
+    assert index.search("   \n ") == []
+    assert index.search("og i det som er på") == []
+    assert index.search("legemidler", limit=0) == []
+
+
+def test_search_on_empty_index_returns_nothing() -> None:
+    assert MatchIndex().search("videokonsultasjon") == []
+
+
+# -- incremental index ----------------------------------------------------------
+
+
+def test_added_document_is_found_at_once() -> None:
+    index = make_index(*FILLER)
+    assert (INP, 7) not in keys(index.search("hurtigtest på legekontoret"))
+    index.add(doc(INP, 7, "Hurtigtest på legekontoret"))
+    assert keys(index.search("hurtigtest på legekontoret"))[0] == (INP, 7)
+    assert len(index) == len(FILLER) + 1
+
+
+def test_add_with_same_kind_and_id_replaces() -> None:
+    index = make_index(doc(INP, 1, "Chatbot for koronatelefonen"), *FILLER)
+    index.add(doc(INP, 1, "Pulsoksymeter til hjemmeboende"))
+    assert len(index) == len(FILLER) + 1
+    assert (INP, 1) not in keys(index.search("chatbot koronatelefonen"))
+    hit = index.search("pulsoksymeter")[0]
+    assert (hit.kind, hit.id, hit.title) == (INP, 1, "Pulsoksymeter til hjemmeboende")
+
+
+def test_same_id_in_another_kind_is_another_document() -> None:
+    index = make_index(doc(SOL, 1, "Videokonsultasjon"), doc(NEED, 1, "Videokonsultasjon"))
+    assert len(index) == 2
+    assert set(keys(index.search("videokonsultasjon"))) == {(SOL, 1), (NEED, 1)}
+
+
+def test_remove_forgets_the_document() -> None:
+    index = make_index(doc(NEED, 1, "Tolketjeneste på video"), *FILLER)
+    index.remove(NEED, 1)
+    index.remove(NEED, 1)  # removing twice is harmless
+    assert len(index) == len(FILLER)
+    assert (NEED, 1) not in keys(index.search("tolketjeneste video"))
+
+
+def test_edit_and_revert_restores_scores() -> None:
+    original = doc(NEED, 1, "Digital hjemmeoppfølging", "Måling av oksygenmetning hjemme.")
+    index = make_index(original, *FILLER)
+    before = {(m.kind, m.id): m.score for m in index.search("hjemmeoppfølging oksygenmetning")}
+    # Many edits exercise the compaction of postings that are half dead.
+    for round_ in range(20):
+        index.add(doc(NEED, 1, f"Utkast {round_}", "Noe helt annet om sykehjem."))
+    index.add(original)
+    after = {(m.kind, m.id): m.score for m in index.search("hjemmeoppfølging oksygenmetning")}
+    assert after == pytest.approx(before)
+
+
+def test_kinds_filter() -> None:
+    index = make_index(
+        doc(SOL, 1, "Videokonsultasjon"),
+        doc(NEED, 2, "Videokonsultasjon"),
+        doc(INP, 3, "Videokonsultasjon"),
+    )
+    assert keys(index.search("videokonsultasjon", kinds={SOL})) == [(SOL, 1)]
+    assert set(keys(index.search("videokonsultasjon", kinds=[NEED, INP]))) == {(NEED, 2), (INP, 3)}
+    assert index.search("videokonsultasjon", kinds=()) == []
+
+
+def test_exclude_leaves_out_the_document_itself() -> None:
+    index = make_index(doc(INP, 1, "Videokonsultasjon"), doc(SOL, 2, "Videokonsultasjon"))
+    assert keys(index.search("videokonsultasjon", exclude=(INP, 1))) == [(SOL, 2)]
+    # Excluding an unknown document changes nothing.
+    assert len(index.search("videokonsultasjon", exclude=(INP, 99))) == 2
+
+
+def test_concurrent_searches_and_writes() -> None:
+    index = make_index(*FILLER)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(200):
+                index.add(doc(INP, i % 20, f"Innspill {i} om videokonsultasjon"))
+        except BaseException as error:
+            errors.append(error)
+
+    def reader() -> None:
+        try:
+            for _ in range(200):
+                for match in index.search("videokonsultasjon innspill"):
+                    assert match.kind in (SOL, NEED, INP)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(index) == len(FILLER) + 20
+    assert len(index.search("videokonsultasjon innspill", kinds={INP}, limit=50)) == 20
+
+
+# -- evaluation set -------------------------------------------------------------
+
+
+def _ref_key(ref: str) -> tuple[DocumentKind, int]:
+    prefix, number = ref.split("-")
+    return (SOL if prefix == "sol" else NEED), int(number)
+
+
+def _demo_index() -> MatchIndex:
+    index = MatchIndex()
+    for row in json.loads((DEMO_DIR / "solutions.json").read_text(encoding="utf-8")):
+        kind, id_ = _ref_key(row["ref"])
+        index.add(Document(kind, id_, row["name"], row["description"], tuple(row["categories"])))
+    for row in json.loads((DEMO_DIR / "needs.json").read_text(encoding="utf-8")):
+        kind, id_ = _ref_key(row["ref"])
+        index.add(Document(kind, id_, row["title"], row["description"], (row["category"],)))
+    return index
+
+
+def test_eval_set_recall_at_3() -> None:
+    items = json.loads(EVAL_FILE.read_text(encoding="utf-8"))["items"]
+    assert len(items) >= 60
+    index = _demo_index()
+    recall = 0.0
+    for item in items:
+        relevant = {_ref_key(ref) for ref in item["refs"]}
+        text = f"{item['title']}\n{item['description']}"
+        top3 = set(keys(index.search(text, item["categories"], limit=3)))
+        recall += len(relevant & top3) / min(3, len(relevant))
+    assert recall / len(items) >= 0.9
