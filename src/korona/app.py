@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import korona.models  # noqa: F401 - every table must be known before the first session
@@ -17,6 +17,12 @@ from korona.web.pages import account, admin, audit_log, home, needs
 from korona.web.templating import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
+
+#: Every router of the app; the route × role test walks this same tuple.
+ROUTERS: tuple[APIRouter, ...] = (
+    home.router, account.router, needs.router, audit_log.router, admin.router,
+    account_api, needs_api, audit_log.api_router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,9 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(korona_middleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (
-        home.router, account.router, needs.router, audit_log.router, admin.router,
-        account_api, needs_api, audit_log.api_router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     return app

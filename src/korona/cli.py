@@ -189,7 +189,7 @@ def user_token(
         user = auth_service.get_user_by_email(session, email)
         if user is None:
             fail(f"No user with e-mail {email}")
-        token = auth_service.create_api_token(session, CLI, user, name=name)
+        token = auth_service.create_api_token(session, CLI, user.id, name=name)
     typer.echo(token)
 
 

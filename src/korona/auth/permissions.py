@@ -42,31 +42,29 @@ ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: a user with roles, or the anonymous public (``user is None``)."""
+    """Who is asking: a user with roles, or the anonymous public (``user_id is None``).
 
-    user: User | None = None
+    Plain values, not the ORM user, so that it stays valid after the request's session ends.
+    """
+
+    user_id: int | None = None
+    email: str = "anonymous"
+    name: str = ""
+    organisation_id: int | None = None
+    organisation_name: str | None = None
+    municipality_number: str | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
     via_token: bool = False
 
     @property
     def is_authenticated(self) -> bool:
         """Return whether a user is logged in."""
-        return self.user is not None
-
-    @property
-    def user_id(self) -> int | None:
-        """Return the user's id, or None for the anonymous public."""
-        return self.user.id if self.user is not None else None
-
-    @property
-    def organisation_id(self) -> int | None:
-        """Return the user's organisation id, if any."""
-        return self.user.organisation_id if self.user is not None else None
+        return self.user_id is not None
 
     @property
     def label(self) -> str:
         """Return how this principal is named in the audit log."""
-        return self.user.email if self.user is not None else "anonymous"
+        return self.email
 
     def can(self, permission: Permission) -> bool:
         """Return whether this principal holds the permission."""
@@ -84,4 +82,13 @@ ANONYMOUS = Principal()
 
 def principal_for(user: User, *, via_token: bool = False) -> Principal:
     """Return the principal of a logged-in user."""
-    return Principal(user=user, roles=user.roles, via_token=via_token)
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        organisation_id=user.organisation_id,
+        organisation_name=user.organisation.name if user.organisation else None,
+        municipality_number=user.municipality_number,
+        roles=user.roles,
+        via_token=via_token,
+    )

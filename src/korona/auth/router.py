@@ -27,14 +27,13 @@ class MeRead(BaseModel):
 @router.get("/me", response_model=MeRead)
 def me(principal: Principal = Depends(require(Permission.PROFILE))) -> MeRead:
     """Return the caller's identity, roles and permissions."""
-    user = principal.user
-    assert user is not None
+    assert principal.user_id is not None
     return MeRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        organisation=user.organisation.name if user.organisation else None,
-        municipality_number=user.municipality_number,
+        id=principal.user_id,
+        email=principal.email,
+        name=principal.name,
+        organisation=principal.organisation_name,
+        municipality_number=principal.municipality_number,
         roles=sorted(principal.roles),
         permissions=[permission for permission in Permission if principal.can(permission)],
     )

@@ -21,7 +21,7 @@ from korona.auth.models import (
     User,
     UserRole,
 )
-from korona.auth.permissions import Principal
+from korona.auth.permissions import Principal, principal_for
 from korona.auth.security import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -157,7 +157,7 @@ def change_password(
     session: Session, principal: Principal, *, current: str, new: str
 ) -> None:
     """Change the caller's own password after checking the current one."""
-    user = principal.user
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
     if user is None:
         raise InvalidInput(N_("You must be logged in"))
     if not verify_password(user.password_hash, current):
@@ -184,7 +184,7 @@ def start_session(session: Session, user: User, *, hours: int) -> str:
             expires_at=utcnow() + timedelta(hours=hours),
         )
     )
-    audit.record(session, Principal(user=user, roles=user.roles), AuditAction.LOGIN, "user", user.id)
+    audit.record(session, principal_for(user), AuditAction.LOGIN, "user", user.id)
     return token
 
 
@@ -203,8 +203,8 @@ def end_session(session: Session, principal: Principal, token: str) -> None:
         .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    if principal.user is not None:
-        audit.record(session, principal, AuditAction.LOGOUT, "user", principal.user.id)
+    if principal.user_id is not None:
+        audit.record(session, principal, AuditAction.LOGOUT, "user", principal.user_id)
 
 
 def revoke_all_sessions(session: Session, user: User) -> None:
@@ -216,15 +216,15 @@ def revoke_all_sessions(session: Session, user: User) -> None:
     )
 
 
-def create_api_token(session: Session, actor: Principal, user: User, *, name: str = "cli") -> str:
+def create_api_token(session: Session, actor: Principal, user_id: int, *, name: str = "cli") -> str:
     """Create an API bearer token for the user and return it; only its hash is kept."""
     token = "kor_" + new_token()
-    row = ApiToken(token_hash=token_hash(token), prefix=token[:12], user_id=user.id, name=name)
+    row = ApiToken(token_hash=token_hash(token), prefix=token[:12], user_id=user_id, name=name)
     session.add(row)
     session.flush()
     audit.record(
         session, actor, AuditAction.TOKEN, "api_token", row.id,
-        after={"user_id": user.id, "name": name, "prefix": row.prefix},
+        after={"user_id": user_id, "name": name, "prefix": row.prefix},
     )
     return token
 
@@ -238,17 +238,17 @@ def resolve_api_token(session: Session, token: str) -> User | None:
     return row.user
 
 
-def list_api_tokens(session: Session, user: User) -> Sequence[ApiToken]:
+def list_api_tokens(session: Session, user_id: int) -> Sequence[ApiToken]:
     """Return a user's API tokens, newest first."""
     return session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
     ).all()
 
 
 def revoke_api_token(session: Session, principal: Principal, token_id: int) -> None:
     """Revoke one of the caller's API tokens."""
     row = session.get(ApiToken, token_id)
-    if row is None or principal.user is None or row.user_id != principal.user.id:
+    if row is None or row.user_id != principal.user_id:
         raise NotFound(N_("No such API token"))
     if row.revoked_at is None:
         row.revoked_at = utcnow()

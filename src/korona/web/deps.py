@@ -97,12 +97,12 @@ def require(permission: Permission) -> Callable[..., object]:
 
     async def dependency(request: Request, session: DbSession) -> Principal:
         principal = resolve_principal(request, session)
-        if request.method not in SAFE_METHODS and not principal.via_token:
-            await _check_csrf(request, get_settings(request))
         if not principal.can(permission):
             if not principal.is_authenticated:
                 raise NotAuthenticated
             raise PermissionDenied
+        if request.method not in SAFE_METHODS and not principal.via_token:
+            await _check_csrf(request, get_settings(request))
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]

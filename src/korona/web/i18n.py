@@ -29,11 +29,16 @@ def catalogue(language: str) -> Mapping[str, str]:
         return {}
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy and isinstance(message.id, str)
-    }
+    translations: dict[str, str] = {}
+    for message in catalog:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        if isinstance(message.id, str):
+            translations[message.id] = str(message.string)
+        else:  # plural forms: bokmål and English both have singular (n == 1) and plural
+            for form_id, form_text in zip(message.id, message.string, strict=False):
+                translations[str(form_id)] = str(form_text)
+    return translations
 
 
 def gettext(message: str, **values: Any) -> str:
@@ -58,17 +63,17 @@ def translate_error(error: DomainError) -> str:
 #: Norwegian and English texts for pydantic's error types (pydantic itself speaks English only).
 _PYDANTIC_MESSAGES = {
     "missing": N_("This field is required"),
-    "string_too_short": "Must have at least {min_length} characters",
-    "string_too_long": "Must have at most {max_length} characters",
-    "string_pattern_mismatch": "Has the wrong format",
-    "greater_than_equal": "Must be at least {ge}",
-    "less_than_equal": "Must be at most {le}",
-    "int_parsing": "Must be a whole number",
-    "date_from_datetime_parsing": "Must be a date (YYYY-MM-DD)",
-    "date_parsing": "Must be a date (YYYY-MM-DD)",
-    "enum": "Choose one of the listed values",
-    "too_short": "Choose at least {min_length}",
-    "value_error": "Invalid value",
+    "string_too_short": N_("Must have at least {min_length} characters"),
+    "string_too_long": N_("Must have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("Has the wrong format"),
+    "greater_than_equal": N_("Must be at least {ge}"),
+    "less_than_equal": N_("Must be at most {le}"),
+    "int_parsing": N_("Must be a whole number"),
+    "date_from_datetime_parsing": N_("Must be a date (YYYY-MM-DD)"),
+    "date_parsing": N_("Must be a date (YYYY-MM-DD)"),
+    "enum": N_("Choose one of the listed values"),
+    "too_short": N_("Choose at least {min_length}"),
+    "value_error": N_("Invalid value"),
 }
 
 

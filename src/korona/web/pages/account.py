@@ -20,8 +20,8 @@ router = APIRouter(prefix="/account", include_in_schema=False)
 def _account_page(
     request: Request, session: DbSession, principal: Principal, **extra: object
 ) -> dict[str, object]:
-    assert principal.user is not None
-    return {"tokens": auth_service.list_api_tokens(session, principal.user), **extra}
+    assert principal.user_id is not None
+    return {"tokens": auth_service.list_api_tokens(session, principal.user_id), **extra}
 
 
 @router.get("")
@@ -67,8 +67,8 @@ def create_token(
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Create an API token and show it once."""
-    assert principal.user is not None
-    token = auth_service.create_api_token(session, principal, principal.user, name=name.strip())
+    assert principal.user_id is not None
+    token = auth_service.create_api_token(session, principal, principal.user_id, name=name.strip())
     context = _account_page(request, session, principal, new_token=token)
     return render(request, "account.html", context, status_code=201)
 

@@ -1,0 +1,55 @@
+# korona — the commands the README tells people to type.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export KORONA_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test test-fast lint bench translations clean install install-test
+
+$(BIN)/korona: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+install: $(BIN)/korona
+
+$(VENV)/.test-deps: $(BIN)/korona pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install-test: $(VENV)/.test-deps
+
+## run: install, migrate the embedded SQLite database, load the demo once, serve on :8000
+run: install
+	$(BIN)/korona db upgrade
+	$(BIN)/korona demo --if-empty
+	$(BIN)/korona serve --host 127.0.0.1 --port 8000
+
+## test: the whole suite — unit, integration (SQLite and PostgreSQL), end-to-end (chromium)
+test: install-test
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+## test-fast: unit tests only
+test-fast: install-test
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install-test
+	@for script in benchmarks/bench_*.py benchmarks/match_*.py; do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## translations: extract message ids and merge them into the Norwegian catalogue
+translations: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location \
+		--sort-output --project korona -o src/korona/web/translations/messages.pot .
+	$(BIN)/pybabel update -i src/korona/web/translations/messages.pot \
+		-d src/korona/web/translations -l nb --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,172 @@
+"""Shared fixtures: reference data, databases (SQLite and PostgreSQL), app, client, factories."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+import korona.models  # noqa: F401
+from korona.app import create_app
+from korona.auth import service as auth_service
+from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
+from korona.auth.permissions import Principal
+from korona.config import Environment, Settings, default_reference_dir
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.migrations import upgrade
+
+from tests.postgres import PostgresCluster, start_cluster
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """Return the shared public reference data (../shared/data or KORONA_REFERENCE_DIR)."""
+    path = Path(os.environ.get("KORONA_REFERENCE_DIR", default_reference_dir()))
+    assert path.is_dir(), f"reference data not found at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a migrated SQLite file that each test copies (fresh schema in milliseconds)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """Start one throwaway PostgreSQL cluster per test process, with a migrated template."""
+    try:
+        cluster = start_cluster()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE DATABASE korona_template"))
+    admin.dispose()
+    upgrade(cluster.url("korona_template"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of a fresh, migrated database: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "korona.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    name = f"test_{os.getpid()}_{next(_counter)}"
+    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE korona_template"))
+    yield cluster.url(name)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, reference_dir: Path) -> Settings:
+    """Return test settings for the database under test."""
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key=TEST_SECRET,
+        reference_dir=reference_dir,
+    )
+
+
+@pytest.fixture
+def session_factory(settings: Settings) -> Iterator[object]:
+    engine = make_engine(settings.sqlalchemy_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def db(session_factory: object) -> Iterator[Session]:
+    """Yield a session whose work is committed when the test's block ends."""
+    with unit_of_work(session_factory) as session:  # type: ignore[arg-type]
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[object]:
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: object) -> Iterator[TestClient]:
+    """A browser-like client over HTTPS so that Secure cookies are kept."""
+    with TestClient(app, base_url="https://testserver") as test_client:  # type: ignore[arg-type]
+        yield test_client
+
+
+def make_organisation(
+    session: Session,
+    name: str = "Testkommune",
+    kind: OrganisationKind = OrganisationKind.MUNICIPALITY,
+    sector: Sector = Sector.MUNICIPAL,
+    municipality_number: str | None = "4601",
+) -> Organisation:
+    """Create (or fetch) an organisation."""
+    return auth_service.get_or_create_organisation(
+        session, name=name, kind=kind, sector=sector, municipality_number=municipality_number
+    )
+
+
+def make_user(
+    session: Session,
+    *roles: Role,
+    organisation: Organisation | None = None,
+    email: str | None = None,
+) -> User:
+    """Create a user with the roles (and an organisation, default a municipality)."""
+    organisation = organisation or make_organisation(session)
+    return auth_service.create_user(
+        session, Principal(),
+        email=email or f"user{next(_counter)}@example.no",
+        name="Test Person",
+        password=PASSWORD,
+        roles=roles,
+        organisation=organisation,
+    )
+
+
+def csrf_from(client: TestClient, path: str = "/login") -> str:
+    """Load a page and return the CSRF token its forms carry."""
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Log the client in through the login form; return the CSRF token for later posts."""
+    token = csrf_from(client)
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return token
