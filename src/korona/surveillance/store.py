@@ -17,6 +17,7 @@ from korona.surveillance.calendar import Frequency, week_columns
 
 __all__ = [
     "CONSULTATION_KEYS",
+    "STRATUM_KEYS",
     "ContactType",
     "PracticeType",
     "StoreError",
@@ -53,6 +54,7 @@ class _Table(StrEnum):
 
 
 CONSULTATION_KEYS = ("location_code", "age", "syndrome", "contact_type", "practice_type", "date")
+STRATUM_KEYS = ("location_code", "age", "contact_type", "practice_type", "date")
 _CONSULTATION_SCHEMA = {
     "location_code": pl.String,
     "age": pl.String,
@@ -120,6 +122,11 @@ def _conform(frame: pl.DataFrame, schema: dict[str, type[pl.DataType]], what: st
         raise StoreError(f"{what} frame has columns of the wrong type: {error}") from error
 
 
+def _wide_name(value: str, syndrome: str) -> str:
+    """Return the stored column of a syndrome's count or denominator (wide layout)."""
+    return f"{value}__{syndrome}"
+
+
 def _sunday(date: pl.Expr) -> pl.Expr:
     return date + pl.duration(days=7 - date.dt.weekday())
 
@@ -127,9 +134,11 @@ def _sunday(date: pl.Expr) -> pl.Expr:
 class SurveillanceStore:
     """Counts (consultations, cases, lab tests) and analysis results as Parquet under ``root``.
 
-    Layout: ``consultations/{daily,weekly}/year=YYYY.parquet`` (sparse: only strata with at least
-    one consultation), ``consultations/dimensions.json`` (locations, ages and syndromes of the
-    zero-filled grid), ``cases/{daily,weekly}.parquet``, ``lab_tests/{daily,weekly}.parquet``,
+    Layout: ``consultations/{daily,weekly}/year=YYYY.parquet`` (sparse and wide: one row per
+    stratum with at least one consultation, columns ``n__<syndrome>`` and
+    ``denominator__<syndrome>``), ``consultations/dimensions.json`` (locations, ages and
+    syndromes of the zero-filled grid), ``cases/{daily,weekly}.parquet``,
+    ``lab_tests/{daily,weekly}.parquet``,
     ``results/<method>/<frequency>/year=YYYY.parquet`` and ``ingest_log.json``.
     Every file is replaced atomically (temporary file + ``os.replace``).
     """
@@ -160,11 +169,41 @@ class SurveillanceStore:
         the zero-filled grid even when they have no rows (e.g. all 356 municipalities).
         """
         frame = _conform(daily, _CONSULTATION_SCHEMA, "consultation")
+        syndromes = sorted(frame.get_column("syndrome").unique().drop_nulls().to_list())
+        wide = frame.pivot(
+            on="syndrome",
+            index=list(STRATUM_KEYS),
+            values=["n", "denominator"],
+            aggregate_function="sum",
+        )
+        wide = wide.rename(
+            {
+                f"{value}_{s}": _wide_name(value, s)
+                for value in ("n", "denominator")
+                for s in syndromes
+            }
+        )
+        self.write_consultation_strata(wide, syndromes, locations=locations)
+
+    def write_consultation_strata(
+        self, wide: pl.DataFrame, syndromes: Sequence[str], *, locations: Iterable[str] = ()
+    ) -> None:
+        """Store consultation counts in the store's own wide layout (the fast path of ingest).
+
+        ``wide`` has the stratum keys (location_code, age, contact_type, practice_type, date) and
+        for every syndrome ``n__<syndrome>`` and ``denominator__<syndrome>`` (raw counts).
+        Replaces the dates it covers and rebuilds the weeks they touch.
+        """
+        value_columns = [_wide_name(v, s) for s in syndromes for v in ("n", "denominator")]
+        missing = [c for c in (*STRATUM_KEYS, *value_columns) if c not in wide.columns]
+        if missing:
+            raise StoreError(f"consultation strata lack columns: {', '.join(missing)}")
+        frame = wide.select(
+            *(pl.col(k).cast(_CONSULTATION_SCHEMA[k]) for k in STRATUM_KEYS),
+            *(pl.col(c).fill_null(0).cast(pl.Int64) for c in value_columns),
+        )
         if frame.select(pl.col("date").is_null().any()).item():
             raise StoreError("consultation frame has rows without a date")
-        frame = frame.group_by(CONSULTATION_KEYS).agg(
-            pl.col("n").sum(), pl.col("denominator").sum()
-        )
         dates = frame.get_column("date").unique()
         self._replace_dates(self._consultation_dir(Frequency.DAILY), frame, dates)
         self._rebuild_weeks(dates)
@@ -172,10 +211,13 @@ class SurveillanceStore:
         for key, column, extra in (
             ("locations", "location_code", list(locations)),
             ("ages", "age", []),
-            ("syndromes", "syndrome", []),
         ):
             seen = set(frame.get_column(column).unique().to_list())
             dimensions[key] = sorted(set(dimensions[key]) | seen | set(extra))
+        dimensions["syndromes"] = [
+            *dimensions["syndromes"],
+            *(s for s in syndromes if s not in dimensions["syndromes"]),
+        ]
         _atomic_write_text(json.dumps(dimensions, indent=1), self._dimensions_path())
         self._log_ingest(_Table.CONSULTATIONS)
 
@@ -192,7 +234,7 @@ class SurveillanceStore:
             path = directory / f"year={year}.parquet"
             if year in partitions:
                 kept = pl.read_parquet(path).filter(~pl.col("date").is_in(dates.implode()))
-                new_rows = pl.concat([kept, new_rows], how="vertical_relaxed")
+                new_rows = pl.concat([kept, new_rows], how="diagonal_relaxed").fill_null(0)
             _atomic_write_parquet(new_rows.sort("date", "location_code"), path)
 
     def _rebuild_weeks(self, dates: pl.Series) -> None:
@@ -202,12 +244,13 @@ class SurveillanceStore:
         assert isinstance(first, dt.date)
         years = {year for year in self._partitions(daily_dir) if year >= first.year - 1}
         sources = [daily_dir / f"year={year}.parquet" for year in sorted(years)]
+        daily = pl.concat([pl.scan_parquet(p) for p in sources], how="diagonal_relaxed")
+        values = [c for c in daily.collect_schema().names() if c not in STRATUM_KEYS]
         weekly = (
-            pl.scan_parquet(sources)
-            .with_columns(_sunday(pl.col("date")).alias("date"))
+            daily.with_columns(_sunday(pl.col("date")).alias("date"))
             .filter(pl.col("date").is_in(sundays.implode()))
-            .group_by(CONSULTATION_KEYS)
-            .agg(pl.col("n").sum(), pl.col("denominator").sum())
+            .group_by(STRATUM_KEYS)
+            .agg(pl.col(c).fill_null(0).sum() for c in values)
             .collect()
         )
         self._replace_dates(self._consultation_dir(Frequency.WEEKLY), weekly, sundays)
@@ -217,7 +260,8 @@ class SurveillanceStore:
         practice type × date (weekly: every Sunday) between the first and last stored date.
 
         ``denominator`` is floored at 1 (spec §1); weekly frames also carry ``iso_year``,
-        ``iso_week`` and ``week``.
+        ``iso_week`` and ``week``. The frame is lazy: filter before collecting, a national
+        daily year is about 45 million rows.
         """
         paths = list(self._partitions(self._consultation_dir(frequency)).values())
         columns = list(_CONSULTATION_SCHEMA)
@@ -228,11 +272,25 @@ class SurveillanceStore:
             if frequency is Frequency.WEEKLY:
                 empty = empty.with_columns(week_columns("date"))
             return empty.select(columns)
-        sparse = pl.scan_parquet(paths)
-        bounds = sparse.select(pl.col("date").min().alias("lo"), pl.col("date").max().alias("hi"))
-        lo, hi = bounds.collect().row(0)
-        step = "1d" if frequency is Frequency.DAILY else "1w"
+        wide = pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed")
         dims = self._dimensions()
+        available = set(wide.collect_schema().names())
+        sparse = pl.concat(
+            [
+                wide.select(
+                    *STRATUM_KEYS,
+                    pl.lit(syndrome, pl.String).alias("syndrome"),
+                    pl.col(_wide_name("n", syndrome)).fill_null(0).alias("n"),
+                    pl.col(_wide_name("denominator", syndrome)).fill_null(0).alias("denominator"),
+                )
+                for syndrome in dims["syndromes"]
+                if _wide_name("n", syndrome) in available
+            ]
+        )
+        lo, hi = (
+            wide.select(pl.col("date").min(), pl.col("date").max().alias("hi")).collect().row(0)
+        )
+        step = "1d" if frequency is Frequency.DAILY else "1w"
         grid = (
             pl.LazyFrame({"location_code": dims["locations"]}, schema={"location_code": pl.String})
             .join(pl.LazyFrame({"age": dims["ages"]}, schema={"age": pl.String}), how="cross")
