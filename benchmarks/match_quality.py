@@ -90,21 +90,34 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     items = json.loads(EVAL_FILE.read_text(encoding="utf-8"))["items"]
+    splits = {
+        "all": items,
+        "dev": [i for i in items if i.get("split") == "dev"],
+        "holdout": [i for i in items if i.get("split") == "holdout"],
+    }
     names = list(VARIANTS) if args.ablation else ["full"]
-    results = {name: evaluate(replace(VARIANTS[name]), items) for name in names}
+    results = {
+        name: {split: evaluate(replace(VARIANTS[name]), rows) for split, rows in splits.items()}
+        for name in names
+    }
     if args.json:
         if not args.misses:
-            for result in results.values():
-                result.pop("misses")
+            for by_split in results.values():
+                for result in by_split.values():
+                    result.pop("misses")
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return 0
     print(f"{len(items)} labelled inputs, corpus = demo solutions + needs")
-    print(f"{'variant':<14} {'recall@1':>9} {'recall@3':>9} {'hit@3':>9} {'MRR':>9}")
-    for name, r in results.items():
-        figures = (r["recall@1"], r["recall@3"], r["hit@3"], r["mrr"])
-        print(f"{name:<14} " + " ".join(f"{v:>9.3f}" for v in figures))
+    header = ("variant", "split", "items", "recall@1", "recall@3", "hit@3", "MRR")
+    print(f"{header[0]:<14} {header[1]:<8} " + " ".join(f"{h:>9}" for h in header[2:]))
+    for name, by_split in results.items():
+        for split, r in by_split.items():
+            figures = (r["recall@1"], r["recall@3"], r["hit@3"], r["mrr"])
+            print(
+                f"{name:<14} {split:<8} {r['items']:>9} " + " ".join(f"{v:>9.3f}" for v in figures)
+            )
     if args.misses:
-        for miss in results["full"]["misses"]:
+        for miss in results["full"]["all"]["misses"]:
             print(f"  miss {miss['id']} {miss['title']!r}: {miss['top3']}")
     return 0
 

@@ -505,13 +505,14 @@ class MatchIndex:
 
     def _remove_slot(self, slot: int) -> None:
         words, ngrams, surface = self._terms[slot]
+        self._terms[slot] = ((), (), ())
         self._alive[slot] = False
         self._docs[slot] = None
         self._length_sum -= self._lengths[:, slot]
-        self._word_df.subtract(words)
-        self._ngram_df.subtract(ngrams)
-        self._vocabulary.subtract(surface)
-        self._known_stems.subtract(_stem(w) for w in surface)
+        _forget(self._word_df, words)
+        _forget(self._ngram_df, ngrams)
+        _forget(self._vocabulary, surface)
+        _forget(self._known_stems, [_stem(w) for w in surface])
         for postings, terms in ((self._words, words), (self._ngrams, ngrams)):
             for term in terms:
                 posting = postings[term]
@@ -620,6 +621,16 @@ class MatchIndex:
         )
         slots = np.flatnonzero(totals).astype(np.int32)
         return slots, totals[slots]
+
+
+def _forget(counter: Counter[str], items: Iterable[str]) -> None:
+    """Decrement counts and drop keys that reach zero, so membership tests stay true."""
+    for item in items:
+        left = counter[item] - 1
+        if left > 0:
+            counter[item] = left
+        else:
+            del counter[item]
 
 
 def _category_token(code: str) -> str:

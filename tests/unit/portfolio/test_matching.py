@@ -195,6 +195,29 @@ def test_edit_and_revert_restores_scores() -> None:
     assert after == pytest.approx(before)
 
 
+def test_removed_words_no_longer_split_compounds() -> None:
+    words_only = MatchSettings(ngram_weight=0.0, synonym_weight=0.0)
+    index = make_index(
+        doc(NEED, 1, "Ernæring på sykehjem"),
+        doc(INP, 2, "Veiledning for kjøkkenet"),
+        settings=words_only,
+    )
+    # "ernæring" is known from need 1, so the compound splits and "veiledning" finds input 2.
+    assert (INP, 2) in keys(index.search("ernæringsveiledning"))
+    index.remove(NEED, 1)
+    assert keys(index.search("ernæringsveiledning")) == []
+
+
+def test_removing_everything_empties_the_index() -> None:
+    index = make_index(*FILLER)
+    for document in FILLER:
+        index.remove(document.kind, document.id)
+    assert len(index) == 0
+    assert index.search("kjernejournal legemidler") == []
+    index.add(FILLER[0])
+    assert keys(index.search("kjernejournal")) == [(FILLER[0].kind, FILLER[0].id)]
+
+
 def test_kinds_filter() -> None:
     index = make_index(
         doc(SOL, 1, "Videokonsultasjon"),
