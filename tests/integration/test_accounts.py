@@ -1,0 +1,142 @@
+"""Login, sessions, password change, API tokens, security headers, language and the audit log."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from korona.audit import AuditEntry
+from korona.auth import service as auth_service
+from korona.auth.models import LoginSession, Role
+from korona.auth.permissions import Principal
+from korona.web.deps import SESSION_COOKIE
+
+from tests.conftest import PASSWORD, csrf_from, login, make_user
+
+
+def test_login_sets_hardened_cookie_and_logout_revokes_session(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.OBSERVER)
+    db.commit()
+    csrf = csrf_from(client)
+    response = client.post(
+        "/login", data={"email": user.email.upper(), "password": PASSWORD, "csrf_token": csrf,
+                        "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"  # open redirects refused
+    cookie = next(value for value in response.headers.get_list("set-cookie")
+                  if value.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    stolen = client.cookies.get(SESSION_COOKIE)
+    assert client.get("/account").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf})
+    # The server forgot the session: replaying the old cookie does not log in.
+    client.cookies.set(SESSION_COOKIE, stolen or "")
+    assert client.get("/account", follow_redirects=False).status_code == 303
+    db.expire_all()
+    assert db.query(LoginSession).one().revoked_at is not None
+
+
+def test_wrong_password_is_refused_with_a_message(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.OBSERVER)
+    db.commit()
+    csrf = csrf_from(client)
+    response = client.post("/login", data={"email": user.email, "password": "wrong-password",
+                                           "csrf_token": csrf})
+    assert response.status_code == 400
+    assert "Feil e-postadresse eller passord." in response.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_password_change_revokes_every_session(client: TestClient, app: object, db: Session) -> None:
+    user = make_user(db, Role.SUBMITTER)
+    db.commit()
+    other_device = TestClient(app, base_url="https://testserver")  # type: ignore[arg-type]
+    login(other_device, user.email)
+    csrf = login(client, user.email)
+    short = client.post("/account/password", data={"current_password": PASSWORD,
+                                                   "new_password": "short", "csrf_token": csrf})
+    assert short.status_code == 422
+    assert "Passordet må ha minst 10 tegn" in short.text
+    changed = client.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "a-much-better-password", "csrf_token": csrf},
+        follow_redirects=False)
+    assert changed.status_code == 303
+    assert other_device.get("/account", follow_redirects=False).status_code == 303
+    db.expire_all()
+    assert auth_service.authenticate(db, user.email, "a-much-better-password") is not None
+
+
+def test_api_token_lifecycle(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.ASSESSOR)
+    db.commit()
+    csrf = login(client, user.email)
+    page = client.post("/account/tokens", data={"name": "skript", "csrf_token": csrf})
+    assert page.status_code == 201
+    token = page.text.split('<code class="k-token">')[1].split("</code>")[0]
+    client.cookies.clear()
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["roles"] == ["assessor"]
+    stored = auth_service.list_api_tokens(db, user.id)[0]
+    assert stored.token_hash != token and stored.last_used_at is not None
+    auth_service.revoke_api_token(db, Principal(user_id=user.id, email=user.email), stored.id)
+    db.commit()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_security_headers_on_every_response(client: TestClient) -> None:
+    for path in ("/", "/login", "/static/korona.css", "/api/v1/needs", "/nowhere"):
+        response = client.get(path)
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert "unsafe-inline" not in response.headers["content-security-policy"]
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_not_found_is_a_page_or_a_problem(client: TestClient) -> None:
+    page = client.get("/nowhere")
+    assert page.status_code == 404 and "Finnes ikke" in page.text
+    problem = client.get("/api/v1/nowhere")
+    assert problem.status_code == 404
+    assert problem.headers["content-type"] == "application/problem+json"
+
+
+def test_language_switch_to_english_and_back(client: TestClient) -> None:
+    csrf = csrf_from(client, "/")
+    assert "Logg inn" in client.get("/").text
+    client.post("/language", data={"language": "en", "next": "/", "csrf_token": csrf})
+    english = client.get("/")
+    assert 'lang="en"' in english.text and "Log in" in english.text
+    client.post("/language", data={"language": "nb", "next": "/", "csrf_token": csrf})
+    assert "Logg inn" in client.get("/").text
+
+
+def test_audit_log_is_append_only(db: Session) -> None:
+    make_user(db, Role.OBSERVER)
+    db.commit()
+    assert db.query(AuditEntry).count() >= 1
+    for statement in ("UPDATE audit_log SET actor = 'tampered'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.execute(text(statement))
+        db.rollback()
+
+
+def test_audit_page_filters_and_csv_export(client: TestClient, db: Session) -> None:
+    observer = make_user(db, Role.OBSERVER, email="observer@example.no")
+    make_user(db, Role.SUBMITTER, email="someone@example.no")
+    db.commit()
+    login(client, observer.email)
+    page = client.get("/audit?entity_type=user&action=create")
+    assert page.status_code == 200 and "someone@example.no" in page.text
+    exported = client.get("/audit/export.csv?action=login")
+    lines = exported.text.splitlines()
+    assert lines[0] == "id,at,actor,action,entity_type,entity_id,before,after"
+    assert len(lines) == 2 and "observer@example.no" in lines[1]
+    api = client.get("/api/v1/audit?action=nonsense")
+    assert api.status_code == 422

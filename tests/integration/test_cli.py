@@ -1,0 +1,93 @@
+"""The korona CLI against a real database: demo, user add, user token, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from korona.auth.models import User
+from korona.cli import app
+from korona.portfolio.need.models import Need
+
+from tests.conftest import TEST_SECRET
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "KORONA_DATABASE_URL": database_url,
+        "KORONA_DATA_DIR": str(tmp_path / "data"),
+        "KORONA_SECRET_KEY": TEST_SECRET,
+        "KORONA_ENVIRONMENT": "test",
+    }
+
+
+def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) -> None:
+    first = runner.invoke(app, ["demo", "--password", "demo-password-1"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "kontor@demo.korona.no" in first.output and "demo-password-1" in first.output
+    needs = db.scalar(select(func.count()).select_from(Need))
+    assert needs is not None and needs >= 40
+    second = runner.invoke(app, ["demo", "--password", "demo-password-2"], env=env)
+    assert second.exit_code == 0
+    assert "0 new needs" in second.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Need)) == needs
+    assert db.scalar(select(func.count()).select_from(User)) == 8
+    again = runner.invoke(app, ["demo", "--if-empty"], env=env)
+    assert again.exit_code == 0 and "demo-password-2" in again.output
+
+
+def test_user_add_and_token(env: dict[str, str], db: Session) -> None:
+    added = runner.invoke(
+        app,
+        ["user", "add", "lege@example.no", "--name", "Lise Lege", "--role", "municipal_doctor",
+         "--municipality", "5001", "--password", "long-enough-password"],
+        env=env,
+    )
+    assert added.exit_code == 0, added.output
+    token = runner.invoke(app, ["user", "token", "lege@example.no"], env=env)
+    assert token.exit_code == 0
+    assert token.output.strip().startswith("kor_")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["user", "add", "not-an-email", "--name", "X", "--role", "observer", "--password",
+          "long-enough-password"], "not a valid e-mail address"),
+        (["user", "add", "a@example.no", "--name", "X", "--role", "municipal_doctor",
+          "--password", "long-enough-password"], "must be tied to a municipality"),
+        (["user", "add", "a@example.no", "--name", "X", "--role", "observer", "--password",
+          "short"], "at least 10 characters"),
+        (["user", "add", "a@example.no", "--name", "X", "--role", "observer",
+          "--organisation", "Nowhere AS", "--password", "long-enough-password"],
+         "No organisation named"),
+        (["user", "token", "nobody@example.no"], "No user with e-mail"),
+    ],
+)
+def test_bad_cli_input_exits_non_zero_with_message(
+    env: dict[str, str], db: Session, arguments: list[str], message: str
+) -> None:
+    result = runner.invoke(app, arguments, env=env)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_production_refuses_default_secret(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["db", "upgrade"],
+        env={"KORONA_ENVIRONMENT": "production", "KORONA_DATA_DIR": str(tmp_path),
+             "KORONA_SECRET_KEY": ""},
+    )
+    assert result.exit_code == 1
+    assert "KORONA_SECRET_KEY must be set" in result.output
