@@ -197,11 +197,14 @@ _SEED_PARTS = _word_list(
 )
 
 _TOKEN = re.compile(r"[a-z0-9æøå]+")
+_NEEDS_FOLDING = re.compile(r"[^\x00-\x7fæøå]")
 
 
 def _fold(text: str) -> str:
     """Lower-case and strip accents, but keep æ, ø and å (and fold Swedish ä, ö)."""
     text = text.lower().replace("ä", "æ").replace("ö", "ø")
+    if not _NEEDS_FOLDING.search(text):
+        return text  # the common case: plain Norwegian, nothing to strip
     decomposed = unicodedata.normalize("NFD", text)
     # U+030A is the ring of å; every other combining mark (é, ü, …) is dropped.
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ch == "\u030a")
@@ -340,13 +343,14 @@ class MatchIndex:
             if key in self._slot_of:
                 self._remove_slot(self._slot_of.pop(key))
             # Learn the words first so the document's own compounds can be split.
-            surface = _words(doc.title) + _words(doc.description)
+            title, description = _words(doc.title), _words(doc.description)
+            surface = title + description
             self._vocabulary.update(surface)
             self._known_stems.update(_stem(w) for w in surface)
             fields = (
-                self._analyse(doc.title),
+                self._analyse_words(title),
                 self._analyse_categories(doc.categories),
-                self._analyse(doc.description),
+                self._analyse_words(description),
             )
             self._insert(doc, fields, surface)
 
@@ -402,9 +406,12 @@ class MatchIndex:
 
     def _analyse(self, text: str) -> _Analysis:
         """Turn free text into weighted stems (with compound parts) and n-grams."""
+        return self._analyse_words(_words(text))
+
+    def _analyse_words(self, words: list[str]) -> _Analysis:
         settings = self.settings
         result = _Analysis()
-        for word in _words(text):
+        for word in words:
             stem = _stem(word)
             result.words[stem] += 1.0
             parts = self._split_compound(word) if settings.split_compounds else []
