@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import re
@@ -73,6 +74,18 @@ def generate_corpus(size: int, seed: int) -> tuple[list[Document], list[str]]:
     return documents, queries
 
 
+def _machine() -> str:
+    """Describe the CPU as /proc/cpuinfo names it, with the core count."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, {platform.system()}"
+
+
 def _percentiles(samples_ms: list[float]) -> dict[str, float]:
     values = np.asarray(samples_ms)
     return {
@@ -114,7 +127,7 @@ def run(size: int, queries: int, seed: int) -> dict[str, object]:
 
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+        "machine": _machine(),
         "python": platform.python_version(),
         "documents": len(index),
         "queries": len(search_ms),
