@@ -375,10 +375,11 @@ class MatchIndex:
             return []
         with self._lock.read():
             query = self._analyse(text)
-            for code in categories:
-                query.words[_category_token(code)] += self.settings.category_query_weight
+            # Categories re-rank what the text finds; on their own they are no query.
             if not query.words and not query.ngrams:
                 return []
+            for code in categories:
+                query.words[_category_token(code)] += self.settings.category_query_weight
             slots, scores = self._score(query)
             if not slots.size:
                 return []

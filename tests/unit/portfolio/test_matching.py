@@ -143,6 +143,9 @@ def test_empty_and_stop_word_queries_return_nothing() -> None:
     assert index.search("   \n ") == []
     assert index.search("og i det som er på") == []
     assert index.search("legemidler", limit=0) == []
+    # Categories alone are no query, even when documents carry them.
+    index.add(doc(SOL, 1, "Videokonsultasjon", categories=("video",)))
+    assert index.search("", ["video"]) == []
 
 
 def test_search_on_empty_index_returns_nothing() -> None:
