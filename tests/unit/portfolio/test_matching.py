@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import korona
 from korona.portfolio.matching import Document, DocumentKind, Match, MatchIndex, MatchSettings
@@ -219,6 +221,61 @@ def test_removing_everything_empties_the_index() -> None:
     assert index.search("kjernejournal legemidler") == []
     index.add(FILLER[0])
     assert keys(index.search("kjernejournal")) == [(FILLER[0].kind, FILLER[0].id)]
+
+
+WORD_POOL = [
+    "videokonsultasjon",
+    "fastlege",
+    "smittesporing",
+    "sykehjem",
+    "pårørende",
+    "prøvesvar",
+    "laboratorium",
+    "respirator",
+    "kapasitet",
+    "varsling",
+    "innbyggere",
+    "kommune",
+    "hjemmeoppfølging",
+    "nettbrett",
+    "chat",
+]
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from([SOL, NEED, INP]),
+        st.integers(1, 4),
+        st.lists(st.sampled_from(WORD_POOL), min_size=0, max_size=6),
+        st.booleans(),  # True: remove instead of add
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(operations, st.lists(st.sampled_from(WORD_POOL), min_size=1, max_size=3))
+def test_incremental_index_scores_like_a_fresh_one(ops, query_words) -> None:
+    # Without decompounding, analysis does not depend on what was indexed before,
+    # so any history of adds, replacements and removals must score like a rebuild.
+    no_split = MatchSettings(split_compounds=False)
+    incremental = MatchIndex(no_split)
+    live: dict[tuple[DocumentKind, int], Document] = {}
+    for kind, id_, words, removal in ops:
+        if removal:
+            incremental.remove(kind, id_)
+            live.pop((kind, id_), None)
+        else:
+            document = doc(kind, id_, " ".join(words[:2]), " ".join(words[2:]))
+            incremental.add(document)
+            live[(kind, id_)] = document
+    fresh = make_index(*live.values(), settings=no_split)
+    query = " ".join(query_words)
+    got = {(m.kind, m.id): m.score for m in incremental.search(query, limit=20)}
+    want = {(m.kind, m.id): m.score for m in fresh.search(query, limit=20)}
+    assert len(incremental) == len(live)
+    assert got.keys() == want.keys()
+    for key, score in want.items():
+        assert got[key] == pytest.approx(score, rel=1e-5)
 
 
 def test_kinds_filter() -> None:
