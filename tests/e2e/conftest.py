@@ -1,0 +1,129 @@
+"""A real korona server (SQLite, demo data) and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import TEST_SECRET
+
+DEMO_PASSWORD = "e2e-demo-password"
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("KORONA_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail("chromium not found: install Debian's 'chromium' package (.ci/run does)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `korona serve` on a free port with a migrated, demo-loaded SQLite database."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    env = {**os.environ, "KORONA_DATA_DIR": str(data_dir), "KORONA_SECRET_KEY": TEST_SECRET,
+           "KORONA_ENVIRONMENT": "test"}
+    env.pop("KORONA_DATABASE_URL", None)
+    korona = [sys.executable, "-m", "korona"]
+    subprocess.run([*korona, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([*korona, "demo", "--password", DEMO_PASSWORD], env=env, check=True,
+                   capture_output=True)
+    port = _free_port()
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(
+        [*korona, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                pytest.fail("korona serve exited: " + (data_dir / "server.log").read_text())
+            process_wait(process)
+        else:
+            pytest.fail("korona serve did not answer /healthz")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def process_wait(process: subprocess.Popen[bytes]) -> None:
+    """Wait a short moment for the server process (returns early if it exits)."""
+    try:
+        process.wait(timeout=0.1)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    # bypass_csp lets the test inject axe-core; the app's own pages never need inline script.
+    context = browser.new_context(base_url=server, bypass_csp=True, locale="nb-NO")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # Forms answer bad input with 4xx on purpose; anything else logged as an error fails the test.
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "status of 4" not in message.text else None)
+    yield page
+    context.close()
+    assert errors == [], f"browser errors: {errors}"
+
+
+def check_accessibility(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core (WCAG 2.1 A/AA) on the page; return serious and critical violations."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+    )
+    serious = [
+        {"id": violation["id"], "impact": violation["impact"],
+         "nodes": [node["target"] for node in violation["nodes"]][:5]}
+        for violation in result["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert result["passes"], "axe ran no checks"
+    return serious
+
+
+def assert_accessible(page: Page) -> None:
+    violations = check_accessibility(page)
+    assert violations == [], f"{page.url}: " + json.dumps(violations, indent=1)
