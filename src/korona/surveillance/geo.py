@@ -30,7 +30,7 @@ _POPULATION_FILES = {
     2021: Path("population") / "Personer2021.csv",
 }
 # NAV reports Oslo's city districts (bydeler) under their own codes; they all belong to 0301.
-_OSLO_DISTRICTS = tuple(f"municip{code:04d}" for code in range(312, 336))
+OSLO_DISTRICTS = tuple(f"municip{code:04d}" for code in range(312, 336))
 _OSLO = "municip0301"
 UNKNOWN_MUNICIPALITY = "municip9999"
 
@@ -162,7 +162,7 @@ class Geography:
         code = pl.col(code_column)
         return (
             frame.with_columns(
-                pl.when(code.is_in(_OSLO_DISTRICTS))
+                pl.when(code.is_in(OSLO_DISTRICTS))
                 .then(pl.lit(_OSLO))
                 .otherwise(code)
                 .alias(code_column)
@@ -181,7 +181,7 @@ class Geography:
     def is_known_municipality(self, code: pl.Expr) -> pl.Expr:
         """Return whether a normalised code maps to a 2020 municipality."""
         known = self.redistricting["from_code"].unique().implode()
-        return code.is_in(known) | code.is_in(_OSLO_DISTRICTS)
+        return code.is_in(known) | code.is_in(OSLO_DISTRICTS)
 
     def roll_up(
         self, frame: pl.LazyFrame, value_columns: Sequence[str], code_column: str = "location_code"

@@ -1,0 +1,692 @@
+"""KUHR consultation records (one row per diagnosis × fee code) → daily consultation counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from korona.surveillance.geo import (
+    AGE_BANDS,
+    COARSE_AGE_FOLDING,
+    NATION,
+    OSLO_DISTRICTS,
+    UNKNOWN_MUNICIPALITY,
+    AgeGroup,
+    Geography,
+    municipality_code,
+)
+from korona.surveillance.sources import IngestError, IngestReport, SourceKind
+from korona.surveillance.store import ContactType, PracticeType, SurveillanceStore
+
+__all__ = [
+    "FEE_CODE_CONTACT_TYPES",
+    "KUHR_COLUMNS",
+    "DenominatorRule",
+    "KuhrColumn",
+    "Syndrome",
+    "aggregate_kuhr",
+    "icpc2_codes",
+    "ingest_kuhr",
+    "load_syndromes",
+]
+
+
+class KuhrColumn(StrEnum):
+    """Columns of a KUHR input file (CSV or Parquet); one row per diagnosis and fee code."""
+
+    CONSULTATION_ID = "consultation_id"
+    ICPC2_CODE = "icpc2_code"
+    PATIENT_AGE = "patient_age"
+    PATIENT_MUNICIPALITY = "patient_municipality"
+    PRACTICE_MUNICIPALITY = "practice_municipality"
+    CONSULTATION_DATE = "consultation_date"
+    FEE_CODE = "fee_code"
+    PRACTICE_TYPE = "practice_type"
+
+
+KUHR_COLUMNS = tuple(c.value for c in KuhrColumn)
+
+
+class DenominatorRule(StrEnum):
+    """Which consultations a syndrome's denominator counts (spec §1)."""
+
+    ALL = "all"
+    ALL_MINUS_INFLUENSA = "all_minus_influensa"
+
+
+class BadRowReason(StrEnum):
+    """Why a row was rejected; the first that applies is reported."""
+
+    MISSING_ID = "missing consultation id"
+    BAD_DATE = "bad consultation date"
+    NEGATIVE_AGE = "negative age"
+    BAD_AGE = "unreadable age"
+    UNKNOWN_CODE = "unknown ICPC-2 code"
+    UNKNOWN_MUNICIPALITY = "unknown practice municipality"
+    UNKNOWN_PRACTICE_TYPE = "unknown practice type"
+
+
+_REASONS = tuple(BadRowReason)
+
+
+# Fee codes (takster) that say how the consultation took place (spec §1).
+FEE_CODE_CONTACT_TYPES: dict[ContactType, tuple[str, ...]] = {
+    ContactType.IN_PERSON: ("11ad", "11ak", "2ad", "2ak", "2fk"),
+    ContactType.TELEPHONE: ("1ad", "1ak", "1bd", "1bk", "1g", "1h"),
+    ContactType.E_CONSULTATION: ("1be", "2ae"),
+}
+_PRACTICE_TYPE_NAMES = {
+    "gp": PracticeType.GP,
+    "legekontor": PracticeType.GP,
+    "fastlege": PracticeType.GP,
+    "out_of_hours": PracticeType.OUT_OF_HOURS,
+    "legevakt": PracticeType.OUT_OF_HOURS,
+}
+_INFLUENSA_CODE = "R80"
+_ICPC_FILE = Path("codes") / "icpc2_code_nb_2020__derived_from_xlsx.csv"
+# A file where more than this share of rows is bad is rejected as a whole: it is more likely
+# the wrong file or a broken export than a few bad records.
+MAX_BAD_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Syndrome:
+    """A syndrome: a set of ICPC-2 codes and the rule for its denominator."""
+
+    name: str
+    codes: tuple[str, ...]
+    denominator: DenominatorRule
+    signal_contact_types: tuple[ContactType, ...]
+    description: str = ""
+
+
+def load_syndromes(path: Path | None = None) -> list[Syndrome]:
+    """Read syndrome definitions from a CSV (default: ``syndromes.csv`` shipped with korona).
+
+    Columns: syndrome, icpc2_codes (space-separated), denominator (all | all_minus_influensa),
+    signal_contact_types (space-separated ContactType values), description. Operators extend
+    the table to add syndromes; no code changes are needed.
+    """
+    if path is None:
+        text = (
+            resources.files("korona.surveillance.sources")
+            .joinpath("syndromes.csv")
+            .read_text(encoding="utf-8")
+        )
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    syndromes = []
+    for row in csv.DictReader(io.StringIO(text)):
+        try:
+            syndromes.append(
+                Syndrome(
+                    name=row["syndrome"].strip(),
+                    codes=tuple(row["icpc2_codes"].upper().split()),
+                    denominator=DenominatorRule(row["denominator"].strip()),
+                    signal_contact_types=tuple(
+                        ContactType(c) for c in row["signal_contact_types"].split()
+                    ),
+                    description=row.get("description", "") or "",
+                )
+            )
+        except (KeyError, ValueError) as error:
+            raise IngestError(f"syndrome definitions: bad row {row}: {error}") from error
+    return syndromes
+
+
+def icpc2_codes(reference_dir: Path) -> list[str]:
+    """Return the known ICPC-2 codes (Norwegian 2020 edition, incl. R991–R999)."""
+    path = Path(reference_dir) / _ICPC_FILE
+    if not path.exists():
+        raise IngestError(f"ICPC-2 code list not found: {path}")
+    frame = pl.read_csv(path, infer_schema=False)
+    return frame["ICPC_code"].str.strip_chars().str.to_uppercase().unique().to_list()
+
+
+def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
+    """Open a KUHR file lazily; return the frame and the line number of its first data row."""
+    if not path.exists():
+        raise IngestError(f"file not found: {path}")
+    if path.suffix.lower() == ".parquet":
+        try:
+            return pl.scan_parquet(path), 1
+        except pl.exceptions.PolarsError as error:
+            raise IngestError(f"{path.name}: not a readable Parquet file ({error})") from error
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A cut multi-byte character at the end of the sample is not an encoding problem.
+        if error.start < len(head) - 4:
+            raise IngestError(
+                f"{path.name}: not UTF-8 text (byte {error.start}); export the file as UTF-8"
+            ) from error
+    separator = (
+        ";" if head.split(b"\n", 1)[0].count(b";") > head.split(b"\n", 1)[0].count(b",") else ","
+    )
+    return pl.scan_csv(path, separator=separator, infer_schema=False), 2
+
+
+_CONTACT_BITS = {ContactType.IN_PERSON: 1, ContactType.TELEPHONE: 2, ContactType.E_CONSULTATION: 4}
+_INFLUENSA_BIT = 8
+_SYNDROME_SHIFT = 4  # syndrome i has bit 1 << (4 + i)
+_PRACTICE_TYPES = (PracticeType.GP, PracticeType.OUT_OF_HOURS)
+_CONTACT_TYPES = (ContactType.IN_PERSON, ContactType.TELEPHONE, ContactType.E_CONSULTATION)
+
+
+def _lookup(
+    name: str,
+    dtype: pl.DataType,
+    normalise: Callable[[pl.Expr], pl.Expr],
+    table: dict[str, int],
+    return_dtype: pl.DataType | type[pl.DataType],
+) -> pl.Expr:
+    """Map a column through ``normalise`` then ``table``; null where the value is not in it.
+
+    Enum columns (as Parquet files written by polars have) are mapped once per category and
+    then gathered by their integer codes, so no string is touched per row.
+    """
+    if isinstance(dtype, pl.Enum):
+        categories = pl.DataFrame({"raw": dtype.categories})
+        lookup = categories.select(
+            normalise(pl.col("raw")).replace_strict(table, default=None, return_dtype=return_dtype)
+        ).to_series()
+        return pl.lit(lookup).gather(pl.col(name).to_physical())
+    return normalise(pl.col(name).cast(pl.String)).replace_strict(
+        table, default=None, return_dtype=return_dtype
+    )
+
+
+def _band_from_years(years: pl.Expr) -> pl.Expr:
+    """Return the index of an age in AGE_BANDS (Int64), null for null or negative ages."""
+    return (
+        pl.when(years < 0)
+        .then(None)
+        .when(years <= 4)
+        .then(0)
+        .when(years <= 14)
+        .then(1)
+        .when(years <= 19)
+        .then(2)
+        .when(years <= 29)
+        .then(3)
+        .when(years <= 64)
+        .then(4)
+        .when(years.is_not_null())
+        .then(5)
+    )
+
+
+def _parse_age(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """Return (age band index or null, is-negative flag) for numeric ages or band labels.
+
+    Coarse bands some feeds use for very small municipalities are folded (0-9 → 5-14,
+    10-19 → 15-19, spec §1).
+    """
+    column = pl.col(name)
+    if dtype.is_integer() or dtype.is_float():
+        years = column.cast(pl.Int64, strict=False)
+        return _band_from_years(years), years < 0
+    text = column.cast(pl.String).str.strip_chars()
+    years = text.str.to_integer(strict=False)
+    labels = {band.value: i for i, band in enumerate(AGE_BANDS)}
+    labels |= {coarse: AGE_BANDS.index(band) for coarse, band in COARSE_AGE_FOLDING.items()}
+    band = (
+        pl.when(years.is_not_null())
+        .then(_band_from_years(years))
+        .otherwise(text.replace_strict(labels, default=None, return_dtype=pl.Int64))
+    )
+    return band, years.fill_null(0) < 0
+
+
+def _parse_date(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Return the date as days since 1970-01-01 (Int64), null if unreadable."""
+    column = pl.col(name)
+    if dtype == pl.Date:
+        date = column
+    elif isinstance(dtype, pl.Datetime):
+        date = column.dt.date()
+    else:
+        date = (
+            column.cast(pl.String).str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        )
+    return date.cast(pl.Int64)
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """How a row's stratum is packed into one integer key (for a fast group-by)."""
+
+    source_codes: list[str]  # municipality codes as found in files (any year) + 9999
+
+    @property
+    def per_day(self) -> int:
+        return len(self.source_codes) * len(AGE_BANDS) * len(_PRACTICE_TYPES)
+
+    def key(
+        self, days: pl.Expr, municipality: pl.Expr, band: pl.Expr, practice: pl.Expr
+    ) -> pl.Expr:
+        bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
+        return days * self.per_day + (municipality * bands + band) * practices + practice
+
+    def decode(self, key: pl.Expr) -> list[pl.Expr]:
+        bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
+        codes = pl.Series(self.source_codes, dtype=pl.String)
+        return [
+            pl.lit(codes)
+            .gather((key // (bands * practices)) % len(self.source_codes))
+            .alias("location_code"),
+            pl.lit(pl.Series([b.value for b in AGE_BANDS]))
+            .gather((key // practices) % bands)
+            .alias("age"),
+            pl.lit(pl.Series([p.value for p in _PRACTICE_TYPES]))
+            .gather(key % practices)
+            .alias("practice_type"),
+            (key // self.per_day).cast(pl.Date).alias("date"),
+        ]
+
+
+def _validated(
+    frame: pl.LazyFrame,
+    first_line: int,
+    encoding: _Encoding,
+    codes: Sequence[str],
+    syndromes: Sequence[Syndrome],
+) -> pl.LazyFrame:
+    """Encode every row (id, stratum key, code/fee bit mask) with a reject reason or null."""
+    schema = frame.collect_schema()
+    missing = [c for c in KUHR_COLUMNS if c not in schema]
+    if missing:
+        raise IngestError(
+            f"not a KUHR file: missing columns {', '.join(missing)} "
+            f"(expected {', '.join(KUHR_COLUMNS)})"
+        )
+    cid = pl.col(KuhrColumn.CONSULTATION_ID)
+    if schema[KuhrColumn.CONSULTATION_ID] == pl.String:
+        cid = cid.str.strip_chars()
+        missing_id = cid.is_null() | (cid == "")
+    else:
+        missing_id = cid.is_null()
+    band, negative = _parse_age(KuhrColumn.PATIENT_AGE, schema[KuhrColumn.PATIENT_AGE])
+    code_bits = {code: 0 for code in codes}
+    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | _INFLUENSA_BIT
+    for i, syndrome in enumerate(syndromes):
+        for code in syndrome.codes:
+            code_bits[code] = code_bits.get(code, 0) | 1 << (_SYNDROME_SHIFT + i)
+    fee_bits = {
+        fee: _CONTACT_BITS[contact]
+        for contact, fees in FEE_CODE_CONTACT_TYPES.items()
+        for fee in fees
+    }
+    icpc_raw = pl.col(KuhrColumn.ICPC2_CODE)
+    icpc_mask = _lookup(
+        KuhrColumn.ICPC2_CODE,
+        schema[KuhrColumn.ICPC2_CODE],
+        lambda e: e.str.strip_chars().str.to_uppercase().str.replace_all(".", "", literal=True),
+        code_bits,
+        pl.UInt64,
+    )
+    fee_mask = _lookup(
+        KuhrColumn.FEE_CODE,
+        schema[KuhrColumn.FEE_CODE],
+        lambda e: e.str.strip_chars().str.to_lowercase(),
+        fee_bits,
+        pl.UInt64,
+    ).fill_null(0)
+    municipality = _lookup(
+        KuhrColumn.PRACTICE_MUNICIPALITY,
+        schema[KuhrColumn.PRACTICE_MUNICIPALITY],
+        municipality_code,
+        {code: i for i, code in enumerate(encoding.source_codes)},
+        pl.Int64,
+    )
+    practice = _lookup(
+        KuhrColumn.PRACTICE_TYPE,
+        schema[KuhrColumn.PRACTICE_TYPE],
+        lambda e: e.str.strip_chars().str.to_lowercase(),
+        {name: _PRACTICE_TYPES.index(kind) for name, kind in _PRACTICE_TYPE_NAMES.items()},
+        pl.Int64,
+    )
+    days = _parse_date(KuhrColumn.CONSULTATION_DATE, schema[KuhrColumn.CONSULTATION_DATE])
+    unknown = len(encoding.source_codes) - 1  # 9999 is last
+    parsed = frame.select(
+        cid.alias("consultation_id"),
+        missing_id.alias("_missing_id"),
+        days.alias("_days"),
+        band.alias("_band"),
+        negative.alias("_negative"),
+        icpc_raw.is_null().alias("_no_code"),
+        icpc_mask.alias("_code_mask"),
+        fee_mask.alias("_fee_mask"),
+        municipality.alias("_municipality"),
+        practice.alias("_practice"),
+    )
+    checks = (
+        (BadRowReason.MISSING_ID, pl.col("_missing_id")),
+        (BadRowReason.BAD_DATE, pl.col("_days").is_null()),
+        (BadRowReason.NEGATIVE_AGE, pl.col("_negative")),
+        (BadRowReason.BAD_AGE, pl.col("_band").is_null()),
+        (BadRowReason.UNKNOWN_CODE, pl.col("_code_mask").is_null() & ~pl.col("_no_code")),
+        (BadRowReason.UNKNOWN_MUNICIPALITY, pl.col("_municipality").is_null()),
+        (BadRowReason.UNKNOWN_PRACTICE_TYPE, pl.col("_practice").is_null()),
+    )
+    # Status: 0 counted, 1 dropped (municipality 9999), 2 + i the i-th reason of _REASONS.
+    status: pl.Expr = pl.when(pl.col("_municipality") == unknown).then(1).otherwise(0)
+    for reason, failed in reversed(checks):
+        status = pl.when(failed).then(2 + _REASONS.index(reason)).otherwise(status)
+    return parsed.with_columns(
+        status.cast(pl.UInt8).alias("_status"),
+        encoding.key(
+            pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice")
+        ).alias("_key"),
+        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask")).alias("_mask"),
+    )
+
+
+def _per_consultation(valid: pl.DataFrame) -> pl.DataFrame:
+    """Collapse rows to one per distinct consultation id: first stratum key, OR of bit masks.
+
+    Sorting by id and reducing runs is several times faster than a hash group-by over
+    millions of ids; files sorted by id (as KUHR extracts and the simulator's are) skip the sort.
+    """
+    if not valid.get_column("consultation_id").is_sorted():
+        valid = valid.sort("consultation_id")
+    starts = valid.select(
+        (pl.col("consultation_id") != pl.col("consultation_id").shift(1)).fill_null(True)
+    ).to_series()
+    first_rows = np.flatnonzero(starts.to_numpy())
+    keys = valid.get_column("_key").to_numpy()[first_rows]
+    masks = np.bitwise_or.reduceat(valid.get_column("_mask").to_numpy(), first_rows)
+    return pl.DataFrame({"_key": keys, "_mask": masks})
+
+
+def _strata(consultations: pl.DataFrame) -> pl.DataFrame:
+    """Count consultations per stratum key × contact type × syndrome combination."""
+    mask = pl.col("_mask")
+    # One consultation, one contact type: telephone rows are dropped when another type is
+    # present (spec §1); if in-person and e-consultation both remain, in-person wins.
+    contact = (
+        pl.when(mask % 2 == 1)
+        .then(0)
+        .when((mask // 4) % 2 == 1)
+        .then(2)
+        .when((mask // 2) % 2 == 1)
+        .then(1)
+    )
+    return (
+        consultations.lazy()
+        .with_columns(contact.alias("_contact"), (mask // 8).alias("_mask"))
+        .group_by("_key", "_contact", "_mask")
+        .agg(pl.len().cast(pl.Int64).alias("_count"))
+        .collect()
+    )
+
+
+def _to_locations(
+    counted: pl.DataFrame, encoding: _Encoding, geography: Geography, syndromes: Sequence[Syndrome]
+) -> pl.DataFrame:
+    """Move counts to 2020 borders, add age total, counties and nation; return the wide frame.
+
+    Works on packed integer keys until the end (string group-bys over millions of strata are
+    the slow part otherwise). Same rules as ``Geography.map_to_2020`` and ``roll_up``: split
+    weights with rounding half to even; counties sum municipalities, the nation sums counties.
+    """
+    municipalities = geography.municipalities["location_code"].to_list()
+    counties = geography.counties["location_code"].to_list()
+    locations = [NATION, *counties, *municipalities]  # index 0, 1..11, 12..
+    target_index = {code: 1 + len(counties) + i for i, code in enumerate(municipalities)}
+    source_index = {code: i for i, code in enumerate(encoding.source_codes)}
+    mapping_rows = [
+        (source_index[code], target_index[target], weight)
+        for code, target, weight in geography.redistricting.iter_rows()
+        if code in source_index
+    ]
+    mapping_rows += [
+        (source_index[code], target_index["municip0301"], 1.0) for code in OSLO_DISTRICTS
+    ]
+    mapping = pl.DataFrame(
+        mapping_rows,
+        schema={"_source": pl.Int64, "_loc": pl.Int64, "_weight": pl.Float64},
+        orient="row",
+    )
+    county_of = {
+        target_index[m]: 1 + counties.index(c)
+        for m, c in geography.municipalities.select("location_code", "county_code").iter_rows()
+    }
+    county_lookup = pl.Series([county_of.get(i, 0) for i in range(len(locations))], dtype=pl.Int64)
+    n_ages = len(AGE_BANDS) + 1  # the last index is "total"
+    n_practice, n_contact = len(_PRACTICE_TYPES), len(_CONTACT_TYPES)
+
+    count = pl.col("_count")
+    n_columns = [f"_s_{i}" for i in range(len(syndromes))]
+    value_columns = ["_all", "_non_influensa", *n_columns]
+    per_stratum = (
+        counted.lazy()
+        .group_by("_key", "_contact")
+        .agg(
+            count.sum().alias("_all"),
+            (count * (1 - (pl.col("_mask") % 2).cast(pl.Int64))).sum().alias("_non_influensa"),
+            *(
+                (count * ((pl.col("_mask") // 2 ** (1 + i)) % 2).cast(pl.Int64)).sum().alias(name)
+                for i, name in enumerate(n_columns)
+            ),
+        )
+    )
+    key = pl.col("_key")
+    bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
+
+    def packed(
+        days: pl.Expr, loc: pl.Expr, age: pl.Expr, practice: pl.Expr, contact: pl.Expr
+    ) -> pl.Expr:
+        return (
+            ((days * len(locations) + loc) * n_ages + age) * n_practice + practice
+        ) * n_contact + contact
+
+    k = pl.col("_k")
+    unpacked = {
+        "contact": k % n_contact,
+        "practice": (k // n_contact) % n_practice,
+        "age": (k // (n_contact * n_practice)) % n_ages,
+        "loc": (k // (n_contact * n_practice * n_ages)) % len(locations),
+        "days": k // (n_contact * n_practice * n_ages * len(locations)),
+    }
+
+    def regroup(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.group_by("_k").agg(pl.col(c).sum() for c in value_columns)
+
+    municipal = regroup(
+        per_stratum.with_columns(
+            (key // (bands * practices) % len(encoding.source_codes)).alias("_source")
+        )
+        .join(mapping.lazy(), on="_source", how="inner")
+        .select(
+            packed(
+                key // encoding.per_day,
+                pl.col("_loc"),
+                (key // practices) % bands,
+                key % practices,
+                pl.col("_contact").cast(pl.Int64),
+            ).alias("_k"),
+            *(
+                pl.when(pl.col("_weight") == 1.0)
+                .then(pl.col(c))
+                .otherwise((pl.col(c) * pl.col("_weight")).round(0).cast(pl.Int64))
+                .alias(c)
+                for c in value_columns
+            ),
+        )
+    ).collect()
+    lazy = municipal.lazy()
+    totals = regroup(
+        lazy.select(
+            packed(
+                unpacked["days"],
+                unpacked["loc"],
+                pl.lit(bands, pl.Int64),
+                unpacked["practice"],
+                unpacked["contact"],
+            ).alias("_k"),
+            *value_columns,
+        )
+    )
+    municipal_all = pl.concat([lazy, totals]).collect().lazy()
+    county = (
+        regroup(
+            municipal_all.select(
+                packed(
+                    unpacked["days"],
+                    pl.lit(county_lookup).gather(unpacked["loc"]),
+                    unpacked["age"],
+                    unpacked["practice"],
+                    unpacked["contact"],
+                ).alias("_k"),
+                *value_columns,
+            )
+        )
+        .collect()
+        .lazy()
+    )
+    nation = regroup(
+        county.select(
+            packed(
+                unpacked["days"],
+                pl.lit(0, pl.Int64),
+                unpacked["age"],
+                unpacked["practice"],
+                unpacked["contact"],
+            ).alias("_k"),
+            *value_columns,
+        )
+    )
+    ages = [*(b.value for b in AGE_BANDS), AgeGroup.TOTAL.value]
+    return (
+        pl.concat([nation, county, municipal_all])
+        .select(
+            pl.lit(pl.Series(locations)).gather(unpacked["loc"]).alias("location_code"),
+            pl.lit(pl.Series(ages)).gather(unpacked["age"]).alias("age"),
+            pl.lit(pl.Series([c.value for c in _CONTACT_TYPES]))
+            .gather(unpacked["contact"])
+            .alias("contact_type"),
+            pl.lit(pl.Series([p.value for p in _PRACTICE_TYPES]))
+            .gather(unpacked["practice"])
+            .alias("practice_type"),
+            unpacked["days"].cast(pl.Date).alias("date"),
+            *(
+                expr
+                for s, column in zip(syndromes, n_columns, strict=True)
+                for expr in (
+                    pl.col(column).alias(f"n__{s.name}"),
+                    pl.col(
+                        "_all" if s.denominator is DenominatorRule.ALL else "_non_influensa"
+                    ).alias(f"denominator__{s.name}"),
+                )
+            ),
+        )
+        .collect()
+    )
+
+
+def aggregate_kuhr(
+    path: Path,
+    geography: Geography,
+    codes: Sequence[str],
+    syndromes: Sequence[Syndrome] | None = None,
+) -> tuple[pl.DataFrame, list[str], IngestReport]:
+    """Turn a KUHR file into sparse daily consultation counts at 2020 borders.
+
+    Returns the store's wide stratum frame (``SurveillanceStore.write_consultation_strata``):
+    location_code (nation, counties, municipalities), age (incl. total), contact_type,
+    practice_type, date and per syndrome ``n__<s>`` and raw ``denominator__<s>``; the
+    syndrome names; and an ingest report. The file is read lazily with polars' streaming
+    engine, so memory is bounded by the number of distinct consultations, not the file size.
+    Raises IngestError if the file fails as a whole.
+    """
+    syndromes = list(syndromes) if syndromes is not None else load_syndromes()
+    if len(syndromes) > 60:
+        raise IngestError("at most 60 syndromes can be counted in one ingest")
+    path = Path(path)
+    frame, first_line = _scan(path)
+    sources = sorted(set(geography.redistricting["from_code"].to_list()) | set(OSLO_DISTRICTS))
+    encoding = _Encoding([*sources, UNKNOWN_MUNICIPALITY])
+    checked = _validated(frame, first_line, encoding, codes, syndromes)
+    try:
+        parsed = checked.select("consultation_id", "_key", "_mask", "_status").collect(
+            engine="streaming"
+        )
+    except pl.exceptions.PolarsError as error:
+        raise IngestError(f"{path.name}: could not be read as a KUHR file ({error})") from error
+    rows = parsed.height
+    status_counts = np.bincount(parsed.get_column("_status").to_numpy(), minlength=2)
+    dropped = int(status_counts[1])
+    # Rows keep file order, so a row's position gives its line number.
+    bad_df = (
+        parsed.select(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("line"), "_status"
+        )
+        .filter(pl.col("_status") >= 2)
+        .select(
+            "line",
+            pl.lit(pl.Series([r.value for r in _REASONS]))
+            .gather(pl.col("_status").cast(pl.Int64) - 2)
+            .alias("reason"),
+        )
+    )
+    if rows == 0:
+        raise IngestError(f"{path.name}: the file has no data rows")
+    if bad_df.height > MAX_BAD_SHARE * rows:
+        reasons = bad_df.group_by("reason").len().sort("len", descending=True)
+        top = ", ".join(f"{r} ({n})" for r, n in reasons.iter_rows())
+        raise IngestError(
+            f"{path.name}: {bad_df.height} of {rows} rows are bad ({top}); nothing was stored"
+        )
+    valid = parsed.filter(pl.col("_status") == 0).drop("_status")
+    del parsed
+    counted = _strata(_per_consultation(valid))
+    del valid
+    no_contact = int(counted.filter(pl.col("_contact").is_null())["_count"].sum())
+    wide = _to_locations(
+        counted.filter(pl.col("_contact").is_not_null()), encoding, geography, syndromes
+    )
+    report = IngestReport(
+        source=SourceKind.KUHR,
+        path=path,
+        rows_read=rows,
+        rows_accepted=rows - bad_df.height - dropped,
+        rows_dropped=dropped,
+        bad_rows=bad_df.sort("line"),
+        first_date=wide["date"].min() if wide.height else None,  # type: ignore[arg-type]
+        last_date=wide["date"].max() if wide.height else None,  # type: ignore[arg-type]
+        stored_rows=wide.height,
+    )
+    if no_contact:
+        report.notes.append(
+            f"{no_contact} consultations had no contact fee code (takst) and were not counted"
+        )
+    if dropped:
+        report.notes.append(f"{dropped} rows with municipality 9999 were dropped")
+    return wide, [s.name for s in syndromes], report
+
+
+def ingest_kuhr(
+    path: Path,
+    store: SurveillanceStore,
+    geography: Geography,
+    codes: Sequence[str],
+    syndromes: Sequence[Syndrome] | None = None,
+) -> IngestReport:
+    """Aggregate a KUHR file and store it, replacing the days it covers (idempotent)."""
+    wide, names, report = aggregate_kuhr(path, geography, codes, syndromes)
+    if wide.height == 0:
+        report.notes.append("no countable consultations; the store was not changed")
+        return report
+    store.write_consultation_strata(wide, names, locations=geography.location_codes)
+    return report
