@@ -21,10 +21,16 @@ def stacked_bar_svg(
     category_title: str,
     value_title: str,
     stack_title: str,
-    width: int = 560,
+    colors: dict[str, str] | None = None,
+    width: int = 640,
 ) -> str:
-    """Return a horizontal stacked bar chart as SVG text."""
+    """Return a horizontal stacked bar chart as SVG text; ``colors`` fixes stack order and colour."""
     data = alt.Data(values=list(rows))
+    scale = (
+        alt.Scale(domain=list(colors), range=list(colors.values()))
+        if colors
+        else alt.Scale(range=PALETTE)
+    )
     chart = (
         alt.Chart(data)
         .mark_bar()
@@ -32,12 +38,12 @@ def stacked_bar_svg(
             y=alt.Y(f"{category}:N", title=category_title, sort="-x"),
             x=alt.X(f"sum({value}):Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
             color=alt.Color(
-                f"{stack}:N", title=stack_title, scale=alt.Scale(range=PALETTE),
+                f"{stack}:N", title=stack_title, scale=scale,
                 legend=alt.Legend(orient="bottom", columns=3),
             ),
             tooltip=[f"{category}:N", f"{stack}:N", f"sum({value}):Q"],
         )
-        .properties(width=width)
+        .properties(width=width, height=alt.Step(26))
         .configure_axis(labelFontSize=12, titleFontSize=13, labelLimit=260)
         .configure_legend(labelFontSize=12, titleFontSize=13, labelLimit=260)
         .configure_view(strokeWidth=0)

@@ -32,6 +32,16 @@ from korona.web.templating import render
 
 router = APIRouter(prefix="/needs", include_in_schema=False)
 
+#: Chart colours by status: green is covered, red is not covered (all ≥ 3:1 against white).
+STATUS_COLOURS = {
+    NeedStatus.REGISTERED: "#6b7785",
+    NeedStatus.VALIDATED: "#0062ba",
+    NeedStatus.COVERED: "#1e7a46",
+    NeedStatus.PARTLY_COVERED: "#a15c00",
+    NeedStatus.UNCOVERED: "#b3253a",
+    NeedStatus.EXPIRED: "#3d4a57",
+}
+
 FORM_FIELDS = (
     "title", "description", "category", "clinical_line", "municipality_number", "urgency",
     "review_by_date", "organisation_id",
@@ -119,6 +129,7 @@ def needs_chart(
         rows, category="category", value="n", stack="status",
         category_title=i18n.gettext("Category"), value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
+        colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
     )
     return Response(svg, media_type="image/svg+xml")
 
