@@ -124,53 +124,81 @@ _CATEGORY_WORDS: dict[str, str] = {
 # Health-sector synonyms and English loanwords; each group is searched as one
 # concept at reduced weight so "ventilator" finds "respirator".
 _SYNONYM_GROUPS: tuple[str, ...] = (
+    # disease and testing
     "korona koronavirus koronaviruset covid covid19 coronavirus sars",
-    "video videokonsultasjon videosamtale videomøte skjermkonsultasjon facetime skype teams zoom",
+    "smittet tilfelle",
+    "prøve test testing prøvetaking koronatest koronaprøve",
+    "prøvesvar testsvar testresultat laboratoriesvar analysesvar",
+    "laboratorium lab laboratorier mikrobiologi",
+    "hurtigtest hurtiganalyse selvtest",
+    "teststasjon testsenter prøvetakingsstasjon drivein",
+    "karantene hjemmekarantene",
+    "isolasjon hjemmeisolasjon isolering",
+    # consultations and channels
+    "video videokonsultasjon videosamtale videomøte videolink skjermkonsultasjon skjerm "
+    "kamera webkamera facetime skype teams zoom",
     "ekonsultasjon nettkonsultasjon",
     "telemedisin avstandsoppfølging videokonsultasjon",
+    "samtale snakke prate dialog",
+    "telefon ringe oppringing telefonkø",
+    "mobil mobiltelefon smarttelefon",
+    "nettbrett tablet ipad",
+    "app mobilapp applikasjon",
+    "chatbot chat chattjeneste samtalerobot nettprat helpdesk",
+    "sms tekstmelding",
+    "varsling varsel varsle alert notifikasjon notification massevarsling befolkningsvarsling",
+    "informasjon info informasjonsmateriell",
+    "timebestilling timeavtale booking booke bestille",
+    "helsenorge innbyggerportal helseportal",
+    "bankid idporten innlogging pålogging",
+    "sikker kryptert trygg",
+    # home follow-up and welfare technology
     "hjemmeoppfølging avstandsoppfølging hjemmemonitorering fjernmonitorering "
     "telemonitorering monitoring hjemmemåling",
     "pulsoksymeter oksymeter oksygenmetning metning spo2 saturasjon",
-    "smittesporing smitteoppsporing kontaktsporing tracing",
+    "tilsyn nattilsyn oppsyn",
+    "trygghetsalarm alarm",
+    "medisindispenser dispenser multidose",
+    "hjemmesykepleie hjemmetjeneste hjemmetjenesten hjemmebasert",
+    # contact tracing and alerts
+    "smittesporing smitteoppsporing kontaktsporing smittesporer tracing",
     "nærkontakt contact",
-    "sms tekstmelding",
-    "varsling varsel varsle alert massevarsling notification",
-    "app mobilapp applikasjon",
-    "chatbot chat chattjeneste samtalerobot",
+    "område nabolag boligområde borettslag",
+    # capacity and supplies
     "respirator ventilator respiratorbehandling",
-    "intensiv icu intensivavdeling",
-    "prøvesvar testsvar laboratoriesvar",
-    "prøve test",
-    "laboratorium lab laboratorier",
-    "fastlege allmennlege gp fastlegekontor legekontor",
-    "dashboard oversikt",
-    "nettbrett tablet ipad",
-    "elæring nettkurs kurs opplæring elearning",
-    "fjerntilgang vpn hjemmekontor",
-    "triage triagering hastegradsvurdering selvtriage symptomsjekk forhåndsvurdering",
-    "smittevernutstyr verneutstyr ppe",
-    "bemanning vaktplan ekstrapersonell vikar",
+    "intensiv icu intensivavdeling intensivplass intensivseng",
+    "seng sengeplass belegg",
+    "dashboard oversikt sanntidsoversikt situasjonsbilde",
+    "prognose fremskrivning framskrivning modellering scenario anslag",
+    "smittevernutstyr verneutstyr ppe munnbind maske visir smittefrakk åndedrettsvern",
+    "lager beholdning forsyning",
+    "bemanning vaktplan ekstrapersonell vikar ekstravakt rekruttering frivillig pensjonist",
+    "register database",
+    # records and messages
     "resept eresept reseptfornyelse",
     "legemiddel medisin medikament",
+    "legemiddelliste medisinliste",
     "journal pasientjournal dips epj journalsystem",
     "epikrise utskrivningsmelding plomelding emelding",
-    "bankid idporten innlogging",
+    "utskrivning utskriving",
+    "fjerntilgang vpn hjemmekontor fjernarbeid",
+    # people and places
+    "innbygger publikum befolkning borger citizen",
+    "pårørende familie barnebarn",
+    "eldre seniorer",
+    "sykehjem omsorgssenter eldreomsorg institusjon helsehus sykeheim",
+    "sykehus helseforetak hospital",
+    "fastlege allmennlege gp fastlegekontor legekontor legesenter allmennpraksis",
+    "kommuneoverlege kommunelege smittevernlege smittevernoverlege",
+    "innvandrer fremmedspråklig minoritetsspråklig flerspråklig flyktning morsmål",
     "tolk tolking tolketjeneste",
-    "innvandrer fremmedspråklig minoritetsspråklig flerspråklig",
-    "ungdom unge tenåring",
-    "psykolog psykisk psykiatri dps",
-    "sykehjem omsorgssenter eldreomsorg",
-    "hjemmesykepleie hjemmetjeneste hjemmetjenesten",
-    "pårørende familie",
+    "ungdom unge tenåring elev",
+    "psykolog psykisk psykiatri psykiater dps distriktspsykiatrisk",
+    "terapi terapisamtale samtaleterapi gruppeterapi",
+    # knowledge and process
+    "elæring nettkurs kurs opplæring elearning kursmateriell webinar",
+    "triage triagering hastegradsvurdering selvtriage symptomsjekk forhåndsvurdering førstelinje",
     "overvåking overvåke surveillance syndromovervåking",
-    "prognose fremskrivning modellering",
-    "register database",
-    "innbygger publikum befolkning",
-    "kommuneoverlege kommunelege smittevernlege",
-    "trygghetsalarm alarm",
-    "teststasjon testsenter",
-    "timebestilling timeavtale booking",
-    "smittet tilfelle",
 )
 
 # Word parts that compounds are split against before any document is indexed;
@@ -193,6 +221,10 @@ _SEED_PARTS = _word_list(
     innbygger pasientjournal kjerne lokal nasjonal felles sikker nettverk region
     distrikt overvåking syndrom luftvei infeksjon korona virus teknologi velferd
     sensor kamera natt eldre ungdom barn skole drive innsjekking helsenorge
+    skjerm mobil ekstra frivillig pensjon arbeid senter sjekk selv linje første
+    materiell frakk maske forbruk bolig område nabo familie samtale ring kø
+    sekretær resepsjon venterom tilbud forslag idé prosjekt pilot verktøy
+    hjelp råd veileder veiledning sjukehus sjukeheim fylke bydel stat
 """
 )
 
