@@ -92,3 +92,21 @@ def principal_for(user: User, *, via_token: bool = False) -> Principal:
         roles=user.roles,
         via_token=via_token,
     )
+
+
+def permission_table_markdown() -> str:
+    """Return the permission table as Markdown (docs/architecture.md embeds it; a test compares)."""
+    roles = list(Role)
+    lines = [
+        "| permission | anonymous | " + " | ".join(role.value for role in roles) + " |",
+        "|---|" + "---|" * (len(roles) + 1),
+    ]
+    for permission in Permission:
+        cells = ["✓" if permission in ANONYMOUS_PERMISSIONS else "–"]
+        cells += ["✓" if role in PERMISSIONS[permission] else "–" for role in roles]
+        lines.append(f"| {permission.value} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(permission_table_markdown())

@@ -79,9 +79,8 @@ _PYDANTIC_MESSAGES = {
 
 def translate_validation_error(error: Mapping[str, Any]) -> str:
     """Return a pydantic validation error as a sentence in the current language."""
-    if error.get("input") in ("", None):
-        return gettext(_PYDANTIC_MESSAGES["missing"])
-    template = _PYDANTIC_MESSAGES.get(str(error.get("type")))
+    kind = "missing" if error.get("input") in ("", None) else str(error.get("type"))
+    template = _PYDANTIC_MESSAGES.get(kind)
     if template is None:
         return gettext(str(error.get("msg", "Invalid value")))
     context = error.get("ctx") or {}
