@@ -431,7 +431,7 @@ class SurveillanceStore:
         for table, frequency, paths in sources:
             stamp = log.get(table.value)
             if not paths:
-                tables.append(TableStatus(table, frequency, 0, 0, None, None, None))
+                tables.append(TableStatus(table.value, frequency.value, 0, 0, None, None, None))
                 continue
             rows, locations, first, last = (
                 pl.scan_parquet(paths)

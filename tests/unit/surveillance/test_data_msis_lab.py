@@ -1,0 +1,150 @@
+"""Tests that FHI's covid-19 files are read as published and their totals are kept."""
+
+import csv
+import os
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from korona.surveillance.calendar import Frequency
+from korona.surveillance.geo import load_geography
+from korona.surveillance.sources import IngestError, SourceKind
+from korona.surveillance.sources.ingest import detect_kind, ingest_file
+from korona.surveillance.sources.msis import MsisLayout, read_msis
+from korona.surveillance.store import SurveillanceStore
+
+
+def reference_dir() -> Path:
+    env = os.environ.get("KORONA_REFERENCE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+
+
+COVID = reference_dir() / "covid19"
+GEO = load_geography(reference_dir())
+
+
+def file_sums(name, value="n", key="location_code", skip=0):
+    """Sum a column per key with the csv module (independent of the code under test)."""
+    with (COVID / name).open(encoding="utf-8") as handle:
+        for _ in range(skip):
+            next(handle)
+        sums = Counter()
+        for row in csv.DictReader(handle):
+            if row[value] not in ("", "NA"):
+                sums[row[key]] += int(float(row[value]))
+    return sums
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    store = SurveillanceStore(tmp_path_factory.mktemp("store"))
+    for path in sorted(COVID.glob("*.csv")):
+        ingest_file(path, store, reference_dir())
+    return store
+
+
+def stored_sums(frame: pl.LazyFrame, value="n"):
+    out = frame.group_by("location_code").agg(pl.col(value).sum()).collect()
+    return dict(zip(out["location_code"], out[value], strict=True))
+
+
+def test_daily_county_file_totals_match_file_and_cumulative_totals(store):
+    own = file_sums("data_covid19_msis_by_time_location_latest.csv")
+    cumulative = file_sums("data_covid19_msis_by_location_latest.csv")
+    daily = stored_sums(
+        store.cases(Frequency.DAILY).filter(~pl.col("location_code").str.starts_with("municip"))
+    )
+    assert daily == dict(own)
+    assert daily["norge"] == cumulative["norge"] == 1_466_305
+    for county in GEO.counties["location_code"]:
+        assert daily[county] == cumulative[county]
+    weekly = stored_sums(
+        store.cases(Frequency.WEEKLY).filter(~pl.col("location_code").str.starts_with("municip"))
+    )
+    assert weekly == daily
+
+
+def test_historic_municipal_file_with_preamble():
+    read = read_msis(COVID / "data_covid19_msis_by_location__HISTORIC.csv", GEO)
+    assert read.layout is MsisLayout.DAILY_MUNICIPAL_HISTORIC
+    own = file_sums(
+        "data_covid19_msis_by_location__HISTORIC.csv",
+        value="n_registered_on_this_date_in_msis",
+        skip=29,
+    )
+    assert read.daily is not None and read.weekly is not None
+    assert read.daily["n"].sum() == sum(own.values()) == 9892
+    assert read.daily["location_code"].n_unique() == 356
+    assert read.weekly["n"].sum() == 9892
+    assert "skipped 29 lines" in read.report.notes[0]
+
+
+def test_weekly_municipal_file_keeps_missing_first_week(store):
+    read = read_msis(
+        COVID
+        / "municip_weekly_cases_by_regdate_b2020__derived_from_respiranor_total_b2020_rda.csv",
+        GEO,
+    )
+    assert read.weekly is not None
+    own = file_sums(
+        "municip_weekly_cases_by_regdate_b2020__derived_from_respiranor_total_b2020_rda.csv",
+        value="cases_by_regdate_n",
+    )
+    assert read.weekly["n"].sum() == sum(own.values())
+    assert read.weekly["location_code"].str.starts_with("municip0").any()
+    first_week = read.weekly.filter(pl.col("date") == read.weekly["date"].min())
+    assert first_week["n"].null_count() == 356
+    oslo = dict(
+        zip(
+            read.weekly.filter(pl.col("location_code") == "municip0301")["date"],
+            read.weekly.filter(pl.col("location_code") == "municip0301")["n"],
+            strict=True,
+        )
+    )
+    assert sum(v for v in oslo.values() if v is not None) == own["municip_nor0301"]
+
+
+def test_lab_file_totals(store):
+    own_pos = file_sums("data_covid19_lab_by_time_latest.csv", value="n_pos")
+    own_neg = file_sums("data_covid19_lab_by_time_latest.csv", value="n_neg")
+    for frequency in Frequency:
+        tests = store.lab_tests(frequency).collect()
+        assert tests["n_pos"].sum() == own_pos["norge"] == 1_461_199
+        assert tests["n_neg"].sum() == own_neg["norge"]
+    weekly = store.lab_tests(Frequency.WEEKLY).collect()
+    assert set(weekly["date"].dt.weekday().to_list()) == {7}
+
+
+def test_every_covid_file_recognised():
+    kinds = {p.name: detect_kind(p) for p in COVID.glob("*.csv")}
+    assert kinds["data_covid19_lab_by_time_latest.csv"] is SourceKind.LAB
+    assert all(k in (SourceKind.MSIS, SourceKind.LAB) for k in kinds.values())
+    for name in (
+        "data_covid19_hospital_by_time_latest.csv",
+        "data_covid19_msis_by_location_latest.csv",
+        "data_covid19_msis_by_time_sex_age_latest.csv",
+    ):
+        read = read_msis(COVID / name, GEO)
+        assert read.daily is None and read.weekly is None
+        assert "nothing stored" in read.report.notes[-1]
+
+
+def test_malformed_files_rejected(tmp_path):
+    store = SurveillanceStore(tmp_path / "s")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="not a KUHR, MSIS or lab file"):
+        ingest_file(odd, store, reference_dir())
+    bad_place = tmp_path / "lab.csv"
+    bad_place.write_text(
+        "location_code,date,n_pos,n_neg\ncounty99,2020-04-01,1,2\n", encoding="utf-8"
+    )
+    with pytest.raises(IngestError, match="rows are bad"):
+        ingest_file(bad_place, store, reference_dir())
+    with pytest.raises(IngestError, match="not kuhr"):
+        ingest_file(
+            COVID / "data_covid19_lab_by_time_latest.csv", store, reference_dir(), SourceKind.KUHR
+        )
+    assert store.lab_tests(Frequency.DAILY).collect().height == 0
