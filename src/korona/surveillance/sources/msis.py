@@ -126,9 +126,9 @@ def read_msis(path: Path, geography: Geography) -> MsisRead:
         }[layout]
         report.notes.append(f"recognised {layout.value}: {what}; nothing stored")
         return MsisRead(layout, None, None, report)
-    for frame in (daily, weekly):
-        if frame is not None:
-            unknown = frame.filter(~pl.col("location_code").is_in(list(known)))
+    for counts in (daily, weekly):
+        if counts is not None:
+            unknown = counts.filter(~pl.col("location_code").is_in(list(known)))
             if unknown.height:
                 raise IngestError(
                     f"{path.name}: unknown location codes "
