@@ -90,11 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     items = json.loads(EVAL_FILE.read_text(encoding="utf-8"))["items"]
-    splits = {
-        "all": items,
-        "dev": [i for i in items if i.get("split") == "dev"],
-        "holdout": [i for i in items if i.get("split") == "holdout"],
-    }
+    splits = {"all": items}
+    for item in items:
+        splits.setdefault(item.get("split", "dev"), []).append(item)
     names = list(VARIANTS) if args.ablation else ["full"]
     results = {
         name: {split: evaluate(replace(VARIANTS[name]), rows) for split, rows in splits.items()}

@@ -75,6 +75,7 @@ class MatchSettings:
     ngram_b: float = 0.75
     ngram_size: int = 4
     ngram_max_df: float = 0.1
+    ngrams_for_unknown_only: bool = True
     split_compounds: bool = True
     compound_part_weight: float = 0.7
     synonym_weight: float = 0.6
@@ -406,7 +407,7 @@ class MatchIndex:
         if limit <= 0:
             return []
         with self._lock.read():
-            query = self._analyse(text)
+            query = self._analyse(text, query=True)
             # Categories re-rank what the text finds; on their own they are no query.
             if not query.words and not query.ngrams:
                 return []
@@ -437,11 +438,11 @@ class MatchIndex:
 
     # -- analysis -------------------------------------------------------------
 
-    def _analyse(self, text: str) -> _Analysis:
+    def _analyse(self, text: str, *, query: bool = False) -> _Analysis:
         """Turn free text into weighted stems (with compound parts) and n-grams."""
-        return self._analyse_words(_words(text))
+        return self._analyse_words(_words(text), query=query)
 
-    def _analyse_words(self, words: list[str]) -> _Analysis:
+    def _analyse_words(self, words: list[str], *, query: bool = False) -> _Analysis:
         settings = self.settings
         result = _Analysis()
         for word in words:
@@ -452,6 +453,10 @@ class MatchIndex:
                 part_stem = _stem(part)
                 if part_stem != stem:
                     result.words[part_stem] += settings.compound_part_weight
+            # A query word the index knows is matched exactly; its n-grams would
+            # only add noise from look-alike words, so they serve unknown words.
+            if query and settings.ngrams_for_unknown_only and stem in self._word_df:
+                continue
             grams = _ngrams(stem, settings.ngram_size)
             # Each word's n-grams together weigh as much as one word.
             for gram in grams:

@@ -86,6 +86,17 @@ def test_typo_is_caught_by_character_ngrams() -> None:
     assert keys(index.search("videokonsultasjn"))[0] == (SOL, 1)
 
 
+def test_ngrams_serve_only_unknown_query_words() -> None:
+    documents = (doc(NEED, 1, "Pasientsikkerhet"), doc(NEED, 2, "Pasifisering"), *FILLER)
+    known_only = make_index(*documents, settings=MatchSettings(ngram_max_df=1.0))
+    everywhere = make_index(
+        *documents, settings=MatchSettings(ngram_max_df=1.0, ngrams_for_unknown_only=False)
+    )
+    # "pasientsikkerhet" is indexed, so look-alike n-grams ("_pas", "pasi") are not used.
+    assert keys(known_only.search("pasientsikkerhet")) == [(NEED, 1)]
+    assert (NEED, 2) in keys(everywhere.search("pasientsikkerhet"))
+
+
 def test_accents_and_case_are_folded_but_norwegian_letters_kept() -> None:
     index = make_index(doc(INP, 1, "Idé om PÅRØRENDE og besøk"), *FILLER)
     assert keys(index.search("ide om pårørende"))[0] == (INP, 1)
