@@ -1,4 +1,4 @@
-"""Take the README screenshots from a running server: `python scripts/screenshots.py URL PASSWORD`."""
+"""Take the README screenshots from a running server: `screenshots.py URL PASSWORD`."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from tests.postgres import PostgresCluster, start_cluster
 
 import korona.models  # noqa: F401
 from korona.app import create_app
@@ -22,8 +23,6 @@ from korona.auth.permissions import Principal
 from korona.config import Environment, Settings, default_reference_dir
 from korona.db import make_engine, make_sessionmaker, unit_of_work
 from korona.migrations import upgrade
-
-from tests.postgres import PostgresCluster, start_cluster
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct-horse-battery"
@@ -143,7 +142,8 @@ def make_user(
     """Create a user with the roles (and an organisation, default a municipality)."""
     organisation = organisation or make_organisation(session)
     return auth_service.create_user(
-        session, Principal(),
+        session,
+        Principal(),
         email=email or f"user{next(_counter)}@example.no",
         name="Test Person",
         password=PASSWORD,

@@ -20,18 +20,25 @@ STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 #: Every router of the app; the route × role test walks this same tuple.
 ROUTERS: tuple[APIRouter, ...] = (
-    home.router, account.router, needs.router, audit_log.router, admin.router,
-    account_api, needs_api, audit_log.api_router,
+    home.router,
+    account.router,
+    needs.router,
+    audit_log.router,
+    admin.router,
+    account_api,
+    needs_api,
+    audit_log.api_router,
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Return the korona web application for the given settings (read from the environment if None)."""
+    """Return the korona web app for the settings (read from the environment if None)."""
     settings = settings or Settings()
     app = FastAPI(
         title="korona API",
         version=__version__,
-        description="Koronaportefølje and Sykdomspulsen. Authenticate with `Authorization: Bearer <token>` "
+        description="Koronaportefølje and Sykdomspulsen. "
+        "Authenticate with `Authorization: Bearer <token>` "
         "(create one with `korona user token EMAIL`). Errors are application/problem+json.",
         docs_url=None,
         redoc_url=None,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -48,7 +47,7 @@ def settings() -> Settings:
         fail(f"Invalid configuration: {messages}")
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error in red and exit non-zero."""
     err_console.print(f"[bold red]Error:[/] {message}")
     raise typer.Exit(code)
@@ -142,8 +141,13 @@ def serve(
     settings()  # fail early with a clear message on bad configuration
     console.print(f"Serving korona on http://{host}:{port}")
     uvicorn.run(
-        "korona.app:create_app", factory=True, host=host, port=port, reload=reload,
-        proxy_headers=True, log_level="info",
+        "korona.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
     )
 
 
@@ -152,9 +156,7 @@ def user_add(
     email: str,
     name: Annotated[str, typer.Option(help="Full name")],
     role: Annotated[list[Role], typer.Option(help="Role; repeat for several")],
-    organisation: Annotated[
-        str | None, typer.Option(help="Organisation name (must exist)")
-    ] = None,
+    organisation: Annotated[str | None, typer.Option(help="Organisation name (must exist)")] = None,
     municipality: Annotated[
         str | None, typer.Option(help="Municipality number (municipal doctors)")
     ] = None,
@@ -173,8 +175,14 @@ def user_add(
             if org is None:
                 fail(f"No organisation named '{organisation}'")
         user = auth_service.create_user(
-            session, CLI, email=email, name=name, password=password, roles=role,
-            organisation=org, municipality_number=municipality,
+            session,
+            CLI,
+            email=email,
+            name=name,
+            password=password,
+            roles=role,
+            organisation=org,
+            municipality_number=municipality,
         )
         console.print(f"[green]Created[/] {user.email} ({', '.join(sorted(user.roles))})")
 

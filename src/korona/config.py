@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "KORONA_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
 

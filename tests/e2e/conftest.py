@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,14 +16,19 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-
 from tests.conftest import TEST_SECRET
 
 DEMO_PASSWORD = "e2e-demo-password"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -43,13 +49,18 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `korona serve` on a free port with a migrated, demo-loaded SQLite database."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    env = {**os.environ, "KORONA_DATA_DIR": str(data_dir), "KORONA_SECRET_KEY": TEST_SECRET,
-           "KORONA_ENVIRONMENT": "test"}
+    env = {
+        **os.environ,
+        "KORONA_DATA_DIR": str(data_dir),
+        "KORONA_SECRET_KEY": TEST_SECRET,
+        "KORONA_ENVIRONMENT": "test",
+    }
     env.pop("KORONA_DATABASE_URL", None)
     korona = [sys.executable, "-m", "korona"]
     subprocess.run([*korona, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*korona, "demo", "--password", DEMO_PASSWORD], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*korona, "demo", "--password", DEMO_PASSWORD], env=env, check=True, capture_output=True
+    )
     port = _free_port()
     log = (data_dir / "server.log").open("w")
     process = subprocess.Popen(
@@ -76,10 +87,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def process_wait(process: subprocess.Popen[bytes]) -> None:
     """Wait a short moment for the server process (returns early if it exits)."""
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=0.1)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 @pytest.fixture(scope="session")
@@ -100,8 +109,14 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # Forms answer bad input with 4xx on purpose; anything else logged as an error fails the test.
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and "status of 4" not in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "status of 4" not in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
     assert errors == [], f"browser errors: {errors}"
@@ -115,8 +130,11 @@ def check_accessibility(page: Page) -> list[dict[str, Any]]:
              values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
     )
     serious = [
-        {"id": violation["id"], "impact": violation["impact"],
-         "nodes": [node["target"] for node in violation["nodes"]][:5]}
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "nodes": [node["target"] for node in violation["nodes"]][:5],
+        }
         for violation in result["violations"]
         if violation["impact"] in ("serious", "critical")
     ]

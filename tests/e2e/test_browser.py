@@ -6,7 +6,6 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from tests.e2e.conftest import DEMO_PASSWORD, assert_accessible
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -37,7 +36,8 @@ def test_reporter_registers_need_and_finds_it_in_the_overview(page: Page) -> Non
     assert_accessible(page)
     page.get_by_label("Tittel").fill("Digital innsjekk på legevakten i Bergen")
     page.get_by_label("Beskrivelse").fill(
-        "Pasienter venter i trange lokaler. Vi trenger digital innsjekk og SMS når det er deres tur."
+        "Pasienter venter i trange lokaler. "
+        "Vi trenger digital innsjekk og SMS når det er deres tur."
     )
     page.get_by_label("Kategori", exact=True).select_option("triage")
     page.get_by_label("Faglinje").fill("Legevakt")
@@ -45,7 +45,9 @@ def test_reporter_registers_need_and_finds_it_in_the_overview(page: Page) -> Non
     page.get_by_label("Innbyggere").check()
     page.get_by_role("button", name="Registrer behov").click()
     expect(page.get_by_role("status")).to_contain_text("Behovet ble registrert.")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Digital innsjekk på legevakten i Bergen")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Digital innsjekk på legevakten i Bergen"
+    )
     assert_accessible(page)
 
     page.goto("/needs")
@@ -56,7 +58,9 @@ def test_reporter_registers_need_and_finds_it_in_the_overview(page: Page) -> Non
 
     page.goto("/needs/overview?category=triage")
     expect(page.get_by_role("img", name=re.compile("Stolpediagram"))).to_be_visible()
-    expect(page.get_by_role("table", name="Innmeldende virksomhet")).to_contain_text("Bergen kommune")
+    expect(page.get_by_role("table", name="Innmeldende virksomhet")).to_contain_text(
+        "Bergen kommune"
+    )
     assert_accessible(page)
 
 
@@ -74,8 +78,17 @@ def test_language_switch(page: Page) -> None:
 @pytest.mark.parametrize(
     ("email", "paths"),
     [
-        ("kontor@demo.korona.no", ["/needs/1", "/needs/1/edit", "/audit", "/admin/categories",
-                                   "/admin/users", "/account"]),
+        (
+            "kontor@demo.korona.no",
+            [
+                "/needs/1",
+                "/needs/1/edit",
+                "/audit",
+                "/admin/categories",
+                "/admin/users",
+                "/account",
+            ],
+        ),
         ("kommunelege@demo.korona.no", ["/needs", "/account"]),
     ],
 )

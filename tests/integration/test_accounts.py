@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.conftest import PASSWORD, csrf_from, login, make_user
 
 from korona.audit import AuditEntry
 from korona.auth import service as auth_service
@@ -14,22 +15,30 @@ from korona.auth.models import LoginSession, Role
 from korona.auth.permissions import Principal
 from korona.web.deps import SESSION_COOKIE
 
-from tests.conftest import PASSWORD, csrf_from, login, make_user
 
-
-def test_login_sets_hardened_cookie_and_logout_revokes_session(client: TestClient, db: Session) -> None:
+def test_login_sets_hardened_cookie_and_logout_revokes_session(
+    client: TestClient, db: Session
+) -> None:
     user = make_user(db, Role.OBSERVER)
     db.commit()
     csrf = csrf_from(client)
     response = client.post(
-        "/login", data={"email": user.email.upper(), "password": PASSWORD, "csrf_token": csrf,
-                        "next": "https://evil.example/"},
+        "/login",
+        data={
+            "email": user.email.upper(),
+            "password": PASSWORD,
+            "csrf_token": csrf,
+            "next": "https://evil.example/",
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/"  # open redirects refused
-    cookie = next(value for value in response.headers.get_list("set-cookie")
-                  if value.startswith(SESSION_COOKIE))
+    cookie = next(
+        value
+        for value in response.headers.get_list("set-cookie")
+        if value.startswith(SESSION_COOKIE)
+    )
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
     stolen = client.cookies.get(SESSION_COOKIE)
     assert client.get("/account").status_code == 200
@@ -45,26 +54,37 @@ def test_wrong_password_is_refused_with_a_message(client: TestClient, db: Sessio
     user = make_user(db, Role.OBSERVER)
     db.commit()
     csrf = csrf_from(client)
-    response = client.post("/login", data={"email": user.email, "password": "wrong-password",
-                                           "csrf_token": csrf})
+    response = client.post(
+        "/login", data={"email": user.email, "password": "wrong-password", "csrf_token": csrf}
+    )
     assert response.status_code == 400
     assert "Feil e-postadresse eller passord." in response.text
     assert SESSION_COOKIE not in client.cookies
 
 
-def test_password_change_revokes_every_session(client: TestClient, app: object, db: Session) -> None:
+def test_password_change_revokes_every_session(
+    client: TestClient, app: object, db: Session
+) -> None:
     user = make_user(db, Role.SUBMITTER)
     db.commit()
     other_device = TestClient(app, base_url="https://testserver")  # type: ignore[arg-type]
     login(other_device, user.email)
     csrf = login(client, user.email)
-    short = client.post("/account/password", data={"current_password": PASSWORD,
-                                                   "new_password": "short", "csrf_token": csrf})
+    short = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "short", "csrf_token": csrf},
+    )
     assert short.status_code == 422
     assert "Passordet må ha minst 10 tegn" in short.text
-    changed = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a-much-better-password", "csrf_token": csrf},
-        follow_redirects=False)
+    changed = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-much-better-password",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
     assert changed.status_code == 303
     assert other_device.get("/account", follow_redirects=False).status_code == 303
     db.expire_all()

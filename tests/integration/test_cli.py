@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.conftest import TEST_SECRET
 from typer.testing import CliRunner
 
 from korona.auth.models import User
 from korona.cli import app
 from korona.portfolio.need.models import Need
-
-from tests.conftest import TEST_SECRET
 
 runner = CliRunner()
 
@@ -47,8 +46,19 @@ def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) 
 def test_user_add_and_token(env: dict[str, str], db: Session) -> None:
     added = runner.invoke(
         app,
-        ["user", "add", "lege@example.no", "--name", "Lise Lege", "--role", "municipal_doctor",
-         "--municipality", "5001", "--password", "long-enough-password"],
+        [
+            "user",
+            "add",
+            "lege@example.no",
+            "--name",
+            "Lise Lege",
+            "--role",
+            "municipal_doctor",
+            "--municipality",
+            "5001",
+            "--password",
+            "long-enough-password",
+        ],
         env=env,
     )
     assert added.exit_code == 0, added.output
@@ -60,15 +70,64 @@ def test_user_add_and_token(env: dict[str, str], db: Session) -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["user", "add", "not-an-email", "--name", "X", "--role", "observer", "--password",
-          "long-enough-password"], "not a valid e-mail address"),
-        (["user", "add", "a@example.no", "--name", "X", "--role", "municipal_doctor",
-          "--password", "long-enough-password"], "must be tied to a municipality"),
-        (["user", "add", "a@example.no", "--name", "X", "--role", "observer", "--password",
-          "short"], "at least 10 characters"),
-        (["user", "add", "a@example.no", "--name", "X", "--role", "observer",
-          "--organisation", "Nowhere AS", "--password", "long-enough-password"],
-         "No organisation named"),
+        (
+            [
+                "user",
+                "add",
+                "not-an-email",
+                "--name",
+                "X",
+                "--role",
+                "observer",
+                "--password",
+                "long-enough-password",
+            ],
+            "not a valid e-mail address",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "a@example.no",
+                "--name",
+                "X",
+                "--role",
+                "municipal_doctor",
+                "--password",
+                "long-enough-password",
+            ],
+            "must be tied to a municipality",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "a@example.no",
+                "--name",
+                "X",
+                "--role",
+                "observer",
+                "--password",
+                "short",
+            ],
+            "at least 10 characters",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "a@example.no",
+                "--name",
+                "X",
+                "--role",
+                "observer",
+                "--organisation",
+                "Nowhere AS",
+                "--password",
+                "long-enough-password",
+            ],
+            "No organisation named",
+        ),
         (["user", "token", "nobody@example.no"], "No user with e-mail"),
     ],
 )
@@ -85,9 +144,13 @@ def test_bad_cli_input_exits_non_zero_with_message(
 
 def test_production_refuses_default_secret(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["db", "upgrade"],
-        env={"KORONA_ENVIRONMENT": "production", "KORONA_DATA_DIR": str(tmp_path),
-             "KORONA_SECRET_KEY": ""},
+        app,
+        ["db", "upgrade"],
+        env={
+            "KORONA_ENVIRONMENT": "production",
+            "KORONA_DATA_DIR": str(tmp_path),
+            "KORONA_SECRET_KEY": "",
+        },
     )
     assert result.exit_code == 1
     assert "KORONA_SECRET_KEY must be set" in result.output

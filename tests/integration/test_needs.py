@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.conftest import login, make_organisation, make_user
 
 from korona import audit
 from korona.audit import AuditEntry
@@ -16,8 +17,6 @@ from korona.auth import service as auth_service
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal
 from korona.portfolio.need.models import Need, NeedStatus
-
-from tests.conftest import login, make_organisation, make_user
 
 VALID_FORM = {
     "title": "Videokonsultasjon på legevakt",
@@ -37,14 +36,18 @@ def count(session: Session, model: type) -> int:
 
 
 def bearer(session: Session, user_id: int) -> dict[str, str]:
-    return {"Authorization": "Bearer " + auth_service.create_api_token(session, Principal(), user_id)}
+    return {
+        "Authorization": "Bearer " + auth_service.create_api_token(session, Principal(), user_id)
+    }
 
 
 def test_reporter_registers_need_in_browser_and_sees_it(client: TestClient, db: Session) -> None:
     reporter = make_user(db, Role.NEEDS_REPORTER)
     db.commit()
     csrf = login(client, reporter.email)
-    response = client.post("/needs", data={**VALID_FORM, "csrf_token": csrf}, follow_redirects=False)
+    response = client.post(
+        "/needs", data={**VALID_FORM, "csrf_token": csrf}, follow_redirects=False
+    )
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert "Videokonsultasjon på legevakt" in page.text
@@ -66,8 +69,14 @@ def test_bad_form_input_gives_norwegian_messages_and_writes_nothing(
     db.commit()
     csrf = login(client, reporter.email)
     audit_rows = count(db, AuditEntry)
-    bad = {**VALID_FORM, "title": "x", "urgency": "9", "affected_groups": [], "csrf_token": csrf,
-           "municipality_number": "12"}
+    bad = {
+        **VALID_FORM,
+        "title": "x",
+        "urgency": "9",
+        "affected_groups": [],
+        "csrf_token": csrf,
+        "municipality_number": "12",
+    }
     response = client.post("/needs", data=bad)
     assert response.status_code == 422
     assert "Må ha minst 3 tegn" in response.text
@@ -82,7 +91,9 @@ def test_unknown_category_and_past_review_date_are_refused(client: TestClient, d
     reporter = make_user(db, Role.NEEDS_REPORTER)
     db.commit()
     csrf = login(client, reporter.email)
-    response = client.post("/needs", data={**VALID_FORM, "category": "teleport", "csrf_token": csrf})
+    response = client.post(
+        "/needs", data={**VALID_FORM, "category": "teleport", "csrf_token": csrf}
+    )
     assert response.status_code == 422
     assert "Ukjent kategori «teleport»" in response.text
     yesterday = (date.today() - timedelta(days=1)).isoformat()
@@ -94,10 +105,13 @@ def test_unknown_category_and_past_review_date_are_refused(client: TestClient, d
     assert count(db, Need) == 0
 
 
-def test_reporter_edits_own_but_not_other_organisations_need(client: TestClient, db: Session) -> None:
+def test_reporter_edits_own_but_not_other_organisations_need(
+    client: TestClient, db: Session
+) -> None:
     own = make_organisation(db, "Bergen kommune", municipality_number="4601")
-    other = make_organisation(db, "Oslo universitetssykehus HF", OrganisationKind.HEALTH_TRUST,
-                              Sector.SPECIALIST, None)
+    other = make_organisation(
+        db, "Oslo universitetssykehus HF", OrganisationKind.HEALTH_TRUST, Sector.SPECIALIST, None
+    )
     reporter = make_user(db, Role.NEEDS_REPORTER, organisation=own)
     colleague = make_user(db, Role.NEEDS_REPORTER, organisation=other)
     db.commit()
@@ -127,8 +141,14 @@ def test_api_bad_input_is_problem_json_and_writes_nothing(client: TestClient, db
     db.commit()
     response = client.post(
         "/api/v1/needs",
-        json={"title": "", "description": "kort", "category": "video", "urgency": 0,
-              "affected_groups": ["aliens"], "surprise": 1},
+        json={
+            "title": "",
+            "description": "kort",
+            "category": "video",
+            "urgency": 0,
+            "affected_groups": ["aliens"],
+            "surprise": 1,
+        },
         headers=headers,
     )
     assert response.status_code == 422
@@ -137,8 +157,11 @@ def test_api_bad_input_is_problem_json_and_writes_nothing(client: TestClient, db
     fields = {error["field"] for error in problem["errors"]}
     assert {"title", "description", "urgency", "affected_groups.0", "surprise"} <= fields
     assert "The request is invalid" in problem["detail"]
-    not_json = client.post("/api/v1/needs", content=b"{not json", headers={
-        **headers, "Content-Type": "application/json"})
+    not_json = client.post(
+        "/api/v1/needs",
+        content=b"{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert not_json.status_code == 422
     assert count(db, Need) == 0
     assert client.get("/api/v1/needs/999", headers=headers).status_code == 404
@@ -151,16 +174,22 @@ def test_office_validates_along_allowed_transitions_only(client: TestClient, db:
     payload = {key: value for key, value in VALID_FORM.items() if value}
     payload |= {"urgency": 2, "organisation_id": office.organisation_id}
     need_id = client.post("/api/v1/needs", json=payload, headers=headers).json()["id"]
-    skipped = client.post(f"/api/v1/needs/{need_id}/status", json={"status": "covered"},
-                          headers=headers)
+    skipped = client.post(
+        f"/api/v1/needs/{need_id}/status", json={"status": "covered"}, headers=headers
+    )
     assert skipped.status_code == 409
     assert "cannot go from registered to covered" in skipped.json()["detail"]
     for status in ("validated", "partly_covered", "expired"):
-        response = client.post(f"/api/v1/needs/{need_id}/status", json={"status": status},
-                               headers=headers)
+        response = client.post(
+            f"/api/v1/needs/{need_id}/status", json={"status": status}, headers=headers
+        )
         assert response.status_code == 200, response.text
     assert [entry.action for entry in audit.history(db, "need", need_id)] == [
-        "create", "status", "status", "status"]
+        "create",
+        "status",
+        "status",
+        "status",
+    ]
 
 
 def test_overview_counts_filters_and_flags_overdue(client: TestClient, db: Session) -> None:
@@ -168,12 +197,19 @@ def test_overview_counts_filters_and_flags_overdue(client: TestClient, db: Sessi
     organisation = office.organisation
     assert organisation is not None
     for index, (category, days) in enumerate([("video", -3), ("video", 10), ("triage", None)]):
-        db.add(Need(
-            title=f"Behov nummer {index}", description="Et behov for testing av oversikten.",
-            category_code=category, sector=organisation.sector, organisation_id=organisation.id,
-            urgency=2, affected_groups=["citizens"], status=NeedStatus.VALIDATED,
-            review_by_date=date.today() + timedelta(days=days) if days is not None else None,
-        ))
+        db.add(
+            Need(
+                title=f"Behov nummer {index}",
+                description="Et behov for testing av oversikten.",
+                category_code=category,
+                sector=organisation.sector,
+                organisation_id=organisation.id,
+                urgency=2,
+                affected_groups=["citizens"],
+                status=NeedStatus.VALIDATED,
+                review_by_date=date.today() + timedelta(days=days) if days is not None else None,
+            )
+        )
     db.commit()
     login(client, office.email)
     page = client.get("/needs/overview")
@@ -195,9 +231,18 @@ def test_exports_csv_and_xlsx(client: TestClient, db: Session) -> None:
     office = make_user(db, Role.OBSERVER)
     organisation = office.organisation
     assert organisation is not None
-    db.add(Need(title="=HYPERLINK(\"x\")", description="Formelinjeksjon skal nøytraliseres.",
-                category_code="triage", sector=organisation.sector, organisation_id=organisation.id,
-                urgency=1, affected_groups=["authorities"], status=NeedStatus.REGISTERED))
+    db.add(
+        Need(
+            title='=HYPERLINK("x")',
+            description="Formelinjeksjon skal nøytraliseres.",
+            category_code="triage",
+            sector=organisation.sector,
+            organisation_id=organisation.id,
+            urgency=1,
+            affected_groups=["authorities"],
+            status=NeedStatus.REGISTERED,
+        )
+    )
     db.commit()
     login(client, office.email)
     csv_response = client.get("/needs/export.csv")
@@ -208,5 +253,5 @@ def test_exports_csv_and_xlsx(client: TestClient, db: Session) -> None:
     xlsx = client.get("/needs/export.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
-    assert sheet["B2"].value == "'=HYPERLINK(\"x\")"
+    assert sheet["B2"].value == '\'=HYPERLINK("x")'
     assert client.get("/needs/export.pdf").status_code == 404

@@ -9,6 +9,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
 from korona.app import ROUTERS
 from korona.auth import service as auth_service
@@ -24,8 +25,6 @@ from korona.auth.security import csrf_token
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
 from korona.web.deps import CSRF_COOKIE, CSRF_HEADER
-
-from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
 ANONYMOUS = None
 
@@ -84,8 +83,11 @@ def build_world(session: Session) -> World:
         session,
         principal_for(office),
         NeedCreate(
-            title="Videokonsultasjon for fastleger", description="Fastlegene trenger video nå.",
-            category="video", urgency=3, affected_groups=["citizens"],
+            title="Videokonsultasjon for fastleger",
+            description="Fastlegene trenger video nå.",
+            category="video",
+            urgency=3,
+            affected_groups=["citizens"],
         ),
     )
     return World(tokens=tokens, need_id=need.id, token_id=token_id)
@@ -137,7 +139,9 @@ def test_every_route_for_every_role(app: object, client: TestClient, db: Session
     assert problems == [], "\n".join(problems)
 
 
-def test_state_changing_browser_requests_need_csrf(app: object, client: TestClient, db: Session) -> None:
+def test_state_changing_browser_requests_need_csrf(
+    app: object, client: TestClient, db: Session
+) -> None:
     """A logged-in browser posting without the CSRF token is refused on every unsafe route."""
     world = build_world(db)
     user = make_user(db, *Role, organisation=make_organisation(db), email="all@example.no")

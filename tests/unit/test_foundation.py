@@ -69,8 +69,12 @@ def test_several_roles_grant_the_union(roles: set[Role]) -> None:
 def test_observer_reads_everything_and_changes_nothing() -> None:
     observer = Principal(user_id=1, email="o@example.no", roles=frozenset({Role.OBSERVER}))
     assert observer.can(Permission.NEED_READ) and observer.can(Permission.AUDIT_READ)
-    changing = {Permission.NEED_CREATE, Permission.NEED_EDIT, Permission.NEED_VALIDATE,
-                Permission.CATEGORY_MANAGE}
+    changing = {
+        Permission.NEED_CREATE,
+        Permission.NEED_EDIT,
+        Permission.NEED_VALIDATE,
+        Permission.CATEGORY_MANAGE,
+    }
     assert not any(observer.can(permission) for permission in changing)
 
 
@@ -87,12 +91,21 @@ def test_every_need_status_is_reachable_from_registered() -> None:
 
 def test_validation_errors_translate_to_norwegian() -> None:
     with pytest.raises(ValidationError) as caught:
-        NeedCreate.model_validate({"title": "ab", "description": "", "category": "video",
-                                   "urgency": 7, "affected_groups": []})
+        NeedCreate.model_validate(
+            {
+                "title": "ab",
+                "description": "",
+                "category": "video",
+                "urgency": 7,
+                "affected_groups": [],
+            }
+        )
     token = i18n.current_language.set("nb")
     try:
-        messages = {str(error["loc"][0]): i18n.translate_validation_error(error)
-                    for error in caught.value.errors()}
+        messages = {
+            str(error["loc"][0]): i18n.translate_validation_error(error)
+            for error in caught.value.errors()
+        }
     finally:
         i18n.current_language.reset(token)
     assert messages["title"] == "Må ha minst 3 tegn"

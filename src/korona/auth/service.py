@@ -86,7 +86,11 @@ def get_or_create_organisation(
     session.add(organisation)
     session.flush()
     audit.record(
-        session, SYSTEM, AuditAction.CREATE, "organisation", organisation.id,
+        session,
+        SYSTEM,
+        AuditAction.CREATE,
+        "organisation",
+        organisation.id,
         after=audit.snapshot(organisation),
     )
     return organisation
@@ -113,10 +117,12 @@ def create_user(
     organisation: Organisation | None = None,
     municipality_number: str | None = None,
 ) -> User:
-    """Create a user with roles; refuse duplicates, weak passwords and a doctor without a municipality."""
+    """Create a user with roles; refuse duplicates, weak passwords, doctors without municipality."""
     address = normalise_email(email)
     if get_user_by_email(session, address) is not None:
-        raise Conflict(N_("A user with e-mail {email} already exists"), field="email", email=address)
+        raise Conflict(
+            N_("A user with e-mail {email} already exists"), field="email", email=address
+        )
     if password is not None:
         check_password_strength(password)
     role_set = set(roles)
@@ -139,7 +145,11 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor, AuditAction.CREATE, "user", user.id,
+        session,
+        actor,
+        AuditAction.CREATE,
+        "user",
+        user.id,
         after=audit.snapshot(user, exclude={"password_hash"}) | {"roles": sorted(role_set)},
     )
     return user
@@ -153,9 +163,7 @@ def set_password(session: Session, actor: Principal, user: User, password: str) 
     audit.record(session, actor, AuditAction.PASSWORD, "user", user.id)
 
 
-def change_password(
-    session: Session, principal: Principal, *, current: str, new: str
-) -> None:
+def change_password(session: Session, principal: Principal, *, current: str, new: str) -> None:
     """Change the caller's own password after checking the current one."""
     user = session.get(User, principal.user_id) if principal.user_id is not None else None
     if user is None:
@@ -223,7 +231,11 @@ def create_api_token(session: Session, actor: Principal, user_id: int, *, name: 
     session.add(row)
     session.flush()
     audit.record(
-        session, actor, AuditAction.TOKEN, "api_token", row.id,
+        session,
+        actor,
+        AuditAction.TOKEN,
+        "api_token",
+        row.id,
         after={"user_id": user_id, "name": name, "prefix": row.prefix},
     )
     return token
@@ -253,8 +265,13 @@ def revoke_api_token(session: Session, principal: Principal, token_id: int) -> N
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(
-            session, principal, AuditAction.TOKEN, "api_token", row.id,
-            before={"revoked_at": None}, after={"revoked_at": row.revoked_at.isoformat()},
+            session,
+            principal,
+            AuditAction.TOKEN,
+            "api_token",
+            row.id,
+            before={"revoked_at": None},
+            after={"revoked_at": row.revoked_at.isoformat()},
         )
 
 

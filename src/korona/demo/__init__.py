@@ -90,8 +90,13 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
         user = auth_service.get_user_by_email(session, demo.email)
         if user is None:
             auth_service.create_user(
-                session, SYSTEM, email=demo.email, name=demo.name, password=password,
-                roles=demo.roles, organisation=organisations[demo.organisation],
+                session,
+                SYSTEM,
+                email=demo.email,
+                name=demo.name,
+                password=password,
+                roles=demo.roles,
+                organisation=organisations[demo.organisation],
             )
         else:
             auth_service.set_password(session, SYSTEM, user, password)
@@ -119,6 +124,8 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
         )
         session.add(need)
         session.flush()
-        audit.record(session, SYSTEM, AuditAction.CREATE, "need", need.id, after=audit.snapshot(need))
+        audit.record(
+            session, SYSTEM, AuditAction.CREATE, "need", need.id, after=audit.snapshot(need)
+        )
         added += 1
     return DemoResult(organisations=len(organisations), users=DEMO_USERS, needs_added=added)

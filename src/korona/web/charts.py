@@ -24,7 +24,7 @@ def stacked_bar_svg(
     colors: dict[str, str] | None = None,
     width: int = 640,
 ) -> str:
-    """Return a horizontal stacked bar chart as SVG text; ``colors`` fixes stack order and colour."""
+    """Return a horizontal stacked bar chart as SVG; ``colors`` fixes stack order and colour."""
     data = alt.Data(values=list(rows))
     scale = (
         alt.Scale(domain=list(colors), range=list(colors.values()))
@@ -38,7 +38,9 @@ def stacked_bar_svg(
             y=alt.Y(f"{category}:N", title=category_title, sort="-x"),
             x=alt.X(f"sum({value}):Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
             color=alt.Color(
-                f"{stack}:N", title=stack_title, scale=scale,
+                f"{stack}:N",
+                title=stack_title,
+                scale=scale,
                 legend=alt.Legend(orient="bottom", columns=3),
             ),
             tooltip=[f"{category}:N", f"{stack}:N", f"sum({value}):Q"],

@@ -93,7 +93,9 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
         if request.method == "GET":
-            target = quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
+            target = quote(
+                request.url.path + ("?" + request.url.query if request.url.query else "")
+            )
             return RedirectResponse(f"/login?next={target}", status_code=303)
         return error_page(request, 401, i18n.gettext("You must log in to do this."))
 
@@ -110,7 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_page(
             request,
             403,
-            i18n.gettext("The form had expired or came from elsewhere. Reload the page and try again."),
+            i18n.gettext(
+                "The form had expired or came from elsewhere. Reload the page and try again."
+            ),
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -125,4 +129,6 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         if is_api(request):
             return problem(500, "Something went wrong on our side; the change was not saved")
-        return error_page(request, 500, i18n.gettext("Something went wrong on our side; nothing was saved."))
+        return error_page(
+            request, 500, i18n.gettext("Something went wrong on our side; nothing was saved.")
+        )

@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from korona.audit import AuditAction
@@ -17,8 +17,8 @@ from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.auth.security import csrf_token
 from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
-from korona.web.labels import label
 from korona.web.deps import CSRF_COOKIE, get_settings
+from korona.web.labels import label
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

@@ -32,8 +32,13 @@ def list_needs(
 ) -> list[NeedRead]:
     """List needs, most urgent first, with optional filters."""
     filters = service.NeedFilter(
-        sector=sector, category=category, status=status, organisation_id=organisation_id,
-        municipality_number=municipality_number, overdue=overdue, text=q,
+        sector=sector,
+        category=category,
+        status=status,
+        organisation_id=organisation_id,
+        municipality_number=municipality_number,
+        overdue=overdue,
+        text=q,
     )
     today = date.today()
     return [service.to_read(need, today=today) for need in service.list_needs(session, filters)]
@@ -96,4 +101,6 @@ def categories(
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> list[CategoryRead]:
     """List the need categories."""
-    return [CategoryRead.model_validate(row, from_attributes=True) for row in list_categories(session)]
+    return [
+        CategoryRead.model_validate(row, from_attributes=True) for row in list_categories(session)
+    ]

@@ -43,9 +43,7 @@ def _reporting_organisation(
             )
         return organisation
     if own is None:
-        raise InvalidInput(
-            N_("Choose the reporting organisation"), field="organisation_id"
-        )
+        raise InvalidInput(N_("Choose the reporting organisation"), field="organisation_id")
     organisation = session.get(Organisation, own)
     assert organisation is not None
     return organisation
@@ -56,9 +54,7 @@ def create_need(session: Session, principal: Principal, data: NeedCreate) -> Nee
     _check_category(session, data.category)
     organisation = _reporting_organisation(session, principal, data.organisation_id)
     if data.review_by_date is not None and data.review_by_date < date.today():
-        raise InvalidInput(
-            N_("The review-by date cannot be in the past"), field="review_by_date"
-        )
+        raise InvalidInput(N_("The review-by date cannot be in the past"), field="review_by_date")
     if data.external_ref and session.scalar(
         select(Need.id).where(Need.external_ref == data.external_ref)
     ):
@@ -84,7 +80,9 @@ def create_need(session: Session, principal: Principal, data: NeedCreate) -> Nee
     )
     session.add(need)
     session.flush()
-    audit.record(session, principal, AuditAction.CREATE, ENTITY, need.id, after=audit.snapshot(need))
+    audit.record(
+        session, principal, AuditAction.CREATE, ENTITY, need.id, after=audit.snapshot(need)
+    )
     return need
 
 
@@ -131,15 +129,18 @@ def update_need(session: Session, principal: Principal, need_id: int, data: Need
     need.updated_at = utcnow()
     session.flush()
     audit.record(
-        session, principal, AuditAction.UPDATE, ENTITY, need.id,
-        before=before, after=audit.snapshot(need),
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        need.id,
+        before=before,
+        after=audit.snapshot(need),
     )
     return need
 
 
-def change_status(
-    session: Session, principal: Principal, need_id: int, status: NeedStatus
-) -> Need:
+def change_status(session: Session, principal: Principal, need_id: int, status: NeedStatus) -> Need:
     """Move a need to a new status along the allowed transitions."""
     need = get_need(session, need_id)
     if status not in NEED_TRANSITIONS[need.status]:
@@ -154,8 +155,13 @@ def change_status(
     need.updated_at = utcnow()
     session.flush()
     audit.record(
-        session, principal, AuditAction.STATUS, ENTITY, need.id,
-        before=before, after=audit.snapshot(need),
+        session,
+        principal,
+        AuditAction.STATUS,
+        ENTITY,
+        need.id,
+        before=before,
+        after=audit.snapshot(need),
     )
     return need
 
@@ -173,7 +179,7 @@ class NeedFilter:
     text: str | None = None
 
 
-def _filtered(filters: NeedFilter, today: date) -> Select[tuple[Need]]:
+def _filtered(filters: NeedFilter, today: date) -> Select[Need]:
     statement = select(Need)
     if filters.sector:
         statement = statement.where(Need.sector == filters.sector)
@@ -186,9 +192,7 @@ def _filtered(filters: NeedFilter, today: date) -> Select[tuple[Need]]:
     if filters.municipality_number:
         statement = statement.where(Need.municipality_number == filters.municipality_number)
     if filters.overdue:
-        statement = statement.where(
-            Need.review_by_date < today, Need.status != NeedStatus.EXPIRED
-        )
+        statement = statement.where(Need.review_by_date < today, Need.status != NeedStatus.EXPIRED)
     if filters.text:
         pattern = f"%{filters.text.strip()}%"
         statement = statement.where(or_(Need.title.ilike(pattern), Need.description.ilike(pattern)))
@@ -228,9 +232,7 @@ def overview(session: Session, needs: Sequence[Need], *, today: date | None = No
         by_category=dict(Counter(need.category_code for need in needs)),
         by_status=dict(Counter(need.status.value for need in needs)),
         by_organisation=dict(Counter(need.organisation.name for need in needs).most_common()),
-        by_category_status=dict(
-            Counter((need.category_code, need.status.value) for need in needs)
-        ),
+        by_category_status=dict(Counter((need.category_code, need.status.value) for need in needs)),
     )
 
 
@@ -247,9 +249,21 @@ def to_read(need: Need, *, today: date | None = None) -> NeedRead:
 
 
 EXPORT_COLUMNS = (
-    "id", "title", "description", "category", "sector", "organisation", "clinical_line",
-    "municipality_number", "urgency", "affected_groups", "status", "review_by_date", "overdue",
-    "created_at", "updated_at",
+    "id",
+    "title",
+    "description",
+    "category",
+    "sector",
+    "organisation",
+    "clinical_line",
+    "municipality_number",
+    "urgency",
+    "affected_groups",
+    "status",
+    "review_by_date",
+    "overdue",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -258,9 +272,17 @@ def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[lis
     today = today or date.today()
     return [
         [
-            need.id, need.title, need.description, need.category_code, need.sector.value,
-            need.organisation.name, need.clinical_line, need.municipality_number or "",
-            need.urgency, ", ".join(need.affected_groups), need.status.value,
+            need.id,
+            need.title,
+            need.description,
+            need.category_code,
+            need.sector.value,
+            need.organisation.name,
+            need.clinical_line,
+            need.municipality_number or "",
+            need.urgency,
+            ", ".join(need.affected_groups),
+            need.status.value,
             need.review_by_date.isoformat() if need.review_by_date else "",
             "yes" if need.is_overdue(today) else "no",
             need.created_at.isoformat(timespec="seconds"),

@@ -44,14 +44,15 @@ def change_password(
 ) -> Response:
     """Change the password; every session, this one included, is revoked."""
     try:
-        auth_service.change_password(
-            session, principal, current=current_password, new=new_password
-        )
+        auth_service.change_password(session, principal, current=current_password, new=new_password)
     except DomainError as error:
         session.rollback()
         context = _account_page(
-            request, session, principal,
-            password_error=i18n.translate_error(error), password_field=error.field,
+            request,
+            session,
+            principal,
+            password_error=i18n.translate_error(error),
+            password_field=error.field,
         )
         return render(request, "account.html", context, status_code=error.status_code)
     response = RedirectResponse("/login?changed=1", status_code=303)

@@ -112,8 +112,8 @@ def audit_api(
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""
-    filters = _filters(entity_type, entity_id, actor, action.value if action else None, since, until)
+    filters = _filters(
+        entity_type, entity_id, actor, action.value if action else None, since, until
+    )
     entries = audit.query(session, filters, limit=limit, offset=offset)
-    return [
-        AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries
-    ]
+    return [AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries]

@@ -40,7 +40,7 @@ def front_page(
 @router.get("/login")
 def login_form(
     request: Request,
-    next: str | None = None,  # noqa: A002 - the conventional parameter name
+    next: str | None = None,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Show the login form."""
@@ -53,7 +53,7 @@ def login(
     session: DbSession,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Check the credentials and start a server-side session."""
@@ -82,8 +82,14 @@ def login(
         path="/",
     )
     if user.language in i18n.LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, user.language, samesite="lax", path="/",
-                            secure=settings.cookie_secure, max_age=365 * 24 * 3600)
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            user.language,
+            samesite="lax",
+            path="/",
+            secure=settings.cookie_secure,
+            max_age=365 * 24 * 3600,
+        )
     return response
 
 
@@ -106,15 +112,19 @@ def logout(
 def choose_language(
     request: Request,
     language: Annotated[str, Form(max_length=5)],
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Switch the interface language and go back to the page."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if language in i18n.LANGUAGES:
         response.set_cookie(
-            LANGUAGE_COOKIE, language, samesite="lax", path="/",
-            secure=get_settings(request).cookie_secure, max_age=365 * 24 * 3600,
+            LANGUAGE_COOKIE,
+            language,
+            samesite="lax",
+            path="/",
+            secure=get_settings(request).cookie_secure,
+            max_age=365 * 24 * 3600,
         )
     return response
 

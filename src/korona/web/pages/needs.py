@@ -43,8 +43,14 @@ STATUS_COLOURS = {
 }
 
 FORM_FIELDS = (
-    "title", "description", "category", "clinical_line", "municipality_number", "urgency",
-    "review_by_date", "organisation_id",
+    "title",
+    "description",
+    "category",
+    "clinical_line",
+    "municipality_number",
+    "urgency",
+    "review_by_date",
+    "organisation_id",
 )
 OPTIONAL_FIELDS = frozenset({"municipality_number", "review_by_date", "organisation_id"})
 
@@ -64,7 +70,8 @@ def _filters(request: Request) -> service.NeedFilter:
         category=params.get("category") or None,
         status=choice("status", NeedStatus),
         organisation_id=int(organisation) if organisation.isdigit() else None,
-        municipality_number=municipality if len(municipality) == 4 and municipality.isdigit()
+        municipality_number=municipality
+        if len(municipality) == 4 and municipality.isdigit()
         else None,
         overdue=params.get("overdue") == "1",
         text=(params.get("q") or "").strip()[:200] or None,
@@ -102,7 +109,7 @@ def needs_overview(
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Show the needs overview (behovsoversikt): counts by sector, category, status, organisation."""
+    """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
     filters = _filters(request)
     needs = service.list_needs(session, filters)
     counts = service.overview(session, needs)
@@ -126,8 +133,12 @@ def needs_chart(
         for (code, status), n in counts.by_category_status.items()
     ]
     svg = stacked_bar_svg(
-        rows, category="category", value="n", stack="status",
-        category_title=i18n.gettext("Category"), value_title=i18n.gettext("Number of needs"),
+        rows,
+        category="category",
+        value="n",
+        stack="status",
+        category_title=i18n.gettext("Category"),
+        value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
         colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
     )
@@ -201,7 +212,11 @@ def new_need_form(
     principal: Principal = Depends(require(Permission.NEED_CREATE)),
 ) -> Response:
     """Show the form for reporting a need."""
-    values = {"urgency": "2", "affected_groups": [], "organisation_id": str(principal.organisation_id or "")}
+    values = {
+        "urgency": "2",
+        "affected_groups": [],
+        "organisation_id": str(principal.organisation_id or ""),
+    }
     return _form_page(request, session, values=values, errors={})
 
 
@@ -220,11 +235,15 @@ async def create_need(
             session, principal, NeedCreate.model_validate(_to_payload(values, partial=False))
         )
     except ValidationError as error:
-        return _form_page(request, session, values=values, errors=_field_errors(error), status_code=422)
+        return _form_page(
+            request, session, values=values, errors=_field_errors(error), status_code=422
+        )
     except DomainError as error:
         session.rollback()
         errors = {error.field or "form": i18n.translate_error(error)}
-        return _form_page(request, session, values=values, errors=errors, status_code=error.status_code)
+        return _form_page(
+            request, session, values=values, errors=errors, status_code=error.status_code
+        )
     return RedirectResponse(f"/needs/{need.id}?created=1", status_code=303)
 
 
@@ -261,9 +280,13 @@ def edit_need_form(
     if not service.can_edit(principal, need):
         raise Forbidden(N_("You can only edit your own organisation's needs"))
     values = {
-        "title": need.title, "description": need.description, "category": need.category_code,
-        "clinical_line": need.clinical_line, "municipality_number": need.municipality_number or "",
-        "urgency": str(need.urgency), "affected_groups": need.affected_groups,
+        "title": need.title,
+        "description": need.description,
+        "category": need.category_code,
+        "clinical_line": need.clinical_line,
+        "municipality_number": need.municipality_number or "",
+        "urgency": str(need.urgency),
+        "affected_groups": need.affected_groups,
         "review_by_date": need.review_by_date.isoformat() if need.review_by_date else "",
         "organisation_id": str(need.organisation_id),
     }
@@ -282,7 +305,10 @@ async def update_need(
     values = _form_values(await request.form())
     try:
         service.update_need(
-            session, principal, need_id, NeedUpdate.model_validate(_to_payload(values, partial=True))
+            session,
+            principal,
+            need_id,
+            NeedUpdate.model_validate(_to_payload(values, partial=True)),
         )
     except ValidationError as error:
         return _form_page(
