@@ -121,10 +121,13 @@ class SeriesSet:
             raise SeriesSetError(
                 f"dates must be consecutive {'weeks' if step == 7 else 'days'} with no gaps"
             )
-        if self.frequency is Frequency.WEEKLY and dates.size:
-            # datetime64 day 0 (1970-01-01) is a Thursday, so Sundays are ≡ 3 (mod 7)
-            if int(dates[0].astype(np.int64)) % 7 != 3:
-                raise SeriesSetError("weekly dates must be the Sunday of each ISO week")
+        # datetime64 day 0 (1970-01-01) is a Thursday, so Sundays are ≡ 3 (mod 7)
+        if (
+            self.frequency is Frequency.WEEKLY
+            and dates.size
+            and int(dates[0].astype(np.int64)) % 7 != 3
+        ):
+            raise SeriesSetError("weekly dates must be the Sunday of each ISO week")
         set_(self, "dates", _frozen(dates))
         shape = (self.keys.height, dates.size)
 

@@ -98,3 +98,135 @@ def reference_sykdomspulsen(series: SeriesSet, detector: SykdomspulsenDetector, 
             out["t6"][s, pred] = (mu0 ** (2 / 3) + 6 * sd) ** 1.5
             out["z"][s, pred] = (series.observed[s, pred] ** (2 / 3) - mu0 ** (2 / 3)) / sd
     return out, failed, dispersion
+
+
+def _farrington_glm(detector, design, y, offset):
+    """R algo.farrington.fitGLM.flexible with statsmodels; returns (res, weights, raw φ) or None."""
+    from korona.surveillance.detect.farrington import assign_weights
+
+    res, bad = tight_glm_fit(design, y, offset)
+    if bad:
+        return None
+    n, p = design.shape
+    mu = res.fittedvalues
+    raw = np.sum((y - mu) ** 2 / mu) / (n - p)
+    weights = np.ones_like(y)
+    if detector.reweight:
+        phi = max(raw, 1.0)
+        hat = res.get_hat_matrix_diag()
+        s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu**0.5) / np.sqrt(phi * (1 - hat))
+        weights = assign_weights(s[None, :], detector.weights_threshold)[0]
+        res, bad = tight_glm_fit(design, y, offset, weights)
+        if bad:
+            return None
+        mu = res.fittedvalues
+        raw = np.sum(weights * (y - mu) ** 2 / mu) / (n - p)
+    return res, weights, raw
+
+
+def reference_farrington(series: SeriesSet, detector, points):
+    """Per-series, per-week Farrington flexible with statsmodels (R farringtonFlexible logic).
+
+    Returns dict of (S, len(points)) arrays: mu0, upper (NaN if limit54 not met or failed),
+    failed (bool), alarm (bool).
+    """
+    from scipy import stats
+
+    from korona.surveillance.detect.farrington import (
+        ThresholdMethod,
+        reference_window,
+        threshold_delta,
+        threshold_noufaily,
+    )
+
+    S = series.n_series
+    out = {
+        "mu0": np.full((S, len(points)), np.nan),
+        "upper": np.full((S, len(points)), np.nan),
+        "failed": np.zeros((S, len(points)), dtype=bool),
+        "alarm": np.zeros((S, len(points)), dtype=bool),
+    }
+    obs = series.observed.astype(float)
+    for c, k in enumerate(points):
+        window = reference_window(
+            series.dates,
+            k,
+            detector.years_back,
+            detector.window_half_width,
+            detector.no_periods,
+            detector.weeks_left_out,
+        )
+        if window is None:
+            out["failed"][:, c] = True
+            continue
+        index, levels = window
+        wtime = (index - index[0]).astype(float)
+        dummies = [
+            (levels == lv).astype(float) for lv in np.unique(levels) if lv != detector.no_periods
+        ]
+        base = np.column_stack([np.ones(index.size), *dummies])
+        trend_x = np.column_stack([np.ones(index.size), wtime, *dummies])
+        x0_base = np.r_[1.0, np.zeros(len(dummies))]
+        x0_trend = np.r_[1.0, float(k - index[0]), np.zeros(len(dummies))]
+        for s in range(S):
+            y = obs[s, index]
+            offset = np.zeros(index.size)
+            if not y.any():
+                mu0, upper = 0.0, 0.0
+                score = np.inf if obs[s, k] > 0 else 0.0
+            else:
+                fitted, x0 = None, x0_base
+                if detector.trend:
+                    fitted = _farrington_glm(detector, trend_x, y, offset)
+                    if fitted is not None:
+                        res, _, raw = fitted
+                        mu_now = float(np.exp(x0_trend @ res.params))
+                        t = res.params[1] / np.sqrt(raw * res.cov_params(scale=1.0)[1, 1])
+                        p_value = 2 * stats.t.sf(abs(t), index.size - trend_x.shape[1])
+                        keep = (
+                            detector.years_back >= 3
+                            and p_value < detector.trend_p_threshold
+                            and mu_now <= y.max()
+                        )
+                        if keep:
+                            x0 = x0_trend
+                        else:
+                            fitted = None
+                if fitted is None:
+                    fitted = _farrington_glm(detector, base, y, offset)
+                    x0 = x0_base
+                if fitted is None:
+                    out["failed"][s, c] = True
+                    continue
+                res, _, raw = fitted
+                eta0 = float(x0 @ res.params)
+                se_eta0 = float(np.sqrt(raw * x0 @ res.cov_params(scale=1.0) @ x0))
+                phi = max(raw, 1.0)
+                mu0 = np.exp(eta0)
+                y_k = np.array([obs[s, k]])
+                if detector.threshold_method is ThresholdMethod.DELTA:
+                    u, _, x = threshold_delta(
+                        np.array([mu0]),
+                        np.array([mu0 * se_eta0]),
+                        np.array([phi]),
+                        detector.power_transform,
+                        detector.alpha,
+                        y_k,
+                    )
+                else:
+                    u, _, x = threshold_noufaily(
+                        np.array([eta0]),
+                        np.array([se_eta0]),
+                        np.array([phi]),
+                        detector.threshold_method,
+                        detector.alpha,
+                        y_k,
+                    )
+                upper, score = float(u[0]), float(x[0])
+            enough = (
+                obs[s, max(0, k - detector.limit_weeks + 1) : k + 1].sum() >= detector.limit_cases
+            )
+            out["mu0"][s, c] = mu0 if enough else np.nan
+            out["upper"][s, c] = upper if enough else np.nan
+            out["alarm"][s, c] = enough and score > 1 and obs[s, k] != 0
+    return out

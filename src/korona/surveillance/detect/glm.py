@@ -19,6 +19,9 @@ __all__ = [
 FITTED_ZERO = 10 * np.finfo(np.float64).eps
 #: A mean this small mid-iteration means the MLE does not exist (separation); stop early.
 _DIVERGED = 1e-30
+_SMALL = 1e-10
+#: Warm starts predicting a mean above e^50 are discarded.
+_WARM_ETA_MAX = 50.0
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,14 @@ class PoissonFit:
 def _gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Return XᵀWX as (B, p, p) for a shared (n, p) or batched (B, n, p) design."""
     if design.ndim == 2:
-        n, p = design.shape
-        outer = (design[:, :, None] * design[:, None, :]).reshape(n, p * p)
-        return (weights @ outer).reshape(-1, p, p)
+        p = design.shape[1]
+        # Only the upper triangle: XᵀWX is symmetric, so compute p(p+1)/2 products, not p².
+        rows, cols = np.triu_indices(p)
+        packed = weights @ (design[:, rows] * design[:, cols])
+        gram = np.empty((weights.shape[0], p, p))
+        gram[:, rows, cols] = packed
+        gram[:, cols, rows] = packed
+        return gram
     return np.einsum("bnp,bn,bnq->bpq", design, weights, design, optimize=True)
 
 
@@ -64,9 +72,13 @@ def _linear(design: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return np.einsum("bnp,bp->bn", design, beta, optimize=True)
 
 
-def _solve(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve each (p, p) system; return solutions and a mask of systems that were solvable."""
+def _solve(
+    gram: np.ndarray, rhs: np.ndarray, wanted: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve each wanted (p, p) system; return solutions and a mask of those solved."""
     ok = np.all(np.isfinite(gram), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
+    if wanted is not None:
+        ok &= wanted
     out = np.full(rhs.shape, np.nan)
     if not ok.any():
         return out, ok
@@ -89,6 +101,7 @@ def fit_poisson(
     offset: np.ndarray | None = None,
     prior_weights: np.ndarray | None = None,
     *,
+    start: np.ndarray | None = None,
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> PoissonFit:
@@ -99,12 +112,15 @@ def fit_poisson(
         y: (B, n) counts.
         offset: (B, n) offset on the log scale (e.g. log denominator), or None.
         prior_weights: (B, n) prior weights, or None for 1.
+        start: (B, p) starting coefficients (NaN rows use R's start μ = y + 0.1), or None.
+            A warm start changes the iterations needed, not the converged answer.
         tol: stop a fit when max |Δβ_j| / (1 + |β_j|) < tol (coefficient change, spec §6).
         max_iter: a fit that has not converged after this many iterations fails.
     Returns:
         :class:`PoissonFit`. IRLS on the canonical link is Newton's method, so near the
-        solution each iteration squares the error; a fit whose means collapse to 0 has no
-        maximum-likelihood estimate (separation) and is reported as not converged.
+        solution each iteration squares the error. A fit whose counts are all zero, or whose
+        means collapse towards 0, has no maximum-likelihood estimate (separation) and is
+        reported as not converged.
     References:
         McCullagh & Nelder (1989), *Generalized Linear Models*, 2nd ed., §2.5.
     """
@@ -119,48 +135,90 @@ def fit_poisson(
     converged = np.zeros(batch, dtype=bool)
     iterations = np.zeros(batch, dtype=np.int64)
 
-    # R's starting values for the Poisson family: mu = y + 0.1.
-    mu = y + 0.1
+    # All-zero counts: the likelihood increases without bound as μ → 0, so no fit exists.
+    active = np.flatnonzero(np.any(y > 0, axis=1))
+    a_design = design if design.ndim == 2 else design[active]
+    a_y, a_off, a_pw = y[active], off[active], pw[active]
+    # R's starting values for the Poisson family: μ = y + 0.1.
+    mu = a_y + 0.1
     eta = np.log(mu)
-    active = np.arange(batch)
-    beta_old = np.full((batch, p), np.inf)
-    a_design = design
-    a_y, a_off, a_pw = y, off, pw
-    for iteration in range(1, max_iter + 1):
-        w = a_pw * mu
-        z = eta - a_off + (a_y - mu) / mu
-        new_beta, ok = _solve(_gram(a_design, w), _xty(a_design, w * z))
-        eta = _linear(a_design, np.where(ok[:, None], new_beta, 0.0)) + a_off
-        with np.errstate(over="ignore", under="ignore"):
-            mu = np.exp(eta)
-        ok &= np.all(np.isfinite(mu), axis=1)
-        change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=1)
-        done = ok & (change < tol)
-        collapsed = ~ok | (np.min(mu, axis=1, initial=np.inf) < _DIVERGED)
-        finished = done | collapsed
-        if finished.any():
-            idx = active[finished]
-            beta[idx] = new_beta[finished]
-            mu_out[idx] = mu[finished]
-            converged[idx] = done[finished]
-            iterations[idx] = iteration
-        keep = ~finished
-        if not keep.any():
-            active = active[:0]
-            break
-        active = active[keep]
-        beta_old = new_beta[keep]
-        mu, eta = mu[keep], eta[keep]
-        a_y, a_off, a_pw = a_y[keep], a_off[keep], a_pw[keep]
-        if a_design.ndim == 3:
-            a_design = a_design[keep]
-    if active.size:
-        beta[active] = beta_old
-        mu_out[active] = mu
-        iterations[active] = max_iter
+    warm = np.zeros(active.size, dtype=bool)
+    if start is not None and active.size:
+        warm = np.all(np.isfinite(start[active]), axis=1)
+        if warm.any():
+            d = a_design if a_design.ndim == 2 else a_design[warm]
+            warm_eta = _linear(d, start[active][warm]) + a_off[warm]
+            # A start that puts a mean far outside the data is no help; start cold instead.
+            sane = np.all(warm_eta < _WARM_ETA_MAX, axis=1) & np.all(
+                warm_eta > np.log(_DIVERGED), axis=1
+            )
+            rows = np.flatnonzero(warm)[sane]
+            eta[rows] = warm_eta[sane]
+            mu[rows] = np.exp(warm_eta[sane])
+            warm[np.flatnonzero(warm)[~sane]] = False
+    warm_rows = active[warm]
+    beta_old = np.full((active.size, p), np.inf)
+    live = np.ones(active.size, dtype=bool)
+    lin = eta - a_off
+    wz = np.empty_like(mu)
+    prev_min = np.full(active.size, np.inf)
+    streak = np.zeros(active.size, dtype=np.int64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        for iteration in range(1, max_iter + 1 if active.size else 1):
+            # Working weights w = pw·μ and w·z with z = Xβ + (y − μ)/μ, in few passes:
+            # w·z = pw·(y − μ) + w·Xβ.
+            w = mu if prior_weights is None else a_pw * mu
+            np.subtract(lin, 1.0, out=wz)
+            wz *= mu
+            if prior_weights is None:
+                wz += a_y
+            else:
+                wz += a_y
+                wz *= a_pw
+            new_beta, ok = _solve(_gram(a_design, w), _xty(a_design, wz), live)
+            lin = _linear(a_design, np.where(ok[:, None], new_beta, 0.0))
+            eta = lin + a_off
+            mu = np.exp(eta, out=eta)
+            ok &= np.isfinite(mu.max(axis=1))
+            change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=1)
+            done = ok & (change < tol)
+            mu_min = mu.min(axis=1)
+            # Separation: the smallest mean falls geometrically (about e per step) towards 0.
+            # Three halvings in a row below 1e-10 settle it without iterating to underflow.
+            falling = (mu_min < _SMALL) & (mu_min < 0.5 * prev_min)
+            streak = np.where(falling, streak + 1, 0)
+            prev_min = mu_min
+            collapse = (mu_min < _DIVERGED) | (streak >= 3)
+            finished = live & (done | ~ok | collapse)
+            beta_old = new_beta
+            if finished.any():
+                idx = active[finished]
+                beta[idx] = new_beta[finished]
+                mu_out[idx] = mu[finished]
+                converged[idx] = done[finished]
+                iterations[idx] = iteration
+                live &= ~finished
+                if not live.any():
+                    break
+                # Finished fits keep riding along (harmlessly) until dropping them pays off:
+                # copying every array costs more than a few wasted rows.
+                if live.sum() < 0.75 * live.size:
+                    active, beta_old = active[live], beta_old[live]
+                    prev_min, streak = prev_min[live], streak[live]
+                    mu, lin, wz = mu[live], lin[live], wz[live]
+                    a_y, a_off, a_pw = a_y[live], a_off[live], a_pw[live]
+                    if a_design.ndim == 3:
+                        a_design = a_design[live]
+                    live = np.ones(active.size, dtype=bool)
+        else:
+            rest = active[live]
+            beta[rest] = beta_old[live]
+            mu_out[rest] = mu[live]
+            iterations[rest] = max_iter
 
     converged &= np.min(np.nan_to_num(mu_out, nan=0.0), axis=1, initial=np.inf) >= FITTED_ZERO
-    gram = _gram(design, pw * np.nan_to_num(mu_out, nan=1.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram = _gram(design, pw * np.nan_to_num(mu_out, nan=1.0))
     cov = np.full((batch, p, p), np.nan)
     good = converged & np.all(np.isfinite(gram), axis=(1, 2))
     if good.any():
@@ -169,6 +227,20 @@ def fit_poisson(
         cov[np.flatnonzero(good)] = inv
         converged[np.flatnonzero(good)[~ok]] = False
     converged &= good
+    retry = warm_rows[~converged[warm_rows]]
+    if retry.size:
+        # Newton's method can diverge from a poor start; a warm start must never turn a fit
+        # that converges from R's start into a failure, so retry those fits cold.
+        cold = fit_poisson(
+            design if design.ndim == 2 else design[retry],
+            y[retry],
+            off[retry],
+            pw[retry],
+            tol=tol,
+            max_iter=max_iter,
+        )
+        beta[retry], mu_out[retry], cov[retry] = cold.beta, cold.mu, cold.cov_unscaled
+        converged[retry], iterations[retry] = cold.converged, cold.iterations
     return PoissonFit(beta, mu_out, cov, converged, iterations)
 
 

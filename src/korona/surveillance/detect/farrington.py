@@ -1,0 +1,503 @@
+"""Farrington flexible / Noufaily outbreak detection (spec §3), vectorised across series."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+import numpy as np
+from scipy import stats
+
+from korona.surveillance.calendar import Frequency
+from korona.surveillance.detect.base import Detection, DetectionError, Detector, Method
+from korona.surveillance.detect.glm import PoissonFit, fit_poisson, hat_values, quadratic_form
+from korona.surveillance.series import SeriesSet, Status
+
+__all__ = [
+    "FarringtonDetector",
+    "PowerTransform",
+    "ThresholdMethod",
+    "assign_weights",
+    "reference_window",
+    "threshold_delta",
+    "threshold_noufaily",
+]
+
+
+class ThresholdMethod(StrEnum):
+    """How the upper bound is computed (R ``thresholdMethod``)."""
+
+    DELTA = "delta"  # Farrington 1996: normal approximation on a power scale, delta method
+    NB_PLUGIN = "nbPlugin"  # Noufaily 2013: negative binomial quantile at the fitted mean
+    MUAN = "muan"  # Noufaily 2013: negative binomial quantile at an upper quantile of μ
+
+
+class PowerTransform(StrEnum):
+    """Power transformation of the counts for the delta threshold (R ``powertrans``)."""
+
+    TWO_THIRDS = "2/3"
+    HALF = "1/2"
+    NONE = "none"
+
+    @property
+    def exponent(self) -> float:
+        """Return the exponent of the transformation."""
+        return {"2/3": 2 / 3, "1/2": 0.5, "none": 1.0}[self.value]
+
+
+def assign_weights(residuals: np.ndarray, threshold: float) -> np.ndarray:
+    """Return Farrington's reweighting ω (R ``algo.farrington.assign.weights``), row-wise.
+
+    ω = γ·s⁻² where s > threshold, else γ; γ makes the weights sum to the number of points.
+    """
+    above = residuals > threshold
+    with np.errstate(divide="ignore"):
+        raw = np.where(above, residuals**-2.0, 1.0)
+    gamma = residuals.shape[-1] / raw.sum(axis=-1, keepdims=True)
+    return gamma * raw
+
+
+def threshold_delta(
+    mu0: np.ndarray,
+    se_mu0: np.ndarray,
+    phi: np.ndarray,
+    transform: PowerTransform,
+    alpha: float,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (upper bound, exceedance probability, score) by Farrington's delta method.
+
+    Parameters:
+        mu0: predicted mean (cases); se_mu0: its standard error on the response scale;
+        phi: dispersion (≥ 1); alpha: one-sided level; y: observed count.
+    References:
+        Farrington et al. (1996) JRSS A 159, 547–563; R ``algo.farrington.threshold.farrington``.
+    """
+    tau = phi + se_mu0**2 / mu0
+    e = transform.exponent
+    if transform is PowerTransform.NONE:
+        se = np.sqrt(mu0 * tau)
+    elif transform is PowerTransform.HALF:
+        se = np.sqrt(0.25 * tau)
+    else:
+        se = np.sqrt(4 / 9 * mu0 ** (1 / 3) * tau)
+    z = stats.norm.ppf(1 - alpha)
+    upper = (mu0**e + z * se) ** (1 / e)
+    prob = stats.norm.sf(y**e, loc=mu0**e, scale=se)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = (y - mu0) / (upper - mu0)
+    return upper, prob, score
+
+
+def threshold_noufaily(
+    eta0: np.ndarray,
+    se_eta0: np.ndarray,
+    phi: np.ndarray,
+    method: ThresholdMethod,
+    alpha: float,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (upper bound, exceedance probability, score) by Noufaily's quantile methods.
+
+    nbPlugin uses μ = exp(η₀); muan uses μ = exp(η₀ + z₁₋α·se(η₀)). The bound is the
+    (1 − α) quantile of NB(size = μ/(φ − 1), prob = 1/φ), or Poisson(μ) when φ ≤ 1.
+    The score keeps R's definition (y − η₀)/(U − η₀), with η₀ on the link scale.
+    References:
+        Noufaily et al. (2013) Stat Med 32, 1206–1222; R ``algo.farrington.threshold.noufaily``.
+    """
+    if method is ThresholdMethod.NB_PLUGIN:
+        mu = np.exp(eta0)
+    else:
+        mu = np.exp(eta0 + stats.norm.ppf(1 - alpha) * se_eta0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        over = phi > 1
+        size = np.where(over, mu / np.where(over, phi - 1, 1.0), 1.0)
+        prob_nb = np.where(over, 1 / phi, 0.5)
+        upper = np.where(
+            over,
+            stats.nbinom.ppf(1 - alpha, size, prob_nb),
+            stats.poisson.ppf(1 - alpha, mu),
+        )
+        exceed = np.where(
+            phi != 1,
+            stats.nbinom.sf(y - 1, size, prob_nb),
+            stats.poisson.sf(y - 1, mu),
+        )
+        upper = np.where(np.isfinite(mu), upper, np.nan)
+        score = (y - eta0) / (upper - eta0)
+    return upper, exceed, score
+
+
+def _years_back(day: dt.date, years: int) -> dt.date:
+    """Return the same calendar day ``years`` earlier; 29 February becomes 1 March (as R does)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return dt.date(day.year - years, 3, 1)
+
+
+def reference_window(
+    dates: np.ndarray,
+    k: int,
+    years_back: int,
+    window_half_width: int,
+    no_periods: int,
+    past_weeks_not_included: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return (time indices, period level) of the reference data for prediction index ``k``.
+
+    Mirrors R ``algo.farrington.data.glm`` for weekly dates: reference weeks are the weeks
+    nearest the same date 1..b years back; each contributes a window of ±w weeks (level
+    ``no_periods``); with ``no_periods > 1`` the weeks between windows are split into
+    ``no_periods − 1`` blocks. The last ``past_weeks_not_included`` weeks before ``k`` (and
+    ``k``) are left out. Returns None when the history is too short.
+    """
+    first = dates[0].astype("datetime64[D]").astype(dt.date)
+    today = dates[k].astype("datetime64[D]").astype(dt.date)
+    refs = [k]
+    for j in range(1, years_back + 1):
+        target = _years_back(today, j)
+        wday = (target.weekday() + 1) % 7  # R %w: Sunday = 0
+        shift = 7 - wday if wday >= 4 else -wday
+        index = ((target + dt.timedelta(days=shift)) - first).days // 7
+        refs.append(index)
+    w = window_half_width
+    if refs[-1] - w < 0:
+        return None
+    levels = np.full(k + 1, -1, dtype=np.int64)
+    levels[k - w : k + 1] = no_periods
+    for i in range(1, years_back + 1):
+        ref, later = refs[i], refs[i - 1]
+        levels[ref - w : ref + w + 1] = no_periods
+        if no_periods != 1:
+            period = later - 2 * w - 1 - ref
+            if period < no_periods - (2 * w + 1):
+                raise DetectionError("no_periods is too large for the window")
+            size, rest = divmod(period, no_periods - 1)
+            lengths = np.full(no_periods - 1, size)
+            lengths[:rest] += 1
+            edges = np.concatenate([[0], np.cumsum(lengths)]) + ref + w + 1
+            for level in range(1, no_periods):
+                levels[edges[level - 1] : edges[level]] = level
+    levels[max(0, k - past_weeks_not_included) : k + 1] = -1
+    index = np.flatnonzero(levels >= 0)
+    return index, levels[index]
+
+
+@dataclass(frozen=True)
+class FarringtonDetector(Detector):
+    """Farrington flexible (Noufaily et al. 2013) as R ``surveillance::farringtonFlexible``.
+
+    One quasi-Poisson GLM per series and predicted week on the reference windows of the
+    previous years, with Anscombe-residual reweighting, a time trend kept only when
+    significant, and a one-sided upper bound. Weekly series only.
+
+    Parameters (R name, paper symbol):
+        years_back: years of history (``b``).
+        window_half_width: half-width of the reference windows, weeks (``w``).
+        reweight: down-weight past outbreaks (``reweight``).
+        weights_threshold: Anscombe residual above which a point is down-weighted
+            (``weightsThreshold``; 2.58 in Noufaily, 1 in Farrington 1996).
+        alpha: one-sided level of the upper bound (``alpha``).
+        trend: allow a linear time trend (``trend``).
+        trend_p_threshold: p-value below which the trend is kept (``pThresholdTrend``).
+        limit_cases, limit_weeks: no alarm unless the last ``limit_weeks`` weeks (this one
+            included) have at least ``limit_cases`` cases (``limit54 = c(5, 4)``).
+        power_transform: transformation for the delta threshold (``powertrans``).
+        population_offset: use log(denominator) as offset (``populationOffset``).
+        no_periods: periods a year is split into; > 1 adds a seasonal factor (``noPeriods``).
+        past_weeks_not_included: recent weeks left out of the fit; None means
+            ``window_half_width`` (``pastWeeksNotIncluded``).
+        threshold_method: delta, nbPlugin or muan (``thresholdMethod``).
+
+    Results: ``expected`` is μ₀, ``threshold4`` the upper bound, ``zscore`` Farrington's
+    exceedance score X = (y − μ₀)/(U − μ₀) (alarm ⟺ X > 1), ``status`` high on an alarm.
+    As in R, expected and upper bound are missing (NaN) when ``limit54`` is not met.
+
+    References:
+        Farrington C.P. et al. (1996) JRSS A 159, 547–563. Noufaily A. et al. (2013) An
+        improved algorithm for outbreak detection in multiple surveillance systems. Stat Med
+        32, 1206–1222. Salmon M., Schumacher D., Höhle M. (2016) J Stat Softw 70(10).
+    """
+
+    method: ClassVar[Method] = Method.FARRINGTON
+
+    years_back: int = 5
+    window_half_width: int = 3
+    reweight: bool = True
+    weights_threshold: float = 2.58
+    alpha: float = 0.05
+    trend: bool = True
+    trend_p_threshold: float = 0.05
+    limit_cases: int = 5
+    limit_weeks: int = 4
+    power_transform: PowerTransform = PowerTransform.TWO_THIRDS
+    population_offset: bool = False
+    no_periods: int = 1
+    past_weeks_not_included: int | None = None
+    threshold_method: ThresholdMethod = ThresholdMethod.DELTA
+    tol: float = 1e-10
+    max_iter: int = 100
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.years_back < 1 or self.window_half_width < 0 or self.no_periods < 1:
+            raise ValueError("years_back ≥ 1, window_half_width ≥ 0 and no_periods ≥ 1")
+        if not 0 < self.alpha < 1:
+            raise ValueError("alpha must be between 0 and 1")
+        if self.limit_cases < 0 or self.limit_weeks < 1:
+            raise ValueError("limit_cases must be ≥ 0 and limit_weeks ≥ 1")
+        object.__setattr__(self, "power_transform", PowerTransform(self.power_transform))
+        object.__setattr__(self, "threshold_method", ThresholdMethod(self.threshold_method))
+
+    @property
+    def weeks_left_out(self) -> int:
+        """Return ``past_weeks_not_included`` with its default (``window_half_width``)."""
+        if self.past_weeks_not_included is None:
+            return self.window_half_width
+        return self.past_weeks_not_included
+
+    def detect(self, series: SeriesSet, *, years: Sequence[int] | None = None) -> Detection:
+        """Fit every series at every week of the prediction ``years``."""
+        if series.frequency is not Frequency.WEEKLY:
+            raise DetectionError("the Farrington method is implemented for weekly series only")
+        n_series, n_time = series.observed.shape
+        year_of = series.years()
+        wanted = np.isin(year_of, list(years)) if years is not None else np.ones(n_time, bool)
+        points = np.flatnonzero(wanted)
+        y_all = series.observed.astype(np.float64)
+        offset_all = (
+            np.log(np.maximum(series.denominator, 1.0))
+            if self.population_offset and series.denominator is not None
+            else np.zeros_like(y_all)
+        )
+        if self.population_offset and series.denominator is None:
+            raise DetectionError("population_offset needs a denominator")
+
+        shape = (n_series, n_time)
+        expected = np.full(shape, np.nan)
+        upper = np.full(shape, np.nan)
+        score = np.full(shape, np.nan)
+        alarm = np.zeros(shape, dtype=bool)
+        failed = np.zeros(shape, dtype=bool)
+        dispersion = np.full((n_series, points.size), np.nan)
+
+        def run_point(column: int) -> None:
+            k = int(points[column])
+            window = reference_window(
+                series.dates,
+                k,
+                self.years_back,
+                self.window_half_width,
+                self.no_periods,
+                self.weeks_left_out,
+            )
+            if window is None:
+                failed[:, k] = True
+                return
+            mu0, se_eta0, phi, disp_raw, ok = self._fit_point(
+                window, y_all, offset_all[:, k], offset_all, k
+            )
+            y_k = y_all[:, k]
+            if self.threshold_method is ThresholdMethod.DELTA:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    u, _, x = threshold_delta(
+                        mu0, mu0 * se_eta0, phi, self.power_transform, self.alpha, y_k
+                    )
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    eta0 = np.log(mu0)
+                    u, _, x = threshold_noufaily(
+                        eta0, se_eta0, phi, self.threshold_method, self.alpha, y_k
+                    )
+            # No cases in the whole reference period: μ₀ = 0, so the bound is 0 too.
+            zero_mean = ok & (mu0 == 0)
+            u = np.where(zero_mean, 0.0, u)
+            x = np.where(zero_mean, np.where(y_k > 0, np.inf, 0.0), x)
+            lo = max(0, k - self.limit_weeks + 1)
+            enough = y_all[:, lo : k + 1].sum(axis=1) >= self.limit_cases
+            expected[:, k] = np.where(ok & enough, mu0, np.nan)
+            upper[:, k] = np.where(ok & enough, u, np.nan)
+            score[:, k] = np.where(ok, x, np.nan)
+            alarm[:, k] = ok & enough & (x > 1) & (y_k != 0)
+            failed[:, k] = ~ok
+            dispersion[:, column] = np.where(ok, disp_raw, np.nan)
+
+        workers = self.workers or os.cpu_count() or 1
+        if workers == 1 or points.size < 2:
+            for column in range(points.size):
+                run_point(column)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run_point, range(points.size)))
+
+        predicted = np.zeros(shape, dtype=bool)
+        predicted[:, points] = True
+        status = np.where(alarm, Status.HIGH.code, Status.NORMAL.code).astype(np.int8)
+        with np.errstate(invalid="ignore"):
+            excess = np.where(alarm, np.ceil(np.nan_to_num(y_all - upper)), 0).astype(np.int64)
+        nan = np.full(shape, np.nan)
+        result = series.with_results(
+            predicted=predicted,
+            expected=expected,
+            threshold2=nan,
+            threshold4=upper,
+            threshold6=nan,
+            zscore=score,
+            status=status,
+            excess=excess,
+            failed=failed,
+        )
+        return Detection(
+            series=result,
+            fits=n_series * points.size,
+            failed_fits=int(np.count_nonzero(failed[:, points])),
+            dispersion=dispersion,
+            fit_labels=tuple(str(d) for d in series.dates[points]),
+        )
+
+    # ------------------------------------------------------------------ fitting
+    def _fit_glm(
+        self, design: np.ndarray, y: np.ndarray, offset: np.ndarray
+    ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
+        """Fit, reweight and refit (R ``algo.farrington.fitGLM.flexible``) for all rows.
+
+        Returns (fit, prior weights, raw Pearson dispersion, converged), where the first
+        fit must converge (R returns NULL otherwise); the refit's convergence is not checked
+        in R, and here a refit without a finite solution also fails.
+        """
+        n, p = design.shape
+        df = n - p
+        fit = fit_poisson(design, y, offset, tol=self.tol, max_iter=self.max_iter)
+        ok = fit.converged.copy()
+        weights = np.ones_like(y)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            raw = np.sum((y - fit.mu) ** 2 / fit.mu, axis=1) / df
+            if self.reweight:
+                phi = np.maximum(raw, 1.0)
+                hat = hat_values(fit, design, None)
+                s = (
+                    1.5
+                    * (y ** (2 / 3) * fit.mu ** (-1 / 6) - fit.mu**0.5)
+                    / np.sqrt(phi[:, None] * (1 - hat))
+                )
+                weights = assign_weights(s, self.weights_threshold)
+                ok &= np.all(np.isfinite(weights), axis=1)
+                weights = np.where(ok[:, None], weights, 1.0)
+                fit = fit_poisson(
+                    design, y, offset, weights, start=fit.beta, tol=self.tol, max_iter=self.max_iter
+                )
+                ok &= fit.converged
+                raw = np.sum(weights * (y - fit.mu) ** 2 / fit.mu, axis=1) / df
+        ok &= np.isfinite(raw)
+        return fit, weights, raw, ok
+
+    def _fit_point(
+        self,
+        window: tuple[np.ndarray, np.ndarray],
+        y_all: np.ndarray,
+        offset_now: np.ndarray,
+        offset_all: np.ndarray,
+        k: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fit all series for one predicted week; return μ₀, se(η₀), φ, raw φ, ok."""
+        index, levels = window
+        y = y_all[:, index]
+        offset = offset_all[:, index]
+        n_series = y.shape[0]
+        wtime = (index - index[0]).astype(np.float64)
+        wtime_now = float(k - index[0])
+        factor_levels = [lv for lv in np.unique(levels) if lv != self.no_periods]
+        dummies = [(levels == lv).astype(np.float64) for lv in factor_levels]
+        base = np.column_stack([np.ones(index.size), *dummies])
+        x0_base = np.concatenate([[1.0], np.zeros(len(dummies))])
+        with_trend = np.column_stack([base[:, :1], wtime, base[:, 1:]])
+        x0_trend = np.concatenate([[1.0, wtime_now], x0_base[1:]])
+
+        mu0 = np.full(n_series, np.nan)
+        se_eta0 = np.full(n_series, np.nan)
+        phi = np.full(n_series, np.nan)
+        raw_phi = np.full(n_series, np.nan)
+        ok = np.zeros(n_series, dtype=bool)
+        if index.size <= with_trend.shape[1]:
+            return mu0, se_eta0, phi, raw_phi, ok
+
+        # A reference period with no cases at all: the fitted mean is 0 (the MLE sits on
+        # the boundary; R's glm reaches ~1e-10), so expected and upper bound are 0.
+        zero = ~np.any(y > 0, axis=1)
+        mu0[zero], se_eta0[zero], phi[zero], raw_phi[zero], ok[zero] = 0.0, 0.0, 1.0, 0.0, True
+        rows = np.flatnonzero(~zero)
+        no_trend_rows = rows
+        if self.trend and rows.size:
+            fit, _, raw, conv = self._fit_glm(with_trend, y[rows], offset[rows])
+            eta_now = fit.beta @ x0_trend + offset_now[rows]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                mu_now = np.exp(eta_now)
+                var_beta_t = raw * fit.cov_unscaled[:, 1, 1]
+                t_stat = fit.beta[:, 1] / np.sqrt(var_beta_t)
+            df = index.size - with_trend.shape[1]
+            p_value = 2 * stats.t.sf(np.abs(t_stat), df)
+            keep_trend = (
+                conv
+                & (self.years_back >= 3)
+                & (p_value < self.trend_p_threshold)
+                & (mu_now <= y[rows].max(axis=1))
+            )
+            trend_rows = rows[keep_trend]
+            if trend_rows.size:
+                sel = keep_trend
+                self._store(
+                    fit, raw, sel, trend_rows, x0_trend, offset_now, mu0, se_eta0, phi, raw_phi, ok
+                )
+            # R refits without the trend when the trend model did not converge, or when the
+            # trend is not significant / extrapolates / b < 3.
+            no_trend_rows = rows[~keep_trend]
+        if no_trend_rows.size:
+            fit, _, raw, conv = self._fit_glm(base, y[no_trend_rows], offset[no_trend_rows])
+            self._store(
+                fit,
+                raw,
+                conv,
+                no_trend_rows[conv],
+                x0_base,
+                offset_now,
+                mu0,
+                se_eta0,
+                phi,
+                raw_phi,
+                ok,
+            )
+        return mu0, se_eta0, phi, raw_phi, ok
+
+    @staticmethod
+    def _store(
+        fit: PoissonFit,
+        raw: np.ndarray,
+        select: np.ndarray,
+        rows: np.ndarray,
+        x0: np.ndarray,
+        offset_now: np.ndarray,
+        mu0: np.ndarray,
+        se_eta0: np.ndarray,
+        phi: np.ndarray,
+        raw_phi: np.ndarray,
+        ok: np.ndarray,
+    ) -> None:
+        """Write predictions at the current week for the selected fits into the outputs."""
+        beta = fit.beta[select]
+        cov = fit.cov_unscaled[select]
+        dispersion = raw[select]
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta = beta @ x0 + offset_now[rows]
+            # R's predict.glm uses the unfloored dispersion for se.fit; φ in the bound is ≥ 1.
+            var = dispersion * quadratic_form(x0[None, :], cov)[:, 0]
+        mu0[rows] = np.exp(eta)
+        se_eta0[rows] = np.sqrt(var)
+        phi[rows] = np.maximum(dispersion, 1.0)
+        raw_phi[rows] = dispersion
+        ok[rows] = np.isfinite(mu0[rows]) & np.isfinite(se_eta0[rows])

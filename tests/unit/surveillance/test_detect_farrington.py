@@ -1,0 +1,145 @@
+"""Farrington flexible / Noufaily: R's hand-checked values and a statsmodels reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from korona.surveillance.calendar import Frequency
+from korona.surveillance.detect.base import DetectionError, ParameterError, parameters_from_strings
+from korona.surveillance.detect.farrington import (
+    FarringtonDetector,
+    PowerTransform,
+    ThresholdMethod,
+    assign_weights,
+    reference_window,
+    threshold_delta,
+    threshold_noufaily,
+)
+from korona.surveillance.series import SeriesSet
+
+
+def weekly_dates(first: str, count: int) -> np.ndarray:
+    return np.datetime64(first) + 7 * np.arange(count)
+
+
+def test_weights_are_one_when_nothing_is_above_threshold():
+    # R test-farringtonFlexible.R: "gamma = 1 if everything below the threshold"
+    assert np.allclose(assign_weights(np.zeros((1, 10)), 0.0), 1.0)
+
+
+def test_weights_hand_checked_case():
+    # R test: s = (0×5, 2×5), threshold 0 → 1.6 and 0.4
+    s = np.array([[0.0] * 5 + [2.0] * 5])
+    weights = assign_weights(s, 0.0)
+    assert np.allclose(weights[0, :5], 1.6)
+    assert np.allclose(weights[0, 5:], 0.4)
+
+
+@pytest.mark.parametrize(
+    ("transform", "upper", "prob", "score"),
+    [
+        (PowerTransform.NONE, 8.6926872, 0.0907246, 0.8124165),
+        (PowerTransform.HALF, 9.3744842, 0.1189986, 0.6857951),
+        (PowerTransform.TWO_THIRDS, 9.1154825, 0.1094727, 0.7289546),
+    ],
+)
+def test_delta_threshold_matches_r(transform, upper, prob, score):
+    # R: predFit 5, predSeFit 0.2, phi 1, alpha 0.05, y 8
+    u, p, x = threshold_delta(
+        np.array([5.0]), np.array([0.2]), np.array([1.0]), transform, 0.05, np.array([8.0])
+    )
+    assert u[0] == pytest.approx(upper, abs=1e-6)
+    assert p[0] == pytest.approx(prob, abs=1e-6)
+    assert x[0] == pytest.approx(score, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("phi", "method", "upper", "prob", "score"),
+    [
+        (1.5, ThresholdMethod.MUAN, 24.0, 0.8597797, 0.4193982),
+        (1.0, ThresholdMethod.MUAN, 22.0, 0.9093099, 0.4605347),
+        (1.5, ThresholdMethod.NB_PLUGIN, 10.0, 0.03763657, 1.11918153),
+        (1.0, ThresholdMethod.NB_PLUGIN, 9.0, 0.01369527, 1.27061541),
+    ],
+)
+def test_noufaily_threshold_matches_r(phi, method, upper, prob, score):
+    # R: predFit log(5), predSeFit log(2), alpha 0.05, y 11
+    u, p, x = threshold_noufaily(
+        np.array([np.log(5)]),
+        np.array([np.log(2)]),
+        np.array([phi]),
+        method,
+        0.05,
+        np.array([11.0]),
+    )
+    assert u[0] == pytest.approx(upper)
+    assert p[0] == pytest.approx(prob, abs=1e-6)
+    assert x[0] == pytest.approx(score, abs=1e-6)
+
+
+def test_reference_weeks_are_the_nearest_same_weekday():
+    # R: dayToConsider 2013-06-06, b = 3 → 2012-06-07, 2011-06-09, 2010-06-03 (Thursdays).
+    # Our weeks are Sundays; the same rule picks the nearest Sunday to the date b years back.
+    dates = weekly_dates("2005-01-02", 520)
+    k = int(np.flatnonzero(dates == np.datetime64("2013-06-09"))[0])
+    index, levels = reference_window(dates, k, 3, 0, 1, 0)
+    got = sorted(str(d) for d in dates[index])
+    # 2012-06-09 is a Saturday → Sunday 2012-06-10; 2011-06-09 Thursday → 2011-06-12;
+    # 2010-06-09 Wednesday → 2010-06-06
+    assert got == ["2010-06-06", "2011-06-12", "2012-06-10"]
+    assert set(levels.tolist()) == {1}
+
+
+def test_reference_window_lengths_follow_r_blocks():
+    dates = weekly_dates("1990-06-03", 1301)
+    k = 1200
+    # noPeriods = 1: b (2w + 1) points once the current window is left out
+    index, _ = reference_window(dates, k, 3, 3, 1, 3)
+    assert index.size == 3 * 7
+    # p > 1: every level present, current window level p, the last weeks left out
+    index, levels = reference_window(dates, k, 3, 3, 10, 26)
+    assert set(levels.tolist()) == set(range(1, 11))
+    assert index.max() == k - 27
+    # blocks between windows have roughly equal length (R: differences ≤ b)
+    counts = np.bincount(levels)[1:10]
+    assert counts.max() - counts.min() <= 3 + 26
+
+
+def test_too_short_history_fails_the_point():
+    dates = weekly_dates("2019-01-06", 60)
+    series = SeriesSet(
+        keys=pl.DataFrame({"series": ["a"]}),
+        frequency=Frequency.WEEKLY,
+        dates=dates,
+        observed=np.ones((1, 60), dtype=np.int64),
+    )
+    result = FarringtonDetector().detect(series)
+    assert result.series.failed[0].all()
+    assert result.failed_fits == 60
+
+
+def test_daily_series_are_rejected():
+    series = SeriesSet(
+        keys=pl.DataFrame({"series": ["a"]}),
+        frequency=Frequency.DAILY,
+        dates=np.datetime64("2020-01-01") + np.arange(10),
+        observed=np.ones((1, 10), dtype=np.int64),
+    )
+    with pytest.raises(DetectionError, match="weekly"):
+        FarringtonDetector().detect(series)
+
+
+def test_parameters_from_strings_use_the_spec_names():
+    detector = parameters_from_strings(
+        FarringtonDetector,
+        {"no_periods": "10", "past_weeks_not_included": "26", "threshold_method": "muan"},
+    )
+    assert detector.no_periods == 10
+    assert detector.weeks_left_out == 26
+    assert detector.threshold_method is ThresholdMethod.MUAN
+    with pytest.raises(ParameterError, match="unknown parameter 'b'"):
+        parameters_from_strings(FarringtonDetector, {"b": "5"})
+    with pytest.raises(ParameterError, match="must be one of"):
+        parameters_from_strings(FarringtonDetector, {"threshold_method": "magic"})
