@@ -66,6 +66,12 @@ class MatchSettings:
     Framework: BM25 and Beyond" (2009): a title counts more than categories,
     which count more than the free-text description; the title and categories
     are short, so length normalisation (b) is weak there.
+
+    ``field_weights`` and ``field_b`` are ordered title, categories,
+    description. ``ngram_max_df`` is the share of documents above which a
+    query n-gram is skipped. ``compound_part_weight``, ``synonym_weight`` and
+    ``category_query_weight`` scale the query terms that decompounding,
+    the thesaurus and the proposer's ticked categories add.
     """
 
     k1: float = 1.2
@@ -258,13 +264,18 @@ def _words(text: str) -> list[str]:
     return [w for w in words if not (w.isdigit() and len(w) < 3)]
 
 
-_STEMMER = snowballstemmer.stemmer("norwegian")
+# A Snowball stemmer keeps its cursor in the object, so concurrent searches
+# each need their own.
+_STEMMERS = threading.local()
 
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     """Return the Snowball Norwegian stem of a folded word."""
-    return str(_STEMMER.stemWord(word))
+    stemmer = getattr(_STEMMERS, "norwegian", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.norwegian = snowballstemmer.stemmer("norwegian")
+    return str(stemmer.stemWord(word))
 
 
 def _synonym_table() -> dict[str, frozenset[str]]:
