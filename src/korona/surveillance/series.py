@@ -247,7 +247,7 @@ class SeriesSet:
         )
         first, last = work["_day"].min(), work["_day"].max()
         assert isinstance(first, int) and isinstance(last, int)
-        if (work["_day"] - first).mod(step).any():
+        if ((work["_day"] - first) % step != 0).any():
             raise SeriesSetError("weekly rows must all be dated by the Sunday of their ISO week")
         n_time = (last - first) // step + 1
         key_frame = work.select(keys).unique(maintain_order=True).sort(keys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import types
 import typing
@@ -128,6 +129,11 @@ def _convert(name: str, annotation: Any, text: str) -> Any:
         if lowered in ("false", "0", "no"):
             return False
         raise ParameterError(f"{name} must be true or false (got {text!r})")
+    if annotation is dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ParameterError(f"{name} must be a date like 2020-03-09 (got {text!r})") from None
     if annotation in (int, float):
         try:
             return annotation(text)

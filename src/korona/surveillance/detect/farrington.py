@@ -268,8 +268,14 @@ class FarringtonDetector(Detector):
             raise DetectionError("the Farrington method is implemented for weekly series only")
         n_series, n_time = series.observed.shape
         year_of = series.years()
-        wanted = np.isin(year_of, list(years)) if years is not None else np.ones(n_time, bool)
-        points = np.flatnonzero(wanted)
+        if years is not None:
+            points = np.flatnonzero(np.isin(year_of, list(years)))
+        else:
+            # Like R's default range: every week that has the full history behind it.
+            points = np.array(
+                [k for k in range(n_time) if self._window(series.dates, k) is not None],
+                dtype=np.int64,
+            )
         y_all = series.observed.astype(np.float64)
         offset_all = (
             np.log(np.maximum(series.denominator, 1.0))
@@ -289,14 +295,7 @@ class FarringtonDetector(Detector):
 
         def run_point(column: int) -> None:
             k = int(points[column])
-            window = reference_window(
-                series.dates,
-                k,
-                self.years_back,
-                self.window_half_width,
-                self.no_periods,
-                self.weeks_left_out,
-            )
+            window = self._window(series.dates, k)
             if window is None:
                 failed[:, k] = True
                 return
@@ -359,6 +358,17 @@ class FarringtonDetector(Detector):
             failed_fits=int(np.count_nonzero(failed[:, points])),
             dispersion=dispersion,
             fit_labels=tuple(str(d) for d in series.dates[points]),
+        )
+
+    def _window(self, dates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return the reference data of week ``k`` for this detector's settings."""
+        return reference_window(
+            dates,
+            k,
+            self.years_back,
+            self.window_half_width,
+            self.no_periods,
+            self.weeks_left_out,
         )
 
     # ------------------------------------------------------------------ fitting
