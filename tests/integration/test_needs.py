@@ -255,3 +255,57 @@ def test_exports_csv_and_xlsx(client: TestClient, db: Session) -> None:
     assert sheet is not None
     assert sheet["B2"].value == '\'=HYPERLINK("x")'
     assert client.get("/needs/export.pdf").status_code == 404
+
+
+def test_bad_edit_status_and_patch_input_change_nothing(client: TestClient, db: Session) -> None:
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    headers = bearer(db, office.id)
+    db.commit()
+    payload = {key: value for key, value in VALID_FORM.items() if value}
+    payload |= {"urgency": 2, "organisation_id": office.organisation_id}
+    need_id = client.post("/api/v1/needs", json=payload, headers=headers).json()["id"]
+    before = client.get(f"/api/v1/needs/{need_id}", headers=headers).json()
+    audit_rows = count(db, AuditEntry)
+
+    assert client.patch(f"/api/v1/needs/{need_id}", json={}, headers=headers).status_code == 422
+    bad_patch = client.patch(f"/api/v1/needs/{need_id}", json={"category": "nope"}, headers=headers)
+    assert bad_patch.status_code == 422 and "Unknown category 'nope'" in bad_patch.json()["detail"]
+    bad_status = client.post(f"/api/v1/needs/{need_id}/status", json={"status": "done"},
+                             headers=headers)
+    assert bad_status.status_code == 422
+
+    csrf = login(client, office.email)
+    form = {**VALID_FORM, "title": "", "description": "for kort", "csrf_token": csrf}
+    edited = client.post(f"/needs/{need_id}", data=form)
+    assert edited.status_code == 422
+    assert "Tittel: Feltet må fylles ut" in edited.text
+    assert "Beskrivelse: Må ha minst 10 tegn" in edited.text
+    status_form = client.post(f"/needs/{need_id}/status", data={"status": "done",
+                                                                "csrf_token": csrf})
+    assert status_form.status_code == 422
+    skipped = client.post(f"/needs/{need_id}/status", data={"status": "covered",
+                                                            "csrf_token": csrf})
+    assert skipped.status_code == 409 and "kan ikke gå fra registered til covered" in skipped.text
+
+    client.cookies.clear()
+    assert client.get(f"/api/v1/needs/{need_id}", headers=headers).json() == before
+    assert count(db, AuditEntry) == audit_rows + 1  # only the login was recorded
+
+
+def test_category_admin_validates_and_adds(client: TestClient, db: Session) -> None:
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    db.commit()
+    csrf = login(client, office.email)
+    duplicate = client.post("/admin/categories", data={
+        "code": "video", "name_nb": "Video", "name_en": "Video", "csrf_token": csrf})
+    assert duplicate.status_code == 409 and "Kategorien «video» finnes allerede" in duplicate.text
+    bad_code = client.post("/admin/categories", data={
+        "code": "ny kategori!", "name_nb": "Ny", "name_en": "New", "csrf_token": csrf})
+    assert bad_code.status_code == 422
+    added = client.post("/admin/categories", data={
+        "code": "vaccination", "name_nb": "Vaksinasjon", "name_en": "Vaccination",
+        "csrf_token": csrf}, follow_redirects=False)
+    assert added.status_code == 303
+    codes = [row["code"] for row in client.get("/api/v1/categories").json()]
+    assert "vaccination" in codes and len(codes) == 10
+    assert [entry.action for entry in audit.history(db, "category", "vaccination")] == ["create"]
