@@ -10,10 +10,25 @@ from korona import __version__
 from korona.auth.router import router as account_api
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker
+from korona.notify import service as notify_service
 from korona.portfolio.need.router import router as needs_api
+from korona.portfolio.proposal.index import PortfolioIndex
+from korona.portfolio.proposal.router import router as inputs_api
+from korona.portfolio.solution.router import router as solutions_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
-from korona.web.pages import account, admin, audit_log, home, needs
+from korona.web.pages import (
+    account,
+    admin,
+    audit_log,
+    home,
+    inputs,
+    needs,
+    outbox,
+    portfolio_dashboard,
+    solutions,
+    triage,
+)
 from korona.web.templating import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
@@ -28,6 +43,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_api,
     needs_api,
     audit_log.api_router,
+    solutions.router,
+    inputs.router,
+    triage.router,
+    portfolio_dashboard.router,
+    outbox.router,
+    solutions_api,
+    inputs_api,
 )
 
 
@@ -48,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.match_index = PortfolioIndex(app.state.sessionmaker)
+    app.state.match_index.install()
+    notify_service.install(app.state.sessionmaker, settings)
 
     app.middleware("http")(korona_middleware)
     install_error_handlers(app)

@@ -2,10 +2,32 @@
 
 from korona.audit import AuditEntry
 from korona.auth.models import ApiToken, LoginSession, Organisation, User, UserRole
+from korona.notify.models import OutboxMessage
 from korona.portfolio.category import Category
 from korona.portfolio.need.models import Need
+from korona.portfolio.proposal.models import (
+    Input,
+    InputAttachment,
+    InputMessage,
+    InputNeed,
+    LetterTemplate,
+)
+from korona.portfolio.solution.models import Solution
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Category", "LoginSession", "Need", "Organisation", "User",
+    "ApiToken",
+    "AuditEntry",
+    "Category",
+    "Input",
+    "InputAttachment",
+    "InputMessage",
+    "InputNeed",
+    "LetterTemplate",
+    "LoginSession",
+    "Need",
+    "Organisation",
+    "OutboxMessage",
+    "Solution",
+    "User",
     "UserRole",
 ]

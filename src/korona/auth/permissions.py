@@ -20,6 +20,11 @@ class Permission(StrEnum):
     CATEGORY_MANAGE = "category.manage"
     AUDIT_READ = "audit.read"
     USER_READ = "user.read"
+    SOLUTION_MANAGE = "solution.manage"  # the catalogue of existing solutions
+    INPUT_READ = "input.read"  # every input, with its matches and history
+    INPUT_TRIAGE = "input.triage"  # triage actions and letter templates
+    PORTFOLIO_IMPORT = "portfolio.import"  # import organisations, solutions, needs, inputs
+    OUTBOX_READ = "outbox.read"  # the e-mail outbox
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -35,6 +40,13 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.CATEGORY_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.AUDIT_READ: frozenset({Role.PORTFOLIO_OFFICE, Role.OBSERVER}),
     Permission.USER_READ: frozenset({Role.PORTFOLIO_OFFICE, Role.OBSERVER}),
+    Permission.SOLUTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.INPUT_READ: frozenset(
+        {Role.PORTFOLIO_OFFICE, Role.ASSESSOR, Role.DECISION_MEMBER, Role.OBSERVER}
+    ),
+    Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

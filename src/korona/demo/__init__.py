@@ -18,6 +18,7 @@ from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
 from korona.portfolio.need.models import Need, NeedStatus
+from korona.portfolio.solution.models import Solution, SolutionStatus
 
 DEMO_DIR = Path(__file__).parent
 SYSTEM = Principal()
@@ -68,6 +69,7 @@ class DemoResult:
     organisations: int
     users: tuple[DemoUser, ...]
     needs_added: int
+    solutions_added: int = 0
 
 
 def load_demo(session: Session, *, password: str, today: date | None = None) -> DemoResult:
@@ -128,4 +130,37 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
             session, SYSTEM, AuditAction.CREATE, "need", need.id, after=audit.snapshot(need)
         )
         added += 1
-    return DemoResult(organisations=len(organisations), users=DEMO_USERS, needs_added=added)
+    solutions_added = load_solutions(session, organisations)
+    return DemoResult(
+        organisations=len(organisations), users=DEMO_USERS, needs_added=added,
+        solutions_added=solutions_added,
+    )
+
+
+def load_solutions(session: Session, organisations: dict[str, Organisation]) -> int:
+    """Add the demo catalogue of existing solutions (solutions.json); return how many were new."""
+    added = 0
+    for row in _load("solutions.json"):
+        ref = f"demo-{row['ref']}"
+        if session.scalar(select(Solution.id).where(Solution.external_ref == ref)) is not None:
+            continue
+        owner = organisations.get(row["owner"])
+        solution = Solution(
+            external_ref=ref,
+            name=row["name"],
+            owner=owner.name if owner else row["owner"],
+            description=row["description"],
+            categories=list(row["categories"]),
+            status=SolutionStatus(row["status"]),
+            quality_assured=bool(row["quality_assured"]),
+            url=row.get("url", ""),
+            contact=row.get("contact", ""),
+        )
+        session.add(solution)
+        session.flush()
+        audit.record(
+            session, SYSTEM, AuditAction.CREATE, "solution", solution.id,
+            after=audit.snapshot(solution),
+        )
+        added += 1
+    return added

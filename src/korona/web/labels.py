@@ -8,6 +8,8 @@ from korona.audit import AuditAction
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.errors import N_
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
+from korona.portfolio.proposal.models import Effort, InputKind, InputStatus, LetterKind
+from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n
 
 LABELS: dict[Enum, str] = {
@@ -49,6 +51,26 @@ LABELS: dict[Enum, str] = {
     AuditAction.LOGOUT: N_("Logged out"),
     AuditAction.PASSWORD: N_("Password changed"),
     AuditAction.TOKEN: N_("API token"),
+    SolutionStatus.IN_OPERATION: N_("In operation"),
+    SolutionStatus.PILOT: N_("Pilot"),
+    SolutionStatus.PLANNED: N_("Planned"),
+    InputKind.IDEA: N_("Idea"),
+    InputKind.PROPOSAL: N_("Proposal"),
+    InputKind.OFFER: N_("Offer"),
+    InputStatus.RECEIVED: N_("Received"),
+    InputStatus.IN_ASSESSMENT: N_("Sent for assessment"),
+    InputStatus.COVERED: N_("Covered by existing solution"),
+    InputStatus.DUPLICATE: N_("Merged as duplicate"),
+    InputStatus.DECLINED: N_("Declined"),
+    Effort.LOW: N_("Low"),
+    Effort.MEDIUM: N_("Medium"),
+    Effort.HIGH: N_("High"),
+    Effort.UNKNOWN: N_("Don't know"),
+    LetterKind.RECEIPT: N_("Receipt"),
+    LetterKind.COVERED: N_("Covered by existing solution"),
+    LetterKind.DUPLICATE: N_("Merged as duplicate"),
+    LetterKind.IN_ASSESSMENT: N_("Sent for assessment"),
+    LetterKind.DECLINED: N_("Declined"),
 }
 
 _BY_VALUE: dict[tuple[type[Enum], str], str] = {

@@ -1,0 +1,1 @@
+"""E-mail to people: the outbox table and delivery over SMTP."""

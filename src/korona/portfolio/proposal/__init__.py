@@ -1,0 +1,1 @@
+"""Inputs (innspill: idé, forslag, tilbud) from public and private actors."""

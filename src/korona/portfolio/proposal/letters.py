@@ -1,0 +1,128 @@
+"""Letters (brev) to submitters: default templates and filling them in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from string import Formatter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from korona.errors import N_, InvalidInput
+from korona.portfolio.proposal.models import LetterKind, LetterTemplate
+
+LANGUAGES = ("nb", "en")
+
+#: The fields a template may use, for the template editor's help text.
+FIELDS = (
+    "reference",
+    "title",
+    "contact_name",
+    "status_url",
+    "solution",
+    "solution_url",
+    "reason",
+    "working_group",
+    "kept_reference",
+    "kept_title",
+)
+
+#: The templates the portfolio starts with (also seeded by migration 0002): (subject, body).
+DEFAULT_LETTERS: dict[tuple[LetterKind, str], tuple[str, str]] = {
+    (LetterKind.RECEIPT, "nb"): (
+        "Kvittering for innspill {reference}",
+        "Hei {contact_name},\n\nTakk for innspillet «{title}». Vi har mottatt det med "
+        "referansenummer {reference}.\n\nDu kan følge saken og lese alle meldinger fra oss her:\n"
+        "{status_url}\n\nVennlig hilsen\nkoronaporteføljen, porteføljekontoret",
+    ),
+    (LetterKind.RECEIPT, "en"): (
+        "Receipt for input {reference}",
+        'Hello {contact_name},\n\nThank you for the input "{title}". We have received it with '
+        "reference number {reference}.\n\nYou can follow it and read every message from us here:\n"
+        "{status_url}\n\nKind regards\nThe koronaportefølje portfolio office",
+    ),
+    (LetterKind.COVERED, "nb"): (
+        "Innspill {reference}: dekket av eksisterende løsning",
+        "Hei {contact_name},\n\nTakk for innspillet «{title}». Behovet ser ut til å være dekket "
+        "av en eksisterende, kvalitetssikret løsning: {solution} ({solution_url}).\n\n"
+        "Begrunnelse: {reason}\n\nVi anbefaler å ta i bruk denne løsningen før noe nytt utvikles."
+        "\n\nStatus: {status_url}\n\nVennlig hilsen\nkoronaporteføljen, porteføljekontoret",
+    ),
+    (LetterKind.COVERED, "en"): (
+        "Input {reference}: covered by an existing solution",
+        'Hello {contact_name},\n\nThank you for the input "{title}". The need appears to be '
+        "covered by an existing, quality-assured solution: {solution} ({solution_url}).\n\n"
+        "Why: {reason}\n\nWe recommend using this solution before anything new is built.\n\n"
+        "Status: {status_url}\n\nKind regards\nThe koronaportefølje portfolio office",
+    ),
+    (LetterKind.DUPLICATE, "nb"): (
+        "Innspill {reference}: slått sammen med {kept_reference}",
+        "Hei {contact_name},\n\nInnspillet «{title}» handler om det samme som innspill "
+        "{kept_reference} «{kept_title}», og vi har slått dem sammen. Begge beholder sin "
+        "historikk, og innspillet ditt blir vurdert sammen med {kept_reference}.\n\n{reason}\n\n"
+        "Status: {status_url}\n\nVennlig hilsen\nkoronaporteføljen, porteføljekontoret",
+    ),
+    (LetterKind.DUPLICATE, "en"): (
+        "Input {reference}: merged with {kept_reference}",
+        'Hello {contact_name},\n\nThe input "{title}" is about the same as input '
+        '{kept_reference} "{kept_title}", and we have merged them. Both keep their history, and '
+        "your input will be assessed together with {kept_reference}.\n\n{reason}\n\n"
+        "Status: {status_url}\n\nKind regards\nThe koronaportefølje portfolio office",
+    ),
+    (LetterKind.IN_ASSESSMENT, "nb"): (
+        "Innspill {reference}: sendt til vurdering",
+        "Hei {contact_name},\n\nInnspillet «{title}» er sendt til arbeidsgruppen "
+        "{working_group} for vurdering. Du hører fra oss når vurderingen er ferdig.\n\n"
+        "Status: {status_url}\n\nVennlig hilsen\nkoronaporteføljen, porteføljekontoret",
+    ),
+    (LetterKind.IN_ASSESSMENT, "en"): (
+        "Input {reference}: sent for assessment",
+        'Hello {contact_name},\n\nThe input "{title}" has been sent to the working group '
+        "{working_group} for assessment. You will hear from us when the assessment is done.\n\n"
+        "Status: {status_url}\n\nKind regards\nThe koronaportefølje portfolio office",
+    ),
+    (LetterKind.DECLINED, "nb"): (
+        "Innspill {reference}: ikke videreført",
+        "Hei {contact_name},\n\nTakk for innspillet «{title}». Vi har vurdert det og "
+        "viderefører det ikke.\n\nBegrunnelse: {reason}\n\nStatus: {status_url}\n\n"
+        "Vennlig hilsen\nkoronaporteføljen, porteføljekontoret",
+    ),
+    (LetterKind.DECLINED, "en"): (
+        "Input {reference}: not taken further",
+        'Hello {contact_name},\n\nThank you for the input "{title}". We have considered it and '
+        "will not take it further.\n\nWhy: {reason}\n\nStatus: {status_url}\n\n"
+        "Kind regards\nThe koronaportefølje portfolio office",
+    ),
+}
+
+
+def check_template(text: str) -> None:
+    """Refuse a template that uses an unknown {field} or has unbalanced braces."""
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
+    except ValueError as error:
+        raise InvalidInput(N_("The template has unbalanced braces"), field="body") from error
+    unknown = sorted({name for name in names if name not in FIELDS})
+    if unknown:
+        raise InvalidInput(
+            N_("Unknown field {{{name}}} in the template"), field="body", name=unknown[0]
+        )
+
+
+def get_template(session: Session, letter: LetterKind, language: str) -> tuple[str, str]:
+    """Return (subject, body) of a letter in a language, falling back to the defaults."""
+    language = language if language in LANGUAGES else "nb"
+    row = session.scalar(
+        select(LetterTemplate).where(
+            LetterTemplate.letter == letter, LetterTemplate.language == language
+        )
+    )
+    if row is not None:
+        return row.subject, row.body
+    return DEFAULT_LETTERS[(letter, language)]
+
+
+def fill(text: str, values: Mapping[str, Any]) -> str:
+    """Fill in ``{field}`` values; a field without a value becomes empty text."""
+    return text.format_map({name: values.get(name, "") or "" for name in FIELDS})

@@ -1,0 +1,72 @@
+"""JSON API for inputs and matching: /api/v1/inputs and /api/v1/match."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio.proposal import service
+from korona.portfolio.proposal.models import InputKind, InputStatus
+from korona.portfolio.proposal.schemas import (
+    InputCreate,
+    InputRead,
+    InputReceipt,
+    MatchRead,
+    MatchRequest,
+)
+from korona.web.deps import DbSession, get_settings, require
+
+router = APIRouter(prefix="/api/v1", tags=["inputs"])
+
+
+@router.post("/match", response_model=list[MatchRead])
+def match(
+    data: MatchRequest,
+    request: Request,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> list[MatchRead]:
+    """Return the solutions, needs and inputs most similar to a text, best first."""
+    index = request.app.state.match_index.get()
+    return [
+        MatchRead(kind=m.kind.value, id=m.id, title=m.title, score=m.score)
+        for m in index.search(data.text, data.categories, limit=data.limit)
+    ]
+
+
+@router.get("/inputs", response_model=list[InputRead])
+def list_inputs(
+    session: DbSession,
+    status: InputStatus | None = None,
+    kind: InputKind | None = None,
+    category: str | None = Query(None, max_length=40),
+    q: str | None = Query(None, max_length=200),
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> list[InputRead]:
+    """List inputs in the order they were received."""
+    filters = service.InputFilter(status=status, kind=kind, category=category, text=q)
+    return [service.to_read(item) for item in service.list_inputs(session, filters)]
+
+
+@router.post("/inputs", response_model=InputReceipt, status_code=201)
+def submit_input(
+    data: InputCreate,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> InputReceipt:
+    """Submit an input; the answer carries the reference number and the private status link."""
+    links = service.status_links(get_settings(request))
+    item = service.submit_input(session, principal, data, links)
+    return InputReceipt(
+        id=item.id, reference=item.reference, status=item.status, status_url=links.url(item)
+    )
+
+
+@router.get("/inputs/{input_id}", response_model=InputRead)
+def get_input(
+    input_id: int,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> InputRead:
+    """Return one input."""
+    return service.to_read(service.get_input(session, input_id))

@@ -1,0 +1,105 @@
+"""Pydantic shapes of an input (innspill): what may be submitted and what is read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from korona.portfolio.proposal.models import Effort, InputKind, InputStatus, LetterKind
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+
+
+class InputCreate(BaseModel):
+    """A new input as submitted; organisation fields are ignored for users with an organisation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: InputKind
+    title: Title
+    description: Description
+    organisation_name: ShortText | None = None
+    is_public: bool | None = Field(
+        default=None, description="Whether the submitting organisation is public (not private)"
+    )
+    commercial: bool = False
+    categories: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = []
+    need_ids: list[int] = []
+    effort_hospitals: Effort = Effort.UNKNOWN
+    effort_municipalities: Effort = Effort.UNKNOWN
+    contact_name: ShortText
+    contact_email: Email
+    language: Literal["nb", "en"] = "nb"
+    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class MessageRead(BaseModel):
+    """A message sent to the submitter."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    letter: LetterKind
+    subject: str
+    body: str
+    created_at: datetime
+
+
+class InputRead(BaseModel):
+    """An input as shown to the portfolio office and the working groups."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    reference: str
+    kind: InputKind
+    title: str
+    description: str
+    organisation_name: str
+    is_public: bool
+    commercial: bool
+    categories: list[str]
+    need_ids: list[int]
+    effort_hospitals: Effort
+    effort_municipalities: Effort
+    status: InputStatus
+    covered_by_id: int | None
+    duplicate_of_id: int | None
+    working_group: str | None
+    outcome_note: str | None
+    received_at: datetime
+    first_feedback_at: datetime | None
+
+
+class InputReceipt(BaseModel):
+    """What the submitter gets back: the reference and the private status link."""
+
+    id: int
+    reference: str
+    status: InputStatus
+    status_url: str
+
+
+class MatchRequest(BaseModel):
+    """Text (and optional categories) to find similar solutions, needs and inputs for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    categories: list[str] = []
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+class MatchRead(BaseModel):
+    """One ranked match."""
+
+    kind: str
+    id: int
+    title: str
+    score: float

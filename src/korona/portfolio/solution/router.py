@@ -1,0 +1,62 @@
+"""JSON API for the catalogue of existing solutions: /api/v1/solutions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio.solution import service
+from korona.portfolio.solution.models import SolutionStatus
+from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
+from korona.web.deps import DbSession, require
+
+router = APIRouter(prefix="/api/v1", tags=["solutions"])
+
+
+@router.get("/solutions", response_model=list[SolutionRead])
+def list_solutions(
+    session: DbSession,
+    category: str | None = Query(None, max_length=40),
+    status: SolutionStatus | None = None,
+    quality_assured: bool | None = None,
+    q: str | None = Query(None, max_length=200),
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> list[SolutionRead]:
+    """List the catalogue, quality-assured solutions first."""
+    filters = service.SolutionFilter(
+        category=category, status=status, quality_assured=quality_assured, text=q
+    )
+    return [SolutionRead.model_validate(s) for s in service.list_solutions(session, filters)]
+
+
+@router.post("/solutions", response_model=SolutionRead, status_code=201)
+def create_solution(
+    data: SolutionCreate,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+) -> SolutionRead:
+    """Add a solution to the catalogue (portfolio office)."""
+    return SolutionRead.model_validate(service.create_solution(session, principal, data))
+
+
+@router.get("/solutions/{solution_id}", response_model=SolutionRead)
+def get_solution(
+    solution_id: int,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> SolutionRead:
+    """Return one solution."""
+    return SolutionRead.model_validate(service.get_solution(session, solution_id))
+
+
+@router.patch("/solutions/{solution_id}", response_model=SolutionRead)
+def update_solution(
+    solution_id: int,
+    data: SolutionUpdate,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+) -> SolutionRead:
+    """Change a catalogue entry (portfolio office)."""
+    return SolutionRead.model_validate(
+        service.update_solution(session, principal, solution_id, data)
+    )

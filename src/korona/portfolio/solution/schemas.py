@@ -1,0 +1,70 @@
+"""Pydantic shapes of an existing solution: what may be created, changed and read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from korona.portfolio.solution.models import SolutionStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)
+]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://\S+)?$")
+]
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class SolutionCreate(BaseModel):
+    """A new entry in the catalogue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    owner: Owner
+    description: Description
+    categories: list[CategoryCode] = Field(min_length=1)
+    status: SolutionStatus
+    quality_assured: bool = False
+    url: Url = ""
+    contact: Contact = ""
+    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class SolutionUpdate(BaseModel):
+    """Changes to a catalogue entry; unset fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    owner: Owner | None = None
+    description: Description | None = None
+    categories: list[CategoryCode] | None = Field(default=None, min_length=1)
+    status: SolutionStatus | None = None
+    quality_assured: bool | None = None
+    url: Url | None = None
+    contact: Contact | None = None
+
+
+class SolutionRead(BaseModel):
+    """A catalogue entry as shown to readers."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    owner: str
+    description: str
+    categories: list[str]
+    status: SolutionStatus
+    quality_assured: bool
+    url: str
+    contact: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,142 @@
+"""Solution catalogue use cases: add, edit, find and list existing solutions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.permissions import Principal
+from korona.db import utcnow
+from korona.errors import N_, Conflict, InvalidInput, NotFound
+from korona.portfolio.category import category_codes
+from korona.portfolio.solution.models import Solution, SolutionStatus
+from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
+
+ENTITY = "solution"
+
+
+def _check_categories(session: Session, codes: Sequence[str]) -> None:
+    known = category_codes(session)
+    for code in codes:
+        if code not in known:
+            raise InvalidInput(N_("Unknown category '{code}'"), field="categories", code=code)
+
+
+def create_solution(session: Session, principal: Principal, data: SolutionCreate) -> Solution:
+    """Add a solution to the catalogue."""
+    _check_categories(session, data.categories)
+    if data.external_ref and session.scalar(
+        select(Solution.id).where(Solution.external_ref == data.external_ref)
+    ):
+        raise Conflict(
+            N_("A solution with reference {ref} exists already"),
+            field="external_ref",
+            ref=data.external_ref,
+        )
+    solution = Solution(
+        external_ref=data.external_ref,
+        name=data.name,
+        owner=data.owner,
+        description=data.description,
+        categories=list(dict.fromkeys(data.categories)),
+        status=data.status,
+        quality_assured=data.quality_assured,
+        url=data.url,
+        contact=data.contact,
+    )
+    session.add(solution)
+    session.flush()
+    audit.record(
+        session, principal, AuditAction.CREATE, ENTITY, solution.id, after=audit.snapshot(solution)
+    )
+    return solution
+
+
+def get_solution(session: Session, solution_id: int) -> Solution:
+    """Return the solution or raise NotFound."""
+    solution = session.get(Solution, solution_id)
+    if solution is None:
+        raise NotFound(N_("Solution {id} does not exist"), id=solution_id)
+    return solution
+
+
+def update_solution(
+    session: Session, principal: Principal, solution_id: int, data: SolutionUpdate
+) -> Solution:
+    """Change a catalogue entry."""
+    solution = get_solution(session, solution_id)
+    changes = {
+        key: value
+        for key, value in data.model_dump(exclude_unset=True).items()
+        if value is not None
+    }
+    if not changes:
+        raise InvalidInput(N_("Nothing to change"))
+    if "categories" in changes:
+        _check_categories(session, changes["categories"])
+        changes["categories"] = list(dict.fromkeys(changes["categories"]))
+    before = audit.snapshot(solution)
+    for key, value in changes.items():
+        setattr(solution, key, value)
+    solution.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        solution.id,
+        before=before,
+        after=audit.snapshot(solution),
+    )
+    return solution
+
+
+@dataclass(frozen=True)
+class SolutionFilter:
+    """Filters of the catalogue."""
+
+    category: str | None = None
+    status: SolutionStatus | None = None
+    quality_assured: bool | None = None
+    text: str | None = None
+
+
+def list_solutions(session: Session, filters: SolutionFilter | None = None) -> list[Solution]:
+    """Return the catalogue, quality-assured and in-operation first, then by name."""
+    filters = filters or SolutionFilter()
+    statement = select(Solution)
+    if filters.status:
+        statement = statement.where(Solution.status == filters.status)
+    if filters.quality_assured is not None:
+        statement = statement.where(Solution.quality_assured.is_(filters.quality_assured))
+    if filters.text:
+        pattern = f"%{filters.text.strip()}%"
+        statement = statement.where(
+            or_(
+                Solution.name.ilike(pattern),
+                Solution.description.ilike(pattern),
+                Solution.owner.ilike(pattern),
+            )
+        )
+    solutions = list(session.scalars(statement.order_by(Solution.name)))
+    if filters.category:
+        # Categories are a JSON list: filter in Python, the catalogue is small.
+        solutions = [s for s in solutions if filters.category in s.categories]
+    order = {status: rank for rank, status in enumerate(SolutionStatus)}
+    return sorted(solutions, key=lambda s: (not s.quality_assured, order[s.status]))
+
+
+def find_by_ref(session: Session, external_ref: str) -> Solution | None:
+    """Return the solution with this external reference, if any."""
+    return session.scalar(select(Solution).where(Solution.external_ref == external_ref))
+
+
+def solution_history(session: Session, solution_id: int) -> Sequence[audit.AuditEntry]:
+    """Return every recorded change to the solution, oldest first."""
+    return audit.history(session, ENTITY, solution_id)

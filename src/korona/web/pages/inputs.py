@@ -1,0 +1,331 @@
+"""Input pages (innspill): public submit form with live matches, receipt/status page, lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from korona import tabular
+from korona.auth.permissions import Permission, Principal
+from korona.errors import N_, DomainError, NotFound
+from korona.portfolio import triage
+from korona.portfolio.category import list_categories
+from korona.portfolio.matching import DocumentKind, Match
+from korona.portfolio.need import service as need_service
+from korona.portfolio.need.service import NeedFilter
+from korona.portfolio.proposal import attachments, service
+from korona.portfolio.proposal.models import Effort, Input, InputKind, InputStatus
+from korona.portfolio.proposal.schemas import InputCreate
+from korona.portfolio.solution import service as solution_service
+from korona.web import i18n
+from korona.web.deps import DbSession, get_settings, require
+from korona.web.pages.solutions import field_errors
+from korona.web.templating import render
+
+router = APIRouter(prefix="/inputs", include_in_schema=False)
+
+TEXT_FIELDS = (
+    "kind",
+    "title",
+    "description",
+    "organisation_name",
+    "effort_hospitals",
+    "effort_municipalities",
+    "contact_name",
+    "contact_email",
+)
+#: A solution must score at least this (BM25F) to be shown as "seems covered" while typing;
+#: below it a shared common word is the likely reason for the hit.
+MIN_PREVIEW_SCORE = 8.0
+PREVIEW_LIMIT = 3
+
+
+def links(request: Request) -> service.StatusLinks:
+    """Return the status-link maker of this app."""
+    return service.status_links(get_settings(request))
+
+
+def match_index(request: Request) -> Any:
+    """Return the app's match index (built on first use)."""
+    return request.app.state.match_index.get()
+
+
+def preview_matches(
+    request: Request, principal: Principal, text: str, categories: list[str]
+) -> list[Match]:
+    """Return what the proposer sees while typing: solutions, and needs if they may read them."""
+    if len(text.split()) < 3:
+        return []
+    kinds = {DocumentKind.SOLUTION}
+    if principal.can(Permission.NEED_READ):
+        kinds.add(DocumentKind.NEED)
+    found = match_index(request).search(text, categories, limit=PREVIEW_LIMIT, kinds=kinds)
+    return [match for match in found if match.score >= MIN_PREVIEW_SCORE]
+
+
+def _choices(session: Session, principal: Principal) -> dict[str, Any]:
+    needs = (
+        need_service.list_needs(session, NeedFilter())
+        if principal.can(Permission.NEED_READ)
+        else []
+    )
+    return {
+        "categories": list_categories(session, active_only=True),
+        "kinds": list(InputKind),
+        "efforts": list(Effort),
+        "needs": needs,
+    }
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        key: (value if isinstance(value := form.get(key), str) else "").strip()
+        for key in TEXT_FIELDS
+    }
+    values["categories"] = [v for v in form.getlist("categories") if isinstance(v, str)]
+    values["need_ids"] = [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()]
+    values["is_public"] = form.get("is_public") or ""
+    values["commercial"] = form.get("commercial") == "1"
+    return values
+
+
+def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    payload = {key: value for key, value in values.items() if value != ""}
+    payload["is_public"] = {"1": True, "0": False}.get(values["is_public"])
+    payload["need_ids"] = [int(v) for v in values["need_ids"]]
+    payload["language"] = i18n.current_language.get()
+    if principal.organisation_id is not None:
+        payload.pop("organisation_name", None)
+        payload.pop("is_public", None)
+    return payload
+
+
+async def _uploads(form: Any) -> list[attachments.Upload]:
+    uploads = []
+    for item in form.getlist("attachments"):
+        if isinstance(item, UploadFile) and item.filename:
+            # Read one byte past the limit so an oversized file is refused, not truncated.
+            content = await item.read(attachments.MAX_BYTES + 1)
+            uploads.append(attachments.Upload(item.filename, content))
+    return uploads
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    context = {"values": values, "errors": errors, **_choices(session, principal)}
+    return render(request, "inputs/form.html", context, status_code=status_code)
+
+
+@router.get("/new")
+def new_input_form(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show the submit form: open to everyone, logged in or not."""
+    values: dict[str, Any] = {
+        "kind": InputKind.IDEA.value,
+        "categories": [],
+        "need_ids": [],
+        "effort_hospitals": Effort.UNKNOWN.value,
+        "effort_municipalities": Effort.UNKNOWN.value,
+        "contact_name": principal.name,
+        "is_public": "",
+        "contact_email": principal.email if principal.is_authenticated else "",
+    }
+    return _form_page(request, session, principal, values=values, errors={})
+
+
+@router.get("/match-preview")
+def match_preview(
+    request: Request,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Return the "seems covered by" hint for the text typed so far (htmx fragment)."""
+    params = request.query_params
+    text = f"{params.get('title', '')}\n{params.get('description', '')}"[:5000]
+    categories = params.getlist("categories")[:20]
+    matches = preview_matches(request, principal, text, categories)
+    return render(request, "inputs/_matches.html", {"matches": matches})
+
+
+@router.post("")
+async def submit_input(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Register an input from the form and show the receipt; on bad input show the form again."""
+    form = await request.form()
+    values = _form_values(form)
+    settings = get_settings(request)
+    try:
+        data = InputCreate.model_validate(_payload(values, principal))
+        submission = service.Submission(
+            attachments=await _uploads(form), attachment_dir=settings.data_dir / "attachments"
+        )
+        item = service.submit_input(session, principal, data, links(request), submission)
+    except ValidationError as error:
+        return _form_page(
+            request, session, principal, values=values, errors=field_errors(error), status_code=422
+        )
+    except DomainError as error:
+        session.rollback()
+        errors = {error.field or "form": i18n.translate_error(error)}
+        return _form_page(
+            request, session, principal, values=values, errors=errors, status_code=error.status_code
+        )
+    return RedirectResponse(
+        f"/inputs/status/{links(request).token(item)}?submitted=1", status_code=303
+    )
+
+
+@router.get("/status/{token}")
+def status_page(
+    token: str,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show the submitter the receipt, current status and every message sent to them."""
+    item = service.find_by_token(session, links(request), token)
+    context = {
+        "item": item,
+        "messages": service.messages(session, item.id),
+        "kept": item.duplicate_of,
+        "categories": list_categories(session),
+    }
+    return render(request, "inputs/status.html", context)
+
+
+@router.get("/mine")
+def my_inputs(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PROFILE)),
+) -> Response:
+    """List the inputs the logged-in user submitted, each with its status link."""
+    assert principal.user_id is not None
+    items = service.inputs_of_user(session, principal.user_id)
+    maker = links(request)
+    context = {"items": items, "tokens": {item.id: maker.token(item) for item in items}}
+    return render(request, "inputs/mine.html", context)
+
+
+def _filters(request: Request) -> service.InputFilter:
+    params = request.query_params
+    status, kind = params.get("status"), params.get("kind")
+    return service.InputFilter(
+        status=InputStatus(status) if status in set(InputStatus) else None,
+        kind=InputKind(kind) if kind in set(InputKind) else None,
+        category=params.get("category") or None,
+        text=(params.get("q") or "").strip()[:200] or None,
+    )
+
+
+@router.get("")
+def inputs_list(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """List every input with filters and export links."""
+    filters = _filters(request)
+    context = {
+        "items": service.list_inputs(session, filters),
+        "filters": filters,
+        "categories": list_categories(session),
+        "statuses": list(InputStatus),
+        "kinds": list(InputKind),
+    }
+    return render(request, "inputs/list.html", context)
+
+
+@router.get("/export.{fmt}")
+def inputs_export(
+    fmt: str,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """Download the filtered inputs with status and links as CSV or XLSX."""
+    items = service.list_inputs(session, _filters(request))
+    rows = service.export_rows(items, get_settings(request).base_url)
+    stamp = date.today().isoformat()
+    if fmt == "csv":
+        body, media_type = tabular.to_csv(service.EXPORT_COLUMNS, rows), tabular.CSV_MEDIA_TYPE
+    elif fmt == "xlsx":
+        body = tabular.to_xlsx(service.EXPORT_COLUMNS, rows, sheet="innspill")
+        media_type = tabular.XLSX_MEDIA_TYPE
+    else:
+        raise NotFound(N_("Export format must be csv or xlsx"))
+    headers = {"Content-Disposition": f'attachment; filename="innspill-{stamp}.{fmt}"'}
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def detail_context(
+    request: Request, session: Session, principal: Principal, item: Input
+) -> dict[str, Any]:
+    """Return what the input page shows: matches, messages, merges, history, triage choices."""
+    context: dict[str, Any] = {
+        "item": item,
+        "suggestions": triage.suggestions(match_index(request), item, limit=5),
+        "messages": service.messages(session, item.id),
+        "merged": service.merged_into(session, item.id),
+        "attachments": service.attachments_of(session, item.id),
+        "history": service.input_history(session, item.id),
+        "categories": list_categories(session),
+        "next_statuses": triage.INPUT_TRANSITIONS[item.status],
+        "errors": {},
+        "values": {},
+    }
+    if principal.can(Permission.INPUT_TRIAGE):
+        context["solutions"] = solution_service.list_solutions(session)
+        context["needs"] = need_service.list_needs(session, NeedFilter())
+    return context
+
+
+@router.get("/{input_id}")
+def input_page(
+    input_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """Show one input with its match suggestions, messages and history."""
+    item = service.get_input(session, input_id)
+    return render(request, "inputs/detail.html", detail_context(request, session, principal, item))
+
+
+@router.get("/{input_id}/attachments/{attachment_id}")
+def download_attachment(
+    input_id: int,
+    attachment_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """Download an attachment of an input."""
+    attachment = service.get_attachment(session, input_id, attachment_id)
+    path = get_settings(request).data_dir / "attachments" / attachment.storage_name
+    if not path.is_file():
+        raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(path.read_bytes(), media_type=attachment.media_type, headers=headers)

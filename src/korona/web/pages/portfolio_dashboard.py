@@ -1,0 +1,147 @@
+"""Portfolio dashboard (time to first feedback, inputs per week) and the import page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from korona.auth.permissions import Permission, Principal
+from korona.errors import DomainError
+from korona.portfolio import importer, triage
+from korona.portfolio.category import list_categories
+from korona.portfolio.proposal import service as input_service
+from korona.portfolio.proposal.models import InputKind
+from korona.web import i18n
+from korona.web.charts import stacked_bar_svg
+from korona.web.deps import DbSession, require
+from korona.web.labels import label
+from korona.web.pages.inputs import links
+from korona.web.templating import render
+
+router = APIRouter(prefix="/portfolio", include_in_schema=False)
+
+#: The dimensions inputs per week can be stacked by.
+CHART_DIMENSIONS = ("kind", "category", "sector")
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """Show time to first feedback by week and inputs received per week."""
+    items = input_service.list_inputs(session)
+    by = request.query_params.get("by")
+    context = {
+        "weeks": triage.time_to_first_feedback(items),
+        "total": len(items),
+        "by": by if by in CHART_DIMENSIONS else "kind",
+        "dimensions": CHART_DIMENSIONS,
+    }
+    return render(request, "portfolio/dashboard.html", context)
+
+
+def _dimension_label(dimension: str, value: str, names: dict[str, str]) -> str:
+    if dimension == "kind":
+        return label(InputKind(value))
+    if dimension == "category":
+        return names.get(value, value)
+    return i18n.gettext("Public") if value == "public" else i18n.gettext("Private")
+
+
+@router.get("/dashboard/chart.svg")
+def dashboard_chart(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
+    by = request.query_params.get("by")
+    dimension = by if by in CHART_DIMENSIONS else "kind"
+    counts = triage.received_counts(input_service.list_inputs(session))
+    table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
+    language = i18n.current_language.get()
+    names = {category.code: category.name(language) for category in list_categories(session)}
+    rows = [
+        {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
+        for (week, value), n in sorted(table[dimension].items())
+    ]
+    svg = stacked_bar_svg(
+        rows,
+        category="week",
+        value="n",
+        stack="group",
+        category_title=i18n.gettext("Week received"),
+        value_title=i18n.gettext("Number of inputs"),
+        stack_title={
+            "kind": i18n.gettext("Kind of input"),
+            "category": i18n.gettext("Category"),
+            "sector": i18n.gettext("Sector"),
+        }[dimension],
+    )
+    return Response(svg, media_type="image/svg+xml")
+
+
+def _import_page(
+    request: Request, report: Any = None, error: str | None = None, status_code: int = 200
+) -> Response:
+    context = {
+        "entities": list(importer.ImportEntity),
+        "columns": importer.COLUMNS,
+        "report": report,
+        "error": error,
+    }
+    return render(request, "portfolio/import.html", context, status_code=status_code)
+
+
+@router.get("/import")
+def import_form(
+    request: Request,
+    principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
+) -> Response:
+    """Show the import form with the documented columns."""
+    return _import_page(request)
+
+
+@router.post("/import")
+async def import_upload(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
+) -> Response:
+    """Import an uploaded file; any bad row imports nothing and is reported row by row."""
+    form = await request.form()
+    entity, upload = form.get("entity"), form.get("file")
+    if entity not in set(importer.ImportEntity) or not isinstance(upload, UploadFile):
+        return _import_page(
+            request, error=i18n.gettext("Choose what to import and a file"), status_code=422
+        )
+    content = await upload.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        return _import_page(
+            request, error=i18n.gettext("The file is larger than 20 MB"), status_code=413
+        )
+    try:
+        report = importer.import_file(
+            session,
+            principal,
+            importer.ImportEntity(str(entity)),
+            upload.filename or "",
+            content,
+            links=links(request),
+            send_receipts=form.get("send_receipts") == "1",
+        )
+    except DomainError as error:
+        session.rollback()
+        return _import_page(
+            request, error=i18n.translate_error(error), status_code=error.status_code
+        )
+    if not report.ok:
+        session.rollback()
+        return _import_page(request, report=report, status_code=422)
+    return _import_page(request, report=report)

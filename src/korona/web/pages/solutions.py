@@ -1,0 +1,197 @@
+"""Catalogue pages (eksisterende løsninger): public list and detail; the office adds and edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from korona.auth.permissions import Permission, Principal
+from korona.errors import DomainError
+from korona.portfolio.category import list_categories
+from korona.portfolio.solution import service
+from korona.portfolio.solution.models import Solution, SolutionStatus
+from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
+from korona.web import i18n
+from korona.web.deps import DbSession, require
+from korona.web.templating import render
+
+router = APIRouter(prefix="/solutions", include_in_schema=False)
+
+TEXT_FIELDS = ("name", "owner", "description", "status", "url", "contact")
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Return the first translated message per form field."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "form"
+        errors.setdefault(field, i18n.translate_validation_error(item))
+    return errors
+
+
+def _filters(request: Request) -> service.SolutionFilter:
+    params = request.query_params
+    status = params.get("status")
+    return service.SolutionFilter(
+        category=params.get("category") or None,
+        status=SolutionStatus(status) if status in set(SolutionStatus) else None,
+        quality_assured=True if params.get("qa") == "1" else None,
+        text=(params.get("q") or "").strip()[:200] or None,
+    )
+
+
+@router.get("")
+def solutions_list(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """List the catalogue of existing solutions with filters."""
+    filters = _filters(request)
+    context = {
+        "solutions": service.list_solutions(session, filters),
+        "filters": filters,
+        "categories": list_categories(session),
+        "statuses": list(SolutionStatus),
+    }
+    return render(request, "solutions/list.html", context)
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {key: (form.get(key) or "").strip() for key in TEXT_FIELDS}
+    values["categories"] = form.getlist("categories")
+    values["quality_assured"] = form.get("quality_assured") == "1"
+    return values
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    solution: Solution | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "values": values,
+        "errors": errors,
+        "solution": solution,
+        "categories": list_categories(session),
+        "statuses": list(SolutionStatus),
+    }
+    return render(request, "solutions/form.html", context, status_code=status_code)
+
+
+@router.get("/new")
+def new_solution_form(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+) -> Response:
+    """Show the form for adding a solution."""
+    values = {"status": SolutionStatus.IN_OPERATION.value, "categories": []}
+    return _form_page(request, session, values=values, errors={})
+
+
+@router.post("")
+async def create_solution(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+) -> Response:
+    """Add a solution from the form; on bad input show the form again with messages."""
+    values = _form_values(await request.form())
+    try:
+        solution = service.create_solution(
+            session, principal, SolutionCreate.model_validate(values)
+        )
+    except ValidationError as error:
+        return _form_page(
+            request, session, values=values, errors=field_errors(error), status_code=422
+        )
+    except DomainError as error:
+        session.rollback()
+        errors = {error.field or "form": i18n.translate_error(error)}
+        return _form_page(
+            request, session, values=values, errors=errors, status_code=error.status_code
+        )
+    return RedirectResponse(f"/solutions/{solution.id}?created=1", status_code=303)
+
+
+@router.get("/{solution_id}")
+def solution_page(
+    solution_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show one solution."""
+    solution = service.get_solution(session, solution_id)
+    context = {
+        "solution": solution,
+        "categories": list_categories(session),
+        "history": service.solution_history(session, solution_id)
+        if principal.can(Permission.SOLUTION_MANAGE)
+        else [],
+    }
+    return render(request, "solutions/detail.html", context)
+
+
+@router.get("/{solution_id}/edit")
+def edit_solution_form(
+    solution_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+) -> Response:
+    """Show the edit form of a solution."""
+    solution = service.get_solution(session, solution_id)
+    values = {key: getattr(solution, key) for key in TEXT_FIELDS}
+    values |= {
+        "status": solution.status.value,
+        "categories": solution.categories,
+        "quality_assured": solution.quality_assured,
+    }
+    return _form_page(request, session, values=values, errors={}, solution=solution)
+
+
+@router.post("/{solution_id}")
+async def update_solution(
+    solution_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+) -> Response:
+    """Save changes to a solution; on bad input show the form again with messages."""
+    solution = service.get_solution(session, solution_id)
+    values = _form_values(await request.form())
+    try:
+        service.update_solution(
+            session, principal, solution_id, SolutionUpdate.model_validate(values)
+        )
+    except ValidationError as error:
+        return _form_page(
+            request,
+            session,
+            values=values,
+            errors=field_errors(error),
+            solution=solution,
+            status_code=422,
+        )
+    except DomainError as error:
+        session.rollback()
+        errors = {error.field or "form": i18n.translate_error(error)}
+        return _form_page(
+            request,
+            session,
+            values=values,
+            errors=errors,
+            solution=solution,
+            status_code=error.status_code,
+        )
+    return RedirectResponse(f"/solutions/{solution_id}?saved=1", status_code=303)

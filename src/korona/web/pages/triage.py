@@ -1,0 +1,195 @@
+"""Triage pages for the portfolio office: queue with matches, single and bulk actions, letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from korona.auth.permissions import Permission, Principal
+from korona.errors import N_, DomainError, InvalidInput
+from korona.portfolio import triage
+from korona.portfolio.need import service as need_service
+from korona.portfolio.need.service import NeedFilter
+from korona.portfolio.proposal import letters
+from korona.portfolio.proposal import service as input_service
+from korona.portfolio.proposal.models import LetterKind
+from korona.portfolio.solution import service as solution_service
+from korona.web import i18n
+from korona.web.deps import DbSession, require
+from korona.web.pages.inputs import detail_context, links, match_index
+from korona.web.templating import render
+
+router = APIRouter(prefix="/triage", include_in_schema=False)
+
+SUGGESTIONS_PER_INPUT = 3
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    return {
+        "action": text("action"),
+        "solution_id": text("solution_id"),
+        "duplicate_of": text("duplicate_of"),
+        "working_group": text("working_group"),
+        "reason": text("reason"),
+        "need_ids": [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()],
+        "input_ids": [v for v in form.getlist("input_ids") if isinstance(v, str) and v.isdigit()],
+    }
+
+
+def _request(session: Session, values: dict[str, Any]) -> triage.TriageRequest:
+    """Turn the action form into a triage request, or raise with the field at fault."""
+    if values["action"] not in set(triage.TriageAction):
+        raise InvalidInput(N_("Choose an action"), field="action")
+    action = triage.TriageAction(values["action"])
+    duplicate_of_id = None
+    if action == triage.TriageAction.DUPLICATE:
+        if not values["duplicate_of"]:
+            raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
+        duplicate_of_id = input_service.find_by_reference(session, values["duplicate_of"]).id
+    solution = values["solution_id"]
+    return triage.TriageRequest(
+        action=action,
+        need_ids=tuple(int(v) for v in values["need_ids"]),
+        solution_id=int(solution) if solution.isdigit() else None,
+        duplicate_of_id=duplicate_of_id,
+        working_group=values["working_group"],
+        reason=values["reason"],
+    )
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    index = match_index(request)
+    items = triage.queue(session)
+    context = {
+        "items": items,
+        "suggestions": {
+            item.id: triage.suggestions(index, item, limit=SUGGESTIONS_PER_INPUT) for item in items
+        },
+        "solutions": solution_service.list_solutions(session),
+        "needs": need_service.list_needs(session, NeedFilter()),
+        "values": values,
+        "errors": errors,
+        "selected": set(values.get("input_ids", [])),
+    }
+    return render(request, "triage/queue.html", context, status_code=status_code)
+
+
+@router.get("")
+def triage_queue(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> Response:
+    """Show the queue of new inputs with their best matches and the bulk action form."""
+    return _queue_page(request, session, values={}, errors={})
+
+
+@router.post("/bulk")
+async def triage_bulk(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> Response:
+    """Apply one action to every ticked input; all or nothing."""
+    values = _form_values(await request.form())
+    try:
+        done = triage.apply(
+            session,
+            principal,
+            [int(v) for v in values["input_ids"]],
+            _request(session, values),
+            links(request),
+        )
+    except DomainError as error:
+        session.rollback()
+        errors = {error.field or "form": i18n.translate_error(error)}
+        return _queue_page(
+            request, session, values=values, errors=errors, status_code=error.status_code
+        )
+    return RedirectResponse(f"/triage?done={len(done)}", status_code=303)
+
+
+@router.get("/templates")
+def letter_templates(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> Response:
+    """Show the letter templates (Norwegian and English) for editing."""
+    context = {
+        "templates": triage.list_templates(session),
+        "fields": letters.FIELDS,
+        "errors": {},
+        "failed": None,
+    }
+    return render(request, "triage/templates.html", context)
+
+
+@router.post("/templates")
+async def save_letter_template(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> Response:
+    """Save one letter template; refuse unknown fields."""
+    form = await request.form()
+    letter, language = str(form.get("letter", "")), str(form.get("language", ""))
+    try:
+        if letter not in set(LetterKind):
+            raise InvalidInput(N_("Unknown letter"), field="letter")
+        triage.update_template(
+            session,
+            principal,
+            LetterKind(letter),
+            language,
+            str(form.get("subject", "")),
+            str(form.get("body", "")),
+        )
+    except DomainError as error:
+        session.rollback()
+        context = {
+            "templates": triage.list_templates(session),
+            "fields": letters.FIELDS,
+            "errors": {"form": i18n.translate_error(error)},
+            "failed": (letter, language),
+        }
+        return render(request, "triage/templates.html", context, status_code=error.status_code)
+    return RedirectResponse(f"/triage/templates?saved={letter}-{language}", status_code=303)
+
+
+@router.post("/{input_id}")
+async def triage_one(
+    input_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> Response:
+    """Apply one action to one input from its page."""
+    item = input_service.get_input(session, input_id)
+    values = _form_values(await request.form())
+    try:
+        triage.apply(session, principal, [input_id], _request(session, values), links(request))
+    except DomainError as error:
+        session.rollback()
+        item = input_service.get_input(session, input_id)
+        context = detail_context(request, session, principal, item)
+        context |= {
+            "values": values,
+            "errors": {error.field or "form": i18n.translate_error(error)},
+        }
+        return render(request, "inputs/detail.html", context, status_code=error.status_code)
+    return RedirectResponse(f"/inputs/{item.id}?saved=1", status_code=303)
