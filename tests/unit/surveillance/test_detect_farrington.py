@@ -115,9 +115,12 @@ def test_too_short_history_fails_the_point():
         dates=dates,
         observed=np.ones((1, 60), dtype=np.int64),
     )
-    result = FarringtonDetector().detect(series)
+    # asked for explicitly, weeks without five years of history fail (and are counted) ...
+    result = FarringtonDetector().detect(series, years=[2019, 2020])
     assert result.series.failed[0].all()
     assert result.failed_fits == 60
+    # ... and by default only weeks with the full history are predicted (R's default range)
+    assert not FarringtonDetector().detect(series).series.predicted.any()
 
 
 def test_daily_series_are_rejected():

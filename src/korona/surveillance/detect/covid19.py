@@ -1,4 +1,4 @@
-"""The covid-19 signal of spec §4: MSIS cases and covid consultations against the two weeks before."""
+"""The covid-19 signal of spec §4: cases and covid consultations against the two weeks before."""
 
 from __future__ import annotations
 
