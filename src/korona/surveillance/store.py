@@ -198,15 +198,24 @@ class SurveillanceStore:
         missing = [c for c in (*STRATUM_KEYS, *value_columns) if c not in wide.columns]
         if missing:
             raise StoreError(f"consultation strata lack columns: {', '.join(missing)}")
+        schema = wide.schema
         frame = wide.select(
             *(pl.col(k).cast(_CONSULTATION_SCHEMA[k]) for k in STRATUM_KEYS),
-            *(pl.col(c).fill_null(0).cast(pl.Int64) for c in value_columns),
+            *(
+                pl.col(c).fill_null(0)
+                if schema[c].is_integer()
+                else pl.col(c).fill_null(0).cast(pl.Int64)
+                for c in value_columns
+            ),
         )
+        # Counts are stored as Int32 when they fit (half the memory and disk); reads give Int64.
+        if frame.height and frame.select(pl.max_horizontal(value_columns).max()).item() < 2**31:
+            frame = frame.with_columns(pl.col(value_columns).cast(pl.Int32))
         if frame.select(pl.col("date").is_null().any()).item():
             raise StoreError("consultation frame has rows without a date")
         dates = frame.get_column("date").unique()
         self._replace_dates(self._consultation_dir(Frequency.DAILY), frame, dates)
-        self._rebuild_weeks(dates)
+        self._rebuild_weeks(frame, dates)
         dimensions = self._dimensions()
         for key, column, extra in (
             ("locations", "location_code", list(locations)),
@@ -230,27 +239,43 @@ class SurveillanceStore:
         years = set(dates.dt.year().unique().to_list())
         partitions = self._partitions(directory)
         for year in sorted(years):
-            new_rows = frame.filter(pl.col("date").dt.year() == year)
+            new_rows = frame if len(years) == 1 else frame.filter(pl.col("date").dt.year() == year)
             path = directory / f"year={year}.parquet"
             if year in partitions:
                 kept = pl.read_parquet(path).filter(~pl.col("date").is_in(dates.implode()))
                 new_rows = pl.concat([kept, new_rows], how="diagonal_relaxed").fill_null(0)
-            _atomic_write_parquet(new_rows.sort("date", "location_code"), path)
+            # Sorted by date so Parquet row-group statistics let date filters skip data.
+            if not new_rows.get_column("date").is_sorted():
+                new_rows = new_rows.sort("date")
+            _atomic_write_parquet(new_rows, path)
 
-    def _rebuild_weeks(self, dates: pl.Series) -> None:
+    def _rebuild_weeks(self, frame: pl.DataFrame, dates: pl.Series) -> None:
+        """Recompute the weeks touched by ``dates``: the new rows plus stored rows of the other
+        days of those weeks (only the edge weeks of a write need reading back)."""
         sundays = dates.to_frame("date").select(_sunday(pl.col("date")).unique()).to_series()
-        first = sundays.min()
-        daily_dir = self._consultation_dir(Frequency.DAILY)
-        assert isinstance(first, dt.date)
-        years = {year for year in self._partitions(daily_dir) if year >= first.year - 1}
-        sources = [daily_dir / f"year={year}.parquet" for year in sorted(years)]
-        daily = pl.concat([pl.scan_parquet(p) for p in sources], how="diagonal_relaxed")
-        values = [c for c in daily.collect_schema().names() if c not in STRATUM_KEYS]
+        covered = set(dates.to_list())
+        other_days = sorted(
+            sunday - dt.timedelta(days=offset)
+            for sunday in sundays.to_list()
+            for offset in range(7)
+            if sunday - dt.timedelta(days=offset) not in covered
+        )
+        parts = [frame.lazy()]
+        years = {day.year for day in other_days}
+        daily = self._partitions(self._consultation_dir(Frequency.DAILY))
+        for year in sorted(years & set(daily)):
+            parts.append(
+                pl.scan_parquet(daily[year]).filter(
+                    pl.col("date").is_in(pl.Series(other_days, dtype=pl.Date).implode())
+                )
+            )
+        combined = pl.concat(parts, how="diagonal_relaxed")
+        values = [c for c in combined.collect_schema().names() if c not in STRATUM_KEYS]
         weekly = (
-            daily.with_columns(_sunday(pl.col("date")).alias("date"))
-            .filter(pl.col("date").is_in(sundays.implode()))
+            combined.with_columns(_sunday(pl.col("date")).alias("date"))
             .group_by(STRATUM_KEYS)
-            .agg(pl.col(c).fill_null(0).sum() for c in values)
+            .agg(pl.col(values).fill_null(0).sum())
+            .with_columns(pl.col(values).cast(pl.Int64))
             .collect()
         )
         self._replace_dates(self._consultation_dir(Frequency.WEEKLY), weekly, sundays)
@@ -280,8 +305,11 @@ class SurveillanceStore:
                 wide.select(
                     *STRATUM_KEYS,
                     pl.lit(syndrome, pl.String).alias("syndrome"),
-                    pl.col(_wide_name("n", syndrome)).fill_null(0).alias("n"),
-                    pl.col(_wide_name("denominator", syndrome)).fill_null(0).alias("denominator"),
+                    pl.col(_wide_name("n", syndrome)).fill_null(0).cast(pl.Int64).alias("n"),
+                    pl.col(_wide_name("denominator", syndrome))
+                    .fill_null(0)
+                    .cast(pl.Int64)
+                    .alias("denominator"),
                 )
                 for syndrome in dims["syndromes"]
                 if _wide_name("n", syndrome) in available

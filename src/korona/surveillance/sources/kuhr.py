@@ -180,6 +180,8 @@ _CONTACT_BITS = {ContactType.IN_PERSON: 1, ContactType.TELEPHONE: 2, ContactType
 _INFLUENSA_BIT = 8
 _SYNDROME_SHIFT = 4  # syndrome i has bit 1 << (4 + i)
 _PRACTICE_TYPES = (PracticeType.GP, PracticeType.OUT_OF_HOURS)
+# Dates outside 1970-01-01 … 2099-12-31 are rejected as bad (keeps packed keys in 32 bits).
+_LAST_DAY = 47_482
 _CONTACT_TYPES = (ContactType.IN_PERSON, ContactType.TELEPHONE, ContactType.E_CONSULTATION)
 
 
@@ -267,6 +269,10 @@ class _Encoding:
     """How a row's stratum is packed into one integer key (for a fast group-by)."""
 
     source_codes: list[str]  # municipality codes as found in files (any year) + 9999
+
+    @property
+    def key_dtype(self) -> type[pl.DataType]:
+        return pl.Int32 if self.per_day * _LAST_DAY < 2**31 else pl.Int64
 
     @property
     def per_day(self) -> int:
@@ -372,7 +378,10 @@ def _validated(
     )
     checks = (
         (BadRowReason.MISSING_ID, pl.col("_missing_id")),
-        (BadRowReason.BAD_DATE, pl.col("_days").is_null()),
+        (
+            BadRowReason.BAD_DATE,
+            ~pl.col("_days").is_between(0, _LAST_DAY, closed="left").fill_null(False),
+        ),
         (BadRowReason.NEGATIVE_AGE, pl.col("_negative")),
         (BadRowReason.BAD_AGE, pl.col("_band").is_null()),
         (BadRowReason.UNKNOWN_CODE, pl.col("_code_mask").is_null() & ~pl.col("_no_code")),
@@ -385,10 +394,12 @@ def _validated(
         status = pl.when(failed).then(2 + _REASONS.index(reason)).otherwise(status)
     return parsed.with_columns(
         status.cast(pl.UInt8).alias("_status"),
-        encoding.key(
-            pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice")
-        ).alias("_key"),
-        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask")).alias("_mask"),
+        encoding.key(pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice"))
+        .cast(encoding.key_dtype, strict=False)
+        .alias("_key"),
+        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask"))
+        .cast(pl.UInt32 if _SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
+        .alias("_mask"),
     )
 
 
@@ -481,7 +492,7 @@ def _to_locations(
             ),
         )
     )
-    key = pl.col("_key")
+    key = pl.col("_key").cast(pl.Int64)
     bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
 
     def packed(
@@ -584,13 +595,14 @@ def _to_locations(
                 expr
                 for s, column in zip(syndromes, n_columns, strict=True)
                 for expr in (
-                    pl.col(column).alias(f"n__{s.name}"),
-                    pl.col(
-                        "_all" if s.denominator is DenominatorRule.ALL else "_non_influensa"
-                    ).alias(f"denominator__{s.name}"),
+                    pl.col(column).cast(pl.Int32).alias(f"n__{s.name}"),
+                    pl.col("_all" if s.denominator is DenominatorRule.ALL else "_non_influensa")
+                    .cast(pl.Int32)
+                    .alias(f"denominator__{s.name}"),
                 )
             ),
         )
+        .sort("date")
         .collect()
     )
 
