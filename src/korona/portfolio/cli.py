@@ -1,0 +1,149 @@
+"""`korona portfolio …`: match text against the portfolio, import and export from the console."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+import korona.models  # noqa: F401 - every table must be known before the first session
+from korona import tabular
+from korona.auth.permissions import Principal
+from korona.config import Settings
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.errors import DomainError
+from korona.portfolio import importer
+from korona.portfolio.proposal import service as input_service
+from korona.portfolio.proposal.index import build_index
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
+
+#: Who the audit log names for changes made from the console.
+CLI = Principal(email="korona-cli")
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            yield session
+    except DomainError as error:
+        err_console.print(f"[bold red]Error:[/] {error.text}")
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+
+
+@app.command("match")
+def match(
+    text: Annotated[str, typer.Argument(help="The text to find similar entries for")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+    category: Annotated[
+        list[str] | None, typer.Option(help="A category code to favour (repeatable)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many matches")] = 10,
+) -> None:
+    """Print the solutions, needs and inputs most similar to TEXT (kind, id, title, score)."""
+    with _transaction(Settings()) as session:
+        index = build_index(session)
+    matches = index.search(text, category or [], limit=limit)
+    if as_json:
+        rows = [
+            {"kind": m.kind.value, "id": m.id, "title": m.title, "score": m.score} for m in matches
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Top {limit} matches")
+    for column in ("kind", "id", "title", "score"):
+        table.add_column(column)
+    for m in matches:
+        table.add_row(m.kind.value, str(m.id), m.title, f"{m.score:.3f}")
+    console.print(table)
+
+
+def _entity_from_name(path: Path) -> importer.ImportEntity | None:
+    stem = path.stem.lower()
+    for entity in importer.ImportEntity:
+        if entity.value in stem:
+            return entity
+    return None
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    entity: Annotated[
+        importer.ImportEntity | None,
+        typer.Option(help="What the file holds (default: from the file name)"),
+    ] = None,
+    receipts: Annotated[
+        bool, typer.Option(help="Send receipts to the submitters of imported inputs")
+    ] = True,
+) -> None:
+    """Import organisations, solutions, needs or inputs from CSV, XLSX or JSON (all or nothing)."""
+    chosen = entity or _entity_from_name(file)
+    if chosen is None:
+        err_console.print(
+            "[bold red]Error:[/] say what the file holds with --entity "
+            f"({', '.join(e.value for e in importer.ImportEntity)})"
+        )
+        raise typer.Exit(2)
+    settings = Settings()
+    with _transaction(settings) as session:
+        report = importer.import_file(
+            session,
+            CLI,
+            chosen,
+            file.name,
+            file.read_bytes(),
+            links=input_service.status_links(settings),
+            send_receipts=receipts,
+        )
+        if not report.ok:
+            session.rollback()
+    if not report.ok:
+        table = Table(title=f"Nothing imported: {len(report.errors)} errors in {file.name}")
+        for column in ("row", "column", "error"):
+            table.add_column(column)
+        for error in report.errors:
+            table.add_row(str(error.row), error.column, error.message)
+        err_console.print(table)
+        raise typer.Exit(1)
+    console.print(
+        f"[green]Imported {report.rows} {chosen.value}:[/] {report.created} new, "
+        f"{report.updated} changed, {report.unchanged} unchanged."
+    )
+
+
+@app.command("export")
+def export_inputs(
+    file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .xlsx file")],
+) -> None:
+    """Write every input with its status and links to a CSV or XLSX file."""
+    settings = Settings()
+    suffix = file.suffix.lower()
+    if suffix not in {".csv", ".xlsx"}:
+        err_console.print("[bold red]Error:[/] the file must end in .csv or .xlsx")
+        raise typer.Exit(2)
+    with _transaction(settings) as session:
+        items = input_service.list_inputs(session)
+        rows = input_service.export_rows(items, settings.base_url)
+    body = (
+        tabular.to_csv(input_service.EXPORT_COLUMNS, rows)
+        if suffix == ".csv"
+        else tabular.to_xlsx(input_service.EXPORT_COLUMNS, rows, sheet="innspill")
+    )
+    file.write_bytes(body)
+    console.print(f"[green]Wrote {len(rows)} inputs to {file}[/]")
