@@ -186,7 +186,7 @@ class SeriesSet:
         """Return the calendar year of every time point (weekly: the year of the week's Sunday)."""
         return self.dates.astype("datetime64[Y]").astype(np.int64) + 1970
 
-    def with_results(self, **results: np.ndarray) -> SeriesSet:
+    def with_results(self, **results: Any) -> SeriesSet:
         """Return a copy carrying detector results (validated like every SeriesSet)."""
         unknown = set(results) - {"predicted", *RESULT_FIELDS}
         if unknown:
@@ -196,7 +196,7 @@ class SeriesSet:
     def subset(self, rows: Sequence[int] | np.ndarray) -> SeriesSet:
         """Return the series at ``rows`` (in that order), with their results."""
         index = np.asarray(rows, dtype=np.int64)
-        arrays = {
+        arrays: dict[str, Any] = {
             f: getattr(self, f)[index]
             for f in ("observed", "denominator", "predicted", *RESULT_FIELDS)
             if getattr(self, f) is not None

@@ -146,3 +146,45 @@ def test_parameters_from_strings_use_the_spec_names():
         parameters_from_strings(FarringtonDetector, {"b": "5"})
     with pytest.raises(ParameterError, match="must be one of"):
         parameters_from_strings(FarringtonDetector, {"threshold_method": "magic"})
+
+
+@pytest.mark.parametrize(
+    "detector",
+    [
+        FarringtonDetector(),
+        FarringtonDetector(
+            no_periods=10, past_weeks_not_included=26, threshold_method=ThresholdMethod.MUAN
+        ),
+        FarringtonDetector(
+            no_periods=10, past_weeks_not_included=26, threshold_method=ThresholdMethod.NB_PLUGIN
+        ),
+    ],
+    ids=["farrington", "noufaily-muan", "noufaily-nbplugin"],
+)
+def test_equals_statsmodels_reference(detector):
+    from test_detect_reference import reference_farrington
+
+    rng = np.random.default_rng(2)
+    n_time, n_series = 52 * 7, 12
+    t = np.arange(n_time)
+    level = np.array([[300, 20, 3, 0.5, 0.05, 0][s % 6] for s in range(n_series)], float)
+    drift = np.exp(np.outer(rng.normal(0, 0.002, n_series), t))
+    mean = level[:, None] * np.exp(0.5 * np.cos(2 * np.pi * t / 52))[None, :] * drift
+    observed = rng.poisson(mean)
+    observed[5::6] = 0
+    observed[1::6, 330:333] += 30  # an outbreak in the predicted weeks
+    series = SeriesSet(
+        keys=pl.DataFrame({"series": [str(i) for i in range(n_series)]}),
+        frequency=Frequency.WEEKLY,
+        dates=weekly_dates("2012-01-01", n_time),
+        observed=observed,
+    )
+    result = detector.detect(series, years=[2018])
+    got = result.series
+    points = np.flatnonzero(got.predicted[0])[::3]
+    ref = reference_farrington(series, detector, points)
+    assert np.array_equal(got.failed[:, points], ref["failed"])
+    assert np.array_equal(got.status[:, points] == 2, ref["alarm"])
+    np.testing.assert_allclose(got.expected[:, points], ref["mu0"], rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(got.threshold4[:, points], ref["upper"], rtol=1e-6, equal_nan=True)
+    assert got.status[1, points].any()  # the outbreak is found

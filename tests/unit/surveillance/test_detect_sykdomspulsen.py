@@ -25,7 +25,9 @@ def make_series(rng, n_series, dates, frequency, kinds=None):
     for i in range(n_series):
         kind = i % len(levels) if kinds is None else kinds[i]
         level = levels[kind] * rng.uniform(0.5, 1.5)
-        season = np.exp(rng.uniform(0.1, 0.6) * np.cos(2 * np.pi * (t - rng.integers(period)) / period))
+        season = np.exp(
+            rng.uniform(0.1, 0.6) * np.cos(2 * np.pi * (t - rng.integers(period)) / period)
+        )
         trend = np.exp(rng.normal(0, 0.3) * t / t.size)
         mean = level * season * trend
         den = rng.poisson(np.maximum(mean, 0.05) * 40 + 5).astype(float)

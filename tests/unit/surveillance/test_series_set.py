@@ -83,7 +83,12 @@ def test_from_long_zero_fills_and_round_trips():
 
 def test_from_long_rejects_duplicates_and_non_sundays():
     frame = pl.DataFrame(
-        {"series": ["a", "a"], "date": [dt.date(2020, 1, 5)] * 2, "n": [1, 2], "denominator": [1, 1]}
+        {
+            "series": ["a", "a"],
+            "date": [dt.date(2020, 1, 5)] * 2,
+            "n": [1, 2],
+            "denominator": [1, 1],
+        }
     )
     with pytest.raises(SeriesSetError, match="duplicate"):
         SeriesSet.from_long(frame, frequency=Frequency.WEEKLY, key_columns=["series"])

@@ -28,6 +28,7 @@ from korona.surveillance.detect.base import (
     parameters_from_strings,
 )
 from korona.surveillance.series import SeriesSet, SeriesSetError, Status
+from korona.surveillance.store import StoreError, SurveillanceStore
 
 __all__ = [
     "CsvInputError",
@@ -36,6 +37,7 @@ __all__ = [
     "register",
     "result_frame",
     "run_store",
+    "store_frame",
     "write_csv_atomically",
 ]
 
@@ -179,6 +181,18 @@ def result_frame(detection: Detection, method: Method) -> pl.DataFrame:
     return frame.select(columns)
 
 
+def store_frame(detection: Detection, method: Method) -> pl.DataFrame:
+    """Return the rows ``run`` stores: keys, date (weekly: and ISO week columns), n,
+    denominator and the method's result columns."""
+    series = detection.series
+    frame = series.to_long()
+    keep = [c for c in frame.columns if c not in _RESULT_COLUMNS or c in _METHOD_COLUMNS[method]]
+    return frame.select(keep)
+
+
+_RESULT_COLUMNS = ("threshold2", "threshold4", "threshold6", "zscore")
+
+
 def write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
     """Write ``frame`` to a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,7 +246,7 @@ def _clear_errors() -> Iterator[None]:
     """Print domain errors as one red English line and exit 2, never a traceback."""
     try:
         yield
-    except (CsvInputError, DetectionError, SeriesSetError) as error:
+    except (CsvInputError, DetectionError, SeriesSetError, StoreError) as error:
         error_console.print(f"[red]Error:[/red] {error}")
         raise typer.Exit(EXIT_FAILED) from None
 
@@ -269,7 +283,7 @@ def _is_daily_location(code: pl.Expr) -> pl.Expr:
 
 
 def load_store_series(
-    store: object, frequency: Frequency, years: Sequence[int], years_back: int = 5
+    store: SurveillanceStore, frequency: Frequency, years: Sequence[int], years_back: int = 5
 ) -> SeriesSet | None:
     """Return location × age × syndrome series from the store, summed over contact types
     (each syndrome's signal contact types, spec §1) and both practice types.
@@ -281,7 +295,7 @@ def load_store_series(
     contact_types = {s.name: [c.value for c in s.signal_contact_types] for s in load_syndromes()}
     first = pl.date(min(years) - years_back, 1, 1)
     last = pl.date(max(years), 12, 31)
-    lazy = store.consultations(frequency)  # type: ignore[attr-defined]
+    lazy = store.consultations(frequency)
     allowed = pl.lit(False)
     for syndrome, types in contact_types.items():
         allowed = allowed | ((pl.col("syndrome") == syndrome) & pl.col("contact_type").is_in(types))
@@ -313,8 +327,6 @@ def run_store(
     Weekly for every location; daily for nation and counties (Sykdomspulsen only: the other
     methods are weekly).
     """
-    from korona.surveillance.store import SurveillanceStore
-
     started = time.perf_counter()
     store = SurveillanceStore(data_dir / "surveillance")
     detector = parameters_from_strings(DETECTORS[method], settings)
@@ -331,7 +343,7 @@ def run_store(
         if progress is not None and task is not None:
             progress.advance(task)
 
-    rows = []
+    rows: list[tuple[str, int, int, int, dict[Status, int]]] = []
     for frequency in frequencies:
         step(f"Reading {frequency} counts")
         series = load_store_series(store, frequency, years)
@@ -345,7 +357,7 @@ def run_store(
         detection = detector.detect(series, years=years)
         advance()
         step(f"Writing {frequency} results")
-        store.write_results(method.value, frequency, result_frame(detection, method), years)
+        store.write_results(method.value, frequency, store_frame(detection, method), years)
         advance()
         rows.append(
             (
