@@ -45,6 +45,7 @@ TEXT_FIELDS = (
 #: below it a shared common word is the likely reason for the hit.
 MIN_PREVIEW_SCORE = 8.0
 PREVIEW_LIMIT = 3
+RELATIVE_CUT = 0.5
 
 
 def links(request: Request) -> service.StatusLinks:
@@ -67,7 +68,10 @@ def preview_matches(
     if principal.can(Permission.NEED_READ):
         kinds.add(DocumentKind.NEED)
     found = match_index(request).search(text, categories, limit=PREVIEW_LIMIT, kinds=kinds)
-    return [match for match in found if match.score >= MIN_PREVIEW_SCORE]
+    if not found or found[0].score < MIN_PREVIEW_SCORE:
+        return []
+    # Scores compare only within one query: keep what is close to the best hit.
+    return [match for match in found if match.score >= found[0].score * RELATIVE_CUT]
 
 
 def _choices(session: Session, principal: Principal) -> dict[str, Any]:
