@@ -310,14 +310,22 @@ def queue(session: Session) -> list[Input]:
     return inputs.list_inputs(session, inputs.InputFilter(status=InputStatus.RECEIVED))
 
 
-def suggestions(index: MatchIndex, item: Input, *, limit: int = 3) -> list[Match]:
-    """Return the best matches for an input among solutions, needs and other inputs."""
-    return index.search(
-        f"{item.title}\n{item.description}",
-        item.categories,
-        limit=limit,
-        exclude=(DocumentKind.INPUT, item.id),
-    )
+def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Match]:
+    """Return the best solutions, needs and other inputs for an input, each kind on its own.
+
+    Near-identical inputs would otherwise crowd out the solution that covers them all.
+    """
+    text = f"{item.title}\n{item.description}"
+    found: list[Match] = []
+    for kind in (DocumentKind.SOLUTION, DocumentKind.NEED, DocumentKind.INPUT):
+        found += index.search(
+            text,
+            item.categories,
+            limit=per_kind,
+            kinds={kind},
+            exclude=(DocumentKind.INPUT, item.id),
+        )
+    return found
 
 
 def update_template(

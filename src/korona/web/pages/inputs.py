@@ -287,7 +287,7 @@ def detail_context(
     """Return what the input page shows: matches, messages, merges, history, triage choices."""
     context: dict[str, Any] = {
         "item": item,
-        "suggestions": triage.suggestions(match_index(request), item, limit=5),
+        "suggestions": triage.suggestions(match_index(request), item, per_kind=3),
         "messages": service.messages(session, item.id),
         "merged": service.merged_into(session, item.id),
         "attachments": service.attachments_of(session, item.id),

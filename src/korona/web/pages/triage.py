@@ -24,7 +24,7 @@ from korona.web.templating import render
 
 router = APIRouter(prefix="/triage", include_in_schema=False)
 
-SUGGESTIONS_PER_INPUT = 3
+SUGGESTIONS_PER_KIND = 1
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -77,7 +77,8 @@ def _queue_page(
     context = {
         "items": items,
         "suggestions": {
-            item.id: triage.suggestions(index, item, limit=SUGGESTIONS_PER_INPUT) for item in items
+            item.id: triage.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
+            for item in items
         },
         "solutions": solution_service.list_solutions(session),
         "needs": need_service.list_needs(session, NeedFilter()),
