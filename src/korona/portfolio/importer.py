@@ -138,9 +138,9 @@ def read_rows(filename: str, content: bytes) -> list[dict[str, Any]]:
         rows = list(sheet.iter_rows(values_only=True))
         if not rows:
             return []
-        header = [str(cell).strip() if cell is not None else "" for cell in rows[0]]
+        names = [str(cell).strip() if cell is not None else "" for cell in rows[0]]
         return [
-            dict(zip(header, row, strict=False))
+            dict(zip(names, row, strict=False))
             for row in rows[1:]
             if any(cell not in (None, "") for cell in row)
         ]
@@ -273,8 +273,8 @@ def import_rows(
     def organisation(number: int, row: dict[str, Any]) -> _OrganisationRow:
         return _OrganisationRow(
             name=_text(row.get("name")),
-            kind=_text(row.get("kind")),  # type: ignore[arg-type]
-            sector=_text(row.get("sector")),  # type: ignore[arg-type]
+            kind=_text(row.get("kind")),
+            sector=_text(row.get("sector")),
             municipality_number=_optional(row.get("municipality_number")),
         )
 

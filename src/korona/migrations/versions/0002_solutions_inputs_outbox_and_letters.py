@@ -9,14 +9,131 @@ Also seeds the submitters' letter templates in Norwegian and English.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+
+# The letter templates the portfolio started with; a copy, so later code changes do not alter
+# history: (letter, language, subject, body).
+LETTERS = (
+    (
+        "receipt",
+        "nb",
+        "Kvittering for innspill {reference}",
+        (
+            "Hei {contact_name},\n\nTakk for innspillet «{title}». Vi har mottatt det med "
+            "referansenummer {reference}.\n\nDu kan følge saken og lese alle meldinger fra "
+            "oss her:\n{status_url}\n\nVennlig hilsen\nkoronaporteføljen, porteføljekontoret"
+        ),
+    ),
+    (
+        "receipt",
+        "en",
+        "Receipt for input {reference}",
+        (
+            'Hello {contact_name},\n\nThank you for the input "{title}". We have received it '
+            "with reference number {reference}.\n\nYou can follow it and read every message "
+            "from us here:\n{status_url}\n\nKind regards\nThe koronaportefølje portfolio office"
+        ),
+    ),
+    (
+        "covered",
+        "nb",
+        "Innspill {reference}: dekket av eksisterende løsning",
+        (
+            "Hei {contact_name},\n\nTakk for innspillet «{title}». Behovet ser ut til å være "
+            "dekket av en eksisterende, kvalitetssikret løsning: {solution} "
+            "({solution_url}).\n\nBegrunnelse: {reason}\n\nVi anbefaler å ta i bruk denne "
+            "løsningen før noe nytt utvikles.\n\nStatus: {status_url}\n\nVennlig "
+            "hilsen\nkoronaporteføljen, porteføljekontoret"
+        ),
+    ),
+    (
+        "covered",
+        "en",
+        "Input {reference}: covered by an existing solution",
+        (
+            'Hello {contact_name},\n\nThank you for the input "{title}". The need appears to '
+            "be covered by an existing, quality-assured solution: {solution} "
+            "({solution_url}).\n\nWhy: {reason}\n\nWe recommend using this solution before "
+            "anything new is built.\n\nStatus: {status_url}\n\nKind regards\nThe "
+            "koronaportefølje portfolio office"
+        ),
+    ),
+    (
+        "duplicate",
+        "nb",
+        "Innspill {reference}: slått sammen med {kept_reference}",
+        (
+            "Hei {contact_name},\n\nInnspillet «{title}» handler om det samme som innspill "
+            "{kept_reference} «{kept_title}», og vi har slått dem sammen. Begge beholder "
+            "sin historikk, og innspillet ditt blir vurdert sammen med "
+            "{kept_reference}.\n\n{reason}\n\nStatus: {status_url}\n\nVennlig "
+            "hilsen\nkoronaporteføljen, porteføljekontoret"
+        ),
+    ),
+    (
+        "duplicate",
+        "en",
+        "Input {reference}: merged with {kept_reference}",
+        (
+            'Hello {contact_name},\n\nThe input "{title}" is about the same as input '
+            '{kept_reference} "{kept_title}", and we have merged them. Both keep their '
+            "history, and your input will be assessed together with "
+            "{kept_reference}.\n\n{reason}\n\nStatus: {status_url}\n\nKind regards\nThe "
+            "koronaportefølje portfolio office"
+        ),
+    ),
+    (
+        "in_assessment",
+        "nb",
+        "Innspill {reference}: sendt til vurdering",
+        (
+            "Hei {contact_name},\n\nInnspillet «{title}» er sendt til arbeidsgruppen "
+            "{working_group} for vurdering. Du hører fra oss når vurderingen er "
+            "ferdig.\n\nStatus: {status_url}\n\nVennlig hilsen\nkoronaporteføljen, "
+            "porteføljekontoret"
+        ),
+    ),
+    (
+        "in_assessment",
+        "en",
+        "Input {reference}: sent for assessment",
+        (
+            'Hello {contact_name},\n\nThe input "{title}" has been sent to the working group '
+            "{working_group} for assessment. You will hear from us when the assessment is "
+            "done.\n\nStatus: {status_url}\n\nKind regards\nThe koronaportefølje portfolio "
+            "office"
+        ),
+    ),
+    (
+        "declined",
+        "nb",
+        "Innspill {reference}: ikke videreført",
+        (
+            "Hei {contact_name},\n\nTakk for innspillet «{title}». Vi har vurdert det og "
+            "viderefører det ikke.\n\nBegrunnelse: {reason}\n\nStatus: {status_url}\n\nVennlig "
+            "hilsen\nkoronaporteføljen, porteføljekontoret"
+        ),
+    ),
+    (
+        "declined",
+        "en",
+        "Input {reference}: not taken further",
+        (
+            'Hello {contact_name},\n\nThank you for the input "{title}". We have considered '
+            "it and will not take it further.\n\nWhy: {reason}\n\nStatus: {status_url}\n\nKind "
+            "regards\nThe koronaportefølje portfolio office"
+        ),
+    ),
+)
 
 
 def upgrade() -> None:
@@ -296,11 +413,6 @@ def upgrade() -> None:
 
 
 def _seed_letter_templates() -> None:
-    # A copy of the defaults at this revision, so later code changes do not alter history.
-    from datetime import UTC, datetime
-
-    from korona.portfolio.proposal.letters import DEFAULT_LETTERS
-
     table = sa.table(
         "letter_template",
         sa.column("letter", sa.String),
@@ -314,13 +426,13 @@ def _seed_letter_templates() -> None:
         table,
         [
             {
-                "letter": letter.value,
+                "letter": letter,
                 "language": language,
                 "subject": subject,
                 "body": body,
                 "updated_at": now,
             }
-            for (letter, language), (subject, body) in DEFAULT_LETTERS.items()
+            for letter, language, subject, body in LETTERS
         ],
     )
 

@@ -131,7 +131,7 @@ def letter_templates(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
-    context = {
+    context: dict[str, Any] = {
         "templates": triage.list_templates(session),
         "fields": letters.FIELDS,
         "errors": {},
