@@ -28,10 +28,11 @@ from korona.surveillance.geo import load_geography
 from korona.surveillance.sources.kuhr import aggregate_kuhr, icpc2_codes
 from korona.surveillance.store import SurveillanceStore
 reference, path, root = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+batch = int(sys.argv[4])
 geography = load_geography(reference)
 codes = icpc2_codes(reference)
 started = time.perf_counter()
-wide, names, report = aggregate_kuhr(path, geography, codes)
+wide, names, report = aggregate_kuhr(path, geography, codes, max_rows_per_batch=batch)
 aggregated = time.perf_counter()
 SurveillanceStore(root).write_consultation_strata(wide, names, locations=geography.location_codes)
 done = time.perf_counter()
@@ -45,12 +46,12 @@ def reference_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def run_ingest(path: Path) -> None:
+def run_ingest(path: Path, batch: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="korona-store-"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(reference_dir()), str(path), str(root)],
+        [sys.executable, "-c", CHILD, str(reference_dir()), str(path), str(root), str(batch)],
         check=True,
         capture_output=True,
         text=True,
@@ -59,7 +60,8 @@ def run_ingest(path: Path) -> None:
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     f = json.loads(child.stdout.strip().splitlines()[-1])
     print(
-        f"ingest {path.name}: {f['rows']:,} rows → {f['strata']:,} strata; "
+        f"ingest {path.name} (batches of ≤{batch:,} rows): {f['rows']:,} rows → "
+        f"{f['strata']:,} strata; "
         f"aggregate {f['aggregate']:.1f} s + store {f['store']:.1f} s = {f['total']:.1f} s "
         f"({f['rows'] / f['total'] / 1e6:.2f} M rows/s), {wall:.1f} s with start-up, "
         f"peak RSS {peak_mb:,.0f} MB"
@@ -119,6 +121,7 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=None)
     parser.add_argument("--csv", action="store_true", help="also time the same year as CSV")
     parser.add_argument("--formats", action="store_true", help="also compare Parquet vs SQLite")
+    parser.add_argument("--max-rows-per-batch", type=int, default=30_000_000)
     args = parser.parse_args()
     print(f"machine: {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}")
     path = args.file
@@ -146,13 +149,13 @@ def main() -> None:
             capture_output=True,
         )
         path = out / "kuhr_2019.parquet"
-    run_ingest(path)
+    run_ingest(path, args.max_rows_per_batch)
     if args.csv:
         import polars as pl
 
         csv_path = path.with_suffix(".csv")
         pl.read_parquet(path).write_csv(csv_path)
-        run_ingest(csv_path)
+        run_ingest(csv_path, args.max_rows_per_batch)
     if args.formats:
         compare_formats(path)
 

@@ -288,3 +288,28 @@ def test_syndromes_are_data(tmp_path):
     assert nation["n__hudinfeksjon"].sum() == 1
     assert nation["denominator__hudinfeksjon"].sum() == 2
     assert {s.name for s in load_syndromes()} >= {"gastro", "influensa", "covid19"}
+
+
+def test_batched_aggregation_equals_single_pass(tmp_path):
+    rows = [
+        row(str(i), code, fee, age=str(age), muni=muni)
+        for i, (code, fee, age, muni) in enumerate(
+            [
+                ("D11", "2ad", 3, "0301"),
+                ("R80", "1ad", 40, "1850"),
+                ("R74", "1be", 70, "3001"),
+                ("A04", "2ad", 12, "0314"),
+                ("D70", "11ad", 25, "5012"),
+                ("R05", "2ad", 33, "4601"),
+            ]
+            * 5
+        )
+    ]
+    rows.insert(7, row("bad", "D11", day="2020-02-30"))
+    path = write_csv(tmp_path / "k.csv", rows)
+    single, _, report = aggregate_kuhr(path, GEO, CODES)
+    batched, _, batched_report = aggregate_kuhr(path, GEO, CODES, max_rows_per_batch=4)
+    keys = ["location_code", "age", "contact_type", "practice_type", "date"]
+    assert single.sort(keys).equals(batched.sort(keys))
+    assert report.bad_rows.equals(batched_report.bad_rows)
+    assert batched_report.bad_rows.row(0) == (9, "bad consultation date")
