@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from korona.config import Settings
 from korona.db import unit_of_work, utcnow
 from korona.notify.models import OutboxMessage
+
+log = logging.getLogger(__name__)
 
 #: After this many failed attempts a message waits for `korona mail send` or the outbox page.
 MAX_AUTOMATIC_ATTEMPTS = 5
@@ -146,7 +149,10 @@ def install(factory: sessionmaker[Session], settings: Settings) -> None:
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
         if session.info.pop(_QUEUED_KEY, False):
-            deliver_pending(factory, settings)
+            try:
+                deliver_pending(factory, settings)
+            except Exception:  # the change is committed; the mail waits for the next send
+                log.exception("delivering the outbox failed")
 
     @event.listens_for(factory, "after_rollback")
     def _after_rollback(session: Session) -> None:
