@@ -300,21 +300,6 @@ class SurveillanceStore:
         wide = pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed")
         dims = self._dimensions()
         available = set(wide.collect_schema().names())
-        sparse = pl.concat(
-            [
-                wide.select(
-                    *STRATUM_KEYS,
-                    pl.lit(syndrome, pl.String).alias("syndrome"),
-                    pl.col(_wide_name("n", syndrome)).fill_null(0).cast(pl.Int64).alias("n"),
-                    pl.col(_wide_name("denominator", syndrome))
-                    .fill_null(0)
-                    .cast(pl.Int64)
-                    .alias("denominator"),
-                )
-                for syndrome in dims["syndromes"]
-                if _wide_name("n", syndrome) in available
-            ]
-        )
         lo, hi = (
             wide.select(pl.col("date").min(), pl.col("date").max().alias("hi")).collect().row(0)
         )
@@ -322,10 +307,6 @@ class SurveillanceStore:
         grid = (
             pl.LazyFrame({"location_code": dims["locations"]}, schema={"location_code": pl.String})
             .join(pl.LazyFrame({"age": dims["ages"]}, schema={"age": pl.String}), how="cross")
-            .join(
-                pl.LazyFrame({"syndrome": dims["syndromes"]}, schema={"syndrome": pl.String}),
-                how="cross",
-            )
             .join(pl.LazyFrame({"contact_type": [c.value for c in ContactType]}), how="cross")
             .join(pl.LazyFrame({"practice_type": [p.value for p in PracticeType]}), how="cross")
             .join(
@@ -333,11 +314,29 @@ class SurveillanceStore:
                 how="cross",
             )
         )
-        filled = grid.join(sparse, on=list(CONSULTATION_KEYS), how="left").with_columns(
-            pl.col("n").fill_null(0),
-            pl.max_horizontal(pl.col("denominator").fill_null(0), pl.lit(1, pl.Int64)).alias(
-                "denominator"
-            ),
+        # Zero-fill the wide strata first (one join), then give each syndrome its rows.
+        joined = grid.join(wide, on=list(STRATUM_KEYS), how="left")
+        zero = pl.lit(0, pl.Int64)
+        filled = pl.concat(
+            [
+                joined.select(
+                    *STRATUM_KEYS,
+                    pl.lit(syndrome, pl.String).alias("syndrome"),
+                    pl.col(_wide_name("n", syndrome)).cast(pl.Int64).fill_null(0).alias("n"),
+                    pl.max_horizontal(
+                        pl.col(_wide_name("denominator", syndrome)).cast(pl.Int64).fill_null(0),
+                        pl.lit(1, pl.Int64),
+                    ).alias("denominator"),
+                )
+                if _wide_name("n", syndrome) in available
+                else joined.select(
+                    *STRATUM_KEYS,
+                    pl.lit(syndrome, pl.String).alias("syndrome"),
+                    zero.alias("n"),
+                    pl.lit(1, pl.Int64).alias("denominator"),
+                )
+                for syndrome in dims["syndromes"]
+            ]
         )
         if frequency is Frequency.WEEKLY:
             filled = filled.with_columns(week_columns("date"))
