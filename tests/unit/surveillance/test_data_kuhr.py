@@ -313,3 +313,24 @@ def test_batched_aggregation_equals_single_pass(tmp_path):
     assert single.sort(keys).equals(batched.sort(keys))
     assert report.bad_rows.equals(batched_report.bad_rows)
     assert batched_report.bad_rows.row(0) == (9, "bad consultation date")
+
+
+def test_documented_example_file(tmp_path):
+    example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "kuhr_example.csv"
+    store = SurveillanceStore(tmp_path / "store")
+    report = ingest_kuhr(example, store, GEO, CODES)
+    assert (report.rows_read, report.rows_accepted, report.rows_dropped) == (20, 17, 1)
+    assert report.bad_rows.rows() == [(20, "negative age"), (21, "unknown ICPC-2 code")]
+    nation = dict(syndrome="gastro", location="norge", contact="in_person", practice="gp")
+    assert cell(store, **nation)[0] == 1  # K0001 once, although it has D11 and D70
+    assert (
+        cell(
+            store,
+            location="municip3001",
+            syndrome="respiratoryexternal",
+            contact="in_person",
+            practice="gp",
+        )[0]
+        == 1
+    )  # K0004: telephone fee dropped
+    assert cell(store, location="norge", syndrome="skabb", day="2019-12-30") == (0, 6)
