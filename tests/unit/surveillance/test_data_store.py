@@ -150,3 +150,19 @@ def test_bad_frame_rejected_and_status(tmp_path):
     assert (lab.rows, lab.locations, lab.first_date) == (1, 1, dt.date(2020, 4, 1))
     assert lab.last_ingest_at is not None
     assert status[("cases", "daily")].rows == 0
+
+
+def test_week_across_two_writes_and_years_is_summed(tmp_path):
+    store = SurveillanceStore(tmp_path)
+    store.write_consultations(
+        consultation_rows([("norge", dt.date(2019, 12, 30), "gastro", "in_person", 2, 4)])
+    )
+    store.write_consultations(
+        consultation_rows([("norge", dt.date(2020, 1, 2), "gastro", "in_person", 3, 5)])
+    )
+    weekly = (
+        store.consultations(Frequency.WEEKLY)
+        .filter(pl.col("contact_type") == "in_person", pl.col("practice_type") == "gp")
+        .collect()
+    )
+    assert weekly.select("week", "n", "denominator").rows() == [("2020-W01", 5, 9)]
