@@ -75,7 +75,7 @@ class TriageRequest:
 
 
 def _move(
-    session: Session, principal: Principal, item: Input, status: InputStatus, **fields: object
+    session: Session, item: Input, status: InputStatus, **fields: object
 ) -> dict[str, object]:
     if status not in INPUT_TRANSITIONS[item.status]:
         raise Conflict(
@@ -157,7 +157,6 @@ def mark_covered(
     why = _reason(reason, required=True)
     before = _move(
         session,
-        principal,
         item,
         InputStatus.COVERED,
         covered_by_id=solution.id,
@@ -200,7 +199,6 @@ def mark_duplicate(
     why = _reason(reason, required=False)
     before = _move(
         session,
-        principal,
         item,
         InputStatus.DUPLICATE,
         duplicate_of_id=kept.id,
@@ -244,7 +242,7 @@ def send_to_working_group(
     if len(group) < 2:
         raise InvalidInput(N_("Name the working group"), field="working_group")
     item = inputs.get_input(session, input_id)
-    before = _move(session, principal, item, InputStatus.IN_ASSESSMENT, working_group=group)
+    before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group=group)
     inputs.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group)
     _record_status(session, principal, item, before)
     return item
@@ -256,7 +254,7 @@ def decline(
     """Decline an input with a reason the submitter is told."""
     item = inputs.get_input(session, input_id)
     why = _reason(reason, required=True)
-    before = _move(session, principal, item, InputStatus.DECLINED, outcome_note=why)
+    before = _move(session, item, InputStatus.DECLINED, outcome_note=why)
     inputs.send_letter(session, item, LetterKind.DECLINED, links, reason=why)
     _record_status(session, principal, item, before)
     return item

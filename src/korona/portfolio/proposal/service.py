@@ -7,7 +7,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -383,11 +383,6 @@ def export_rows(items: Sequence[Input], base_url: str) -> list[list[Any]]:
 def input_history(session: Session, input_id: int) -> Sequence[audit.AuditEntry]:
     """Return every recorded change to the input, oldest first."""
     return audit.history(session, ENTITY, input_id)
-
-
-def received_on(item: Input) -> date:
-    """Return the date an input was received (UTC)."""
-    return item.received_at.date()
 
 
 def status_links(settings: Settings) -> StatusLinks:
