@@ -382,4 +382,6 @@ def test_dashboard_shows_feedback_times_and_chart(client: TestClient, db: Sessio
         chart = client.get(f"/portfolio/dashboard/chart.svg?by={by}")
         assert chart.headers["content-type"] == "image/svg+xml"
         assert chart.text.lstrip().startswith("<svg")
-    assert "Offentlig" in client.get("/portfolio/dashboard/chart.svg?by=sector").text
+    sector_chart = client.get("/portfolio/dashboard/chart.svg?by=sector").text
+    assert "Offentlig" in sector_chart
+    assert sector_chart.index("2020-W12") < sector_chart.index("2020-W13")  # time order

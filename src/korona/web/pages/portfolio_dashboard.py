@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import altair as alt
+import vl_convert as vlc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
@@ -15,7 +18,7 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.proposal import service as input_service
 from korona.portfolio.proposal.models import InputKind
 from korona.web import i18n
-from korona.web.charts import stacked_bar_svg
+from korona.web.charts import PALETTE
 from korona.web.deps import DbSession, require
 from korona.web.labels import label
 from korona.web.pages.inputs import links
@@ -71,20 +74,39 @@ def dashboard_chart(
         {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
         for (week, value), n in sorted(table[dimension].items())
     ]
-    svg = stacked_bar_svg(
-        rows,
-        category="week",
-        value="n",
-        stack="group",
-        category_title=i18n.gettext("Week received"),
-        value_title=i18n.gettext("Number of inputs"),
-        stack_title={
-            "kind": i18n.gettext("Kind of input"),
-            "category": i18n.gettext("Category"),
-            "sector": i18n.gettext("Sector"),
-        }[dimension],
-    )
+    titles = {
+        "kind": i18n.gettext("Kind of input"),
+        "category": i18n.gettext("Category"),
+        "sector": i18n.gettext("Sector"),
+    }
+    svg = weekly_bars_svg(rows, stack_title=titles[dimension])
     return Response(svg, media_type="image/svg+xml")
+
+
+def weekly_bars_svg(rows: Sequence[dict[str, Any]], *, stack_title: str) -> str:
+    """Return vertical stacked bars per ISO week, weeks in time order (not by size), as SVG."""
+    chart = (
+        alt.Chart(alt.Data(values=list(rows)))
+        .mark_bar()
+        .encode(
+            x=alt.X("week:O", title=i18n.gettext("Week received"), sort="ascending"),
+            y=alt.Y(
+                "sum(n):Q", title=i18n.gettext("Number of inputs"), axis=alt.Axis(tickMinStep=1)
+            ),
+            color=alt.Color(
+                "group:N",
+                title=stack_title,
+                scale=alt.Scale(range=PALETTE),
+                legend=alt.Legend(orient="bottom", columns=3),
+            ),
+            tooltip=["week:O", "group:N", "sum(n):Q"],
+        )
+        .properties(width=alt.Step(28), height=260)
+        .configure_axis(labelFontSize=12, titleFontSize=13, labelLimit=260)
+        .configure_legend(labelFontSize=12, titleFontSize=13, labelLimit=260)
+        .configure_view(strokeWidth=0)
+    )
+    return str(vlc.vegalite_to_svg(chart.to_dict()))
 
 
 def _import_page(
