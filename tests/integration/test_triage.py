@@ -364,7 +364,7 @@ def test_time_to_first_feedback_by_week() -> None:
 
 
 def test_dashboard_shows_feedback_times_and_chart(client: TestClient, db: Session) -> None:
-    import_inputs(db, 12)
+    import_inputs(db, 40)  # five hours apart: weeks 12 and 13 of 2020
     first = db.scalars(select(Input).order_by(Input.id)).first()
     assert first is not None
     triage.decline(db, Principal(), first.id, "Ikke nå", LINKS)
