@@ -260,3 +260,21 @@ def test_export_inputs_with_status_and_links(client: TestClient, db: Session) ->
     sheet = workbook.active
     assert sheet is not None and sheet["A2"].value == f"INN-{YEAR}-0001"
     assert client.get("/inputs/export.pdf").status_code == 404
+
+
+def test_files_of_a_rolled_back_submission_are_removed(db: Session, settings: object) -> None:
+    from korona.portfolio.proposal import service
+    from korona.portfolio.proposal.attachments import Upload
+    from korona.portfolio.proposal.schemas import InputCreate
+
+    folder = settings.data_dir / "attachments"  # type: ignore[attr-defined]
+    data = InputCreate.model_validate({**FORM, "is_public": False, "commercial": True})
+    links = service.StatusLinks("https://t", "secret")
+    submission = service.Submission([Upload("a.png", PNG)], attachment_dir=folder)
+    service.submit_input(db, Principal(), data, links, submission)
+    assert len(list(folder.iterdir())) == 1
+    db.rollback()
+    assert list(folder.iterdir()) == []
+    service.submit_input(db, Principal(), data, links, submission)
+    db.commit()
+    assert len(list(folder.iterdir())) == 1

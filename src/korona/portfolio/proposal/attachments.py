@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from korona.errors import N_, InvalidInput
 
@@ -70,9 +72,28 @@ def check(upload: Upload) -> CheckedFile:
     )
 
 
-def store(directory: Path, checked: CheckedFile) -> str:
-    """Write the file under a random storage name in ``directory``; return that name."""
+_WRITTEN_KEY = "korona_written_files"
+
+
+def store(session: Session, directory: Path, checked: CheckedFile) -> str:
+    """Write the file under a random storage name in ``directory``; return that name.
+
+    The file is removed again if the session's transaction rolls back.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     storage_name = uuid.uuid4().hex
-    (directory / storage_name).write_bytes(checked.content)
+    path = directory / storage_name
+    path.write_bytes(checked.content)
+    session.info.setdefault(_WRITTEN_KEY, []).append(path)
     return storage_name
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_files(session: Session) -> None:
+    session.info.pop(_WRITTEN_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_files(session: Session) -> None:
+    for path in session.info.pop(_WRITTEN_KEY, []):
+        path.unlink(missing_ok=True)

@@ -183,7 +183,7 @@ def submit_input(
                     media_type=file.media_type,
                     size_bytes=file.size_bytes,
                     sha256=file.sha256,
-                    storage_name=attachments.store(submission.attachment_dir, file),
+                    storage_name=attachments.store(session, submission.attachment_dir, file),
                 )
             )
     audit.record(
