@@ -14,7 +14,13 @@ import numpy as np
 from scipy import stats
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.detect.base import Detection, DetectionError, Detector, Method
+from korona.surveillance.detect.base import (
+    Detection,
+    DetectionError,
+    Detector,
+    Method,
+    single_threaded_blas,
+)
 from korona.surveillance.detect.glm import PoissonFit, fit_poisson, hat_values, quadratic_form
 from korona.surveillance.series import SeriesSet, Status
 
@@ -241,7 +247,7 @@ class FarringtonDetector(Detector):
     no_periods: int = 1
     past_weeks_not_included: int | None = None
     threshold_method: ThresholdMethod = ThresholdMethod.DELTA
-    tol: float = 1e-10
+    tol: float = 1e-8
     max_iter: int = 100
     workers: int = 0
 
@@ -328,12 +334,13 @@ class FarringtonDetector(Detector):
             dispersion[:, column] = np.where(ok, disp_raw, np.nan)
 
         workers = self.workers or os.cpu_count() or 1
-        if workers == 1 or points.size < 2:
-            for column in range(points.size):
-                run_point(column)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(run_point, range(points.size)))
+        with single_threaded_blas():
+            if workers == 1 or points.size < 2:
+                for column in range(points.size):
+                    run_point(column)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    list(pool.map(run_point, range(points.size)))
 
         predicted = np.zeros(shape, dtype=bool)
         predicted[:, points] = True

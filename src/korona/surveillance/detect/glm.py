@@ -19,7 +19,6 @@ __all__ = [
 FITTED_ZERO = 10 * np.finfo(np.float64).eps
 #: A mean this small mid-iteration means the MLE does not exist (separation); stop early.
 _DIVERGED = 1e-30
-_SMALL = 1e-10
 #: Warm starts predicting a mean above e^50 are discarded.
 _WARM_ETA_MAX = 50.0
 
@@ -44,13 +43,24 @@ class PoissonFit:
     iterations: np.ndarray
 
 
-def _gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Return XᵀWX as (B, p, p) for a shared (n, p) or batched (B, n, p) design."""
+def _products(design: np.ndarray) -> np.ndarray:
+    """Return the column products xᵢⱼ·xᵢₖ (j ≤ k) of a shared (n, p) design, as (n, p(p+1)/2)."""
+    rows, cols = np.triu_indices(design.shape[1])
+    return design[:, rows] * design[:, cols]
+
+
+def _gram(
+    design: np.ndarray, weights: np.ndarray, products: np.ndarray | None = None
+) -> np.ndarray:
+    """Return XᵀWX as (B, p, p) for a shared (n, p) or batched (B, n, p) design.
+
+    ``products`` is :func:`_products` of a shared design, computed once per fit.
+    """
     if design.ndim == 2:
         p = design.shape[1]
         # Only the upper triangle: XᵀWX is symmetric, so compute p(p+1)/2 products, not p².
         rows, cols = np.triu_indices(p)
-        packed = weights @ (design[:, rows] * design[:, cols])
+        packed = weights @ (_products(design) if products is None else products)
         gram = np.empty((weights.shape[0], p, p))
         gram[:, rows, cols] = packed
         gram[:, cols, rows] = packed
@@ -79,6 +89,12 @@ def _solve(
     ok = np.all(np.isfinite(gram), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
     if wanted is not None:
         ok &= wanted
+    if ok.all():
+        try:
+            out = np.linalg.solve(gram, rhs[..., None])[..., 0]
+            return out, ok & np.all(np.isfinite(out), axis=1)
+        except np.linalg.LinAlgError:
+            pass  # fall through to the careful path below
     out = np.full(rhs.shape, np.nan)
     if not ok.any():
         return out, ok
@@ -157,6 +173,7 @@ def fit_poisson(
             mu[rows] = np.exp(warm_eta[sane])
             warm[np.flatnonzero(warm)[~sane]] = False
     warm_rows = active[warm]
+    products = _products(design) if design.ndim == 2 else None
     beta_old = np.full((active.size, p), np.inf)
     live = np.ones(active.size, dtype=bool)
     lin = eta - a_off
@@ -175,7 +192,7 @@ def fit_poisson(
             else:
                 wz += a_y
                 wz *= a_pw
-            new_beta, ok = _solve(_gram(a_design, w), _xty(a_design, wz), live)
+            new_beta, ok = _solve(_gram(a_design, w, products), _xty(a_design, wz), live)
             lin = _linear(a_design, np.where(ok[:, None], new_beta, 0.0))
             eta = lin + a_off
             mu = np.exp(eta, out=eta)
@@ -184,11 +201,12 @@ def fit_poisson(
             done = ok & (change < tol)
             mu_min = mu.min(axis=1)
             # Separation: the smallest mean falls geometrically (about e per step) towards 0.
-            # Three halvings in a row below 1e-10 settle it without iterating to underflow.
-            falling = (mu_min < _SMALL) & (mu_min < 0.5 * prev_min)
+            # Once it is below R's "numerically 0" and still halving every step, the fit
+            # fails either way; stop instead of iterating on to underflow.
+            falling = mu_min < 0.5 * prev_min
             streak = np.where(falling, streak + 1, 0)
             prev_min = mu_min
-            collapse = (mu_min < _DIVERGED) | (streak >= 3)
+            collapse = (mu_min < _DIVERGED) | ((streak >= 3) & (mu_min < FITTED_ZERO))
             finished = live & (done | ~ok | collapse)
             beta_old = new_beta
             if finished.any():
@@ -284,4 +302,5 @@ def pearson_dispersion(
     """Return φ = Σ wᵢ (yᵢ − μᵢ)² / μᵢ / df (Pearson χ² over residual df), as (B,)."""
     w = 1.0 if prior_weights is None else prior_weights
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sum(w * (y - mu) ** 2 / mu, axis=1) / df_residual
+        r = y - mu
+        return np.sum(w * (r * r) / mu, axis=1) / df_residual
