@@ -113,3 +113,22 @@ def test_population_three_layouts_at_2020_borders():
         pl.col("location_code") == "municip3001", pl.col("age") == "total", pl.col("year") == 2019
     )
     assert halden_2019["population"].item() > 30_000
+
+
+def test_every_municipality_code_since_2006_reaches_2020_borders():
+    table = pl.read_csv(
+        reference_dir() / "locations" / "norway_locations_redistricting__derived_from_xlsx.csv",
+        infer_schema=False,
+    )
+    codes = table.filter(
+        pl.col("municip_code").str.starts_with("municip"),
+        pl.col("municip_code") != "municip9999",
+        pl.col("year_end").is_null() | (pl.col("year_end").cast(pl.Int32) >= 2006),
+    )["municip_code"].unique()
+    weights = GEO.redistricting.group_by("from_code").agg(pl.col("weight").sum(), pl.col("to_code"))
+    found = dict(zip(weights["from_code"], weights["weight"], strict=True))
+    assert set(codes) <= set(found)
+    assert all(abs(found[code] - 1.0) < 1e-9 for code in codes)
+    targets = set(GEO.municipalities["location_code"])
+    assert set(GEO.redistricting["to_code"]) <= targets
+    assert mapped([("municip1601", 1)]) == {"municip5001": 1}  # Trondheim, 2018 merger

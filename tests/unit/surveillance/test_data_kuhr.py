@@ -334,3 +334,13 @@ def test_documented_example_file(tmp_path):
         == 1
     )  # K0004: telephone fee dropped
     assert cell(store, location="norge", syndrome="skabb", day="2019-12-30") == (0, 6)
+
+
+def test_encoding_error_late_in_file_changes_nothing(tmp_path):
+    store, _ = ingest(tmp_path, [row("1", "D11")])
+    path = write_csv(tmp_path / "late.csv", [row(str(i), "D11") for i in range(2, 3000)])
+    with path.open("ab") as handle:
+        handle.write("9999,D11,34,Bærum,0301,2020-01-06,2ad,gp\n".encode("latin-1"))
+    with pytest.raises(IngestError):
+        ingest_kuhr(path, store, GEO, CODES)
+    assert cell(store, contact="in_person", practice="gp")[0] == 1
