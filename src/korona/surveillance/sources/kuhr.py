@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from korona.surveillance.geo import (
     AGE_BANDS,
     COARSE_AGE_FOLDING,
-    NATION,
     OSLO_DISTRICTS,
     UNKNOWN_MUNICIPALITY,
-    AgeGroup,
     Geography,
     municipality_code,
 )
 from korona.surveillance.sources import BAD_ROW_SCHEMA, IngestError, IngestReport, SourceKind
+from korona.surveillance.sources.strata import (
+    CONTACT_BITS,
+    INFLUENSA_BIT,
+    LAST_DAY,
+    PRACTICE_TYPES,
+    SYNDROME_SHIFT,
+    StratumEncoding,
+    count_strata,
+    per_consultation,
+    to_locations,
+)
+from korona.surveillance.sources.syndromes import DenominatorRule, Syndrome, load_syndromes
 from korona.surveillance.store import ContactType, PracticeType, SurveillanceStore
 
 __all__ = [
@@ -63,13 +68,6 @@ _CODED_COLUMNS = (
 )
 
 
-class DenominatorRule(StrEnum):
-    """Which consultations a syndrome's denominator counts (spec §1)."""
-
-    ALL = "all"
-    ALL_MINUS_INFLUENSA = "all_minus_influensa"
-
-
 class BadRowReason(StrEnum):
     """Why a row was rejected; the first that applies is reported."""
 
@@ -105,51 +103,6 @@ _ICPC_FILE = Path("codes") / "icpc2_code_nb_2020__derived_from_xlsx.csv"
 MAX_BAD_SHARE = 0.5
 # A simulated KUHR CSV row is ~45 bytes; the estimate only chooses the number of batches.
 _CSV_BYTES_PER_ROW = 40
-
-
-@dataclass(frozen=True)
-class Syndrome:
-    """A syndrome: a set of ICPC-2 codes and the rule for its denominator."""
-
-    name: str
-    codes: tuple[str, ...]
-    denominator: DenominatorRule
-    signal_contact_types: tuple[ContactType, ...]
-    description: str = ""
-
-
-def load_syndromes(path: Path | None = None) -> list[Syndrome]:
-    """Read syndrome definitions from a CSV (default: ``syndromes.csv`` shipped with korona).
-
-    Columns: syndrome, icpc2_codes (space-separated), denominator (all | all_minus_influensa),
-    signal_contact_types (space-separated ContactType values), description. Operators extend
-    the table to add syndromes; no code changes are needed.
-    """
-    if path is None:
-        text = (
-            resources.files("korona.surveillance.sources")
-            .joinpath("syndromes.csv")
-            .read_text(encoding="utf-8")
-        )
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    syndromes = []
-    for row in csv.DictReader(io.StringIO(text)):
-        try:
-            syndromes.append(
-                Syndrome(
-                    name=row["syndrome"].strip(),
-                    codes=tuple(row["icpc2_codes"].upper().split()),
-                    denominator=DenominatorRule(row["denominator"].strip()),
-                    signal_contact_types=tuple(
-                        ContactType(c) for c in row["signal_contact_types"].split()
-                    ),
-                    description=row.get("description", "") or "",
-                )
-            )
-        except (KeyError, ValueError) as error:
-            raise IngestError(f"syndrome definitions: bad row {row}: {error}") from error
-    return syndromes
 
 
 def icpc2_codes(reference_dir: Path) -> list[str]:
@@ -202,15 +155,6 @@ def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
         c: pl.Enum(sorted(v for v in distinct[c][0].to_list() if v is not None)) for c in coded
     }
     return pl.scan_csv(path, separator=separator, infer_schema=False, schema_overrides=overrides), 2
-
-
-_CONTACT_BITS = {ContactType.IN_PERSON: 1, ContactType.TELEPHONE: 2, ContactType.E_CONSULTATION: 4}
-_INFLUENSA_BIT = 8
-_SYNDROME_SHIFT = 4  # syndrome i has bit 1 << (4 + i)
-_PRACTICE_TYPES = (PracticeType.GP, PracticeType.OUT_OF_HOURS)
-# Dates outside 1970-01-01 … 2099-12-31 are rejected as bad (keeps packed keys in 32 bits).
-_LAST_DAY = 47_482
-_CONTACT_TYPES = (ContactType.IN_PERSON, ContactType.TELEPHONE, ContactType.E_CONSULTATION)
 
 
 def _per_category(name: str, dtype: pl.DataType, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
@@ -304,47 +248,10 @@ def _parse_date(name: str, dtype: pl.DataType) -> pl.Expr:
     )
 
 
-@dataclass(frozen=True)
-class _Encoding:
-    """How a row's stratum is packed into one integer key (for a fast group-by)."""
-
-    source_codes: list[str]  # municipality codes as found in files (any year) + 9999
-
-    @property
-    def key_dtype(self) -> type[pl.DataType]:
-        return pl.Int32 if self.per_day * _LAST_DAY < 2**31 else pl.Int64
-
-    @property
-    def per_day(self) -> int:
-        return len(self.source_codes) * len(AGE_BANDS) * len(_PRACTICE_TYPES)
-
-    def key(
-        self, days: pl.Expr, municipality: pl.Expr, band: pl.Expr, practice: pl.Expr
-    ) -> pl.Expr:
-        bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
-        return days * self.per_day + (municipality * bands + band) * practices + practice
-
-    def decode(self, key: pl.Expr) -> list[pl.Expr]:
-        bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
-        codes = pl.Series(self.source_codes, dtype=pl.String)
-        return [
-            pl.lit(codes)
-            .gather((key // (bands * practices)) % len(self.source_codes))
-            .alias("location_code"),
-            pl.lit(pl.Series([b.value for b in AGE_BANDS]))
-            .gather((key // practices) % bands)
-            .alias("age"),
-            pl.lit(pl.Series([p.value for p in _PRACTICE_TYPES]))
-            .gather(key % practices)
-            .alias("practice_type"),
-            (key // self.per_day).cast(pl.Date).alias("date"),
-        ]
-
-
 def _validated(
     frame: pl.LazyFrame,
     first_line: int,
-    encoding: _Encoding,
+    encoding: StratumEncoding,
     codes: Sequence[str],
     syndromes: Sequence[Syndrome],
 ) -> pl.LazyFrame:
@@ -364,12 +271,12 @@ def _validated(
         missing_id = cid.is_null()
     band, negative = _parse_age(KuhrColumn.PATIENT_AGE, schema[KuhrColumn.PATIENT_AGE])
     code_bits = {code: 0 for code in codes}
-    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | _INFLUENSA_BIT
+    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | INFLUENSA_BIT
     for i, syndrome in enumerate(syndromes):
         for code in syndrome.codes:
-            code_bits[code] = code_bits.get(code, 0) | 1 << (_SYNDROME_SHIFT + i)
+            code_bits[code] = code_bits.get(code, 0) | 1 << (SYNDROME_SHIFT + i)
     fee_bits = {
-        fee: _CONTACT_BITS[contact]
+        fee: CONTACT_BITS[contact]
         for contact, fees in FEE_CODE_CONTACT_TYPES.items()
         for fee in fees
     }
@@ -399,7 +306,7 @@ def _validated(
         KuhrColumn.PRACTICE_TYPE,
         schema[KuhrColumn.PRACTICE_TYPE],
         lambda e: e.str.strip_chars().str.to_lowercase(),
-        {name: _PRACTICE_TYPES.index(kind) for name, kind in _PRACTICE_TYPE_NAMES.items()},
+        {name: PRACTICE_TYPES.index(kind) for name, kind in _PRACTICE_TYPE_NAMES.items()},
         pl.Int64,
     )
     days = _parse_date(KuhrColumn.CONSULTATION_DATE, schema[KuhrColumn.CONSULTATION_DATE])
@@ -420,7 +327,7 @@ def _validated(
         (BadRowReason.MISSING_ID, pl.col("_missing_id")),
         (
             BadRowReason.BAD_DATE,
-            ~pl.col("_days").is_between(0, _LAST_DAY, closed="left").fill_null(False),
+            ~pl.col("_days").is_between(0, LAST_DAY, closed="left").fill_null(False),
         ),
         (BadRowReason.NEGATIVE_AGE, pl.col("_negative")),
         (BadRowReason.BAD_AGE, pl.col("_band").is_null()),
@@ -438,219 +345,8 @@ def _validated(
         .cast(encoding.key_dtype, strict=False)
         .alias("_key"),
         (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask"))
-        .cast(pl.UInt32 if _SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
+        .cast(pl.UInt32 if SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
         .alias("_mask"),
-    )
-
-
-def _per_consultation(valid: pl.DataFrame) -> pl.DataFrame:
-    """Collapse rows to one per distinct consultation id: first stratum key, OR of bit masks.
-
-    Sorting by id and reducing runs is several times faster than a hash group-by over
-    millions of ids; files sorted by id (as KUHR extracts and the simulator's are) skip the sort.
-    """
-    ids = valid.get_column("consultation_id")
-    if ids.dtype == pl.String:
-        # Numeric ids read from CSV sort and compare far faster as integers; only exact
-        # round trips qualify ("007" and "7" stay different consultations).
-        numbers = ids.str.to_integer(strict=False)
-        if numbers.null_count() == 0 and (numbers.cast(pl.String) == ids).all():
-            valid = valid.with_columns(numbers.alias("consultation_id"))
-    if not valid.get_column("consultation_id").is_sorted():
-        valid = valid.sort("consultation_id")
-    starts = valid.select(
-        (pl.col("consultation_id") != pl.col("consultation_id").shift(1)).fill_null(True)
-    ).to_series()
-    first_rows = np.flatnonzero(starts.to_numpy())
-    keys = valid.get_column("_key").to_numpy()[first_rows]
-    masks = np.bitwise_or.reduceat(valid.get_column("_mask").to_numpy(), first_rows)
-    return pl.DataFrame({"_key": keys, "_mask": masks})
-
-
-def _strata(consultations: pl.DataFrame) -> pl.DataFrame:
-    """Count consultations per stratum key × contact type × syndrome combination."""
-    mask = pl.col("_mask")
-    # One consultation, one contact type: telephone rows are dropped when another type is
-    # present (spec §1); if in-person and e-consultation both remain, in-person wins.
-    contact = (
-        pl.when(mask % 2 == 1)
-        .then(0)
-        .when((mask // 4) % 2 == 1)
-        .then(2)
-        .when((mask // 2) % 2 == 1)
-        .then(1)
-    )
-    return (
-        consultations.lazy()
-        .with_columns(contact.alias("_contact"), (mask // 8).alias("_mask"))
-        .group_by("_key", "_contact", "_mask")
-        .agg(pl.len().cast(pl.Int64).alias("_count"))
-        .collect()
-    )
-
-
-def _to_locations(
-    counted: pl.DataFrame, encoding: _Encoding, geography: Geography, syndromes: Sequence[Syndrome]
-) -> pl.DataFrame:
-    """Move counts to 2020 borders, add age total, counties and nation; return the wide frame.
-
-    Works on packed integer keys until the end (string group-bys over millions of strata are
-    the slow part otherwise). Same rules as ``Geography.map_to_2020`` and ``roll_up``: split
-    weights with rounding half to even; counties sum municipalities, the nation sums counties.
-    """
-    municipalities = geography.municipalities["location_code"].to_list()
-    counties = geography.counties["location_code"].to_list()
-    locations = [NATION, *counties, *municipalities]  # index 0, 1..11, 12..
-    target_index = {code: 1 + len(counties) + i for i, code in enumerate(municipalities)}
-    source_index = {code: i for i, code in enumerate(encoding.source_codes)}
-    mapping_rows = [
-        (source_index[code], target_index[target], weight)
-        for code, target, weight in geography.redistricting.iter_rows()
-        if code in source_index
-    ]
-    mapping_rows += [
-        (source_index[code], target_index["municip0301"], 1.0) for code in OSLO_DISTRICTS
-    ]
-    mapping = pl.DataFrame(
-        mapping_rows,
-        schema={"_source": pl.Int64, "_loc": pl.Int64, "_weight": pl.Float64},
-        orient="row",
-    )
-    county_of = {
-        target_index[m]: 1 + counties.index(c)
-        for m, c in geography.municipalities.select("location_code", "county_code").iter_rows()
-    }
-    county_lookup = pl.Series([county_of.get(i, 0) for i in range(len(locations))], dtype=pl.Int64)
-    n_ages = len(AGE_BANDS) + 1  # the last index is "total"
-    n_practice, n_contact = len(_PRACTICE_TYPES), len(_CONTACT_TYPES)
-
-    count = pl.col("_count")
-    n_columns = [f"_s_{i}" for i in range(len(syndromes))]
-    value_columns = ["_all", "_non_influensa", *n_columns]
-    per_stratum = (
-        counted.lazy()
-        .group_by("_key", "_contact")
-        .agg(
-            count.sum().alias("_all"),
-            (count * (1 - (pl.col("_mask") % 2).cast(pl.Int64))).sum().alias("_non_influensa"),
-            *(
-                (count * ((pl.col("_mask") // 2 ** (1 + i)) % 2).cast(pl.Int64)).sum().alias(name)
-                for i, name in enumerate(n_columns)
-            ),
-        )
-    )
-    key = pl.col("_key").cast(pl.Int64)
-    bands, practices = len(AGE_BANDS), len(_PRACTICE_TYPES)
-
-    def packed(
-        days: pl.Expr, loc: pl.Expr, age: pl.Expr, practice: pl.Expr, contact: pl.Expr
-    ) -> pl.Expr:
-        return (
-            ((days * len(locations) + loc) * n_ages + age) * n_practice + practice
-        ) * n_contact + contact
-
-    k = pl.col("_k")
-    unpacked = {
-        "contact": k % n_contact,
-        "practice": (k // n_contact) % n_practice,
-        "age": (k // (n_contact * n_practice)) % n_ages,
-        "loc": (k // (n_contact * n_practice * n_ages)) % len(locations),
-        "days": k // (n_contact * n_practice * n_ages * len(locations)),
-    }
-
-    def regroup(frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.group_by("_k").agg(pl.col(c).sum() for c in value_columns)
-
-    municipal = regroup(
-        per_stratum.with_columns(
-            (key // (bands * practices) % len(encoding.source_codes)).alias("_source")
-        )
-        .join(mapping.lazy(), on="_source", how="inner")
-        .select(
-            packed(
-                key // encoding.per_day,
-                pl.col("_loc"),
-                (key // practices) % bands,
-                key % practices,
-                pl.col("_contact").cast(pl.Int64),
-            ).alias("_k"),
-            *(
-                pl.when(pl.col("_weight") == 1.0)
-                .then(pl.col(c))
-                .otherwise((pl.col(c) * pl.col("_weight")).round(0).cast(pl.Int64))
-                .alias(c)
-                for c in value_columns
-            ),
-        )
-    ).collect()
-    lazy = municipal.lazy()
-    totals = regroup(
-        lazy.select(
-            packed(
-                unpacked["days"],
-                unpacked["loc"],
-                pl.lit(bands, pl.Int64),
-                unpacked["practice"],
-                unpacked["contact"],
-            ).alias("_k"),
-            *value_columns,
-        )
-    )
-    municipal_all = pl.concat([lazy, totals]).collect().lazy()
-    county = (
-        regroup(
-            municipal_all.select(
-                packed(
-                    unpacked["days"],
-                    pl.lit(county_lookup).gather(unpacked["loc"]),
-                    unpacked["age"],
-                    unpacked["practice"],
-                    unpacked["contact"],
-                ).alias("_k"),
-                *value_columns,
-            )
-        )
-        .collect()
-        .lazy()
-    )
-    nation = regroup(
-        county.select(
-            packed(
-                unpacked["days"],
-                pl.lit(0, pl.Int64),
-                unpacked["age"],
-                unpacked["practice"],
-                unpacked["contact"],
-            ).alias("_k"),
-            *value_columns,
-        )
-    )
-    ages = [*(b.value for b in AGE_BANDS), AgeGroup.TOTAL.value]
-    return (
-        pl.concat([nation, county, municipal_all])
-        .select(
-            pl.lit(pl.Series(locations)).gather(unpacked["loc"]).alias("location_code"),
-            pl.lit(pl.Series(ages)).gather(unpacked["age"]).alias("age"),
-            pl.lit(pl.Series([c.value for c in _CONTACT_TYPES]))
-            .gather(unpacked["contact"])
-            .alias("contact_type"),
-            pl.lit(pl.Series([p.value for p in _PRACTICE_TYPES]))
-            .gather(unpacked["practice"])
-            .alias("practice_type"),
-            unpacked["days"].cast(pl.Date).alias("date"),
-            *(
-                expr
-                for s, column in zip(syndromes, n_columns, strict=True)
-                for expr in (
-                    pl.col(column).cast(pl.Int32).alias(f"n__{s.name}"),
-                    pl.col("_all" if s.denominator is DenominatorRule.ALL else "_non_influensa")
-                    .cast(pl.Int32)
-                    .alias(f"denominator__{s.name}"),
-                )
-            ),
-        )
-        .sort("date")
-        .collect()
     )
 
 
@@ -685,7 +381,7 @@ def aggregate_kuhr(
     path = Path(path)
     frame, first_line = _scan(path)
     sources = sorted(set(geography.redistricting["from_code"].to_list()) | set(OSLO_DISTRICTS))
-    encoding = _Encoding([*sources, UNKNOWN_MUNICIPALITY])
+    encoding = StratumEncoding([*sources, UNKNOWN_MUNICIPALITY])
     checked = _validated(frame, first_line, encoding, codes, syndromes)
     batches = max(1, -(-_estimated_rows(path, frame) // max_rows_per_batch))
     rows, dropped = 0, 0
@@ -713,7 +409,7 @@ def aggregate_kuhr(
         )
         valid = parsed.filter(pl.col("_status") == 0).drop("_status", "_row")
         del parsed
-        counted_parts.append(_strata(_per_consultation(valid)))
+        counted_parts.append(count_strata(per_consultation(valid)))
         del valid
     bad_df = pl.concat(bad_parts) if bad_parts else pl.DataFrame(schema=BAD_ROW_SCHEMA)
     if rows == 0:
@@ -730,7 +426,7 @@ def aggregate_kuhr(
     if batches > 1:
         counted = counted.group_by("_key", "_contact", "_mask").agg(pl.col("_count").sum())
     no_contact = int(counted.filter(pl.col("_contact").is_null())["_count"].sum())
-    wide = _to_locations(
+    wide = to_locations(
         counted.filter(pl.col("_contact").is_not_null()), encoding, geography, syndromes
     )
     report = IngestReport(
