@@ -181,15 +181,18 @@ def ingest(
                 outcomes.append(_Outcome(path, None, str(error), time.perf_counter() - started))
             progress.advance(task)
     table = Table(title="Ingest report")
-    for column in ("file", "kind", "rows", "stored", "rejected", "dropped", "period", "seconds"):
-        table.add_column(column, justify="left" if column in ("file", "period") else "right")
+    table.add_column("file", overflow="fold")
+    for column in ("kind", "rows", "stored", "rejected", "dropped"):
+        table.add_column(column, justify="right")
+    table.add_column("period", min_width=10)
+    table.add_column("seconds", justify="right")
     exit_code = 0
     for outcome in outcomes:
         path, report, seconds = outcome.path, outcome.report, outcome.seconds
         if report is None:
             table.add_row(path.name, "-", "-", "-", "-", "-", "[red]failed[/red]", f"{seconds:.1f}")
             continue
-        period = f"{report.first_date} … {report.last_date}" if report.first_date else "-"
+        period = f"{report.first_date}\n{report.last_date}" if report.first_date else "-"
         table.add_row(
             path.name,
             report.source.value,
@@ -229,7 +232,7 @@ def status(data_dir: DataDir = Path("var")) -> None:
         store_status = SurveillanceStore(store_root(data_dir)).status()
     table = Table(title=f"Surveillance store {store_status.root}")
     for column in ("table", "frequency", "rows", "locations", "first", "last", "last write (UTC)"):
-        table.add_column(column)
+        table.add_column(column, min_width=10 if column in ("first", "last") else None)
     for row in store_status.tables:
         table.add_row(
             row.table,
