@@ -344,3 +344,20 @@ def test_encoding_error_late_in_file_changes_nothing(tmp_path):
     with pytest.raises(IngestError):
         ingest_kuhr(path, store, GEO, CODES)
     assert cell(store, contact="in_person", practice="gp")[0] == 1
+
+
+def test_excel_style_csv_with_bom_crlf_and_semicolons(tmp_path):
+    from korona.surveillance.sources.ingest import ingest_file
+
+    path = tmp_path / "excel.csv"
+    lines = [
+        ";".join(KUHR_COLUMNS),
+        "1;D11;34;0301;0301;2020-01-06;2ad;gp",
+        "2;R80;4;0301;0301;2020-01-06;1ad;legevakt",
+    ]
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    store = SurveillanceStore(tmp_path / "store")
+    report = ingest_file(path, store, reference_dir())
+    assert (report.rows_read, report.rows_rejected) == (2, 0)
+    assert cell(store, contact="in_person", practice="gp")[0] == 1
+    assert cell(store, syndrome="influensa", contact="telephone", practice="out_of_hours") == (1, 1)

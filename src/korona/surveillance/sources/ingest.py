@@ -23,7 +23,7 @@ def _header(path: Path) -> list[str]:
         except (OSError, pl.exceptions.PolarsError) as error:
             raise IngestError(f"{path.name}: not a readable Parquet file ({error})") from error
     with path.open("rb") as handle:
-        head = handle.read(64 * 1024).decode("utf-8", errors="replace")
+        head = handle.read(64 * 1024).decode("utf-8-sig", errors="replace")
     for line in head.splitlines()[:200]:
         names = [n.strip().strip('"') for n in line.replace(";", ",").split(",")]
         if {"consultation_id", "location_code", "registration_date"} & set(names):

@@ -84,7 +84,7 @@ def read_msis(path: Path, geography: Geography) -> MsisRead:
     if not path.exists():
         raise IngestError(f"file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError(f"{path.name}: not UTF-8 text; FHI files are UTF-8") from error
     lines = text.splitlines()
