@@ -19,6 +19,7 @@ from korona.portfolio import importer, triage
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
 from korona.portfolio.proposal import service as inputs
+from korona.portfolio.proposal import stats
 from korona.portfolio.proposal.models import Input, InputMessage, InputStatus, LetterKind
 from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution import service as solution_service
@@ -353,7 +354,7 @@ def test_time_to_first_feedback_by_week() -> None:
         item(monday + timedelta(days=7), None),
         item(monday + timedelta(days=8), 48),
     ]
-    weeks = triage.time_to_first_feedback(items)
+    weeks = stats.time_to_first_feedback(items)
     assert [(w.week, w.received, w.answered) for w in weeks] == [
         ("2020-W12", 5, 5),
         ("2020-W13", 2, 1),

@@ -13,9 +13,10 @@ from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import DomainError
-from korona.portfolio import importer, triage
+from korona.portfolio import importer
 from korona.portfolio.category import list_categories
 from korona.portfolio.proposal import service as input_service
+from korona.portfolio.proposal import stats
 from korona.portfolio.proposal.models import InputKind
 from korona.web import i18n
 from korona.web.charts import PALETTE
@@ -41,7 +42,7 @@ def dashboard(
     items = input_service.list_inputs(session)
     by = request.query_params.get("by")
     context = {
-        "weeks": triage.time_to_first_feedback(items),
+        "weeks": stats.time_to_first_feedback(items),
         "total": len(items),
         "by": by if by in CHART_DIMENSIONS else "kind",
         "dimensions": CHART_DIMENSIONS,
@@ -66,7 +67,7 @@ def dashboard_chart(
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
     by = request.query_params.get("by")
     dimension = by if by in CHART_DIMENSIONS else "kind"
-    counts = triage.received_counts(input_service.list_inputs(session))
+    counts = stats.received_counts(input_service.list_inputs(session))
     table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
     language = i18n.current_language.get()
     names = {category.code: category.name(language) for category in list_categories(session)}
