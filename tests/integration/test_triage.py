@@ -386,3 +386,47 @@ def test_dashboard_shows_feedback_times_and_chart(client: TestClient, db: Sessio
     sector_chart = client.get("/portfolio/dashboard/chart.svg?by=sector").text
     assert "Offentlig" in sector_chart
     assert sector_chart.index("2020-W12") < sector_chart.index("2020-W13")  # time order
+
+
+def test_triage_over_the_api(client: TestClient, db: Session) -> None:
+    from korona.auth import service as auth_service
+
+    solution_id = add_solution(db)
+    first = new_input(db, "Smittesporingsapp", "En app som varsler nærkontakter av smittede.")
+    second = new_input(db, "Sporingsapp", "Mobilapp for smittesporing i kommunen.")
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    observer = make_user(db, Role.OBSERVER)
+    office_auth = {
+        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)
+    }
+    observer_auth = {
+        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), observer.id)
+    }
+    db.commit()
+    body = {
+        "input_ids": [first.id, second.id],
+        "action": "covered",
+        "solution_id": solution_id,
+        "reason": "Smittestopp finnes.",
+    }
+    assert client.post("/api/v1/triage", json=body, headers=observer_auth).status_code == 403
+    done = client.post("/api/v1/triage", json=body, headers=office_auth)
+    assert done.status_code == 200, done.text
+    assert [row["status"] for row in done.json()] == ["covered", "covered"]
+    again = client.post(
+        f"/api/v1/inputs/{first.id}/triage",
+        json={"action": "decline", "reason": "x"},
+        headers=office_auth,
+    )
+    assert again.status_code == 422 and again.json()["field"] == "reason"
+    reopened = client.post(
+        f"/api/v1/inputs/{first.id}/triage",
+        json={"action": "working_group", "working_group": "Smittesporing"},
+        headers=office_auth,
+    )
+    assert reopened.json()["status"] == "in_assessment"
+    assert [m.letter for m in messages(db, first.id)] == [
+        LetterKind.RECEIPT,
+        LetterKind.COVERED,
+        LetterKind.IN_ASSESSMENT,
+    ]

@@ -1,18 +1,21 @@
-"""JSON API for inputs and matching: /api/v1/inputs and /api/v1/match."""
+"""JSON API for inputs, their triage and matching: /api/v1/inputs, /triage, /match."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from korona.auth.permissions import Permission, Principal
+from korona.portfolio import triage
 from korona.portfolio.proposal import service
 from korona.portfolio.proposal.models import InputKind, InputStatus
 from korona.portfolio.proposal.schemas import (
+    BulkTriageIn,
     InputCreate,
     InputRead,
     InputReceipt,
     MatchRead,
     MatchRequest,
+    TriageIn,
 )
 from korona.web.deps import DbSession, get_settings, require
 
@@ -70,3 +73,41 @@ def get_input(
 ) -> InputRead:
     """Return one input."""
     return service.to_read(service.get_input(session, input_id))
+
+
+def _triage_request(data: TriageIn) -> triage.TriageRequest:
+    return triage.TriageRequest(
+        action=triage.TriageAction(data.action),
+        need_ids=tuple(data.need_ids),
+        solution_id=data.solution_id,
+        duplicate_of_id=data.duplicate_of_id,
+        working_group=data.working_group,
+        reason=data.reason,
+    )
+
+
+@router.post("/inputs/{input_id}/triage", response_model=InputRead)
+def triage_input(
+    input_id: int,
+    data: TriageIn,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> InputRead:
+    """Apply one triage action to an input; the submitter gets the letter (portfolio office)."""
+    links = service.status_links(get_settings(request))
+    (item,) = triage.apply(session, principal, [input_id], _triage_request(data), links)
+    return service.to_read(item)
+
+
+@router.post("/triage", response_model=list[InputRead])
+def triage_bulk(
+    data: BulkTriageIn,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> list[InputRead]:
+    """Apply one triage action to many inputs at once, all or nothing (portfolio office)."""
+    links = service.status_links(get_settings(request))
+    items = triage.apply(session, principal, data.input_ids, _triage_request(data), links)
+    return [service.to_read(item) for item in items]

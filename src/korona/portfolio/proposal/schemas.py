@@ -103,3 +103,22 @@ class MatchRead(BaseModel):
     id: int
     title: str
     score: float
+
+
+class TriageIn(BaseModel):
+    """A triage action; only the fields the action needs are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["link_needs", "covered", "duplicate", "working_group", "decline"]
+    need_ids: list[int] = []
+    solution_id: int | None = None
+    duplicate_of_id: int | None = None
+    working_group: Annotated[str, StringConstraints(max_length=200)] = ""
+    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class BulkTriageIn(TriageIn):
+    """One triage action for many inputs, all or nothing."""
+
+    input_ids: list[int] = Field(min_length=1, max_length=1000)
