@@ -230,8 +230,19 @@ def _expand(
     flat = counts.reshape(-1)
     cell = np.repeat(np.arange(flat.size, dtype=np.int64), flat)
     n = cell.size
-    d_i, m_i, b_i, p_i, c_i = (a.astype(np.int32) for a in np.unravel_index(cell, counts.shape))
+    # Unravel in int32 steps (numpy's unravel_index would hold five int64 copies at once).
+    rest = cell.astype(np.int32)
     del cell
+    shape = counts.shape
+    c_i = rest % shape[4]
+    rest //= shape[4]
+    p_i = rest % shape[3]
+    rest //= shape[3]
+    b_i = rest % shape[2]
+    rest //= shape[2]
+    m_i = rest % shape[1]
+    d_i = rest // shape[1]
+    del rest
     low = np.array([_BAND_AGES[b][0] for b in bands], dtype=np.int32)
     span = np.array([_BAND_AGES[b][1] - _BAND_AGES[b][0] + 1 for b in bands], dtype=np.int32)
     ages = low[b_i] + (rng.random(n, dtype=np.float32) * span[b_i]).astype(np.int32)
@@ -263,17 +274,31 @@ def _expand(
         extra_telephone[extra], 9, 6 + rng.integers(0, 3, extra.size, dtype=np.int32)
     )
     second_code = len(_CODES) + rng.integers(0, len(_OTHER_CODES), second.size, dtype=np.int32)
-    row = np.concatenate([np.arange(n, dtype=np.int64), second, extra])
-    row_code = np.concatenate([code_i, second_code, code_i[extra]])
-    row_fee = np.concatenate([fee, fee[second], extra_fee.astype(np.int32)])
-    order = np.argsort(row, kind="stable")
-    row, row_code, row_fee = row[order], row_code[order], row_fee[order]
+    # Rows of a consultation, in order: the first diagnosis with its contact fee, then the
+    # second diagnosis (same fee), then the extra fee (first diagnosis).
+    has_second = np.zeros(n, dtype=bool)
+    has_second[second] = True
+    has_extra = np.zeros(n, dtype=bool)
+    has_extra[extra] = True
+    second_code_all = np.zeros(n, dtype=np.int32)
+    second_code_all[second] = second_code
+    extra_fee_all = np.zeros(n, dtype=np.int32)
+    extra_fee_all[extra] = extra_fee
+    per_consultation = 1 + has_second.astype(np.int8) + has_extra.astype(np.int8)
+    row = np.repeat(np.arange(n, dtype=np.int32), per_consultation)
+    first_row = np.cumsum(per_consultation, dtype=np.int32) - per_consultation
+    position = np.arange(row.size, dtype=np.int32) - first_row[row]
+    del first_row
+    is_second = (position == 1) & has_second[row]
+    is_extra = (position >= 1) & ~is_second
+    row_code = np.where(is_second, second_code_all[row], code_i[row])
+    row_fee = np.where(is_extra, extra_fee_all[row], fee[row])
     numbers = [c.removeprefix("municip") for c in municipalities]
     practice_names = [PracticeType.GP.value, PracticeType.OUT_OF_HOURS.value]
     day_numbers = np.array(days, dtype="datetime64[D]").astype(np.int32)
     return pl.DataFrame(
         {
-            "consultation_id": first_id + row,
+            "consultation_id": first_id + row.astype(np.int64),
             "icpc2_code": _labels([*_CODES, *_OTHER_CODES], row_code),
             "patient_age": ages[row],
             "patient_municipality": _labels(numbers, patient[row]),
