@@ -21,6 +21,10 @@ from korona.auth.permissions import Principal
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
 from korona.errors import DomainError
+from korona.notify.cli import app as mail_app
+from korona.portfolio.cli import app as portfolio_app
+from korona.surveillance.cli import app as surveillance_app
+from korona.surveillance.detect.cli import register as register_detection
 
 console = Console()
 err_console = Console(stderr=True)
@@ -113,7 +117,8 @@ def demo(
     password_file.chmod(0o600)
     console.print(
         f"[green]Demo loaded:[/] {result.organisations} organisations, "
-        f"{len(result.users)} users, {result.needs_added} new needs."
+        f"{len(result.users)} users, {result.needs_added} new needs, "
+        f"{result.solutions_added} new solutions."
     )
     _print_logins(chosen)
 
@@ -201,22 +206,10 @@ def user_token(
     typer.echo(token)
 
 
-def _mount_surveillance() -> None:
-    """Add the surveillance commands when that pillar is installed in this tree."""
-    try:
-        from korona.surveillance.cli import app as surveillance_app
-    except ImportError:
-        return
-    try:
-        from korona.surveillance.detect.cli import register
-    except ImportError:
-        pass
-    else:
-        register(surveillance_app)
-    app.add_typer(surveillance_app, name="surveillance")
-
-
-_mount_surveillance()
+register_detection(surveillance_app)
+app.add_typer(surveillance_app, name="surveillance")
+app.add_typer(portfolio_app, name="portfolio")
+app.add_typer(mail_app, name="mail")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Mark a message for extraction into the catalogue without translating it now."""
     return message
 
@@ -19,9 +19,7 @@ class DomainError(Exception):
 
     status_code = 400
 
-    def __init__(
-        self, message: str, *, field: str | None = None, **params: Any
-    ) -> None:
+    def __init__(self, message: str, *, field: str | None = None, **params: Any) -> None:
         self.message = message
         self.field = field
         self.params = params

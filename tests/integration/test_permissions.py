@@ -24,6 +24,12 @@ from korona.auth.permissions import (
 from korona.auth.security import csrf_token
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
+from korona.portfolio.proposal import service as inputs
+from korona.portfolio.proposal.models import InputKind
+from korona.portfolio.proposal.schemas import InputCreate
+from korona.portfolio.solution.models import SolutionStatus
+from korona.portfolio.solution.schemas import SolutionCreate
+from korona.portfolio.solution.service import create_solution
 from korona.web.deps import CSRF_COOKIE, CSRF_HEADER
 
 ANONYMOUS = None
@@ -66,6 +72,9 @@ class World:
     tokens: dict[Role, str]
     need_id: int
     token_id: int
+    solution_id: int
+    input_id: int
+    input_token: str
 
 
 def build_world(session: Session) -> World:
@@ -90,11 +99,52 @@ def build_world(session: Session) -> World:
             affected_groups=["citizens"],
         ),
     )
-    return World(tokens=tokens, need_id=need.id, token_id=token_id)
+    solution = create_solution(
+        session,
+        principal_for(office),
+        SolutionCreate(
+            name="Smittestopp",
+            owner="FHI",
+            description="Mobilapp for digital smittesporing.",
+            categories=["contact_tracing"],
+            status=SolutionStatus.IN_OPERATION,
+        ),
+    )
+    links = inputs.StatusLinks("https://testserver", TEST_SECRET)
+    item = inputs.submit_input(
+        session,
+        Principal(),
+        InputCreate(
+            kind=InputKind.IDEA,
+            title="Smittesporingsapp",
+            description="En app for smittesporing.",
+            organisation_name="Eksempel AS",
+            is_public=False,
+            contact_name="Kari",
+            contact_email="kari@example.no",
+        ),
+        links,
+    )
+    return World(
+        tokens=tokens,
+        need_id=need.id,
+        token_id=token_id,
+        solution_id=solution.id,
+        input_id=item.id,
+        input_token=links.token(item),
+    )
 
 
 def concrete_path(path: str, world: World) -> str:
-    values = {"need_id": str(world.need_id), "token_id": str(world.token_id), "fmt": "csv"}
+    values = {
+        "need_id": str(world.need_id),
+        "token_id": str(world.token_id),
+        "fmt": "csv",
+        "solution_id": str(world.solution_id),
+        "input_id": str(world.input_id),
+        "attachment_id": "1",
+        "token": world.input_token,
+    }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 
 
