@@ -232,7 +232,9 @@ def status(data_dir: DataDir = Path("var")) -> None:
         store_status = SurveillanceStore(store_root(data_dir)).status()
     table = Table(title=f"Surveillance store {store_status.root}")
     for column in ("table", "frequency", "rows", "locations", "first", "last", "last write (UTC)"):
-        table.add_column(column, min_width=10 if column in ("first", "last") else None)
+        # Dates and table names must stay whole even in an 80-column terminal.
+        widths = {"first": 10, "last": 10, "table": len("consultations")}
+        table.add_column(column, min_width=widths.get(column), overflow="fold")
     for row in store_status.tables:
         table.add_row(
             row.table,
