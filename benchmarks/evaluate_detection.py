@@ -108,7 +108,7 @@ def outbreak_weeks(truth: pl.DataFrame, years: list[int]) -> pl.DataFrame:
                     "syndrome": record["syndrome"],
                     "date": sunday.astype("datetime64[D]").item(),
                     # detection counts during the outbreak and the week after it
-                    "counts_for_detection": sunday <= last_sunday + 7,
+                    "counts_for_detection": bool(sunday <= last_sunday + 7),
                     "week_index": i,
                 }
             )

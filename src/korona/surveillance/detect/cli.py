@@ -292,20 +292,24 @@ def load_store_series(
     """
     from korona.surveillance.sources.kuhr import load_syndromes
 
-    contact_types = {s.name: [c.value for c in s.signal_contact_types] for s in load_syndromes()}
+    pairs = pl.LazyFrame(
+        [
+            {"syndrome": syndrome.name, "contact_type": contact.value}
+            for syndrome in load_syndromes()
+            for contact in syndrome.signal_contact_types
+        ],
+        schema={"syndrome": pl.String, "contact_type": pl.String},
+    )
     first = pl.date(min(years) - years_back, 1, 1)
     last = pl.date(max(years), 12, 31)
-    lazy = store.consultations(frequency)
-    allowed = pl.lit(False)
-    for syndrome, types in contact_types.items():
-        allowed = allowed | ((pl.col("syndrome") == syndrome) & pl.col("contact_type").is_in(types))
-    query = lazy.filter(pl.col("date").is_between(first, last), allowed)
+    query = store.consultations(frequency).filter(pl.col("date").is_between(first, last))
     if frequency is Frequency.DAILY:
         query = query.filter(_is_daily_location(pl.col("location_code")))
     frame = (
-        query.group_by("location_code", "age", "syndrome", "date")
+        query.join(pairs, on=["syndrome", "contact_type"], how="semi")
+        .group_by("location_code", "age", "syndrome", "date")
         .agg(pl.col("n").sum(), pl.col("denominator").sum().cast(pl.Float64))
-        .collect()
+        .collect(engine="streaming")
     )
     if frame.height == 0:
         return None

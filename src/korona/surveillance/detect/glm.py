@@ -193,10 +193,10 @@ def fit_poisson(
                 wz += a_y
                 wz *= a_pw
             new_beta, ok = _solve(_gram(a_design, w, products), _xty(a_design, wz), live)
-            lin = _linear(a_design, np.where(ok[:, None], new_beta, 0.0))
+            lin = _linear(a_design, new_beta if ok.all() else np.where(ok[:, None], new_beta, 0.0))
             eta = lin + a_off
+            # An overflowing mean makes the next XᵀWX non-finite, which _solve reports.
             mu = np.exp(eta, out=eta)
-            ok &= np.isfinite(mu.max(axis=1))
             change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=1)
             done = ok & (change < tol)
             mu_min = mu.min(axis=1)
