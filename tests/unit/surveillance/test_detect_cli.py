@@ -188,3 +188,50 @@ def test_run_analyses_the_store_and_replaces_results(app, tmp_path, monkeypatch)
     assert store.results("sykdomspulsen", Frequency.WEEKLY).collect().height == weekly.height
     bad = CliRunner().invoke(app, ["run", "--years", "2019-2017"])
     assert bad.exit_code == 2 and "backwards" in bad.output
+
+
+def test_run_covid19_judges_consultations_and_cases(app, tmp_path):
+    from korona.surveillance.store import SurveillanceStore
+
+    rng = np.random.default_rng(8)
+    days = pl.date_range(dt.date(2020, 1, 1), dt.date(2020, 6, 30), eager=True)
+    frames = [
+        pl.DataFrame(
+            {
+                "location_code": location,
+                "age": "total",
+                "syndrome": syndrome,
+                "contact_type": contact,
+                "practice_type": "gp",
+                "date": days,
+                "n": rng.poisson(3, days.len()),
+                "denominator": rng.poisson(150, days.len()),
+            }
+        )
+        for location in ("norge", "municip0301")
+        for syndrome in ("covid19", "gastro")
+        for contact in ("in_person", "e_consultation")
+    ]
+    store = SurveillanceStore(tmp_path / "surveillance")
+    store.write_consultations(pl.concat(frames))
+    store.write_cases(
+        pl.DataFrame({"location_code": "norge", "date": days, "n": rng.poisson(20, days.len())}),
+        Frequency.DAILY,
+    )
+    weekly_cases = (
+        store.cases(Frequency.DAILY)
+        .collect()
+        .group_by_dynamic("date", every="1w", start_by="monday")
+        .agg(pl.col("n").sum(), pl.col("location_code").first())
+    )
+    store.write_cases(weekly_cases, Frequency.WEEKLY)
+    result = CliRunner().invoke(
+        app, ["run", "--data-dir", str(tmp_path), "--method", "covid19", "--years", "2020"]
+    )
+    assert result.exit_code == 0, result.output
+    consultations = store.results("covid19", Frequency.WEEKLY).collect()
+    cases = store.results("covid19_cases", Frequency.WEEKLY).collect()
+    assert set(consultations["syndrome"].unique()) == {"covid19"}
+    assert consultations["date"].min() >= dt.date(2020, 3, 9)
+    assert set(cases["location_code"].unique()) == {"norge"}
+    assert "MSIS cases" in " ".join(result.output.split())

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import polars as pl
 import typer
 from rich.console import Console
@@ -19,7 +21,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from korona.surveillance.calendar import Frequency, parse_iso_week, week_sunday
-from korona.surveillance.detect import DETECTORS
+from korona.surveillance.detect import DETECTORS, Covid19Detector, Covid19Source
 from korona.surveillance.detect.base import (
     Detection,
     DetectionError,
@@ -318,6 +320,91 @@ def load_store_series(
     )
 
 
+#: The covid-19 consultation syndrome (R991 + R992) in the syndrome table.
+COVID19_SYNDROME = "covid19"
+
+
+def load_store_cases(store: SurveillanceStore, years: Sequence[int]) -> SeriesSet | None:
+    """Return weekly MSIS case series per location from the store (None when there are none)."""
+    frame = (
+        store.cases(Frequency.WEEKLY)
+        .filter(
+            pl.col("date").is_between(pl.date(min(years) - 1, 1, 1), pl.date(max(years), 12, 31))
+        )
+        .select("location_code", "date", "n")
+        .collect()
+    )
+    if frame.height == 0:
+        return None
+    return SeriesSet.from_long(
+        frame, frequency=Frequency.WEEKLY, key_columns=["location_code"], denominator_column=None
+    )
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """One part of a run: what to read, which detector, under which result name."""
+
+    label: str
+    frequency: Frequency
+    result_name: str
+    detector: Detector
+    load: Callable[[], SeriesSet | None]
+
+
+def _analyses(
+    store: SurveillanceStore, method: Method, years: Sequence[int], settings: dict[str, str]
+) -> list[_Analysis]:
+    """Return the analyses of a national run for ``method`` (spec §2–§4)."""
+    detector = parameters_from_strings(DETECTORS[method], settings)
+    if method is Method.COVID19:
+        assert isinstance(detector, Covid19Detector)
+
+        def covid_consultations() -> SeriesSet | None:
+            series = load_store_series(store, Frequency.WEEKLY, years, years_back=1)
+            if series is None:
+                return None
+            rows = np.flatnonzero(series.keys["syndrome"].to_numpy() == COVID19_SYNDROME)
+            return series.subset(rows) if rows.size else None
+
+        return [
+            _Analysis(
+                "weekly consultations",
+                Frequency.WEEKLY,
+                method.value,
+                dataclasses.replace(detector, source=Covid19Source.CONSULTATIONS),
+                covid_consultations,
+            ),
+            _Analysis(
+                "weekly MSIS cases",
+                Frequency.WEEKLY,
+                f"{method.value}_cases",
+                dataclasses.replace(detector, source=Covid19Source.CASES),
+                lambda: load_store_cases(store, years),
+            ),
+        ]
+    analyses = [
+        _Analysis(
+            "weekly",
+            Frequency.WEEKLY,
+            method.value,
+            detector,
+            lambda: load_store_series(store, Frequency.WEEKLY, years),
+        )
+    ]
+    if method is Method.SYKDOMSPULSEN:  # the other methods are weekly only
+        analyses.append(
+            _Analysis(
+                "daily",
+                Frequency.DAILY,
+                method.value,
+                detector,
+                lambda: load_store_series(store, Frequency.DAILY, years),
+            )
+        )
+    return analyses
+
+
 def run_store(
     data_dir: Path,
     method: Method,
@@ -328,44 +415,43 @@ def run_store(
 ) -> RunSummary:
     """Analyse everything in the store and replace the results of ``years`` atomically.
 
-    Weekly for every location; daily for nation and counties (Sykdomspulsen only: the other
-    methods are weekly).
+    Sykdomspulsen: weekly for every location, daily for nation and counties. Farrington:
+    weekly. Covid-19: weekly covid consultations (results ``covid19``) and MSIS cases
+    (results ``covid19_cases``).
     """
     started = time.perf_counter()
     store = SurveillanceStore(data_dir / "surveillance")
-    detector = parameters_from_strings(DETECTORS[method], settings)
-    frequencies = [Frequency.WEEKLY]
-    if method is Method.SYKDOMSPULSEN:
-        frequencies.append(Frequency.DAILY)
-    task = progress.add_task("Analysing", total=3 * len(frequencies)) if progress else None
+    analyses = _analyses(store, method, years, settings)
+    task = progress.add_task("Analysing", total=3 * len(analyses)) if progress else None
 
     def step(text: str) -> None:
         if progress is not None and task is not None:
             progress.update(task, description=text)
 
-    def advance() -> None:
+    def advance(steps: int = 1) -> None:
         if progress is not None and task is not None:
-            progress.advance(task)
+            progress.advance(task, steps)
 
     rows: list[tuple[str, int, int, int, dict[Status, int]]] = []
-    for frequency in frequencies:
-        step(f"Reading {frequency} counts")
-        series = load_store_series(store, frequency, years)
+    for analysis in analyses:
+        step(f"Reading {analysis.label} counts")
+        series = analysis.load()
         advance()
         if series is None:
-            advance()
-            advance()
-            rows.append((str(frequency), 0, 0, 0, {}))
+            advance(2)
+            rows.append((analysis.label, 0, 0, 0, {}))
             continue
-        step(f"Fitting {series.n_series:,} {frequency} series")
-        detection = detector.detect(series, years=years)
+        step(f"Fitting {series.n_series:,} {analysis.label} series")
+        detection = analysis.detector.detect(series, years=years)
         advance()
-        step(f"Writing {frequency} results")
-        store.write_results(method.value, frequency, store_frame(detection, method), years)
+        step(f"Writing {analysis.label} results")
+        store.write_results(
+            analysis.result_name, analysis.frequency, store_frame(detection, method), years
+        )
         advance()
         rows.append(
             (
-                str(frequency),
+                analysis.label,
                 series.n_series,
                 detection.fits,
                 detection.failed_fits,
