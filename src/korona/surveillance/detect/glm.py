@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +44,20 @@ class PoissonFit:
     iterations: np.ndarray
 
 
+@functools.cache
+def _triangle(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the upper-triangle row and column indices of a p×p matrix and, for every
+    (i, j) of the full matrix, the position of its packed upper-triangle entry."""
+    rows, cols = np.triu_indices(p)
+    position = np.empty((p, p), dtype=np.intp)
+    position[rows, cols] = np.arange(rows.size)
+    position[cols, rows] = np.arange(rows.size)
+    return rows, cols, position.ravel()
+
+
 def _products(design: np.ndarray) -> np.ndarray:
     """Return the column products xᵢⱼ·xᵢₖ (j ≤ k) of a shared (n, p) design, as (n, p(p+1)/2)."""
-    rows, cols = np.triu_indices(design.shape[1])
+    rows, cols, _ = _triangle(design.shape[1])
     return design[:, rows] * design[:, cols]
 
 
@@ -59,12 +71,8 @@ def _gram(
     if design.ndim == 2:
         p = design.shape[1]
         # Only the upper triangle: XᵀWX is symmetric, so compute p(p+1)/2 products, not p².
-        rows, cols = np.triu_indices(p)
         packed = weights @ (_products(design) if products is None else products)
-        gram = np.empty((weights.shape[0], p, p))
-        gram[:, rows, cols] = packed
-        gram[:, cols, rows] = packed
-        return gram
+        return packed[:, _triangle(p)[2]].reshape(-1, p, p)
     return np.einsum("bnp,bn,bnq->bpq", design, weights, design, optimize=True)
 
 
