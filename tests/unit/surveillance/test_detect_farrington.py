@@ -142,7 +142,7 @@ def test_parameters_from_strings_use_the_spec_names():
     assert detector.no_periods == 10
     assert detector.weeks_left_out == 26
     assert detector.threshold_method is ThresholdMethod.MUAN
-    with pytest.raises(ParameterError, match="unknown parameter 'b'"):
+    with pytest.raises(ParameterError, match="unknown parameter 'b' \\(R's b is years_back\\)"):
         parameters_from_strings(FarringtonDetector, {"b": "5"})
     with pytest.raises(ParameterError, match="must be one of"):
         parameters_from_strings(FarringtonDetector, {"threshold_method": "magic"})

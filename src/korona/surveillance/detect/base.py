@@ -171,7 +171,9 @@ def parameters_from_strings(detector_type: type[Detector], values: Mapping[str, 
     for name, text in values.items():
         if name not in fields:
             known = ", ".join(sorted(fields))
-            raise ParameterError(f"unknown parameter {name!r}; known parameters: {known}")
+            r_names: dict[str, str] = getattr(detector_type, "R_NAMES", {})
+            hint = f" (R's {name} is {r_names[name]})" if name in r_names else ""
+            raise ParameterError(f"unknown parameter {name!r}{hint}; known parameters: {known}")
         kwargs[name] = _convert(name, hints[name], text)
     try:
         return detector_type(**kwargs)

@@ -232,6 +232,19 @@ class FarringtonDetector(Detector):
     """
 
     method: ClassVar[Method] = Method.FARRINGTON
+    #: R ``farringtonFlexible`` control names → korona parameter names (spec §3 table).
+    R_NAMES: ClassVar[dict[str, str]] = {
+        "b": "years_back",
+        "w": "window_half_width",
+        "weightsThreshold": "weights_threshold",
+        "pThresholdTrend": "trend_p_threshold",
+        "limit54": "limit_cases, limit_weeks",
+        "powertrans": "power_transform",
+        "populationOffset": "population_offset",
+        "noPeriods": "no_periods",
+        "pastWeeksNotIncluded": "past_weeks_not_included",
+        "thresholdMethod": "threshold_method",
+    }
 
     years_back: int = 5
     window_half_width: int = 3
