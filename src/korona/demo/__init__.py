@@ -18,6 +18,8 @@ from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
 from korona.portfolio.need.models import Need, NeedStatus
+from korona.portfolio.need.schemas import NeedCreate
+from korona.portfolio.need.service import record_need
 from korona.portfolio.solution.models import Solution, SolutionStatus
 
 DEMO_DIR = Path(__file__).parent
@@ -107,32 +109,32 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
         ref = f"demo-{row['ref']}"
         if session.scalar(select(Need.id).where(Need.external_ref == ref)) is not None:
             continue
-        organisation = organisations[row["organisation"]]
-        need = Need(
+        data = NeedCreate(
             external_ref=ref,
             title=row["title"],
             description=row["description"],
-            category_code=row["category"],
-            sector=organisation.sector,
-            organisation_id=organisation.id,
+            category=row["category"],
             clinical_line=row.get("clinical_line", ""),
-            municipality_number=row.get("municipality_number") or organisation.municipality_number,
+            municipality_number=row.get("municipality_number"),
             urgency=int(row["urgency"]),
-            affected_groups=list(row["affected_groups"]),
-            status=NeedStatus(row["status"]),
+            affected_groups=row["affected_groups"],
             review_by_date=today + timedelta(days=int(row["review_by_days"]))
             if row.get("review_by_days") is not None
             else None,
         )
-        session.add(need)
-        session.flush()
-        audit.record(
-            session, SYSTEM, AuditAction.CREATE, "need", need.id, after=audit.snapshot(need)
+        record_need(
+            session,
+            SYSTEM,
+            data,
+            organisation=organisations[row["organisation"]],
+            status=NeedStatus(row["status"]),
         )
         added += 1
     solutions_added = load_solutions(session, organisations)
     return DemoResult(
-        organisations=len(organisations), users=DEMO_USERS, needs_added=added,
+        organisations=len(organisations),
+        users=DEMO_USERS,
+        needs_added=added,
         solutions_added=solutions_added,
     )
 
@@ -159,7 +161,11 @@ def load_solutions(session: Session, organisations: dict[str, Organisation]) -> 
         session.add(solution)
         session.flush()
         audit.record(
-            session, SYSTEM, AuditAction.CREATE, "solution", solution.id,
+            session,
+            SYSTEM,
+            AuditAction.CREATE,
+            "solution",
+            solution.id,
             after=audit.snapshot(solution),
         )
         added += 1

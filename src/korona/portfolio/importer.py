@@ -19,13 +19,12 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from korona import audit
-from korona.audit import AuditAction
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Sector
 from korona.auth.permissions import Principal
 from korona.errors import N_, DomainError, InvalidInput
 from korona.portfolio.category import category_codes
+from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.proposal import service as input_service
@@ -418,25 +417,12 @@ def _write(
             return
         organisation = session.get(Organisation, organisation_id)
         assert organisation is not None
-        row = Need(
-            external_ref=item.ref,
-            title=data.title,
-            description=data.description,
-            category_code=data.category,
-            sector=organisation.sector,
-            organisation_id=organisation.id,
-            clinical_line=data.clinical_line,
-            municipality_number=data.municipality_number or organisation.municipality_number,
-            urgency=data.urgency,
-            affected_groups=[g.value for g in data.affected_groups],
+        need_service.record_need(
+            session,
+            principal,
+            data.model_copy(update={"external_ref": item.ref}),
+            organisation=organisation,
             status=status,
-            review_by_date=data.review_by_date,
-            created_by_id=principal.user_id,
-        )
-        session.add(row)
-        session.flush()
-        audit.record(
-            session, principal, AuditAction.CREATE, "need", row.id, after=audit.snapshot(row)
         )
         report.created += 1
     else:

@@ -63,6 +63,21 @@ def create_need(session: Session, principal: Principal, data: NeedCreate) -> Nee
             field="external_ref",
             ref=data.external_ref,
         )
+    return record_need(
+        session, principal, data, organisation=organisation, status=NeedStatus.REGISTERED
+    )
+
+
+def record_need(
+    session: Session,
+    principal: Principal,
+    data: NeedCreate,
+    *,
+    organisation: Organisation,
+    status: NeedStatus,
+) -> Need:
+    """Insert a need as given, with its audit row (also for imports and the demo, whose needs
+    arrive with a status and may have review dates that have already passed)."""
     need = Need(
         external_ref=data.external_ref,
         title=data.title,
@@ -74,7 +89,7 @@ def create_need(session: Session, principal: Principal, data: NeedCreate) -> Nee
         municipality_number=data.municipality_number or organisation.municipality_number,
         urgency=data.urgency,
         affected_groups=[group.value for group in data.affected_groups],
-        status=NeedStatus.REGISTERED,
+        status=status,
         review_by_date=data.review_by_date,
         created_by_id=principal.user_id,
     )
