@@ -118,7 +118,7 @@ def demo(
     console.print(
         f"[green]Demo loaded:[/] {result.organisations} organisations, "
         f"{len(result.users)} users, {result.needs_added} new needs, "
-        f"{result.solutions_added} new solutions."
+        f"{result.solutions_added} new solutions, {result.inputs_added} new inputs."
     )
     _print_logins(chosen)
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from korona.auth.models import User
 from korona.cli import app
 from korona.portfolio.need.models import Need
+from korona.portfolio.proposal.models import Input
 
 runner = CliRunner()
 
@@ -38,6 +39,7 @@ def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) 
     assert "0 new needs" in second.output
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Need)) == needs
+    assert db.scalar(select(func.count()).select_from(Input)) == 30  # waiting in triage
     assert db.scalar(select(func.count()).select_from(User)) == 8
     again = runner.invoke(app, ["demo", "--if-empty"], env=env)
     assert again.exit_code == 0 and "demo-password-2" in again.output

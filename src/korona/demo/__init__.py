@@ -5,25 +5,30 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from korona import audit
-from korona.audit import AuditAction
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
 from korona.portfolio.need.models import Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import record_need
-from korona.portfolio.solution.models import Solution, SolutionStatus
+from korona.portfolio.proposal.models import Input, InputKind
+from korona.portfolio.proposal.schemas import InputCreate
+from korona.portfolio.proposal.service import StatusLinks, Submission, submit_input
+from korona.portfolio.solution import service as solution_service
+from korona.portfolio.solution.models import SolutionStatus
+from korona.portfolio.solution.schemas import SolutionCreate
 
 DEMO_DIR = Path(__file__).parent
 SYSTEM = Principal()
+#: Demo inputs send no receipts, so their status links are never formed.
+NO_LINKS = StatusLinks(base_url="", secret="")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class DemoResult:
     users: tuple[DemoUser, ...]
     needs_added: int
     solutions_added: int = 0
+    inputs_added: int = 0
 
 
 def load_demo(session: Session, *, password: str, today: date | None = None) -> DemoResult:
@@ -131,11 +137,13 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
         )
         added += 1
     solutions_added = load_solutions(session, organisations)
+    inputs_added = load_inputs(session, today=today)
     return DemoResult(
         organisations=len(organisations),
         users=DEMO_USERS,
         needs_added=added,
         solutions_added=solutions_added,
+        inputs_added=inputs_added,
     )
 
 
@@ -144,29 +152,49 @@ def load_solutions(session: Session, organisations: dict[str, Organisation]) -> 
     added = 0
     for row in _load("solutions.json"):
         ref = f"demo-{row['ref']}"
-        if session.scalar(select(Solution.id).where(Solution.external_ref == ref)) is not None:
+        if solution_service.find_by_ref(session, ref) is not None:
             continue
         owner = organisations.get(row["owner"])
-        solution = Solution(
+        data = SolutionCreate(
             external_ref=ref,
             name=row["name"],
             owner=owner.name if owner else row["owner"],
             description=row["description"],
-            categories=list(row["categories"]),
+            categories=row["categories"],
             status=SolutionStatus(row["status"]),
             quality_assured=bool(row["quality_assured"]),
             url=row.get("url", ""),
             contact=row.get("contact", ""),
         )
-        session.add(solution)
-        session.flush()
-        audit.record(
-            session,
-            SYSTEM,
-            AuditAction.CREATE,
-            "solution",
-            solution.id,
-            after=audit.snapshot(solution),
+        solution_service.create_solution(session, SYSTEM, data)
+        added += 1
+    return added
+
+
+def load_inputs(session: Session, *, today: date) -> int:
+    """Add demo inputs (innspill) received over the last weeks, waiting in the triage queue."""
+    added = 0
+    for row in _load("inputs.json"):
+        ref = f"demo-{row['ref']}"
+        if session.scalar(select(Input.id).where(Input.external_ref == ref)) is not None:
+            continue
+        data = InputCreate(
+            external_ref=ref,
+            kind=InputKind(row["kind"]),
+            title=row["title"],
+            description=row["description"],
+            categories=row["categories"],
+            organisation_name=row["organisation_name"],
+            is_public=row["is_public"],
+            commercial=row["commercial"],
+            contact_name=row["contact_name"],
+            contact_email=row["contact_email"],
         )
+        received = datetime.combine(
+            today - timedelta(days=int(row["received_days_ago"])), time(9, 30), tzinfo=UTC
+        )
+        # Demo inputs are "received elsewhere": no receipts queued for invented addresses.
+        submission = Submission(imported=True, received_at=received, send_receipt=False)
+        submit_input(session, SYSTEM, data, NO_LINKS, submission)
         added += 1
     return added
