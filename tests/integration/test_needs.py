@@ -270,8 +270,9 @@ def test_bad_edit_status_and_patch_input_change_nothing(client: TestClient, db: 
     assert client.patch(f"/api/v1/needs/{need_id}", json={}, headers=headers).status_code == 422
     bad_patch = client.patch(f"/api/v1/needs/{need_id}", json={"category": "nope"}, headers=headers)
     assert bad_patch.status_code == 422 and "Unknown category 'nope'" in bad_patch.json()["detail"]
-    bad_status = client.post(f"/api/v1/needs/{need_id}/status", json={"status": "done"},
-                             headers=headers)
+    bad_status = client.post(
+        f"/api/v1/needs/{need_id}/status", json={"status": "done"}, headers=headers
+    )
     assert bad_status.status_code == 422
 
     csrf = login(client, office.email)
@@ -280,11 +281,13 @@ def test_bad_edit_status_and_patch_input_change_nothing(client: TestClient, db: 
     assert edited.status_code == 422
     assert "Tittel: Feltet må fylles ut" in edited.text
     assert "Beskrivelse: Må ha minst 10 tegn" in edited.text
-    status_form = client.post(f"/needs/{need_id}/status", data={"status": "done",
-                                                                "csrf_token": csrf})
+    status_form = client.post(
+        f"/needs/{need_id}/status", data={"status": "done", "csrf_token": csrf}
+    )
     assert status_form.status_code == 422
-    skipped = client.post(f"/needs/{need_id}/status", data={"status": "covered",
-                                                            "csrf_token": csrf})
+    skipped = client.post(
+        f"/needs/{need_id}/status", data={"status": "covered", "csrf_token": csrf}
+    )
     assert skipped.status_code == 409 and "kan ikke gå fra registered til covered" in skipped.text
 
     client.cookies.clear()
@@ -296,15 +299,26 @@ def test_category_admin_validates_and_adds(client: TestClient, db: Session) -> N
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     db.commit()
     csrf = login(client, office.email)
-    duplicate = client.post("/admin/categories", data={
-        "code": "video", "name_nb": "Video", "name_en": "Video", "csrf_token": csrf})
+    duplicate = client.post(
+        "/admin/categories",
+        data={"code": "video", "name_nb": "Video", "name_en": "Video", "csrf_token": csrf},
+    )
     assert duplicate.status_code == 409 and "Kategorien «video» finnes allerede" in duplicate.text
-    bad_code = client.post("/admin/categories", data={
-        "code": "ny kategori!", "name_nb": "Ny", "name_en": "New", "csrf_token": csrf})
+    bad_code = client.post(
+        "/admin/categories",
+        data={"code": "ny kategori!", "name_nb": "Ny", "name_en": "New", "csrf_token": csrf},
+    )
     assert bad_code.status_code == 422
-    added = client.post("/admin/categories", data={
-        "code": "vaccination", "name_nb": "Vaksinasjon", "name_en": "Vaccination",
-        "csrf_token": csrf}, follow_redirects=False)
+    added = client.post(
+        "/admin/categories",
+        data={
+            "code": "vaccination",
+            "name_nb": "Vaksinasjon",
+            "name_en": "Vaccination",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
     assert added.status_code == 303
     codes = [row["code"] for row in client.get("/api/v1/categories").json()]
     assert "vaccination" in codes and len(codes) == 10
