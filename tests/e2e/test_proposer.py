@@ -56,7 +56,8 @@ def test_proposer_sees_matches_gets_receipt_and_later_the_covered_feedback(
     log_in(office, "kontor@demo.korona.no")
     office.goto("/triage")
     assert_accessible(office)
-    office.get_by_role("link", name="App for digital smittesporing").click()
+    # The new input is listed, and also suggested as a match beside older demo inputs.
+    office.get_by_role("link", name="App for digital smittesporing").first.click()
     expect(office.get_by_role("heading", level=1)).to_contain_text(reference.group(0))
     office.get_by_label("Dekket av en eksisterende løsning").check()
     office.locator("#solution_id").select_option(label="Smittestopp")
