@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +41,28 @@ templates.env.globals["sector_enum"] = Sector
 templates.env.globals["status_enum"] = NeedStatus
 templates.env.globals["audit_action"] = AuditAction
 templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
+
+
+def enum_options(members: Iterable[Enum]) -> list[tuple[str, str]]:
+    """Return (value, translated label) pairs for a filter's select."""
+    return [(str(member.value), label(member)) for member in members]
+
+
+def category_options(categories: Iterable[Any], language: str) -> list[tuple[str, str]]:
+    """Return (code, name in the language) pairs of need categories."""
+    return [(category.code, category.name(language)) for category in categories]
+
+
+def organisation_options(organisations: Iterable[Any]) -> list[tuple[int, str]]:
+    """Return (id, name) pairs of organisations."""
+    return [(organisation.id, organisation.name) for organisation in organisations]
+
+
+templates.env.globals.update(
+    enum_options=enum_options,
+    category_options=category_options,
+    organisation_options=organisation_options,
+)
 
 
 def page_csrf_token(request: Request) -> str:
