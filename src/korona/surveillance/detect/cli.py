@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import os
 import re
 import tempfile
@@ -294,25 +295,19 @@ def load_store_series(
     """
     from korona.surveillance.sources.kuhr import load_syndromes
 
-    pairs = pl.LazyFrame(
-        [
-            {"syndrome": syndrome.name, "contact_type": contact.value}
-            for syndrome in load_syndromes()
-            for contact in syndrome.signal_contact_types
-        ],
-        schema={"syndrome": pl.String, "contact_type": pl.String},
-    )
-    first = pl.date(min(years) - years_back, 1, 1)
-    last = pl.date(max(years), 12, 31)
-    query = store.consultations(frequency).filter(pl.col("date").is_between(first, last))
-    if frequency is Frequency.DAILY:
-        query = query.filter(_is_daily_location(pl.col("location_code")))
-    frame = (
-        query.join(pairs, on=["syndrome", "contact_type"], how="semi")
-        .group_by("location_code", "age", "syndrome", "date")
-        .agg(pl.col("n").sum(), pl.col("denominator").sum().cast(pl.Float64))
-        .collect(engine="streaming")
-    )
+    contact_types = {
+        syndrome.name: [contact.value for contact in syndrome.signal_contact_types]
+        for syndrome in load_syndromes()
+    }
+    frame = store.syndrome_series(
+        frequency,
+        contact_types,
+        first=dt.date(min(years) - years_back, 1, 1),
+        last=dt.date(max(years), 12, 31),
+        locations=_is_daily_location(pl.col("location_code"))
+        if frequency is Frequency.DAILY
+        else None,
+    ).with_columns(pl.col("denominator").cast(pl.Float64))
     if frame.height == 0:
         return None
     return SeriesSet.from_long(
