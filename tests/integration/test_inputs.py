@@ -278,3 +278,27 @@ def test_files_of_a_rolled_back_submission_are_removed(db: Session, settings: ob
     service.submit_input(db, Principal(), data, links, submission)
     db.commit()
     assert len(list(folder.iterdir())) == 1
+
+
+def test_reference_numbers_come_from_the_row_id(db: Session) -> None:
+    from korona.portfolio.proposal import service
+    from korona.portfolio.proposal.models import InputKind
+    from korona.portfolio.proposal.schemas import InputCreate
+
+    links = service.StatusLinks("https://testserver", "secret")
+    references = []
+    for title in ("Første idé om video", "Andre idé om video"):
+        data = InputCreate(
+            kind=InputKind.IDEA,
+            title=title,
+            description="En beskrivelse som er lang nok.",
+            organisation_name="Eksempel AS",
+            is_public=False,
+            contact_name="Kari",
+            contact_email="kari@example.no",
+        )
+        item = service.submit_input(db, Principal(), data, links)
+        references.append((item.id, item.reference))
+    year = datetime.now(UTC).year
+    assert references == [(i, f"INN-{year}-{i:04d}") for i, _ in references]
+    assert len({reference for _, reference in references}) == 2

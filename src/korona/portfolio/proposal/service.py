@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -77,14 +77,13 @@ class Submission:
     send_receipt: bool = True
 
 
-def next_reference(session: Session, year: int) -> str:
-    """Return the next free reference number of the year, e.g. INN-2026-0001."""
-    prefix = f"{REFERENCE_PREFIX}-{year}-"
-    last = session.scalar(
-        select(func.max(Input.reference)).where(Input.reference.like(prefix + "%"))
-    )
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:04d}"
+def reference_for(item: Input) -> str:
+    """Return the reference number of a flushed input, e.g. INN-2026-0001.
+
+    Built from the row id, so two submissions at the same instant can never get the same
+    number (a "highest this year + 1" counter could); numbers run on across years.
+    """
+    return f"{REFERENCE_PREFIX}-{item.received_at.year}-{item.id:04d}"
 
 
 def check_needs(session: Session, need_ids: Sequence[int]) -> list[int]:
@@ -148,7 +147,7 @@ def submit_input(
         )
     now = utcnow()
     item = Input(
-        reference=next_reference(session, now.year),
+        reference=f"pending-{secrets.token_hex(6)}",  # replaced below, once the id is known
         external_ref=data.external_ref,
         kind=data.kind,
         title=data.title,
@@ -171,6 +170,8 @@ def submit_input(
         need_links=[InputNeed(need_id=need_id) for need_id in need_ids],
     )
     session.add(item)
+    session.flush()
+    item.reference = reference_for(item)
     session.flush()
     if checked:
         if submission.attachment_dir is None:
