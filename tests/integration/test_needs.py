@@ -288,7 +288,7 @@ def test_bad_edit_status_and_patch_input_change_nothing(client: TestClient, db: 
     skipped = client.post(
         f"/needs/{need_id}/status", data={"status": "covered", "csrf_token": csrf}
     )
-    assert skipped.status_code == 409 and "kan ikke gå fra registered til covered" in skipped.text
+    assert skipped.status_code == 409 and "kan ikke gå fra Registrert til Dekket" in skipped.text
 
     client.cookies.clear()
     assert client.get(f"/api/v1/needs/{need_id}", headers=headers).json() == before

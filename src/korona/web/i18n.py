@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,15 @@ def ngettext(singular: str, plural: str, count: int, **values: Any) -> str:
 
 
 def translate_error(error: DomainError) -> str:
-    """Return a domain error's message in the current language with its values filled in."""
+    """Return a domain error's message in the current language; enum values become labels."""
+    from korona.web.labels import label  # labels translate through this module
+
     template = catalogue(current_language.get()).get(error.message, error.message)
-    return template.format(**error.params)
+    values = {
+        key: label(value) if isinstance(value, Enum) else value
+        for key, value in error.params.items()
+    }
+    return template.format(**values)
 
 
 #: Norwegian and English texts for pydantic's error types (pydantic itself speaks English only).

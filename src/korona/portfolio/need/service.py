@@ -162,8 +162,8 @@ def change_status(session: Session, principal: Principal, need_id: int, status: 
         raise Conflict(
             N_("A need cannot go from {current} to {new}"),
             field="status",
-            current=need.status.value,
-            new=status.value,
+            current=need.status,
+            new=status,
         )
     before = audit.snapshot(need)
     need.status = status
