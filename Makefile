@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export KORONA_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test test-fast lint bench translations clean install install-test
+.PHONY: run test test-fast lint bench bench-national translations clean install install-test
 
 $(BIN)/korona: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -40,9 +40,17 @@ lint: install-test
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+## bench: the targets of docs/benchmarks.md (minutes); bench-national adds the store-wide run
 bench: install-test
-	@for script in benchmarks/bench_*.py benchmarks/match_*.py; do \
-		echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python benchmarks/bench_simulate.py --out /tmp/korona-bench
+	$(BIN)/python benchmarks/bench_ingest.py --file /tmp/korona-bench/kuhr_2019.parquet
+	$(BIN)/python benchmarks/bench_detect.py --reference-series 150
+	$(BIN)/python benchmarks/match_latency.py
+	$(BIN)/python benchmarks/match_quality.py
+
+bench-national: install-test
+	$(BIN)/python benchmarks/evaluate_detection.py --work /tmp/korona-eval
+	$(BIN)/python benchmarks/bench_store_series.py --data-dir /tmp/korona-eval/var
 
 ## translations: extract message ids and merge them into the Norwegian catalogue
 translations: install-test
