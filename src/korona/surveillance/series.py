@@ -235,8 +235,6 @@ class SeriesSet:
             raise SeriesSetError(f"missing columns: {', '.join(missing)}")
         if frame.height == 0:
             raise SeriesSetError("no rows to analyse")
-        if frame.select(pl.struct([*keys, date_column]).is_duplicated().any()).item():
-            raise SeriesSetError("duplicate rows for the same series and time point")
         step = 7 if frequency is Frequency.WEEKLY else 1
         day = pl.col(date_column).cast(pl.Date).cast(pl.Int64)
         work = frame.select(
@@ -250,13 +248,16 @@ class SeriesSet:
         if ((work["_day"] - first) % step != 0).any():
             raise SeriesSetError("weekly rows must all be dated by the Sunday of their ISO week")
         n_time = (last - first) // step + 1
-        key_frame = work.select(keys).unique(maintain_order=True).sort(keys)
+        key_frame = work.select(keys).unique().sort(keys)
         key_index = key_frame.with_row_index("_row")
         work = work.join(key_index, on=keys, how="left", nulls_equal=True)
         rows = work["_row"].to_numpy().astype(np.int64)
         cols = ((work["_day"].to_numpy() - first) // step).astype(np.int64)
         if work["_n"].null_count() or work["_den"].null_count():
             raise SeriesSetError("counts and denominators must not be missing")
+        # One pass over the cell indices finds repeated (series, time point) rows.
+        if (np.bincount(rows * n_time + cols, minlength=key_frame.height * n_time) > 1).any():
+            raise SeriesSetError("duplicate rows for the same series and time point")
         observed = np.zeros((key_frame.height, n_time), dtype=np.float64)
         observed[rows, cols] = work["_n"].to_numpy()
         den = np.zeros_like(observed)
