@@ -141,3 +141,17 @@ def test_production_refuses_default_or_short_secret() -> None:
         with pytest.raises(ValidationError, match="KORONA_SECRET_KEY"):
             Settings(environment=Environment.PRODUCTION, secret_key=secret)
     assert Settings(environment=Environment.PRODUCTION, secret_key="x" * 40).secret_key
+
+
+def test_labels_keep_enums_with_equal_values_apart() -> None:
+    from korona.portfolio.proposal.models import InputStatus
+    from korona.web.labels import _LABELLED, LABELS, label
+
+    assert len(LABELS) == len(_LABELLED)  # no (enum, value) pair labelled twice
+    token = i18n.current_language.set("en")
+    try:
+        assert label(NeedStatus.COVERED) == "Covered"
+        assert label(InputStatus.COVERED) == "Covered by existing solution"
+        assert label("covered", NeedStatus) == "Covered"
+    finally:
+        i18n.current_language.reset(token)
