@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-import korona.models  # noqa: F401 - every table must be known before the first session
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, Role
-from korona.auth.permissions import Principal
-from korona.config import Settings
-from korona.db import make_engine, make_sessionmaker, unit_of_work
-from korona.errors import DomainError
+from korona.console import CLI, console, fail, settings, transaction
 from korona.notify.cli import app as mail_app
 from korona.portfolio.cli import app as portfolio_app
 from korona.surveillance.cli import app as surveillance_app
 from korona.surveillance.detect.cli import register as register_detection
-
-console = Console()
-err_console = Console(stderr=True)
 
 app = typer.Typer(
     help="korona – koronaportefølje and Sykdomspulsen in one system.",
@@ -38,38 +26,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
-
-CLI = Principal()  # the operator at the console; recorded as "anonymous"-free system actor
-
-
-def settings() -> Settings:
-    """Return settings from the environment, or exit with the reason they are invalid."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        messages = "; ".join(str(item["msg"]) for item in error.errors())
-        fail(f"Invalid configuration: {messages}")
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print an error in red and exit non-zero."""
-    err_console.print(f"[bold red]Error:[/] {message}")
-    raise typer.Exit(code)
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """Run one command as one unit of work; domain errors become a clear message and exit 1."""
-    config = settings()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(config.sqlalchemy_url)
-    try:
-        with unit_of_work(make_sessionmaker(engine)) as session:
-            yield session
-    except DomainError as error:
-        fail(error.text)
-    finally:
-        engine.dispose()
 
 
 @db_app.command("upgrade")

@@ -3,47 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-import korona.models  # noqa: F401 - every table must be known before the first session
 from korona import tabular
-from korona.auth.permissions import Principal
-from korona.config import Settings
-from korona.db import make_engine, make_sessionmaker, unit_of_work
-from korona.errors import DomainError
+from korona.console import CLI, console, err_console, fail, settings, transaction
 from korona.portfolio import importer
 from korona.portfolio.proposal import service as input_service
 from korona.portfolio.proposal.index import build_index
 
-console = Console()
-err_console = Console(stderr=True)
-
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
-
-#: Who the audit log names for changes made from the console.
-CLI = Principal(email="korona-cli")
-
-
-@contextmanager
-def _transaction(settings: Settings) -> Iterator[Session]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with unit_of_work(make_sessionmaker(engine)) as session:
-            yield session
-    except DomainError as error:
-        err_console.print(f"[bold red]Error:[/] {error.text}")
-        raise typer.Exit(1) from error
-    finally:
-        engine.dispose()
 
 
 @app.command("match")
@@ -56,7 +28,7 @@ def match(
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many matches")] = 10,
 ) -> None:
     """Print the solutions, needs and inputs most similar to TEXT (kind, id, title, score)."""
-    with _transaction(Settings()) as session:
+    with transaction() as session:
         index = build_index(session)
     matches = index.search(text, category or [], limit=limit)
     if as_json:
@@ -95,20 +67,20 @@ def import_file(
     """Import organisations, solutions, needs or inputs from CSV, XLSX or JSON (all or nothing)."""
     chosen = entity or _entity_from_name(file)
     if chosen is None:
-        err_console.print(
-            "[bold red]Error:[/] say what the file holds with --entity "
-            f"({', '.join(e.value for e in importer.ImportEntity)})"
+        fail(
+            "say what the file holds with --entity "
+            f"({', '.join(e.value for e in importer.ImportEntity)})",
+            code=2,
         )
-        raise typer.Exit(2)
-    settings = Settings()
-    with _transaction(settings) as session:
+    config = settings()
+    with transaction(config) as session:
         report = importer.import_file(
             session,
             CLI,
             chosen,
             file.name,
             file.read_bytes(),
-            links=input_service.status_links(settings),
+            links=input_service.status_links(config),
             send_receipts=receipts,
         )
         if not report.ok:
@@ -132,14 +104,13 @@ def export_inputs(
     file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .xlsx file")],
 ) -> None:
     """Write every input with its status and links to a CSV or XLSX file."""
-    settings = Settings()
+    config = settings()
     suffix = file.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
-        err_console.print("[bold red]Error:[/] the file must end in .csv or .xlsx")
-        raise typer.Exit(2)
-    with _transaction(settings) as session:
+        fail("the file must end in .csv or .xlsx", code=2)
+    with transaction(config) as session:
         items = input_service.list_inputs(session)
-        rows = input_service.export_rows(items, settings.base_url)
+        rows = input_service.export_rows(items, config.base_url)
     body = (
         tabular.to_csv(input_service.EXPORT_COLUMNS, rows)
         if suffix == ".csv"

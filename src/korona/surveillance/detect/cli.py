@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from korona.surveillance.calendar import Frequency, parse_iso_week, week_sunday
+from korona.surveillance.cli import DataDir, store_root
 from korona.surveillance.detect import DETECTORS, Covid19Detector, Covid19Source
 from korona.surveillance.detect.base import (
     Detection,
@@ -415,7 +416,7 @@ def run_store(
     (results ``covid19_cases``).
     """
     started = time.perf_counter()
-    store = SurveillanceStore(data_dir / "surveillance")
+    store = SurveillanceStore(store_root(data_dir))
     analyses = _analyses(store, method, years, settings)
     task = progress.add_task("Analysing", total=3 * len(analyses)) if progress else None
 
@@ -457,14 +458,6 @@ def run_store(
 
 
 # ---------------------------------------------------------------------------- typer wiring
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="KORONA_DATA_DIR",
-        help="Data directory; the store is <dir>/surveillance.",
-    ),
-]
 Settings = Annotated[
     list[str] | None,
     typer.Option(

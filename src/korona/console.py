@@ -1,0 +1,54 @@
+"""What every database-backed CLI command shares: settings, one transaction, clear errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+import korona.models  # noqa: F401 - every table must be known before the first session
+from korona.auth.permissions import Principal
+from korona.config import Settings
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.errors import DomainError
+
+console = Console()
+err_console = Console(stderr=True)
+
+#: Who the audit log names for changes made from the console.
+CLI = Principal(email="korona-cli")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error in red and exit non-zero."""
+    err_console.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    """Return settings from the environment, or exit with the reason they are invalid."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        messages = "; ".join(str(item["msg"]) for item in error.errors())
+        fail(f"Invalid configuration: {messages}")
+
+
+@contextmanager
+def transaction(config: Settings | None = None) -> Iterator[Session]:
+    """Run one command as one unit of work; domain errors become a clear message and exit 1."""
+    config = config or settings()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.sqlalchemy_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            yield session
+    except DomainError as error:
+        fail(error.text)
+    finally:
+        engine.dispose()
