@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import TEST_SECRET
 
 DEMO_PASSWORD = "e2e-demo-password"
@@ -151,3 +151,12 @@ def check_accessibility(page: Page) -> list[dict[str, Any]]:
 def assert_accessible(page: Page) -> None:
     violations = check_accessibility(page)
     assert violations == [], f"{page.url}: " + json.dumps(violations, indent=1)
+
+
+def log_in(page: Page, email: str) -> None:
+    """Log in through the form as a demo user and wait for the logged-in header."""
+    page.goto("/login")
+    page.get_by_label("E-postadresse").fill(email)
+    page.get_by_label("Passord").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    expect(page.get_by_role("button", name="Logg ut")).to_be_visible()

@@ -237,7 +237,7 @@ class NeedOverview:
     by_category_status: dict[tuple[str, str], int]
 
 
-def overview(session: Session, needs: Sequence[Need], *, today: date | None = None) -> NeedOverview:
+def overview(needs: Sequence[Need], *, today: date | None = None) -> NeedOverview:
     """Count the given needs by sector, category, status and reporting organisation."""
     today = today or date.today()
     return NeedOverview(

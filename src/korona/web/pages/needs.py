@@ -112,7 +112,7 @@ def needs_overview(
     """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
     filters = _filters(request)
     needs = service.list_needs(session, filters)
-    counts = service.overview(session, needs)
+    counts = service.overview(needs)
     context = {"counts": counts, "filters": filters, "today": date.today(), **_choices(session)}
     return render(request, "needs/overview.html", context)
 
@@ -125,7 +125,7 @@ def needs_chart(
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG."""
     needs = service.list_needs(session, _filters(request))
-    counts = service.overview(session, needs)
+    counts = service.overview(needs)
     language = i18n.current_language.get()
     names = {category.code: category.name(language) for category in list_categories(session)}
     rows = [
