@@ -92,7 +92,7 @@ def start_cluster() -> PostgresCluster:
     if bin_dir is None:
         raise RuntimeError(
             "PostgreSQL server binaries not found: install Debian's 'postgresql' package "
-            "(.ci/run does) or set KORONA_PG_BIN"
+            "(make test does, through scripts/system-deps.sh) or set KORONA_PG_BIN"
         )
     root = Path(tempfile.mkdtemp(prefix="korona-pg-"))
     os.chmod(root, 0o755)
