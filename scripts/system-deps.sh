@@ -8,6 +8,7 @@
 #   fonts-dejavu-core      fonts for server-rendered charts and PDFs
 #   r-base-core            R, the referee of the detector reference suite (tests/reference)
 #   r-cran-surveillance    R's surveillance package (farringtonFlexible)
+#   libatomic1             needed by the node driver inside the Playwright wheel
 #   make                   the README's commands
 set -euo pipefail
 
@@ -19,6 +20,7 @@ command -v Rscript >/dev/null 2>&1 || missing+=(r-base-core)
 { command -v Rscript >/dev/null 2>&1 &&
     Rscript -e 'quit(status = !requireNamespace("surveillance", quietly = TRUE))' >/dev/null 2>&1; } ||
     missing+=(r-cran-surveillance)
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q "libatomic.so.1 " || missing+=(libatomic1)
 command -v make >/dev/null 2>&1 || missing+=(make)
 
 if ((${#missing[@]} == 0)); then
