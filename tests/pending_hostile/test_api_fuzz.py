@@ -7,6 +7,7 @@ import schemathesis
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -21,9 +22,9 @@ from korona.demo import load_demo
 pytestmark = pytest.mark.hostile
 
 OFFICE = "kontor@demo.korona.no"
-#: Examples per operation and generation mode: about 25 operations × 2 modes × 15 stay well
+#: Examples per operation and generation mode: about 25 operations × 2 modes × 5 stay
 #: inside a minute per database on the project's 2-core machine.
-EXAMPLES = 15
+EXAMPLES = 5
 #: derandomize: the same examples in every run, so a failure here is reproducible by rerunning.
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -69,6 +70,9 @@ def test_api_answers_every_generated_request_without_500_and_as_documented(
 
             try:
                 exercise()
+            except Unsatisfiable:
+                continue  # an operation without parameters has no invalid request to make
             except Exception as error:  # every operation is fuzzed; all failures are reported
-                failures[f"{operation.label} ({mode.value})"] = str(error).strip()[:600]
+                text = f"{type(error).__name__}: {str(error).strip()[:600]}"
+                failures[f"{operation.label} ({mode.value})"] = text
     assert failures == {}, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
