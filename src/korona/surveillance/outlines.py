@@ -469,7 +469,7 @@ def render_choropleth(
         else:
             parts.append(f"<a href={quoteattr(href)}>{title}{shape}</a>")
     parts.append(
-        f'</g><g fill="none" stroke="#333333" stroke-width="{2.5 * thin:.3g}"'
+        f'</g><g fill="none" stroke="#333333" stroke-width="{2 * thin:.3g}"'
         ' stroke-linejoin="round" pointer-events="none" aria-hidden="true">'
     )
     parts.extend(f'<path d="{data}" data-code="{code}"/>' for code, data in outlines.items())
