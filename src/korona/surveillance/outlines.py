@@ -243,9 +243,10 @@ def _neighbour_table(reference_dir: Path) -> Mapping[str, tuple[str, ...]]:
     points, owner = _boundary_points(outlines, CONTACT_TOLERANCE_KM)
     close = cKDTree(points).query_pairs(CONTACT_TOLERANCE_KM, output_type="ndarray")
     a, b = owner[close[:, 0]], owner[close[:, 1]]
-    linked: dict[str, set[str]] = {code: set() for code in codes}
+    names: list[str] = codes.tolist()
+    linked: dict[str, set[str]] = {name: set() for name in names}
     for pair in np.unique(a[a != b] * codes.size + b[a != b]).tolist():
-        first, second = codes[pair // codes.size], codes[pair % codes.size]
+        first, second = names[pair // codes.size], names[pair % codes.size]
         linked[first].add(second)
         linked[second].add(first)
     islands = [code for code, near in linked.items() if not near]
@@ -274,7 +275,7 @@ def _across_water(
     reach = max(ISLAND_REACH_KM, ISLAND_NEAREST_FACTOR * float(nearest.min()))
     if reach > radius:
         raise OutlineError(f"municipality {island} lies too far from all others")
-    return [str(code) for code in codes[nearest <= reach]]
+    return codes[nearest <= reach].tolist()
 
 
 def neighbours(reference_dir: Path) -> dict[str, tuple[str, ...]]:

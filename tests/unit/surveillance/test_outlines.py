@@ -146,7 +146,9 @@ def test_island_municipalities_are_joined_across_the_water(real_neighbours):
 
 def test_neighbour_relation_is_symmetric_irreflexive_and_total(real_neighbours):
     assert len(real_neighbours) == 356
+    assert all(type(code) is str for code in real_neighbours)
     for code, near in real_neighbours.items():
+        assert all(type(other) is str for other in near)
         assert near, code
         assert code not in near
         assert list(near) == sorted(set(near))
