@@ -7,14 +7,15 @@ from fastapi.staticfiles import StaticFiles
 
 import korona.models  # noqa: F401 - every table must be known before the first session
 from korona import __version__
-from korona.auth.router import router as account_api
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker
 from korona.notify import service as notify_service
-from korona.portfolio.need.router import router as needs_api
-from korona.portfolio.proposal.index import PortfolioIndex
-from korona.portfolio.proposal.router import router as inputs_api
-from korona.portfolio.solution.router import router as solutions_api
+from korona.portfolio.matching.index import PortfolioIndex
+from korona.web.api import account as account_api
+from korona.web.api import audit as audit_api
+from korona.web.api import inputs as inputs_api
+from korona.web.api import needs as needs_api
+from korona.web.api import solutions as solutions_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
 from korona.web.pages import (
@@ -40,16 +41,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     needs.router,
     audit_log.router,
     admin.router,
-    account_api,
-    needs_api,
-    audit_log.api_router,
+    account_api.router,
+    needs_api.router,
+    audit_api.router,
     solutions.router,
     inputs.router,
     triage.router,
     portfolio_dashboard.router,
     outbox.router,
-    solutions_api,
-    inputs_api,
+    solutions_api.router,
+    inputs_api.router,
 )
 
 

@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
 from korona.errors import DomainError
-from korona.web import i18n
 from korona.web.deps import SESSION_COOKIE, DbSession, require
+from korona.web.labels import translate_error
 from korona.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -51,7 +51,7 @@ def change_password(
             request,
             session,
             principal,
-            password_error=i18n.translate_error(error),
+            password_error=translate_error(error),
             password_field=error.field,
         )
         return render(request, "account.html", context, status_code=error.status_code)

@@ -11,8 +11,8 @@ from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
 from korona.errors import DomainError
 from korona.portfolio import category
-from korona.web import i18n
 from korona.web.deps import DbSession, require
+from korona.web.labels import translate_error
 from korona.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -46,7 +46,7 @@ def add_category(
         context = {
             "categories": category.list_categories(session),
             "values": {"code": code, "name_nb": name_nb, "name_en": name_en},
-            "errors": {error.field or "code": i18n.translate_error(error)},
+            "errors": {error.field or "code": translate_error(error)},
         }
         return render(request, "admin/categories.html", context, status_code=error.status_code)
     return RedirectResponse("/admin/categories?saved=1", status_code=303)

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from korona import audit
 from korona.audit import AuditAction
@@ -16,12 +15,11 @@ from korona.web.deps import DbSession, require
 from korona.web.templating import render
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 PAGE_SIZE = 100
 
 
-def _filters(
+def audit_filter(
     entity_type: str | None,
     entity_id: str | None,
     actor: str | None,
@@ -53,7 +51,7 @@ def audit_page(
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> Response:
     """Show the audit log, newest first, with filters."""
-    filters = _filters(entity_type, entity_id, actor, action, since, until)
+    filters = audit_filter(entity_type, entity_id, actor, action, since, until)
     entries = audit.query(session, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     context = {
         "entries": entries[:PAGE_SIZE],
@@ -79,41 +77,7 @@ def audit_export(
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> Response:
     """Download the filtered audit log as CSV."""
-    filters = _filters(entity_type, entity_id, actor, action, since, until)
+    filters = audit_filter(entity_type, entity_id, actor, action, since, until)
     body = audit.to_csv(audit.query(session, filters, limit=None))
     headers = {"Content-Disposition": 'attachment; filename="audit-log.csv"'}
     return Response(body.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=headers)
-
-
-class AuditEntryRead(BaseModel):
-    """One audit entry in the API."""
-
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    entity_type: str
-    entity_id: str
-    before: dict[str, object] | None
-    after: dict[str, object] | None
-
-
-@api_router.get("", response_model=list[AuditEntryRead])
-def audit_api(
-    session: DbSession,
-    entity_type: str | None = Query(None, max_length=50),
-    entity_id: str | None = Query(None, max_length=50),
-    actor: str | None = Query(None, max_length=254),
-    action: AuditAction | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    principal: Principal = Depends(require(Permission.AUDIT_READ)),
-) -> list[AuditEntryRead]:
-    """List audit entries, newest first."""
-    filters = _filters(
-        entity_type, entity_id, actor, action.value if action else None, since, until
-    )
-    entries = audit.query(session, filters, limit=limit, offset=offset)
-    return [AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries]

@@ -15,17 +15,18 @@ from starlette.datastructures import UploadFile
 from korona import tabular
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, DomainError, NotFound
-from korona.portfolio import triage
 from korona.portfolio.category import list_categories
+from korona.portfolio.intake import attachments, workflow
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import Effort, Input, InputKind, InputStatus
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
-from korona.portfolio.proposal import attachments, service
-from korona.portfolio.proposal.models import Effort, Input, InputKind, InputStatus
-from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution import service as solution_service
 from korona.web import i18n
 from korona.web.deps import DbSession, get_settings, require
+from korona.web.labels import translate_error
 from korona.web.pages.solutions import field_errors
 from korona.web.templating import render
 
@@ -48,9 +49,9 @@ PREVIEW_LIMIT = 3
 RELATIVE_CUT = 0.5
 
 
-def links(request: Request) -> service.StatusLinks:
+def links(request: Request) -> intake.StatusLinks:
     """Return the status-link maker of this app."""
-    return service.status_links(get_settings(request))
+    return intake.status_links(get_settings(request))
 
 
 def match_index(request: Request) -> Any:
@@ -179,17 +180,17 @@ async def submit_input(
     settings = get_settings(request)
     try:
         data = InputCreate.model_validate(_payload(values, principal))
-        submission = service.Submission(
+        submission = intake.Submission(
             attachments=await _uploads(form), attachment_dir=settings.data_dir / "attachments"
         )
-        item = service.submit_input(session, principal, data, links(request), submission)
+        item = intake.submit_input(session, principal, data, links(request), submission)
     except ValidationError as error:
         return _form_page(
             request, session, principal, values=values, errors=field_errors(error), status_code=422
         )
     except DomainError as error:
         session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
+        errors = {error.field or "form": translate_error(error)}
         return _form_page(
             request, session, principal, values=values, errors=errors, status_code=error.status_code
         )
@@ -206,10 +207,10 @@ def status_page(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Show the submitter the receipt, current status and every message sent to them."""
-    item = service.find_by_token(session, links(request), token)
+    item = intake.find_by_token(session, links(request), token)
     context = {
         "item": item,
-        "messages": service.messages(session, item.id),
+        "messages": intake.messages(session, item.id),
         "kept": item.duplicate_of,
         "categories": list_categories(session),
     }
@@ -224,16 +225,16 @@ def my_inputs(
 ) -> Response:
     """List the inputs the logged-in user submitted, each with its status link."""
     assert principal.user_id is not None
-    items = service.inputs_of_user(session, principal.user_id)
+    items = intake.inputs_of_user(session, principal.user_id)
     maker = links(request)
     context = {"items": items, "tokens": {item.id: maker.token(item) for item in items}}
     return render(request, "inputs/mine.html", context)
 
 
-def _filters(request: Request) -> service.InputFilter:
+def _filters(request: Request) -> intake.InputFilter:
     params = request.query_params
     status, kind = params.get("status"), params.get("kind")
-    return service.InputFilter(
+    return intake.InputFilter(
         status=InputStatus(status) if status in set(InputStatus) else None,
         kind=InputKind(kind) if kind in set(InputKind) else None,
         category=params.get("category") or None,
@@ -250,7 +251,7 @@ def inputs_list(
     """List every input with filters and export links."""
     filters = _filters(request)
     context = {
-        "items": service.list_inputs(session, filters),
+        "items": intake.list_inputs(session, filters),
         "filters": filters,
         "categories": list_categories(session),
         "statuses": list(InputStatus),
@@ -267,13 +268,13 @@ def inputs_export(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download the filtered inputs with status and links as CSV or XLSX."""
-    items = service.list_inputs(session, _filters(request))
-    rows = service.export_rows(items, get_settings(request).base_url)
+    items = intake.list_inputs(session, _filters(request))
+    rows = intake.export_rows(items, get_settings(request).base_url)
     stamp = date.today().isoformat()
     if fmt == "csv":
-        body, media_type = tabular.to_csv(service.EXPORT_COLUMNS, rows), tabular.CSV_MEDIA_TYPE
+        body, media_type = tabular.to_csv(intake.EXPORT_COLUMNS, rows), tabular.CSV_MEDIA_TYPE
     elif fmt == "xlsx":
-        body = tabular.to_xlsx(service.EXPORT_COLUMNS, rows, sheet="innspill")
+        body = tabular.to_xlsx(intake.EXPORT_COLUMNS, rows, sheet="innspill")
         media_type = tabular.XLSX_MEDIA_TYPE
     else:
         raise NotFound(N_("Export format must be csv or xlsx"))
@@ -287,13 +288,13 @@ def detail_context(
     """Return what the input page shows: matches, messages, merges, history, triage choices."""
     context: dict[str, Any] = {
         "item": item,
-        "suggestions": triage.suggestions(match_index(request), item, per_kind=3),
-        "messages": service.messages(session, item.id),
-        "merged": service.merged_into(session, item.id),
-        "attachments": service.attachments_of(session, item.id),
-        "history": service.input_history(session, item.id),
+        "suggestions": workflow.suggestions(match_index(request), item, per_kind=3),
+        "messages": intake.messages(session, item.id),
+        "merged": intake.merged_into(session, item.id),
+        "attachments": intake.attachments_of(session, item.id),
+        "history": intake.input_history(session, item.id),
         "categories": list_categories(session),
-        "next_statuses": triage.INPUT_TRANSITIONS[item.status],
+        "next_statuses": workflow.INPUT_TRANSITIONS[item.status],
         "errors": {},
         "values": {},
     }
@@ -311,7 +312,7 @@ def input_page(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Show one input with its match suggestions, messages and history."""
-    item = service.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     return render(request, "inputs/detail.html", detail_context(request, session, principal, item))
 
 
@@ -324,7 +325,7 @@ def download_attachment(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download an attachment of an input."""
-    attachment = service.get_attachment(session, input_id, attachment_id)
+    attachment = intake.get_attachment(session, input_id, attachment_id)
     path = get_settings(request).data_dir / "attachments" / attachment.storage_name
     if not path.is_file():
         raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)

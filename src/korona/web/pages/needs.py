@@ -27,7 +27,7 @@ from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
 from korona.web import i18n
 from korona.web.charts import stacked_bar_svg
 from korona.web.deps import DbSession, require
-from korona.web.labels import label
+from korona.web.labels import label, translate_error
 from korona.web.templating import render
 
 router = APIRouter(prefix="/needs", include_in_schema=False)
@@ -240,7 +240,7 @@ async def create_need(
         )
     except DomainError as error:
         session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
+        errors = {error.field or "form": translate_error(error)}
         return _form_page(
             request, session, values=values, errors=errors, status_code=error.status_code
         )
@@ -316,7 +316,7 @@ async def update_need(
         )
     except DomainError as error:
         session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
+        errors = {error.field or "form": translate_error(error)}
         return _form_page(
             request, session, values=values, errors=errors, need=need, status_code=error.status_code
         )

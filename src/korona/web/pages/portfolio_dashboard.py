@@ -15,13 +15,13 @@ from korona.auth.permissions import Permission, Principal
 from korona.errors import DomainError
 from korona.portfolio import importer
 from korona.portfolio.category import list_categories
-from korona.portfolio.proposal import service as input_service
-from korona.portfolio.proposal import stats
-from korona.portfolio.proposal.models import InputKind
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake import stats
+from korona.portfolio.intake.models import InputKind
 from korona.web import i18n
 from korona.web.charts import PALETTE
 from korona.web.deps import DbSession, require
-from korona.web.labels import label
+from korona.web.labels import label, translate_error
 from korona.web.pages.inputs import links
 from korona.web.templating import render
 
@@ -39,7 +39,7 @@ def dashboard(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Show time to first feedback by week and inputs received per week."""
-    items = input_service.list_inputs(session)
+    items = intake.list_inputs(session)
     by = request.query_params.get("by")
     context = {
         "weeks": stats.time_to_first_feedback(items),
@@ -67,7 +67,7 @@ def dashboard_chart(
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
     by = request.query_params.get("by")
     dimension = by if by in CHART_DIMENSIONS else "kind"
-    counts = stats.received_counts(input_service.list_inputs(session))
+    counts = stats.received_counts(intake.list_inputs(session))
     table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
     language = i18n.current_language.get()
     names = {category.code: category.name(language) for category in list_categories(session)}
@@ -161,9 +161,7 @@ async def import_upload(
         )
     except DomainError as error:
         session.rollback()
-        return _import_page(
-            request, error=i18n.translate_error(error), status_code=error.status_code
-        )
+        return _import_page(request, error=translate_error(error), status_code=error.status_code)
     if not report.ok:
         session.rollback()
         return _import_page(request, report=report, status_code=422)

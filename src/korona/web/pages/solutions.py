@@ -17,6 +17,7 @@ from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 from korona.web import i18n
 from korona.web.deps import DbSession, require
+from korona.web.labels import translate_error
 from korona.web.templating import render
 
 router = APIRouter(prefix="/solutions", include_in_schema=False)
@@ -116,7 +117,7 @@ async def create_solution(
         )
     except DomainError as error:
         session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
+        errors = {error.field or "form": translate_error(error)}
         return _form_page(
             request, session, values=values, errors=errors, status_code=error.status_code
         )
@@ -185,7 +186,7 @@ async def update_solution(
         )
     except DomainError as error:
         session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
+        errors = {error.field or "form": translate_error(error)}
         return _form_page(
             request,
             session,

@@ -10,15 +10,14 @@ from sqlalchemy.orm import Session
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, DomainError, InvalidInput
-from korona.portfolio import triage
+from korona.portfolio.intake import letters, workflow
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import LetterKind
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
-from korona.portfolio.proposal import letters
-from korona.portfolio.proposal import service as input_service
-from korona.portfolio.proposal.models import LetterKind
 from korona.portfolio.solution import service as solution_service
-from korona.web import i18n
 from korona.web.deps import DbSession, require
+from korona.web.labels import translate_error
 from korona.web.pages.inputs import detail_context, links, match_index
 from korona.web.templating import render
 
@@ -43,18 +42,18 @@ def _form_values(form: Any) -> dict[str, Any]:
     }
 
 
-def _request(session: Session, values: dict[str, Any]) -> triage.TriageRequest:
+def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest:
     """Turn the action form into a triage request, or raise with the field at fault."""
-    if values["action"] not in set(triage.TriageAction):
+    if values["action"] not in set(workflow.TriageAction):
         raise InvalidInput(N_("Choose an action"), field="action")
-    action = triage.TriageAction(values["action"])
+    action = workflow.TriageAction(values["action"])
     duplicate_of_id = None
-    if action == triage.TriageAction.DUPLICATE:
+    if action == workflow.TriageAction.DUPLICATE:
         if not values["duplicate_of"]:
             raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
-        duplicate_of_id = input_service.find_by_reference(session, values["duplicate_of"]).id
+        duplicate_of_id = intake.find_by_reference(session, values["duplicate_of"]).id
     solution = values["solution_id"]
-    return triage.TriageRequest(
+    return workflow.TriageRequest(
         action=action,
         need_ids=tuple(int(v) for v in values["need_ids"]),
         solution_id=int(solution) if solution.isdigit() else None,
@@ -73,11 +72,11 @@ def _queue_page(
     status_code: int = 200,
 ) -> Response:
     index = match_index(request)
-    items = triage.queue(session)
+    items = workflow.queue(session)
     context = {
         "items": items,
         "suggestions": {
-            item.id: triage.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
+            item.id: workflow.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
             for item in items
         },
         "solutions": solution_service.list_solutions(session),
@@ -108,7 +107,7 @@ async def triage_bulk(
     """Apply one action to every ticked input; all or nothing."""
     values = _form_values(await request.form())
     try:
-        done = triage.apply(
+        done = workflow.apply(
             session,
             principal,
             [int(v) for v in values["input_ids"]],
@@ -117,7 +116,7 @@ async def triage_bulk(
         )
     except DomainError as error:
         session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
+        errors = {error.field or "form": translate_error(error)}
         return _queue_page(
             request, session, values=values, errors=errors, status_code=error.status_code
         )
@@ -132,7 +131,7 @@ def letter_templates(
 ) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
     context: dict[str, Any] = {
-        "templates": triage.list_templates(session),
+        "templates": workflow.list_templates(session),
         "fields": letters.FIELDS,
         "errors": {},
         "failed": None,
@@ -152,7 +151,7 @@ async def save_letter_template(
     try:
         if letter not in set(LetterKind):
             raise InvalidInput(N_("Unknown letter"), field="letter")
-        triage.update_template(
+        workflow.update_template(
             session,
             principal,
             LetterKind(letter),
@@ -163,9 +162,9 @@ async def save_letter_template(
     except DomainError as error:
         session.rollback()
         context = {
-            "templates": triage.list_templates(session),
+            "templates": workflow.list_templates(session),
             "fields": letters.FIELDS,
-            "errors": {"form": i18n.translate_error(error)},
+            "errors": {"form": translate_error(error)},
             "failed": (letter, language),
         }
         return render(request, "triage/templates.html", context, status_code=error.status_code)
@@ -180,17 +179,17 @@ async def triage_one(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Apply one action to one input from its page."""
-    item = input_service.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     values = _form_values(await request.form())
     try:
-        triage.apply(session, principal, [input_id], _request(session, values), links(request))
+        workflow.apply(session, principal, [input_id], _request(session, values), links(request))
     except DomainError as error:
         session.rollback()
-        item = input_service.get_input(session, input_id)
+        item = intake.get_input(session, input_id)
         context = detail_context(request, session, principal, item)
         context |= {
             "values": values,
-            "errors": {error.field or "form": i18n.translate_error(error)},
+            "errors": {error.field or "form": translate_error(error)},
         }
         return render(request, "inputs/detail.html", context, status_code=error.status_code)
     return RedirectResponse(f"/inputs/{item.id}?saved=1", status_code=303)

@@ -1,21 +1,27 @@
-"""Rank existing solutions, needs and earlier inputs by text similarity for quick feedback."""
+"""The match index: BM25F over words plus character n-grams, kept in memory, thread-safe."""
 
 from __future__ import annotations
 
 import math
-import re
 import threading
-import unicodedata
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from functools import lru_cache
 
 import numpy as np
-import snowballstemmer
+
+from korona.portfolio.matching.text import (
+    CATEGORY_WORDS,
+    SEED_PARTS,
+    SYNONYMS,
+    category_token,
+    ngrams_of,
+    split_words,
+    stem_of,
+)
 
 
 class DocumentKind(StrEnum):
@@ -86,209 +92,6 @@ class MatchSettings:
     compound_part_weight: float = 0.7
     synonym_weight: float = 0.6
     category_query_weight: float = 1.5
-
-
-def _word_list(text: str) -> tuple[str, ...]:
-    """Return the whitespace-separated words of a word list written as text."""
-    return tuple(text.split())
-
-
-# Norwegian bokmål function words (after the Snowball project's list) plus
-# a few English ones, because vendors often write part of an offer in English.
-_STOP_WORDS = frozenset(
-    _word_list(
-        """
-    og i jeg det at en et den til er som på de med han av ikke ikkje der så var meg
-    seg men ett har om vi min mitt ha hadde hun nå over da ved fra du ut sin dem oss
-    opp man kan hans hvor eller hva skal selv sjøl her alle vil bli ble blitt kunne inn
-    når være kom noen noe ville dere deres kun ja etter ned skulle denne for deg si
-    sine sitt mot å meget hvorfor dette disse uten hvordan ingen din ditt blir samme
-    hvilken hvilke sånn inni mellom vår hver hvem vors hvis både bare enn fordi før
-    mange også slik vært båe begge siden dykk dykkar dei deira deires deim di då eg
-    ein eit eitt elles honom hjå ho hoe henne hennar hennes hoss hossen ingi inkje
-    korleis korso kva kvar kvarhelst kven kvi kvifor me medan mi mine mykje no nokon
-    noka nokor noko nokre sia sidan so somt somme um upp vere vore verte vort varte
-    vart mer mest må får få gjøre gjør gir kr pga osv bl a f eks the of and to in for
-    with on is are we our you your an be by as at or this that it from
-    """
-    )
-)
-
-# Norwegian names the default category codes are searched by; an unknown
-# category code is still indexed as its own token.
-_CATEGORY_WORDS: dict[str, str] = {
-    "video": "video videokonsultasjon",
-    "remote_monitoring": "avstandsoppfølging hjemmeoppfølging hjemmemonitorering",
-    "triage": "triage hastegradsvurdering",
-    "mass_alert": "massevarsling varsling sms",
-    "contact_tracing": "smittesporing",
-    "lab_results": "laboratoriesvar prøvesvar innsyn",
-    "capacity": "kapasitet",
-    "collaboration": "samhandling",
-    "other": "",
-}
-
-# Health-sector synonyms and English loanwords; each group is searched as one
-# concept at reduced weight so "ventilator" finds "respirator".
-_SYNONYM_GROUPS: tuple[str, ...] = (
-    # disease and testing
-    "korona koronavirus koronaviruset covid covid19 coronavirus sars",
-    "smittet tilfelle",
-    "prøve test testing prøvetaking koronatest koronaprøve",
-    "prøvesvar testsvar testresultat laboratoriesvar analysesvar",
-    "laboratorium lab laboratorier mikrobiologi",
-    "hurtigtest hurtiganalyse selvtest",
-    "teststasjon testsenter prøvetakingsstasjon drivein",
-    "karantene hjemmekarantene",
-    "isolasjon hjemmeisolasjon isolering",
-    # consultations and channels
-    "video videokonsultasjon videosamtale videomøte videolink skjermkonsultasjon skjerm "
-    "kamera webkamera facetime skype teams zoom",
-    "ekonsultasjon nettkonsultasjon",
-    "telemedisin avstandsoppfølging videokonsultasjon",
-    "samtale snakke prate dialog",
-    "telefon ringe oppringing telefonkø",
-    "mobil mobiltelefon smarttelefon",
-    "nettbrett tablet ipad",
-    "app mobilapp applikasjon",
-    "chatbot chat chattjeneste samtalerobot nettprat helpdesk",
-    "sms tekstmelding",
-    "varsling varsel varsle alert notifikasjon notification massevarsling befolkningsvarsling",
-    "informasjon info informasjonsmateriell",
-    "timebestilling timeavtale booking booke bestille",
-    "helsenorge innbyggerportal helseportal",
-    "bankid idporten innlogging pålogging",
-    "sikker kryptert trygg",
-    # home follow-up and welfare technology
-    "hjemmeoppfølging avstandsoppfølging hjemmemonitorering fjernmonitorering "
-    "telemonitorering monitoring hjemmemåling",
-    "pulsoksymeter oksymeter oksygenmetning metning spo2 saturasjon",
-    "tilsyn nattilsyn oppsyn",
-    "trygghetsalarm alarm",
-    "medisindispenser dispenser multidose",
-    "hjemmesykepleie hjemmetjeneste hjemmetjenesten hjemmebasert",
-    # contact tracing and alerts
-    "smittesporing smitteoppsporing kontaktsporing smittesporer tracing",
-    "nærkontakt contact",
-    "område nabolag boligområde borettslag",
-    # capacity and supplies
-    "respirator ventilator respiratorbehandling",
-    "intensiv icu intensivavdeling intensivplass intensivseng",
-    "seng sengeplass belegg",
-    "dashboard oversikt sanntidsoversikt situasjonsbilde",
-    "prognose fremskrivning framskrivning modellering scenario anslag",
-    "smittevernutstyr verneutstyr ppe munnbind maske visir smittefrakk åndedrettsvern",
-    "lager beholdning forsyning",
-    "bemanning vaktplan ekstrapersonell vikar ekstravakt rekruttering frivillig pensjonist",
-    "register database",
-    # records and messages
-    "resept eresept reseptfornyelse",
-    "legemiddel medisin medikament",
-    "legemiddelliste medisinliste",
-    "journal pasientjournal dips epj journalsystem",
-    "epikrise utskrivningsmelding plomelding emelding",
-    "utskrivning utskriving",
-    "fjerntilgang vpn hjemmekontor fjernarbeid",
-    # people and places
-    "innbygger publikum befolkning borger citizen",
-    "pårørende familie barnebarn",
-    "eldre seniorer",
-    "sykehjem omsorgssenter eldreomsorg institusjon helsehus sykeheim",
-    "sykehus helseforetak hospital",
-    "fastlege allmennlege gp fastlegekontor legekontor legesenter allmennpraksis",
-    "kommuneoverlege kommunelege smittevernlege smittevernoverlege",
-    "innvandrer fremmedspråklig minoritetsspråklig flerspråklig flyktning morsmål",
-    "tolk tolking tolketjeneste",
-    "ungdom unge tenåring elev",
-    "psykolog psykisk psykiatri psykiater dps distriktspsykiatrisk",
-    "terapi terapisamtale samtaleterapi gruppeterapi",
-    # knowledge and process
-    "elæring nettkurs kurs opplæring elearning kursmateriell webinar",
-    "triage triagering hastegradsvurdering selvtriage symptomsjekk forhåndsvurdering førstelinje",
-    "overvåking overvåke surveillance syndromovervåking",
-)
-
-# Word parts that compounds are split against before any document is indexed;
-# the corpus vocabulary extends it as documents arrive.
-_SEED_PARTS = _word_list(
-    """
-    video konsultasjon samtale møte hjem hjemme oppfølging avstand smitte sporing
-    oppsporing helse personell pasient lege legevakt kommune kommunal sykehus syke hus
-    sykehjem test prøve svar lab laboratorium data varsel varsling melding sms app
-    journal resept kapasitet intensiv seng plass beboer pårørende besøk telefon chat
-    digital nett tjeneste løsning system register oversikt utstyr vern smittevern
-    omsorg sykepleie sykepleier tilsyn alarm trygghet medisin legemiddel dispenser
-    måling metning oksygen puls blod trykk sukker vekt kontroll time bestilling
-    behandling gruppe terapi psykisk psykolog tolk språk informasjon karantene
-    isolasjon utbrudd kontakt nær symptom skjema spørre dagbok kurs læring opplæring
-    hygiene hånd munn bind visir hanske lager beholdning bemanning vakt plan student
-    analyse hurtig rapport uke dag situasjon bilde kart statistikk modell prognose
-    respirator ventilator fjern tilgang kontor sentral nummer stasjon poliklinikk
-    kohort avdeling akutt mottak ambulanse utskrivning innleggelse epikrise portal
-    innbygger pasientjournal kjerne lokal nasjonal felles sikker nettverk region
-    distrikt overvåking syndrom luftvei infeksjon korona virus teknologi velferd
-    sensor kamera natt eldre ungdom barn skole drive innsjekking helsenorge
-    skjerm mobil ekstra frivillig pensjon arbeid senter sjekk selv linje første
-    materiell frakk maske forbruk bolig område nabo familie samtale ring kø
-    sekretær resepsjon venterom tilbud forslag idé prosjekt pilot verktøy
-    hjelp råd veileder veiledning sjukehus sjukeheim fylke bydel stat
-"""
-)
-
-_TOKEN = re.compile(r"[a-z0-9æøå]+")
-_NEEDS_FOLDING = re.compile(r"[^\x00-\x7fæøå]")
-
-
-def _fold(text: str) -> str:
-    """Lower-case and strip accents, but keep æ, ø and å (and fold Swedish ä, ö)."""
-    text = text.lower().replace("ä", "æ").replace("ö", "ø")
-    if not _NEEDS_FOLDING.search(text):
-        return text  # the common case: plain Norwegian, nothing to strip
-    decomposed = unicodedata.normalize("NFD", text)
-    # U+030A is the ring of å; every other combining mark (é, ü, …) is dropped.
-    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ch == "\u030a")
-    return unicodedata.normalize("NFC", kept)
-
-
-def _words(text: str) -> list[str]:
-    """Split text into folded words; hyphenated forms also yield the joined word."""
-    words: list[str] = []
-    for chunk in _fold(text).split():
-        parts = [p for p in _TOKEN.findall(chunk) if p]
-        words.extend(p for p in parts if len(p) > 1 and p not in _STOP_WORDS)
-        # "e-konsultasjon" and "covid-19" are also written as one word.
-        if len(parts) > 1:
-            joined = "".join(parts)
-            if len(joined) > 3:
-                words.append(joined)
-    return [w for w in words if not (w.isdigit() and len(w) < 3)]
-
-
-# A Snowball stemmer keeps its cursor in the object, so concurrent searches
-# each need their own.
-_STEMMERS = threading.local()
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    """Return the Snowball Norwegian stem of a folded word."""
-    stemmer = getattr(_STEMMERS, "norwegian", None)
-    if stemmer is None:
-        stemmer = _STEMMERS.norwegian = snowballstemmer.stemmer("norwegian")
-    return str(stemmer.stemWord(word))
-
-
-def _synonym_table() -> dict[str, frozenset[str]]:
-    """Map each stem in a synonym group to the other stems of its groups."""
-    table: dict[str, set[str]] = {}
-    for group in _SYNONYM_GROUPS:
-        stems = {_stem(w) for w in group.split()}
-        for stem in stems:
-            table.setdefault(stem, set()).update(stems - {stem})
-    return {stem: frozenset(others) for stem, others in table.items()}
-
-
-_SYNONYMS = _synonym_table()
 
 
 @dataclass
@@ -365,8 +168,8 @@ class MatchIndex:
         self._word_df: Counter[str] = Counter()
         self._ngram_df: Counter[str] = Counter()
         # The vocabulary compounds are split against: surface word -> count.
-        self._vocabulary: Counter[str] = Counter(_SEED_PARTS)
-        self._known_stems: Counter[str] = Counter(_stem(w) for w in _SEED_PARTS)
+        self._vocabulary: Counter[str] = Counter(SEED_PARTS)
+        self._known_stems: Counter[str] = Counter(stem_of(w) for w in SEED_PARTS)
         self._slot_of: dict[tuple[DocumentKind, int], int] = {}
         self._docs: list[Document | None] = []
         self._terms: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
@@ -387,10 +190,10 @@ class MatchIndex:
             if key in self._slot_of:
                 self._remove_slot(self._slot_of.pop(key))
             # Learn the words first so the document's own compounds can be split.
-            title, description = _words(doc.title), _words(doc.description)
+            title, description = split_words(doc.title), split_words(doc.description)
             surface = title + description
             self._vocabulary.update(surface)
-            self._known_stems.update(_stem(w) for w in surface)
+            self._known_stems.update(stem_of(w) for w in surface)
             fields = (
                 self._analyse_words(title),
                 self._analyse_categories(doc.categories),
@@ -423,7 +226,7 @@ class MatchIndex:
             if not query.words and not query.ngrams:
                 return []
             for code in categories:
-                query.words[_category_token(code)] += self.settings.category_query_weight
+                query.words[category_token(code)] += self.settings.category_query_weight
             slots, scores = self._score(query)
             if not slots.size:
                 return []
@@ -451,24 +254,24 @@ class MatchIndex:
 
     def _analyse(self, text: str, *, query: bool = False) -> _Analysis:
         """Turn free text into weighted stems (with compound parts) and n-grams."""
-        return self._analyse_words(_words(text), query=query)
+        return self._analyse_words(split_words(text), query=query)
 
     def _analyse_words(self, words: list[str], *, query: bool = False) -> _Analysis:
         settings = self.settings
         result = _Analysis()
         for word in words:
-            stem = _stem(word)
+            stem = stem_of(word)
             result.words[stem] += 1.0
             parts = self._split_compound(word) if settings.split_compounds else []
             for part in parts:
-                part_stem = _stem(part)
+                part_stem = stem_of(part)
                 if part_stem != stem:
                     result.words[part_stem] += settings.compound_part_weight
             # A query word the index knows is matched exactly; its n-grams would
             # only add noise from look-alike words, so they serve unknown words.
             if query and settings.ngrams_for_unknown_only and stem in self._word_df:
                 continue
-            grams = _ngrams(stem, settings.ngram_size)
+            grams = ngrams_of(stem, settings.ngram_size)
             # Each word's n-grams together weigh as much as one word.
             for gram in grams:
                 result.ngrams[gram] += 1.0 / len(grams)
@@ -477,13 +280,13 @@ class MatchIndex:
     def _analyse_categories(self, categories: Iterable[str]) -> _Analysis:
         result = _Analysis()
         for code in categories:
-            result.words[_category_token(code)] += 1.0
-            for word in _words(_CATEGORY_WORDS.get(code, code.replace("_", " "))):
-                result.words[_stem(word)] += 1.0
+            result.words[category_token(code)] += 1.0
+            for word in split_words(CATEGORY_WORDS.get(code, code.replace("_", " "))):
+                result.words[stem_of(word)] += 1.0
         return result
 
     def _known(self, word: str) -> bool:
-        return len(word) >= 3 and (word in self._vocabulary or _stem(word) in self._known_stems)
+        return len(word) >= 3 and (word in self._vocabulary or stem_of(word) in self._known_stems)
 
     def _split_compound(self, word: str, depth: int = 0, *, partial: bool = True) -> list[str]:
         """Split a compound into known parts, longest head first ([] if it is not one).
@@ -568,7 +371,7 @@ class MatchIndex:
         _forget(self._word_df, words)
         _forget(self._ngram_df, ngrams)
         _forget(self._vocabulary, surface)
-        _forget(self._known_stems, [_stem(w) for w in surface])
+        _forget(self._known_stems, [stem_of(w) for w in surface])
         for postings, terms in ((self._words, words), (self._ngrams, ngrams)):
             for term in terms:
                 posting = postings[term]
@@ -612,7 +415,7 @@ class MatchIndex:
         for term, weight in query.words.items():
             if self.settings.synonym_weight <= 0:
                 break
-            for synonym in _SYNONYMS.get(term, ()):
+            for synonym in SYNONYMS.get(term, ()):
                 extra = weight * self.settings.synonym_weight
                 weights[synonym] = max(weights.get(synonym, 0.0), extra)
         return weights
@@ -687,15 +490,3 @@ def _forget(counter: Counter[str], items: Iterable[str]) -> None:
             counter[item] = left
         else:
             del counter[item]
-
-
-def _category_token(code: str) -> str:
-    # The colon cannot come out of tokenisation, so this never clashes with a word.
-    return f"cat:{code.strip().lower()}"
-
-
-def _ngrams(stem: str, size: int) -> list[str]:
-    padded = f"_{stem}_"
-    if len(padded) <= size:
-        return [padded]
-    return [padded[i : i + size] for i in range(len(padded) - size + 1)]

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from korona.portfolio.intake.models import Input, InputStatus
 from korona.portfolio.matching import Document, DocumentKind, MatchIndex
 from korona.portfolio.need.models import Need, NeedStatus
-from korona.portfolio.proposal.models import Input, InputStatus
 from korona.portfolio.solution.models import Solution
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,8 @@ from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput, NotFound
 from korona.notify import service as notify
 from korona.portfolio.category import category_codes
-from korona.portfolio.need.models import Need
-from korona.portfolio.proposal import attachments, letters
-from korona.portfolio.proposal.models import (
+from korona.portfolio.intake import attachments, letters
+from korona.portfolio.intake.models import (
     Input,
     InputAttachment,
     InputKind,
@@ -35,7 +34,8 @@ from korona.portfolio.proposal.models import (
     InputStatus,
     LetterKind,
 )
-from korona.portfolio.proposal.schemas import InputCreate, InputRead
+from korona.portfolio.intake.schemas import InputCreate, InputRead
+from korona.portfolio.need.models import Need
 
 ENTITY = "input"
 REFERENCE_PREFIX = "INN"
