@@ -10,7 +10,6 @@ from korona import __version__
 from korona.auth.router import router as account_api
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker
-from korona.notify import service as notify_service
 from korona.portfolio.need.router import router as needs_api
 from korona.portfolio.proposal.index import PortfolioIndex
 from korona.portfolio.proposal.router import router as inputs_api
@@ -72,7 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.match_index = PortfolioIndex(app.state.sessionmaker)
     app.state.match_index.install()
-    notify_service.install(app.state.sessionmaker, settings)
 
     app.middleware("http")(korona_middleware)
     install_error_handlers(app)
