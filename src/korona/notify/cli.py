@@ -64,13 +64,13 @@ def _report(result: RoundResult) -> None:
 
 @app.command("send")
 def send(lease: LeaseOption = service.DEFAULT_LEASE.total_seconds()) -> None:
-    """Try every waiting e-mail once now (also given-up ones); exit 1 if any failed or waits."""
+    """Try every waiting e-mail once now (also given-up ones); exit 1 if any needs more care."""
     with open_worker(settings(), lease=timedelta(seconds=lease)) as worker:
         if worker is None:
             _no_smtp()
         result = worker.run_round(ignore_schedule=True)
     _report(result)
-    if result.waiting or result.not_sent:
+    if result.waiting or result.not_sent or result.marked_uncertain:
         raise typer.Exit(1)
 
 
