@@ -35,8 +35,8 @@ RETRY_CAP = timedelta(hours=1)
 DEFAULT_LEASE = timedelta(minutes=15)
 AUDIT_ENTITY = "outbox_message"
 UNCERTAIN_REASON = (
-    "A worker claimed this e-mail and recorded no result within the lease (it crashed or was "
-    "killed): it may have been sent. Search the mail server's log for its Message-ID."
+    "Claimed, but no result was recorded within the lease (the worker stopped?): "
+    "it may have been sent."
 )
 #: What may be sent again by a person: never a message that is sent or being sent.
 RESENDABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.UNCERTAIN})
