@@ -196,3 +196,27 @@ def test_serve_runs_one_worker_beside_the_server_and_stops_it_cleanly(
         assert "Mail worker started" not in output
         assert rows[message].status == OutboxStatus.QUEUED and rows[message].attempts == 0
         assert mailbox.received == []
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_mail_work_delivers_until_a_signal_and_stops_cleanly(
+    settings: Settings,
+    smtp: tuple[Mailbox, int],
+    db: Session,
+    tmp_path: Path,
+    stop_signal: signal.Signals,
+) -> None:
+    mailbox, port = smtp
+    queue_three(db)
+    log = tmp_path / "w.log"
+    worker = korona(["mail", "work", "--poll-seconds", "0.2"], environment(settings, port), log)
+    try:
+        mailbox.wait_for(3, timeout=60)
+    finally:
+        worker.send_signal(stop_signal)
+        code = worker.wait(60)
+    output = log.read_text()
+    assert code == 0, output
+    assert "Mail worker stopped." in output and "Traceback" not in output
+    assert {row.status for row in outbox(db).values()} == {OutboxStatus.SENT}
+    assert len(mailbox.received) == 3
