@@ -9,7 +9,6 @@ import korona.models  # noqa: F401 - every table must be known before the first 
 from korona import __version__
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker
-from korona.notify import service as notify_service
 from korona.portfolio.matching.index import PortfolioIndex
 from korona.web.api import account as account_api
 from korona.web.api import audit as audit_api
@@ -73,7 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.match_index = PortfolioIndex(app.state.sessionmaker)
     app.state.match_index.install()
-    notify_service.install(app.state.sessionmaker, settings)
 
     app.middleware("http")(korona_middleware)
     install_error_handlers(app)

@@ -143,6 +143,7 @@ def concrete_path(path: str, world: World) -> str:
         "solution_id": str(world.solution_id),
         "input_id": str(world.input_id),
         "attachment_id": "1",
+        "outbox_id": "1",
         "token": world.input_token,
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

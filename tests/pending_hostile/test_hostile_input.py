@@ -19,7 +19,7 @@ from korona.console import CLI
 from korona.db import unit_of_work
 from korona.demo import load_demo
 from korona.portfolio.need.models import Need
-from korona.portfolio.proposal.models import Input
+from korona.portfolio.intake.models import Input
 
 pytestmark = pytest.mark.hostile
 
