@@ -12,10 +12,12 @@ from rich.table import Table
 from korona import tabular
 from korona.console import CLI, console, err_console, fail, settings, transaction
 from korona.portfolio import importer
+from korona.portfolio.netlist_cli import app as netlist_app
 from korona.portfolio.proposal import service as input_service
 from korona.portfolio.proposal.index import build_index
 
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
+app.add_typer(netlist_app, name="netlist")
 
 
 @app.command("match")
