@@ -120,6 +120,7 @@ class Proposal:
 class Sensitivity:
     """Each candidate's probability of being in the proposed list under weight draws."""
 
+    status: Status
     probabilities: np.ndarray
     draws: int
     by_relaxation: int
@@ -225,6 +226,14 @@ class _Instance:
         idx = np.flatnonzero(keep)
         m = len(idx)
         needs = np.flatnonzero(self.required)
+        if m == 0:  # nothing to choose: HiGHS calls an empty model neither feasible nor not
+            nothing = np.zeros(len(self.candidates), dtype=bool)
+            uncovered_ok = (
+                mode == "maximise_coverage"
+                or (mode == "hard" and len(needs) == 0)
+                or (mode == "count" and self.target <= 0)
+            )
+            return (nothing, 0.0) if self.limits.size_min == 0 and uncovered_ok else (None, None)
         cover = self.cover[np.ix_(idx, needs)].T.astype(float)  # (needs, m)
         limits = self.limits
         rows = [np.ones(m), self.eh[idx], self.em[idx]]
@@ -360,7 +369,7 @@ def inclusion_probabilities(
     pmat = weight_draws @ unit.T  # (d, n)
     x0, _ = inst.solve(pmat.mean(axis=0))
     if x0 is None:
-        return Sensitivity(np.zeros(n), d, 0, 0, 0)
+        return Sensitivity(Status.INFEASIBLE, np.zeros(n), d, 0, 0, 0)
     counts = np.zeros(n)
     ok, chosen = _relaxation(inst, pmat)
     if chosen.size:
@@ -383,7 +392,7 @@ def inclusion_probabilities(
             by_lp += 1
         counts += x
         pool.add(x)
-    return Sensitivity(counts / d, d, int(ok.sum()), by_lp, by_solver)
+    return Sensitivity(Status.OPTIMAL, counts / d, d, int(ok.sum()), by_lp, by_solver)
 
 
 class _Pool:
