@@ -672,9 +672,10 @@ def _explain(inst: _Instance, priority: np.ndarray, x: np.ndarray) -> tuple[Expl
                 text = f"out: adding it would not raise the total ({p})"
                 out.append(Explanation(c.id, False, Reason.DOMINATED, text))
         elif lowest is None or priority[j] <= priority[lowest]:
+            floor = f" ({priority[lowest]:.4g})" if lowest is not None else ""
             text = (
                 f"out: the list is full ({limits.size_max}) and its {p} is at most the lowest "
-                "chosen priority"
+                f"priority chosen without a pin{floor}"
             )
             out.append(Explanation(c.id, False, Reason.DOMINATED, text))
         else:
