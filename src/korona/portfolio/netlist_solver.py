@@ -179,8 +179,8 @@ class _Instance:
         self.slots = limits.size_max - int(self.pinned.sum())
         # k dominates j when it costs no more on either side and covers every urgent need j does:
         # swapping j for k keeps any list feasible, so only priority decides between them.
-        c = self.cover.astype(np.int32)
-        misses = (1 - c) @ c.T  # [k, j]: needs j covers that k does not
+        covers = self.cover.astype(np.int32)
+        misses = (1 - covers) @ covers.T  # [k, j]: needs j covers that k does not
         self.dominates = (
             (self.eh[:, None] <= self.eh[None, :])
             & (self.em[:, None] <= self.em[None, :])
@@ -338,7 +338,7 @@ def propose(candidates: Sequence[Candidate], limits: Limits) -> Proposal:
     order = sorted(np.flatnonzero(x), key=lambda j: (-priority[j], j))
     return Proposal(
         status=Status.OPTIMAL,
-        chosen=tuple(candidates[j].id for j in order),
+        chosen=tuple(candidates[int(j)].id for j in order),
         objective=float(priority[x].sum()),
         gap=gap,
         uncovered=_uncovered(inst, x),
@@ -387,6 +387,8 @@ def inclusion_probabilities(
         x = lp.certify(pmat[i], pool) if lp is not None else None
         if x is None:
             x, _ = inst.solve(pmat[i])
+            if x is None:  # feasibility does not depend on the priorities, and x0 was feasible
+                raise RuntimeError("a draw of a feasible proposal came out infeasible")
             by_solver += 1
         else:
             by_lp += 1
@@ -634,7 +636,7 @@ def _explain(inst: _Instance, priority: np.ndarray, x: np.ndarray) -> tuple[Expl
     used_h, used_m = inst.eh[x].sum(), inst.em[x].sum()
     full = x.sum() >= limits.size_max
     chosen_free = np.flatnonzero(x & inst.free)
-    lowest = min(chosen_free, key=lambda j: (priority[j], -j)) if len(chosen_free) else None
+    lowest = int(min(chosen_free, key=lambda j: (priority[j], -j))) if len(chosen_free) else None
     ranking = sorted(np.flatnonzero(inst.free), key=lambda j: (-priority[j], j))
     top = set(ranking[: max(inst.slots, 0)])
     covering = inst.cover[x].sum(axis=0)
