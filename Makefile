@@ -51,6 +51,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_detect.py --reference-series 150
 	$(BIN)/python benchmarks/match_latency.py
 	$(BIN)/python benchmarks/match_quality.py
+	$(BIN)/python benchmarks/bench_scoring.py
 
 bench-national: install-test
 	$(BIN)/python benchmarks/evaluate_detection.py --work /tmp/korona-eval

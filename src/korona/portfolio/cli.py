@@ -14,8 +14,10 @@ from korona.console import CLI, console, err_console, fail, settings, transactio
 from korona.portfolio import importer
 from korona.portfolio.intake import service as intake
 from korona.portfolio.matching.index import build_index
+from korona.portfolio.netlist_cli import app as netlist_app
 
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
+app.add_typer(netlist_app, name="netlist")
 
 
 @app.command("match")
