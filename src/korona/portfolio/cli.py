@@ -55,6 +55,10 @@ def _entity_from_name(path: Path) -> importer.ImportEntity | None:
     return None
 
 
+class _NothingImported(Exception):
+    """Raised inside the transaction so that an import with bad rows writes nothing."""
+
+
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -75,18 +79,21 @@ def import_file(
             code=2,
         )
     config = settings()
-    with transaction(config) as session:
-        report = importer.import_file(
-            session,
-            CLI,
-            chosen,
-            file.name,
-            file.read_bytes(),
-            links=intake.status_links(config),
-            send_receipts=receipts,
-        )
-        if not report.ok:
-            session.rollback()
+    try:
+        with transaction(config) as session:
+            report = importer.import_file(
+                session,
+                CLI,
+                chosen,
+                file.name,
+                file.read_bytes(),
+                links=intake.status_links(config),
+                send_receipts=receipts,
+            )
+            if not report.ok:
+                raise _NothingImported  # the unit of work rolls every row back
+    except _NothingImported:
+        pass
     if not report.ok:
         table = Table(title=f"Nothing imported: {len(report.errors)} errors in {file.name}")
         for column in ("row", "column", "error"):

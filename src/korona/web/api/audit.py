@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from korona import audit
-from korona.audit import AuditAction
 from korona.auth.permissions import Permission, Principal
 from korona.web.deps import DbSession, require
-from korona.web.pages.audit_log import audit_filter
+from korona.web.forms import AuditQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -32,19 +32,11 @@ class AuditEntryRead(BaseModel):
 @router.get("", response_model=list[AuditEntryRead])
 def audit_api(
     session: DbSession,
-    entity_type: str | None = Query(None, max_length=50),
-    entity_id: str | None = Query(None, max_length=50),
-    actor: str | None = Query(None, max_length=254),
-    action: AuditAction | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    query: Annotated[AuditQuery, Query()],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""
-    filters = audit_filter(
-        entity_type, entity_id, actor, action.value if action else None, since, until
-    )
-    entries = audit.query(session, filters, limit=limit, offset=offset)
+    entries = audit.query(session, query.to_filter(), limit=limit, offset=offset)
     return [AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries]
