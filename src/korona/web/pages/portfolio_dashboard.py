@@ -29,7 +29,6 @@ router = APIRouter(prefix="/portfolio", include_in_schema=False)
 
 #: The dimensions inputs per week can be stacked by.
 CHART_DIMENSIONS = ("kind", "category", "sector")
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 @router.get("/dashboard")
@@ -113,13 +112,24 @@ def weekly_bars_svg(rows: Sequence[dict[str, Any]], *, stack_title: str) -> str:
 def _import_page(
     request: Request, report: Any = None, error: str | None = None, status_code: int = 200
 ) -> Response:
+    errors = [
+        (item.row or "–", item.column, _row_error_text(item))
+        for item in getattr(report, "errors", [])
+    ]
     context = {
         "entities": list(importer.ImportEntity),
         "columns": importer.COLUMNS,
         "report": report,
+        "errors": errors,
         "error": error,
     }
     return render(request, "portfolio/import.html", context, status_code=status_code)
+
+
+def _row_error_text(item: importer.RowError) -> str:
+    if item.detail is not None:
+        return i18n.translate_validation_error(item.detail)
+    return i18n.translate_error(DomainError(item.message, **item.params))
 
 
 @router.get("/import")
@@ -144,8 +154,8 @@ async def import_upload(
         return _import_page(
             request, error=i18n.gettext("Choose what to import and a file"), status_code=422
         )
-    content = await upload.read(MAX_IMPORT_BYTES + 1)
-    if len(content) > MAX_IMPORT_BYTES:
+    content = await upload.read(importer.MAX_FILE_BYTES + 1)
+    if len(content) > importer.MAX_FILE_BYTES:
         return _import_page(
             request, error=i18n.gettext("The file is larger than 20 MB"), status_code=413
         )
@@ -159,12 +169,12 @@ async def import_upload(
             links=links(request),
             send_receipts=form.get("send_receipts") == "1",
         )
+    except importer.ImportRejected as rejected:
+        session.rollback()
+        return _import_page(request, report=rejected.report, status_code=422)
     except DomainError as error:
         session.rollback()
         return _import_page(
             request, error=i18n.translate_error(error), status_code=error.status_code
         )
-    if not report.ok:
-        session.rollback()
-        return _import_page(request, report=report, status_code=422)
     return _import_page(request, report=report)
