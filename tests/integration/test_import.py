@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -46,7 +47,6 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("KORONA_DATABASE_URL", settings.sqlalchemy_url)
     monkeypatch.setenv("KORONA_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("KORONA_SECRET_KEY", settings.secret_key.get_secret_value())
-    monkeypatch.setenv("COLUMNS", "200")  # error tables unwrapped, one row a line
     return CliRunner()
 
 
@@ -188,6 +188,15 @@ def import_bytes(cli_env: CliRunner, tmp_path: Path, name: str, content: bytes) 
     return cli_env.invoke(portfolio_cli, ["import", str(path), "--entity", "organisations"])
 
 
+def rows_with(result: Result, text: str) -> list[int]:
+    """Return the row numbers of the CLI's error lines that contain ``text``."""
+    return [
+        int(match.group(1))
+        for line in result.output.splitlines()
+        if text in line and (match := re.match(r"\s*row (\d+), ", line))
+    ]
+
+
 def one_line(result: Result) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
@@ -229,19 +238,18 @@ def test_ragged_rows_and_nul_bytes_are_refused_naming_their_lines(
     assert result.exit_code == 1
     assert "Has 3 fields where the header has 5" in result.output
     assert "Has 6 fields where the header has 5" in result.output
-    rows = [line.split()[1] for line in result.output.splitlines() if "fields where" in line]
-    assert rows == ["5", "6"]
+    assert rows_with(result, "fields where") == [5, 6]
     nul = HEADER + "o1,Alfa kommune,municipality,municipal,0301\no2,Be\0ta,vendor,business,\n"
     result = import_bytes(cli_env, tmp_path, "organisations.csv", nul.encode())
     assert result.exit_code == 1 and "Contains a NUL byte" in result.output
-    assert [line.split()[1] for line in result.output.splitlines() if "NUL" in line] == ["3"]
+    assert rows_with(result, "NUL") == [3]
     escaped = json.dumps([{"external_ref": "o1", "name": "Al\u0000fa", "kind": "vendor"}])
     result = import_bytes(cli_env, tmp_path, "organisations.json", escaped.encode())
     assert result.exit_code == 1 and "Contains a control character (U+0000)" in result.output
     latin1 = HEADER + "o1,Alfa kommune,municipality,municipal,0301\no2,Bø AS,vendor,business,\n"
     result = import_bytes(cli_env, tmp_path, "organisations.csv", latin1.encode("latin-1"))
     assert result.exit_code == 1 and "Is not UTF-8 text" in result.output
-    assert [line.split()[1] for line in result.output.splitlines() if "UTF-8" in line] == ["3"]
+    assert rows_with(result, "UTF-8") == [3]
     assert count(db, Organisation) == 0
 
 
@@ -252,10 +260,7 @@ def test_blank_and_repeated_names_are_reported_truthfully(
     blank = HEADER + "o1,   ,municipality,municipal,0301\no2,  ,vendor,business,\n"
     result = import_bytes(cli_env, tmp_path, "organisations.csv", blank.encode())
     assert result.exit_code == 1 and "new" not in result.output
-    assert [line.split()[1:3] for line in result.output.splitlines() if "│ name" in line] == [
-        ["2", "│"],
-        ["3", "│"],
-    ]
+    assert rows_with(result, ", name:") == [2, 3]
     twice = HEADER + "o1,Alfa AS,vendor,business,\no2,Alfa AS,vendor,business,\n"
     result = import_bytes(cli_env, tmp_path, "organisations.csv", twice.encode())
     assert result.exit_code == 1 and "Same name as row 2" in result.output

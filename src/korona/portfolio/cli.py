@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from korona import tabular
@@ -96,17 +97,17 @@ def import_file(
 
 
 def _print_errors(file: Path, errors: list[importer.RowError]) -> None:
-    """Print why nothing was imported: one line for a bad file, else a table by row."""
+    """Print why nothing was imported: one line for a bad file, else one line per error."""
+    name = escape(file.name)
     if len(errors) == 1 and errors[0].row == importer.FILE:
-        message = f"[bold red]Error:[/] nothing imported: {file.name}: {errors[0].text}"
+        message = f"[bold red]Error:[/] nothing imported: {name}: {escape(errors[0].text)}"
         err_console.print(message, soft_wrap=True)
         return
-    table = Table(title=f"Nothing imported: {len(errors)} errors in {file.name}")
-    for column in ("row", "column", "error"):
-        table.add_column(column)
+    err_console.print(f"[bold red]Nothing imported:[/] {len(errors)} errors in {name}")
     for error in errors:
-        table.add_row(str(error.row or "–"), error.column, error.text)
-    err_console.print(table)
+        where = "file" if error.row == importer.FILE else f"row {error.row}"
+        line = f"  {where}, {error.column}: {error.text}"
+        err_console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command("export")
