@@ -103,7 +103,8 @@ def _print_errors(file: Path, errors: list[importer.RowError]) -> None:
         message = f"[bold red]Error:[/] nothing imported: {name}: {escape(errors[0].text)}"
         err_console.print(message, soft_wrap=True)
         return
-    err_console.print(f"[bold red]Nothing imported:[/] {len(errors)} errors in {name}")
+    noun = "error" if len(errors) == 1 else "errors"
+    err_console.print(f"[bold red]Nothing imported:[/] {len(errors)} {noun} in {name}")
     for error in errors:
         where = "file" if error.row == importer.FILE else f"row {error.row}"
         line = f"  {where}, {error.column}: {error.text}"
