@@ -11,14 +11,14 @@ from korona.auth.models import (
 )
 from korona.notify.models import OutboxMessage
 from korona.portfolio.category import Category
-from korona.portfolio.need.models import Need
-from korona.portfolio.proposal.models import (
+from korona.portfolio.intake.models import (
     Input,
     InputAttachment,
     InputMessage,
     InputNeed,
     LetterTemplate,
 )
+from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 
 __all__ = [

@@ -28,12 +28,12 @@ from korona.portfolio.import_files import (
     read_table,
     too_many_rows,
 )
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import Input
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
-from korona.portfolio.proposal import service as input_service
-from korona.portfolio.proposal.models import Input
-from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 
@@ -371,7 +371,7 @@ class _Writer:
 
     session: Session
     principal: Principal
-    links: input_service.StatusLinks
+    links: intake.StatusLinks
     send_receipts: bool
 
 
@@ -430,10 +430,10 @@ def _write_input(writer: _Writer, item: _Prepared, report: ImportReport) -> None
     if session.scalar(select(Input.id).where(Input.external_ref == item.ref)) is not None:
         report.unchanged += 1
         return
-    submission = input_service.Submission(
+    submission = intake.Submission(
         imported=True, received_at=received_at, send_receipt=writer.send_receipts
     )
-    input_service.submit_input(session, writer.principal, data, writer.links, submission)
+    intake.submit_input(session, writer.principal, data, writer.links, submission)
     report.created += 1
 
 
@@ -456,7 +456,7 @@ def import_rows(
     entity: ImportEntity,
     rows: Sequence[SourceRow | Mapping[str, Any]],
     *,
-    links: input_service.StatusLinks,
+    links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
     """Check every row, then write them all; with any error raise ImportRejected.
@@ -501,7 +501,7 @@ def import_file(
     filename: str,
     content: bytes,
     *,
-    links: input_service.StatusLinks,
+    links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
     """Read a CSV, XLSX or JSON file and import its rows (see import_rows and read_table)."""

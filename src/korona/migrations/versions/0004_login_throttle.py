@@ -1,7 +1,7 @@
 """login_failure: failed logins kept for throttling
 
 Revision ID: 0004_login
-Revises: 0002
+Revises: 0003_outbox
 Create Date: 2026-12-01
 
 Failed logins per account and per client address live in the database so that every server
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_login"
-down_revision = "0002"
+down_revision = "0003_outbox"
 branch_labels = None
 depends_on = None
 
