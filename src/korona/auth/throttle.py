@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
+from sqlalchemy import ColumnElement, Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -93,12 +93,12 @@ def _room_again(
         .where(key, LoginFailure.id != own_id, LoginFailure.failed_at > since)
         .order_by(LoginFailure.failed_at.desc())
     )
-    count = connection.scalar(select(func.count()).select_from(earlier.subquery())) or 0
-    if count < allowance:
+    # One statement, so rows other attempts delete meanwhile cannot split count and lookup.
+    newest = connection.scalars(earlier.limit(allowance)).all()
+    if len(newest) < allowance:
         return None
     # There is room again once the allowance-th newest earlier failure leaves the window.
-    oldest_counted = connection.scalar(earlier.offset(allowance - 1).limit(1))
-    assert oldest_counted is not None
+    oldest_counted = newest[-1]
     return oldest_counted + window
 
 
