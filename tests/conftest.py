@@ -161,7 +161,7 @@ def csrf_from(client: TestClient, path: str = "/login") -> str:
 
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
-    """Log the client in through the login form; return the CSRF token for later posts."""
+    """Log the client in through the login form; return the session's CSRF token for posts."""
     token = csrf_from(client)
     response = client.post(
         "/login",
@@ -169,4 +169,5 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    return token
+    # The form token is bound to the login session, so the pre-login one no longer works.
+    return csrf_from(client, "/")
