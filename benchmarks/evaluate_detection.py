@@ -20,12 +20,14 @@ The result is printed as a Markdown table (pasted into docs/algorithms.md).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from korona.surveillance.analysis import load_store_series
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect import (
     Detector,
@@ -33,7 +35,6 @@ from korona.surveillance.detect import (
     SykdomspulsenDetector,
     ThresholdMethod,
 )
-from korona.surveillance.detect.cli import load_store_series
 from korona.surveillance.geo import load_geography
 from korona.surveillance.series import Status
 from korona.surveillance.sources.ingest import ingest_file
@@ -128,7 +129,9 @@ def main() -> None:
 
     store, truth = prepare_store(args.work, args)
     years = list(range(args.first_year + 5, args.last_year + 1))
-    series = load_store_series(store, Frequency.WEEKLY, years)
+    series = load_store_series(
+        store, Frequency.WEEKLY, dt.date(min(years) - 5, 1, 1), dt.date(max(years), 12, 31)
+    )
     assert series is not None, "the store holds no weekly consultations"
     keys = series.keys.with_row_index("row")
     wanted = keys.filter(

@@ -1,20 +1,11 @@
 """Tests for the surveillance data command line: simulate → ingest → status, and bad files."""
 
-import os
-from pathlib import Path
-
 import polars as pl
 from typer.testing import CliRunner
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.cli import app
 from korona.surveillance.store import SurveillanceStore
-
-
-def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-
 
 runner = CliRunner()
 
@@ -25,9 +16,9 @@ def invoke(*args):
     )
 
 
-def test_simulate_ingest_status(tmp_path):
+def test_simulate_ingest_status(reference_dir, tmp_path):
     sim = tmp_path / "sim"
-    ref = ["--reference-dir", reference_dir()]
+    ref = ["--reference-dir", reference_dir]
     result = invoke(
         "simulate",
         "--years",
@@ -78,7 +69,7 @@ def test_simulate_ingest_status(tmp_path):
     assert "consultations" in result.output and "2019-12-31" in result.output
 
 
-def test_simulation_is_reproducible(tmp_path):
+def test_simulation_is_reproducible(reference_dir, tmp_path):
     args = [
         "--years",
         1,
@@ -89,7 +80,7 @@ def test_simulation_is_reproducible(tmp_path):
         "--scale",
         0.001,
         "--reference-dir",
-        reference_dir(),
+        reference_dir,
     ]
     assert invoke("simulate", "--out", tmp_path / "a", *args).exit_code == 0
     assert invoke("simulate", "--out", tmp_path / "b", *args).exit_code == 0
@@ -100,9 +91,9 @@ def test_simulation_is_reproducible(tmp_path):
     ).read_bytes()
 
 
-def test_malformed_files_report_without_traceback(tmp_path):
+def test_malformed_files_report_without_traceback(reference_dir, tmp_path):
     data = tmp_path / "var"
-    ref = ["--reference-dir", reference_dir()]
+    ref = ["--reference-dir", reference_dir]
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("consultation_id,whatever\n1,2\n", encoding="utf-8")
     result = invoke("ingest", wrong, "--data-dir", data, *ref)

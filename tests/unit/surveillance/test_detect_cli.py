@@ -7,23 +7,15 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.detect.cli import register
+from korona.surveillance.cli import app as surveillance_app
 
 
 @pytest.fixture
 def app():
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Surveillance commands."""
-
-    register(app)
-    return app
+    return surveillance_app
 
 
 def weekly_csv(path, n_weeks=52 * 6, series=("a", "b"), seed=1):

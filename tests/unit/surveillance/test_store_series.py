@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.store import ContactType, PracticeType, SurveillanceStore
+from korona.surveillance.consultation import ContactType, PracticeType
+from korona.surveillance.store import SurveillanceStore
 
 CONTACT_TYPES = {"gastro": ["in_person", "telephone"], "covid19": list(ContactType)}
 

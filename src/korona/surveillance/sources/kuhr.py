@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from korona.surveillance.consultation import ContactType, PracticeType
 from korona.surveillance.geo import (
     AGE_BANDS,
     COARSE_AGE_FOLDING,
@@ -16,7 +17,14 @@ from korona.surveillance.geo import (
     Geography,
     municipality_code,
 )
-from korona.surveillance.sources import BAD_ROW_SCHEMA, IngestError, IngestReport, SourceKind
+from korona.surveillance.sources import (
+    BAD_ROW_SCHEMA,
+    IngestError,
+    IngestReport,
+    SourceKind,
+    readable_file,
+    refuse_mostly_bad,
+)
 from korona.surveillance.sources.strata import (
     CONTACT_BITS,
     INFLUENSA_BIT,
@@ -29,7 +37,7 @@ from korona.surveillance.sources.strata import (
     to_locations,
 )
 from korona.surveillance.sources.syndromes import DenominatorRule, Syndrome, load_syndromes
-from korona.surveillance.store import ContactType, PracticeType, SurveillanceStore
+from korona.surveillance.store import SurveillanceStore
 
 __all__ = [
     "FEE_CODE_CONTACT_TYPES",
@@ -98,9 +106,6 @@ _PRACTICE_TYPE_NAMES = {
 }
 _INFLUENSA_CODE = "R80"
 _ICPC_FILE = Path("codes") / "icpc2_code_nb_2020__derived_from_xlsx.csv"
-# A file where more than this share of rows is bad is rejected as a whole: it is more likely
-# the wrong file or a broken export than a few bad records.
-MAX_BAD_SHARE = 0.5
 # A simulated KUHR CSV row is ~45 bytes; the estimate only chooses the number of batches.
 _CSV_BYTES_PER_ROW = 40
 
@@ -116,8 +121,7 @@ def icpc2_codes(reference_dir: Path) -> list[str]:
 
 def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
     """Open a KUHR file lazily; return the frame and the line number of its first data row."""
-    if not path.exists():
-        raise IngestError(f"file not found: {path}")
+    readable_file(path)
     if path.suffix.lower() == ".parquet":
         try:
             frame = pl.scan_parquet(path)
@@ -125,7 +129,8 @@ def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
         except (OSError, pl.exceptions.PolarsError) as error:
             raise IngestError(f"{path.name}: not a readable Parquet file ({error})") from error
         text_columns = [c.value for c in _CODED_COLUMNS if schema.get(c.value) == pl.String]
-        categories = _distinct_values(path, frame, text_columns)
+        strings = [c for c in KUHR_COLUMNS if schema.get(c) == pl.String]
+        categories = _distinct_values(path, frame, text_columns, strings)
         return frame.with_columns(pl.col(c).cast(pl.Enum(v)) for c, v in categories.items()), 1
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
@@ -144,26 +149,40 @@ def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
     coded = [c.value for c in _CODED_COLUMNS]
     if not set(coded) <= set(frame.collect_schema().names()):
         return frame, 2  # _validated reports the missing columns
-    overrides = {c: pl.Enum(v) for c, v in _distinct_values(path, frame, coded).items()}
+    strings = [c for c in KUHR_COLUMNS if c in frame.collect_schema().names()]
+    overrides = {c: pl.Enum(v) for c, v in _distinct_values(path, frame, coded, strings).items()}
     return pl.scan_csv(path, separator=separator, infer_schema=False, schema_overrides=overrides), 2
 
 
-def _distinct_values(path: Path, frame: pl.LazyFrame, columns: list[str]) -> dict[str, list[str]]:
-    """Return the distinct values of text columns in one streaming pass.
+def _distinct_values(
+    path: Path, frame: pl.LazyFrame, columns: list[str], strings: list[str]
+) -> dict[str, list[str]]:
+    """Return the distinct values of text columns in one streaming pass; refuse the file if
+    any of the ``strings`` columns holds a NUL byte (a binary or damaged export).
 
     Codes, fees, municipalities, practice types, ages and dates have few distinct values;
     reading them as Enum makes the per-row work integer lookups instead of string handling
     (5× faster, a fraction of the memory).
     """
-    if not columns:
+    if not columns and not strings:
         return {}
     try:
-        distinct = frame.select(pl.col(c).unique().implode() for c in columns).collect(
-            engine="streaming"
-        )
+        found = frame.select(
+            *(pl.col(c).unique().implode() for c in columns),
+            *(
+                pl.col(c).str.contains("\x00", literal=True).any().alias(f"_nul_{c}")
+                for c in strings
+            ),
+        ).collect(engine="streaming")
     except pl.exceptions.PolarsError as error:
         raise IngestError(f"{path.name}: could not be read ({error})") from error
-    return {c: sorted(v for v in distinct[c][0].to_list() if v is not None) for c in columns}
+    with_nul = [c for c in strings if found[f"_nul_{c}"][0]]
+    if with_nul:
+        raise IngestError(
+            f"{path.name}: column {with_nul[0]} holds a NUL byte; KUHR fields are text without "
+            "control characters (is this the right file?)"
+        )
+    return {c: sorted(v for v in found[c][0].to_list() if v is not None) for c in columns}
 
 
 def _per_category(name: str, dtype: pl.DataType, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
@@ -423,14 +442,7 @@ def aggregate_kuhr(
     bad_df = pl.concat(bad_parts) if bad_parts else pl.DataFrame(schema=BAD_ROW_SCHEMA)
     if rows == 0:
         raise IngestError(f"{path.name}: the file has no data rows")
-    if bad_df.height > MAX_BAD_SHARE * rows:
-        top = ", ".join(
-            f"{r} ({n})"
-            for r, n in bad_df.group_by("reason").len().sort("len", descending=True).iter_rows()
-        )
-        raise IngestError(
-            f"{path.name}: {bad_df.height} of {rows} rows are bad ({top}); nothing was stored"
-        )
+    refuse_mostly_bad(path, bad_df, rows)
     counted = pl.concat(counted_parts)
     if batches > 1:
         counted = counted.group_by("_key", "_contact", "_mask").agg(pl.col("_count").sum())
@@ -466,9 +478,15 @@ def ingest_kuhr(
     syndromes: Sequence[Syndrome] | None = None,
 ) -> IngestReport:
     """Aggregate a KUHR file and store it, replacing the days it covers (idempotent)."""
-    wide, names, report = aggregate_kuhr(path, geography, codes, syndromes)
+    used = list(syndromes) if syndromes is not None else load_syndromes()
+    wide, names, report = aggregate_kuhr(path, geography, codes, used)
     if wide.height == 0:
         report.notes.append("no countable consultations; the store was not changed")
         return report
-    store.write_consultation_strata(wide, names, locations=geography.location_codes)
+    store.write_consultation_strata(
+        wide,
+        names,
+        locations=geography.location_codes,
+        definitions={s.name: s.as_row() for s in used},
+    )
     return report

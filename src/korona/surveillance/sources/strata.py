@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from korona.surveillance.consultation import ContactType, PracticeType
 from korona.surveillance.geo import AGE_BANDS, NATION, OSLO_DISTRICTS, AgeGroup, Geography
 from korona.surveillance.sources.syndromes import DenominatorRule, Syndrome
-from korona.surveillance.store import ContactType, PracticeType
+from korona.surveillance.store import count_column, denominator_column
 
 __all__ = [
     "CONTACT_BITS",
@@ -257,10 +258,10 @@ def to_locations(
                 expr
                 for s, column in zip(syndromes, n_columns, strict=True)
                 for expr in (
-                    pl.col(column).cast(pl.Int32).alias(f"n__{s.name}"),
+                    pl.col(column).cast(pl.Int32).alias(count_column(s.name)),
                     pl.col("_all" if s.denominator is DenominatorRule.ALL else "_non_influensa")
                     .cast(pl.Int32)
-                    .alias(f"denominator__{s.name}"),
+                    .alias(denominator_column(s.name)),
                 )
             ),
         )
