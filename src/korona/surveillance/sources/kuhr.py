@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -10,8 +10,6 @@ import polars as pl
 
 from korona.surveillance.consultation import ContactType, PracticeType
 from korona.surveillance.geo import (
-    AGE_BANDS,
-    COARSE_AGE_FOLDING,
     OSLO_DISTRICTS,
     UNKNOWN_MUNICIPALITY,
     Geography,
@@ -22,8 +20,15 @@ from korona.surveillance.sources import (
     IngestError,
     IngestReport,
     SourceKind,
-    readable_file,
     refuse_mostly_bad,
+)
+from korona.surveillance.sources.kuhr_read import (
+    KUHR_COLUMNS,
+    KuhrColumn,
+    lookup,
+    parse_age,
+    parse_date,
+    scan_kuhr,
 )
 from korona.surveillance.sources.strata import (
     CONTACT_BITS,
@@ -50,30 +55,6 @@ __all__ = [
     "ingest_kuhr",
     "load_syndromes",
 ]
-
-
-class KuhrColumn(StrEnum):
-    """Columns of a KUHR input file (CSV or Parquet); one row per diagnosis and fee code."""
-
-    CONSULTATION_ID = "consultation_id"
-    ICPC2_CODE = "icpc2_code"
-    PATIENT_AGE = "patient_age"
-    PATIENT_MUNICIPALITY = "patient_municipality"
-    PRACTICE_MUNICIPALITY = "practice_municipality"
-    CONSULTATION_DATE = "consultation_date"
-    FEE_CODE = "fee_code"
-    PRACTICE_TYPE = "practice_type"
-
-
-KUHR_COLUMNS = tuple(c.value for c in KuhrColumn)
-_CODED_COLUMNS = (
-    KuhrColumn.PATIENT_AGE,
-    KuhrColumn.CONSULTATION_DATE,
-    KuhrColumn.ICPC2_CODE,
-    KuhrColumn.FEE_CODE,
-    KuhrColumn.PRACTICE_MUNICIPALITY,
-    KuhrColumn.PRACTICE_TYPE,
-)
 
 
 class BadRowReason(StrEnum):
@@ -119,163 +100,6 @@ def icpc2_codes(reference_dir: Path) -> list[str]:
     return frame["ICPC_code"].str.strip_chars().str.to_uppercase().unique().to_list()
 
 
-def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
-    """Open a KUHR file lazily; return the frame and the line number of its first data row."""
-    readable_file(path)
-    if path.suffix.lower() == ".parquet":
-        try:
-            frame = pl.scan_parquet(path)
-            schema = frame.collect_schema()
-        except (OSError, pl.exceptions.PolarsError) as error:
-            raise IngestError(f"{path.name}: not a readable Parquet file ({error})") from error
-        text_columns = [c.value for c in _CODED_COLUMNS if schema.get(c.value) == pl.String]
-        strings = [c for c in KUHR_COLUMNS if schema.get(c) == pl.String]
-        categories = _distinct_values(path, frame, text_columns, strings)
-        return frame.with_columns(pl.col(c).cast(pl.Enum(v)) for c, v in categories.items()), 1
-    with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A cut multi-byte character at the end of the sample is not an encoding problem.
-        if error.start < len(head) - 4:
-            raise IngestError(
-                f"{path.name}: not UTF-8 text (byte {error.start}); export the file as UTF-8"
-            ) from error
-    separator = (
-        ";" if head.split(b"\n", 1)[0].count(b";") > head.split(b"\n", 1)[0].count(b",") else ","
-    )
-    frame = pl.scan_csv(path, separator=separator, infer_schema=False)
-    coded = [c.value for c in _CODED_COLUMNS]
-    if not set(coded) <= set(frame.collect_schema().names()):
-        return frame, 2  # _validated reports the missing columns
-    strings = [c for c in KUHR_COLUMNS if c in frame.collect_schema().names()]
-    overrides = {c: pl.Enum(v) for c, v in _distinct_values(path, frame, coded, strings).items()}
-    return pl.scan_csv(path, separator=separator, infer_schema=False, schema_overrides=overrides), 2
-
-
-def _distinct_values(
-    path: Path, frame: pl.LazyFrame, columns: list[str], strings: list[str]
-) -> dict[str, list[str]]:
-    """Return the distinct values of text columns in one streaming pass; refuse the file if
-    any of the ``strings`` columns holds a NUL byte (a binary or damaged export).
-
-    Codes, fees, municipalities, practice types, ages and dates have few distinct values;
-    reading them as Enum makes the per-row work integer lookups instead of string handling
-    (5× faster, a fraction of the memory).
-    """
-    if not columns and not strings:
-        return {}
-    try:
-        found = frame.select(
-            *(pl.col(c).unique().implode() for c in columns),
-            *(
-                pl.col(c).str.contains("\x00", literal=True).any().alias(f"_nul_{c}")
-                for c in strings
-            ),
-        ).collect(engine="streaming")
-    except pl.exceptions.PolarsError as error:
-        raise IngestError(f"{path.name}: could not be read ({error})") from error
-    with_nul = [c for c in strings if found[f"_nul_{c}"][0]]
-    if with_nul:
-        raise IngestError(
-            f"{path.name}: column {with_nul[0]} holds a NUL byte; KUHR fields are text without "
-            "control characters (is this the right file?)"
-        )
-    return {c: sorted(v for v in found[c][0].to_list() if v is not None) for c in columns}
-
-
-def _per_category(name: str, dtype: pl.DataType, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """Apply a string parser to a column; for Enum columns parse each category once.
-
-    Enum columns (Parquet written by polars, or CSV columns read as Enum after a first pass)
-    are parsed per category and gathered by their integer codes: no string work per row.
-    """
-    if isinstance(dtype, pl.Enum):
-        categories = pl.DataFrame({"raw": dtype.categories})
-        lookup = categories.select(parse(pl.col("raw"))).to_series()
-        return pl.lit(lookup).gather(pl.col(name).to_physical())
-    return parse(pl.col(name).cast(pl.String))
-
-
-def _lookup(
-    name: str,
-    dtype: pl.DataType,
-    normalise: Callable[[pl.Expr], pl.Expr],
-    table: dict[str, int],
-    return_dtype: pl.DataType | type[pl.DataType],
-) -> pl.Expr:
-    """Map a column through ``normalise`` then ``table``; null where the value is not in it."""
-    return _per_category(
-        name,
-        dtype,
-        lambda raw: normalise(raw).replace_strict(table, default=None, return_dtype=return_dtype),
-    )
-
-
-def _band_from_years(years: pl.Expr) -> pl.Expr:
-    """Return the index of an age in AGE_BANDS (Int64), null for null or negative ages."""
-    return (
-        pl.when(years < 0)
-        .then(None)
-        .when(years <= 4)
-        .then(0)
-        .when(years <= 14)
-        .then(1)
-        .when(years <= 19)
-        .then(2)
-        .when(years <= 29)
-        .then(3)
-        .when(years <= 64)
-        .then(4)
-        .when(years.is_not_null())
-        .then(5)
-    )
-
-
-def _parse_age(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """Return (age band index or null, is-negative flag) for numeric ages or band labels.
-
-    Coarse bands some feeds use for very small municipalities are folded (0-9 → 5-14,
-    10-19 → 15-19, spec §1).
-    """
-    if dtype.is_integer() or dtype.is_float():
-        years = pl.col(name).cast(pl.Int64, strict=False)
-        return _band_from_years(years), years < 0
-    labels = {band.value: i for i, band in enumerate(AGE_BANDS)}
-    labels |= {coarse: AGE_BANDS.index(band) for coarse, band in COARSE_AGE_FOLDING.items()}
-
-    def band(raw: pl.Expr) -> pl.Expr:
-        text = raw.str.strip_chars()
-        years = text.str.to_integer(strict=False)
-        return (
-            pl.when(years.is_not_null())
-            .then(_band_from_years(years))
-            .otherwise(text.replace_strict(labels, default=None, return_dtype=pl.Int64))
-        )
-
-    def negative(raw: pl.Expr) -> pl.Expr:
-        return raw.str.strip_chars().str.to_integer(strict=False).fill_null(0) < 0
-
-    return _per_category(name, dtype, band), _per_category(name, dtype, negative)
-
-
-def _parse_date(name: str, dtype: pl.DataType) -> pl.Expr:
-    """Return the date as days since 1970-01-01 (Int64), null if unreadable."""
-    column = pl.col(name)
-    if dtype == pl.Date:
-        return column.cast(pl.Int64)
-    if isinstance(dtype, pl.Datetime):
-        return column.dt.date().cast(pl.Int64)
-    return _per_category(
-        name,
-        dtype,
-        lambda raw: (
-            raw.str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Int64)
-        ),
-    )
-
-
 def _validated(
     frame: pl.LazyFrame,
     first_line: int,
@@ -297,48 +121,38 @@ def _validated(
         missing_id = cid.is_null() | (cid == "")
     else:
         missing_id = cid.is_null()
-    band, negative = _parse_age(KuhrColumn.PATIENT_AGE, schema[KuhrColumn.PATIENT_AGE])
-    code_bits = {code: 0 for code in codes}
-    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | INFLUENSA_BIT
-    for i, syndrome in enumerate(syndromes):
-        for code in syndrome.codes:
-            code_bits[code] = code_bits.get(code, 0) | 1 << (SYNDROME_SHIFT + i)
-    fee_bits = {
-        fee: CONTACT_BITS[contact]
-        for contact, fees in FEE_CODE_CONTACT_TYPES.items()
-        for fee in fees
-    }
+    band, negative = parse_age(KuhrColumn.PATIENT_AGE, schema[KuhrColumn.PATIENT_AGE])
+    code_bits, fee_bits = _bits(codes, syndromes)
     icpc_raw = pl.col(KuhrColumn.ICPC2_CODE)
-    icpc_mask = _lookup(
+    icpc_mask = lookup(
         KuhrColumn.ICPC2_CODE,
         schema[KuhrColumn.ICPC2_CODE],
         lambda e: e.str.strip_chars().str.to_uppercase().str.replace_all(".", "", literal=True),
         code_bits,
         pl.UInt64,
     )
-    fee_mask = _lookup(
+    fee_mask = lookup(
         KuhrColumn.FEE_CODE,
         schema[KuhrColumn.FEE_CODE],
         lambda e: e.str.strip_chars().str.to_lowercase(),
         fee_bits,
         pl.UInt64,
     ).fill_null(0)
-    municipality = _lookup(
+    municipality = lookup(
         KuhrColumn.PRACTICE_MUNICIPALITY,
         schema[KuhrColumn.PRACTICE_MUNICIPALITY],
         municipality_code,
         {code: i for i, code in enumerate(encoding.source_codes)},
         pl.Int64,
     )
-    practice = _lookup(
+    practice = lookup(
         KuhrColumn.PRACTICE_TYPE,
         schema[KuhrColumn.PRACTICE_TYPE],
         lambda e: e.str.strip_chars().str.to_lowercase(),
         {name: PRACTICE_TYPES.index(kind) for name, kind in _PRACTICE_TYPE_NAMES.items()},
         pl.Int64,
     )
-    days = _parse_date(KuhrColumn.CONSULTATION_DATE, schema[KuhrColumn.CONSULTATION_DATE])
-    unknown = len(encoding.source_codes) - 1  # 9999 is last
+    days = parse_date(KuhrColumn.CONSULTATION_DATE, schema[KuhrColumn.CONSULTATION_DATE])
     parsed = frame.select(
         cid.alias("consultation_id"),
         missing_id.alias("_missing_id"),
@@ -351,6 +165,38 @@ def _validated(
         municipality.alias("_municipality"),
         practice.alias("_practice"),
     )
+    status = _status(unknown=len(encoding.source_codes) - 1)  # 9999 is last
+    return parsed.with_columns(
+        status.cast(pl.UInt8).alias("_status"),
+        encoding.key(pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice"))
+        .cast(encoding.key_dtype, strict=False)
+        .alias("_key"),
+        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask"))
+        .cast(pl.UInt32 if SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
+        .alias("_mask"),
+    )
+
+
+def _bits(
+    codes: Sequence[str], syndromes: Sequence[Syndrome]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the bit mask of every known ICPC-2 code (influenza, syndromes) and fee code."""
+    code_bits = {code: 0 for code in codes}
+    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | INFLUENSA_BIT
+    for i, syndrome in enumerate(syndromes):
+        for code in syndrome.codes:
+            code_bits[code] = code_bits.get(code, 0) | 1 << (SYNDROME_SHIFT + i)
+    fee_bits = {
+        fee: CONTACT_BITS[contact]
+        for contact, fees in FEE_CODE_CONTACT_TYPES.items()
+        for fee in fees
+    }
+    return code_bits, fee_bits
+
+
+def _status(unknown: int) -> pl.Expr:
+    """Return a row's status: 0 counted, 1 dropped (municipality 9999), 2 + i the i-th reason
+    of ``BadRowReason`` (the first that applies)."""
     checks = (
         (BadRowReason.MISSING_ID, pl.col("_missing_id")),
         (
@@ -363,19 +209,10 @@ def _validated(
         (BadRowReason.UNKNOWN_MUNICIPALITY, pl.col("_municipality").is_null()),
         (BadRowReason.UNKNOWN_PRACTICE_TYPE, pl.col("_practice").is_null()),
     )
-    # Status: 0 counted, 1 dropped (municipality 9999), 2 + i the i-th reason of _REASONS.
     status: pl.Expr = pl.when(pl.col("_municipality") == unknown).then(1).otherwise(0)
     for reason, failed in reversed(checks):
         status = pl.when(failed).then(2 + _REASONS.index(reason)).otherwise(status)
-    return parsed.with_columns(
-        status.cast(pl.UInt8).alias("_status"),
-        encoding.key(pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice"))
-        .cast(encoding.key_dtype, strict=False)
-        .alias("_key"),
-        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask"))
-        .cast(pl.UInt32 if SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
-        .alias("_mask"),
-    )
+    return status
 
 
 def _estimated_rows(path: Path, frame: pl.LazyFrame) -> int:
@@ -407,7 +244,7 @@ def aggregate_kuhr(
     if len(syndromes) > 60:
         raise IngestError("at most 60 syndromes can be counted in one ingest")
     path = Path(path)
-    frame, first_line = _scan(path)
+    frame, first_line = scan_kuhr(path)
     sources = sorted(set(geography.redistricting["from_code"].to_list()) | set(OSLO_DISTRICTS))
     encoding = StratumEncoding([*sources, UNKNOWN_MUNICIPALITY])
     checked = _validated(frame, first_line, encoding, codes, syndromes)
