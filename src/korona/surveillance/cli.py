@@ -19,7 +19,13 @@ from rich.table import Table
 from korona.config import Settings
 from korona.surveillance.analysis import AnalysisSummary, run_store
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.detect import DETECTORS, DetectionError, Method, parameters_from_strings
+from korona.surveillance.detect import (
+    DETECTORS,
+    DetectionError,
+    Detector,
+    Method,
+    parameters_from_strings,
+)
 from korona.surveillance.detect_csv import (
     CsvInputError,
     read_detect_csv,
@@ -300,7 +306,7 @@ def _summary_table(title: str, rows: Sequence[AnalysisSummary]) -> Table:
     return table
 
 
-def _detector(method: Method, settings: Sequence[str]):
+def _detector(method: Method, settings: Sequence[str]) -> Detector:
     """Build the method's detector from ``--set NAME=VALUE`` options."""
     values: dict[str, str] = {}
     for item in settings:

@@ -35,6 +35,8 @@ def read_detect_csv(path: Path, frequency: Frequency) -> SeriesSet:
         CsvInputError: missing columns, negative or non-integer counts, duplicate rows,
             unparseable weeks or dates.
     """
+    if not path.is_file():  # polars would read every file of a directory
+        raise CsvInputError(f"{path} is not a file" if path.exists() else f"file not found: {path}")
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as error:

@@ -1,5 +1,7 @@
 """Tests for the surveillance data command line: simulate → ingest → status, and bad files."""
 
+from pathlib import Path
+
 import polars as pl
 from typer.testing import CliRunner
 
@@ -115,3 +117,54 @@ def test_malformed_files_report_without_traceback(reference_dir, tmp_path):
 
     result = invoke("ingest", tmp_path / "missing.csv", "--data-dir", data, *ref)
     assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_a_directory_or_a_bad_option_file_is_one_line_error(reference_dir, tmp_path):
+    data = tmp_path / "var"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = invoke("ingest", folder, "--data-dir", data, "--reference-dir", reference_dir)
+    assert result.exit_code == 2
+    assert "is not a file" in result.output and "Traceback" not in result.output
+    example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "kuhr_example.csv"
+    result = invoke(
+        "ingest",
+        example,
+        "--syndromes",
+        folder,
+        "--data-dir",
+        data,
+        "--reference-dir",
+        reference_dir,
+    )
+    assert result.exit_code == 2
+    assert "cannot read the syndrome definitions" in result.output
+
+
+def test_run_uses_the_syndrome_table_the_ingest_used(reference_dir, tmp_path):
+    shipped = (
+        Path(__file__).resolve().parents[3] / "src/korona/surveillance/sources/syndromes.csv"
+    ).read_text(encoding="utf-8")
+    table = tmp_path / "syndromes.csv"
+    table.write_text(
+        shipped.rstrip("\n") + "\nhoste,R05,all,in_person telephone,cough\n", encoding="utf-8"
+    )
+    rows = [
+        f"{day}{i},R05,30,0301,0301,2020-{1 + day // 28:02d}-{1 + day % 28:02d},2ad,gp\n"
+        for day in range(300)
+        for i in range(3)
+    ]
+    kuhr = tmp_path / "kuhr.csv"
+    kuhr.write_text(
+        "consultation_id,icpc2_code,patient_age,patient_municipality,practice_municipality,"
+        "consultation_date,fee_code,practice_type\n" + "".join(rows),
+        encoding="utf-8",
+    )
+    data = tmp_path / "var"
+    ref = ["--reference-dir", reference_dir]
+    result = invoke("ingest", kuhr, "--syndromes", table, "--data-dir", data, *ref)
+    assert result.exit_code == 0, result.output
+    result = invoke("run", "--data-dir", data, "--years", "2020")
+    assert result.exit_code == 0, result.output
+    weekly = SurveillanceStore(data / "surveillance").results("sykdomspulsen", Frequency.WEEKLY)
+    assert "hoste" in weekly.collect()["syndrome"].unique().to_list()

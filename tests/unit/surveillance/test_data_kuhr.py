@@ -356,3 +356,18 @@ def test_excel_style_csv_with_bom_crlf_and_semicolons(reference_dir, tmp_path):
     assert (report.rows_read, report.rows_rejected) == (2, 0)
     assert cell(store, contact="in_person", practice="gp")[0] == 1
     assert cell(store, syndrome="influensa", contact="telephone", practice="out_of_hours") == (1, 1)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_field_with_a_nul_byte_refuses_the_file(geography, icpc2, tmp_path, suffix):
+    rows = [row("a", "D11"), row("b\x00c", "D11"), row("d", "D11")]
+    path = tmp_path / f"kuhr{suffix}"
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in KUHR_COLUMNS})
+    if suffix == ".csv":
+        frame.write_csv(path)
+    else:
+        frame.write_parquet(path)
+    store = SurveillanceStore(tmp_path / "store")
+    with pytest.raises(IngestError, match="consultation_id holds a NUL byte"):
+        ingest_kuhr(path, store, geography, icpc2)
+    assert store.status().generation == 0

@@ -138,3 +138,67 @@ def test_malformed_files_rejected(covid_dir, reference_dir, tmp_path):
             covid_dir / "data_covid19_lab_by_time_latest.csv", store, reference_dir, SourceKind.KUHR
         )
     assert store.lab_tests(Frequency.DAILY).collect().height == 0
+
+
+MSIS_HEADER = "location_code,date,n,granularity_time,granularity_geo,border,age,sex,pop\n"
+
+
+def msis_file(path, rows):
+    """Write a daily county MSIS file from (location, date, n) rows."""
+    lines = [f"{loc},{day},{n},day,county,2020,total,total,693494\n" for loc, day, n in rows]
+    path.write_text(MSIS_HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def test_a_repeated_msis_key_is_an_error_naming_both_lines(reference_dir, tmp_path):
+    store = SurveillanceStore(tmp_path / "s")
+    path = msis_file(
+        tmp_path / "msis.csv",
+        [
+            ("county03", "2020-03-02", 4),
+            ("county03", "2020-03-03", 1),
+            ("county03", "2020-03-02", 4),
+        ],
+    )
+    with pytest.raises(IngestError, match="lines 2 and 4 both give location_code county03"):
+        ingest_file(path, store, reference_dir)
+    assert store.cases(Frequency.WEEKLY).collect().height == 0
+
+
+def test_a_repeated_lab_key_is_an_error_naming_both_lines(reference_dir, tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text(
+        "location_code,date,n_pos,n_neg\n"
+        "norge,2020-04-01,1,2\nnorge,2020-04-02,1,2\nnorge,2020-04-02,3,2\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError, match="lines 3 and 4 both give location_code norge"):
+        ingest_file(path, SurveillanceStore(tmp_path / "s"), reference_dir)
+
+
+def test_a_later_msis_file_replaces_the_days_it_covers(reference_dir, tmp_path):
+    store = SurveillanceStore(tmp_path / "s")
+    first = [("county03", f"2020-03-0{d}", 10) for d in range(2, 9)]  # Monday … Sunday
+    first += [("county11", "2020-03-02", 7)]
+    ingest_file(msis_file(tmp_path / "a.csv", first), store, reference_dir)
+    # The correction covers Tuesday and Wednesday for Oslo only; Wednesday has no row now.
+    correction = [("county03", "2020-03-03", 1), ("county03", "2020-03-04", 2)]
+    ingest_file(msis_file(tmp_path / "b.csv", correction), store, reference_dir)
+    daily = dict(
+        store.cases(Frequency.DAILY)
+        .filter(pl.col("location_code") == "county03")
+        .select(pl.col("date").cast(pl.String), "n")
+        .collect()
+        .rows()
+    )
+    assert daily["2020-03-02"] == 10 and daily["2020-03-03"] == 1 and daily["2020-03-04"] == 2
+    weekly = dict(store.cases(Frequency.WEEKLY).select("location_code", "n").collect().rows())
+    assert weekly == {"county03": 5 * 10 + 1 + 2, "county11": 7}  # the week is summed again
+
+
+def test_an_msis_file_whose_rows_are_all_bad_fails_as_a_whole(reference_dir, tmp_path):
+    store = SurveillanceStore(tmp_path / "s")
+    path = msis_file(tmp_path / "msis.csv", [("county03", "2020-13-01", 1), ("county03", "x", 2)])
+    with pytest.raises(IngestError, match="2 of 2 rows are bad"):
+        ingest_file(path, store, reference_dir)
+    assert store.status().generation == 0  # nothing was committed

@@ -75,8 +75,6 @@ def ingest_lab(path: Path, store: SurveillanceStore, geography: Geography) -> In
     """Read a lab file and store daily and weekly tests in one commit, replacing the dates
     the file covers for the locations it gives."""
     daily, weekly, report = read_lab(path, geography)
-    with store.transaction():
-        store.write_lab_tests(daily, Frequency.DAILY)
-        store.write_lab_tests(weekly, Frequency.WEEKLY)
+    store.write_lab_tests(daily, Frequency.DAILY)  # the store sums the weeks from the stored days
     report.stored_rows = daily.height + weekly.height
     return report

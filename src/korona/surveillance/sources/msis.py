@@ -195,11 +195,10 @@ def ingest_msis(path: Path, store: SurveillanceStore, geography: Geography) -> I
     """Read an MSIS file and store its daily and weekly cases in one commit, replacing the
     dates the file covers for the locations it gives."""
     read = read_msis(path, geography)
-    with store.transaction():
-        if read.daily is not None:
-            store.write_cases(read.daily, Frequency.DAILY)
-            read.report.stored_rows += read.daily.height
-        if read.weekly is not None:
-            store.write_cases(read.weekly, Frequency.WEEKLY)
-            read.report.stored_rows += read.weekly.height
+    if read.daily is not None:  # the store sums the weeks from the stored days
+        store.write_cases(read.daily, Frequency.DAILY)
+        read.report.stored_rows += read.daily.height
+    elif read.weekly is not None:
+        store.write_cases(read.weekly, Frequency.WEEKLY)
+        read.report.stored_rows += read.weekly.height
     return read.report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,17 @@ _STATUS_TABLES = [
 ]
 
 
+_GENERATION_NAME = re.compile(r"\.g\d+\.\d+\.parquet$")
+
+
 def _legacy_files(root: Path) -> list[Path]:
-    return sorted(p for folder in DATA_FOLDERS for p in (root / folder).rglob("*.parquet"))
+    """Return data files named as before the manifest (not ``<name>.g<generation>.<n>``)."""
+    return sorted(
+        p
+        for folder in DATA_FOLDERS
+        for p in (root / folder).rglob("*.parquet")
+        if not _GENERATION_NAME.search(p.name)
+    )
 
 
 def inspect(root: Path) -> tuple[Manifest | None, list[str]]:
@@ -84,8 +94,9 @@ def status(root: Path) -> StoreStatus:
     """Summarise each stored table (rows, locations, first and last date, last write) and say
     what is wrong with the store, if anything."""
     manifest, problems = inspect(root)
-    if problems or manifest is None:
+    if problems:
         return StoreStatus(root=root, problems=problems)
+    manifest = manifest or Manifest()  # nothing committed yet
     notes = []
     leftovers = leftover_files(root, manifest)
     if leftovers:
@@ -144,9 +155,7 @@ def repair(root: Path) -> list[str]:
                 f"{problems[0]}. Nothing can rebuild lost files: restore {root} from a "
                 "backup, or delete it and ingest the source files again"
             )
-        if manifest is None:
-            return done
-        leftovers = leftover_files(root, manifest)
+        leftovers = leftover_files(root, manifest or Manifest())
         for path in leftovers:
             path.unlink(missing_ok=True)
         if leftovers:

@@ -306,21 +306,42 @@ class SurveillanceStore:
     # cases and lab tests -------------------------------------------------------------------
 
     def _replace_rows(self, table: Table, frame: pl.DataFrame, frequency: Frequency) -> None:
-        """Replace the stored rows of the locations in ``frame`` on the dates it covers."""
+        """Replace the stored rows of the locations in ``frame`` on the dates it covers; a daily
+        write also recomputes those locations' weeks from the stored days."""
         if frequency is Frequency.WEEKLY:
             frame = frame.with_columns(sunday(pl.col("date")).alias("date"))
-        name = table_name(table, frequency)
+        locations = frame["location_code"].unique()
         with self.transaction():
-            path = self._path(name)
-            if path is not None:
-                kept = pl.read_parquet(path).filter(
-                    ~pl.col("date").is_in(frame["date"].unique().implode())
-                    | ~pl.col("location_code").is_in(frame["location_code"].unique().implode())
-                )
-                frame = pl.concat([kept, frame], how="vertical_relaxed")
-            self._put(name, frame.sort("location_code", "date"))
+            stored = self._replace(table_name(table, frequency), frame, locations, frame["date"])
             crash_point(f"staged-{frequency.value}")
+            if frequency is Frequency.DAILY:
+                weeks = frame.select(sunday(pl.col("date")).unique()).to_series()
+                values = [c for c in stored.columns if c not in ("location_code", "date")]
+                weekly = (
+                    stored.filter(pl.col("location_code").is_in(locations.implode()))
+                    .with_columns(sunday(pl.col("date")).alias("date"))
+                    .filter(pl.col("date").is_in(weeks.implode()))
+                    .group_by("location_code", "date")
+                    .agg(pl.col(values).sum())
+                )
+                self._replace(table_name(table, Frequency.WEEKLY), weekly, locations, weeks)
+                crash_point("staged-weekly")
             self._manifest().stamp(table)
+
+    def _replace(
+        self, name: str, frame: pl.DataFrame, locations: pl.Series, dates: pl.Series
+    ) -> pl.DataFrame:
+        """Store ``frame`` in place of the stored rows of ``locations`` × ``dates``."""
+        path = self._path(name)
+        if path is not None:
+            kept = pl.read_parquet(path).filter(
+                ~pl.col("date").is_in(dates.unique().implode())
+                | ~pl.col("location_code").is_in(locations.implode())
+            )
+            frame = pl.concat([kept, frame], how="vertical_relaxed")
+        frame = frame.sort("location_code", "date")
+        self._put(name, frame)
+        return frame
 
     def _scan(self, table: Table, schema: dict[str, type[pl.DataType]], frequency: Frequency):
         path = self._path(table_name(table, frequency))
@@ -333,7 +354,8 @@ class SurveillanceStore:
 
     def write_cases(self, frame: pl.DataFrame, frequency: Frequency) -> None:
         """Store case counts (MSIS) per location × date, replacing the dates the frame covers
-        for its locations; weekly dates are moved to the Sunday."""
+        for its locations. Daily counts also give the weekly sums of the weeks they touch;
+        weekly counts (files with weeks only) are dated by the week's Sunday."""
         self._replace_rows(Table.CASES, conform(frame, CASE_SCHEMA, "cases"), frequency)
 
     def cases(self, frequency: Frequency) -> pl.LazyFrame:
