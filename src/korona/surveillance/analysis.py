@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,9 +107,13 @@ def load_store_series(
     """Return location × age × syndrome series from the store between ``first`` and ``last``,
     summed over each syndrome's signal contact types (spec §1) and both practice types.
 
-    Returns None when the store has no consultations for the period.
+    The arrays are filled straight from the stored cells: every cell starts as n = 0 with the
+    denominator of a cell without consultations, then the stored cells are scattered in. This
+    equals ``SeriesSet.from_long`` on :meth:`SurveillanceStore.syndrome_series` without
+    building that zero-filled long frame. Returns None when the store has no consultations
+    for the period.
     """
-    frame = store.syndrome_series(
+    read = store.syndrome_cells(
         frequency,
         signal_contact_types(store),
         first=first,
@@ -116,12 +121,37 @@ def load_store_series(
         locations=_is_daily_location(pl.col("location_code"))
         if frequency is Frequency.DAILY
         else None,
-    ).with_columns(pl.col("denominator").cast(pl.Float64))
-    if frame.height == 0:
-        return None
-    return SeriesSet.from_long(
-        frame, frequency=frequency, key_columns=["location_code", "age", "syndrome"]
     )
+    if read is None or not read.absent or not read.locations or not read.ages:
+        return None
+    # Keys in the order SeriesSet.from_long gives them: sorted by location, age, syndrome.
+    levels = [sorted(read.locations), sorted(read.ages), sorted(read.syndromes)]
+    keys = (
+        pl.DataFrame({"location_code": levels[0]})
+        .join(pl.DataFrame({"age": levels[1]}), how="cross")
+        .join(pl.DataFrame({"syndrome": levels[2]}), how="cross")
+    )
+    step = 7 if frequency is Frequency.WEEKLY else 1
+    start = np.datetime64(read.first, "D")
+    n_time = (np.datetime64(read.last, "D") - start).astype(np.int64) // step + 1
+    absent = np.array([read.absent[s] for s in levels[2]], dtype=np.float64)
+    observed = np.zeros((keys.height, n_time), dtype=np.int64)
+    denominator = np.repeat(np.tile(absent, len(levels[0]) * len(levels[1]))[:, None], n_time, 1)
+    per_cell = read.per_cell
+    location, age = (
+        per_cell[column]
+        .replace_strict(level, list(range(len(level))), return_dtype=pl.Int64)
+        .to_numpy()
+        for column, level in (("location_code", levels[0]), ("age", levels[1]))
+    )
+    first_row = (location * len(levels[1]) + age) * len(levels[2])
+    column = ((per_cell["date"].cast(pl.Int64) - int(start.astype(np.int64))) // step).to_numpy()
+    for j, syndrome in enumerate(levels[2]):
+        if syndrome in read.stored:
+            observed[first_row + j, column] = per_cell[f"n {syndrome}"].to_numpy()
+            denominator[first_row + j, column] = per_cell[f"d {syndrome}"].to_numpy()
+    dates = start + np.arange(n_time) * step
+    return SeriesSet(keys, frequency, dates, observed, denominator)
 
 
 def load_store_cases(store: SurveillanceStore, first: dt.date, last: dt.date) -> SeriesSet | None:
@@ -197,7 +227,7 @@ def _analyses(
             frequency,
             method.value,
             detector,
-            lambda frequency=frequency: load_store_series(store, frequency, first, last),
+            functools.partial(load_store_series, store, frequency, first, last),
         )
         for frequency in frequencies
     ]

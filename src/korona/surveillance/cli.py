@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -84,7 +84,7 @@ DetectorSettings = Annotated[
 
 def _settings(data_dir: Path | None = None, reference_dir: Path | None = None) -> Settings:
     """Build the settings once for this command; the options override their variables."""
-    overrides = {"data_dir": data_dir, "reference_dir": reference_dir}
+    overrides: dict[str, Any] = {"data_dir": data_dir, "reference_dir": reference_dir}
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:

@@ -122,7 +122,12 @@ def read_manifest(root: Path) -> Manifest | None:
 
 def write_manifest(root: Path, manifest: Manifest) -> None:
     """Commit ``manifest``: one ``os.replace`` switches the whole store to the new generation."""
-    write_atomically(root / MANIFEST, lambda path: path.write_text(manifest.to_json(), "utf-8"))
+    text = manifest.to_json()
+
+    def write(path: Path) -> None:
+        path.write_text(text, encoding="utf-8")
+
+    write_atomically(root / MANIFEST, write)
 
 
 def leftover_files(root: Path, manifest: Manifest) -> list[Path]:

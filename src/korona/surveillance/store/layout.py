@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 import polars as pl
@@ -20,9 +21,12 @@ __all__ = [
     "conform",
     "count_column",
     "denominator_column",
+    "extend_dimensions",
     "partition_name",
     "sunday",
     "table_name",
+    "week_sums",
+    "wide_strata",
 ]
 
 
@@ -95,3 +99,50 @@ def conform(frame: pl.DataFrame, schema: dict[str, type[pl.DataType]], what: str
         return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
     except pl.exceptions.PolarsError as error:
         raise StoreError(f"{what} frame has columns of the wrong type: {error}") from error
+
+
+def week_sums(daily: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
+    """Return daily rows summed into ISO weeks (dated by the Sunday) per ``keys``.
+
+    Missing counts add as 0; the sums are Int64 whatever the stored integer width.
+    """
+    values = [c for c in daily.collect_schema().names() if c not in keys]
+    return (
+        daily.with_columns(sunday(pl.col("date")).alias("date"))
+        .group_by(keys)
+        .agg(pl.col(values).fill_null(0).sum())
+        .with_columns(pl.col(values).cast(pl.Int64))
+        .collect()
+    )
+
+
+def wide_strata(long: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Return long consultation rows in the stored wide layout, and their syndromes."""
+    syndromes = sorted(long.get_column("syndrome").unique().drop_nulls().to_list())
+    wide = long.pivot(
+        on="syndrome",
+        index=list(STRATUM_KEYS),
+        values=["n", "denominator"],
+        aggregate_function="sum",
+    ).rename(
+        {f"n_{s}": count_column(s) for s in syndromes}
+        | {f"denominator_{s}": denominator_column(s) for s in syndromes}
+    )
+    return wide, syndromes
+
+
+def extend_dimensions(
+    dimensions: dict[str, list[str]],
+    strata: pl.DataFrame,
+    syndromes: Sequence[str],
+    locations: Iterable[str],
+) -> None:
+    """Add the locations, ages and syndromes of newly stored strata to the grid's dimensions
+    (locations and ages sorted; syndromes in the order they were first stored)."""
+    for key, column, extra in (
+        ("locations", "location_code", list(locations)),
+        ("ages", "age", []),
+    ):
+        seen = set(strata.get_column(column).unique().to_list())
+        dimensions[key] = sorted(set(dimensions[key]) | seen | set(extra))
+    dimensions["syndromes"] += [s for s in syndromes if s not in dimensions["syndromes"]]

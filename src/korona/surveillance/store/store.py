@@ -33,9 +33,12 @@ from korona.surveillance.store.layout import (
     conform,
     count_column,
     denominator_column,
+    extend_dimensions,
     partition_name,
     sunday,
     table_name,
+    week_sums,
+    wide_strata,
 )
 
 __all__ = ["SurveillanceStore"]
@@ -153,17 +156,7 @@ class SurveillanceStore:
         may be sparse; missing strata read back as zeros. ``locations`` adds location codes to
         the zero-filled grid even when they have no rows (e.g. all 356 municipalities).
         """
-        frame = conform(daily, CONSULTATION_SCHEMA, "consultation")
-        syndromes = sorted(frame.get_column("syndrome").unique().drop_nulls().to_list())
-        wide = frame.pivot(
-            on="syndrome",
-            index=list(STRATUM_KEYS),
-            values=["n", "denominator"],
-            aggregate_function="sum",
-        ).rename(
-            {f"n_{s}": count_column(s) for s in syndromes}
-            | {f"denominator_{s}": denominator_column(s) for s in syndromes}
-        )
+        wide, syndromes = wide_strata(conform(daily, CONSULTATION_SCHEMA, "consultation"))
         self.write_consultation_strata(wide, syndromes, locations=locations)
 
     def write_consultation_strata(
@@ -201,17 +194,7 @@ class SurveillanceStore:
             self._rebuild_weeks(frame, dates)
             crash_point("staged-weekly")
             staged = self._manifest()
-            dims = staged.dimensions
-            for key, column, extra in (
-                ("locations", "location_code", list(locations)),
-                ("ages", "age", []),
-            ):
-                seen = set(frame.get_column(column).unique().to_list())
-                dims[key] = sorted(set(dims[key]) | seen | set(extra))
-            dims["syndromes"] = [
-                *dims["syndromes"],
-                *(s for s in syndromes if s not in dims["syndromes"]),
-            ]
+            extend_dimensions(staged.dimensions, frame, syndromes, locations)
             for name, row in (definitions or {}).items():
                 staged.syndromes[name] = dict(row)
             staged.stamp(Table.CONSULTATIONS)
@@ -250,15 +233,7 @@ class SurveillanceStore:
                     pl.col("date").is_in(pl.Series(other_days, dtype=pl.Date).implode())
                 )
             )
-        combined = pl.concat(parts, how="diagonal_relaxed")
-        values = [c for c in combined.collect_schema().names() if c not in STRATUM_KEYS]
-        weekly = (
-            combined.with_columns(sunday(pl.col("date")).alias("date"))
-            .group_by(STRATUM_KEYS)
-            .agg(pl.col(values).fill_null(0).sum())
-            .with_columns(pl.col(values).cast(pl.Int64))
-            .collect()
-        )
+        weekly = week_sums(pl.concat(parts, how="diagonal_relaxed"), list(STRATUM_KEYS))
         self._replace_dates(Frequency.WEEKLY, weekly, sundays)
 
     def _wide(self, frequency: Frequency) -> pl.LazyFrame | None:
@@ -268,12 +243,9 @@ class SurveillanceStore:
         return pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed")
 
     def consultations(self, frequency: Frequency) -> pl.LazyFrame:
-        """Return zero-filled consultation counts: every location × age × syndrome × contact type ×
-        practice type × date (weekly: every Sunday) between the first and last stored date.
-
-        ``denominator`` is floored at 1 (spec §1); weekly frames also carry ``iso_year``,
-        ``iso_week`` and ``week``. The frame is lazy: filter before collecting, a national
-        daily year is about 45 million rows.
+        """Return zero-filled counts: every location × age × syndrome × contact type × practice
+        type × date (weekly: Sundays) of the stored period, ``denominator`` floored at 1 (spec
+        §1), weekly with ISO week columns. Lazy: filter first (45 million rows a national year).
         """
         wide = self._wide(frequency)
         if wide is None:
@@ -289,19 +261,31 @@ class SurveillanceStore:
         last: dt.date,
         locations: pl.Expr | None = None,
     ) -> pl.DataFrame:
-        """Return location × age × syndrome × date counts summed over each syndrome's contact
-        types and both practice types, zero-filled on the location × age × date grid.
+        """Return :meth:`syndrome_cells` zero-filled: one row per location × age × syndrome ×
+        date, equal to summing :meth:`consultations` over each syndrome's contact types."""
+        read = self.syndrome_cells(
+            frequency, contact_types, first=first, last=last, locations=locations
+        )
+        return grid.summed(read, frequency)
 
-        The result equals summing :meth:`consultations` over those strata. Parameters:
-        ``contact_types`` maps a syndrome to the contact types its signal uses (syndromes not in
-        it are left out); ``first``/``last`` bound the dates (inclusive); ``locations`` is an
-        optional filter on ``location_code``.
-        """
+    def syndrome_cells(
+        self,
+        frequency: Frequency,
+        contact_types: Mapping[str, Collection[str]],
+        *,
+        first: dt.date,
+        last: dt.date,
+        locations: pl.Expr | None = None,
+    ) -> grid.Cells | None:
+        """Return location × age × syndrome × date counts summed over each syndrome's contact
+        types and both practice types: the stored cells and what every other cell holds (None
+        when nothing is stored). ``contact_types`` maps a syndrome to its signal contact types
+        (others are left out); ``first``/``last`` bound the dates; ``locations`` filters."""
         wide = self._wide(frequency)
         if wide is None:
-            return pl.DataFrame(schema=grid.SERIES_SCHEMA)
+            return None
         wide = wide.filter(pl.col("date").is_between(first, last))
-        return grid.summed(wide, self.dimensions(), frequency, contact_types, locations)
+        return grid.cells(wide, self.dimensions(), contact_types, locations)
 
     # cases and lab tests -------------------------------------------------------------------
 
@@ -316,14 +300,11 @@ class SurveillanceStore:
             crash_point(f"staged-{frequency.value}")
             if frequency is Frequency.DAILY:
                 weeks = frame.select(sunday(pl.col("date")).unique()).to_series()
-                values = [c for c in stored.columns if c not in ("location_code", "date")]
-                weekly = (
-                    stored.filter(pl.col("location_code").is_in(locations.implode()))
-                    .with_columns(sunday(pl.col("date")).alias("date"))
-                    .filter(pl.col("date").is_in(weeks.implode()))
-                    .group_by("location_code", "date")
-                    .agg(pl.col(values).sum())
+                touched = stored.lazy().filter(
+                    pl.col("location_code").is_in(locations.implode()),
+                    sunday(pl.col("date")).is_in(weeks.implode()),
                 )
+                weekly = week_sums(touched, ["location_code", "date"])
                 self._replace(table_name(table, Frequency.WEEKLY), weekly, locations, weeks)
                 crash_point("staged-weekly")
             self._manifest().stamp(table)
