@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from korona.config import Settings
 from korona.surveillance.analysis import load_store_series
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect import (
@@ -41,7 +42,7 @@ from korona.surveillance.sources.ingest import ingest_file
 from korona.surveillance.sources.simulator import SimulationParameters, simulate_kuhr
 from korona.surveillance.store import SurveillanceStore
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REFERENCE_DIR = Settings().reference_dir
 SIZE_BANDS = [
     (0, 2_000, "< 2 000"),
     (2_000, 10_000, "2 000–10 000"),
