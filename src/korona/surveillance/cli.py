@@ -37,7 +37,7 @@ from korona.surveillance.series import SeriesSetError, Status
 from korona.surveillance.sources import IngestError, IngestReport, SourceKind
 from korona.surveillance.sources.ingest import ingest_file
 from korona.surveillance.sources.simulator import OutputFormat, SimulationParameters, simulate_kuhr
-from korona.surveillance.store import StoreError, SurveillanceStore
+from korona.surveillance.store import StoreError, SurveillanceStore, write_atomically
 
 __all__ = ["app"]
 
@@ -189,10 +189,8 @@ def _ingest_table(outcomes: Sequence[_Outcome]) -> Table:
 
 def _report_rejected(report: IngestReport, store_root: Path) -> None:
     """List a file's rejected rows and write all of them beside the store."""
-    folder = store_root / "ingest_reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = folder / f"{report.path.stem}.bad_rows.csv"
-    report.bad_rows.write_csv(saved)
+    saved = store_root / "ingest_reports" / f"{report.path.stem}.bad_rows.csv"
+    write_atomically(saved, report.bad_rows.write_csv)
     reasons = ", ".join(f"{reason}: {n}" for reason, n in report.reasons().items())
     error_console.print(
         f"[yellow]{report.path.name}: {report.rows_rejected} rows rejected ({reasons}).[/yellow]"

@@ -8,7 +8,7 @@ import polars as pl
 
 from korona.surveillance.calendar import Frequency, parse_iso_week, week_sunday
 from korona.surveillance.detect import Detection, Method
-from korona.surveillance.series import SeriesSet, SeriesSetError
+from korona.surveillance.series import RESULT_FIELDS, SeriesSet, SeriesSetError
 from korona.surveillance.store import write_atomically
 
 __all__ = ["CSV_COLUMNS", "CsvInputError", "read_detect_csv", "result_frame", "write_result_csv"]
@@ -55,6 +55,30 @@ def read_detect_csv(path: Path, frequency: Frequency) -> SeriesSet:
         rows = frame.filter(pl.col("series").is_null())["_row"]
         raise CsvInputError(f"empty series name in row(s) {_row_list(rows)}")
 
+    frame = _with_counts(frame)
+    has_denominator = "denominator" in frame.columns
+    frame = _with_dates(frame, frequency)
+    duplicated = frame.filter(pl.struct("series", "_date").is_duplicated())
+    if duplicated.height:
+        first = duplicated.row(0, named=True)
+        raise CsvInputError(
+            f"duplicate rows for series {first['series']!r} at {first[time_column]!r} "
+            f"(row(s) {_row_list(duplicated['_row'])})"
+        )
+    try:
+        return SeriesSet.from_long(
+            frame,
+            frequency=frequency,
+            key_columns=["series"],
+            date_column="_date",
+            denominator_column="denominator" if has_denominator else None,
+        )
+    except SeriesSetError as error:
+        raise CsvInputError(str(error)) from None
+
+
+def _with_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Parse ``n`` (whole numbers ≥ 0) and ``denominator`` (numbers ≥ 0) if present."""
     n = pl.col("n").str.strip_chars().cast(pl.Int64, strict=False)
     bad = frame.filter(n.is_null())
     if bad.height:
@@ -67,8 +91,7 @@ def read_detect_csv(path: Path, frequency: Frequency) -> SeriesSet:
     if negative.height:
         raise CsvInputError(f"negative counts in row(s) {_row_list(negative['_row'])}")
 
-    has_denominator = "denominator" in frame.columns
-    if has_denominator:
+    if "denominator" in frame.columns:
         den = pl.col("denominator").str.strip_chars().cast(pl.Float64, strict=False)
         bad = frame.filter(den.is_null() | den.is_nan() | den.is_infinite())
         if bad.height:
@@ -80,7 +103,11 @@ def read_detect_csv(path: Path, frequency: Frequency) -> SeriesSet:
         negative = frame.filter(pl.col("denominator") < 0)
         if negative.height:
             raise CsvInputError(f"negative denominators in row(s) {_row_list(negative['_row'])}")
+    return frame
 
+
+def _with_dates(frame: pl.DataFrame, frequency: Frequency) -> pl.DataFrame:
+    """Add ``_date``: the Sunday of each ISO ``week`` (weekly) or the parsed ``date`` (daily)."""
     if frequency is Frequency.WEEKLY:
         sundays: dict[str, object] = {}
         for label in frame["week"].unique().to_list():
@@ -104,39 +131,13 @@ def read_detect_csv(path: Path, frequency: Frequency) -> SeriesSet:
                 "write dates as 2019-01-31"
             )
         frame = frame.with_columns(parsed.alias("_date"))
-
-    duplicated = frame.filter(pl.struct("series", "_date").is_duplicated())
-    if duplicated.height:
-        first = duplicated.row(0, named=True)
-        raise CsvInputError(
-            f"duplicate rows for series {first['series']!r} at {first[time_column]!r} "
-            f"(row(s) {_row_list(duplicated['_row'])})"
-        )
-    try:
-        return SeriesSet.from_long(
-            frame,
-            frequency=frequency,
-            key_columns=["series"],
-            date_column="_date",
-            denominator_column="denominator" if has_denominator else None,
-        )
-    except SeriesSetError as error:
-        raise CsvInputError(str(error)) from None
+    return frame
 
 
 #: The result columns each method writes, after the key, time and ``n`` columns. Farrington
 #: writes R ``farringtonFlexible``'s names (``upperbound``, ``alarm``) for its bound and alarm.
 CSV_COLUMNS: dict[Method, tuple[str, ...]] = {
-    Method.SYKDOMSPULSEN: (
-        "expected",
-        "threshold2",
-        "threshold4",
-        "threshold6",
-        "zscore",
-        "status",
-        "excess",
-        "failed",
-    ),
+    Method.SYKDOMSPULSEN: RESULT_FIELDS,  # every result the SeriesSet carries
     Method.FARRINGTON: ("expected", "upperbound", "alarm", "zscore", "status", "excess", "failed"),
     Method.COVID19: ("expected", "threshold4", "status", "excess", "failed"),
 }
