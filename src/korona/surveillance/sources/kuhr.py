@@ -249,6 +249,39 @@ def aggregate_kuhr(
     encoding = StratumEncoding([*sources, UNKNOWN_MUNICIPALITY])
     checked = _validated(frame, first_line, encoding, codes, syndromes)
     batches = max(1, -(-_estimated_rows(path, frame) // max_rows_per_batch))
+    rows, dropped, bad_df, counted = _count_batches(path, checked, first_line, batches)
+    if rows == 0:
+        raise IngestError(f"{path.name}: the file has no data rows")
+    refuse_mostly_bad(path, bad_df, rows)
+    no_contact = int(counted.filter(pl.col("_contact").is_null())["_count"].sum())
+    wide = to_locations(
+        counted.filter(pl.col("_contact").is_not_null()), encoding, geography, syndromes
+    )
+    report = IngestReport(
+        source=SourceKind.KUHR,
+        path=path,
+        rows_read=rows,
+        rows_accepted=rows - bad_df.height - dropped,
+        rows_dropped=dropped,
+        bad_rows=bad_df.sort("line"),
+        first_date=wide["date"].min() if wide.height else None,  # type: ignore[arg-type]
+        last_date=wide["date"].max() if wide.height else None,  # type: ignore[arg-type]
+        stored_rows=wide.height,
+    )
+    if no_contact:
+        report.notes.append(
+            f"{no_contact} consultations had no contact fee code (takst) and were not counted"
+        )
+    if dropped:
+        report.notes.append(f"{dropped} rows with municipality 9999 were dropped")
+    return wide, [s.name for s in syndromes], report
+
+
+def _count_batches(
+    path: Path, checked: pl.LazyFrame, first_line: int, batches: int
+) -> tuple[int, int, pl.DataFrame, pl.DataFrame]:
+    """Read the encoded rows in ``batches`` batches of consultations; return rows read, rows
+    dropped, the bad rows (line, reason) and the counts per stratum key × contact × mask."""
     rows, dropped = 0, 0
     bad_parts: list[pl.DataFrame] = []
     counted_parts: list[pl.DataFrame] = []
@@ -277,34 +310,10 @@ def aggregate_kuhr(
         counted_parts.append(count_strata(per_consultation(valid)))
         del valid
     bad_df = pl.concat(bad_parts) if bad_parts else pl.DataFrame(schema=BAD_ROW_SCHEMA)
-    if rows == 0:
-        raise IngestError(f"{path.name}: the file has no data rows")
-    refuse_mostly_bad(path, bad_df, rows)
     counted = pl.concat(counted_parts)
     if batches > 1:
         counted = counted.group_by("_key", "_contact", "_mask").agg(pl.col("_count").sum())
-    no_contact = int(counted.filter(pl.col("_contact").is_null())["_count"].sum())
-    wide = to_locations(
-        counted.filter(pl.col("_contact").is_not_null()), encoding, geography, syndromes
-    )
-    report = IngestReport(
-        source=SourceKind.KUHR,
-        path=path,
-        rows_read=rows,
-        rows_accepted=rows - bad_df.height - dropped,
-        rows_dropped=dropped,
-        bad_rows=bad_df.sort("line"),
-        first_date=wide["date"].min() if wide.height else None,  # type: ignore[arg-type]
-        last_date=wide["date"].max() if wide.height else None,  # type: ignore[arg-type]
-        stored_rows=wide.height,
-    )
-    if no_contact:
-        report.notes.append(
-            f"{no_contact} consultations had no contact fee code (takst) and were not counted"
-        )
-    if dropped:
-        report.notes.append(f"{dropped} rows with municipality 9999 were dropped")
-    return wide, [s.name for s in syndromes], report
+    return rows, dropped, bad_df, counted
 
 
 def ingest_kuhr(
