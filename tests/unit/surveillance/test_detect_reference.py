@@ -101,7 +101,12 @@ def reference_sykdomspulsen(series: SeriesSet, detector: SykdomspulsenDetector, 
 
 
 def _farrington_glm(detector, design, y, offset):
-    """R algo.farrington.fitGLM.flexible with statsmodels; returns (res, weights, raw φ) or None."""
+    """R algo.farrington.fitGLM.flexible with statsmodels.
+
+    Returns (res, weights, Pearson φ, summary φ) or None. The summary φ is what R's
+    summary.glm/predict.glm see after fitGLM.flexible sets ``model$weights <- omega``:
+    Σ ω (y − μ)²/μ² / df when reweighting, the Pearson φ otherwise.
+    """
     from korona.surveillance.detect.farrington import assign_weights
 
     res, bad = tight_glm_fit(design, y, offset)
@@ -110,6 +115,7 @@ def _farrington_glm(detector, design, y, offset):
     n, p = design.shape
     mu = res.fittedvalues
     raw = np.sum((y - mu) ** 2 / mu) / (n - p)
+    summary = raw
     weights = np.ones_like(y)
     if detector.reweight:
         phi = max(raw, 1.0)
@@ -121,7 +127,8 @@ def _farrington_glm(detector, design, y, offset):
             return None
         mu = res.fittedvalues
         raw = np.sum(weights * (y - mu) ** 2 / mu) / (n - p)
-    return res, weights, raw
+        summary = np.sum(weights * (y - mu) ** 2 / mu**2) / (n - p)
+    return res, weights, raw, summary
 
 
 def reference_farrington(series: SeriesSet, detector, points):
@@ -179,9 +186,9 @@ def reference_farrington(series: SeriesSet, detector, points):
                 if detector.trend:
                     fitted = _farrington_glm(detector, trend_x, y, offset)
                     if fitted is not None:
-                        res, _, raw = fitted
+                        res, _, _, summary = fitted
                         mu_now = float(np.exp(x0_trend @ res.params))
-                        t = res.params[1] / np.sqrt(raw * res.cov_params(scale=1.0)[1, 1])
+                        t = res.params[1] / np.sqrt(summary * res.cov_params(scale=1.0)[1, 1])
                         p_value = 2 * stats.t.sf(abs(t), index.size - trend_x.shape[1])
                         keep = (
                             detector.years_back >= 3
@@ -198,9 +205,9 @@ def reference_farrington(series: SeriesSet, detector, points):
                 if fitted is None:
                     out["failed"][s, c] = True
                     continue
-                res, _, raw = fitted
+                res, _, raw, summary = fitted
                 eta0 = float(x0 @ res.params)
-                se_eta0 = float(np.sqrt(raw * x0 @ res.cov_params(scale=1.0) @ x0))
+                se_eta0 = float(np.sqrt(summary * x0 @ res.cov_params(scale=1.0) @ x0))
                 phi = max(raw, 1.0)
                 mu0 = np.exp(eta0)
                 y_k = np.array([obs[s, k]])
