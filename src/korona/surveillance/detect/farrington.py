@@ -381,6 +381,7 @@ class FarringtonDetector(Detector):
             window = self._window(series.dates, k)
             if window is None:
                 failed[:, k] = True
+                expected[:, k] = 0.0
                 return
             point = self._fit_point(window, y_all, offset_all[:, k], offset_all, k)
             mu0, se_eta0, phi, ok = point.mu0, point.se_eta0, point.phi, point.ok
@@ -403,8 +404,9 @@ class FarringtonDetector(Detector):
             lo = max(0, k - self.limit_weeks + 1)
             enough = y_all[:, lo : k + 1].sum(axis=1) >= self.limit_cases
             # R: expected is NA when the bound is NA or limit54 is not met; the score is
-            # kept either way, but X (hence the alarm) is NA without enough cases.
-            expected[:, k] = np.where(ok & enough & ~np.isnan(u), mu0, np.nan)
+            # kept either way, but X (hence the alarm) is NA without enough cases. When no
+            # model converges R leaves expected at the 0 its result matrix starts with.
+            expected[:, k] = np.where(ok, np.where(enough & ~np.isnan(u), mu0, np.nan), 0.0)
             upper[:, k] = np.where(ok & enough, u, np.nan)
             score[:, k] = np.where(ok, x, np.nan)
             alarm[:, k] = ok & enough & (x > 1) & (y_k != 0)
@@ -444,9 +446,19 @@ class FarringtonDetector(Detector):
 
     # ------------------------------------------------------------------ fitting
     def _fit_glm(
-        self, design: np.ndarray, y: np.ndarray, offset: np.ndarray
+        self,
+        design: np.ndarray,
+        y: np.ndarray,
+        offset: np.ndarray,
+        *,
+        df: int,
+        n_separated: int = 0,
     ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
         """Fit, reweight and refit (R ``algo.farrington.fitGLM.flexible``) for all rows.
+
+        ``df`` is R's residual degrees of freedom; ``n_separated`` counts reference points
+        left out of ``design`` because their factor level has no cases (see
+        :meth:`_fit_point`): their fitted means are 0 in the limit R's glm approaches.
 
         Returns (fit, Pearson dispersion, the dispersion R's ``summary.glm`` and
         ``predict.glm`` use, converged). The first fit must converge (R returns NULL
@@ -458,9 +470,8 @@ class FarringtonDetector(Detector):
         ``predict.glm`` then estimate the dispersion as Σ ω (y − μ)²/μ² / df instead of the
         Pearson Σ ω (y − μ)²/μ / df. That estimate decides the trend's significance and
         scales se(η₀); φ in the threshold is the Pearson one (taken before the overwrite).
+        A separated point (y = 0, μ → 0) adds ω·1 to that sum, and 0 to the Pearson one.
         """
-        n, p = design.shape
-        df = n - p
         fit = fit_poisson(design, y, offset, tol=self.tol, max_iter=self.max_iter)
         ok = fit.converged.copy()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -473,7 +484,11 @@ class FarringtonDetector(Detector):
                     * (y ** (2 / 3) * fit.mu ** (-1 / 6) - fit.mu**0.5)
                     / np.sqrt(np.maximum(pearson, 1.0)[:, None] * (1 - hat))
                 )
-                weights = assign_weights(s, self.weights_threshold)
+                # Separated points have s → 0 (below any threshold ≥ 0): raw weight 1.
+                above = s > self.weights_threshold
+                raw = np.where(above, s**-2.0, 1.0)
+                gamma = (y.shape[1] + n_separated) / (raw.sum(axis=1) + n_separated)
+                weights = gamma[:, None] * raw
                 ok &= np.all(np.isfinite(weights), axis=1)
                 weights = np.where(ok[:, None], weights, 1.0)
                 fit = fit_poisson(
@@ -481,7 +496,9 @@ class FarringtonDetector(Detector):
                 )
                 ok &= fit.converged
                 pearson = np.sum(weights * (y - fit.mu) ** 2 / fit.mu, axis=1) / df
-                summary = np.sum(weights * (y - fit.mu) ** 2 / fit.mu**2, axis=1) / df
+                summary = (
+                    np.sum(weights * (y - fit.mu) ** 2 / fit.mu**2, axis=1) + gamma * n_separated
+                ) / df
         ok &= np.isfinite(pearson) & np.isfinite(summary)
         return fit, pearson, summary, ok
 
@@ -493,56 +510,108 @@ class FarringtonDetector(Detector):
         offset_all: np.ndarray,
         k: int,
     ) -> _PointFit:
-        """Fit all series for one predicted week (R ``algo.farrington.glm``)."""
+        """Fit all series for one predicted week (R ``algo.farrington.glm``).
+
+        A factor level without cases (``no_periods`` > 1, sparse series) separates: its
+        coefficient goes to −∞ and its fitted means to 0, which R's glm approaches until the
+        deviance stalls and then reports as converged. Its limit is the fit without that
+        level's points and column, with R's degrees of freedom; that is what is computed
+        here, per pattern of empty levels. When the current level (or the whole reference
+        period) has no cases, μ₀ = 0.
+        """
         index, levels = window
         y = y_all[:, index]
-        offset = offset_all[:, index]
         n_series = y.shape[0]
-        wtime = (index - index[0]).astype(np.float64)
-        wtime_now = float(k - index[0])
-        factor_levels = [lv for lv in np.unique(levels) if lv != self.no_periods]
-        dummies = [(levels == lv).astype(np.float64) for lv in factor_levels]
-        base = np.column_stack([np.ones(index.size), *dummies])
-        x0_base = np.concatenate([[1.0], np.zeros(len(dummies))])
-        with_trend = np.column_stack([base[:, :1], wtime, base[:, 1:]])
-        x0_trend = np.concatenate([[1.0, wtime_now], x0_base[1:]])
-
         out = _PointFit.empty(n_series)
-        if index.size <= with_trend.shape[1]:
+        level_values = np.unique(levels)
+        n_coef = level_values.size + (1 if self.trend else 0)
+        if index.size <= n_coef:
             return out
-
-        # A reference period with no cases at all: the fitted mean is 0 (the MLE sits on
-        # the boundary; R's glm stops near 1e-11), so expected and upper bound are 0.
-        zero = ~np.any(y > 0, axis=1)
+        members = (levels[None, :] == level_values[:, None]).astype(np.float64)
+        empty = (y @ members.T) == 0  # (series, level): a level without cases
+        current = level_values == self.no_periods
+        zero = empty[:, current][:, 0]
         out.mu0[zero], out.se_eta0[zero], out.phi[zero] = 0.0, 0.0, 1.0
         out.raw_phi[zero], out.ok[zero] = 0.0, True
         rows = np.flatnonzero(~zero)
-        no_trend_rows = rows
-        if self.trend and rows.size:
-            fit, pearson, summary, conv = self._fit_glm(with_trend, y[rows], offset[rows])
+        if not rows.size:
+            return out
+        patterns, group = np.unique(empty[rows], axis=0, return_inverse=True)
+        for g, pattern in enumerate(patterns):
+            kept = ~np.isin(levels, level_values[pattern])
+            self._fit_group(
+                index,
+                levels,
+                kept,
+                rows[group.ravel() == g],
+                y_all,
+                offset_now,
+                offset_all,
+                k,
+                out,
+            )
+        return out
+
+    def _fit_group(
+        self,
+        index: np.ndarray,
+        levels: np.ndarray,
+        kept: np.ndarray,
+        rows: np.ndarray,
+        y_all: np.ndarray,
+        offset_now: np.ndarray,
+        offset_all: np.ndarray,
+        k: int,
+        out: _PointFit,
+    ) -> None:
+        """Fit the series ``rows`` on the reference points ``kept``; store into ``out``."""
+        n_levels = np.unique(levels).size
+        df_base = index.size - n_levels
+        n_separated = int(index.size - kept.sum())
+        y = y_all[np.ix_(rows, index[kept])]
+        offset = offset_all[np.ix_(rows, index[kept])]
+        kept_levels = levels[kept]
+        wtime = (index[kept] - index[0]).astype(np.float64)
+        wtime_now = float(k - index[0])
+        dummies = [
+            (kept_levels == lv).astype(np.float64)
+            for lv in np.unique(kept_levels)
+            if lv != self.no_periods
+        ]
+        base = np.column_stack([np.ones(kept_levels.size), *dummies])
+        x0_base = np.concatenate([[1.0], np.zeros(len(dummies))])
+        with_trend = np.column_stack([base[:, :1], wtime, base[:, 1:]])
+        x0_trend = np.concatenate([[1.0, wtime_now], x0_base[1:]])
+        no_trend_rows = np.arange(rows.size)
+        if self.trend:
+            fit, pearson, summary, conv = self._fit_glm(
+                with_trend, y, offset, df=df_base - 1, n_separated=n_separated
+            )
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 mu_now = np.exp(fit.beta @ x0_trend + offset_now[rows])
                 t_stat = fit.beta[:, 1] / np.sqrt(summary * fit.cov_unscaled[:, 1, 1])
-            df = index.size - with_trend.shape[1]
-            p_value = 2 * stats.t.sf(np.abs(t_stat), df)
+            p_value = 2 * stats.t.sf(np.abs(t_stat), df_base - 1)
             keep_trend = (
                 conv
                 & (self.years_back >= 3)
                 & (p_value < self.trend_p_threshold)
-                & (mu_now <= y[rows].max(axis=1))
+                & (mu_now <= y.max(axis=1))
             )
             if keep_trend.any():
                 out.store(fit, pearson, summary, keep_trend, rows[keep_trend], x0_trend, offset_now)
                 out.trend[rows[keep_trend]] = True
             # R refits without the trend when the trend model did not converge, or when the
             # trend is not significant / extrapolates / b < 3.
-            no_trend_rows = rows[~keep_trend]
+            no_trend_rows = np.flatnonzero(~keep_trend)
         if no_trend_rows.size:
             fit, pearson, summary, conv = self._fit_glm(
-                base, y[no_trend_rows], offset[no_trend_rows]
+                base,
+                y[no_trend_rows],
+                offset[no_trend_rows],
+                df=df_base,
+                n_separated=n_separated,
             )
-            out.store(fit, pearson, summary, conv, no_trend_rows[conv], x0_base, offset_now)
-        return out
+            out.store(fit, pearson, summary, conv, rows[no_trend_rows][conv], x0_base, offset_now)
 
 
 @dataclass(frozen=True)
