@@ -479,9 +479,12 @@ class FarringtonDetector(Detector):
             summary = pearson
             if self.reweight:
                 hat = hat_values(fit, design, None)
+                # Anscombe residual 1.5·(y^(2/3)·μ^(−1/6) − μ^(1/2)); cbrt/sqrt are much
+                # faster than fractional powers and exact to rounding.
+                root_mu = np.sqrt(fit.mu)
                 s = (
                     1.5
-                    * (y ** (2 / 3) * fit.mu ** (-1 / 6) - fit.mu**0.5)
+                    * (np.cbrt(y * y) / np.cbrt(root_mu) - root_mu)
                     / np.sqrt(np.maximum(pearson, 1.0)[:, None] * (1 - hat))
                 )
                 # Separated points have s → 0 (below any threshold ≥ 0): raw weight 1.
@@ -501,6 +504,49 @@ class FarringtonDetector(Detector):
                 ) / df
         ok &= np.isfinite(pearson) & np.isfinite(summary)
         return fit, pearson, summary, ok
+
+    def _fit_mean(
+        self, y: np.ndarray, offset: np.ndarray, *, df: int
+    ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_fit_glm` for the intercept-only model, in closed form (speed only).
+
+        Without trend and factor the (weighted) Poisson MLE is μᵢ = e^(oᵢ)·Σwy/Σw·e^o, the
+        hat values are wᵢμᵢ/Σwμ and (XᵀWX)⁻¹ = 1/Σwμ: no iterations are needed. Every row
+        has a case (empty reference periods are handled before fitting).
+        """
+        scale = np.exp(offset)
+
+        def fit(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            level = np.sum(weights * y, axis=1) / np.sum(weights * scale, axis=1)
+            mu = scale * level[:, None]
+            return np.log(level), mu, 1.0 / np.sum(weights * mu, axis=1)
+
+        weights = np.ones_like(y)
+        beta, mu, cov = fit(weights)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            pearson = np.sum((y - mu) ** 2 / mu, axis=1) / df
+            summary = pearson
+            if self.reweight:
+                hat = mu * cov[:, None]
+                root_mu = np.sqrt(mu)
+                s = (
+                    1.5
+                    * (np.cbrt(y * y) / np.cbrt(root_mu) - root_mu)
+                    / np.sqrt(np.maximum(pearson, 1.0)[:, None] * (1 - hat))
+                )
+                weights = assign_weights(s, self.weights_threshold)
+                beta, mu, cov = fit(weights)
+                pearson = np.sum(weights * (y - mu) ** 2 / mu, axis=1) / df
+                summary = np.sum(weights * (y - mu) ** 2 / mu**2, axis=1) / df
+        ok = np.isfinite(beta) & np.isfinite(pearson) & np.isfinite(summary) & np.isfinite(cov)
+        result = PoissonFit(
+            beta=beta[:, None],
+            mu=mu,
+            cov_unscaled=cov[:, None, None],
+            converged=ok,
+            iterations=np.zeros(y.shape[0], dtype=np.int64),
+        )
+        return result, pearson, summary, ok
 
     def _fit_point(
         self,
@@ -603,7 +649,11 @@ class FarringtonDetector(Detector):
             # R refits without the trend when the trend model did not converge, or when the
             # trend is not significant / extrapolates / b < 3.
             no_trend_rows = np.flatnonzero(~keep_trend)
-        if no_trend_rows.size:
+        if no_trend_rows.size and base.shape[1] == 1:
+            fit, pearson, summary, conv = self._fit_mean(
+                y[no_trend_rows], offset[no_trend_rows], df=df_base
+            )
+        elif no_trend_rows.size:
             fit, pearson, summary, conv = self._fit_glm(
                 base,
                 y[no_trend_rows],
@@ -611,6 +661,7 @@ class FarringtonDetector(Detector):
                 df=df_base,
                 n_separated=n_separated,
             )
+        if no_trend_rows.size:
             out.store(fit, pearson, summary, conv, rows[no_trend_rows][conv], x0_base, offset_now)
 
 
