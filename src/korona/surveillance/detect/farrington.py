@@ -249,7 +249,9 @@ class FarringtonDetector(Detector):
 
     Results: ``expected`` is μ₀, ``threshold4`` the upper bound, ``zscore`` Farrington's
     exceedance score X = (y − μ₀)/(U − μ₀) (alarm ⟺ X > 1), ``status`` high on an alarm.
-    As in R, expected and upper bound are missing (NaN) when ``limit54`` is not met.
+    As in R, expected and upper bound are missing (NaN) when ``limit54`` is not met, and a
+    week where no model converges has expected 0 (R's initial value) and ``failed`` set.
+    :meth:`evaluate` returns R's outputs by R's names, the trend decision included.
 
     References:
         Farrington C.P. et al. (1996) JRSS A 159, 547–563. Noufaily A. et al. (2013) An
