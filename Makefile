@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export KORONA_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test test-fast lint bench bench-national translations clean install install-test
+.PHONY: run test test-fast lint bench bench-national translations clean install install-test system-deps
 
 $(BIN)/korona: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -21,6 +21,10 @@ $(VENV)/.test-deps: $(BIN)/korona pyproject.toml
 
 install-test: $(VENV)/.test-deps
 
+## system-deps: the Debian packages the tests need (chromium, PostgreSQL, fonts, R); installs as root
+system-deps:
+	@bash scripts/system-deps.sh
+
 ## run: install, migrate the embedded SQLite database, load the demo once, serve on :8000
 run: install
 	$(BIN)/korona db upgrade
@@ -28,7 +32,7 @@ run: install
 	$(BIN)/korona serve --host 127.0.0.1 --port 8000
 
 ## test: the whole suite — unit, integration (SQLite and PostgreSQL), end-to-end (chromium)
-test: install-test
+test: system-deps install-test
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 ## test-fast: unit tests only
@@ -47,6 +51,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_detect.py --reference-series 150
 	$(BIN)/python benchmarks/match_latency.py
 	$(BIN)/python benchmarks/match_quality.py
+	$(BIN)/python benchmarks/bench_scoring.py
 
 bench-national: install-test
 	$(BIN)/python benchmarks/evaluate_detection.py --work /tmp/korona-eval

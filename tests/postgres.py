@@ -38,6 +38,7 @@ class PostgresCluster:
     root: Path
     port: int
     as_postgres_user: bool
+    max_connections: int = 50
 
     @property
     def socket_dir(self) -> Path:
@@ -73,7 +74,8 @@ class PostgresCluster:
         )
         options = (
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            "-c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={self.max_connections}"
         )
         self._run(
             "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "log"), "-w", "start"
@@ -86,17 +88,26 @@ class PostgresCluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> PostgresCluster:
-    """Start a new cluster or raise RuntimeError saying what is missing."""
+def start_cluster(max_connections: int = 50) -> PostgresCluster:
+    """Start a new cluster or raise RuntimeError saying what is missing.
+
+    ``max_connections`` is raised by benchmarks/load.py, whose server workers each keep a pool.
+    """
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise RuntimeError(
             "PostgreSQL server binaries not found: install Debian's 'postgresql' package "
-            "(.ci/run does) or set KORONA_PG_BIN"
+            "(make test does, through scripts/system-deps.sh) or set KORONA_PG_BIN"
         )
     root = Path(tempfile.mkdtemp(prefix="korona-pg-"))
     os.chmod(root, 0o755)
-    cluster = PostgresCluster(bin_dir, root, _free_port(), as_postgres_user=os.geteuid() == 0)
+    cluster = PostgresCluster(
+        bin_dir,
+        root,
+        _free_port(),
+        as_postgres_user=os.geteuid() == 0,
+        max_connections=max_connections,
+    )
     try:
         cluster.start()
     except subprocess.CalledProcessError as error:

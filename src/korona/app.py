@@ -5,16 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-import korona.models  # noqa: F401 - every table must be known before the first session
 from korona import __version__
-from korona.auth.router import router as account_api
+from korona.bootstrap import bootstrap
 from korona.config import Settings
-from korona.db import make_engine, make_sessionmaker
-from korona.notify import service as notify_service
-from korona.portfolio.need.router import router as needs_api
-from korona.portfolio.proposal.index import PortfolioIndex
-from korona.portfolio.proposal.router import router as inputs_api
-from korona.portfolio.solution.router import router as solutions_api
+from korona.web.api import account as account_api
+from korona.web.api import audit as audit_api
+from korona.web.api import inputs as inputs_api
+from korona.web.api import needs as needs_api
+from korona.web.api import solutions as solutions_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
 from korona.web.pages import (
@@ -40,16 +38,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     needs.router,
     audit_log.router,
     admin.router,
-    account_api,
-    needs_api,
-    audit_log.api_router,
+    account_api.router,
+    needs_api.router,
+    audit_api.router,
     solutions.router,
     inputs.router,
     triage.router,
     portfolio_dashboard.router,
     outbox.router,
-    solutions_api,
-    inputs_api,
+    solutions_api.router,
+    inputs_api.router,
 )
 
 
@@ -66,13 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    engine = make_engine(settings.sqlalchemy_url, pool_pre_ping=True)
+    runtime = bootstrap(settings)
+    app.state.runtime = runtime
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.match_index = PortfolioIndex(app.state.sessionmaker)
-    app.state.match_index.install()
-    notify_service.install(app.state.sessionmaker, settings)
+    app.state.engine = runtime.engine
 
     app.middleware("http")(korona_middleware)
     install_error_handlers(app)

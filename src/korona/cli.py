@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, Role
-from korona.console import CLI, console, fail, settings, transaction
+from korona.console import CLI, console, err_console, fail, settings, transaction
 from korona.notify.cli import app as mail_app
 from korona.portfolio.cli import app as portfolio_app
 from korona.surveillance.cli import app as surveillance_app
@@ -95,21 +95,45 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+    mail_worker: Annotated[
+        bool,
+        typer.Option(
+            "--mail-worker/--no-mail-worker",
+            help="Deliver the outbox in a thread beside the server (needs KORONA_SMTP_HOST)",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the web app and API."""
+    """Serve the web app and API, with one mail delivery worker beside it."""
+    import signal
+
     import uvicorn
 
-    settings()  # fail early with a clear message on bad configuration
+    from korona.notify.worker import start_thread
+
+    config = settings()  # fail early with a clear message on bad configuration
+    worker = start_thread(config) if mail_worker else None
+    if worker is not None:
+        # uvicorn hands SIGTERM/SIGINT on to these handlers once it has shut down; the default
+        # SIGTERM handler would kill the worker in the middle of a message.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: worker.stop_event.set())
+        console.print("Mail worker started (one per server process).")
+    elif mail_worker:
+        console.print("No SMTP server set (KORONA_SMTP_HOST): e-mail stays in the outbox.")
     console.print(f"Serving korona on http://{host}:{port}")
-    uvicorn.run(
-        "korona.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        proxy_headers=True,
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            "korona.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            reload=reload,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        if worker is not None and not worker.stop():
+            err_console.print("The mail worker did not stop in time.")
 
 
 @user_app.command("add")

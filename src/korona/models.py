@@ -4,14 +4,14 @@ from korona.audit import AuditEntry
 from korona.auth.models import ApiToken, LoginSession, Organisation, User, UserRole
 from korona.notify.models import OutboxMessage
 from korona.portfolio.category import Category
-from korona.portfolio.need.models import Need
-from korona.portfolio.proposal.models import (
+from korona.portfolio.intake.models import (
     Input,
     InputAttachment,
     InputMessage,
     InputNeed,
     LetterTemplate,
 )
+from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 
 __all__ = [

@@ -42,7 +42,10 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str:
     path = os.environ.get("KORONA_CHROMIUM") or shutil.which("chromium")
     if not path:
-        pytest.fail("chromium not found: install Debian's 'chromium' package (.ci/run does)")
+        pytest.fail(
+            "chromium not found: install Debian's 'chromium' package "
+            "(make test does, through scripts/system-deps.sh)"
+        )
     return path
 
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from korona.auth.models import User
 from korona.cli import app
+from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
-from korona.portfolio.proposal.models import Input
 
 runner = CliRunner()
 

@@ -18,8 +18,8 @@ from korona.auth.models import Organisation, Role
 from korona.config import Settings
 from korona.notify.models import OutboxMessage
 from korona.portfolio.cli import app as portfolio_cli
+from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
-from korona.portfolio.proposal.models import Input
 from korona.portfolio.solution.models import Solution
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

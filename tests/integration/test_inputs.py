@@ -18,7 +18,7 @@ from korona.auth import service as auth_service
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal
 from korona.demo import load_demo
-from korona.portfolio.proposal.models import Input, InputAttachment, InputStatus
+from korona.portfolio.intake.models import Input, InputAttachment, InputStatus
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.models import Solution
 from korona.portfolio.solution.schemas import SolutionCreate
@@ -263,29 +263,29 @@ def test_export_inputs_with_status_and_links(client: TestClient, db: Session) ->
 
 
 def test_files_of_a_rolled_back_submission_are_removed(db: Session, settings: object) -> None:
-    from korona.portfolio.proposal import service
-    from korona.portfolio.proposal.attachments import Upload
-    from korona.portfolio.proposal.schemas import InputCreate
+    from korona.portfolio.intake import service as intake
+    from korona.portfolio.intake.attachments import Upload
+    from korona.portfolio.intake.schemas import InputCreate
 
     folder = settings.data_dir / "attachments"  # type: ignore[attr-defined]
     data = InputCreate.model_validate({**FORM, "is_public": False, "commercial": True})
-    links = service.StatusLinks("https://t", "secret")
-    submission = service.Submission([Upload("a.png", PNG)], attachment_dir=folder)
-    service.submit_input(db, Principal(), data, links, submission)
+    links = intake.StatusLinks("https://t", "secret")
+    submission = intake.Submission([Upload("a.png", PNG)], attachment_dir=folder)
+    intake.submit_input(db, Principal(), data, links, submission)
     assert len(list(folder.iterdir())) == 1
     db.rollback()
     assert list(folder.iterdir()) == []
-    service.submit_input(db, Principal(), data, links, submission)
+    intake.submit_input(db, Principal(), data, links, submission)
     db.commit()
     assert len(list(folder.iterdir())) == 1
 
 
 def test_reference_numbers_come_from_the_row_id(db: Session) -> None:
-    from korona.portfolio.proposal import service
-    from korona.portfolio.proposal.models import InputKind
-    from korona.portfolio.proposal.schemas import InputCreate
+    from korona.portfolio.intake import service as intake
+    from korona.portfolio.intake.models import InputKind
+    from korona.portfolio.intake.schemas import InputCreate
 
-    links = service.StatusLinks("https://testserver", "secret")
+    links = intake.StatusLinks("https://testserver", "secret")
     references = []
     for title in ("Første idé om video", "Andre idé om video"):
         data = InputCreate(
@@ -297,7 +297,7 @@ def test_reference_numbers_come_from_the_row_id(db: Session) -> None:
             contact_name="Kari",
             contact_email="kari@example.no",
         )
-        item = service.submit_input(db, Principal(), data, links)
+        item = intake.submit_input(db, Principal(), data, links)
         references.append((item.id, item.reference))
     year = datetime.now(UTC).year
     assert references == [(i, f"INN-{year}-{i:04d}") for i, _ in references]

@@ -22,11 +22,11 @@ from korona.auth.permissions import (
     principal_for,
 )
 from korona.auth.security import csrf_token
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import InputKind
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
-from korona.portfolio.proposal import service as inputs
-from korona.portfolio.proposal.models import InputKind
-from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution.models import SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate
 from korona.portfolio.solution.service import create_solution
@@ -110,8 +110,8 @@ def build_world(session: Session) -> World:
             status=SolutionStatus.IN_OPERATION,
         ),
     )
-    links = inputs.StatusLinks("https://testserver", TEST_SECRET)
-    item = inputs.submit_input(
+    links = intake.StatusLinks("https://testserver", TEST_SECRET)
+    item = intake.submit_input(
         session,
         Principal(),
         InputCreate(
@@ -143,6 +143,7 @@ def concrete_path(path: str, world: World) -> str:
         "solution_id": str(world.solution_id),
         "input_id": str(world.input_id),
         "attachment_id": "1",
+        "outbox_id": "1",
         "token": world.input_token,
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

@@ -15,17 +15,17 @@ from korona.audit import AuditEntry
 from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.config import Settings
-from korona.portfolio import importer, triage
+from korona.portfolio import importer
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake import stats, workflow
+from korona.portfolio.intake.models import Input, InputMessage, InputStatus, LetterKind
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
-from korona.portfolio.proposal import service as inputs
-from korona.portfolio.proposal import stats
-from korona.portfolio.proposal.models import Input, InputMessage, InputStatus, LetterKind
-from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.schemas import SolutionCreate
 
-LINKS = inputs.StatusLinks("https://korona.test", "secret")
+LINKS = intake.StatusLinks("https://korona.test", "secret")
 
 
 def new_input(session: Session, title: str, description: str, **extra: object) -> Input:
@@ -39,7 +39,7 @@ def new_input(session: Session, title: str, description: str, **extra: object) -
         contact_email="per@fjordtech.example",
         **extra,  # type: ignore[arg-type]
     )
-    return inputs.submit_input(session, Principal(), data, LINKS)
+    return intake.submit_input(session, Principal(), data, LINKS)
 
 
 def add_solution(session: Session) -> int:
@@ -66,7 +66,7 @@ def office_client(client: TestClient, session: Session) -> str:
 
 def messages(session: Session, item_id: int) -> list[InputMessage]:
     session.expire_all()
-    return list(inputs.messages(session, item_id))
+    return list(intake.messages(session, item_id))
 
 
 def test_covered_by_existing_solution_sends_the_feedback_letter(
@@ -105,7 +105,7 @@ def test_covered_by_existing_solution_sends_the_feedback_letter(
     assert actions == [("create", "received"), ("status", "covered")]
 
     client.cookies.clear()  # the submitter, through the private link
-    status = client.get(f"/inputs/status/{inputs.status_links(settings).token(item)}")
+    status = client.get(f"/inputs/status/{intake.status_links(settings).token(item)}")
     assert "Dekket av eksisterende løsning" in status.text
     assert "Smittestopp gjør dette nasjonalt." in status.text
 
@@ -246,7 +246,7 @@ def test_office_triages_200_imported_inputs_in_bulk(client: TestClient, db: Sess
     import_inputs(db, 200)
     db.commit()
     csrf = office_client(client, db)
-    queue = client.get("/triage")
+    queue = client.get("/triage?per_page=200")  # the queue pages; ask for all 200 at once
     assert queue.status_code == 200
     assert "200 nye innspill" in queue.text
     assert queue.text.count('name="input_ids"') == 200
@@ -368,7 +368,7 @@ def test_dashboard_shows_feedback_times_and_chart(client: TestClient, db: Sessio
     import_inputs(db, 40)  # five hours apart: weeks 12 and 13 of 2020
     first = db.scalars(select(Input).order_by(Input.id)).first()
     assert first is not None
-    triage.decline(db, Principal(), first.id, "Ikke nå", LINKS)
+    workflow.decline(db, Principal(), first.id, "Ikke nå", LINKS)
     first.first_feedback_at = first.received_at + timedelta(hours=6)
     db.commit()
     office_client(client, db)

@@ -27,6 +27,7 @@ from korona.portfolio.need.models import NEED_TRANSITIONS, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
 from korona.tabular import to_csv
 from korona.web import i18n
+from korona.web.labels import translate_error
 
 
 def test_password_hash_is_argon2id_and_verifies() -> None:
@@ -119,7 +120,7 @@ def test_domain_errors_translate_with_values() -> None:
     assert error.text == "Unknown category 'teleport'"
     token = i18n.current_language.set("nb")
     try:
-        assert i18n.translate_error(error) == "Ukjent kategori «teleport»"
+        assert translate_error(error) == "Ukjent kategori «teleport»"
     finally:
         i18n.current_language.reset(token)
 
@@ -144,7 +145,7 @@ def test_production_refuses_default_or_short_secret() -> None:
 
 
 def test_labels_keep_enums_with_equal_values_apart() -> None:
-    from korona.portfolio.proposal.models import InputStatus
+    from korona.portfolio.intake.models import InputStatus
     from korona.web.labels import _LABELLED, LABELS, label
 
     assert len(LABELS) == len(_LABELLED)  # no (enum, value) pair labelled twice

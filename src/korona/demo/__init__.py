@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
+from korona.portfolio.intake.models import Input, InputKind
+from korona.portfolio.intake.schemas import InputCreate
+from korona.portfolio.intake.service import StatusLinks, Submission, submit_input
 from korona.portfolio.need.models import Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import record_need
-from korona.portfolio.proposal.models import Input, InputKind
-from korona.portfolio.proposal.schemas import InputCreate
-from korona.portfolio.proposal.service import StatusLinks, Submission, submit_input
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.models import SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate

@@ -21,16 +21,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database to ``revision``."""
     command.upgrade(alembic_config(url), revision)
-
-
-def current_revision(url: str) -> str | None:
-    """Return the database's current revision, or None before the first migration."""
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from korona.auth.models import enum_column
 from korona.db import Base, UTCDateTime, utcnow
 
 
+class OutboxStatus(StrEnum):
+    """Where an e-mail is on its way out; each message is sent at most once."""
+
+    QUEUED = "queued"  # venter: the worker takes it when next_attempt_at has come
+    SENDING = "sending"  # a worker claimed it (committed) and has not recorded a result yet
+    SENT = "sent"  # the SMTP server accepted it
+    FAILED = "failed"  # cannot be sent as it is (bad header or address); a person decides
+    UNCERTAIN = "uncertain"  # claimed but no result within the lease: maybe sent; a person decides
+
+
 class OutboxMessage(Base):
-    """One e-mail waiting to be sent, or already sent (``sent_at``)."""
+    """One e-mail waiting to be sent, being sent, sent, or waiting for a person."""
 
     __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(
+        enum_column(OutboxStatus), default=OutboxStatus.QUEUED
+    )
+    #: When a worker may try next; None while queued means no automatic attempt is planned
+    #: (automatic retries are used up) and the message waits for a person.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    #: New for every claim; a result is recorded only by the worker holding this token.
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    #: The Message-ID header, fixed at the first claim so every attempt carries the same one.
+    message_id: Mapped[str | None] = mapped_column(String(300))

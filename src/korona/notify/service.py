@@ -1,58 +1,139 @@
-"""Queue e-mail in the outbox and deliver it over SMTP, retrying what failed before."""
+"""Queue e-mail in the outbox, and the outbox's state changes: claim, result, lease, resend."""
 
 from __future__ import annotations
 
-import logging
 import smtplib
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
-from typing import Protocol
+from email.utils import parseaddr
+from typing import Any, Protocol
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import String, cast, func, literal, or_, select, update
+from sqlalchemy.orm import Session
 
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.permissions import Principal
 from korona.config import Settings
-from korona.db import unit_of_work, utcnow
-from korona.notify.models import OutboxMessage
+from korona.db import utcnow
+from korona.errors import N_, Conflict, NotFound
+from korona.notify.models import OutboxMessage, OutboxStatus
 
-log = logging.getLogger(__name__)
-
-#: After this many failed attempts a message waits for `korona mail send` or the outbox page.
+#: After this many failed attempts a message waits for a person (`korona mail send`, /outbox).
 MAX_AUTOMATIC_ATTEMPTS = 5
-SMTP_TIMEOUT_SECONDS = 10
-_QUEUED_KEY = "korona_mail_queued"
+#: Every socket operation of one SMTP conversation may take this long before it counts as failed.
+SMTP_TIMEOUT_SECONDS = 30.0
+#: The first retry waits this long; each later one twice as long, up to RETRY_CAP.
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+#: A claim older than this without a result is marked uncertain. It must exceed the longest
+#: SMTP conversation (about ten timeouts) and the clock difference between worker hosts.
+DEFAULT_LEASE = timedelta(minutes=15)
+AUDIT_ENTITY = "outbox_message"
+UNCERTAIN_REASON = (
+    "Claimed, but no result was recorded within the lease (the worker stopped?): "
+    "it may have been sent."
+)
+#: What may be sent again by a person: never a message that is sent or being sent.
+RESENDABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.UNCERTAIN})
+
+
+class DeliveryError(Exception):
+    """Delivering one e-mail did not succeed; ``reason`` says why in one line."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason[:2000]
+        super().__init__(self.reason)
+
+
+class NotDelivered(DeliveryError):
+    """The server refused the message or was not reached before it had it: safe to retry.
+
+    ``unreachable``: no SMTP conversation was possible (refused, timed out), so the next message
+    would fare no better. ``permanent``: the server refused every recipient for good (5xx).
+    """
+
+    def __init__(self, reason: str, *, unreachable: bool = False, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.unreachable = unreachable
+        self.permanent = permanent
+
+
+class DeliveryUncertain(DeliveryError):
+    """The conversation broke after the message was handed over: it may have been delivered."""
 
 
 class MailSender(Protocol):
-    """Something that delivers one e-mail or raises."""
+    """Something that delivers one e-mail or raises a DeliveryError."""
 
     def send(self, message: EmailMessage) -> None:
-        """Deliver the message; raise on failure."""
+        """Deliver the message; raise NotDelivered or DeliveryUncertain on failure."""
+
+
+class _TrackingSMTP(smtplib.SMTP):
+    """An SMTP client that remembers whether it began handing over the message (DATA)."""
+
+    data_started = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 @dataclass(frozen=True)
 class SmtpSender:
-    """Deliver through the SMTP server named in the settings."""
+    """Deliver through the SMTP server named in the settings, one connection per message."""
 
     host: str
     port: int = 25
     username: str | None = None
     password: str | None = None
     starttls: bool = False
+    timeout: float = SMTP_TIMEOUT_SECONDS
 
     def send(self, message: EmailMessage) -> None:
-        """Deliver one message over a fresh SMTP connection."""
-        with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        """Deliver one message; say whether a failure may have delivered it after all."""
+        smtp = _TrackingSMTP(timeout=self.timeout)
+        try:
+            smtp.connect(self.host, self.port)
             if self.starttls:
                 smtp.starttls()
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            permanent = bool(codes) and all(code >= 500 for code in codes)
+            raise NotDelivered(_describe(error), permanent=permanent) from error
+        except smtplib.SMTPResponseException as error:
+            # The server answered with a refusal, so it does not deliver this message.
+            raise NotDelivered(_describe(error)) from error
+        except (OSError, smtplib.SMTPException) as error:
+            if smtp.data_started:
+                raise DeliveryUncertain(_describe(error)) from error
+            raise NotDelivered(_describe(error), unreachable=True) from error
+        finally:
+            _close_quietly(smtp)
 
 
-def sender_for(settings: Settings) -> MailSender | None:
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    # The result is known before QUIT; a server that hangs up or stalls now changes nothing.
+    try:
+        if smtp.sock is not None:
+            smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+def sender_for(settings: Settings, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> MailSender | None:
     """Return the SMTP sender of the settings, or None in development (mail stays in the outbox)."""
     if not settings.smtp_host:
         return None
@@ -62,104 +143,305 @@ def sender_for(settings: Settings) -> MailSender | None:
         username=settings.smtp_username,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         starttls=settings.smtp_starttls,
+        timeout=timeout,
     )
 
 
 def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
-    """Add an e-mail to the outbox in the caller's transaction; it is sent after the commit."""
-    message = OutboxMessage(to_address=to, subject=subject, body=body, attempts=0)
+    """Add an e-mail to the outbox in the caller's transaction; a delivery worker sends it."""
+    message = OutboxMessage(
+        to_address=to,
+        subject=subject,
+        body=body,
+        attempts=0,
+        status=OutboxStatus.QUEUED,
+        next_attempt_at=utcnow(),
+    )
     session.add(message)
     session.flush()
-    session.info[_QUEUED_KEY] = True
     return message
 
 
-def to_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
-    """Return the outbox row as an e-mail."""
-    email = EmailMessage()
-    email["From"] = mail_from
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
-    email["Message-ID"] = make_msgid(idstring=f"korona-outbox-{message.id}")
-    email.set_content(message.body)
-    return email
+def mail_domain(mail_from: str) -> str:
+    """Return the domain of the sender address (for Message-IDs), or 'localhost'."""
+    _, address = parseaddr(mail_from)
+    domain = address.rpartition("@")[2].strip().lower()
+    return domain or "localhost"
+
+
+def message_id_for(outbox_id: int, domain: str) -> str:
+    """Return the stable Message-ID of an outbox row: the same on every attempt."""
+    return f"<korona-outbox-{outbox_id}@{domain}>"
 
 
 @dataclass(frozen=True)
-class DeliveryResult:
-    """What one delivery round did."""
+class Claim:
+    """One message a worker has claimed (committed), with what it needs to send it."""
 
-    sent: int
-    failed: int
-    waiting: int
-
-
-def pending(session: Session, *, include_exhausted: bool = False) -> Sequence[OutboxMessage]:
-    """Return unsent messages, oldest first."""
-    statement = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-    if not include_exhausted:
-        statement = statement.where(OutboxMessage.attempts < MAX_AUTOMATIC_ATTEMPTS)
-    return session.scalars(statement.order_by(OutboxMessage.id)).all()
+    id: int
+    token: str
+    to_address: str
+    subject: str
+    body: str
+    message_id: str
+    attempts: int
 
 
-def deliver(
-    session: Session, sender: MailSender, mail_from: str, *, include_exhausted: bool = False
-) -> DeliveryResult:
-    """Try to send every unsent message, recording each attempt and its error."""
-    rows = pending(session, include_exhausted=include_exhausted)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Two workers delivering at once must not send the same row twice.
-        ids = [row.id for row in rows]
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
-            .order_by(OutboxMessage.id)
-            .with_for_update(skip_locked=True)
-        ).all()
-    sent = failed = 0
-    for row in rows:
-        row.attempts += 1
-        row.last_attempt_at = utcnow()
-        try:
-            sender.send(to_email(row, mail_from))
-        except (OSError, smtplib.SMTPException) as error:
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
-            failed += 1
-        else:
-            row.sent_at = utcnow()
-            row.last_error = None
-            sent += 1
-    session.flush()
-    waiting = len(pending(session, include_exhausted=True))
-    return DeliveryResult(sent=sent, failed=failed, waiting=waiting)
+class BuildError(Exception):
+    """The outbox row cannot become an e-mail (a bad header or address)."""
 
 
-def deliver_pending(factory: sessionmaker[Session], settings: Settings) -> DeliveryResult | None:
-    """Deliver the outbox in its own transaction; None when no SMTP server is configured."""
-    sender = sender_for(settings)
-    if sender is None:
+def build_email(claim: Claim, mail_from: str) -> EmailMessage:
+    """Return the claimed row as an e-mail, or raise BuildError saying what is wrong."""
+    try:
+        Address(addr_spec=claim.to_address)
+        email = EmailMessage()
+        email["From"] = mail_from
+        email["To"] = claim.to_address
+        email["Subject"] = claim.subject
+        email["Message-ID"] = claim.message_id
+        email.set_content(claim.body)
+    except Exception as error:  # the email package raises many types; each means "cannot build"
+        raise BuildError(f"Cannot build the e-mail: {_describe(error)}") from error
+    return email
+
+
+def claim_next(
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    domain: str,
+    ignore_schedule: bool = False,
+    exclude: Collection[int] = (),
+) -> Claim | None:
+    """Claim the next due message for one worker, or return None when none is due.
+
+    The caller commits before sending. The claim is one UPDATE of the oldest due row, so on
+    SQLite it takes the write lock first (no read-then-write upgrade to fail); on PostgreSQL
+    its subquery locks the row with SKIP LOCKED, so concurrent workers pass each other.
+    ``ignore_schedule`` also takes messages whose retry time has not come or whose automatic
+    attempts are used up (a person asked to send everything now).
+    """
+    due = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.QUEUED)
+    if not ignore_schedule:
+        due = due.where(OutboxMessage.next_attempt_at <= now)
+    if exclude:
+        due = due.where(OutboxMessage.id.not_in(list(exclude)))
+    due = due.order_by(OutboxMessage.id).limit(1)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    token = uuid.uuid4().hex
+    stable_id = literal("<korona-outbox-") + cast(OutboxMessage.id, String) + literal(f"@{domain}>")
+    claim = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id
+            == (due.with_for_update(skip_locked=True) if postgres else due).scalar_subquery(),
+            OutboxMessage.status == OutboxStatus.QUEUED,
+        )
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_at=now,
+            claimed_by=worker[:200],
+            claim_token=token,
+            attempts=OutboxMessage.attempts + 1,
+            last_attempt_at=now,
+            message_id=func.coalesce(OutboxMessage.message_id, stable_id),
+        )
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.to_address,
+            OutboxMessage.subject,
+            OutboxMessage.body,
+            OutboxMessage.message_id,
+            OutboxMessage.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # On PostgreSQL a row claimed and committed by another worker after this statement's
+    # snapshot drops out of the subquery; try again while due rows remain.
+    for _ in range(5):
+        row = session.execute(claim).one_or_none()
+        if row is not None:
+            return Claim(
+                id=row.id,
+                token=token,
+                to_address=row.to_address,
+                subject=row.subject,
+                body=row.body,
+                message_id=row.message_id,
+                attempts=row.attempts,
+            )
+        if session.scalar(due) is None:
+            return None
+    return None
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """Return how long to wait after the given number of failed attempts; None: stop trying."""
+    if attempts >= MAX_AUTOMATIC_ATTEMPTS:
         return None
-    with unit_of_work(factory) as session:
-        return deliver(session, sender, settings.mail_from)
+    return min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
 
 
-def install(factory: sessionmaker[Session], settings: Settings) -> None:
-    """Deliver queued mail right after every commit that queued some (and retry older mail)."""
+def _finish(session: Session, claim: Claim, **values: Any) -> bool:
+    """Record a result, only if the claim is still this worker's; return whether it was."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claim.id,
+            OutboxMessage.claim_token == claim.token,
+            OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    @event.listens_for(factory, "after_commit")
-    def _after_commit(session: Session) -> None:
-        if session.info.pop(_QUEUED_KEY, False):
-            try:
-                deliver_pending(factory, settings)
-            except Exception:  # the change is committed; the mail waits for the next send
-                log.exception("delivering the outbox failed")
 
-    @event.listens_for(factory, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(_QUEUED_KEY, None)
+def record_sent(session: Session, claim: Claim, *, now: datetime) -> bool:
+    """Record that the server accepted the claimed message."""
+    return _finish(
+        session, claim, status=OutboxStatus.SENT, sent_at=now, last_error=None, next_attempt_at=None
+    )
+
+
+def record_failed(session: Session, claim: Claim, reason: str) -> bool:
+    """Record that the claimed message cannot be sent as it is; a person decides."""
+    return _finish(
+        session, claim, status=OutboxStatus.FAILED, last_error=reason[:2000], next_attempt_at=None
+    )
+
+
+def record_uncertain(session: Session, claim: Claim, reason: str) -> bool:
+    """Record that the claimed message may or may not have been delivered; a person decides."""
+    return _finish(
+        session,
+        claim,
+        status=OutboxStatus.UNCERTAIN,
+        last_error=reason[:2000],
+        next_attempt_at=None,
+    )
+
+
+def record_retry(session: Session, claim: Claim, reason: str, *, now: datetime) -> datetime | None:
+    """Put the claimed message back in the queue with a later attempt time (None: given up)."""
+    delay = retry_delay(claim.attempts)
+    next_attempt = None if delay is None else now + delay
+    _finish(
+        session,
+        claim,
+        status=OutboxStatus.QUEUED,
+        last_error=reason[:2000],
+        next_attempt_at=next_attempt,
+    )
+    return next_attempt
+
+
+def mark_stale_claims(session: Session, *, now: datetime, lease: timedelta) -> int:
+    """Mark claims older than the lease, with no result, as uncertain; return how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_at < now - lease,
+        )
+        .values(status=OutboxStatus.UNCERTAIN, last_error=UNCERTAIN_REASON, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _needs_person(message: OutboxMessage) -> bool:
+    given_up = message.status == OutboxStatus.QUEUED and message.next_attempt_at is None
+    return message.status in RESENDABLE or given_up
+
+
+def can_resend(message: OutboxMessage) -> bool:
+    """Return whether a person may queue the message again (failed, uncertain or given up)."""
+    return _needs_person(message)
+
+
+def resend(session: Session, principal: Principal, outbox_id: int) -> OutboxMessage:
+    """Queue a failed, uncertain or given-up message again, due now; audit-logged."""
+    message = session.get(OutboxMessage, outbox_id, with_for_update=True)
+    if message is None:
+        raise NotFound(N_("No e-mail {id} in the outbox."), id=outbox_id)
+    if not _needs_person(message):
+        raise Conflict(
+            N_("E-mail {id} is {status}; only failed, uncertain or given-up e-mail is resent."),
+            id=outbox_id,
+            status=message.status.value,
+        )
+    before = audit.snapshot(message)
+    message.status = OutboxStatus.QUEUED
+    message.next_attempt_at = utcnow()
+    message.claim_token = None  # a late result from the old claim must not overwrite this
+    message.claimed_at = None
+    message.claimed_by = None
+    audit.record(
+        session,
+        principal,
+        AuditAction.STATUS,
+        AUDIT_ENTITY,
+        message.id,
+        before=before,
+        after=audit.snapshot(message),
+    )
+    session.flush()
+    return message
+
+
+def retry_waiting_now(session: Session, principal: Principal) -> int:
+    """Make every queued message due now (also given-up ones); return how many; audit-logged."""
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.status == OutboxStatus.QUEUED,
+                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at > now),
+            )
+        )
+    )
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.QUEUED)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session, principal, AuditAction.UPDATE, AUDIT_ENTITY, "*", after={"due_now": ids}
+        )
+    return len(ids)
 
 
 def list_outbox(session: Session, *, limit: int = 200) -> Sequence[OutboxMessage]:
     """Return the newest outbox messages first."""
     statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     return session.scalars(statement).all()
+
+
+def count_by_status(session: Session) -> dict[OutboxStatus, int]:
+    """Return how many messages have each status (every status present, zero if none)."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    counts = dict.fromkeys(OutboxStatus, 0)
+    counts.update({OutboxStatus(status): int(number) for status, number in rows})
+    return counts
+
+
+def waiting_count(session: Session) -> int:
+    """Return how many messages are queued or being sent."""
+    counts = count_by_status(session)
+    return counts[OutboxStatus.QUEUED] + counts[OutboxStatus.SENDING]
+
+
+def needs_person_count(session: Session) -> int:
+    """Return how many messages wait for a person: failed, uncertain or given up."""
+    given_up = (OutboxMessage.status == OutboxStatus.QUEUED) & OutboxMessage.next_attempt_at.is_(
+        None
+    )
+    statement = select(func.count()).where(or_(OutboxMessage.status.in_(RESENDABLE), given_up))
+    return int(session.scalar(statement) or 0)

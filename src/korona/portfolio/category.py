@@ -13,19 +13,6 @@ from korona.auth.permissions import Principal
 from korona.db import Base
 from korona.errors import N_, Conflict, InvalidInput
 
-#: The categories the portfolio started with (also seeded by the first migration).
-DEFAULT_CATEGORIES: tuple[tuple[str, str, str], ...] = (
-    ("video", "Video", "Video"),
-    ("remote_monitoring", "Avstandsoppfølging / hjemmemonitorering", "Remote monitoring"),
-    ("triage", "Triage", "Triage"),
-    ("mass_alert", "Massevarsling / SMS", "Mass alerts / SMS"),
-    ("contact_tracing", "Smittesporing", "Contact tracing"),
-    ("lab_results", "Laboratoriesvar / innsyn", "Laboratory results / access"),
-    ("capacity", "Kapasitet", "Capacity"),
-    ("collaboration", "Samhandling", "Collaboration"),
-    ("other", "Annet", "Other"),
-)
-
 
 class Category(Base):
     """A need category (behovskategori); retired categories stay for old records."""

@@ -12,10 +12,12 @@ from rich.table import Table
 from korona import tabular
 from korona.console import CLI, console, err_console, fail, settings, transaction
 from korona.portfolio import importer
-from korona.portfolio.proposal import service as input_service
-from korona.portfolio.proposal.index import build_index
+from korona.portfolio.intake import service as intake
+from korona.portfolio.matching.index import build_index
+from korona.portfolio.netlist_cli import app as netlist_app
 
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
+app.add_typer(netlist_app, name="netlist")
 
 
 @app.command("match")
@@ -53,6 +55,10 @@ def _entity_from_name(path: Path) -> importer.ImportEntity | None:
     return None
 
 
+class _NothingImported(Exception):
+    """Raised inside the transaction so that an import with bad rows writes nothing."""
+
+
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -73,18 +79,21 @@ def import_file(
             code=2,
         )
     config = settings()
-    with transaction(config) as session:
-        report = importer.import_file(
-            session,
-            CLI,
-            chosen,
-            file.name,
-            file.read_bytes(),
-            links=input_service.status_links(config),
-            send_receipts=receipts,
-        )
-        if not report.ok:
-            session.rollback()
+    try:
+        with transaction(config) as session:
+            report = importer.import_file(
+                session,
+                CLI,
+                chosen,
+                file.name,
+                file.read_bytes(),
+                links=intake.status_links(config),
+                send_receipts=receipts,
+            )
+            if not report.ok:
+                raise _NothingImported  # the unit of work rolls every row back
+    except _NothingImported:
+        pass
     if not report.ok:
         table = Table(title=f"Nothing imported: {len(report.errors)} errors in {file.name}")
         for column in ("row", "column", "error"):
@@ -109,12 +118,12 @@ def export_inputs(
     if suffix not in {".csv", ".xlsx"}:
         fail("the file must end in .csv or .xlsx", code=2)
     with transaction(config) as session:
-        items = input_service.list_inputs(session)
-        rows = input_service.export_rows(items, config.base_url)
+        items = intake.list_inputs(session)
+        rows = intake.export_rows(items, config.base_url)
     body = (
-        tabular.to_csv(input_service.EXPORT_COLUMNS, rows)
+        tabular.to_csv(intake.EXPORT_COLUMNS, rows)
         if suffix == ".csv"
-        else tabular.to_xlsx(input_service.EXPORT_COLUMNS, rows, sheet="innspill")
+        else tabular.to_xlsx(intake.EXPORT_COLUMNS, rows, sheet="innspill")
     )
     file.write_bytes(body)
     console.print(f"[green]Wrote {len(rows)} inputs to {file}[/]")

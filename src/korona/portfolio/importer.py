@@ -24,12 +24,12 @@ from korona.auth.models import Organisation, OrganisationKind, Sector
 from korona.auth.permissions import Principal
 from korona.errors import N_, DomainError, InvalidInput
 from korona.portfolio.category import category_codes
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import Input
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
-from korona.portfolio.proposal import service as input_service
-from korona.portfolio.proposal.models import Input
-from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.models import Solution
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
@@ -255,7 +255,7 @@ def import_rows(
     entity: ImportEntity,
     rows: Sequence[dict[str, Any]],
     *,
-    links: input_service.StatusLinks,
+    links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
     """Validate every row, then write them all; with any bad row, write nothing.
@@ -380,7 +380,7 @@ def _write(
     entity: ImportEntity,
     item: _Prepared,
     report: ImportReport,
-    links: input_service.StatusLinks,
+    links: intake.StatusLinks,
     send_receipts: bool,
 ) -> None:
     if entity == ImportEntity.ORGANISATIONS:
@@ -430,14 +430,12 @@ def _write(
         if session.scalar(select(Input.id).where(Input.external_ref == item.ref)) is not None:
             report.unchanged += 1
             return
-        input_service.submit_input(
+        intake.submit_input(
             session,
             principal,
             data,
             links,
-            input_service.Submission(
-                imported=True, received_at=received_at, send_receipt=send_receipts
-            ),
+            intake.Submission(imported=True, received_at=received_at, send_receipt=send_receipts),
         )
         report.created += 1
 
@@ -453,7 +451,7 @@ def import_file(
     filename: str,
     content: bytes,
     *,
-    links: input_service.StatusLinks,
+    links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
     """Read a CSV, XLSX or JSON file and import its rows (see import_rows)."""

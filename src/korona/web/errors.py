@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from korona.errors import N_, DomainError
 from korona.web import i18n
 from korona.web.deps import CsrfFailed, NotAuthenticated, PermissionDenied
+from korona.web.labels import translate_error
 from korona.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             extra = {"field": error.field} if error.field else {}
             return problem(error.status_code, error.text, **extra)
-        return error_page(request, error.status_code, i18n.translate_error(error))
+        return error_page(request, error.status_code, translate_error(error))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -1,19 +1,20 @@
-"""Translations: Babel catalogues loaded once, the request's language, translated errors."""
+"""Translations: Babel catalogues loaded once, the request's language, validation errors."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from enum import Enum
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import Format
+from babel.support import Format, NullTranslations, Translations
 
-from korona.errors import N_, DomainError
+from korona.errors import N_
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 DEFAULT_LANGUAGE = "nb"
@@ -23,48 +24,51 @@ current_language: ContextVar[str] = ContextVar("current_language", default=DEFAU
 
 
 @cache
-def catalogue(language: str) -> Mapping[str, str]:
-    """Return msgid → translation for a language (English message ids translate to themselves)."""
+def translations(language: str) -> NullTranslations:
+    """Return Babel's translations of a language, compiled once from its .po catalogue.
+
+    English message ids translate to themselves; fuzzy entries are left out. Plural forms
+    follow the catalogue's own Plural-Forms rule.
+    """
     path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po"
     if not path.exists():
-        return {}
+        return NullTranslations()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    translations: dict[str, str] = {}
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")
+
+
+@cache
+def catalogue(language: str) -> frozenset[str]:
+    """Return the message ids (singular and plural) the language's catalogue translates."""
+    path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return frozenset()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    ids: set[str] = set()
     for message in catalog:
-        if not message.id or not message.string or message.fuzzy:
-            continue
-        if isinstance(message.id, str):
-            translations[message.id] = str(message.string)
-        else:  # plural forms: bokmål and English both have singular (n == 1) and plural
-            for form_id, form_text in zip(message.id, message.string, strict=False):
-                translations[str(form_id)] = str(form_text)
-    return translations
+        if message.id and message.string and not message.fuzzy:
+            ids.update([message.id] if isinstance(message.id, str) else map(str, message.id))
+    return frozenset(ids)
 
 
 def gettext(message: str, **values: Any) -> str:
     """Translate a message id into the current language and fill in ``%(name)s`` values."""
-    text = catalogue(current_language.get()).get(message, message)
+    if not message:  # the empty id is the catalogue's header, never a message
+        return message
+    text = translations(current_language.get()).gettext(message)
     return text % values if values else text
 
 
 def ngettext(singular: str, plural: str, count: int, **values: Any) -> str:
-    """Translate a count-dependent message (Norwegian and English share the same plural rule)."""
-    message = singular if count == 1 else plural
+    """Translate a count-dependent message by the language's plural rule; ``num`` is the count."""
+    text = translations(current_language.get()).ngettext(singular, plural, count)
     values.setdefault("num", count)
-    return gettext(message, **values)
-
-
-def translate_error(error: DomainError) -> str:
-    """Return a domain error's message in the current language; enum values become labels."""
-    from korona.web.labels import label  # labels translate through this module
-
-    template = catalogue(current_language.get()).get(error.message, error.message)
-    values = {
-        key: label(value) if isinstance(value, Enum) else value
-        for key, value in error.params.items()
-    }
-    return template.format(**values)
+    return text % values
 
 
 #: Norwegian and English texts for pydantic's error types (pydantic itself speaks English only).

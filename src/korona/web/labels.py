@@ -1,4 +1,4 @@
-"""Human labels (English message ids, translated in templates) for the enumerations."""
+"""Human labels of the enumerations (English message ids, translated) and translated errors."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from enum import Enum
 
 from korona.audit import AuditAction
 from korona.auth.models import OrganisationKind, Role, Sector
-from korona.errors import N_
+from korona.errors import N_, DomainError
+from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
-from korona.portfolio.proposal.models import Effort, InputKind, InputStatus, LetterKind
 from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n
 
@@ -87,3 +87,12 @@ def label(member: Enum | str, enum: type[Enum] | None = None) -> str:
     else:
         text = LABELS.get((enum, member), member) if enum else member
     return i18n.gettext(text)
+
+
+def translate_error(error: DomainError) -> str:
+    """Return a domain error's message in the current language; enum values become labels."""
+    values = {
+        key: label(value) if isinstance(value, Enum) else value
+        for key, value in error.params.items()
+    }
+    return i18n.gettext(error.message).format(**values)

@@ -9,9 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
-from korona.errors import DomainError
-from korona.web import i18n
 from korona.web.deps import SESSION_COOKIE, DbSession, require
+from korona.web.forms import Rejected, attempt
 from korona.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -43,18 +42,22 @@ def change_password(
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Change the password; every session, this one included, is revoked."""
-    try:
-        auth_service.change_password(session, principal, current=current_password, new=new_password)
-    except DomainError as error:
-        session.rollback()
+    outcome = attempt(
+        session,
+        lambda: auth_service.change_password(
+            session, principal, current=current_password, new=new_password
+        ),
+        field="",
+    )
+    if isinstance(outcome, Rejected):
         context = _account_page(
             request,
             session,
             principal,
-            password_error=i18n.translate_error(error),
-            password_field=error.field,
+            password_error=outcome.message,
+            password_field=outcome.field or None,
         )
-        return render(request, "account.html", context, status_code=error.status_code)
+        return render(request, "account.html", context, status_code=outcome.status_code)
     response = RedirectResponse("/login?changed=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from korona import tabular
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, DomainError, NotFound
-from korona.portfolio import triage
+from korona.errors import N_, NotFound
 from korona.portfolio.category import list_categories
+from korona.portfolio.intake import attachments, workflow
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import Effort, Input, InputKind, InputStatus
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
-from korona.portfolio.proposal import attachments, service
-from korona.portfolio.proposal.models import Effort, Input, InputKind, InputStatus
-from korona.portfolio.proposal.schemas import InputCreate
 from korona.portfolio.solution import service as solution_service
 from korona.web import i18n
-from korona.web.deps import DbSession, get_settings, require
-from korona.web.pages.solutions import field_errors
+from korona.web.deps import DbSession, get_runtime, get_settings, require
+from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
 from korona.web.templating import render
 
 router = APIRouter(prefix="/inputs", include_in_schema=False)
@@ -48,14 +45,14 @@ PREVIEW_LIMIT = 3
 RELATIVE_CUT = 0.5
 
 
-def links(request: Request) -> service.StatusLinks:
+def links(request: Request) -> intake.StatusLinks:
     """Return the status-link maker of this app."""
-    return service.status_links(get_settings(request))
+    return intake.status_links(get_settings(request))
 
 
 def match_index(request: Request) -> Any:
     """Return the app's match index (built on first use)."""
-    return request.app.state.match_index.get()
+    return get_runtime(request).match_index.get()
 
 
 def preview_matches(
@@ -111,12 +108,13 @@ def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
     return payload
 
 
-async def _uploads(form: Any) -> list[attachments.Upload]:
+def _uploads(form: Any) -> list[attachments.Upload]:
     uploads = []
     for item in form.getlist("attachments"):
         if isinstance(item, UploadFile) and item.filename:
             # Read one byte past the limit so an oversized file is refused, not truncated.
-            content = await item.read(attachments.MAX_BYTES + 1)
+            item.file.seek(0)
+            content = item.file.read(attachments.MAX_BYTES + 1)
             uploads.append(attachments.Upload(item.filename, content))
     return uploads
 
@@ -168,33 +166,35 @@ def match_preview(
 
 
 @router.post("")
-async def submit_input(
+def submit_input(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Register an input from the form and show the receipt; on bad input show the form again."""
-    form = await request.form()
     values = _form_values(form)
     settings = get_settings(request)
-    try:
+
+    def submit() -> Input:
         data = InputCreate.model_validate(_payload(values, principal))
-        submission = service.Submission(
-            attachments=await _uploads(form), attachment_dir=settings.data_dir / "attachments"
+        submission = intake.Submission(
+            attachments=_uploads(form), attachment_dir=settings.data_dir / "attachments"
         )
-        item = service.submit_input(session, principal, data, links(request), submission)
-    except ValidationError as error:
+        return intake.submit_input(session, principal, data, links(request), submission)
+
+    outcome = attempt(session, submit)
+    if isinstance(outcome, Rejected):
         return _form_page(
-            request, session, principal, values=values, errors=field_errors(error), status_code=422
-        )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": i18n.translate_error(error)}
-        return _form_page(
-            request, session, principal, values=values, errors=errors, status_code=error.status_code
+            request,
+            session,
+            principal,
+            values=values,
+            errors=outcome.errors,
+            status_code=outcome.status_code,
         )
     return RedirectResponse(
-        f"/inputs/status/{links(request).token(item)}?submitted=1", status_code=303
+        f"/inputs/status/{links(request).token(outcome)}?submitted=1", status_code=303
     )
 
 
@@ -206,10 +206,10 @@ def status_page(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Show the submitter the receipt, current status and every message sent to them."""
-    item = service.find_by_token(session, links(request), token)
+    item = intake.find_by_token(session, links(request), token)
     context = {
         "item": item,
-        "messages": service.messages(session, item.id),
+        "messages": intake.messages(session, item.id),
         "kept": item.duplicate_of,
         "categories": list_categories(session),
     }
@@ -220,37 +220,31 @@ def status_page(
 def my_inputs(
     request: Request,
     session: DbSession,
+    query: Annotated[ListQuery, Query()],
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
-    """List the inputs the logged-in user submitted, each with its status link."""
+    """List the inputs the logged-in user submitted, each with its status link, by pages."""
     assert principal.user_id is not None
-    items = service.inputs_of_user(session, principal.user_id)
+    page = Page.of(intake.inputs_of_user(session, principal.user_id), query)
     maker = links(request)
-    context = {"items": items, "tokens": {item.id: maker.token(item) for item in items}}
+    tokens = {item.id: maker.token(item) for item in page.items}
+    context = {"items": page.items, "page": page, "tokens": tokens}
     return render(request, "inputs/mine.html", context)
-
-
-def _filters(request: Request) -> service.InputFilter:
-    params = request.query_params
-    status, kind = params.get("status"), params.get("kind")
-    return service.InputFilter(
-        status=InputStatus(status) if status in set(InputStatus) else None,
-        kind=InputKind(kind) if kind in set(InputKind) else None,
-        category=params.get("category") or None,
-        text=(params.get("q") or "").strip()[:200] or None,
-    )
 
 
 @router.get("")
 def inputs_list(
     request: Request,
     session: DbSession,
+    query: Annotated[InputQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
-    """List every input with filters and export links."""
-    filters = _filters(request)
+    """List every input with filters and export links, a page at a time."""
+    filters = query.to_filter()
+    page = Page.of(intake.list_inputs(session, filters), query)
     context = {
-        "items": service.list_inputs(session, filters),
+        "items": page.items,
+        "page": page,
         "filters": filters,
         "categories": list_categories(session),
         "statuses": list(InputStatus),
@@ -264,21 +258,13 @@ def inputs_export(
     fmt: str,
     request: Request,
     session: DbSession,
+    query: Annotated[InputQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download the filtered inputs with status and links as CSV or XLSX."""
-    items = service.list_inputs(session, _filters(request))
-    rows = service.export_rows(items, get_settings(request).base_url)
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        body, media_type = tabular.to_csv(service.EXPORT_COLUMNS, rows), tabular.CSV_MEDIA_TYPE
-    elif fmt == "xlsx":
-        body = tabular.to_xlsx(service.EXPORT_COLUMNS, rows, sheet="innspill")
-        media_type = tabular.XLSX_MEDIA_TYPE
-    else:
-        raise NotFound(N_("Export format must be csv or xlsx"))
-    headers = {"Content-Disposition": f'attachment; filename="innspill-{stamp}.{fmt}"'}
-    return Response(body, media_type=media_type, headers=headers)
+    items = intake.list_inputs(session, query.to_filter())
+    rows = intake.export_rows(items, get_settings(request).base_url)
+    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill")
 
 
 def detail_context(
@@ -287,13 +273,13 @@ def detail_context(
     """Return what the input page shows: matches, messages, merges, history, triage choices."""
     context: dict[str, Any] = {
         "item": item,
-        "suggestions": triage.suggestions(match_index(request), item, per_kind=3),
-        "messages": service.messages(session, item.id),
-        "merged": service.merged_into(session, item.id),
-        "attachments": service.attachments_of(session, item.id),
-        "history": service.input_history(session, item.id),
+        "suggestions": workflow.suggestions(match_index(request), item, per_kind=3),
+        "messages": intake.messages(session, item.id),
+        "merged": intake.merged_into(session, item.id),
+        "attachments": intake.attachments_of(session, item.id),
+        "history": intake.input_history(session, item.id),
         "categories": list_categories(session),
-        "next_statuses": triage.INPUT_TRANSITIONS[item.status],
+        "next_statuses": workflow.INPUT_TRANSITIONS[item.status],
         "errors": {},
         "values": {},
     }
@@ -311,7 +297,7 @@ def input_page(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Show one input with its match suggestions, messages and history."""
-    item = service.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     return render(request, "inputs/detail.html", detail_context(request, session, principal, item))
 
 
@@ -324,7 +310,7 @@ def download_attachment(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download an attachment of an input."""
-    attachment = service.get_attachment(session, input_id, attachment_id)
+    attachment = intake.get_attachment(session, input_id, attachment_id)
     path = get_settings(request).data_dir / "attachments" / attachment.storage_name
     if not path.is_file():
         raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)

@@ -1,16 +1,31 @@
-"""The e-mail outbox for the portfolio office: what was sent, what waits, and a retry button."""
+"""The e-mail outbox for the portfolio office: what was sent, what waits, what needs a person."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from korona.auth.permissions import Permission, Principal
+from korona.errors import N_
 from korona.notify import service as notify
+from korona.notify.models import OutboxStatus
 from korona.web.deps import DbSession, get_settings, require
 from korona.web.templating import render
 
 router = APIRouter(prefix="/outbox", include_in_schema=False)
+
+OutboxId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+#: Each status with its label (translated in the template) and the colour of its tag.
+STATUS_TAGS: dict[OutboxStatus, tuple[str, str]] = {
+    OutboxStatus.QUEUED: (N_("Waiting"), "info"),
+    OutboxStatus.SENDING: (N_("Being sent"), "info"),
+    OutboxStatus.SENT: (N_("Sent"), "success"),
+    OutboxStatus.FAILED: (N_("Failed"), "danger"),
+    OutboxStatus.UNCERTAIN: (N_("Uncertain: may have been sent"), "warning"),
+}
 
 
 @router.get("")
@@ -19,11 +34,16 @@ def outbox_page(
     session: DbSession,
     principal: Principal = Depends(require(Permission.OUTBOX_READ)),
 ) -> Response:
-    """List the newest e-mails, sent and waiting."""
+    """List the newest e-mails with their status, attempts, last error and next attempt."""
+    counts = notify.count_by_status(session)
     context = {
         "messages": notify.list_outbox(session),
         "smtp": bool(get_settings(request).smtp_host),
-        "waiting": len(notify.pending(session, include_exhausted=True)),
+        "waiting": counts[OutboxStatus.QUEUED] + counts[OutboxStatus.SENDING],
+        "counts": counts,
+        "can_resend": notify.can_resend,
+        "status_tags": STATUS_TAGS,
+        "needs_person": notify.needs_person_count(session),
     }
     return render(request, "outbox/list.html", context)
 
@@ -34,10 +54,18 @@ def outbox_send(
     session: DbSession,
     principal: Principal = Depends(require(Permission.OUTBOX_READ)),
 ) -> Response:
-    """Try again to send every waiting e-mail now (also those that failed many times)."""
-    settings = get_settings(request)
-    sender = notify.sender_for(settings)
-    if sender is None:
-        return RedirectResponse("/outbox?nosmtp=1", status_code=303)
-    result = notify.deliver(session, sender, settings.mail_from, include_exhausted=True)
-    return RedirectResponse(f"/outbox?sent={result.sent}&failed={result.failed}", status_code=303)
+    """Make every waiting e-mail due now; the delivery worker sends it (not this request)."""
+    due = notify.retry_waiting_now(session, principal)
+    return RedirectResponse(f"/outbox?due={due}", status_code=303)
+
+
+@router.post("/{outbox_id}/resend")
+def outbox_resend(
+    request: Request,
+    session: DbSession,
+    outbox_id: OutboxId,
+    principal: Principal = Depends(require(Permission.OUTBOX_READ)),
+) -> Response:
+    """Queue a failed, uncertain or given-up e-mail again (a person decided to resend it)."""
+    notify.resend(session, principal, outbox_id)
+    return RedirectResponse(f"/outbox?resent={outbox_id}", status_code=303)

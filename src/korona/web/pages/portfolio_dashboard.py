@@ -12,15 +12,15 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
-from korona.errors import DomainError
 from korona.portfolio import importer
 from korona.portfolio.category import list_categories
-from korona.portfolio.proposal import service as input_service
-from korona.portfolio.proposal import stats
-from korona.portfolio.proposal.models import InputKind
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake import stats
+from korona.portfolio.intake.models import InputKind
 from korona.web import i18n
 from korona.web.charts import PALETTE
 from korona.web.deps import DbSession, require
+from korona.web.forms import Form, Rejected, attempt
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.templating import render
@@ -39,7 +39,7 @@ def dashboard(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Show time to first feedback by week and inputs received per week."""
-    items = input_service.list_inputs(session)
+    items = intake.list_inputs(session)
     by = request.query_params.get("by")
     context = {
         "weeks": stats.time_to_first_feedback(items),
@@ -67,7 +67,7 @@ def dashboard_chart(
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
     by = request.query_params.get("by")
     dimension = by if by in CHART_DIMENSIONS else "kind"
-    counts = stats.received_counts(input_service.list_inputs(session))
+    counts = stats.received_counts(intake.list_inputs(session))
     table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
     language = i18n.current_language.get()
     names = {category.code: category.name(language) for category in list_categories(session)}
@@ -132,25 +132,27 @@ def import_form(
 
 
 @router.post("/import")
-async def import_upload(
+def import_upload(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
 ) -> Response:
     """Import an uploaded file; any bad row imports nothing and is reported row by row."""
-    form = await request.form()
     entity, upload = form.get("entity"), form.get("file")
     if entity not in set(importer.ImportEntity) or not isinstance(upload, UploadFile):
         return _import_page(
             request, error=i18n.gettext("Choose what to import and a file"), status_code=422
         )
-    content = await upload.read(MAX_IMPORT_BYTES + 1)
+    upload.file.seek(0)
+    content = upload.file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
         return _import_page(
             request, error=i18n.gettext("The file is larger than 20 MB"), status_code=413
         )
-    try:
-        report = importer.import_file(
+    outcome = attempt(
+        session,
+        lambda: importer.import_file(
             session,
             principal,
             importer.ImportEntity(str(entity)),
@@ -158,13 +160,11 @@ async def import_upload(
             content,
             links=links(request),
             send_receipts=form.get("send_receipts") == "1",
-        )
-    except DomainError as error:
-        session.rollback()
-        return _import_page(
-            request, error=i18n.translate_error(error), status_code=error.status_code
-        )
-    if not report.ok:
-        session.rollback()
-        return _import_page(request, report=report, status_code=422)
-    return _import_page(request, report=report)
+        ),
+        keep=lambda report: report.ok,
+    )
+    if isinstance(outcome, Rejected):
+        return _import_page(request, error=outcome.message, status_code=outcome.status_code)
+    if not outcome.ok:
+        return _import_page(request, report=outcome, status_code=422)
+    return _import_page(request, report=outcome)

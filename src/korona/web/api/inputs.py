@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from korona.auth.permissions import Permission, Principal
-from korona.portfolio import triage
-from korona.portfolio.proposal import service
-from korona.portfolio.proposal.models import InputKind, InputStatus
-from korona.portfolio.proposal.schemas import (
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake import workflow
+from korona.portfolio.intake.schemas import (
     BulkTriageIn,
     InputCreate,
     InputRead,
@@ -17,7 +18,8 @@ from korona.portfolio.proposal.schemas import (
     MatchRequest,
     TriageIn,
 )
-from korona.web.deps import DbSession, get_settings, require
+from korona.web.deps import DbSession, get_runtime, get_settings, require
+from korona.web.forms import InputQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["inputs"])
 
@@ -29,7 +31,7 @@ def match(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> list[MatchRead]:
     """Return the solutions, needs and inputs most similar to a text, best first."""
-    index = request.app.state.match_index.get()
+    index = get_runtime(request).match_index.get()
     return [
         MatchRead(kind=m.kind.value, id=m.id, title=m.title, score=m.score)
         for m in index.search(data.text, data.categories, limit=data.limit)
@@ -39,15 +41,14 @@ def match(
 @router.get("/inputs", response_model=list[InputRead])
 def list_inputs(
     session: DbSession,
-    status: InputStatus | None = None,
-    kind: InputKind | None = None,
-    category: str | None = Query(None, max_length=40),
-    q: str | None = Query(None, max_length=200),
+    response: Response,
+    query: Annotated[InputQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> list[InputRead]:
-    """List inputs in the order they were received."""
-    filters = service.InputFilter(status=status, kind=kind, category=category, text=q)
-    return [service.to_read(item) for item in service.list_inputs(session, filters)]
+    """List inputs in the order they were received, a page at a time."""
+    page = Page.of(intake.list_inputs(session, query.to_filter()), query)
+    paged(response, page)
+    return [intake.to_read(item) for item in page.items]
 
 
 @router.post("/inputs", response_model=InputReceipt, status_code=201)
@@ -58,8 +59,8 @@ def submit_input(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> InputReceipt:
     """Submit an input; the answer carries the reference number and the private status link."""
-    links = service.status_links(get_settings(request))
-    item = service.submit_input(session, principal, data, links)
+    links = intake.status_links(get_settings(request))
+    item = intake.submit_input(session, principal, data, links)
     return InputReceipt(
         id=item.id, reference=item.reference, status=item.status, status_url=links.url(item)
     )
@@ -72,12 +73,12 @@ def get_input(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> InputRead:
     """Return one input."""
-    return service.to_read(service.get_input(session, input_id))
+    return intake.to_read(intake.get_input(session, input_id))
 
 
-def _triage_request(data: TriageIn) -> triage.TriageRequest:
-    return triage.TriageRequest(
-        action=triage.TriageAction(data.action),
+def _triage_request(data: TriageIn) -> workflow.TriageRequest:
+    return workflow.TriageRequest(
+        action=workflow.TriageAction(data.action),
         need_ids=tuple(data.need_ids),
         solution_id=data.solution_id,
         duplicate_of_id=data.duplicate_of_id,
@@ -95,9 +96,9 @@ def triage_input(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> InputRead:
     """Apply one triage action to an input; the submitter gets the letter (portfolio office)."""
-    links = service.status_links(get_settings(request))
-    (item,) = triage.apply(session, principal, [input_id], _triage_request(data), links)
-    return service.to_read(item)
+    links = intake.status_links(get_settings(request))
+    (item,) = workflow.apply(session, principal, [input_id], _triage_request(data), links)
+    return intake.to_read(item)
 
 
 @router.post("/triage", response_model=list[InputRead])
@@ -108,6 +109,6 @@ def triage_bulk(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> list[InputRead]:
     """Apply one triage action to many inputs at once, all or nothing (portfolio office)."""
-    links = service.status_links(get_settings(request))
-    items = triage.apply(session, principal, data.input_ids, _triage_request(data), links)
-    return [service.to_read(item) for item in items]
+    links = intake.status_links(get_settings(request))
+    items = workflow.apply(session, principal, data.input_ids, _triage_request(data), links)
+    return [intake.to_read(item) for item in items]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from korona.portfolio.proposal.models import Input
+from korona.portfolio.intake.models import Input
 
 
 def iso_week(moment: datetime) -> str:

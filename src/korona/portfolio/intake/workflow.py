@@ -14,20 +14,20 @@ from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput
-from korona.portfolio.matching import DocumentKind, Match, MatchIndex
-from korona.portfolio.proposal import letters
-from korona.portfolio.proposal import service as inputs
-from korona.portfolio.proposal.models import (
+from korona.portfolio.intake import letters
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import (
     Input,
     InputNeed,
     InputStatus,
     LetterKind,
     LetterTemplate,
 )
-from korona.portfolio.proposal.service import StatusLinks
+from korona.portfolio.intake.service import StatusLinks
+from korona.portfolio.matching import DocumentKind, Match, MatchIndex
 from korona.portfolio.solution import service as solutions
 
-ENTITY = inputs.ENTITY
+ENTITY = intake.ENTITY
 
 
 class TriageAction(StrEnum):
@@ -109,10 +109,10 @@ def link_needs(
     session: Session, principal: Principal, input_id: int, need_ids: Sequence[int]
 ) -> Input:
     """Link an input to needs it addresses (links already there are kept)."""
-    item = inputs.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     if not need_ids:
         raise InvalidInput(N_("Choose at least one need"), field="need_ids")
-    wanted = inputs.check_needs(session, need_ids)
+    wanted = intake.check_needs(session, need_ids)
     before = item.need_ids
     for need_id in wanted:
         if need_id not in before:
@@ -150,7 +150,7 @@ def mark_covered(
     if solution_id is None:
         raise InvalidInput(N_("Choose the existing solution"), field="solution_id")
     solution = solutions.get_solution(session, solution_id)
-    item = inputs.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     why = _reason(reason, required=True)
     before = _move(
         session,
@@ -159,7 +159,7 @@ def mark_covered(
         covered_by_id=solution.id,
         outcome_note=why,
     )
-    inputs.send_letter(
+    intake.send_letter(
         session,
         item,
         LetterKind.COVERED,
@@ -185,14 +185,14 @@ def mark_duplicate(
         raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
     if kept_id == input_id:
         raise InvalidInput(N_("An input cannot be a duplicate of itself"), field="duplicate_of_id")
-    kept = inputs.get_input(session, kept_id)
+    kept = intake.get_input(session, kept_id)
     if kept.status == InputStatus.DUPLICATE:
         raise Conflict(
             N_("Input {reference} is itself merged; choose the input it was merged into"),
             field="duplicate_of_id",
             reference=kept.reference,
         )
-    item = inputs.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     why = _reason(reason, required=False)
     before = _move(
         session,
@@ -202,9 +202,9 @@ def mark_duplicate(
         outcome_note=why or None,
     )
     # Inputs merged into this one follow it to the kept input, so every chain has one head.
-    for earlier in inputs.merged_into(session, item.id):
+    for earlier in intake.merged_into(session, item.id):
         earlier.duplicate_of_id = kept.id
-    inputs.send_letter(
+    intake.send_letter(
         session,
         item,
         LetterKind.DUPLICATE,
@@ -214,7 +214,7 @@ def mark_duplicate(
         reason=why,
     )
     _record_status(session, principal, item, before)
-    merged = [other.reference for other in inputs.merged_into(session, kept.id)]
+    merged = [other.reference for other in intake.merged_into(session, kept.id)]
     audit.record(
         session,
         principal,
@@ -238,9 +238,9 @@ def send_to_working_group(
     group = working_group.strip()[:200]
     if len(group) < 2:
         raise InvalidInput(N_("Name the working group"), field="working_group")
-    item = inputs.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group=group)
-    inputs.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group)
+    intake.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group)
     _record_status(session, principal, item, before)
     return item
 
@@ -249,10 +249,10 @@ def decline(
     session: Session, principal: Principal, input_id: int, reason: str, links: StatusLinks
 ) -> Input:
     """Decline an input with a reason the submitter is told."""
-    item = inputs.get_input(session, input_id)
+    item = intake.get_input(session, input_id)
     why = _reason(reason, required=True)
     before = _move(session, item, InputStatus.DECLINED, outcome_note=why)
-    inputs.send_letter(session, item, LetterKind.DECLINED, links, reason=why)
+    intake.send_letter(session, item, LetterKind.DECLINED, links, reason=why)
     _record_status(session, principal, item, before)
     return item
 
@@ -302,7 +302,7 @@ def apply(
 
 def queue(session: Session) -> list[Input]:
     """Return the triage queue: received inputs, oldest first."""
-    return inputs.list_inputs(session, inputs.InputFilter(status=InputStatus.RECEIVED))
+    return intake.list_inputs(session, intake.InputFilter(status=InputStatus.RECEIVED))
 
 
 def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Match]:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from korona.portfolio.proposal.models import Effort, InputKind, InputStatus, LetterKind
+from korona.portfolio.intake.models import Effort, InputKind, InputStatus
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 Description = Annotated[
@@ -38,17 +38,6 @@ class InputCreate(BaseModel):
     contact_email: Email
     language: Literal["nb", "en"] = "nb"
     external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
-
-
-class MessageRead(BaseModel):
-    """A message sent to the submitter."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    letter: LetterKind
-    subject: str
-    body: str
-    created_at: datetime
 
 
 class InputRead(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona.errors import N_, InvalidInput
-from korona.portfolio.proposal.models import LetterKind, LetterTemplate
+from korona.portfolio.intake.models import LetterKind, LetterTemplate
 
 LANGUAGES = ("nb", "en")
 

@@ -1,0 +1,407 @@
+"""The match index: BM25F over words plus character n-grams, kept in memory, thread-safe."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+import numpy as np
+
+from korona.portfolio.matching.locks import RWLock
+from korona.portfolio.matching.text import (
+    SEED_PARTS,
+    SYNONYMS,
+    Analysis,
+    analyse_categories,
+    category_token,
+    ngrams_of,
+    split_compound,
+    split_words,
+    stem_of,
+)
+
+
+class DocumentKind(StrEnum):
+    """What a matchable document is in the portfolio."""
+
+    SOLUTION = "solution"  # eksisterende løsning
+    NEED = "need"  # behov
+    INPUT = "input"  # innspill (idé, forslag, tilbud)
+
+
+_KIND_CODES: dict[DocumentKind, int] = {kind: code for code, kind in enumerate(DocumentKind)}
+
+
+@dataclass(frozen=True)
+class Document:
+    """A solution, need or input as the matcher sees it."""
+
+    kind: DocumentKind
+    id: int
+    title: str
+    description: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked hit; a higher score is more similar."""
+
+    kind: DocumentKind
+    id: int
+    title: str
+    score: float
+
+
+class Field(IntEnum):
+    """The word fields of a document, in BM25F order."""
+
+    TITLE = 0
+    CATEGORIES = 1
+    DESCRIPTION = 2
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Weights of the BM25F word fields and of the character n-gram field.
+
+    The defaults follow Robertson & Zaragoza, "The Probabilistic Relevance
+    Framework: BM25 and Beyond" (2009): a title counts more than categories,
+    which count more than the free-text description; the title and categories
+    are short, so length normalisation (b) is weak there.
+
+    ``field_weights`` and ``field_b`` are ordered title, categories,
+    description. ``ngram_max_df`` is the share of documents above which a
+    query n-gram is skipped. ``compound_part_weight``, ``synonym_weight`` and
+    ``category_query_weight`` scale the query terms that decompounding,
+    the thesaurus and the proposer's ticked categories add.
+    """
+
+    k1: float = 1.2
+    field_weights: tuple[float, float, float] = (3.0, 2.0, 1.0)
+    field_b: tuple[float, float, float] = (0.3, 0.0, 0.75)
+    ngram_weight: float = 0.5
+    ngram_b: float = 0.75
+    ngram_size: int = 4
+    ngram_max_df: float = 0.1
+    ngrams_for_unknown_only: bool = True
+    split_compounds: bool = True
+    compound_part_weight: float = 0.7
+    synonym_weight: float = 0.6
+    category_query_weight: float = 1.5
+
+
+@dataclass
+class _Posting:
+    """Slots holding one term, with the term's weighted frequency per field."""
+
+    slots: array[int] = field(default_factory=lambda: array("i"))
+    tf: tuple[array[float], ...] = ()
+    dead: int = 0
+
+
+class MatchIndex:
+    """An incremental BM25F index over solutions, needs and inputs.
+
+    Word stems are scored with BM25F over title, categories and description;
+    Norwegian compounds are split against the known vocabulary, and a
+    character n-gram field catches the rest (unseen compounds, typos).
+    Postings are kept per term, so a search touches only the documents that
+    share a term with the query.
+    """
+
+    def __init__(self, settings: MatchSettings | None = None) -> None:
+        self.settings = settings or MatchSettings()
+        self._lock = RWLock()
+        self._words: dict[str, _Posting] = {}
+        self._ngrams: dict[str, _Posting] = {}
+        self._word_df: Counter[str] = Counter()
+        self._ngram_df: Counter[str] = Counter()
+        # The vocabulary compounds are split against: surface word -> count.
+        self._vocabulary: Counter[str] = Counter(SEED_PARTS)
+        self._known_stems: Counter[str] = Counter(stem_of(w) for w in SEED_PARTS)
+        self._slot_of: dict[tuple[DocumentKind, int], int] = {}
+        self._docs: list[Document | None] = []
+        self._terms: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
+        capacity = 64
+        self._lengths = np.zeros((4, capacity))  # title, categories, description, n-grams
+        self._kind = np.zeros(capacity, dtype=np.int8)
+        self._alive = np.zeros(capacity, dtype=bool)
+        self._length_sum = np.zeros(4)
+
+    def __len__(self) -> int:
+        with self._lock.read():
+            return len(self._slot_of)
+
+    def add(self, doc: Document) -> None:
+        """Insert a document, or replace the one with the same kind and id."""
+        with self._lock.write():
+            key = (doc.kind, doc.id)
+            if key in self._slot_of:
+                self._remove_slot(self._slot_of.pop(key))
+            # Learn the words first so the document's own compounds can be split.
+            title, description = split_words(doc.title), split_words(doc.description)
+            surface = title + description
+            self._vocabulary.update(surface)
+            self._known_stems.update(stem_of(w) for w in surface)
+            fields = (
+                self._analyse_words(title),
+                analyse_categories(doc.categories),
+                self._analyse_words(description),
+            )
+            self._insert(doc, fields, surface)
+
+    def remove(self, kind: DocumentKind, id: int) -> None:
+        """Remove a document; removing an unknown one does nothing."""
+        with self._lock.write():
+            slot = self._slot_of.pop((DocumentKind(kind), id), None)
+            if slot is not None:
+                self._remove_slot(slot)
+
+    def search(
+        self,
+        text: str,
+        categories: Sequence[str] = (),
+        *,
+        limit: int = 10,
+        kinds: Collection[DocumentKind] | None = None,
+        exclude: tuple[DocumentKind, int] | None = None,
+    ) -> list[Match]:
+        """Return the documents most similar to the text, best first."""
+        if limit <= 0:
+            return []
+        with self._lock.read():
+            query = self._analyse(text, query=True)
+            # Categories re-rank what the text finds; on their own they are no query.
+            if not query.words and not query.ngrams:
+                return []
+            for code in categories:
+                query.words[category_token(code)] += self.settings.category_query_weight
+            slots, scores = self._score(query)
+            if not slots.size:
+                return []
+            keep = self._alive[slots]
+            if kinds is not None:
+                codes = np.array([_KIND_CODES[DocumentKind(k)] for k in kinds], dtype=np.int8)
+                keep &= np.isin(self._kind[slots], codes)
+            if exclude is not None:
+                excluded = self._slot_of.get((DocumentKind(exclude[0]), exclude[1]))
+                if excluded is not None:
+                    keep &= slots != excluded
+            slots, scores = slots[keep], scores[keep]
+            if limit < slots.size:
+                top = np.argpartition(-scores, limit - 1)[:limit]
+                slots, scores = slots[top], scores[top]
+            order = np.lexsort((slots, -scores))
+            matches = []
+            for slot, score in zip(slots[order], scores[order], strict=True):
+                doc = self._docs[int(slot)]
+                assert doc is not None
+                matches.append(Match(doc.kind, doc.id, doc.title, round(float(score), 6)))
+            return matches
+
+    # -- analysis -------------------------------------------------------------
+
+    def _analyse(self, text: str, *, query: bool = False) -> Analysis:
+        """Turn free text into weighted stems (with compound parts) and n-grams."""
+        return self._analyse_words(split_words(text), query=query)
+
+    def _analyse_words(self, words: list[str], *, query: bool = False) -> Analysis:
+        settings = self.settings
+        result = Analysis()
+        for word in words:
+            stem = stem_of(word)
+            result.words[stem] += 1.0
+            parts = self._split_compound(word) if settings.split_compounds else []
+            for part in parts:
+                part_stem = stem_of(part)
+                if part_stem != stem:
+                    result.words[part_stem] += settings.compound_part_weight
+            # A query word the index knows is matched exactly; its n-grams would
+            # only add noise from look-alike words, so they serve unknown words.
+            if query and settings.ngrams_for_unknown_only and stem in self._word_df:
+                continue
+            grams = ngrams_of(stem, settings.ngram_size)
+            # Each word's n-grams together weigh as much as one word.
+            for gram in grams:
+                result.ngrams[gram] += 1.0 / len(grams)
+        return result
+
+    def _split_compound(self, word: str) -> list[str]:
+        return split_compound(word, self._vocabulary, self._known_stems)
+
+    # -- postings -------------------------------------------------------------
+
+    def _insert(self, doc: Document, fields: tuple[Analysis, ...], surface: list[str]) -> None:
+        slot = len(self._docs)
+        self._grow(slot + 1)
+        self._docs.append(doc)
+        self._slot_of[(doc.kind, doc.id)] = slot
+        self._kind[slot] = _KIND_CODES[doc.kind]
+        self._alive[slot] = True
+
+        word_tf: dict[str, list[float]] = {}
+        for index, analysis in enumerate(fields):
+            for term, weight in analysis.words.items():
+                word_tf.setdefault(term, [0.0, 0.0, 0.0])[index] += weight
+        for term, tfs in word_tf.items():
+            posting = self._words.get(term)
+            if posting is None:
+                posting = self._words[term] = _Posting(tf=tuple(array("f") for _ in Field))
+            posting.slots.append(slot)
+            for column, value in zip(posting.tf, tfs, strict=True):
+                column.append(value)
+        self._word_df.update(word_tf.keys())
+
+        # The title's n-grams count double, as a cheap stand-in for field weights.
+        ngram_tf: defaultdict[str, float] = defaultdict(float)
+        for index, analysis in ((Field.TITLE, fields[0]), (Field.DESCRIPTION, fields[2])):
+            factor = 2.0 if index is Field.TITLE else 1.0
+            for gram, weight in analysis.ngrams.items():
+                ngram_tf[gram] += factor * weight
+        for gram, weight in ngram_tf.items():
+            posting = self._ngrams.get(gram)
+            if posting is None:
+                posting = self._ngrams[gram] = _Posting(tf=(array("f"),))
+            posting.slots.append(slot)
+            posting.tf[0].append(weight)
+        self._ngram_df.update(ngram_tf.keys())
+
+        lengths = [sum(analysis.words.values()) for analysis in fields]
+        lengths.append(sum(ngram_tf.values()))
+        self._lengths[:, slot] = lengths
+        self._length_sum += lengths
+        self._terms.append((tuple(word_tf), tuple(ngram_tf), tuple(surface)))
+
+    def _remove_slot(self, slot: int) -> None:
+        words, ngrams, surface = self._terms[slot]
+        self._terms[slot] = ((), (), ())
+        self._alive[slot] = False
+        self._docs[slot] = None
+        self._length_sum -= self._lengths[:, slot]
+        _forget(self._word_df, words)
+        _forget(self._ngram_df, ngrams)
+        _forget(self._vocabulary, surface)
+        _forget(self._known_stems, [stem_of(w) for w in surface])
+        for postings, terms in ((self._words, words), (self._ngrams, ngrams)):
+            for term in terms:
+                posting = postings[term]
+                posting.dead += 1
+                # Drop dead entries once they are half the list, so lists stay short.
+                if posting.dead * 2 > len(posting.slots):
+                    self._compact(postings, term, posting)
+
+    def _compact(self, postings: dict[str, _Posting], term: str, posting: _Posting) -> None:
+        slots = np.frombuffer(posting.slots, dtype=np.int32)
+        live = self._alive[slots]
+        if not live.any():
+            del postings[term]
+            return
+        new_slots = array("i", slots[live].tobytes())
+        new_tf = tuple(
+            array("f", np.frombuffer(column, dtype=np.float32)[live].tobytes())
+            for column in posting.tf
+        )
+        del slots, live
+        postings[term] = _Posting(slots=new_slots, tf=new_tf)
+
+    def _grow(self, size: int) -> None:
+        capacity = self._alive.size
+        if size <= capacity:
+            return
+        while capacity < size:
+            capacity *= 2
+        self._lengths = np.concatenate(
+            [self._lengths, np.zeros((4, capacity - self._alive.size))], axis=1
+        )
+        extra = capacity - self._alive.size
+        self._kind = np.concatenate([self._kind, np.zeros(extra, dtype=np.int8)])
+        self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
+
+    # -- scoring --------------------------------------------------------------
+
+    def _expand(self, query: Analysis) -> dict[str, float]:
+        """Add synonyms of the query stems at reduced weight."""
+        weights: dict[str, float] = dict(query.words)
+        for term, weight in query.words.items():
+            if self.settings.synonym_weight <= 0:
+                break
+            for synonym in SYNONYMS.get(term, ()):
+                extra = weight * self.settings.synonym_weight
+                weights[synonym] = max(weights.get(synonym, 0.0), extra)
+        return weights
+
+    def _score(self, query: Analysis) -> tuple[np.ndarray, np.ndarray]:
+        """Return the slots sharing a term with the query and their BM25F scores."""
+        settings = self.settings
+        live = len(self._slot_of)
+        if not live:
+            return np.empty(0, dtype=np.int32), np.empty(0)
+        averages = np.maximum(self._length_sum / live, 1e-9)
+        k1 = settings.k1
+        slot_parts: list[np.ndarray] = []
+        score_parts: list[np.ndarray] = []
+
+        for term, query_weight in self._expand(query).items():
+            posting = self._words.get(term)
+            df = self._word_df.get(term, 0)
+            if posting is None or df <= 0:
+                continue
+            slots = np.frombuffer(posting.slots, dtype=np.int32)
+            pseudo_tf = np.zeros(slots.size)
+            for column, weight, b, average, lengths in zip(
+                posting.tf,
+                settings.field_weights,
+                settings.field_b,
+                averages[:3],
+                self._lengths[:3],
+                strict=True,
+            ):
+                tf = np.frombuffer(column, dtype=np.float32)
+                norm = 1.0 - b + b * lengths[slots] / average
+                pseudo_tf += weight * tf / norm
+            idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+            slot_parts.append(slots.copy())
+            score_parts.append(query_weight * idf * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
+
+        if settings.ngram_weight > 0:
+            b = settings.ngram_b
+            max_df = settings.ngram_max_df * live
+            for gram, query_weight in query.ngrams.items():
+                posting = self._ngrams.get(gram)
+                df = self._ngram_df.get(gram, 0)
+                if posting is None or df <= 0 or df > max_df:
+                    continue
+                slots = np.frombuffer(posting.slots, dtype=np.int32)
+                tf = np.frombuffer(posting.tf[0], dtype=np.float32)
+                norm = 1.0 - b + b * self._lengths[3][slots] / averages[3]
+                pseudo_tf = tf / norm
+                idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+                weight = settings.ngram_weight * query_weight * idf
+                slot_parts.append(slots.copy())
+                score_parts.append(weight * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
+
+        if not slot_parts:
+            return np.empty(0, dtype=np.int32), np.empty(0)
+        # One dense pass over the slot range is cheaper than sorting the postings.
+        totals = np.bincount(
+            np.concatenate(slot_parts),
+            weights=np.concatenate(score_parts),
+            minlength=len(self._docs),
+        )
+        slots = np.flatnonzero(totals).astype(np.int32)
+        return slots, totals[slots]
+
+
+def _forget(counter: Counter[str], items: Iterable[str]) -> None:
+    """Decrement counts and drop keys that reach zero, so membership tests stay true."""
+    for item in items:
+        left = counter[item] - 1
+        if left > 0:
+            counter[item] = left
+        else:
+            del counter[item]

@@ -1,0 +1,42 @@
+"""JSON API of the audit log: /api/v1/audit (portfolio office and observers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from korona import audit
+from korona.auth.permissions import Permission, Principal
+from korona.web.deps import DbSession, require
+from korona.web.forms import AuditQuery
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+class AuditEntryRead(BaseModel):
+    """One audit entry in the API."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+
+
+@router.get("", response_model=list[AuditEntryRead])
+def audit_api(
+    session: DbSession,
+    query: Annotated[AuditQuery, Query()],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    principal: Principal = Depends(require(Permission.AUDIT_READ)),
+) -> list[AuditEntryRead]:
+    """List audit entries, newest first."""
+    entries = audit.query(session, query.to_filter(), limit=limit, offset=offset)
+    return [AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries]

@@ -1,0 +1,279 @@
+"""Hostile input of issue 8: each answers its proper 4xx, never 500, with the security headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from tests.conftest import csrf_from, login
+
+from korona.auth import security
+from korona.auth import service as auth_service
+from korona.console import CLI
+from korona.db import unit_of_work
+from korona.demo import load_demo
+from korona.portfolio.need.models import Need
+from korona.portfolio.intake.models import Input
+
+pytestmark = pytest.mark.hostile
+
+DEMO_PASSWORD = "hostile-demo-password"
+OFFICE = "kontor@demo.korona.no"
+REPORTER = "sykehus@demo.korona.no"
+#: Headers the middleware promises on every response (korona.web.middleware.SECURITY_HEADERS).
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+)
+BEYOND_64_BITS = "99999999999999999999"
+NEED_FORM = {
+    "description": "Et behov som beskrives med nok tekst til å være gyldig.",
+    "category": "video",
+    "urgency": "2",
+    "affected_groups": "health_personnel",
+}
+NEED_JSON = {
+    "title": "Et gyldig behov",
+    "description": "Et behov som beskrives med nok tekst til å være gyldig.",
+    "category": "video",
+    "urgency": 2,
+    "affected_groups": ["health_personnel"],
+}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash the demo users' passwords cheaply: the default argon2 cost made each setup 15 s."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@dataclass
+class Demo:
+    """The app with the demo data, API tokens and a way to count rows."""
+
+    app: FastAPI
+    office_token: str
+    reporter_token: str
+    factory: sessionmaker[Session]
+
+    def client(self) -> TestClient:
+        # A 500 must come back as a response (with its headers), not as the raised exception.
+        return TestClient(self.app, base_url="https://testserver", raise_server_exceptions=False)
+
+    def count(self, model: type[Need] | type[Input]) -> int:
+        with unit_of_work(self.factory) as session:
+            return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+    def bearer(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def demo(app: FastAPI, session_factory: sessionmaker[Session]) -> Demo:
+    with unit_of_work(session_factory) as session:
+        load_demo(session, password=DEMO_PASSWORD)
+        tokens = {}
+        for email in (OFFICE, REPORTER):
+            user = auth_service.get_user_by_email(session, email)
+            assert user is not None
+            tokens[email] = auth_service.create_api_token(session, CLI, user.id, name="hostile")
+    return Demo(app, tokens[OFFICE], tokens[REPORTER], session_factory)
+
+
+@pytest.fixture
+def anonymous(demo: Demo) -> Iterator[TestClient]:
+    with demo.client() as client:
+        yield client
+
+
+@pytest.fixture
+def office(demo: Demo) -> Iterator[TestClient]:
+    with demo.client() as client:
+        login(client, OFFICE, DEMO_PASSWORD)
+        yield client
+
+
+@pytest.fixture
+def reporter(demo: Demo) -> Iterator[TestClient]:
+    with demo.client() as client:
+        login(client, REPORTER, DEMO_PASSWORD)
+        yield client
+
+
+def assert_refused(response: object, *statuses: int) -> None:
+    """Assert the response has one of the statuses and every security header."""
+    status = response.status_code  # type: ignore[attr-defined]
+    assert status in statuses, f"{status} (wanted {statuses}): {response.text[:300]}"  # type: ignore[attr-defined]
+    missing = [name for name in SECURITY_HEADERS if name not in response.headers]  # type: ignore[attr-defined]
+    assert missing == [], f"{status} response lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/solutions/{BEYOND_64_BITS}",
+        f"/needs/{BEYOND_64_BITS}",
+        f"/inputs/{BEYOND_64_BITS}",
+        f"/api/v1/needs/{BEYOND_64_BITS}",
+        f"/api/v1/solutions/{BEYOND_64_BITS}",
+        f"/api/v1/inputs/{BEYOND_64_BITS}",
+        "/solutions/١٢",  # Arabic-Indic digits are not an id
+    ],
+)
+def test_path_id_out_of_range_is_not_found(office: TestClient, path: str) -> None:
+    assert_refused(office.get(path), 404)
+
+
+def test_solution_id_beyond_64_bits_is_not_found_for_anonymous(anonymous: TestClient) -> None:
+    assert_refused(anonymous.get(f"/solutions/{BEYOND_64_BITS}"), 404)
+
+
+@pytest.mark.parametrize("token", ["²-abc", "1-æøå", "٣-abc", f"{BEYOND_64_BITS}-abc"])
+def test_malformed_status_link_is_not_found(anonymous: TestClient, token: str) -> None:
+    assert_refused(anonymous.get(f"/inputs/status/{token}"), 404)
+
+
+def test_input_form_with_need_id_beyond_64_bits_is_refused(
+    anonymous: TestClient, demo: Demo
+) -> None:
+    before = demo.count(Input)
+    data = {
+        "csrf_token": csrf_from(anonymous, "/inputs/new"),
+        "kind": "idea",
+        "title": "Et innspill med en rar behovs-id",
+        "description": "Et innspill som beskrives med nok tekst til å være gyldig.",
+        "organisation_name": "Fiendtlig AS",
+        "is_public": "0",
+        "contact_name": "Ola Nordmann",
+        "contact_email": "ola@example.no",
+        "need_ids": "18446744073709551616",
+    }
+    assert_refused(anonymous.post("/inputs", data=data, follow_redirects=False), 422)
+    assert demo.count(Input) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/audit?offset=9223372036854775808",
+        "/api/v1/audit?limit=10&offset=99999999999999999999",
+        f"/api/v1/needs?organisation_id={BEYOND_64_BITS}",
+        "/api/v1/needs?municipality_number=٤٦٠١",
+    ],
+)
+def test_query_integer_out_of_range_is_invalid(
+    demo: Demo, anonymous: TestClient, path: str
+) -> None:
+    assert_refused(anonymous.get(path, headers=demo.bearer(demo.office_token)), 422)
+
+
+def test_triage_with_solution_id_beyond_64_bits_is_invalid(
+    demo: Demo, anonymous: TestClient
+) -> None:
+    headers = demo.bearer(demo.office_token)
+    received = anonymous.get("/api/v1/inputs?status=received", headers=headers).json()
+    assert received, "the demo has received inputs"
+    target = received[0]["id"]
+    response = anonymous.post(
+        f"/api/v1/inputs/{target}/triage",
+        json={"action": "covered", "solution_id": 2**70},
+        headers=headers,
+    )
+    assert_refused(response, 422)
+    after = anonymous.get(f"/api/v1/inputs/{target}", headers=headers).json()
+    assert after["status"] == "received"
+
+
+def test_need_form_whose_title_is_a_file_is_invalid(reporter: TestClient, demo: Demo) -> None:
+    before = demo.count(Need)
+    data = {**NEED_FORM, "csrf_token": csrf_from(reporter, "/needs/new")}
+    files = {"title": ("title.txt", b"Et behov fra en fil", "text/plain")}
+    response = reporter.post("/needs", data=data, files=files, follow_redirects=False)
+    assert_refused(response, 422)
+    assert demo.count(Need) == before
+
+
+@pytest.mark.parametrize("title", ["Nul\x00byte i tittelen", "Kontroll\x07tegn i tittelen"])
+def test_need_title_with_control_character_is_invalid(
+    demo: Demo, anonymous: TestClient, title: str
+) -> None:
+    before = demo.count(Need)
+    response = anonymous.post(
+        "/api/v1/needs",
+        json={**NEED_JSON, "title": title},
+        headers=demo.bearer(demo.reporter_token),
+    )
+    assert_refused(response, 422)
+    assert demo.count(Need) == before
+
+
+def test_need_form_title_with_nul_byte_is_invalid(reporter: TestClient, demo: Demo) -> None:
+    before = demo.count(Need)
+    data = {
+        **NEED_FORM,
+        "title": "Nul\x00byte i skjemaet",
+        "csrf_token": csrf_from(reporter, "/needs/new"),
+    }
+    assert_refused(reporter.post("/needs", data=data, follow_redirects=False), 422)
+    assert demo.count(Need) == before
+
+
+def test_municipality_number_in_arabic_indic_digits_is_invalid(
+    demo: Demo, anonymous: TestClient
+) -> None:
+    before = demo.count(Need)
+    response = anonymous.post(
+        "/api/v1/needs",
+        json={**NEED_JSON, "municipality_number": "٤٦٠١"},
+        headers=demo.bearer(demo.reporter_token),
+    )
+    assert_refused(response, 422)
+    assert demo.count(Need) == before
+
+
+def test_form_with_invalid_utf8_is_refused(reporter: TestClient, demo: Demo) -> None:
+    before = demo.count(Need)
+    token = csrf_from(reporter, "/needs/new")
+    body = (
+        f"csrf_token={token}&title=Ugyldig+%FF%FE+tekst&description=Et+behov+som+beskrives+"
+        "med+nok+tekst+til+%C3%A5+v%C3%A6re+gyldig.&category=video&urgency=2"
+        "&affected_groups=health_personnel"
+    ).encode()
+    response = reporter.post(
+        "/needs",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert_refused(response, 400, 422)
+    assert demo.count(Need) == before
+
+
+def test_patch_cannot_empty_a_required_list(demo: Demo, anonymous: TestClient) -> None:
+    headers = demo.bearer(demo.office_token)
+    need = anonymous.get("/api/v1/needs", headers=headers).json()[0]
+    for value in (None, []):
+        response = anonymous.patch(
+            f"/api/v1/needs/{need['id']}", json={"affected_groups": value}, headers=headers
+        )
+        assert_refused(response, 422)
+    after = anonymous.get(f"/api/v1/needs/{need['id']}", headers=headers).json()
+    assert after["affected_groups"] == need["affected_groups"]
+
+
+def test_unexpected_error_still_carries_the_security_headers(demo: Demo) -> None:
+    def broken() -> None:
+        raise RuntimeError("a bug nobody caught")
+
+    demo.app.add_api_route("/__broken_for_test", broken)
+    with demo.client() as client:
+        response = client.get("/__broken_for_test")
+    assert_refused(response, 500)
