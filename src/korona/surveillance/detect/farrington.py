@@ -11,7 +11,6 @@ from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect.base import (
@@ -85,6 +84,8 @@ def threshold_delta(
     References:
         Farrington et al. (1996) JRSS A 159, 547–563; R ``algo.farrington.threshold.farrington``.
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
     tau = phi + se_mu0**2 / mu0
     e = transform.exponent
     if transform is PowerTransform.NONE:
@@ -117,6 +118,8 @@ def threshold_noufaily(
     References:
         Noufaily et al. (2013) Stat Med 32, 1206–1222; R ``algo.farrington.threshold.noufaily``.
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
     if method is ThresholdMethod.NB_PLUGIN:
         mu = np.exp(eta0)
     else:
@@ -613,6 +616,8 @@ class FarringtonDetector(Detector):
         out: _PointFit,
     ) -> None:
         """Fit the series ``rows`` on the reference points ``kept``; store into ``out``."""
+        from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
         n_levels = np.unique(levels).size
         df_base = index.size - n_levels
         n_separated = int(index.size - kept.sum())
