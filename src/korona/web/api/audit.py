@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Permission, Principal
+from korona.validation import CleanLine, Limit, Offset
 from korona.web.deps import DbSession, require
 from korona.web.pages.audit_log import audit_filter
 
@@ -32,14 +34,14 @@ class AuditEntryRead(BaseModel):
 @router.get("", response_model=list[AuditEntryRead])
 def audit_api(
     session: DbSession,
-    entity_type: str | None = Query(None, max_length=50),
-    entity_id: str | None = Query(None, max_length=50),
-    actor: str | None = Query(None, max_length=254),
+    entity_type: CleanLine | None = Query(None, max_length=50),
+    entity_id: CleanLine | None = Query(None, max_length=50),
+    actor: CleanLine | None = Query(None, max_length=254),
     action: AuditAction | None = None,
     since: date | None = None,
     until: date | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""

@@ -17,6 +17,7 @@ from korona.portfolio.intake.schemas import (
     MatchRequest,
     TriageIn,
 )
+from korona.validation import CleanLine, RowId
 from korona.web.deps import DbSession, get_settings, require
 
 router = APIRouter(prefix="/api/v1", tags=["inputs"])
@@ -41,8 +42,8 @@ def list_inputs(
     session: DbSession,
     status: InputStatus | None = None,
     kind: InputKind | None = None,
-    category: str | None = Query(None, max_length=40),
-    q: str | None = Query(None, max_length=200),
+    category: CleanLine | None = Query(None, max_length=40),
+    q: CleanLine | None = Query(None, max_length=200),
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> list[InputRead]:
     """List inputs in the order they were received."""
@@ -67,7 +68,7 @@ def submit_input(
 
 @router.get("/inputs/{input_id}", response_model=InputRead)
 def get_input(
-    input_id: int,
+    input_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> InputRead:
@@ -88,7 +89,7 @@ def _triage_request(data: TriageIn) -> workflow.TriageRequest:
 
 @router.post("/inputs/{input_id}/triage", response_model=InputRead)
 def triage_input(
-    input_id: int,
+    input_id: RowId,
     data: TriageIn,
     request: Request,
     session: DbSession,

@@ -13,6 +13,7 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
 from korona.portfolio.need.models import NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
+from korona.validation import CleanLine, MunicipalityNumber, RowId
 from korona.web.deps import DbSession, require
 
 router = APIRouter(prefix="/api/v1", tags=["needs"])
@@ -22,12 +23,12 @@ router = APIRouter(prefix="/api/v1", tags=["needs"])
 def list_needs(
     session: DbSession,
     sector: Sector | None = None,
-    category: str | None = Query(None, max_length=40),
+    category: CleanLine | None = Query(None, max_length=40),
     status: NeedStatus | None = None,
-    organisation_id: int | None = None,
-    municipality_number: str | None = Query(None, pattern=r"^\d{4}$"),
+    organisation_id: RowId | None = None,
+    municipality_number: MunicipalityNumber | None = None,
     overdue: bool = False,
-    q: str | None = Query(None, max_length=200),
+    q: CleanLine | None = Query(None, max_length=200),
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> list[NeedRead]:
     """List needs, most urgent first, with optional filters."""
@@ -56,7 +57,7 @@ def create_need(
 
 @router.get("/needs/{need_id}", response_model=NeedRead)
 def get_need(
-    need_id: int,
+    need_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> NeedRead:
@@ -66,7 +67,7 @@ def get_need(
 
 @router.patch("/needs/{need_id}", response_model=NeedRead)
 def update_need(
-    need_id: int,
+    need_id: RowId,
     data: NeedUpdate,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
@@ -77,7 +78,7 @@ def update_need(
 
 @router.post("/needs/{need_id}/status", response_model=NeedRead)
 def change_status(
-    need_id: int,
+    need_id: RowId,
     data: NeedStatusChange,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_VALIDATE)),

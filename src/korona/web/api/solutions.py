@@ -8,6 +8,7 @@ from korona.auth.permissions import Permission, Principal
 from korona.portfolio.solution import service
 from korona.portfolio.solution.models import SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
+from korona.validation import CleanLine, RowId
 from korona.web.deps import DbSession, require
 
 router = APIRouter(prefix="/api/v1", tags=["solutions"])
@@ -16,10 +17,10 @@ router = APIRouter(prefix="/api/v1", tags=["solutions"])
 @router.get("/solutions", response_model=list[SolutionRead])
 def list_solutions(
     session: DbSession,
-    category: str | None = Query(None, max_length=40),
+    category: CleanLine | None = Query(None, max_length=40),
     status: SolutionStatus | None = None,
     quality_assured: bool | None = None,
-    q: str | None = Query(None, max_length=200),
+    q: CleanLine | None = Query(None, max_length=200),
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> list[SolutionRead]:
     """List the catalogue, quality-assured solutions first."""
@@ -41,7 +42,7 @@ def create_solution(
 
 @router.get("/solutions/{solution_id}", response_model=SolutionRead)
 def get_solution(
-    solution_id: int,
+    solution_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> SolutionRead:
@@ -51,7 +52,7 @@ def get_solution(
 
 @router.patch("/solutions/{solution_id}", response_model=SolutionRead)
 def update_solution(
-    solution_id: int,
+    solution_id: RowId,
     data: SolutionUpdate,
     session: DbSession,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
 from korona.errors import DomainError
+from korona.validation import RowId
 from korona.web.deps import SESSION_COOKIE, DbSession, require
 from korona.web.labels import translate_error
 from korona.web.templating import render
@@ -76,7 +77,7 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:

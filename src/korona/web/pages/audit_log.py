@@ -11,6 +11,7 @@ from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Permission, Principal
 from korona.tabular import CSV_MEDIA_TYPE
+from korona.validation import CleanLine
 from korona.web.deps import DbSession, require
 from korona.web.templating import render
 
@@ -41,10 +42,10 @@ def audit_filter(
 def audit_page(
     request: Request,
     session: DbSession,
-    entity_type: str | None = Query(None, max_length=50),
-    entity_id: str | None = Query(None, max_length=50),
-    actor: str | None = Query(None, max_length=254),
-    action: str | None = Query(None, max_length=20),
+    entity_type: CleanLine | None = Query(None, max_length=50),
+    entity_id: CleanLine | None = Query(None, max_length=50),
+    actor: CleanLine | None = Query(None, max_length=254),
+    action: CleanLine | None = Query(None, max_length=20),
     since: date | None = None,
     until: date | None = None,
     page: int = Query(1, ge=1, le=100_000),
@@ -68,10 +69,10 @@ def audit_page(
 @router.get("/export.csv")
 def audit_export(
     session: DbSession,
-    entity_type: str | None = Query(None, max_length=50),
-    entity_id: str | None = Query(None, max_length=50),
-    actor: str | None = Query(None, max_length=254),
-    action: str | None = Query(None, max_length=20),
+    entity_type: CleanLine | None = Query(None, max_length=50),
+    entity_id: CleanLine | None = Query(None, max_length=50),
+    actor: CleanLine | None = Query(None, max_length=254),
+    action: CleanLine | None = Query(None, max_length=20),
     since: date | None = None,
     until: date | None = None,
     principal: Principal = Depends(require(Permission.AUDIT_READ)),

@@ -24,8 +24,10 @@ from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, get_settings, require
+from korona.web.form_input import read_form
 from korona.web.labels import translate_error
 from korona.web.pages.solutions import field_errors
 from korona.web.templating import render
@@ -104,7 +106,7 @@ def _form_values(form: Any) -> dict[str, Any]:
 def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
     payload = {key: value for key, value in values.items() if value != ""}
     payload["is_public"] = {"1": True, "0": False}.get(values["is_public"])
-    payload["need_ids"] = [int(v) for v in values["need_ids"]]
+    payload["need_ids"] = list(values["need_ids"])  # RowId parses and bounds them
     payload["language"] = i18n.current_language.get()
     if principal.organisation_id is not None:
         payload.pop("organisation_name", None)
@@ -175,7 +177,7 @@ async def submit_input(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Register an input from the form and show the receipt; on bad input show the form again."""
-    form = await request.form()
+    form = await read_form(request, files=("attachments",))
     values = _form_values(form)
     settings = get_settings(request)
     try:
@@ -306,7 +308,7 @@ def detail_context(
 
 @router.get("/{input_id}")
 def input_page(
-    input_id: int,
+    input_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
@@ -318,8 +320,8 @@ def input_page(
 
 @router.get("/{input_id}/attachments/{attachment_id}")
 def download_attachment(
-    input_id: int,
-    attachment_id: int,
+    input_id: RowId,
+    attachment_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),

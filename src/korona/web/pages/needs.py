@@ -24,9 +24,11 @@ from korona.portfolio.need.models import (
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
+from korona.validation import RowId
 from korona.web import i18n
 from korona.web.charts import stacked_bar_svg
 from korona.web.deps import DbSession, require
+from korona.web.form_input import read_form
 from korona.web.labels import label, translate_error
 from korona.web.templating import render
 
@@ -227,7 +229,7 @@ async def create_need(
     principal: Principal = Depends(require(Permission.NEED_CREATE)),
 ) -> Response:
     """Register a need from the form; on bad input show the form again with messages."""
-    values = _form_values(await request.form())
+    values = _form_values(await read_form(request))
     if not principal.has_role(Role.PORTFOLIO_OFFICE):
         values["organisation_id"] = ""
     try:
@@ -249,7 +251,7 @@ async def create_need(
 
 @router.get("/{need_id}")
 def need_page(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_READ)),
@@ -270,7 +272,7 @@ def need_page(
 
 @router.get("/{need_id}/edit")
 def edit_need_form(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
@@ -295,14 +297,14 @@ def edit_need_form(
 
 @router.post("/{need_id}")
 async def update_need(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
 ) -> Response:
     """Save changes to a need; on bad input show the form again with messages."""
     need = service.get_need(session, need_id)
-    values = _form_values(await request.form())
+    values = _form_values(await read_form(request))
     try:
         service.update_need(
             session,
@@ -325,13 +327,13 @@ async def update_need(
 
 @router.post("/{need_id}/status")
 async def change_need_status(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
 ) -> Response:
     """Move a need to a new status (portfolio office)."""
-    form = await request.form()
+    form = await read_form(request)
     raw = form.get("status")
     if raw not in {status.value for status in NeedStatus}:
         raise InvalidInput(N_("Choose a valid status"), field="status")

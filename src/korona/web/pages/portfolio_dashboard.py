@@ -21,6 +21,7 @@ from korona.portfolio.intake.models import InputKind
 from korona.web import i18n
 from korona.web.charts import PALETTE
 from korona.web.deps import DbSession, require
+from korona.web.form_input import read_form
 from korona.web.labels import label, translate_error
 from korona.web.pages.inputs import links
 from korona.web.templating import render
@@ -138,7 +139,7 @@ async def import_upload(
     principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
 ) -> Response:
     """Import an uploaded file; any bad row imports nothing and is reported row by row."""
-    form = await request.form()
+    form = await read_form(request, files=("file",))
     entity, upload = form.get("entity"), form.get("file")
     if entity not in set(importer.ImportEntity) or not isinstance(upload, UploadFile):
         return _import_page(

@@ -15,8 +15,10 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.solution import service
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
+from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, require
+from korona.web.form_input import read_form
 from korona.web.labels import translate_error
 from korona.web.templating import render
 
@@ -106,7 +108,7 @@ async def create_solution(
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
 ) -> Response:
     """Add a solution from the form; on bad input show the form again with messages."""
-    values = _form_values(await request.form())
+    values = _form_values(await read_form(request))
     try:
         solution = service.create_solution(
             session, principal, SolutionCreate.model_validate(values)
@@ -126,7 +128,7 @@ async def create_solution(
 
 @router.get("/{solution_id}")
 def solution_page(
-    solution_id: int,
+    solution_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.PUBLIC)),
@@ -145,7 +147,7 @@ def solution_page(
 
 @router.get("/{solution_id}/edit")
 def edit_solution_form(
-    solution_id: int,
+    solution_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
@@ -163,14 +165,14 @@ def edit_solution_form(
 
 @router.post("/{solution_id}")
 async def update_solution(
-    solution_id: int,
+    solution_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
 ) -> Response:
     """Save changes to a solution; on bad input show the form again with messages."""
     solution = service.get_solution(session, solution_id)
-    values = _form_values(await request.form())
+    values = _form_values(await read_form(request))
     try:
         service.update_solution(
             session, principal, solution_id, SolutionUpdate.model_validate(values)

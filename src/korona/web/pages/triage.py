@@ -16,7 +16,9 @@ from korona.portfolio.intake.models import LetterKind
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.validation import RowId, parse_row_id
 from korona.web.deps import DbSession, require
+from korona.web.form_input import read_form
 from korona.web.labels import translate_error
 from korona.web.pages.inputs import detail_context, links, match_index
 from korona.web.templating import render
@@ -55,8 +57,8 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
     solution = values["solution_id"]
     return workflow.TriageRequest(
         action=action,
-        need_ids=tuple(int(v) for v in values["need_ids"]),
-        solution_id=int(solution) if solution.isdigit() else None,
+        need_ids=tuple(parse_row_id(v, field="need_ids") for v in values["need_ids"]),
+        solution_id=parse_row_id(solution, field="solution_id") if solution else None,
         duplicate_of_id=duplicate_of_id,
         working_group=values["working_group"],
         reason=values["reason"],
@@ -105,12 +107,12 @@ async def triage_bulk(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Apply one action to every ticked input; all or nothing."""
-    values = _form_values(await request.form())
+    values = _form_values(await read_form(request))
     try:
         done = workflow.apply(
             session,
             principal,
-            [int(v) for v in values["input_ids"]],
+            [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
             _request(session, values),
             links(request),
         )
@@ -146,7 +148,7 @@ async def save_letter_template(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Save one letter template; refuse unknown fields."""
-    form = await request.form()
+    form = await read_form(request)
     letter, language = str(form.get("letter", "")), str(form.get("language", ""))
     try:
         if letter not in set(LetterKind):
@@ -173,14 +175,14 @@ async def save_letter_template(
 
 @router.post("/{input_id}")
 async def triage_one(
-    input_id: int,
+    input_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Apply one action to one input from its page."""
     item = intake.get_input(session, input_id)
-    values = _form_values(await request.form())
+    values = _form_values(await read_form(request))
     try:
         workflow.apply(session, principal, [input_id], _request(session, values), links(request))
     except DomainError as error:
