@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from korona.auth.models import Sector
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
-from korona.validation import CLEAN_LINE, CLEAN_TEXT, MunicipalityNumber, RowId
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, MunicipalityNumber, PartialUpdate, RowId
 
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
@@ -41,22 +42,22 @@ class NeedCreate(BaseModel):
     external_ref: ExternalRef | None = None
 
 
-class NeedUpdate(BaseModel):
+class NeedUpdate(PartialUpdate):
     """Changes to a need's content; unset fields stay as they are.
 
-    Only the fields a need may lack (municipality, review date) accept null: a required field
-    cannot be emptied by sending null, so the others default to "unset" but refuse null.
+    Only the fields a need may lack (municipality, review date) accept null.
     """
 
     model_config = ConfigDict(extra="forbid")
+    NULLABLE = frozenset({"municipality_number", "review_by_date"})
 
-    title: Title = Field(default=None)
-    description: Description = Field(default=None)
-    category: CategoryCode = Field(default=None)
-    clinical_line: ClinicalLine = Field(default=None)
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    category: CategoryCode | SkipJsonSchema[None] = None
+    clinical_line: ClinicalLine | SkipJsonSchema[None] = None
     municipality_number: MunicipalityNumber | None = None
-    urgency: int = Field(default=None, ge=1, le=4)
-    affected_groups: list[AffectedGroup] = Field(default=None, min_length=1)
+    urgency: int | SkipJsonSchema[None] = Field(default=None, ge=1, le=4)
+    affected_groups: list[AffectedGroup] | SkipJsonSchema[None] = Field(default=None, min_length=1)
     review_by_date: date | None = None
 
 

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from korona.portfolio.solution.models import SolutionStatus
-from korona.validation import CLEAN_LINE, CLEAN_TEXT
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, PartialUpdate
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
@@ -44,19 +45,19 @@ class SolutionCreate(BaseModel):
     external_ref: Annotated[str, StringConstraints(max_length=100), CLEAN_LINE] | None = None
 
 
-class SolutionUpdate(BaseModel):
+class SolutionUpdate(PartialUpdate):
     """Changes to a catalogue entry; unset fields stay as they are, and none can be set to null."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name = Field(default=None)
-    owner: Owner = Field(default=None)
-    description: Description = Field(default=None)
-    categories: list[CategoryCode] = Field(default=None, min_length=1)
-    status: SolutionStatus = Field(default=None)
-    quality_assured: bool = Field(default=None)
-    url: Url = Field(default=None)
-    contact: Contact = Field(default=None)
+    name: Name | SkipJsonSchema[None] = None
+    owner: Owner | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    categories: list[CategoryCode] | SkipJsonSchema[None] = Field(default=None, min_length=1)
+    status: SolutionStatus | SkipJsonSchema[None] = None
+    quality_assured: bool | SkipJsonSchema[None] = None
+    url: Url | SkipJsonSchema[None] = None
+    contact: Contact | SkipJsonSchema[None] = None
 
 
 class SolutionRead(BaseModel):

@@ -18,8 +18,8 @@ from korona.auth import service as auth_service
 from korona.console import CLI
 from korona.db import unit_of_work
 from korona.demo import load_demo
-from korona.portfolio.need.models import Need
 from korona.portfolio.intake.models import Input
+from korona.portfolio.need.models import Need
 
 pytestmark = pytest.mark.hostile
 
@@ -198,6 +198,7 @@ def test_need_form_whose_title_is_a_file_is_invalid(reporter: TestClient, demo: 
     files = {"title": ("title.txt", b"Et behov fra en fil", "text/plain")}
     response = reporter.post("/needs", data=data, files=files, follow_redirects=False)
     assert_refused(response, 422)
+    assert "Feltet title må være tekst, ikke en fil" in response.text
     assert demo.count(Need) == before
 
 
@@ -254,6 +255,7 @@ def test_form_with_invalid_utf8_is_refused(reporter: TestClient, demo: Demo) -> 
         follow_redirects=False,
     )
     assert_refused(response, 400, 422)
+    assert "Skjemaet ble ikke sendt som gyldig UTF-8-tekst" in response.text
     assert demo.count(Need) == before
 
 
