@@ -279,3 +279,19 @@ def test_unexpected_error_still_carries_the_security_headers(demo: Demo) -> None
     with demo.client() as client:
         response = client.get("/__broken_for_test")
     assert_refused(response, 500)
+
+
+def test_login_with_nul_in_email_is_invalid(anonymous: TestClient) -> None:
+    data = {
+        "csrf_token": csrf_from(anonymous, "/login"),
+        "email": "kontor\x00@demo.korona.no",
+        "password": DEMO_PASSWORD,
+    }
+    assert_refused(anonymous.post("/login", data=data, follow_redirects=False), 422)
+
+
+def test_token_name_with_control_character_is_invalid(office: TestClient) -> None:
+    data = {"csrf_token": csrf_from(office, "/account"), "name": "nul\x00navn"}
+    response = office.post("/account/tokens", data=data, follow_redirects=False)
+    assert_refused(response, 422)
+    assert "nul\x00navn" not in office.get("/account").text

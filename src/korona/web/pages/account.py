@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
 from korona.errors import DomainError
-from korona.validation import RowId
+from korona.validation import CleanLine, RowId
 from korona.web.deps import SESSION_COOKIE, DbSession, require
 from korona.web.labels import translate_error
 from korona.web.templating import render
@@ -65,7 +65,7 @@ def change_password(
 def create_token(
     request: Request,
     session: DbSession,
-    name: Annotated[str, Form(min_length=1, max_length=100)] = "web",
+    name: Annotated[CleanLine, Form(min_length=1, max_length=100)] = "web",
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Create an API token and show it once."""
