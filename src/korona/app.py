@@ -5,11 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-import korona.models  # noqa: F401 - every table must be known before the first session
 from korona import __version__
+from korona.bootstrap import bootstrap
 from korona.config import Settings
-from korona.db import make_engine, make_sessionmaker
-from korona.portfolio.matching.index import PortfolioIndex
 from korona.web.api import account as account_api
 from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
@@ -66,12 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    engine = make_engine(settings.sqlalchemy_url, pool_pre_ping=True)
+    runtime = bootstrap(settings)
+    app.state.runtime = runtime
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.match_index = PortfolioIndex(app.state.sessionmaker)
-    app.state.match_index.install()
+    app.state.engine = runtime.engine
 
     app.middleware("http")(korona_middleware)
     install_error_handlers(app)

@@ -15,7 +15,6 @@ from korona.console import CLI, console, err_console, fail, settings, transactio
 from korona.notify.cli import app as mail_app
 from korona.portfolio.cli import app as portfolio_app
 from korona.surveillance.cli import app as surveillance_app
-from korona.surveillance.detect.cli import register as register_detection
 
 app = typer.Typer(
     help="korona – koronaportefølje and Sykdomspulsen in one system.",
@@ -186,7 +185,6 @@ def user_token(
     typer.echo(token)
 
 
-register_detection(surveillance_app)
 app.add_typer(surveillance_app, name="surveillance")
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(mail_app, name="mail")

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default SQLite in the data directory. "
         "PostgreSQL: postgresql+psycopg://user:password@host/dbname",
     )
+    database_pool_size: int = Field(
+        default=5, ge=1, le=200, description="Connections each process keeps open"
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra connections a process may open under load"
+    )
+    database_pool_timeout: float = Field(
+        default=30, gt=0, le=600, description="Seconds to wait for a free pooled connection"
+    )
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     reference_dir: Path = Field(default_factory=default_reference_dir)
     base_url: str = "http://127.0.0.1:8000"

@@ -11,10 +11,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-import korona.models  # noqa: F401 - every table must be known before the first session
+from korona import bootstrap
 from korona.auth.permissions import Principal
 from korona.config import Settings
-from korona.db import make_engine, make_sessionmaker, unit_of_work
 from korona.errors import DomainError
 
 console = Console()
@@ -44,11 +43,8 @@ def transaction(config: Settings | None = None) -> Iterator[Session]:
     """Run one command as one unit of work; domain errors become a clear message and exit 1."""
     config = config or settings()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(config.sqlalchemy_url)
     try:
-        with unit_of_work(make_sessionmaker(engine)) as session:
+        with bootstrap.transaction(config) as session:
             yield session
     except DomainError as error:
         fail(error.text)
-    finally:
-        engine.dispose()

@@ -1,16 +1,20 @@
-"""Database engine, declarative base, UTC timestamps and the unit of work."""
+"""Database engine, declarative base, UTC timestamps, the unit of work and its actions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 #: Constraint names that Alembic can find again on both SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -52,10 +56,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: How long a SQLite connection waits for another writer before giving up (seconds).
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault(
+            "connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
@@ -65,19 +75,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
             cursor.close()
 
     return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Return the session factory; objects stay usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    """Return the session factory; objects stay usable after commit.
+
+    Its sessions run the actions registered with :func:`on_commit` and :func:`on_rollback`.
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    event.listen(factory, "after_commit", _run_commit_actions)
+    event.listen(factory, "after_soft_rollback", _run_rollback_actions)
+    return factory
 
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Open one session for one use case; commit once at the end, roll back on any error."""
+    """Open one session for one use case; commit once at the end, roll back on any error.
+
+    After the commit the session's after-commit actions run (index refresh, …); after a
+    rollback its after-rollback actions run (removing files written for it, …).
+    """
     session = factory()
     try:
         yield session
@@ -87,3 +108,66 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_ACTIONS_KEY = "korona_transaction_actions"
+
+
+@dataclass(frozen=True)
+class _Action:
+    """Something to do once the transaction it was registered in is committed or rolled back."""
+
+    transaction: SessionTransaction
+    on_commit: Callable[[], None] | None = None
+    on_rollback: Callable[[], None] | None = None
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` after the session's transaction commits (never if it rolls back)."""
+    _register(session, _Action(_current_transaction(session), on_commit=action))
+
+
+def on_rollback(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` if the session's transaction (or the savepoint around it) rolls back."""
+    _register(session, _Action(_current_transaction(session), on_rollback=action))
+
+
+def _current_transaction(session: Session) -> SessionTransaction:
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    return transaction if transaction is not None else session.begin()
+
+
+def _register(session: Session, action: _Action) -> None:
+    session.info.setdefault(_ACTIONS_KEY, []).append(action)
+
+
+def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _run(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        try:
+            action()
+        except Exception:  # the transaction has ended; one failed action must not stop the rest
+            log.exception("an after-transaction action failed")
+
+
+def _run_commit_actions(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint was released: its actions wait for the outer commit
+    actions: list[_Action] = session.info.pop(_ACTIONS_KEY, [])
+    _run([action.on_commit for action in actions if action.on_commit is not None])
+
+
+def _run_rollback_actions(session: Session, ended: SessionTransaction) -> None:
+    kept: list[_Action] = []
+    undone: list[_Action] = []
+    for action in session.info.get(_ACTIONS_KEY, []):
+        (undone if _within(action.transaction, ended) else kept).append(action)
+    session.info[_ACTIONS_KEY] = kept
+    _run([action.on_rollback for action in undone if action.on_rollback is not None])

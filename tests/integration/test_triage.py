@@ -246,7 +246,7 @@ def test_office_triages_200_imported_inputs_in_bulk(client: TestClient, db: Sess
     import_inputs(db, 200)
     db.commit()
     csrf = office_client(client, db)
-    queue = client.get("/triage")
+    queue = client.get("/triage?per_page=200")  # the queue pages; ask for all 200 at once
     assert queue.status_code == 200
     assert "200 nye innspill" in queue.text
     assert queue.text.count('name="input_ids"') == 200

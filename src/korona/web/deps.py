@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from korona.auth import service as auth_service
 from korona.auth.permissions import ANONYMOUS, Permission, Principal, principal_for
 from korona.auth.security import csrf_valid
+from korona.bootstrap import Runtime
 from korona.config import Settings
-from korona.db import unit_of_work
 
 SESSION_COOKIE = "korona_session"
 CSRF_COOKIE = "korona_csrf"
@@ -39,9 +39,26 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """Yield the request's one session; commit when the route returns, roll back on error."""
-    with unit_of_work(request.app.state.sessionmaker) as session:
+def get_runtime(request: Request) -> Runtime:
+    """Return the engine, session factory and match index the app was built with."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def _database_slot(request: Request) -> AsyncIterator[None]:
+    """Wait on the event loop, holding no thread, until the pool has a connection to spare."""
+    async with get_runtime(request).database_slots():
+        yield
+
+
+def get_db(
+    request: Request, _slot: Annotated[None, Depends(_database_slot, scope="function")]
+) -> Iterator[Session]:
+    """Yield the request's unit of work: commit when the route returns, roll back on error.
+
+    A plain ``def``: FastAPI runs it, its commit included, in the threadpool, never on the loop.
+    """
+    with get_runtime(request).unit_of_work() as session:
         yield session
 
 
@@ -52,6 +69,11 @@ def _bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_principal(request: Request, session: DbSession) -> Principal:
+    """Return who is asking (a plain ``def``: the token and session look-ups run in a thread)."""
+    return resolve_principal(request, session)
 
 
 def resolve_principal(request: Request, session: Session) -> Principal:
@@ -74,16 +96,29 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     return principal
 
 
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+
+
+async def _read_form(request: Request) -> None:
+    """Read a posted form before any database work, so no connection waits on the upload."""
+    if request.method not in SAFE_METHODS and _is_form(request):
+        await request.form()  # Starlette keeps it for the handler and the CSRF check
+
+
 async def _check_csrf(request: Request, settings: Settings) -> None:
     submitted = request.headers.get(CSRF_HEADER)
-    if submitted is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if submitted is None and _is_form(request):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
     if not csrf_valid(
-        settings.secret_key.get_secret_value(), request.cookies.get(CSRF_COOKIE), submitted
+        settings.secret_key.get_secret_value(),
+        request.cookies.get(CSRF_COOKIE),
+        request.cookies.get(SESSION_COOKIE),
+        submitted,
     ):
         raise CsrfFailed
 
@@ -95,8 +130,12 @@ def require(permission: Permission) -> Callable[..., object]:
     (bearer-token API calls carry no ambient credentials and are exempt).
     """
 
-    async def dependency(request: Request, session: DbSession) -> Principal:
-        principal = resolve_principal(request, session)
+    async def dependency(
+        request: Request,
+        _form: Annotated[None, Depends(_read_form)],
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        # Async but free of database work: the principal was resolved in a worker thread.
         if not principal.can(permission):
             if not principal.is_authenticated:
                 raise NotAuthenticated

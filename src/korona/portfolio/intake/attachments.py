@@ -6,12 +6,13 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import filetype
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from korona.db import on_rollback
 from korona.errors import N_, InvalidInput
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -72,9 +73,6 @@ def check(upload: Upload) -> CheckedFile:
     )
 
 
-_WRITTEN_KEY = "korona_written_files"
-
-
 def store(session: Session, directory: Path, checked: CheckedFile) -> str:
     """Write the file under a random storage name in ``directory``; return that name.
 
@@ -84,16 +82,5 @@ def store(session: Session, directory: Path, checked: CheckedFile) -> str:
     storage_name = uuid.uuid4().hex
     path = directory / storage_name
     path.write_bytes(checked.content)
-    session.info.setdefault(_WRITTEN_KEY, []).append(path)
+    on_rollback(session, partial(path.unlink, missing_ok=True))
     return storage_name
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_files(session: Session) -> None:
-    session.info.pop(_WRITTEN_KEY, None)
-
-
-@event.listens_for(Session, "after_rollback")
-def _remove_files(session: Session) -> None:
-    for path in session.info.pop(_WRITTEN_KEY, []):
-        path.unlink(missing_ok=True)

@@ -121,6 +121,36 @@ def _organisation(
     return None, data.organisation_name, data.is_public
 
 
+def _check_external_ref(session: Session, external_ref: str | None) -> None:
+    if external_ref and session.scalar(select(Input.id).where(Input.external_ref == external_ref)):
+        raise Conflict(
+            N_("An input with reference {ref} exists already"),
+            field="external_ref",
+            ref=external_ref,
+        )
+
+
+def _store_attachments(
+    session: Session,
+    item: Input,
+    checked: Sequence[attachments.CheckedFile],
+    directory: Path | None,
+) -> None:
+    if directory is None:
+        raise InvalidInput(N_("Attachments cannot be stored here"), field="attachments")
+    for file in checked:
+        session.add(
+            InputAttachment(
+                input_id=item.id,
+                filename=file.filename,
+                media_type=file.media_type,
+                size_bytes=file.size_bytes,
+                sha256=file.sha256,
+                storage_name=attachments.store(session, directory, file),
+            )
+        )
+
+
 def submit_input(
     session: Session,
     principal: Principal,
@@ -137,14 +167,7 @@ def submit_input(
     organisation_id, organisation_name, is_public = _organisation(
         session, Principal() if submission.imported else principal, data
     )
-    if data.external_ref and session.scalar(
-        select(Input.id).where(Input.external_ref == data.external_ref)
-    ):
-        raise Conflict(
-            N_("An input with reference {ref} exists already"),
-            field="external_ref",
-            ref=data.external_ref,
-        )
+    _check_external_ref(session, data.external_ref)
     now = utcnow()
     item = Input(
         reference=f"pending-{secrets.token_hex(6)}",  # replaced below, once the id is known
@@ -174,19 +197,7 @@ def submit_input(
     item.reference = reference_for(item)
     session.flush()
     if checked:
-        if submission.attachment_dir is None:
-            raise InvalidInput(N_("Attachments cannot be stored here"), field="attachments")
-        for file in checked:
-            session.add(
-                InputAttachment(
-                    input_id=item.id,
-                    filename=file.filename,
-                    media_type=file.media_type,
-                    size_bytes=file.size_bytes,
-                    sha256=file.sha256,
-                    storage_name=attachments.store(session, submission.attachment_dir, file),
-                )
-            )
+        _store_attachments(session, item, checked, submission.attachment_dir)
     audit.record(
         session,
         principal,

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import math
-import threading
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 import numpy as np
 
+from korona.portfolio.matching.locks import RWLock
 from korona.portfolio.matching.text import (
-    CATEGORY_WORDS,
     SEED_PARTS,
     SYNONYMS,
+    Analysis,
+    analyse_categories,
     category_token,
     ngrams_of,
+    split_compound,
     split_words,
     stem_of,
 )
@@ -95,59 +96,12 @@ class MatchSettings:
 
 
 @dataclass
-class _Analysis:
-    """Weighted terms of one text: word stems and character n-grams."""
-
-    words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    ngrams: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-
-@dataclass
 class _Posting:
     """Slots holding one term, with the term's weighted frequency per field."""
 
     slots: array[int] = field(default_factory=lambda: array("i"))
     tf: tuple[array[float], ...] = ()
     dead: int = 0
-
-
-class _RWLock:
-    """Let many readers in at once and writers one at a time, writers first."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._waiting_writers = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer or self._waiting_writers:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._waiting_writers += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._waiting_writers -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
 
 
 class MatchIndex:
@@ -162,7 +116,7 @@ class MatchIndex:
 
     def __init__(self, settings: MatchSettings | None = None) -> None:
         self.settings = settings or MatchSettings()
-        self._lock = _RWLock()
+        self._lock = RWLock()
         self._words: dict[str, _Posting] = {}
         self._ngrams: dict[str, _Posting] = {}
         self._word_df: Counter[str] = Counter()
@@ -196,7 +150,7 @@ class MatchIndex:
             self._known_stems.update(stem_of(w) for w in surface)
             fields = (
                 self._analyse_words(title),
-                self._analyse_categories(doc.categories),
+                analyse_categories(doc.categories),
                 self._analyse_words(description),
             )
             self._insert(doc, fields, surface)
@@ -252,13 +206,13 @@ class MatchIndex:
 
     # -- analysis -------------------------------------------------------------
 
-    def _analyse(self, text: str, *, query: bool = False) -> _Analysis:
+    def _analyse(self, text: str, *, query: bool = False) -> Analysis:
         """Turn free text into weighted stems (with compound parts) and n-grams."""
         return self._analyse_words(split_words(text), query=query)
 
-    def _analyse_words(self, words: list[str], *, query: bool = False) -> _Analysis:
+    def _analyse_words(self, words: list[str], *, query: bool = False) -> Analysis:
         settings = self.settings
-        result = _Analysis()
+        result = Analysis()
         for word in words:
             stem = stem_of(word)
             result.words[stem] += 1.0
@@ -277,51 +231,12 @@ class MatchIndex:
                 result.ngrams[gram] += 1.0 / len(grams)
         return result
 
-    def _analyse_categories(self, categories: Iterable[str]) -> _Analysis:
-        result = _Analysis()
-        for code in categories:
-            result.words[category_token(code)] += 1.0
-            for word in split_words(CATEGORY_WORDS.get(code, code.replace("_", " "))):
-                result.words[stem_of(word)] += 1.0
-        return result
-
-    def _known(self, word: str) -> bool:
-        return len(word) >= 3 and (word in self._vocabulary or stem_of(word) in self._known_stems)
-
-    def _split_compound(self, word: str, depth: int = 0, *, partial: bool = True) -> list[str]:
-        """Split a compound into known parts, longest head first ([] if it is not one).
-
-        Norwegian joins parts directly or with a linking -s- or -e-
-        ("smitte+sporing", "sykehjem+s+plass"). A split where every part is a
-        known word wins; failing that, a long known head with a long unknown
-        tail ("kommune+overlegen") still yields the head, so the word is
-        findable by its first part.
-        """
-        if len(word) < 7 or depth > 3:
-            return []
-        fallback: list[str] = []
-        for cut in range(len(word) - 3, 2, -1):
-            head, rest = word[:cut], word[cut:]
-            if not self._known(head):
-                continue
-            tails = [rest]
-            if rest[0] in "se" and len(rest) > 4:
-                tails.append(rest[1:])
-            for tail in tails:
-                if self._known(tail):
-                    return [head, tail]
-                deeper = self._split_compound(tail, depth + 1, partial=False)
-                if deeper:
-                    return [head, *deeper]
-            # Only a head seen as a word of its own, not a stem look-alike
-            # ("kommun" in "kommunikasjon"), is trusted without its tail.
-            if partial and not fallback and len(rest) >= 4 and head in self._vocabulary:
-                fallback = [head]
-        return fallback
+    def _split_compound(self, word: str) -> list[str]:
+        return split_compound(word, self._vocabulary, self._known_stems)
 
     # -- postings -------------------------------------------------------------
 
-    def _insert(self, doc: Document, fields: tuple[_Analysis, ...], surface: list[str]) -> None:
+    def _insert(self, doc: Document, fields: tuple[Analysis, ...], surface: list[str]) -> None:
         slot = len(self._docs)
         self._grow(slot + 1)
         self._docs.append(doc)
@@ -409,7 +324,7 @@ class MatchIndex:
 
     # -- scoring --------------------------------------------------------------
 
-    def _expand(self, query: _Analysis) -> dict[str, float]:
+    def _expand(self, query: Analysis) -> dict[str, float]:
         """Add synonyms of the query stems at reduced weight."""
         weights: dict[str, float] = dict(query.words)
         for term, weight in query.words.items():
@@ -420,7 +335,7 @@ class MatchIndex:
                 weights[synonym] = max(weights.get(synonym, 0.0), extra)
         return weights
 
-    def _score(self, query: _Analysis) -> tuple[np.ndarray, np.ndarray]:
+    def _score(self, query: Analysis) -> tuple[np.ndarray, np.ndarray]:
         """Return the slots sharing a term with the query and their BM25F scores."""
         settings = self.settings
         live = len(self._slot_of)

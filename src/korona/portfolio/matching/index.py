@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from korona.db import on_commit
 from korona.portfolio.intake.models import Input, InputStatus
-from korona.portfolio.matching import Document, DocumentKind, MatchIndex
+from korona.portfolio.matching.engine import Document, DocumentKind, MatchIndex
 from korona.portfolio.need.models import Need, NeedStatus
 from korona.portfolio.solution.models import Solution
 
 log = logging.getLogger(__name__)
 
-_CHANGES_KEY = "korona_match_changes"
 #: Inputs that were merged or declined are no longer offered as matches.
 _UNMATCHABLE_INPUTS = frozenset({InputStatus.DUPLICATE, InputStatus.DECLINED})
 
@@ -82,8 +83,7 @@ def build_index(session: Session) -> MatchIndex:
 class PortfolioIndex:
     """The app's one MatchIndex: built from the database on first use, then kept current.
 
-    Changes are collected at each flush and applied only after the commit, so a rolled-back
-    request never leaves a phantom match behind.
+    Changes are collected at each flush and applied after the commit (see :meth:`install`).
     """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
@@ -112,11 +112,15 @@ class PortfolioIndex:
                 index.add(doc)
 
     def install(self) -> None:
-        """Listen to the sessions of the factory for changes to matchable entities."""
+        """Collect the matchable changes of every flush of the factory's sessions.
+
+        They are applied only after the commit, so a rolled-back request never leaves a
+        phantom match behind.
+        """
 
         @event.listens_for(self._factory, "after_flush")
         def _collect(session: Session, _context: Any) -> None:
-            changes = session.info.setdefault(_CHANGES_KEY, {})
+            changes: dict[tuple[DocumentKind, int], Document | None] = {}
             for entity in [*session.new, *session.dirty]:
                 kind = _KIND_OF.get(type(entity))
                 if kind is not None:
@@ -125,13 +129,5 @@ class PortfolioIndex:
                 kind = _KIND_OF.get(type(entity))
                 if kind is not None:
                     changes[(kind, entity.id)] = None
-
-        @event.listens_for(self._factory, "after_commit")
-        def _apply(session: Session) -> None:
-            changes = session.info.pop(_CHANGES_KEY, None)
             if changes:
-                self.apply(changes)
-
-        @event.listens_for(self._factory, "after_rollback")
-        def _forget(session: Session) -> None:
-            session.info.pop(_CHANGES_KEY, None)
+                on_commit(session, partial(self.apply, changes))

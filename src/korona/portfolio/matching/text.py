@@ -6,6 +6,9 @@ import json
 import re
 import threading
 import unicodedata
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -100,3 +103,64 @@ def ngrams_of(stem: str, size: int) -> list[str]:
     if len(padded) <= size:
         return [padded]
     return [padded[i : i + size] for i in range(len(padded) - size + 1)]
+
+
+@dataclass
+class Analysis:
+    """Weighted terms of one text: word stems and character n-grams."""
+
+    words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    ngrams: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def analyse_categories(categories: Iterable[str]) -> Analysis:
+    """Return the terms of category codes: a token per code plus its Norwegian words."""
+    result = Analysis()
+    for code in categories:
+        result.words[category_token(code)] += 1.0
+        for word in split_words(CATEGORY_WORDS.get(code, code.replace("_", " "))):
+            result.words[stem_of(word)] += 1.0
+    return result
+
+
+def split_compound(
+    word: str,
+    vocabulary: Collection[str],
+    known_stems: Collection[str],
+    depth: int = 0,
+    *,
+    partial: bool = True,
+) -> list[str]:
+    """Split a compound into known parts, longest head first ([] if it is not one).
+
+    Norwegian joins parts directly or with a linking -s- or -e-
+    ("smitte+sporing", "sykehjem+s+plass"). A split where every part is a
+    known word wins; failing that, a long known head with a long unknown
+    tail ("kommune+overlegen") still yields the head, so the word is
+    findable by its first part.
+    """
+    if len(word) < 7 or depth > 3:
+        return []
+
+    def known(part: str) -> bool:
+        return len(part) >= 3 and (part in vocabulary or stem_of(part) in known_stems)
+
+    fallback: list[str] = []
+    for cut in range(len(word) - 3, 2, -1):
+        head, rest = word[:cut], word[cut:]
+        if not known(head):
+            continue
+        tails = [rest]
+        if rest[0] in "se" and len(rest) > 4:
+            tails.append(rest[1:])
+        for tail in tails:
+            if known(tail):
+                return [head, tail]
+            deeper = split_compound(tail, vocabulary, known_stems, depth + 1, partial=False)
+            if deeper:
+                return [head, *deeper]
+        # Only a head seen as a word of its own, not a stem look-alike
+        # ("kommun" in "kommunikasjon"), is trusted without its tail.
+        if partial and not fallback and len(rest) >= 4 and head in vocabulary:
+            fallback = [head]
+    return fallback

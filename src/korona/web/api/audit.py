@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from korona import audit
-from korona.audit import AuditAction
 from korona.auth.permissions import Permission, Principal
-from korona.validation import CleanLine, Limit, Offset
+from korona.validation import Limit, Offset
 from korona.web.deps import DbSession, require
-from korona.web.pages.audit_log import audit_filter
+from korona.web.forms import AuditQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -34,19 +33,11 @@ class AuditEntryRead(BaseModel):
 @router.get("", response_model=list[AuditEntryRead])
 def audit_api(
     session: DbSession,
-    entity_type: CleanLine | None = Query(None, max_length=50),
-    entity_id: CleanLine | None = Query(None, max_length=50),
-    actor: CleanLine | None = Query(None, max_length=254),
-    action: AuditAction | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    query: Annotated[AuditQuery, Query()],
     limit: Annotated[Limit, Query()] = 100,
     offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""
-    filters = audit_filter(
-        entity_type, entity_id, actor, action.value if action else None, since, until
-    )
-    entries = audit.query(session, filters, limit=limit, offset=offset)
+    entries = audit.query(session, query.to_filter(), limit=limit, offset=offset)
     return [AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries]

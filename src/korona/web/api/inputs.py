@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import workflow
-from korona.portfolio.intake.models import InputKind, InputStatus
 from korona.portfolio.intake.schemas import (
     BulkTriageIn,
     InputCreate,
@@ -17,8 +18,9 @@ from korona.portfolio.intake.schemas import (
     MatchRequest,
     TriageIn,
 )
-from korona.validation import CleanLine, RowId
-from korona.web.deps import DbSession, get_settings, require
+from korona.validation import RowId
+from korona.web.deps import DbSession, get_runtime, get_settings, require
+from korona.web.forms import InputQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["inputs"])
 
@@ -30,7 +32,7 @@ def match(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> list[MatchRead]:
     """Return the solutions, needs and inputs most similar to a text, best first."""
-    index = request.app.state.match_index.get()
+    index = get_runtime(request).match_index.get()
     return [
         MatchRead(kind=m.kind.value, id=m.id, title=m.title, score=m.score)
         for m in index.search(data.text, data.categories, limit=data.limit)
@@ -40,15 +42,14 @@ def match(
 @router.get("/inputs", response_model=list[InputRead])
 def list_inputs(
     session: DbSession,
-    status: InputStatus | None = None,
-    kind: InputKind | None = None,
-    category: CleanLine | None = Query(None, max_length=40),
-    q: CleanLine | None = Query(None, max_length=200),
+    response: Response,
+    query: Annotated[InputQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> list[InputRead]:
-    """List inputs in the order they were received."""
-    filters = intake.InputFilter(status=status, kind=kind, category=category, text=q)
-    return [intake.to_read(item) for item in intake.list_inputs(session, filters)]
+    """List inputs in the order they were received, a page at a time."""
+    page = Page.of(intake.list_inputs(session, query.to_filter()), query)
+    paged(response, page)
+    return [intake.to_read(item) for item in page.items]
 
 
 @router.post("/inputs", response_model=InputReceipt, status_code=201)

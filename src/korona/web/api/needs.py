@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from korona.auth.models import Sector
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
-from korona.portfolio.need.models import NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
-from korona.validation import CleanLine, MunicipalityNumber, RowId
+from korona.validation import RowId
 from korona.web.deps import DbSession, require
+from korona.web.forms import NeedQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["needs"])
 
@@ -22,27 +22,15 @@ router = APIRouter(prefix="/api/v1", tags=["needs"])
 @router.get("/needs", response_model=list[NeedRead])
 def list_needs(
     session: DbSession,
-    sector: Sector | None = None,
-    category: CleanLine | None = Query(None, max_length=40),
-    status: NeedStatus | None = None,
-    organisation_id: RowId | None = None,
-    municipality_number: MunicipalityNumber | None = None,
-    overdue: bool = False,
-    q: CleanLine | None = Query(None, max_length=200),
+    response: Response,
+    query: Annotated[NeedQuery, Query()],
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> list[NeedRead]:
-    """List needs, most urgent first, with optional filters."""
-    filters = service.NeedFilter(
-        sector=sector,
-        category=category,
-        status=status,
-        organisation_id=organisation_id,
-        municipality_number=municipality_number,
-        overdue=overdue,
-        text=q,
-    )
+    """List needs, most urgent first, a page at a time (X-Total-Count: all that match)."""
+    page = Page.of(service.list_needs(session, query.to_filter()), query)
+    paged(response, page)
     today = date.today()
-    return [service.to_read(need, today=today) for need in service.list_needs(session, filters)]
+    return [service.to_read(need, today=today) for need in page.items]
 
 
 @router.post("/needs", response_model=NeedRead, status_code=201)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
 
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio.solution import service
-from korona.portfolio.solution.models import SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
-from korona.validation import CleanLine, RowId
+from korona.validation import RowId
 from korona.web.deps import DbSession, require
+from korona.web.forms import Page, SolutionQuery, paged
 
 router = APIRouter(prefix="/api/v1", tags=["solutions"])
 
@@ -17,17 +19,14 @@ router = APIRouter(prefix="/api/v1", tags=["solutions"])
 @router.get("/solutions", response_model=list[SolutionRead])
 def list_solutions(
     session: DbSession,
-    category: CleanLine | None = Query(None, max_length=40),
-    status: SolutionStatus | None = None,
-    quality_assured: bool | None = None,
-    q: CleanLine | None = Query(None, max_length=200),
+    response: Response,
+    query: Annotated[SolutionQuery, Query()],
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> list[SolutionRead]:
-    """List the catalogue, quality-assured solutions first."""
-    filters = service.SolutionFilter(
-        category=category, status=status, quality_assured=quality_assured, text=q
-    )
-    return [SolutionRead.model_validate(s) for s in service.list_solutions(session, filters)]
+    """List the catalogue, quality-assured solutions first, a page at a time."""
+    page = Page.of(service.list_solutions(session, query.to_filter()), query)
+    paged(response, page)
+    return [SolutionRead.model_validate(s) for s in page.items]
 
 
 @router.post("/solutions", response_model=SolutionRead, status_code=201)

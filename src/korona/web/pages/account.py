@@ -9,10 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
-from korona.errors import DomainError
 from korona.validation import CleanLine, RowId
 from korona.web.deps import SESSION_COOKIE, DbSession, require
-from korona.web.labels import translate_error
+from korona.web.forms import Rejected, attempt
 from korona.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -44,18 +43,22 @@ def change_password(
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Change the password; every session, this one included, is revoked."""
-    try:
-        auth_service.change_password(session, principal, current=current_password, new=new_password)
-    except DomainError as error:
-        session.rollback()
+    outcome = attempt(
+        session,
+        lambda: auth_service.change_password(
+            session, principal, current=current_password, new=new_password
+        ),
+        field="",
+    )
+    if isinstance(outcome, Rejected):
         context = _account_page(
             request,
             session,
             principal,
-            password_error=translate_error(error),
-            password_field=error.field,
+            password_error=outcome.message,
+            password_field=outcome.field or None,
         )
-        return render(request, "account.html", context, status_code=error.status_code)
+        return render(request, "account.html", context, status_code=outcome.status_code)
     response = RedirectResponse("/login?changed=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

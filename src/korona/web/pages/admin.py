@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
-from korona.errors import DomainError
 from korona.portfolio import category
 from korona.validation import CleanLine
 from korona.web.deps import DbSession, require
-from korona.web.labels import translate_error
+from korona.web.forms import ListQuery, Page, Rejected, attempt
 from korona.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -40,16 +39,20 @@ def add_category(
     principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
 ) -> Response:
     """Add a category; on bad input show the page again with the message."""
-    try:
-        category.add_category(session, principal, code=code, name_nb=name_nb, name_en=name_en)
-    except DomainError as error:
-        session.rollback()
+    outcome = attempt(
+        session,
+        lambda: category.add_category(
+            session, principal, code=code, name_nb=name_nb, name_en=name_en
+        ),
+        field="code",
+    )
+    if isinstance(outcome, Rejected):
         context = {
             "categories": category.list_categories(session),
             "values": {"code": code, "name_nb": name_nb, "name_en": name_en},
-            "errors": {error.field or "code": translate_error(error)},
+            "errors": outcome.errors,
         }
-        return render(request, "admin/categories.html", context, status_code=error.status_code)
+        return render(request, "admin/categories.html", context, status_code=outcome.status_code)
     return RedirectResponse("/admin/categories?saved=1", status_code=303)
 
 
@@ -57,7 +60,9 @@ def add_category(
 def users_page(
     request: Request,
     session: DbSession,
+    query: Annotated[ListQuery, Query()],
     principal: Principal = Depends(require(Permission.USER_READ)),
 ) -> Response:
-    """List users, their organisations and roles."""
-    return render(request, "admin/users.html", {"users": auth_service.list_users(session)})
+    """List users, their organisations and roles, a page at a time."""
+    page = Page.of(auth_service.list_users(session), query)
+    return render(request, "admin/users.html", {"users": page.items, "page": page})

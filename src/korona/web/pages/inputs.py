@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from korona import tabular
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, DomainError, NotFound
+from korona.errors import N_, NotFound
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import attachments, workflow
 from korona.portfolio.intake import service as intake
@@ -26,10 +23,8 @@ from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, get_settings, require
-from korona.web.form_input import read_form
-from korona.web.labels import translate_error
-from korona.web.pages.solutions import field_errors
+from korona.web.deps import DbSession, get_runtime, get_settings, require
+from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
 from korona.web.templating import render
 
 router = APIRouter(prefix="/inputs", include_in_schema=False)
@@ -58,7 +53,7 @@ def links(request: Request) -> intake.StatusLinks:
 
 def match_index(request: Request) -> Any:
     """Return the app's match index (built on first use)."""
-    return request.app.state.match_index.get()
+    return get_runtime(request).match_index.get()
 
 
 def preview_matches(
@@ -114,12 +109,13 @@ def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
     return payload
 
 
-async def _uploads(form: Any) -> list[attachments.Upload]:
+def _uploads(form: Any) -> list[attachments.Upload]:
     uploads = []
     for item in form.getlist("attachments"):
         if isinstance(item, UploadFile) and item.filename:
             # Read one byte past the limit so an oversized file is refused, not truncated.
-            content = await item.read(attachments.MAX_BYTES + 1)
+            item.file.seek(0)
+            content = item.file.read(attachments.MAX_BYTES + 1)
             uploads.append(attachments.Upload(item.filename, content))
     return uploads
 
@@ -171,33 +167,35 @@ def match_preview(
 
 
 @router.post("")
-async def submit_input(
+def submit_input(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Register an input from the form and show the receipt; on bad input show the form again."""
-    form = await read_form(request, files=("attachments",))
     values = _form_values(form)
     settings = get_settings(request)
-    try:
+
+    def submit() -> Input:
         data = InputCreate.model_validate(_payload(values, principal))
         submission = intake.Submission(
-            attachments=await _uploads(form), attachment_dir=settings.data_dir / "attachments"
+            attachments=_uploads(form), attachment_dir=settings.data_dir / "attachments"
         )
-        item = intake.submit_input(session, principal, data, links(request), submission)
-    except ValidationError as error:
+        return intake.submit_input(session, principal, data, links(request), submission)
+
+    outcome = attempt(session, submit)
+    if isinstance(outcome, Rejected):
         return _form_page(
-            request, session, principal, values=values, errors=field_errors(error), status_code=422
-        )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": translate_error(error)}
-        return _form_page(
-            request, session, principal, values=values, errors=errors, status_code=error.status_code
+            request,
+            session,
+            principal,
+            values=values,
+            errors=outcome.errors,
+            status_code=outcome.status_code,
         )
     return RedirectResponse(
-        f"/inputs/status/{links(request).token(item)}?submitted=1", status_code=303
+        f"/inputs/status/{links(request).token(outcome)}?submitted=1", status_code=303
     )
 
 
@@ -223,37 +221,31 @@ def status_page(
 def my_inputs(
     request: Request,
     session: DbSession,
+    query: Annotated[ListQuery, Query()],
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
-    """List the inputs the logged-in user submitted, each with its status link."""
+    """List the inputs the logged-in user submitted, each with its status link, by pages."""
     assert principal.user_id is not None
-    items = intake.inputs_of_user(session, principal.user_id)
+    page = Page.of(intake.inputs_of_user(session, principal.user_id), query)
     maker = links(request)
-    context = {"items": items, "tokens": {item.id: maker.token(item) for item in items}}
+    tokens = {item.id: maker.token(item) for item in page.items}
+    context = {"items": page.items, "page": page, "tokens": tokens}
     return render(request, "inputs/mine.html", context)
-
-
-def _filters(request: Request) -> intake.InputFilter:
-    params = request.query_params
-    status, kind = params.get("status"), params.get("kind")
-    return intake.InputFilter(
-        status=InputStatus(status) if status in set(InputStatus) else None,
-        kind=InputKind(kind) if kind in set(InputKind) else None,
-        category=params.get("category") or None,
-        text=(params.get("q") or "").strip()[:200] or None,
-    )
 
 
 @router.get("")
 def inputs_list(
     request: Request,
     session: DbSession,
+    query: Annotated[InputQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
-    """List every input with filters and export links."""
-    filters = _filters(request)
+    """List every input with filters and export links, a page at a time."""
+    filters = query.to_filter()
+    page = Page.of(intake.list_inputs(session, filters), query)
     context = {
-        "items": intake.list_inputs(session, filters),
+        "items": page.items,
+        "page": page,
         "filters": filters,
         "categories": list_categories(session),
         "statuses": list(InputStatus),
@@ -267,21 +259,13 @@ def inputs_export(
     fmt: str,
     request: Request,
     session: DbSession,
+    query: Annotated[InputQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download the filtered inputs with status and links as CSV or XLSX."""
-    items = intake.list_inputs(session, _filters(request))
+    items = intake.list_inputs(session, query.to_filter())
     rows = intake.export_rows(items, get_settings(request).base_url)
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        body, media_type = tabular.to_csv(intake.EXPORT_COLUMNS, rows), tabular.CSV_MEDIA_TYPE
-    elif fmt == "xlsx":
-        body = tabular.to_xlsx(intake.EXPORT_COLUMNS, rows, sheet="innspill")
-        media_type = tabular.XLSX_MEDIA_TYPE
-    else:
-        raise NotFound(N_("Export format must be csv or xlsx"))
-    headers = {"Content-Disposition": f'attachment; filename="innspill-{stamp}.{fmt}"'}
-    return Response(body, media_type=media_type, headers=headers)
+    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill")
 
 
 def detail_context(

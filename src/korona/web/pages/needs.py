@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from korona import tabular
 from korona.auth import service as auth_service
 from korona.auth.models import Role, Sector
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, DomainError, Forbidden, InvalidInput, NotFound
+from korona.errors import N_, Forbidden, InvalidInput
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
 from korona.portfolio.need.models import (
@@ -28,8 +26,8 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.charts import stacked_bar_svg
 from korona.web.deps import DbSession, require
-from korona.web.form_input import read_form
-from korona.web.labels import label, translate_error
+from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, export_response
+from korona.web.labels import label
 from korona.web.templating import render
 
 router = APIRouter(prefix="/needs", include_in_schema=False)
@@ -57,29 +55,6 @@ FORM_FIELDS = (
 OPTIONAL_FIELDS = frozenset({"municipality_number", "review_by_date", "organisation_id"})
 
 
-def _filters(request: Request) -> service.NeedFilter:
-    """Read the list filters from the query string, ignoring values that are not valid."""
-    params = request.query_params
-
-    def choice(name: str, enum: type[Any]) -> Any:
-        value = params.get(name)
-        return enum(value) if value in {member.value for member in enum} else None
-
-    organisation = params.get("organisation", "")
-    municipality = params.get("municipality", "")
-    return service.NeedFilter(
-        sector=choice("sector", Sector),
-        category=params.get("category") or None,
-        status=choice("status", NeedStatus),
-        organisation_id=int(organisation) if organisation.isdigit() else None,
-        municipality_number=municipality
-        if len(municipality) == 4 and municipality.isdigit()
-        else None,
-        overdue=params.get("overdue") == "1",
-        text=(params.get("q") or "").strip()[:200] or None,
-    )
-
-
 def _choices(session: Session) -> dict[str, Any]:
     return {
         "categories": list_categories(session),
@@ -95,12 +70,19 @@ def _choices(session: Session) -> dict[str, Any]:
 def needs_list(
     request: Request,
     session: DbSession,
+    query: Annotated[NeedQuery, Query()],
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """List needs with filters; htmx requests get only the result table."""
-    filters = _filters(request)
-    needs = service.list_needs(session, filters)
-    context = {"needs": needs, "filters": filters, "today": date.today(), **_choices(session)}
+    """List needs with filters, a page at a time; htmx requests get only the result table."""
+    filters = query.to_filter()
+    page = Page.of(service.list_needs(session, filters), query)
+    context = {
+        "needs": page.items,
+        "page": page,
+        "filters": filters,
+        "today": date.today(),
+        **_choices(session),
+    }
     template = "needs/_table.html" if request.headers.get("HX-Request") else "needs/list.html"
     return render(request, template, context)
 
@@ -109,10 +91,11 @@ def needs_list(
 def needs_overview(
     request: Request,
     session: DbSession,
+    query: Annotated[NeedQuery, Query()],
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
-    filters = _filters(request)
+    filters = query.to_filter()
     needs = service.list_needs(session, filters)
     counts = service.overview(needs)
     context = {"counts": counts, "filters": filters, "today": date.today(), **_choices(session)}
@@ -121,12 +104,12 @@ def needs_overview(
 
 @router.get("/overview/chart.svg")
 def needs_chart(
-    request: Request,
     session: DbSession,
+    query: Annotated[NeedQuery, Query()],
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG."""
-    needs = service.list_needs(session, _filters(request))
+    needs = service.list_needs(session, query.to_filter())
     counts = service.overview(needs)
     language = i18n.current_language.get()
     names = {category.code: category.name(language) for category in list_categories(session)}
@@ -150,23 +133,13 @@ def needs_chart(
 @router.get("/export.{fmt}")
 def needs_export(
     fmt: str,
-    request: Request,
     session: DbSession,
+    query: Annotated[NeedQuery, Query()],
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Download the filtered needs as CSV or XLSX."""
-    needs = service.list_needs(session, _filters(request))
-    rows = service.export_rows(needs)
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        body, media_type = tabular.to_csv(service.EXPORT_COLUMNS, rows), tabular.CSV_MEDIA_TYPE
-    elif fmt == "xlsx":
-        body = tabular.to_xlsx(service.EXPORT_COLUMNS, rows, sheet="behov")
-        media_type = tabular.XLSX_MEDIA_TYPE
-    else:
-        raise NotFound(N_("Export format must be csv or xlsx"))
-    headers = {"Content-Disposition": f'attachment; filename="behov-{stamp}.{fmt}"'}
-    return Response(body, media_type=media_type, headers=headers)
+    rows = service.export_rows(service.list_needs(session, query.to_filter()))
+    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov")
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -184,14 +157,6 @@ def _to_payload(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if partial:
         payload.pop("organisation_id", None)
     return payload
-
-
-def _field_errors(error: ValidationError) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "form"
-        errors.setdefault(field, i18n.translate_validation_error(item))
-    return errors
 
 
 def _form_page(
@@ -223,30 +188,27 @@ def new_need_form(
 
 
 @router.post("")
-async def create_need(
+def create_need(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.NEED_CREATE)),
 ) -> Response:
     """Register a need from the form; on bad input show the form again with messages."""
-    values = _form_values(await read_form(request))
+    values = _form_values(form)
     if not principal.has_role(Role.PORTFOLIO_OFFICE):
         values["organisation_id"] = ""
-    try:
-        need = service.create_need(
+    outcome = attempt(
+        session,
+        lambda: service.create_need(
             session, principal, NeedCreate.model_validate(_to_payload(values, partial=False))
-        )
-    except ValidationError as error:
+        ),
+    )
+    if isinstance(outcome, Rejected):
         return _form_page(
-            request, session, values=values, errors=_field_errors(error), status_code=422
+            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
         )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": translate_error(error)}
-        return _form_page(
-            request, session, values=values, errors=errors, status_code=error.status_code
-        )
-    return RedirectResponse(f"/needs/{need.id}?created=1", status_code=303)
+    return RedirectResponse(f"/needs/{outcome.id}?created=1", status_code=303)
 
 
 @router.get("/{need_id}")
@@ -296,44 +258,46 @@ def edit_need_form(
 
 
 @router.post("/{need_id}")
-async def update_need(
+def update_need(
     need_id: RowId,
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
 ) -> Response:
     """Save changes to a need; on bad input show the form again with messages."""
-    need = service.get_need(session, need_id)
-    values = _form_values(await read_form(request))
-    try:
-        service.update_need(
+    service.get_need(session, need_id)
+    values = _form_values(form)
+    outcome = attempt(
+        session,
+        lambda: service.update_need(
             session,
             principal,
             need_id,
             NeedUpdate.model_validate(_to_payload(values, partial=True)),
-        )
-    except ValidationError as error:
+        ),
+    )
+    if isinstance(outcome, Rejected):
+        need = service.get_need(session, need_id)
         return _form_page(
-            request, session, values=values, errors=_field_errors(error), need=need, status_code=422
-        )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": translate_error(error)}
-        return _form_page(
-            request, session, values=values, errors=errors, need=need, status_code=error.status_code
+            request,
+            session,
+            values=values,
+            errors=outcome.errors,
+            need=need,
+            status_code=outcome.status_code,
         )
     return RedirectResponse(f"/needs/{need_id}?saved=1", status_code=303)
 
 
 @router.post("/{need_id}/status")
-async def change_need_status(
+def change_need_status(
     need_id: RowId,
-    request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
 ) -> Response:
     """Move a need to a new status (portfolio office)."""
-    form = await read_form(request)
     raw = form.get("status")
     if raw not in {status.value for status in NeedStatus}:
         raise InvalidInput(N_("Choose a valid status"), field="status")

@@ -21,7 +21,7 @@ from korona.portfolio.intake.models import InputKind
 from korona.web import i18n
 from korona.web.charts import PALETTE
 from korona.web.deps import DbSession, require
-from korona.web.form_input import read_form
+from korona.web.forms import Form, Rejected, attempt
 from korona.web.labels import label, translate_error
 from korona.web.pages.inputs import links
 from korona.web.templating import render
@@ -30,7 +30,6 @@ router = APIRouter(prefix="/portfolio", include_in_schema=False)
 
 #: The dimensions inputs per week can be stacked by.
 CHART_DIMENSIONS = ("kind", "category", "sector")
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 @router.get("/dashboard")
@@ -114,13 +113,24 @@ def weekly_bars_svg(rows: Sequence[dict[str, Any]], *, stack_title: str) -> str:
 def _import_page(
     request: Request, report: Any = None, error: str | None = None, status_code: int = 200
 ) -> Response:
+    errors = [
+        (item.row or "–", item.column, _row_error_text(item))
+        for item in getattr(report, "errors", [])
+    ]
     context = {
         "entities": list(importer.ImportEntity),
         "columns": importer.COLUMNS,
         "report": report,
+        "errors": errors,
         "error": error,
     }
     return render(request, "portfolio/import.html", context, status_code=status_code)
+
+
+def _row_error_text(item: importer.RowError) -> str:
+    if item.detail is not None:
+        return i18n.translate_validation_error(item.detail)
+    return translate_error(DomainError(item.message, **item.params))
 
 
 @router.get("/import")
@@ -133,37 +143,42 @@ def import_form(
 
 
 @router.post("/import")
-async def import_upload(
+def import_upload(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
 ) -> Response:
     """Import an uploaded file; any bad row imports nothing and is reported row by row."""
-    form = await read_form(request, files=("file",))
     entity, upload = form.get("entity"), form.get("file")
     if entity not in set(importer.ImportEntity) or not isinstance(upload, UploadFile):
         return _import_page(
             request, error=i18n.gettext("Choose what to import and a file"), status_code=422
         )
-    content = await upload.read(MAX_IMPORT_BYTES + 1)
-    if len(content) > MAX_IMPORT_BYTES:
+    upload.file.seek(0)
+    content = upload.file.read(importer.MAX_FILE_BYTES + 1)
+    if len(content) > importer.MAX_FILE_BYTES:
         return _import_page(
             request, error=i18n.gettext("The file is larger than 20 MB"), status_code=413
         )
-    try:
-        report = importer.import_file(
-            session,
-            principal,
-            importer.ImportEntity(str(entity)),
-            upload.filename or "",
-            content,
-            links=links(request),
-            send_receipts=form.get("send_receipts") == "1",
-        )
-    except DomainError as error:
-        session.rollback()
-        return _import_page(request, error=translate_error(error), status_code=error.status_code)
-    if not report.ok:
-        session.rollback()
-        return _import_page(request, report=report, status_code=422)
-    return _import_page(request, report=report)
+
+    def run_import() -> importer.ImportReport:
+        try:
+            return importer.import_file(
+                session,
+                principal,
+                importer.ImportEntity(str(entity)),
+                upload.filename or "",
+                content,
+                links=links(request),
+                send_receipts=form.get("send_receipts") == "1",
+            )
+        except importer.ImportRejected as rejected:
+            return rejected.report  # attempt() rolls back a report that is not ok
+
+    outcome = attempt(session, run_import, keep=lambda report: report.ok)
+    if isinstance(outcome, Rejected):
+        return _import_page(request, error=outcome.message, status_code=outcome.status_code)
+    if not outcome.ok:
+        return _import_page(request, report=outcome, status_code=422)
+    return _import_page(request, report=outcome)

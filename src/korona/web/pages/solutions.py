@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from korona.auth.permissions import Permission, Principal
-from korona.errors import DomainError
 from korona.portfolio.category import list_categories
 from korona.portfolio.solution import service
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 from korona.validation import RowId
-from korona.web import i18n
 from korona.web.deps import DbSession, require
-from korona.web.form_input import read_form
-from korona.web.labels import translate_error
+from korona.web.forms import Form, Page, Rejected, SolutionQuery, attempt
 from korona.web.templating import render
 
 router = APIRouter(prefix="/solutions", include_in_schema=False)
@@ -27,36 +23,19 @@ router = APIRouter(prefix="/solutions", include_in_schema=False)
 TEXT_FIELDS = ("name", "owner", "description", "status", "url", "contact")
 
 
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """Return the first translated message per form field."""
-    errors: dict[str, str] = {}
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "form"
-        errors.setdefault(field, i18n.translate_validation_error(item))
-    return errors
-
-
-def _filters(request: Request) -> service.SolutionFilter:
-    params = request.query_params
-    status = params.get("status")
-    return service.SolutionFilter(
-        category=params.get("category") or None,
-        status=SolutionStatus(status) if status in set(SolutionStatus) else None,
-        quality_assured=True if params.get("qa") == "1" else None,
-        text=(params.get("q") or "").strip()[:200] or None,
-    )
-
-
 @router.get("")
 def solutions_list(
     request: Request,
     session: DbSession,
+    query: Annotated[SolutionQuery, Query()],
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
-    """List the catalogue of existing solutions with filters."""
-    filters = _filters(request)
+    """List the catalogue of existing solutions with filters, a page at a time."""
+    filters = query.to_filter()
+    page = Page.of(service.list_solutions(session, filters), query)
     context = {
-        "solutions": service.list_solutions(session, filters),
+        "solutions": page.items,
+        "page": page,
         "filters": filters,
         "categories": list_categories(session),
         "statuses": list(SolutionStatus),
@@ -102,28 +81,23 @@ def new_solution_form(
 
 
 @router.post("")
-async def create_solution(
+def create_solution(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
 ) -> Response:
     """Add a solution from the form; on bad input show the form again with messages."""
-    values = _form_values(await read_form(request))
-    try:
-        solution = service.create_solution(
-            session, principal, SolutionCreate.model_validate(values)
-        )
-    except ValidationError as error:
+    values = _form_values(form)
+    outcome = attempt(
+        session,
+        lambda: service.create_solution(session, principal, SolutionCreate.model_validate(values)),
+    )
+    if isinstance(outcome, Rejected):
         return _form_page(
-            request, session, values=values, errors=field_errors(error), status_code=422
+            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
         )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": translate_error(error)}
-        return _form_page(
-            request, session, values=values, errors=errors, status_code=error.status_code
-        )
-    return RedirectResponse(f"/solutions/{solution.id}?created=1", status_code=303)
+    return RedirectResponse(f"/solutions/{outcome.id}?created=1", status_code=303)
 
 
 @router.get("/{solution_id}")
@@ -164,37 +138,29 @@ def edit_solution_form(
 
 
 @router.post("/{solution_id}")
-async def update_solution(
+def update_solution(
     solution_id: RowId,
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
 ) -> Response:
     """Save changes to a solution; on bad input show the form again with messages."""
-    solution = service.get_solution(session, solution_id)
-    values = _form_values(await read_form(request))
-    try:
-        service.update_solution(
+    service.get_solution(session, solution_id)
+    values = _form_values(form)
+    outcome = attempt(
+        session,
+        lambda: service.update_solution(
             session, principal, solution_id, SolutionUpdate.model_validate(values)
-        )
-    except ValidationError as error:
+        ),
+    )
+    if isinstance(outcome, Rejected):
         return _form_page(
             request,
             session,
             values=values,
-            errors=field_errors(error),
-            solution=solution,
-            status_code=422,
-        )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": translate_error(error)}
-        return _form_page(
-            request,
-            session,
-            values=values,
-            errors=errors,
-            solution=solution,
-            status_code=error.status_code,
+            errors=outcome.errors,
+            solution=service.get_solution(session, solution_id),
+            status_code=outcome.status_code,
         )
     return RedirectResponse(f"/solutions/{solution_id}?saved=1", status_code=303)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, DomainError, InvalidInput
+from korona.errors import N_, InvalidInput
 from korona.portfolio.intake import letters, workflow
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import LetterKind
@@ -18,8 +19,7 @@ from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
 from korona.web.deps import DbSession, require
-from korona.web.form_input import read_form
-from korona.web.labels import translate_error
+from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
 from korona.web.pages.inputs import detail_context, links, match_index
 from korona.web.templating import render
 
@@ -28,17 +28,13 @@ router = APIRouter(prefix="/triage", include_in_schema=False)
 SUGGESTIONS_PER_KIND = 1
 
 
-def _form_values(form: Any) -> dict[str, Any]:
-    def text(name: str) -> str:
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
+def _form_values(form: FormData) -> dict[str, Any]:
     return {
-        "action": text("action"),
-        "solution_id": text("solution_id"),
-        "duplicate_of": text("duplicate_of"),
-        "working_group": text("working_group"),
-        "reason": text("reason"),
+        "action": text(form, "action"),
+        "solution_id": text(form, "solution_id"),
+        "duplicate_of": text(form, "duplicate_of"),
+        "working_group": text(form, "working_group"),
+        "reason": text(form, "reason"),
         "need_ids": [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()],
         "input_ids": [v for v in form.getlist("input_ids") if isinstance(v, str) and v.isdigit()],
     }
@@ -68,15 +64,18 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
 def _queue_page(
     request: Request,
     session: Session,
+    query: ListQuery,
     *,
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
     index = match_index(request)
-    items = workflow.queue(session)
+    page = Page.of(workflow.queue(session), query)
+    items = page.items
     context = {
         "items": items,
+        "page": page,
         "suggestions": {
             item.id: workflow.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
             for item in items
@@ -94,35 +93,42 @@ def _queue_page(
 def triage_queue(
     request: Request,
     session: DbSession,
+    query: Annotated[ListQuery, Query()],
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
-    """Show the queue of new inputs with their best matches and the bulk action form."""
-    return _queue_page(request, session, values={}, errors={})
+    """Show a page of the queue of new inputs, their best matches and the bulk action form."""
+    return _queue_page(request, session, query, values={}, errors={})
 
 
 @router.post("/bulk")
-async def triage_bulk(
+def triage_bulk(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Apply one action to every ticked input; all or nothing."""
-    values = _form_values(await read_form(request))
-    try:
-        done = workflow.apply(
+    values = _form_values(form)
+    outcome = attempt(
+        session,
+        lambda: workflow.apply(
             session,
             principal,
             [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
             _request(session, values),
             links(request),
-        )
-    except DomainError as error:
-        session.rollback()
-        errors = {error.field or "form": translate_error(error)}
+        ),
+    )
+    if isinstance(outcome, Rejected):
         return _queue_page(
-            request, session, values=values, errors=errors, status_code=error.status_code
+            request,
+            session,
+            ListQuery(),
+            values=values,
+            errors=outcome.errors,
+            status_code=outcome.status_code,
         )
-    return RedirectResponse(f"/triage?done={len(done)}", status_code=303)
+    return RedirectResponse(f"/triage?done={len(outcome)}", status_code=303)
 
 
 @router.get("/templates")
@@ -142,15 +148,16 @@ def letter_templates(
 
 
 @router.post("/templates")
-async def save_letter_template(
+def save_letter_template(
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Save one letter template; refuse unknown fields."""
-    form = await read_form(request)
     letter, language = str(form.get("letter", "")), str(form.get("language", ""))
-    try:
+
+    def save() -> None:
         if letter not in set(LetterKind):
             raise InvalidInput(N_("Unknown letter"), field="letter")
         workflow.update_template(
@@ -161,37 +168,39 @@ async def save_letter_template(
             str(form.get("subject", "")),
             str(form.get("body", "")),
         )
-    except DomainError as error:
-        session.rollback()
+
+    outcome = attempt(session, save)
+    if isinstance(outcome, Rejected):
         context = {
             "templates": workflow.list_templates(session),
             "fields": letters.FIELDS,
-            "errors": {"form": translate_error(error)},
+            "errors": {"form": outcome.message},
             "failed": (letter, language),
         }
-        return render(request, "triage/templates.html", context, status_code=error.status_code)
+        return render(request, "triage/templates.html", context, status_code=outcome.status_code)
     return RedirectResponse(f"/triage/templates?saved={letter}-{language}", status_code=303)
 
 
 @router.post("/{input_id}")
-async def triage_one(
+def triage_one(
     input_id: RowId,
     request: Request,
     session: DbSession,
+    form: Form,
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Apply one action to one input from its page."""
-    item = intake.get_input(session, input_id)
-    values = _form_values(await read_form(request))
-    try:
-        workflow.apply(session, principal, [input_id], _request(session, values), links(request))
-    except DomainError as error:
-        session.rollback()
+    intake.get_input(session, input_id)
+    values = _form_values(form)
+    outcome = attempt(
+        session,
+        lambda: workflow.apply(
+            session, principal, [input_id], _request(session, values), links(request)
+        ),
+    )
+    if isinstance(outcome, Rejected):
         item = intake.get_input(session, input_id)
         context = detail_context(request, session, principal, item)
-        context |= {
-            "values": values,
-            "errors": {error.field or "form": translate_error(error)},
-        }
-        return render(request, "inputs/detail.html", context, status_code=error.status_code)
-    return RedirectResponse(f"/inputs/{item.id}?saved=1", status_code=303)
+        context |= {"values": values, "errors": outcome.errors}
+        return render(request, "inputs/detail.html", context, status_code=outcome.status_code)
+    return RedirectResponse(f"/inputs/{input_id}?saved=1", status_code=303)

@@ -1,0 +1,87 @@
+"""Build what a process needs once: engine, session factory, unit of work, match index."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import korona.models  # noqa: F401 - every table must be known before the first session
+from korona.config import Settings
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.portfolio.matching.index import PortfolioIndex
+
+
+@dataclass
+class Runtime:
+    """The database and shared state of one process (a web server or a CLI command)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    match_index: PortfolioIndex
+    #: How many sessions may hold a pooled connection at once (pool size + overflow).
+    capacity: int
+    _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    def unit_of_work(self) -> AbstractContextManager[Session]:
+        """Return one use case's transaction: commit once, roll back on any error."""
+        return unit_of_work(self.sessions)
+
+    def database_slots(self) -> asyncio.Semaphore:
+        """Return the running event loop's semaphore over the connection pool.
+
+        A request waits here, on the loop and holding no worker thread, until a connection
+        is free; so worker threads never all block on an empty pool while the requests that
+        hold its connections wait for a thread to finish.
+        """
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.capacity)
+        return slots
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings) -> Runtime:
+    """Return the runtime for the settings: one engine and pool, one index, one UoW factory."""
+    url = make_url(settings.sqlalchemy_url)
+    pool: dict[str, float] = {}
+    if url.database not in (None, "", ":memory:"):  # an in-memory SQLite has its own pool
+        pool = {"pool_size": settings.database_pool_size}
+        pool["max_overflow"] = settings.database_max_overflow
+        pool["pool_timeout"] = settings.database_pool_timeout
+    if url.get_backend_name() == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url, pool_pre_ping=True, **pool)
+    sessions = make_sessionmaker(engine)
+    match_index = PortfolioIndex(sessions)
+    match_index.install()
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        match_index=match_index,
+        capacity=settings.database_pool_size + settings.database_max_overflow,
+    )
+
+
+@contextmanager
+def transaction(settings: Settings) -> Iterator[Session]:
+    """Yield one session of a throwaway runtime (a CLI command) and close its pool after."""
+    runtime = bootstrap(settings)
+    try:
+        with runtime.unit_of_work() as session:
+            yield session
+    finally:
+        runtime.close()

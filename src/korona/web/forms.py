@@ -1,0 +1,267 @@
+"""What pages and the API share: posted forms, form errors, list filters, paging and exports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from korona import audit, tabular
+from korona.audit import AuditAction
+from korona.auth.models import Sector
+from korona.errors import N_, DomainError, NotFound
+from korona.portfolio.intake.models import InputKind, InputStatus
+from korona.portfolio.intake.service import InputFilter
+from korona.portfolio.need.models import NeedStatus
+from korona.portfolio.need.service import NeedFilter
+from korona.portfolio.solution.models import SolutionStatus
+from korona.portfolio.solution.service import SolutionFilter
+from korona.validation import CleanLine, Limit, MunicipalityNumber, RowId
+from korona.web import form_input, i18n
+from korona.web.labels import translate_error
+
+T = TypeVar("T")
+
+
+#: The only form fields that may carry uploaded files (an input's attachments, an import file).
+FILE_FIELDS = ("attachments", "file")
+
+
+async def read_form(request: Request) -> FormData:
+    """Return the posted form, checked for clean text (read on the event loop, so handlers
+    can stay plain ``def``); see :mod:`korona.web.form_input`."""
+    return await form_input.read_form(request, files=FILE_FIELDS)
+
+
+#: The posted form, for page handlers that run in the threadpool.
+Form = Annotated[FormData, Depends(read_form)]
+
+
+def text(form: FormData, name: str) -> str:
+    """Return a form field as trimmed text ("" when missing or a file)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Return the first translated message per form field."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "form"
+        errors.setdefault(field, i18n.translate_validation_error(item))
+    return errors
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why a form was refused: a translated message per field and the HTTP status to answer."""
+
+    errors: dict[str, str]
+    status_code: int
+
+    @property
+    def message(self) -> str:
+        """Return the first message."""
+        return next(iter(self.errors.values()))
+
+    @property
+    def field(self) -> str:
+        """Return the field of the first message."""
+        return next(iter(self.errors))
+
+
+def attempt(
+    session: Session,
+    action: Callable[[], T],
+    *,
+    field: str = "form",
+    keep: Callable[[T], bool] = lambda _result: True,
+) -> T | Rejected:
+    """Run a form's service call; on bad input undo it and return why, to re-render the form.
+
+    A service raises and writes nothing more; this rolls the request's unit of work back so
+    no half-written state survives, and the form is then drawn from a fresh read in a new
+    transaction of the same session. ``field`` names where errors without a field go;
+    ``keep`` refuses a result that reports its own errors (an import's bad rows).
+    """
+    try:
+        result = action()
+    except ValidationError as error:
+        session.rollback()
+        return Rejected(field_errors(error), 422)
+    except DomainError as error:
+        session.rollback()
+        return Rejected({error.field or field: translate_error(error)}, error.status_code)
+    if not keep(result):
+        session.rollback()
+    return result
+
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 500
+
+
+class FilterQuery(BaseModel):
+    """Query-string filters; an empty value means "no filter"."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        # A filter form sends every field; "" from an "all" option must not be a value.
+        if isinstance(data, Mapping):
+            return {key: value for key, value in data.items() if value != ""}
+        return data
+
+
+class ListQuery(FilterQuery):
+    """Filters plus the paging every list shares."""
+
+    page: Annotated[RowId, Field(le=100_000, description="Which page, from 1")] = 1
+    per_page: Annotated[Limit, Field(le=MAX_PER_PAGE, description="Rows per page")] = (
+        DEFAULT_PER_PAGE
+    )
+
+
+Text = Annotated[CleanLine | None, Field(None, max_length=200, description="Words to search for")]
+CategoryCode = Annotated[
+    CleanLine | None, Field(None, max_length=40, description="A category code")
+]
+
+
+class NeedQuery(ListQuery):
+    """The needs list's filters (page, API and export alike)."""
+
+    sector: Sector | None = None
+    category: CategoryCode = None
+    status: NeedStatus | None = None
+    organisation_id: RowId | None = None
+    municipality_number: MunicipalityNumber | None = None
+    overdue: bool = False
+    q: Text = None
+
+    def to_filter(self) -> NeedFilter:
+        """Return the service's filter."""
+        return NeedFilter(
+            sector=self.sector,
+            category=self.category,
+            status=self.status,
+            organisation_id=self.organisation_id,
+            municipality_number=self.municipality_number,
+            overdue=self.overdue,
+            text=self.q.strip() if self.q else None,
+        )
+
+
+class InputQuery(ListQuery):
+    """The inputs list's filters (page, API and export alike)."""
+
+    status: InputStatus | None = None
+    kind: InputKind | None = None
+    category: CategoryCode = None
+    q: Text = None
+
+    def to_filter(self) -> InputFilter:
+        """Return the service's filter."""
+        text = self.q.strip() if self.q else None
+        return InputFilter(status=self.status, kind=self.kind, category=self.category, text=text)
+
+
+class SolutionQuery(ListQuery):
+    """The catalogue's filters (page and API alike)."""
+
+    category: CategoryCode = None
+    status: SolutionStatus | None = None
+    quality_assured: bool | None = None
+    q: Text = None
+
+    def to_filter(self) -> SolutionFilter:
+        """Return the service's filter."""
+        return SolutionFilter(
+            category=self.category,
+            status=self.status,
+            quality_assured=self.quality_assured,
+            text=self.q.strip() if self.q else None,
+        )
+
+
+class AuditQuery(FilterQuery):
+    """The audit log's filters (page, API and export alike); it pages by offset, newest first."""
+
+    entity_type: Annotated[CleanLine | None, Field(max_length=50)] = None
+    entity_id: Annotated[CleanLine | None, Field(max_length=50)] = None
+    actor: Annotated[CleanLine | None, Field(max_length=254)] = None
+    action: AuditAction | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def to_filter(self) -> audit.AuditFilter:
+        """Return the audit log's filter; ``until`` includes the whole day."""
+        return audit.AuditFilter(
+            entity_type=self.entity_type,
+            entity_id=self.entity_id,
+            actor=self.actor,
+            action=self.action.value if self.action else None,
+            since=datetime.combine(self.since, time.min, tzinfo=UTC) if self.since else None,
+            until=datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
+            if self.until
+            else None,
+        )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, with what a pager needs."""
+
+    items: Sequence[T]
+    number: int
+    per_page: int
+    total: int
+
+    @classmethod
+    def of(cls, items: Sequence[T], query: ListQuery) -> Page[T]:
+        """Return the query's page of the items (a page past the end is empty)."""
+        start = (query.page - 1) * query.per_page
+        return cls(items[start : start + query.per_page], query.page, query.per_page, len(items))
+
+    @property
+    def pages(self) -> int:
+        """Return how many pages there are (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_row(self) -> int:
+        """Return the 1-based number of the page's first row (0 when empty)."""
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_row(self) -> int:
+        """Return the 1-based number of the page's last row."""
+        return (self.number - 1) * self.per_page + len(self.items)
+
+
+def paged(response: Response, page: Page[Any]) -> None:
+    """Tell an API client how many rows there are in all (the body holds one page)."""
+    response.headers["X-Total-Count"] = str(page.total)
+
+
+def export_response(
+    fmt: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, name: str
+) -> Response:
+    """Return rows as a CSV or XLSX download named ``<name>-<today>.<fmt>``; 404 otherwise."""
+    if fmt == "csv":
+        body, media_type = tabular.to_csv(columns, rows), tabular.CSV_MEDIA_TYPE
+    elif fmt == "xlsx":
+        body, media_type = tabular.to_xlsx(columns, rows, sheet=name), tabular.XLSX_MEDIA_TYPE
+    else:
+        raise NotFound(N_("Export format must be csv or xlsx"))
+    filename = f"{name}-{date.today().isoformat()}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type=media_type, headers=headers)

@@ -1,0 +1,129 @@
+"""Every list pages: one filter model per list serves the page, the API and the export."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from tests.conftest import login, make_user
+
+from korona.auth import service as auth_service
+from korona.auth.models import Role
+from korona.auth.permissions import Principal
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.schemas import InputCreate
+from korona.portfolio.need.models import Need, NeedStatus
+from korona.portfolio.solution import service as solution_service
+from korona.portfolio.solution.schemas import SolutionCreate
+
+LINKS = intake.StatusLinks("https://korona.test", "secret")
+NEED_LINK = re.compile(r'href="/needs/\d+"')
+
+
+def add_needs(session: Session, organisation_id: int, count: int, category: str) -> None:
+    for number in range(count):
+        session.add(
+            Need(
+                title=f"Behov {category} {number:03d}",
+                description="Et behov for å prøve sidevisningen.",
+                category_code=category,
+                sector="municipal",
+                organisation_id=organisation_id,
+                urgency=2,
+                affected_groups=["citizens"],
+                status=NeedStatus.VALIDATED,
+            )
+        )
+
+
+def test_needs_list_pages_and_keeps_its_filters(client: TestClient, db: Session) -> None:
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    assert office.organisation_id is not None
+    add_needs(db, office.organisation_id, 60, "video")
+    add_needs(db, office.organisation_id, 3, "triage")
+    db.commit()
+    login(client, office.email)
+
+    first = client.get("/needs?category=video")
+    assert first.status_code == 200
+    assert "60 behov" in first.text
+    assert len(NEED_LINK.findall(first.text)) == 50
+    assert "Viser 1–50 av 60" in first.text
+    assert 'href="/needs?category=video&amp;page=2"' in first.text  # the filter stays
+    second = client.get("/needs?category=video&page=2")
+    assert len(NEED_LINK.findall(second.text)) == 10
+    assert 'href="/needs?category=video&amp;page=1"' in second.text
+    assert "Behov triage" not in second.text
+    short = client.get("/needs?category=triage")
+    assert 'class="k-pager"' not in short.text  # one page: no pager
+
+    headers = {
+        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)
+    }
+    db.commit()
+    api = client.get("/api/v1/needs?category=video", headers=headers)
+    assert len(api.json()) == 50 and api.headers["X-Total-Count"] == "60"
+    api_last = client.get("/api/v1/needs?category=video&page=3&per_page=25", headers=headers)
+    assert len(api_last.json()) == 10
+    assert client.get("/api/v1/needs?per_page=100000", headers=headers).status_code == 422
+    export = client.get("/needs/export.csv?category=video&page=2")
+    assert len(export.content.decode("utf-8-sig").splitlines()) == 61  # exports are not paged
+
+
+def test_an_invalid_filter_on_a_page_is_a_norwegian_422(client: TestClient, db: Session) -> None:
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    db.commit()
+    login(client, office.email)
+    for path in ("/needs?status=bogus", "/inputs?kind=bogus", "/solutions?status=bogus"):
+        response = client.get(path)
+        assert response.status_code == 422, path
+        assert "Velg en av verdiene i listen" in response.text
+    assert client.get("/needs?page=0").status_code == 422
+    assert client.get("/needs?status=&sector=&q=").status_code == 200  # "All" is no filter
+
+
+def test_inputs_solutions_and_triage_page(client: TestClient, db: Session) -> None:
+    for number in range(55):
+        data = InputCreate(
+            kind="idea",
+            title=f"Idé nummer {number:03d} om video",
+            description="En idé for å prøve sidevisningen av innspill.",
+            organisation_name="Fjordtech AS",
+            is_public=False,
+            contact_name="Per",
+            contact_email="per@fjordtech.example",
+        )
+        intake.submit_input(db, Principal(), data, LINKS)
+    for number in range(52):
+        solution_service.create_solution(
+            db,
+            Principal(),
+            SolutionCreate(
+                name=f"Løsning {number:03d}",
+                owner="Norsk helsenett",
+                description="En løsning for å prøve sidevisningen av katalogen.",
+                categories=["video"],
+                status="in_operation",
+            ),
+        )
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    db.commit()
+    login(client, office.email)
+
+    inputs = client.get("/inputs?q=video&page=2")
+    assert "55 innspill" in inputs.text and "Viser 51–55 av 55" in inputs.text
+    solutions = client.get("/solutions?page=2&per_page=50")
+    assert (
+        solutions.text.count('href="/solutions/') - solutions.text.count('href="/solutions/new')
+        == 2
+    )
+    assert len(client.get("/api/v1/solutions").json()) == 50
+    assert client.get("/api/v1/solutions?page=2").headers["X-Total-Count"] == "52"
+
+    queue = client.get("/triage")
+    assert "55 nye innspill" in queue.text
+    assert queue.text.count('name="input_ids"') == 50
+    # The bulk action form comes before the list it acts on.
+    assert queue.text.index('id="bulk-heading"') < queue.text.index("<table")
+    assert client.get("/triage?page=2").text.count('name="input_ids"') == 5
