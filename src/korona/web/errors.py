@@ -15,6 +15,7 @@ from korona.errors import N_, DomainError
 from korona.web import i18n
 from korona.web.deps import CsrfFailed, NotAuthenticated, PermissionDenied
 from korona.web.labels import translate_error
+from korona.web.middleware import add_security_headers
 from korona.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,18 @@ def field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "request"
 
 
+def _in_path(item: Any) -> bool:
+    location = item.get("loc", ())
+    return bool(location) and location[0] == "path"
+
+
+def not_found(request: Request) -> Response:
+    """Return the 404 answer of the API or the pages."""
+    if is_api(request):
+        return problem(404, "Not found")
+    return error_page(request, 404, i18n.gettext(_TITLES[404]))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every error mapping on the app."""
 
@@ -74,6 +87,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        if any(_in_path(item) for item in error.errors()):
+            # A path that names no valid id (too large, not ASCII digits) names nothing.
+            return not_found(request)
         errors = [
             {"field": field_path(item.get("loc", ())), "message": str(item.get("msg", ""))}
             for item in error.errors()
@@ -129,7 +145,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         if is_api(request):
-            return problem(500, "Something went wrong on our side; the change was not saved")
-        return error_page(
-            request, 500, i18n.gettext("Something went wrong on our side; nothing was saved.")
-        )
+            response: Response = problem(
+                500, "Something went wrong on our side; the change was not saved"
+            )
+        else:
+            response = error_page(
+                request, 500, i18n.gettext("Something went wrong on our side; nothing was saved.")
+            )
+        # Starlette sends this response from its outermost layer, past the middleware that adds
+        # the security headers to every other response.
+        return add_security_headers(request, response)

@@ -22,15 +22,21 @@ from korona.portfolio.need.models import NeedStatus
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution.models import SolutionStatus
 from korona.portfolio.solution.service import SolutionFilter
-from korona.web import i18n
+from korona.validation import CleanLine, Limit, MunicipalityNumber, RowId
+from korona.web import form_input, i18n
 from korona.web.labels import translate_error
 
 T = TypeVar("T")
 
 
+#: The only form fields that may carry uploaded files (an input's attachments, an import file).
+FILE_FIELDS = ("attachments", "file")
+
+
 async def read_form(request: Request) -> FormData:
-    """Return the posted form (read on the event loop, so handlers can stay plain ``def``)."""
-    return await request.form()
+    """Return the posted form, checked for clean text (read on the event loop, so handlers
+    can stay plain ``def``); see :mod:`korona.web.form_input`."""
+    return await form_input.read_form(request, files=FILE_FIELDS)
 
 
 #: The posted form, for page handlers that run in the threadpool.
@@ -118,12 +124,16 @@ class FilterQuery(BaseModel):
 class ListQuery(FilterQuery):
     """Filters plus the paging every list shares."""
 
-    page: int = Field(1, ge=1, le=100_000, description="Which page, from 1")
-    per_page: int = Field(DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE, description="Rows per page")
+    page: Annotated[RowId, Field(le=100_000, description="Which page, from 1")] = 1
+    per_page: Annotated[Limit, Field(le=MAX_PER_PAGE, description="Rows per page")] = (
+        DEFAULT_PER_PAGE
+    )
 
 
-Text = Annotated[str | None, Field(None, max_length=200, description="Words to search for")]
-CategoryCode = Annotated[str | None, Field(None, max_length=40, description="A category code")]
+Text = Annotated[CleanLine | None, Field(None, max_length=200, description="Words to search for")]
+CategoryCode = Annotated[
+    CleanLine | None, Field(None, max_length=40, description="A category code")
+]
 
 
 class NeedQuery(ListQuery):
@@ -132,8 +142,8 @@ class NeedQuery(ListQuery):
     sector: Sector | None = None
     category: CategoryCode = None
     status: NeedStatus | None = None
-    organisation_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    municipality_number: str | None = Field(None, pattern=r"^[0-9]{4}$")
+    organisation_id: RowId | None = None
+    municipality_number: MunicipalityNumber | None = None
     overdue: bool = False
     q: Text = None
 
@@ -185,9 +195,9 @@ class SolutionQuery(ListQuery):
 class AuditQuery(FilterQuery):
     """The audit log's filters (page, API and export alike); it pages by offset, newest first."""
 
-    entity_type: str | None = Field(None, max_length=50)
-    entity_id: str | None = Field(None, max_length=50)
-    actor: str | None = Field(None, max_length=254)
+    entity_type: Annotated[CleanLine | None, Field(max_length=50)] = None
+    entity_id: Annotated[CleanLine | None, Field(max_length=50)] = None
+    actor: Annotated[CleanLine | None, Field(max_length=254)] = None
     action: AuditAction | None = None
     since: date | None = None
     until: date | None = None

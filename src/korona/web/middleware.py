@@ -63,6 +63,15 @@ async def korona_middleware(
             samesite="lax",
             path="/",
         )
+    return add_security_headers(request, response)
+
+
+def add_security_headers(request: Request, response: Response) -> Response:
+    """Add the security and caching headers the response does not set itself.
+
+    The middleware calls it for every response it sees; the handler of unexpected errors calls
+    it too, because Starlette answers those outside every middleware.
+    """
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
     if request.url.path.startswith("/static/"):

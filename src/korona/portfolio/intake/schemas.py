@@ -8,13 +8,21 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, RowId
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CLEAN_LINE
+]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), CLEAN_LINE
+]
+CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
 
 
 class InputCreate(BaseModel):
@@ -30,14 +38,14 @@ class InputCreate(BaseModel):
         default=None, description="Whether the submitting organisation is public (not private)"
     )
     commercial: bool = False
-    categories: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = []
-    need_ids: list[int] = []
+    categories: list[CategoryCode] = []
+    need_ids: list[RowId] = []
     effort_hospitals: Effort = Effort.UNKNOWN
     effort_municipalities: Effort = Effort.UNKNOWN
     contact_name: ShortText
     contact_email: Email
     language: Literal["nb", "en"] = "nb"
-    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+    external_ref: Annotated[str, StringConstraints(max_length=100), CLEAN_LINE] | None = None
 
 
 class InputRead(BaseModel):
@@ -80,8 +88,8 @@ class MatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
-    categories: list[str] = []
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000), CLEAN_TEXT]
+    categories: list[CategoryCode] = []
     limit: int = Field(default=10, ge=1, le=50)
 
 
@@ -100,14 +108,14 @@ class TriageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["link_needs", "covered", "duplicate", "working_group", "decline"]
-    need_ids: list[int] = []
-    solution_id: int | None = None
-    duplicate_of_id: int | None = None
-    working_group: Annotated[str, StringConstraints(max_length=200)] = ""
-    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+    need_ids: list[RowId] = []
+    solution_id: RowId | None = None
+    duplicate_of_id: RowId | None = None
+    working_group: Annotated[str, StringConstraints(max_length=200), CLEAN_LINE] = ""
+    reason: Annotated[str, StringConstraints(max_length=2000), CLEAN_TEXT] = ""
 
 
 class BulkTriageIn(TriageIn):
     """One triage action for many inputs, all or nothing."""
 
-    input_ids: list[int] = Field(min_length=1, max_length=1000)
+    input_ids: list[RowId] = Field(min_length=1, max_length=1000)

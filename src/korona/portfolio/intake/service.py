@@ -256,6 +256,10 @@ def get_input(session: Session, input_id: int) -> Input:
 
 def find_by_token(session: Session, links: StatusLinks, token: str) -> Input:
     """Return the input a private status token belongs to, or raise NotFound."""
+    # Only ASCII can be a real link: int() would read '²' as 2, and compare_digest refuses
+    # non-ASCII strings with a TypeError.
+    if not token.isascii():
+        raise NotFound(N_("No input has this status link"))
     raw_id, _, _ = token.partition("-")
     item = session.get(Input, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
     if item is None or not hmac.compare_digest(links.token(item), token):

@@ -6,16 +6,21 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from korona.auth.models import Sector
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, MunicipalityNumber, PartialUpdate, RowId
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
 ]
-MunicipalityNumber = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
-ClinicalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
+]
+ClinicalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE]
+CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
+ExternalRef = Annotated[str, StringConstraints(max_length=100), CLEAN_LINE]
 
 
 class NeedCreate(BaseModel):
@@ -25,30 +30,34 @@ class NeedCreate(BaseModel):
 
     title: Title
     description: Description
-    category: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    category: CategoryCode
     clinical_line: ClinicalLine = ""
     municipality_number: MunicipalityNumber | None = None
     urgency: int = Field(ge=1, le=4)
     affected_groups: list[AffectedGroup] = Field(min_length=1)
     review_by_date: date | None = None
-    organisation_id: int | None = Field(
+    organisation_id: RowId | None = Field(
         default=None, description="Only the portfolio office may report on behalf of another"
     )
-    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+    external_ref: ExternalRef | None = None
 
 
-class NeedUpdate(BaseModel):
-    """Changes to a need's content; unset fields stay as they are."""
+class NeedUpdate(PartialUpdate):
+    """Changes to a need's content; unset fields stay as they are.
+
+    Only the fields a need may lack (municipality, review date) accept null.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    NULLABLE = frozenset({"municipality_number", "review_by_date"})
 
-    title: Title | None = None
-    description: Description | None = None
-    category: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
-    clinical_line: ClinicalLine | None = None
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    category: CategoryCode | SkipJsonSchema[None] = None
+    clinical_line: ClinicalLine | SkipJsonSchema[None] = None
     municipality_number: MunicipalityNumber | None = None
-    urgency: int | None = Field(default=None, ge=1, le=4)
-    affected_groups: list[AffectedGroup] | None = Field(default=None, min_length=1)
+    urgency: int | SkipJsonSchema[None] = Field(default=None, ge=1, le=4)
+    affected_groups: list[AffectedGroup] | SkipJsonSchema[None] = Field(default=None, min_length=1)
     review_by_date: date | None = None
 
 

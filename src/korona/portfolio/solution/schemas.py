@@ -6,19 +6,27 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from korona.portfolio.solution.models import SolutionStatus
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, PartialUpdate
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
+]
+Owner = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CLEAN_LINE
+]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
 ]
 Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://\S+)?$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://\S+)?$"),
+    CLEAN_LINE,
 ]
-Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), CLEAN_LINE]
+CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
 
 
 class SolutionCreate(BaseModel):
@@ -34,22 +42,22 @@ class SolutionCreate(BaseModel):
     quality_assured: bool = False
     url: Url = ""
     contact: Contact = ""
-    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+    external_ref: Annotated[str, StringConstraints(max_length=100), CLEAN_LINE] | None = None
 
 
-class SolutionUpdate(BaseModel):
-    """Changes to a catalogue entry; unset fields stay as they are."""
+class SolutionUpdate(PartialUpdate):
+    """Changes to a catalogue entry; unset fields stay as they are, and none can be set to null."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    owner: Owner | None = None
-    description: Description | None = None
-    categories: list[CategoryCode] | None = Field(default=None, min_length=1)
-    status: SolutionStatus | None = None
-    quality_assured: bool | None = None
-    url: Url | None = None
-    contact: Contact | None = None
+    name: Name | SkipJsonSchema[None] = None
+    owner: Owner | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    categories: list[CategoryCode] | SkipJsonSchema[None] = Field(default=None, min_length=1)
+    status: SolutionStatus | SkipJsonSchema[None] = None
+    quality_assured: bool | SkipJsonSchema[None] = None
+    url: Url | SkipJsonSchema[None] = None
+    contact: Contact | SkipJsonSchema[None] = None
 
 
 class SolutionRead(BaseModel):

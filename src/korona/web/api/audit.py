@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from korona import audit
 from korona.auth.permissions import Permission, Principal
+from korona.validation import Limit, Offset
 from korona.web.deps import DbSession, require
 from korona.web.forms import AuditQuery
 
@@ -33,8 +34,8 @@ class AuditEntryRead(BaseModel):
 def audit_api(
     session: DbSession,
     query: Annotated[AuditQuery, Query()],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""

@@ -18,6 +18,7 @@ from korona.portfolio.intake.schemas import (
     MatchRequest,
     TriageIn,
 )
+from korona.validation import RowId
 from korona.web.deps import DbSession, get_runtime, get_settings, require
 from korona.web.forms import InputQuery, Page, paged
 
@@ -68,7 +69,7 @@ def submit_input(
 
 @router.get("/inputs/{input_id}", response_model=InputRead)
 def get_input(
-    input_id: int,
+    input_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> InputRead:
@@ -89,7 +90,7 @@ def _triage_request(data: TriageIn) -> workflow.TriageRequest:
 
 @router.post("/inputs/{input_id}/triage", response_model=InputRead)
 def triage_input(
-    input_id: int,
+    input_id: RowId,
     data: TriageIn,
     request: Request,
     session: DbSession,

@@ -12,6 +12,7 @@ from korona.auth.permissions import Permission, Principal
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
+from korona.validation import RowId
 from korona.web.deps import DbSession, require
 from korona.web.forms import NeedQuery, Page, paged
 
@@ -44,7 +45,7 @@ def create_need(
 
 @router.get("/needs/{need_id}", response_model=NeedRead)
 def get_need(
-    need_id: int,
+    need_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> NeedRead:
@@ -54,7 +55,7 @@ def get_need(
 
 @router.patch("/needs/{need_id}", response_model=NeedRead)
 def update_need(
-    need_id: int,
+    need_id: RowId,
     data: NeedUpdate,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
@@ -65,7 +66,7 @@ def update_need(
 
 @router.post("/needs/{need_id}/status", response_model=NeedRead)
 def change_status(
-    need_id: int,
+    need_id: RowId,
     data: NeedStatusChange,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_VALIDATE)),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio.solution import service
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
+from korona.validation import RowId
 from korona.web.deps import DbSession, require
 from korona.web.forms import Page, SolutionQuery, paged
 
@@ -40,7 +41,7 @@ def create_solution(
 
 @router.get("/solutions/{solution_id}", response_model=SolutionRead)
 def get_solution(
-    solution_id: int,
+    solution_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> SolutionRead:
@@ -50,7 +51,7 @@ def get_solution(
 
 @router.patch("/solutions/{solution_id}", response_model=SolutionRead)
 def update_solution(
-    solution_id: int,
+    solution_id: RowId,
     data: SolutionUpdate,
     session: DbSession,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),

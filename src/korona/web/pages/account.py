@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
+from korona.validation import CleanLine, RowId
 from korona.web.deps import SESSION_COOKIE, DbSession, require
 from korona.web.forms import Rejected, attempt
 from korona.web.templating import render
@@ -67,7 +68,7 @@ def change_password(
 def create_token(
     request: Request,
     session: DbSession,
-    name: Annotated[str, Form(min_length=1, max_length=100)] = "web",
+    name: Annotated[CleanLine, Form(min_length=1, max_length=100)] = "web",
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Create an API token and show it once."""
@@ -79,7 +80,7 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: RowId,
     session: DbSession,
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:

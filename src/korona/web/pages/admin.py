@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio import category
+from korona.validation import CleanLine
 from korona.web.deps import DbSession, require
 from korona.web.forms import ListQuery, Page, Rejected, attempt
 from korona.web.templating import render
@@ -32,9 +33,9 @@ def categories_page(
 def add_category(
     request: Request,
     session: DbSession,
-    code: Annotated[str, Form(max_length=40)] = "",
-    name_nb: Annotated[str, Form(max_length=100)] = "",
-    name_en: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[CleanLine, Form(max_length=40)] = "",
+    name_nb: Annotated[CleanLine, Form(max_length=100)] = "",
+    name_en: Annotated[CleanLine, Form(max_length=100)] = "",
     principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
 ) -> Response:
     """Add a category; on bad input show the page again with the message."""

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
+from korona.validation import CleanLine
 from korona.web import i18n
 from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
 from korona.web.middleware import LANGUAGE_COOKIE
@@ -51,9 +52,9 @@ def login_form(
 def login(
     request: Request,
     session: DbSession,
-    email: Annotated[str, Form(max_length=254)] = "",
+    email: Annotated[CleanLine, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    next: Annotated[CleanLine, Form(max_length=2000)] = "/",
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Check the credentials (throttled per account and address) and start a session."""
@@ -116,8 +117,8 @@ def logout(
 @router.post("/language")
 def choose_language(
     request: Request,
-    language: Annotated[str, Form(max_length=5)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    language: Annotated[CleanLine, Form(max_length=5)],
+    next: Annotated[CleanLine, Form(max_length=2000)] = "/",
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Switch the interface language and go back to the page."""

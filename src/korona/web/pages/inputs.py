@@ -21,6 +21,7 @@ from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, get_runtime, get_settings, require
 from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
@@ -100,7 +101,7 @@ def _form_values(form: Any) -> dict[str, Any]:
 def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
     payload = {key: value for key, value in values.items() if value != ""}
     payload["is_public"] = {"1": True, "0": False}.get(values["is_public"])
-    payload["need_ids"] = [int(v) for v in values["need_ids"]]
+    payload["need_ids"] = list(values["need_ids"])  # RowId parses and bounds them
     payload["language"] = i18n.current_language.get()
     if principal.organisation_id is not None:
         payload.pop("organisation_name", None)
@@ -291,7 +292,7 @@ def detail_context(
 
 @router.get("/{input_id}")
 def input_page(
-    input_id: int,
+    input_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
@@ -303,8 +304,8 @@ def input_page(
 
 @router.get("/{input_id}/attachments/{attachment_id}")
 def download_attachment(
-    input_id: int,
-    attachment_id: int,
+    input_id: RowId,
+    attachment_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),

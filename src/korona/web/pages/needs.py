@@ -22,6 +22,7 @@ from korona.portfolio.need.models import (
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
+from korona.validation import RowId
 from korona.web import i18n
 from korona.web.charts import stacked_bar_svg
 from korona.web.deps import DbSession, require
@@ -212,7 +213,7 @@ def create_need(
 
 @router.get("/{need_id}")
 def need_page(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_READ)),
@@ -233,7 +234,7 @@ def need_page(
 
 @router.get("/{need_id}/edit")
 def edit_need_form(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
@@ -258,7 +259,7 @@ def edit_need_form(
 
 @router.post("/{need_id}")
 def update_need(
-    need_id: int,
+    need_id: RowId,
     request: Request,
     session: DbSession,
     form: Form,
@@ -291,7 +292,7 @@ def update_need(
 
 @router.post("/{need_id}/status")
 def change_need_status(
-    need_id: int,
+    need_id: RowId,
     session: DbSession,
     form: Form,
     principal: Principal = Depends(require(Permission.NEED_VALIDATE)),

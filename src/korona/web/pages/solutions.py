@@ -13,6 +13,7 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.solution import service
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
+from korona.validation import RowId
 from korona.web.deps import DbSession, require
 from korona.web.forms import Form, Page, Rejected, SolutionQuery, attempt
 from korona.web.templating import render
@@ -101,7 +102,7 @@ def create_solution(
 
 @router.get("/{solution_id}")
 def solution_page(
-    solution_id: int,
+    solution_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.PUBLIC)),
@@ -120,7 +121,7 @@ def solution_page(
 
 @router.get("/{solution_id}/edit")
 def edit_solution_form(
-    solution_id: int,
+    solution_id: RowId,
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
@@ -138,7 +139,7 @@ def edit_solution_form(
 
 @router.post("/{solution_id}")
 def update_solution(
-    solution_id: int,
+    solution_id: RowId,
     request: Request,
     session: DbSession,
     form: Form,

@@ -17,6 +17,7 @@ from korona.portfolio.intake.models import LetterKind
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.validation import RowId, parse_row_id
 from korona.web.deps import DbSession, require
 from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
 from korona.web.pages.inputs import detail_context, links, match_index
@@ -52,8 +53,8 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
     solution = values["solution_id"]
     return workflow.TriageRequest(
         action=action,
-        need_ids=tuple(int(v) for v in values["need_ids"]),
-        solution_id=int(solution) if solution.isdigit() else None,
+        need_ids=tuple(parse_row_id(v, field="need_ids") for v in values["need_ids"]),
+        solution_id=parse_row_id(solution, field="solution_id") if solution else None,
         duplicate_of_id=duplicate_of_id,
         working_group=values["working_group"],
         reason=values["reason"],
@@ -113,7 +114,7 @@ def triage_bulk(
         lambda: workflow.apply(
             session,
             principal,
-            [int(v) for v in values["input_ids"]],
+            [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
             _request(session, values),
             links(request),
         ),
@@ -182,7 +183,7 @@ def save_letter_template(
 
 @router.post("/{input_id}")
 def triage_one(
-    input_id: int,
+    input_id: RowId,
     request: Request,
     session: DbSession,
     form: Form,

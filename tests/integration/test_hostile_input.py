@@ -198,6 +198,7 @@ def test_need_form_whose_title_is_a_file_is_invalid(reporter: TestClient, demo: 
     files = {"title": ("title.txt", b"Et behov fra en fil", "text/plain")}
     response = reporter.post("/needs", data=data, files=files, follow_redirects=False)
     assert_refused(response, 422)
+    assert "Feltet title må være tekst, ikke en fil" in response.text
     assert demo.count(Need) == before
 
 
@@ -254,6 +255,7 @@ def test_form_with_invalid_utf8_is_refused(reporter: TestClient, demo: Demo) -> 
         follow_redirects=False,
     )
     assert_refused(response, 400, 422)
+    assert "Skjemaet ble ikke sendt som gyldig UTF-8-tekst" in response.text
     assert demo.count(Need) == before
 
 
@@ -277,3 +279,19 @@ def test_unexpected_error_still_carries_the_security_headers(demo: Demo) -> None
     with demo.client() as client:
         response = client.get("/__broken_for_test")
     assert_refused(response, 500)
+
+
+def test_login_with_nul_in_email_is_invalid(anonymous: TestClient) -> None:
+    data = {
+        "csrf_token": csrf_from(anonymous, "/login"),
+        "email": "kontor\x00@demo.korona.no",
+        "password": DEMO_PASSWORD,
+    }
+    assert_refused(anonymous.post("/login", data=data, follow_redirects=False), 422)
+
+
+def test_token_name_with_control_character_is_invalid(office: TestClient) -> None:
+    data = {"csrf_token": csrf_from(office, "/account"), "name": "nul\x00navn"}
+    response = office.post("/account/tokens", data=data, follow_redirects=False)
+    assert_refused(response, 422)
+    assert "nul\x00navn" not in office.get("/account").text
