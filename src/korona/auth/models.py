@@ -20,7 +20,6 @@ from korona.auth.vocabulary import OrganisationKind, Role, Sector
 from korona.db import Base, UTCDateTime, utcnow
 
 
-
 def enum_column(enum_class: type[StrEnum]) -> Enum:
     """Store a StrEnum by value as a VARCHAR with a CHECK constraint (portable, readable)."""
     return Enum(
