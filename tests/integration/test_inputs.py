@@ -246,6 +246,22 @@ def test_api_match_submit_and_list(client: TestClient, db: Session) -> None:
     assert listed[0]["organisation_name"] == "Testkommune"
 
 
+def test_anonymous_api_submission_needs_no_csrf_token_but_a_browser_session_does(
+    client: TestClient, db: Session
+) -> None:
+    payload = {k: v for k, v in FORM.items() if k not in {"is_public", "commercial"}}
+    payload |= {"organisation_name": "Frivillig AS", "is_public": False, "commercial": False}
+    receipt = client.post("/api/v1/inputs", json=payload)
+    assert receipt.status_code == 201, receipt.text
+    assert receipt.json()["reference"] == f"INN-{YEAR}-0001"
+    user = make_user(db, Role.SUBMITTER)
+    db.commit()
+    login(client, user.email)
+    refused = client.post("/api/v1/inputs", json=payload)
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+
+
 def test_export_inputs_with_status_and_links(client: TestClient, db: Session) -> None:
     post_form(client, FORM)
     office = make_user(db, Role.PORTFOLIO_OFFICE)

@@ -123,11 +123,20 @@ async def _check_csrf(request: Request, settings: Settings) -> None:
         raise CsrfFailed
 
 
+def _has_ambient_credentials(request: Request, principal: Principal) -> bool:
+    if principal.via_token:
+        return False
+    is_api = request.url.path.startswith("/api/")
+    return not is_api or SESSION_COOKIE in request.cookies
+
+
 def require(permission: Permission) -> Callable[..., object]:
     """Return a dependency that admits only principals holding ``permission``.
 
-    It also enforces CSRF on every state-changing request made with a browser session
-    (bearer-token API calls carry no ambient credentials and are exempt).
+    It also enforces CSRF on every state-changing request made with a browser session.
+    Bearer-token API calls, and anonymous API calls that carry no login cookie, have no
+    ambient credentials a forged request could borrow, and are exempt: so the public
+    ``POST /api/v1/inputs`` works for scripts, as documented.
     """
 
     async def dependency(
@@ -140,7 +149,7 @@ def require(permission: Permission) -> Callable[..., object]:
             if not principal.is_authenticated:
                 raise NotAuthenticated
             raise PermissionDenied
-        if request.method not in SAFE_METHODS and not principal.via_token:
+        if request.method not in SAFE_METHODS and _has_ambient_credentials(request, principal):
             await _check_csrf(request, get_settings(request))
         return principal
 
