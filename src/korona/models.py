@@ -11,6 +11,7 @@ from korona.portfolio.intake.models import (
     InputNeed,
     LetterTemplate,
 )
+from korona.portfolio.matching.changes import MatchChange
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 
@@ -24,6 +25,7 @@ __all__ = [
     "InputNeed",
     "LetterTemplate",
     "LoginSession",
+    "MatchChange",
     "Need",
     "Organisation",
     "OutboxMessage",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -13,7 +13,6 @@ from korona import tabular
 from korona.console import CLI, console, err_console, fail, settings, transaction
 from korona.portfolio import importer
 from korona.portfolio.intake import service as intake
-from korona.portfolio.matching.index import build_index
 from korona.portfolio.netlist_cli import app as netlist_app
 
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
@@ -22,22 +21,50 @@ app.add_typer(netlist_app, name="netlist")
 
 @app.command("match")
 def match(
-    text: Annotated[str, typer.Argument(help="The text to find similar entries for")],
+    text: Annotated[
+        str | None, typer.Argument(help="The text to find similar entries for", show_default=False)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
     category: Annotated[
         list[str] | None, typer.Option(help="A category code to favour (repeatable)")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many matches")] = 10,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help='JSON lines, one {"text": …, "categories": […]} per line: '
+            "print one JSON line of matches per input line",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Print the solutions, needs and inputs most similar to TEXT (kind, id, title, score)."""
-    with transaction() as session:
-        index = build_index(session)
-    matches = index.search(text, category or [], limit=limit)
+    """Print the solutions, needs and inputs most similar to TEXT (kind, id, title, score).
+
+    The index is kept as a snapshot in the data directory and brought up to date from the
+    database's change log, so a call does not rebuild it (see docs/matching.md).
+    """
+    # Imported here: only this command needs the matcher and its snapshot.
+    from korona.portfolio.matching.index import load_index, save_snapshot, snapshot_path
+
+    if (text is None) == (file is None):
+        fail("give either TEXT or --file TEXTS.jsonl", code=2)
+    queries = [(text, category or [])] if file is None else _read_queries(file)
+    config = settings()
+    with transaction(config) as session:
+        loaded = load_index(session, snapshot_path(config.data_dir))
+        if loaded.changed:
+            save_snapshot(session, snapshot_path(config.data_dir), loaded)
+    if loaded.rebuilt:
+        err_console.print("[dim]match index built from the database[/]")
+    if file is not None:
+        for query, categories in queries:
+            found = loaded.index.search(query, categories, limit=limit)
+            typer.echo(json.dumps(_rows(found), ensure_ascii=False))
+        return
+    matches = loaded.index.search(queries[0][0], queries[0][1], limit=limit)
     if as_json:
-        rows = [
-            {"kind": m.kind.value, "id": m.id, "title": m.title, "score": m.score} for m in matches
-        ]
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(_rows(matches), ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Top {limit} matches")
     for column in ("kind", "id", "title", "score"):
@@ -45,6 +72,43 @@ def match(
     for m in matches:
         table.add_row(m.kind.value, str(m.id), m.title, f"{m.score:.3f}")
     console.print(table)
+
+
+def _rows(matches: list[Any]) -> list[dict[str, Any]]:
+    return [{"kind": m.kind.value, "id": m.id, "title": m.title, "score": m.score} for m in matches]
+
+
+def _bad_texts(message: str) -> NoReturn:
+    """Say what is wrong with TEXTS.jsonl on one line (rich would wrap it) and exit 2."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _read_queries(file: Path) -> list[tuple[str, list[str]]]:
+    """Read TEXTS.jsonl, or exit 2 naming the first bad line (before any database work)."""
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        _bad_texts(f"{file.name}: not UTF-8 text")
+    except OSError as error:
+        _bad_texts(f"cannot read {file.name}: {error.strerror or error}")
+    queries: list[tuple[str, list[str]]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            _bad_texts(f"{file.name}, line {number}: not JSON ({error.msg})")
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            _bad_texts(f'{file.name}, line {number}: expected an object with a "text" string')
+        categories = item.get("categories", [])
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            _bad_texts(f'{file.name}, line {number}: "categories" must be a list of strings')
+        queries.append((item["text"], categories))
+    if not queries:
+        _bad_texts(f"{file.name}: no texts to match")
+    return queries
 
 
 def _entity_from_name(path: Path) -> importer.ImportEntity | None:
