@@ -55,8 +55,6 @@ def match(
         loaded = load_index(session, snapshot_path(config.data_dir))
         if loaded.changed:
             save_snapshot(session, snapshot_path(config.data_dir), loaded)
-    if loaded.rebuilt:
-        err_console.print("[dim]match index built from the database[/]")
     if file is not None:
         for query, categories in queries:
             found = loaded.index.search(query, categories, limit=limit)
