@@ -242,3 +242,14 @@ def _submit(session: Session, settings: Settings, title: str) -> None:
         contact_email="kari@example.no",
     )
     intake.submit_input(session, Principal(), data, intake.status_links(settings))
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["dosett", "--file", "texts.jsonl"], ["--file", "texts.jsonl", "--category", "E"]]
+)
+def test_cli_match_wants_text_or_file(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "texts.jsonl").write_text('{"text": "dosett"}\n', encoding="utf-8")
+    paths = [str(tmp_path / a) if a == "texts.jsonl" else a for a in args]
+    result = runner.invoke(app, ["portfolio", "match", *paths], env=_env("sqlite://", tmp_path))
+    assert result.exit_code == 2
+    assert result.stdout == "" and "Error:" in result.stderr

@@ -47,9 +47,14 @@ def match(
     # Imported here: only this command needs the matcher and its snapshot.
     from korona.portfolio.matching.index import load_index, save_snapshot, snapshot_path
 
-    if (text is None) == (file is None):
+    if file is not None and category:
+        fail("--category is for TEXT; give each line of --file its own categories", code=2)
+    if file is not None and text is None:
+        queries = _read_queries(file)
+    elif file is None and text is not None:
+        queries = [(text, category or [])]
+    else:
         fail("give either TEXT or --file TEXTS.jsonl", code=2)
-    queries = [(text, category or [])] if file is None else _read_queries(file)
     config = settings()
     with transaction(config) as session:
         loaded = load_index(session, snapshot_path(config.data_dir))

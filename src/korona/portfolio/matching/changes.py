@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from itertools import chain
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Integer, String, event, insert, text
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
@@ -27,7 +27,7 @@ class MatchChange(Base):
 
     __tablename__ = "match_change"
     # AUTOINCREMENT on SQLite: a sequence number is never reused, even after old rows are pruned.
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - read once by SQLAlchemy
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(20))

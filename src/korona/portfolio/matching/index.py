@@ -247,7 +247,9 @@ def _fingerprint(session: Session) -> tuple[int, ...]:
 
 
 def _database_key(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=True)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=True)
 
 
 @dataclass
