@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import TEST_SECRET, make_user
 from typer.testing import CliRunner
@@ -27,6 +28,7 @@ from korona.db import unit_of_work
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input
 from korona.portfolio.intake.schemas import InputCreate
+from korona.portfolio.matching.changes import MatchChange
 
 runner = CliRunner()
 
@@ -253,3 +255,23 @@ def test_cli_match_wants_text_or_file(tmp_path: Path, args: list[str]) -> None:
     result = runner.invoke(app, ["portfolio", "match", *paths], env=_env("sqlite://", tmp_path))
     assert result.exit_code == 2
     assert result.stdout == "" and "Error:" in result.stderr
+
+
+def test_the_log_is_written_by_the_commit_and_never_by_a_rollback(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    def logged() -> list[tuple[str, int]]:
+        with session_factory() as session:
+            return [(c.kind, c.entity_id) for c in session.scalars(select(MatchChange))]
+
+    with pytest.raises(RuntimeError), unit_of_work(session_factory) as session:
+        _submit(session, settings, "Aldri lagret")
+        raise RuntimeError("the use case fails")
+    assert logged() == []
+    with unit_of_work(session_factory) as session:
+        with session.begin_nested():
+            _submit(session, settings, "Lagret i et savepoint")
+        assert logged() == []  # not before the outer commit
+        item = session.scalar(select(Input))
+    assert item is not None
+    assert logged() == [("input", item.id)]

@@ -57,6 +57,8 @@ def _collect(session: Session, _context: Any) -> None:
 
 def _write(session: Session) -> None:
     """Write the log rows just before the commit, inside its transaction."""
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint is being released: the outer commit writes what it collected
     if session.new or session.dirty or session.deleted:
         session.flush()  # the commit's own flush runs after this hook: collect its changes now
     pending: set[tuple[DocumentKind, int]] = session.info.pop(_PENDING_KEY, set())
