@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from korona.config import Settings
+
 CHILD = """
 import json, sys, time
 from pathlib import Path
@@ -42,8 +44,8 @@ print(json.dumps({"aggregate": aggregated - started, "store": done - aggregated,
 
 
 def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """Return the reference data folder as korona's settings resolve it."""
+    return Settings().reference_dir
 
 
 def run_ingest(path: Path, batch: int) -> None:

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from korona.config import Settings
+
 CHILD = """
 import json, sys, time
 from pathlib import Path
@@ -33,8 +35,8 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": result.rows,
 
 
 def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """Return the reference data folder as korona's settings resolve it."""
+    return Settings().reference_dir
 
 
 def main() -> None:

@@ -1,9 +1,14 @@
-"""Time reading the analysis series from a national store: expand-then-sum vs aggregate-then-fill.
+"""Time reading the analysis series from a national store, three ways, in one process.
 
 Usage: python benchmarks/bench_store_series.py --data-dir /tmp/korona-eval/var [--years 2015-2020]
 
-Both reads run in this one process on the same store, and their results are compared for
-equality. Build the store with benchmarks/evaluate_detection.py (simulate + ingest).
+1. expand-then-sum: zero-fill every stratum, then sum the signal contact types (the first read);
+2. long frame: sum the stored strata, zero-fill a long frame, ``SeriesSet.from_long`` (the
+   previous ``run``);
+3. arrays: sum the stored strata per cell and scatter them into the SeriesSet arrays, no
+   zero-filled frame (``analysis.load_store_series``, today's ``run``).
+Results are compared for equality. Build the store with benchmarks/evaluate_detection.py
+(simulate + ingest) or ``korona surveillance simulate`` + ``ingest``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import resource
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from korona.surveillance.analysis import load_store_series
 from korona.surveillance.calendar import Frequency
+from korona.surveillance.series import SeriesSet
 from korona.surveillance.sources.kuhr import load_syndromes
 from korona.surveillance.store import SurveillanceStore
 
@@ -54,6 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--years", default="2015-2020")
+    parser.add_argument(
+        "--skip-expand", action="store_true", help="leave out read 1 (needs ~6 GB nationally)"
+    )
     args = parser.parse_args()
     low, high = (int(year) for year in args.years.split("-"))
     first, last = dt.date(low - 5, 1, 1), dt.date(high, 12, 31)
@@ -65,17 +76,37 @@ def main() -> None:
         started = time.perf_counter()
         new = store.syndrome_series(frequency, types, first=first, last=last, locations=locations)
         new_seconds = time.perf_counter() - started
+        old_seconds, same = float("nan"), True
+        if not args.skip_expand:
+            started = time.perf_counter()
+            old = expand_then_sum(store, frequency, first, last)
+            old_seconds = time.perf_counter() - started
+            same = new.sort(KEYS).equals(old.select(new.columns).sort(KEYS))
         started = time.perf_counter()
-        old = expand_then_sum(store, frequency, first, last)
-        old_seconds = time.perf_counter() - started
-        same = new.sort(KEYS).equals(old.select(new.columns).sort(KEYS))
+        long_series = SeriesSet.from_long(
+            new.with_columns(pl.col("denominator").cast(pl.Float64)),
+            frequency=frequency,
+            key_columns=KEYS[:3],
+        )
+        long_seconds = new_seconds + time.perf_counter() - started
+        started = time.perf_counter()
+        arrays = load_store_series(store, frequency, first, last)
+        array_seconds = time.perf_counter() - started
+        assert arrays is not None
+        same_arrays = (
+            arrays.keys.equals(long_series.keys)
+            and np.array_equal(arrays.observed, long_series.observed)
+            and np.array_equal(arrays.denominator, long_series.denominator)
+        )
         print(
             f"{frequency.value:>6}: {new.height:>11,} rows"
-            f"  aggregate-then-fill {new_seconds:6.1f} s"
-            f"  expand-then-sum {old_seconds:6.1f} s  ratio {old_seconds / new_seconds:4.1f}×"
-            f"  equal={same}"
+            f"  expand-then-sum {old_seconds:6.1f} s"
+            f"  aggregate-then-fill {new_seconds:6.1f} s (equal={same})"
+            f"  + from_long = {long_seconds:6.1f} s"
+            f"  arrays from cells {array_seconds:6.1f} s (equal={same_arrays})"
+            f"  {long_seconds / array_seconds:4.1f}× faster than the long frame"
         )
-        assert same
+        assert same and same_arrays
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"peak RSS of this process (both paths): {peak:.1f} GB")
 

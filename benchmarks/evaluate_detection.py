@@ -20,12 +20,15 @@ The result is printed as a Markdown table (pasted into docs/algorithms.md).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from korona.config import Settings
+from korona.surveillance.analysis import load_store_series
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect import (
     Detector,
@@ -33,14 +36,13 @@ from korona.surveillance.detect import (
     SykdomspulsenDetector,
     ThresholdMethod,
 )
-from korona.surveillance.detect.cli import load_store_series
 from korona.surveillance.geo import load_geography
 from korona.surveillance.series import Status
 from korona.surveillance.sources.ingest import ingest_file
 from korona.surveillance.sources.simulator import SimulationParameters, simulate_kuhr
 from korona.surveillance.store import SurveillanceStore
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REFERENCE_DIR = Settings().reference_dir
 SIZE_BANDS = [
     (0, 2_000, "< 2 000"),
     (2_000, 10_000, "2 000–10 000"),
@@ -128,7 +130,9 @@ def main() -> None:
 
     store, truth = prepare_store(args.work, args)
     years = list(range(args.first_year + 5, args.last_year + 1))
-    series = load_store_series(store, Frequency.WEEKLY, years)
+    series = load_store_series(
+        store, Frequency.WEEKLY, dt.date(min(years) - 5, 1, 1), dt.date(max(years), 12, 31)
+    )
     assert series is not None, "the store holds no weekly consultations"
     keys = series.keys.with_row_index("row")
     wanted = keys.filter(

@@ -20,7 +20,7 @@ from korona.app import create_app
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
-from korona.config import Environment, Settings, default_reference_dir
+from korona.config import Environment, Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
 from korona.migrations import upgrade
 
@@ -31,8 +31,9 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """Return the shared public reference data (../shared/data or KORONA_REFERENCE_DIR)."""
-    path = Path(os.environ.get("KORONA_REFERENCE_DIR", default_reference_dir()))
+    """Return the shared public reference data, as Settings resolves it (KORONA_REFERENCE_DIR,
+    else ../shared/data)."""
+    path = Settings().reference_dir
     assert path.is_dir(), f"reference data not found at {path}"
     return path
 
@@ -161,7 +162,7 @@ def csrf_from(client: TestClient, path: str = "/login") -> str:
 
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
-    """Log the client in through the login form; return the CSRF token for later posts."""
+    """Log the client in through the login form; return the session's CSRF token for posts."""
     token = csrf_from(client)
     response = client.post(
         "/login",
@@ -169,4 +170,5 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    return token
+    # The form token is bound to the login session, so the pre-login one no longer works.
+    return csrf_from(client, "/")

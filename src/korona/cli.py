@@ -2,30 +2,57 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
+from typer import _click as click  # the click that typer vendors and subclasses
+from typer.core import TyperGroup
 
-from korona.auth import service as auth_service
-from korona.auth.models import Organisation, Role
-from korona.console import CLI, console, err_console, fail, settings, transaction
-from korona.notify.cli import app as mail_app
-from korona.portfolio.cli import app as portfolio_app
-from korona.surveillance.cli import app as surveillance_app
-from korona.surveillance.detect.cli import register as register_detection
+from korona.console import console, err_console, settings, transaction
+
+#: Command groups loaded only when one of their commands runs, so that `korona --help` and
+#: every other command skip their imports (SQLAlchemy, polars, scipy …): name → (module, help).
+LAZY_GROUPS = {
+    "user": ("korona.auth.cli", "User accounts."),
+    "surveillance": ("korona.surveillance.cli", "Sykdomspulsen: simulate, ingest, detect, run."),
+    "portfolio": ("korona.portfolio.cli", "Koronaportefølje: matching, import and export."),
+    "mail": ("korona.notify.cli", "E-mail outbox and its delivery worker."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root command: lists the lazy groups by name and imports one only to run it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_GROUPS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_GROUPS:
+            # Enough for the help listing; resolve_command loads the real group to run it.
+            return TyperGroup(name=cmd_name, help=LAZY_GROUPS[cmd_name][1])
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in LAZY_GROUPS:
+            module = importlib.import_module(LAZY_GROUPS[args[0]][0])
+            group = typer.main.get_group(module.app)
+            group.name = args[0]
+            return args[0], group, args[1:]
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="korona – koronaportefølje and Sykdomspulsen in one system.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
 
 
 @db_app.command("upgrade")
@@ -55,6 +82,7 @@ def demo(
     ] = False,
 ) -> None:
     """Load the Norwegian demo data (idempotent) and print the demo logins."""
+    from korona.auth import service as auth_service
     from korona.demo import generate_password, is_empty, load_demo
 
     config = settings()
@@ -80,6 +108,8 @@ def demo(
 
 
 def _print_logins(password: str) -> None:
+    from rich.table import Table
+
     from korona.demo import DEMO_USERS
 
     table = Table(title="Demo logins (password for all: " + password + ")")
@@ -134,62 +164,6 @@ def serve(
     finally:
         if worker is not None and not worker.stop():
             err_console.print("The mail worker did not stop in time.")
-
-
-@user_app.command("add")
-def user_add(
-    email: str,
-    name: Annotated[str, typer.Option(help="Full name")],
-    role: Annotated[list[Role], typer.Option(help="Role; repeat for several")],
-    organisation: Annotated[str | None, typer.Option(help="Organisation name (must exist)")] = None,
-    municipality: Annotated[
-        str | None, typer.Option(help="Municipality number (municipal doctors)")
-    ] = None,
-    password: Annotated[
-        str | None,
-        typer.Option(help="Password (prompted if omitted)", envvar="KORONA_NEW_USER_PASSWORD"),
-    ] = None,
-) -> None:
-    """Create a user with one or more roles."""
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with transaction() as session:
-        org = None
-        if organisation is not None:
-            org = session.scalar(select(Organisation).where(Organisation.name == organisation))
-            if org is None:
-                fail(f"No organisation named '{organisation}'")
-        user = auth_service.create_user(
-            session,
-            CLI,
-            email=email,
-            name=name,
-            password=password,
-            roles=role,
-            organisation=org,
-            municipality_number=municipality,
-        )
-        console.print(f"[green]Created[/] {user.email} ({', '.join(sorted(user.roles))})")
-
-
-@user_app.command("token")
-def user_token(
-    email: str,
-    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
-) -> None:
-    """Print a new API token for the user (shown once; only its hash is stored)."""
-    with transaction() as session:
-        user = auth_service.get_user_by_email(session, email)
-        if user is None:
-            fail(f"No user with e-mail {email}")
-        token = auth_service.create_api_token(session, CLI, user.id, name=name)
-    typer.echo(token)
-
-
-register_detection(surveillance_app)
-app.add_typer(surveillance_app, name="surveillance")
-app.add_typer(portfolio_app, name="portfolio")
-app.add_typer(mail_app, name="mail")
 
 
 def main() -> None:

@@ -1,23 +1,29 @@
-"""What every database-backed CLI command shares: settings, one transaction, clear errors."""
+"""What every database-backed CLI command shares: settings, one transaction, clear errors.
+
+Imports of the database layer and settings wait until a command needs them, so that
+`korona --help` and commands without a database start at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from korona import bootstrap
 from korona.auth.permissions import Principal
-from korona.config import Settings
 from korona.errors import DomainError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from korona.config import Settings
 
 console = Console()
 err_console = Console(stderr=True)
+
 
 #: Who the audit log names for changes made from the console.
 CLI = Principal(email="korona-cli")
@@ -31,6 +37,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def settings() -> Settings:
     """Return settings from the environment, or exit with the reason they are invalid."""
+    from pydantic import ValidationError
+
+    from korona.config import Settings
+
     try:
         return Settings()
     except ValidationError as error:
@@ -41,6 +51,8 @@ def settings() -> Settings:
 @contextmanager
 def transaction(config: Settings | None = None) -> Iterator[Session]:
     """Run one command as one unit of work; domain errors become a clear message and exit 1."""
+    from korona import bootstrap
+
     config = config or settings()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,7 +1,14 @@
 """Import every ORM model so that Base.metadata knows all tables (Alembic, tests)."""
 
 from korona.audit import AuditEntry
-from korona.auth.models import ApiToken, LoginSession, Organisation, User, UserRole
+from korona.auth.models import (
+    ApiToken,
+    LoginFailure,
+    LoginSession,
+    Organisation,
+    User,
+    UserRole,
+)
 from korona.notify.models import OutboxMessage
 from korona.portfolio.category import Category
 from korona.portfolio.intake.models import (
@@ -24,6 +31,7 @@ __all__ = [
     "InputMessage",
     "InputNeed",
     "LetterTemplate",
+    "LoginFailure",
     "LoginSession",
     "MatchChange",
     "Need",

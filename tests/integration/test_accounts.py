@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from httpx2 import Response
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.conftest import PASSWORD, csrf_from, login, make_user
 
 from korona.audit import AuditEntry
 from korona.auth import service as auth_service
-from korona.auth.models import LoginSession, Role
+from korona.auth.models import LoginFailure, LoginSession, Role
 from korona.auth.permissions import Principal
-from korona.web.deps import SESSION_COOKIE
+from korona.config import Settings
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.web.deps import CSRF_COOKIE, SESSION_COOKIE
 
 
 def test_login_sets_hardened_cookie_and_logout_revokes_session(
@@ -42,7 +49,9 @@ def test_login_sets_hardened_cookie_and_logout_revokes_session(
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
     stolen = client.cookies.get(SESSION_COOKIE)
     assert client.get("/account").status_code == 200
-    client.post("/logout", data={"csrf_token": csrf})
+    # The pre-login token is bound to no session: after login it is refused.
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_from(client, "/account")})
     # The server forgot the session: replaying the old cookie does not log in.
     client.cookies.set(SESSION_COOKIE, stolen or "")
     assert client.get("/account", follow_redirects=False).status_code == 303
@@ -75,7 +84,13 @@ def test_password_change_revokes_every_session(
         data={"current_password": PASSWORD, "new_password": "short", "csrf_token": csrf},
     )
     assert short.status_code == 422
-    assert "Passordet må ha minst 10 tegn" in short.text
+    assert "Passordet må ha minst 12 tegn" in short.text
+    guessable = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "password1234", "csrf_token": csrf},
+    )
+    assert guessable.status_code == 422
+    assert "Passordet er for lett å gjette" in guessable.text
     changed = client.post(
         "/account/password",
         data={
@@ -160,3 +175,122 @@ def test_audit_page_filters_and_csv_export(client: TestClient, db: Session) -> N
     assert len(lines) == 2 and "observer@example.no" in lines[1]
     api = client.get("/api/v1/audit?action=nonsense")
     assert api.status_code == 422
+
+
+def _try_login(client: TestClient, email: str, password: str) -> Response:
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_from(client)},
+        follow_redirects=False,
+    )
+
+
+def _age_failures(db: Session, minutes: int) -> None:
+    """Move every recorded failure back in time, as if the minutes had passed."""
+    db.expire_all()
+    for failure in db.scalars(select(LoginFailure)):
+        failure.failed_at -= timedelta(minutes=minutes)
+    db.commit()
+
+
+def test_login_is_throttled_per_account_even_for_the_right_password(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db, Role.OBSERVER)
+    db.commit()
+    for _ in range(5):
+        assert _try_login(client, user.email, "wrong-password").status_code == 400
+    refused = _try_login(client, user.email.upper(), PASSWORD)
+    assert refused.status_code == 429
+    assert "For mange mislykkede innlogginger. Prøv igjen om 15 minutter." in refused.text
+    assert int(refused.headers["retry-after"]) == 15 * 60
+    assert SESSION_COOKIE not in client.cookies
+    # The window slides: once the oldest failure is 15 minutes old, one more try is allowed.
+    _age_failures(db, 14)
+    assert "Prøv igjen om 1 minutt." in _try_login(client, user.email, PASSWORD).text
+    _age_failures(db, 1)
+    assert _try_login(client, user.email, PASSWORD).status_code == 303
+
+
+def test_a_success_clears_the_accounts_failures(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.OBSERVER)
+    db.commit()
+    for _ in range(3):
+        for _ in range(4):
+            assert _try_login(client, user.email, "wrong-password").status_code == 400
+        assert _try_login(client, "someone.else@example.no", "wrong-password").status_code == 400
+        assert _try_login(client, user.email, PASSWORD).status_code == 303
+        client.cookies.delete(SESSION_COOKIE)
+    db.expire_all()
+    # Only the other account's failures are left; they still count for the address.
+    assert db.scalars(select(LoginFailure.email)).all() == ["someone.else@example.no"] * 3
+
+
+def test_login_is_throttled_per_address_across_accounts(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.OBSERVER)
+    db.commit()
+    for number in range(20):
+        assert _try_login(client, f"guess{number}@example.no", "wrong-password").status_code == 400
+    refused = _try_login(client, user.email, PASSWORD)
+    assert refused.status_code == 429 and "Prøv igjen om" in refused.text
+
+
+def test_parallel_attempts_from_two_processes_share_one_allowance(settings: Settings) -> None:
+    """Simultaneous guesses through two engines (as two server processes) get at most five."""
+    engines = [make_engine(settings.sqlalchemy_url) for _ in range(2)]
+    factories = [make_sessionmaker(engine) for engine in engines]
+    with unit_of_work(factories[0]) as session:
+        user = make_user(session, Role.OBSERVER)
+        email = user.email
+    start = threading.Barrier(12)
+
+    def guess(number: int) -> bool:
+        start.wait()
+        with unit_of_work(factories[number % 2]) as session:
+            outcome = auth_service.log_in(
+                session, email, "wrong-password", address=f"10.0.0.{number}"
+            )
+            return outcome.throttled is None
+
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            admitted = sum(pool.map(guess, range(12)))
+        with unit_of_work(factories[0]) as session:
+            kept = session.scalars(select(LoginFailure.email)).all()
+    finally:
+        for engine in engines:
+            engine.dispose()
+    # Never more than the allowance; under contention a few more may be refused (safe side).
+    assert 1 <= admitted <= 5
+    assert kept == [email] * admitted  # refused attempts leave no failure behind
+
+
+def test_planted_csrf_cookie_and_token_fail_with_the_victims_session(
+    app: object, client: TestClient, db: Session
+) -> None:
+    """An attacker's anonymous cookie-and-token pair, planted in a victim's browser, is refused."""
+    victim = make_user(db, Role.SUBMITTER)
+    attacker_user = make_user(db, Role.SUBMITTER)
+    db.commit()
+    attacker = TestClient(app, base_url="https://testserver")  # type: ignore[arg-type]
+    planted_token = csrf_from(attacker)
+    planted_cookie = attacker.cookies.get(CSRF_COOKIE) or ""
+    session_token = login(attacker, attacker_user.email)  # a pair from the attacker's session
+    session_cookie = attacker.cookies.get(CSRF_COOKIE) or ""
+    login(client, victim.email)
+    victim_session = client.cookies.get(SESSION_COOKIE) or ""
+
+    def post_as_victim(csrf_cookie: str, token: str) -> int:
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, victim_session)
+        client.cookies.set(CSRF_COOKIE, csrf_cookie)
+        return client.post("/account/tokens", data={"name": "x", "csrf_token": token}).status_code
+
+    assert post_as_victim(planted_cookie, planted_token) == 403
+    assert post_as_victim(session_cookie, session_token) == 403
+    assert auth_service.list_api_tokens(db, victim.id) == []
+    # The same planted cookie with a token the page mints for the victim's session works.
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, victim_session)
+    client.cookies.set(CSRF_COOKIE, planted_cookie)
+    assert post_as_victim(planted_cookie, csrf_from(client, "/account")) == 201

@@ -112,7 +112,7 @@ def test_user_add_and_token(env: dict[str, str], db: Session) -> None:
                 "--password",
                 "short",
             ],
-            "at least 10 characters",
+            "at least 12 characters",
         ),
         (
             [

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
-from tests.conftest import csrf_from, login, make_user
+from tests.conftest import csrf_from, login, make_organisation, make_user
 from typer.testing import CliRunner
 
 from korona.auth.models import Organisation, Role
 from korona.config import Settings
 from korona.notify.models import OutboxMessage
 from korona.portfolio.cli import app as portfolio_cli
+from korona.portfolio.import_files import read_table
 from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
@@ -78,7 +89,7 @@ def test_a_bad_row_imports_nothing_and_is_reported_row_by_row(
     result = cli_env.invoke(portfolio_cli, ["import", str(path)])
     assert result.exit_code == 1
     assert "Nothing imported" in result.output
-    assert "categories" in result.output and "same reference as row 2" in result.output
+    assert "categories" in result.output and "Same reference as row 2" in result.output
     assert count(db, Solution) == 0
 
 
@@ -164,3 +175,324 @@ def test_match_and_export_commands(cli_env: CliRunner, db: Session, tmp_path: Pa
     cli_env.invoke(portfolio_cli, ["export", str(csv_out)])
     lines = io.StringIO(csv_out.read_text(encoding="utf-8-sig")).readlines()
     assert len(lines) == 4 and lines[0].startswith("reference,kind,title")
+
+
+# -- bad files: refused before any row is written, row by row, nothing stored -----------------
+
+HEADER = "external_ref,name,kind,sector,municipality_number\n"
+
+
+def import_bytes(cli_env: CliRunner, tmp_path: Path, name: str, content: bytes) -> Result:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return cli_env.invoke(portfolio_cli, ["import", str(path), "--entity", "organisations"])
+
+
+def rows_with(result: Result, text: str) -> list[int]:
+    """Return the row numbers of the CLI's error lines that contain ``text``."""
+    return [
+        int(match.group(1))
+        for line in result.output.splitlines()
+        if text in line and (match := re.match(r"\s*row (\d+), ", line))
+    ]
+
+
+def one_line(result: Result) -> str:
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("organisations.csv", b"", "The file is empty"),
+        ("organisations.csv", b"\n \n", "The file is empty"),
+        ("organisations.csv", HEADER.encode(), "no data rows, only a header"),
+        ("organisations.csv", (HEADER + ",,,,\n, , , ,\n").encode(), "no data rows"),
+        ("organisations.json", b"[]", "no data rows"),
+        ("organisations.json", b"{}", "must hold a list of objects"),
+        ("organisations.txt", b"x", "must be CSV, XLSX or JSON"),
+    ],
+)
+def test_empty_header_only_and_unreadable_files_are_refused(
+    cli_env: CliRunner, db: Session, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    result = import_bytes(cli_env, tmp_path, name, content)
+    assert result.exit_code == 1
+    assert "Imported" not in result.output
+    assert message in one_line(result) and "nothing imported" in result.output
+    assert count(db, Organisation) == 0
+
+
+def test_ragged_rows_and_nul_bytes_are_refused_naming_their_lines(
+    cli_env: CliRunner, db: Session, tmp_path: Path
+) -> None:
+    ragged = (
+        HEADER + "o1,Alfa kommune,municipality,municipal,0301\n"
+        'o2,"Beta\nAS",vendor,business,\n'  # a quoted line break: the record spans lines 3-4
+        "o3,Gamma AS,vendor\n"
+        "o4,Delta AS,vendor,business,,extra\n"
+    )
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", ragged.encode())
+    assert result.exit_code == 1
+    assert "Has 3 fields where the header has 5" in result.output
+    assert "Has 6 fields where the header has 5" in result.output
+    assert rows_with(result, "fields where") == [5, 6]
+    nul = HEADER + "o1,Alfa kommune,municipality,municipal,0301\no2,Be\0ta,vendor,business,\n"
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", nul.encode())
+    assert result.exit_code == 1 and "Contains a NUL byte" in result.output
+    assert rows_with(result, "NUL") == [3]
+    escaped = json.dumps([{"external_ref": "o1", "name": "Al\u0000fa", "kind": "vendor"}])
+    result = import_bytes(cli_env, tmp_path, "organisations.json", escaped.encode())
+    assert result.exit_code == 1 and "Contains a control character (U+0000)" in result.output
+    latin1 = HEADER + "o1,Alfa kommune,municipality,municipal,0301\no2,Bø AS,vendor,business,\n"
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", latin1.encode("latin-1"))
+    assert result.exit_code == 1 and "Is not UTF-8 text" in result.output
+    assert rows_with(result, "UTF-8") == [3]
+    assert count(db, Organisation) == 0
+
+
+def test_blank_and_repeated_names_are_reported_truthfully(
+    cli_env: CliRunner, db: Session, tmp_path: Path
+) -> None:
+    """The CSV that printed "2 new" and stored one (or none) is refused, naming both rows."""
+    blank = HEADER + "o1,   ,municipality,municipal,0301\no2,  ,vendor,business,\n"
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", blank.encode())
+    assert result.exit_code == 1 and "new" not in result.output
+    assert rows_with(result, ", name:") == [2, 3]
+    twice = HEADER + "o1,Alfa AS,vendor,business,\no2,Alfa AS,vendor,business,\n"
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", twice.encode())
+    assert result.exit_code == 1 and "Same name as row 2" in result.output
+    assert count(db, Organisation) == 0
+    make_organisation(db, name="Alfa AS")
+    db.commit()
+    once = HEADER + "o1,Alfa AS,vendor,business,\n"
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", once.encode())
+    assert result.exit_code == 1 and "exists already with another external_ref" in result.output
+    assert count(db, Organisation) == 1
+
+
+def test_xlsx_formula_and_error_cells_are_refused(
+    cli_env: CliRunner, db: Session, tmp_path: Path
+) -> None:
+    """Formulas are refused, not imported by their cached value (which may be missing)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["external_ref", "name", "kind", "sector"])
+    sheet.append(["o1", "Alfa kommune", "municipality", "municipal"])
+    sheet.append(["o2", '=CONCAT("Beta ", "AS")', "vendor", "business"])
+    sheet.append(["o3", "Gamma AS", "vendor", "business", "stray"])
+    path = tmp_path / "organisations.xlsx"
+    workbook.save(path)
+    result = cli_env.invoke(portfolio_cli, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "Is a formula" in result.output and "paste it as a value" in result.output
+    assert "outside the named columns" in result.output
+    assert count(db, Organisation) == 0
+
+
+def test_a_write_time_error_leaves_nothing_behind(
+    cli_env: CliRunner, db: Session, tmp_path: Path
+) -> None:
+    """Row 3 fails only when written, after row 2 was: the whole import is rolled back."""
+    content = (
+        HEADER + "o1,Alfa kommune,municipality,municipal,0301\no2,Beta,municipality,municipal,12\n"
+    )
+    result = import_bytes(cli_env, tmp_path, "organisations.csv", content.encode())
+    assert result.exit_code == 1 and "Municipality number must be 4 digits" in result.output
+    assert count(db, Organisation) == 0
+
+
+def deep_json(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+def test_deeply_nested_json_is_one_line_in_the_cli_and_a_4xx_in_the_browser(
+    cli_env: CliRunner, client: TestClient, db: Session, tmp_path: Path
+) -> None:
+    result = import_bytes(cli_env, tmp_path, "organisations.json", deep_json(50_000))
+    assert (result.exit_code == 1 and result.exception is None) or isinstance(
+        result.exception, SystemExit
+    )
+    assert "nested 50000 levels deep; at most 20" in one_line(result)
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    db.commit()
+    login(client, office.email)
+    token = csrf_from(client, "/portfolio/import")
+    response = client.post(
+        "/portfolio/import",
+        data={"entity": "organisations", "csrf_token": token},
+        files={"file": ("orgs.json", deep_json(50_000), "application/json")},
+    )
+    assert response.status_code == 422
+    assert "JSON-filen er nestet 50000 nivåer dypt; høyst 20 er tillatt" in response.text
+    assert count(db, Organisation) == 1  # the office's own
+
+
+def test_the_browser_names_bad_rows_in_norwegian(client: TestClient, db: Session) -> None:
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    db.commit()
+    login(client, office.email)
+    token = csrf_from(client, "/portfolio/import")
+    content = HEADER + "o1,Alfa kommune,municipality\no2,  ,vendor,business,\n"
+    response = client.post(
+        "/portfolio/import",
+        data={"entity": "organisations", "csrf_token": token},
+        files={"file": ("orgs.csv", content.encode(), "text/csv")},
+    )
+    assert response.status_code == 422
+    assert "Har 3 felt der overskriftsraden har 5" in response.text
+    empty = client.post(
+        "/portfolio/import",
+        data={"entity": "organisations", "csrf_token": token},
+        files={"file": ("orgs.csv", b"", "text/csv")},
+    )
+    assert empty.status_code == 422 and "Filen er tom" in empty.text
+    assert '<td class="k-num">–</td>' in empty.text
+
+
+def minimal_xlsx(rows: int, *, dimension: bool) -> bytes:
+    """Return an XLSX of ``rows`` numbered rows, written directly (openpyxl takes minutes)."""
+    cells = "".join(
+        f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="B{n}"><v>{n}</v></c></row>'
+        for n in range(2, rows + 2)
+    )
+    header = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>external_ref</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>name</t></is></c></row>'
+    )
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    relations = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    size = f'<dimension ref="A1:B{rows + 1}"/>' if dimension else ""
+    files = {
+        "[Content_Types].xml": (
+            f'<Types xmlns="{package}/content-types">'
+            f'<Default Extension="rels" ContentType="{package[:-5]}relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{sheet_type}.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            f'ContentType="{sheet_type}.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
+            f'Type="{relations}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}" xmlns:r="{relations}"><sheets>'
+            '<sheet name="Ark1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
+            f'Type="{relations}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<worksheet xmlns="{main}">{size}<sheetData>{header}{cells}</sheetData></worksheet>'
+        ),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def huge_xlsx() -> dict[bool, bytes]:
+    return {dimension: minimal_xlsx(300_000, dimension=dimension) for dimension in (True, False)}
+
+
+def test_minimal_xlsx_reads_as_a_workbook() -> None:
+    """The hand-written XLSX of the next test is one openpyxl and the importer accept."""
+    table = read_table("x.xlsx", minimal_xlsx(3, dimension=False))
+    assert table.columns == ("external_ref", "name") and len(table.rows) == 3
+
+
+def test_a_300_000_row_xlsx_is_refused_in_well_under_a_second(
+    client: TestClient, db: Session, huge_xlsx: dict[bool, bytes]
+) -> None:
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    db.commit()
+    login(client, office.email)
+    token = csrf_from(client, "/portfolio/import")
+    for dimension, content in huge_xlsx.items():
+        started = time.perf_counter()
+        response = client.post(
+            "/portfolio/import",
+            data={"entity": "organisations", "csrf_token": token},
+            files={"file": ("orgs.xlsx", content, "application/octet-stream")},
+        )
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 422
+        expected = "Filen har 300 000 rader" if dimension else "Filen har mer enn 10 000 rader"
+        assert expected in response.text
+        assert elapsed < 1.5, f"{elapsed:.2f} s (dimension: {dimension})"
+    assert count(db, Organisation) == 1
+
+
+# -- kill -9 during a large import -------------------------------------------------------------
+
+
+def _import_is_writing(url: str) -> bool:
+    """Return whether another connection holds an open write on the organisation table."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True  # the write lock is held: the importer is inside its transaction
+        finally:
+            connection.close()
+        return False
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            held = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = 'organisation' AND l.mode = 'RowExclusiveLock' "
+                    "AND l.pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        engine.dispose()
+    return bool(held)
+
+
+def test_kill_9_during_a_large_import_leaves_no_row_or_every_row(
+    settings: Settings, cli_env: CliRunner, db: Session, tmp_path: Path
+) -> None:
+    rows = 1000  # about 10 s of writing: long enough to be killed in the middle
+    path = tmp_path / "organisations.csv"
+    body = "".join(f"k{n},Virksomhet nummer {n},vendor,business,\n" for n in range(rows))
+    path.write_text(HEADER + body, encoding="utf-8")
+    env = {
+        **os.environ,
+        "KORONA_DATABASE_URL": settings.sqlalchemy_url,
+        "KORONA_DATA_DIR": str(settings.data_dir),
+        "KORONA_SECRET_KEY": settings.secret_key.get_secret_value(),
+    }
+    command = [sys.executable, "-m", "korona", "portfolio", "import", str(path)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        while process.poll() is None and not _import_is_writing(settings.sqlalchemy_url):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.02)
+        killed_while_writing = process.poll() is None
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert killed_while_writing, "the import finished before it could be killed"
+    assert process.returncode == -signal.SIGKILL
+    assert count(db, Organisation) in (0, rows)
+    # The database is usable afterwards, and a rerun (in process) imports every row once.
+    again = cli_env.invoke(portfolio_cli, ["import", str(path)])
+    assert again.exit_code == 0, again.output
+    assert count(db, Organisation) == rows

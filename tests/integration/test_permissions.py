@@ -175,7 +175,7 @@ def test_every_route_for_every_role(app: object, client: TestClient, db: Session
                 client.cookies.clear()
                 if role is ANONYMOUS:
                     client.cookies.set(CSRF_COOKIE, "browser-cookie")
-                    headers = {CSRF_HEADER: csrf_token(TEST_SECRET, "browser-cookie")}
+                    headers = {CSRF_HEADER: csrf_token(TEST_SECRET, "browser-cookie", None)}
                 else:
                     headers = {"Authorization": f"Bearer {world.tokens[role]}"}
                 response = client.request(method, path, headers=headers, follow_redirects=False)

@@ -18,8 +18,8 @@ from korona.auth import service as auth_service
 from korona.console import CLI
 from korona.db import unit_of_work
 from korona.demo import load_demo
-from korona.portfolio.need.models import Need
 from korona.portfolio.intake.models import Input
+from korona.portfolio.need.models import Need
 
 pytestmark = pytest.mark.hostile
 

@@ -45,13 +45,19 @@ def test_tokens_are_random_and_stored_hashed() -> None:
     assert token_hash(first) != first and len(token_hash(first)) == 64
 
 
-def test_csrf_token_is_bound_to_cookie_and_secret() -> None:
-    token = csrf_token("secret", "cookie")
-    assert csrf_valid("secret", "cookie", token)
-    assert not csrf_valid("secret", "other-cookie", token)
-    assert not csrf_valid("other-secret", "cookie", token)
-    assert not csrf_valid("secret", None, token)
-    assert not csrf_valid("secret", "cookie", None)
+def test_csrf_token_is_bound_to_cookie_session_and_secret() -> None:
+    token = csrf_token("secret", "cookie", None)
+    assert csrf_valid("secret", "cookie", None, token)
+    assert not csrf_valid("secret", "other-cookie", None, token)
+    assert not csrf_valid("other-secret", "cookie", None, token)
+    assert not csrf_valid("secret", None, None, token)
+    assert not csrf_valid("secret", "cookie", None, None)
+    # A token minted before login (or in another session) fails once a session is there.
+    assert not csrf_valid("secret", "cookie", "session-a", token)
+    in_session = csrf_token("secret", "cookie", "session-a")
+    assert csrf_valid("secret", "cookie", "session-a", in_session)
+    assert not csrf_valid("secret", "cookie", "session-b", in_session)
+    assert not csrf_valid("secret", "cookie", None, in_session)
 
 
 def test_anonymous_has_only_public() -> None:

@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from korona.auth.vocabulary import OrganisationKind, Role, Sector
 from korona.db import Base, UTCDateTime, utcnow
+
 
 
 def enum_column(enum_class: type[StrEnum]) -> Enum:
@@ -22,47 +32,6 @@ def enum_column(enum_class: type[StrEnum]) -> Enum:
         name=enum_class.__name__.lower(),
         validate_strings=True,
     )
-
-
-class OrganisationKind(StrEnum):
-    """The kinds of organisation (virksomhetstype) that take part in the portfolio."""
-
-    HEALTH_TRUST = "health_trust"  # helseforetak / RHF
-    MUNICIPALITY = "municipality"  # kommune
-    KS = "ks"
-    HELSEDIREKTORATET = "helsedirektoratet"
-    FHI = "fhi"
-    NHN = "nhn"
-    EHEALTH_DIRECTORATE = "ehealth_directorate"  # Direktoratet for e-helse
-    VENDOR = "vendor"  # leverandør
-    OTHER = "other"  # annen
-
-    @property
-    def is_public(self) -> bool:
-        """Return whether organisations of this kind are public bodies."""
-        return self not in (OrganisationKind.VENDOR, OrganisationKind.OTHER)
-
-
-class Sector(StrEnum):
-    """The part of the health sector an organisation or need belongs to."""
-
-    SPECIALIST = "specialist"  # spesialisthelsetjenesten
-    MUNICIPAL = "municipal"  # kommunehelsetjenesten
-    STATE = "state"  # statlig
-    BUSINESS = "business"  # næringsliv
-    OTHER = "other"  # annet
-
-
-class Role(StrEnum):
-    """What a user may do; a user may hold several roles."""
-
-    PORTFOLIO_OFFICE = "portfolio_office"  # porteføljekontor
-    ASSESSOR = "assessor"  # arbeidsgruppe
-    DECISION_MEMBER = "decision_member"  # beslutningsgruppe
-    OBSERVER = "observer"  # observatør
-    NEEDS_REPORTER = "needs_reporter"  # faglinje / kommune
-    SUBMITTER = "submitter"  # innsender
-    MUNICIPAL_DOCTOR = "municipal_doctor"  # kommunelege
 
 
 class Organisation(Base):
@@ -137,6 +106,25 @@ class LoginSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """A failed (or still running) login attempt, kept while it counts towards a lock-out.
+
+    Kept in the database, not in memory, so that every server process sees the same count.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_email_failed_at", "email", "failed_at"),
+        Index("ix_login_failure_address_failed_at", "address", "failed_at"),
+        Index("ix_login_failure_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiToken(Base):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from korona.auth.models import Role, User
+from korona.auth.vocabulary import Role
+
+if TYPE_CHECKING:
+    from korona.auth.models import User
 
 
 class Permission(StrEnum):

@@ -5,16 +5,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
 
 #: Hash compared against when the e-mail is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("korona-timing-equaliser")
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+#: zxcvbn's 0-4 guessability score a password must reach (3: "safely unguessable", ~10^8
+#: guesses or more, enough against online guessing with throttling and slow hashing).
+MIN_PASSWORD_SCORE = 3
+#: zxcvbn refuses longer input and its cost grows with length; a longer password is judged by
+#: its first 72 characters (it only gets stronger beyond them).
+_SCORED_LENGTH = 72
 
 
 def hash_password(password: str) -> str:
@@ -30,6 +38,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def password_score(password: str, user_inputs: Iterable[str] = ()) -> int:
+    """Return zxcvbn's guessability score 0-4, treating the user's own details as known words."""
+    words = [word for word in user_inputs if word]
+    return int(zxcvbn(password[:_SCORED_LENGTH], user_inputs=words)["score"])
+
+
 def new_token() -> str:
     """Return a fresh random URL-safe token (256 bits)."""
     return secrets.token_urlsafe(32)
@@ -40,13 +54,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def csrf_token(secret_key: str, csrf_cookie: str) -> str:
-    """Return the form token bound to a browser's CSRF cookie (signed double submit)."""
-    return hmac.new(secret_key.encode(), csrf_cookie.encode(), hashlib.sha256).hexdigest()
+def csrf_token(secret_key: str, csrf_cookie: str, session_token: str | None) -> str:
+    """Return the form token bound to a browser's CSRF cookie and its login session.
+
+    Binding the login session in means a cookie-and-token pair planted before the victim
+    logs in (or minted by the attacker's own session) does not validate with the victim's
+    session; anonymous forms are bound to the CSRF cookie alone (the pre-login token).
+    """
+    # The binding comes first and holds no ':' (a hex digest or "anon"), so no cookie value
+    # can make two different (cookie, session) pairs sign the same message.
+    binding = token_hash(session_token) if session_token else "anon"
+    message = f"{binding}:{csrf_cookie}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def csrf_valid(secret_key: str, csrf_cookie: str | None, submitted: str | None) -> bool:
-    """Return whether a submitted CSRF token matches the browser's cookie."""
+def csrf_valid(
+    secret_key: str, csrf_cookie: str | None, session_token: str | None, submitted: str | None
+) -> bool:
+    """Return whether a submitted CSRF token matches the browser's cookie and session."""
     if not csrf_cookie or not submitted:
         return False
-    return hmac.compare_digest(csrf_token(secret_key, csrf_cookie), submitted)
+    expected = csrf_token(secret_key, csrf_cookie, session_token)
+    return hmac.compare_digest(expected, submitted)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from korona import audit
 from korona.audit import AuditAction
+from korona.auth import throttle
 from korona.auth.models import (
     ApiToken,
     LoginSession,
@@ -24,8 +27,10 @@ from korona.auth.models import (
 from korona.auth.permissions import Principal, principal_for
 from korona.auth.security import (
     MIN_PASSWORD_LENGTH,
+    MIN_PASSWORD_SCORE,
     hash_password,
     new_token,
+    password_score,
     token_hash,
     verify_password,
 )
@@ -45,14 +50,31 @@ def normalise_email(email: str) -> str:
         ) from error
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse passwords that are too short."""
+def check_password_strength(password: str, *, user_inputs: Iterable[str] = ()) -> None:
+    """Refuse passwords that are too short or easy to guess (common, patterned, personal)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             N_("The password must have at least {length} characters"),
             field="password",
             length=MIN_PASSWORD_LENGTH,
         )
+    if password_score(password, _personal_words(user_inputs)) < MIN_PASSWORD_SCORE:
+        raise InvalidInput(
+            N_(
+                "The password is too easy to guess. Avoid common words, names, dates and "
+                "patterns; a few unrelated words make a good password."
+            ),
+            field="password",
+        )
+
+
+def _personal_words(user_inputs: Iterable[str]) -> list[str]:
+    """Return the user's details and their parts (e-mail local part, name words) for zxcvbn."""
+    words = ["korona", "koronaportefølje"]
+    for value in user_inputs:
+        words.append(value)
+        words.extend(part for part in re.split(r"[\s@._+-]+", value) if len(part) > 2)
+    return words
 
 
 def get_or_create_organisation(
@@ -124,7 +146,7 @@ def create_user(
             N_("A user with e-mail {email} already exists"), field="email", email=address
         )
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, user_inputs=(address, name))
     role_set = set(roles)
     if not role_set:
         raise InvalidInput(N_("A user needs at least one role"), field="roles")
@@ -157,7 +179,7 @@ def create_user(
 
 def set_password(session: Session, actor: Principal, user: User, password: str) -> None:
     """Set a new password and revoke every session and token of the user's sessions."""
-    check_password_strength(password)
+    check_password_strength(password, user_inputs=(user.email, user.name))
     user.password_hash = hash_password(password)
     revoke_all_sessions(session, user)
     audit.record(session, actor, AuditAction.PASSWORD, "user", user.id)
@@ -180,6 +202,37 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user is None or not valid or not user.is_active:
         return None
     return user
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """The result of a login attempt: the user, or why not (throttled: wait before retrying)."""
+
+    user: User | None
+    throttled: throttle.Attempt | None = None
+
+
+def log_in(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    address: str,
+    policy: throttle.ThrottlePolicy = throttle.POLICY,
+) -> LoginOutcome:
+    """Check credentials under the login throttle; while locked out even the right password fails.
+
+    Every attempt counts as a failure for the account and the client address until it
+    succeeds; a success forgets the account's failures (in the caller's transaction).
+    """
+    key = email.strip().lower()[:254]
+    attempt = throttle.begin_attempt(session.get_bind(), key, address[:64], policy=policy)  # type: ignore[arg-type]
+    if attempt.refused:
+        return LoginOutcome(None, throttled=attempt)
+    user = authenticate(session, email, password)
+    if user is not None:
+        throttle.clear_account(session, key)
+    return LoginOutcome(user)
 
 
 def start_session(session: Session, user: User, *, hours: int) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
+from korona.auth.security import MIN_PASSWORD_SCORE, password_score
 from korona.portfolio.intake.models import Input, InputKind
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks, Submission, submit_input
@@ -60,8 +61,12 @@ def _load(name: str) -> list[dict[str, Any]]:
 
 
 def generate_password() -> str:
-    """Return a random, readable demo password."""
-    return "demo-" + secrets.token_urlsafe(9)
+    """Return a random, readable demo password that the password policy accepts."""
+    while True:
+        # 96 random bits nearly always score 4; the loop only guards against a chance word.
+        candidate = "demo-" + secrets.token_urlsafe(12)
+        if password_score(candidate) >= MIN_PASSWORD_SCORE:
+            return candidate
 
 
 def is_empty(session: Session) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from korona import tabular
@@ -122,10 +123,6 @@ def _entity_from_name(path: Path) -> importer.ImportEntity | None:
     return None
 
 
-class _NothingImported(Exception):
-    """Raised inside the transaction so that an import with bad rows writes nothing."""
-
-
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -145,6 +142,8 @@ def import_file(
             f"({', '.join(e.value for e in importer.ImportEntity)})",
             code=2,
         )
+    if file.stat().st_size > importer.MAX_FILE_BYTES:
+        fail(f"nothing imported: {file.name} is larger than {importer.MAX_FILE_BYTES // 2**20} MB")
     config = settings()
     try:
         with transaction(config) as session:
@@ -157,22 +156,28 @@ def import_file(
                 links=intake.status_links(config),
                 send_receipts=receipts,
             )
-            if not report.ok:
-                raise _NothingImported  # the unit of work rolls every row back
-    except _NothingImported:
-        pass
-    if not report.ok:
-        table = Table(title=f"Nothing imported: {len(report.errors)} errors in {file.name}")
-        for column in ("row", "column", "error"):
-            table.add_column(column)
-        for error in report.errors:
-            table.add_row(str(error.row), error.column, error.message)
-        err_console.print(table)
-        raise typer.Exit(1)
+    except importer.ImportRejected as rejected:
+        _print_errors(file, rejected.report.errors)
+        raise typer.Exit(1) from None
     console.print(
         f"[green]Imported {report.rows} {chosen.value}:[/] {report.created} new, "
         f"{report.updated} changed, {report.unchanged} unchanged."
     )
+
+
+def _print_errors(file: Path, errors: list[importer.RowError]) -> None:
+    """Print why nothing was imported: one line for a bad file, else one line per error."""
+    name = escape(file.name)
+    if len(errors) == 1 and errors[0].row == importer.FILE:
+        message = f"[bold red]Error:[/] nothing imported: {name}: {escape(errors[0].text)}"
+        err_console.print(message, soft_wrap=True)
+        return
+    noun = "error" if len(errors) == 1 else "errors"
+    err_console.print(f"[bold red]Nothing imported:[/] {len(errors)} {noun} in {name}")
+    for error in errors:
+        where = "file" if error.row == importer.FILE else f"row {error.row}"
+        line = f"  {where}, {error.column}: {error.text}"
+        err_console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command("export")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from openpyxl import load_workbook
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StringConstraints, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +18,16 @@ from korona.auth.models import Organisation, OrganisationKind, Sector
 from korona.auth.permissions import Principal
 from korona.errors import N_, DomainError, InvalidInput
 from korona.portfolio.category import category_codes
+from korona.portfolio.import_files import (
+    FILE,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    FileRefused,
+    RowError,
+    SourceRow,
+    read_table,
+    too_many_rows,
+)
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input
 from korona.portfolio.intake.schemas import InputCreate
@@ -31,7 +35,6 @@ from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.solution import service as solution_service
-from korona.portfolio.solution.models import Solution
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 
 
@@ -89,16 +92,8 @@ COLUMNS: dict[ImportEntity, tuple[str, ...]] = {
         "received_at",
     ),
 }
-MAX_ROWS = 5000
 
-
-@dataclass(frozen=True)
-class RowError:
-    """What is wrong with one row (row 2 is the first data row, as in a spreadsheet)."""
-
-    row: int
-    column: str
-    message: str
+__all__ = ["FILE", "MAX_FILE_BYTES", "MAX_ROWS", "ImportEntity", "ImportRejected", "RowError"]
 
 
 @dataclass
@@ -118,37 +113,19 @@ class ImportReport:
         return not self.errors
 
 
-# -- reading files -------------------------------------------------------------
+class ImportRejected(Exception):
+    """Nothing may be imported: the report lists every error by row.
+
+    Not a DomainError on purpose: the caller shows the whole report, and must roll back the
+    unit of work (a write-time error may come after earlier rows were written).
+    """
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        super().__init__("; ".join(f"row {e.row}, {e.column}: {e.text}" for e in report.errors))
 
 
-def read_rows(filename: str, content: bytes) -> list[dict[str, Any]]:
-    """Return the file's rows as dicts keyed by the header (CSV, XLSX or JSON by file name)."""
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        text = content.decode("utf-8-sig")
-        # The header has no quoted text, so its commonest separator is the file's (Excel in
-        # Norwegian writes ';').
-        header = text.split("\n", 1)[0]
-        delimiter = max(",;\t", key=header.count)
-        return [dict(row) for row in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
-    if suffix == ".xlsx":
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-        if not rows:
-            return []
-        names = [str(cell).strip() if cell is not None else "" for cell in rows[0]]
-        return [
-            dict(zip(names, row, strict=False))
-            for row in rows[1:]
-            if any(cell not in (None, "") for cell in row)
-        ]
-    if suffix == ".json":
-        data = json.loads(content.decode("utf-8"))
-        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-            raise InvalidInput(N_("A JSON file must hold a list of objects"), field="file")
-        return data
-    raise InvalidInput(N_("The file must be CSV, XLSX or JSON"), field="file")
+# -- cell values -----------------------------------------------------------------------------
 
 
 def _text(value: Any) -> str:
@@ -180,60 +157,77 @@ def _optional(value: Any) -> str | None:
     return _text(value) or None
 
 
-# -- validating rows -----------------------------------------------------------
+# -- checking rows ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One validated row, ready to write."""
+    """One checked row, ready to write."""
 
+    row: int
     ref: str
     payload: Any
 
 
+@dataclass
+class _Context:
+    """What the row checks look up once per import, and what earlier rows claimed."""
+
+    session: Session
+    codes: set[str]
+    names: dict[str, int] = field(default_factory=dict)
+
+
+_Check = Callable[[_Context, int, dict[str, Any]], Any]
+
+
 def _pydantic_errors(row: int, error: ValidationError) -> list[RowError]:
     return [
-        RowError(row, ".".join(str(part) for part in item["loc"]) or "row", str(item["msg"]))
+        RowError(
+            row,
+            ".".join(str(part) for part in item["loc"]) or "row",
+            str(item["msg"]),
+            detail=dict(item),
+        )
         for item in error.errors()
     ]
 
 
-def _validate(
-    rows: Sequence[dict[str, Any]],
-    entity: ImportEntity,
-    check: Callable[[int, dict[str, Any]], Any],
+def _check_columns(entity: ImportEntity, columns: Sequence[str]) -> list[RowError]:
+    unknown = [name for name in columns if name not in COLUMNS[entity]]
+    errors = [RowError(1, name, N_("Unknown column")) for name in unknown]
+    if "external_ref" not in columns:
+        errors.append(RowError(1, "external_ref", N_("The column is missing")))
+    return errors
+
+
+def _check_rows(
+    rows: Sequence[SourceRow], context: _Context, check: _Check
 ) -> tuple[list[_Prepared], list[RowError]]:
     prepared: list[_Prepared] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(rows, start=2):
-        row = {str(key).strip(): value for key, value in raw.items() if key is not None}
-        unknown = sorted(set(row) - set(COLUMNS[entity]))
-        if unknown:
-            errors.append(RowError(number, unknown[0], "unknown column"))
-            continue
+    for source in rows:
+        number, row = source.number, source.values
         ref = _text(row.get("external_ref"))
         if not ref:
-            errors.append(RowError(number, "external_ref", "required"))
+            errors.append(RowError(number, "external_ref", N_("This field is required")))
             continue
         if ref in seen:
-            errors.append(RowError(number, "external_ref", f"same reference as row {seen[ref]}"))
+            errors.append(
+                RowError(
+                    number, "external_ref", N_("Same reference as row {row}"), {"row": seen[ref]}
+                )
+            )
             continue
         seen[ref] = number
         try:
-            prepared.append(_Prepared(ref, check(number, row)))
+            prepared.append(_Prepared(number, ref, check(context, number, row)))
         except ValidationError as error:
             errors.extend(_pydantic_errors(number, error))
         except DomainError as error:
-            errors.append(RowError(number, error.field or "row", error.text))
+            errors.append(RowError(number, error.field or "row", error.message, error.params))
     return prepared, errors
-
-
-class _OrganisationRow(BaseModel):
-    name: str
-    kind: OrganisationKind
-    sector: Sector
-    municipality_number: str | None = None
 
 
 def _check_codes(codes: Sequence[str], known: set[str], column: str) -> None:
@@ -246,202 +240,258 @@ def _organisation_by_ref(session: Session, ref: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.external_ref == ref))
 
 
-# -- the import ----------------------------------------------------------------
+class _OrganisationRow(BaseModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    kind: OrganisationKind
+    sector: Sector
+    municipality_number: str | None = None
+
+
+def _check_organisation(context: _Context, number: int, row: dict[str, Any]) -> _OrganisationRow:
+    data = _OrganisationRow(
+        name=_text(row.get("name")),
+        kind=_text(row.get("kind")),
+        sector=_text(row.get("sector")),
+        municipality_number=_optional(row.get("municipality_number")),
+    )
+    ref = _text(row.get("external_ref"))
+    # Organisations are unique by name: a second row or an existing organisation with the
+    # same name would not be created, so say so instead of counting it as new.
+    if data.name in context.names:
+        raise InvalidInput(N_("Same name as row {row}"), field="name", row=context.names[data.name])
+    context.names[data.name] = number
+    existing = context.session.scalar(select(Organisation).where(Organisation.name == data.name))
+    if existing is not None and existing.external_ref != ref:
+        raise InvalidInput(
+            N_("An organisation named {name} exists already with another external_ref"),
+            field="name",
+            name=data.name,
+        )
+    return data
+
+
+def _check_solution(context: _Context, number: int, row: dict[str, Any]) -> SolutionCreate:
+    categories = _list(row.get("categories"))
+    _check_codes(categories, context.codes, "categories")
+    return SolutionCreate.model_validate(
+        {
+            "name": _text(row.get("name")),
+            "owner": _text(row.get("owner")),
+            "description": _text(row.get("description")),
+            "categories": categories,
+            "status": _text(row.get("status")) or "in_operation",
+            "quality_assured": bool(_bool(row.get("quality_assured"))),
+            "url": _text(row.get("url")),
+            "contact": _text(row.get("contact")),
+            "external_ref": _text(row.get("external_ref")),
+        }
+    )
+
+
+def _check_need(
+    context: _Context, number: int, row: dict[str, Any]
+) -> tuple[NeedCreate, int, NeedStatus]:
+    ref = _text(row.get("organisation_ref"))
+    owner = _organisation_by_ref(context.session, ref) if ref else None
+    if owner is None:
+        raise InvalidInput(N_("Unknown organisation {id}"), field="organisation_ref", id=ref or "–")
+    category = _text(row.get("category"))
+    _check_codes([category], context.codes, "category")
+    data = NeedCreate.model_validate(
+        {
+            "title": _text(row.get("title")),
+            "description": _text(row.get("description")),
+            "category": category,
+            "clinical_line": _text(row.get("clinical_line")),
+            "municipality_number": _optional(row.get("municipality_number")),
+            "urgency": _text(row.get("urgency")) or "2",
+            "affected_groups": _list(row.get("affected_groups")) or [AffectedGroup.CITIZENS],
+            "review_by_date": _optional(row.get("review_by_date")),
+            "organisation_id": owner.id,
+            "external_ref": _text(row.get("external_ref")),
+        }
+    )
+    return data, owner.id, NeedStatus(_text(row.get("status")) or "registered")
+
+
+def _received_at(value: Any) -> datetime | None:
+    if isinstance(value, datetime):  # an XLSX date cell
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    received = _optional(value)
+    if not received:
+        return None
+    try:
+        parsed = datetime.fromisoformat(received)
+    except ValueError as error:
+        raise InvalidInput(N_("Must be a date (YYYY-MM-DD)"), field="received_at") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _check_input(
+    context: _Context, number: int, row: dict[str, Any]
+) -> tuple[InputCreate, datetime | None]:
+    need_ids = []
+    for ref in _list(row.get("need_refs")):
+        need_id = context.session.scalar(select(Need.id).where(Need.external_ref == ref))
+        if need_id is None:
+            raise InvalidInput(N_("Unknown need {ref}"), field="need_refs", ref=ref)
+        need_ids.append(need_id)
+    categories = _list(row.get("categories"))
+    _check_codes(categories, context.codes, "categories")
+    received_at = _received_at(row.get("received_at"))
+    data = InputCreate.model_validate(
+        {
+            "kind": _text(row.get("kind")),
+            "title": _text(row.get("title")),
+            "description": _text(row.get("description")),
+            "organisation_name": _optional(row.get("organisation_name")),
+            "is_public": _bool(row.get("is_public")),
+            "commercial": bool(_bool(row.get("commercial"))),
+            "categories": categories,
+            "need_ids": need_ids,
+            "effort_hospitals": _text(row.get("effort_hospitals")) or "unknown",
+            "effort_municipalities": _text(row.get("effort_municipalities")) or "unknown",
+            "contact_name": _text(row.get("contact_name")),
+            "contact_email": _text(row.get("contact_email")),
+            "language": _text(row.get("language")) or "nb",
+            "external_ref": _text(row.get("external_ref")),
+        }
+    )
+    if data.organisation_name is None or data.is_public is None:
+        raise InvalidInput(N_("Name the submitting organisation"), field="organisation_name")
+    return data, received_at
+
+
+# -- writing rows ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """What writing needs besides the row: who imports, status links, whether to send receipts."""
+
+    session: Session
+    principal: Principal
+    links: intake.StatusLinks
+    send_receipts: bool
+
+
+def _write_organisation(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
+    data: _OrganisationRow = item.payload
+    if _organisation_by_ref(writer.session, item.ref) is not None:
+        report.unchanged += 1
+        return
+    auth_service.get_or_create_organisation(
+        writer.session,
+        name=data.name,
+        kind=data.kind,
+        sector=data.sector,
+        municipality_number=data.municipality_number,
+        external_ref=item.ref,
+    )
+    report.created += 1
+
+
+def _write_solution(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
+    data: SolutionCreate = item.payload
+    existing = solution_service.find_by_ref(writer.session, item.ref)
+    if existing is None:
+        solution_service.create_solution(writer.session, writer.principal, data)
+        report.created += 1
+        return
+    update = SolutionUpdate.model_validate(data.model_dump(exclude={"external_ref"}))
+    if all(getattr(existing, key) == value for key, value in update.model_dump().items()):
+        report.unchanged += 1
+        return
+    solution_service.update_solution(writer.session, writer.principal, existing.id, update)
+    report.updated += 1
+
+
+def _write_need(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
+    data, organisation_id, status = item.payload
+    session = writer.session
+    if session.scalar(select(Need.id).where(Need.external_ref == item.ref)) is not None:
+        report.unchanged += 1
+        return
+    organisation = session.get(Organisation, organisation_id)
+    assert organisation is not None
+    need_service.record_need(
+        session,
+        writer.principal,
+        data.model_copy(update={"external_ref": item.ref}),
+        organisation=organisation,
+        status=status,
+    )
+    report.created += 1
+
+
+def _write_input(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
+    data, received_at = item.payload
+    session = writer.session
+    if session.scalar(select(Input.id).where(Input.external_ref == item.ref)) is not None:
+        report.unchanged += 1
+        return
+    submission = intake.Submission(
+        imported=True, received_at=received_at, send_receipt=writer.send_receipts
+    )
+    intake.submit_input(session, writer.principal, data, writer.links, submission)
+    report.created += 1
+
+
+_Write = Callable[[_Writer, _Prepared, ImportReport], None]
+
+_ENTITIES: dict[ImportEntity, tuple[_Check, _Write]] = {
+    ImportEntity.ORGANISATIONS: (_check_organisation, _write_organisation),
+    ImportEntity.SOLUTIONS: (_check_solution, _write_solution),
+    ImportEntity.NEEDS: (_check_need, _write_need),
+    ImportEntity.INPUTS: (_check_input, _write_input),
+}
+
+
+# -- the import ------------------------------------------------------------------------------
 
 
 def import_rows(
     session: Session,
     principal: Principal,
     entity: ImportEntity,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[SourceRow | Mapping[str, Any]],
     *,
     links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
-    """Validate every row, then write them all; with any bad row, write nothing.
+    """Check every row, then write them all; with any error raise ImportRejected.
 
     Rows whose external_ref exists already are left as they are (solutions are updated),
-    so importing the same file twice changes nothing.
+    so importing the same file twice changes nothing. Plain dicts are numbered from row 2,
+    as under a spreadsheet's header.
     """
-    report = ImportReport(entity=entity, rows=len(rows))
-    if len(rows) > MAX_ROWS:
-        report.errors.append(RowError(1, "file", f"more than {MAX_ROWS} rows"))
-        return report
-    codes = category_codes(session)
-
-    def organisation(number: int, row: dict[str, Any]) -> _OrganisationRow:
-        return _OrganisationRow(
-            name=_text(row.get("name")),
-            kind=_text(row.get("kind")),
-            sector=_text(row.get("sector")),
-            municipality_number=_optional(row.get("municipality_number")),
-        )
-
-    def solution(number: int, row: dict[str, Any]) -> SolutionCreate:
-        categories = _list(row.get("categories"))
-        _check_codes(categories, codes, "categories")
-        return SolutionCreate.model_validate(
-            {
-                "name": _text(row.get("name")),
-                "owner": _text(row.get("owner")),
-                "description": _text(row.get("description")),
-                "categories": categories,
-                "status": _text(row.get("status")) or "in_operation",
-                "quality_assured": bool(_bool(row.get("quality_assured"))),
-                "url": _text(row.get("url")),
-                "contact": _text(row.get("contact")),
-                "external_ref": _text(row.get("external_ref")),
-            }
-        )
-
-    def need(number: int, row: dict[str, Any]) -> tuple[NeedCreate, int, NeedStatus]:
-        ref = _text(row.get("organisation_ref"))
-        owner = _organisation_by_ref(session, ref) if ref else None
-        if owner is None:
-            raise InvalidInput(
-                N_("Unknown organisation {id}"), field="organisation_ref", id=ref or "–"
-            )
-        category = _text(row.get("category"))
-        _check_codes([category], codes, "category")
-        data = NeedCreate.model_validate(
-            {
-                "title": _text(row.get("title")),
-                "description": _text(row.get("description")),
-                "category": category,
-                "clinical_line": _text(row.get("clinical_line")),
-                "municipality_number": _optional(row.get("municipality_number")),
-                "urgency": _text(row.get("urgency")) or "2",
-                "affected_groups": _list(row.get("affected_groups")) or [AffectedGroup.CITIZENS],
-                "review_by_date": _optional(row.get("review_by_date")),
-                "organisation_id": owner.id,
-                "external_ref": _text(row.get("external_ref")),
-            }
-        )
-        return data, owner.id, NeedStatus(_text(row.get("status")) or "registered")
-
-    def input_row(number: int, row: dict[str, Any]) -> tuple[InputCreate, datetime | None]:
-        need_ids = []
-        for ref in _list(row.get("need_refs")):
-            need_id = session.scalar(select(Need.id).where(Need.external_ref == ref))
-            if need_id is None:
-                raise InvalidInput(N_("Unknown need {ref}"), field="need_refs", ref=ref)
-            need_ids.append(need_id)
-        categories = _list(row.get("categories"))
-        _check_codes(categories, codes, "categories")
-        received = _optional(row.get("received_at"))
-        received_at = None
-        if received:
-            try:
-                parsed = datetime.fromisoformat(received)
-            except ValueError as error:
-                raise InvalidInput(
-                    N_("Must be a date (YYYY-MM-DD)"), field="received_at"
-                ) from error
-            received_at = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        data = InputCreate.model_validate(
-            {
-                "kind": _text(row.get("kind")),
-                "title": _text(row.get("title")),
-                "description": _text(row.get("description")),
-                "organisation_name": _optional(row.get("organisation_name")),
-                "is_public": _bool(row.get("is_public")),
-                "commercial": bool(_bool(row.get("commercial"))),
-                "categories": categories,
-                "need_ids": need_ids,
-                "effort_hospitals": _text(row.get("effort_hospitals")) or "unknown",
-                "effort_municipalities": _text(row.get("effort_municipalities")) or "unknown",
-                "contact_name": _text(row.get("contact_name")),
-                "contact_email": _text(row.get("contact_email")),
-                "language": _text(row.get("language")) or "nb",
-                "external_ref": _text(row.get("external_ref")),
-            }
-        )
-        if data.organisation_name is None or data.is_public is None:
-            raise InvalidInput(N_("Name the submitting organisation"), field="organisation_name")
-        return data, received_at
-
-    checks: dict[ImportEntity, Callable[[int, dict[str, Any]], Any]] = {
-        ImportEntity.ORGANISATIONS: organisation,
-        ImportEntity.SOLUTIONS: solution,
-        ImportEntity.NEEDS: need,
-        ImportEntity.INPUTS: input_row,
-    }
-    prepared, report.errors = _validate(rows, entity, checks[entity])
+    numbered = [
+        row if isinstance(row, SourceRow) else SourceRow(number, dict(row))
+        for number, row in enumerate(rows, start=2)
+    ]
+    report = ImportReport(entity=entity, rows=len(numbered))
+    if len(numbered) > MAX_ROWS:
+        report.errors = too_many_rows(len(numbered)).errors
+        raise ImportRejected(report)
+    columns = list(dict.fromkeys(key for row in numbered for key in row.values))
+    report.errors = _check_columns(entity, columns)
     if report.errors:
-        return report
+        raise ImportRejected(report)
+    check, write = _ENTITIES[entity]
+    context = _Context(session, category_codes(session))
+    prepared, report.errors = _check_rows(numbered, context, check)
+    if report.errors:
+        raise ImportRejected(report)
+    writer = _Writer(session, principal, links, send_receipts)
     for item in prepared:
-        _write(session, principal, entity, item, report, links, send_receipts)
+        try:
+            write(writer, item, report)
+        except DomainError as error:
+            report.errors.append(
+                RowError(item.row, error.field or "row", error.message, error.params)
+            )
+            raise ImportRejected(report) from error
     return report
-
-
-def _write(
-    session: Session,
-    principal: Principal,
-    entity: ImportEntity,
-    item: _Prepared,
-    report: ImportReport,
-    links: intake.StatusLinks,
-    send_receipts: bool,
-) -> None:
-    if entity == ImportEntity.ORGANISATIONS:
-        data: Any = item.payload
-        if _organisation_by_ref(session, item.ref) is not None:
-            report.unchanged += 1
-            return
-        auth_service.get_or_create_organisation(
-            session,
-            name=data.name,
-            kind=data.kind,
-            sector=data.sector,
-            municipality_number=data.municipality_number,
-            external_ref=item.ref,
-        )
-        report.created += 1
-    elif entity == ImportEntity.SOLUTIONS:
-        data = item.payload
-        existing = solution_service.find_by_ref(session, item.ref)
-        if existing is None:
-            solution_service.create_solution(session, principal, data)
-            report.created += 1
-            return
-        update = SolutionUpdate.model_validate(data.model_dump(exclude={"external_ref"}))
-        if _same(existing, update):
-            report.unchanged += 1
-            return
-        solution_service.update_solution(session, principal, existing.id, update)
-        report.updated += 1
-    elif entity == ImportEntity.NEEDS:
-        data, organisation_id, status = item.payload
-        if session.scalar(select(Need.id).where(Need.external_ref == item.ref)) is not None:
-            report.unchanged += 1
-            return
-        organisation = session.get(Organisation, organisation_id)
-        assert organisation is not None
-        need_service.record_need(
-            session,
-            principal,
-            data.model_copy(update={"external_ref": item.ref}),
-            organisation=organisation,
-            status=status,
-        )
-        report.created += 1
-    else:
-        data, received_at = item.payload
-        if session.scalar(select(Input.id).where(Input.external_ref == item.ref)) is not None:
-            report.unchanged += 1
-            return
-        intake.submit_input(
-            session,
-            principal,
-            data,
-            links,
-            intake.Submission(imported=True, received_at=received_at, send_receipt=send_receipts),
-        )
-        report.created += 1
-
-
-def _same(solution: Solution, update: SolutionUpdate) -> bool:
-    return all(getattr(solution, key) == value for key, value in update.model_dump().items())
 
 
 def import_file(
@@ -454,11 +504,15 @@ def import_file(
     links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
-    """Read a CSV, XLSX or JSON file and import its rows (see import_rows)."""
+    """Read a CSV, XLSX or JSON file and import its rows (see import_rows and read_table)."""
     try:
-        rows = read_rows(filename, content)
-    except (ValueError, csv.Error, OSError, KeyError, zipfile.BadZipFile) as error:
-        report = ImportReport(entity=entity)
-        report.errors.append(RowError(1, "file", f"cannot be read: {error}"))
-        return report
-    return import_rows(session, principal, entity, rows, links=links, send_receipts=send_receipts)
+        table = read_table(filename, content)
+    except FileRefused as refused:
+        raise ImportRejected(ImportReport(entity=entity, errors=refused.errors)) from refused
+    report = ImportReport(entity=entity)
+    report.errors = _check_columns(entity, table.columns)
+    if report.errors:
+        raise ImportRejected(report)
+    return import_rows(
+        session, principal, entity, table.rows, links=links, send_receipts=send_receipts
+    )

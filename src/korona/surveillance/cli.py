@@ -1,35 +1,49 @@
-"""Command line for surveillance data: simulate KUHR records, ingest files, show the store."""
+"""Command line for surveillance: simulate, ingest, status, repair, detect and run (wiring only)."""
 
 from __future__ import annotations
 
-import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from korona.config import Settings
+from korona.surveillance.analysis import AnalysisSummary, run_store
+from korona.surveillance.calendar import Frequency
+from korona.surveillance.detect import (
+    DETECTORS,
+    DetectionError,
+    Detector,
+    Method,
+    parameters_from_strings,
+)
+from korona.surveillance.detect_csv import (
+    CsvInputError,
+    read_detect_csv,
+    result_frame,
+    write_result_csv,
+)
 from korona.surveillance.geo import GeographyError, load_geography
+from korona.surveillance.series import SeriesSetError, Status
 from korona.surveillance.sources import IngestError, IngestReport, SourceKind
 from korona.surveillance.sources.ingest import ingest_file
-from korona.surveillance.sources.simulator import (
-    OutputFormat,
-    SimulationParameters,
-    simulate_kuhr,
-)
-from korona.surveillance.store import StoreError, SurveillanceStore
+from korona.surveillance.sources.simulator import OutputFormat, SimulationParameters, simulate_kuhr
+from korona.surveillance.store import StoreError, SurveillanceStore, write_atomically
 
-__all__ = ["app", "default_reference_dir", "store_root"]
+__all__ = ["app"]
 
 app = typer.Typer(
-    help="Sykdomspulsen data: simulate KUHR consultations, ingest KUHR/MSIS/lab files, "
-    "show what the store holds.",
+    help="Sykdomspulsen: simulate KUHR consultations, ingest KUHR/MSIS/lab files, show and "
+    "repair the store, detect outbreaks in a CSV file or in the whole store.",
     no_args_is_help=True,
 )
 console = Console()
@@ -37,25 +51,21 @@ error_console = Console(stderr=True)
 
 EXIT_ROWS_REJECTED = 1
 EXIT_FAILED = 2
-
-
-def default_reference_dir() -> Path:
-    """Return KORONA_REFERENCE_DIR, else ``../shared/data`` beside the repository root."""
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
-
-def store_root(data_dir: Path) -> Path:
-    """Return the surveillance store root inside the data directory."""
-    return data_dir / "surveillance"
-
+_DOMAIN_ERRORS = (
+    IngestError,
+    GeographyError,
+    StoreError,
+    CsvInputError,
+    DetectionError,
+    SeriesSetError,
+)
 
 DataDir = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--data-dir",
-        envvar="KORONA_DATA_DIR",
-        help="Data directory; the store is <dir>/surveillance.",
+        help="Data directory; the store is <dir>/surveillance (default: $KORONA_DATA_DIR, ./var).",
+        show_default=False,
     ),
 ]
 ReferenceDir = Annotated[
@@ -66,28 +76,39 @@ ReferenceDir = Annotated[
         show_default=False,
     ),
 ]
+DetectorSettings = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Detector parameter NAME=VALUE (repeatable), e.g. years_back=4."),
+]
+
+
+def _settings(data_dir: Path | None = None, reference_dir: Path | None = None) -> Settings:
+    """Build the settings once for this command; the options override their variables."""
+    overrides: dict[str, Any] = {"data_dir": data_dir, "reference_dir": reference_dir}
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        raise StoreError(f"bad KORONA_* setting: {error.errors()[0]['msg']}") from None
 
 
 @contextmanager
 def _domain_errors() -> Iterator[None]:
-    """Turn domain errors into a red English message and exit code 2, never a traceback."""
+    """Turn domain and file errors into one red English line and exit 2, never a traceback."""
     try:
         yield
-    except (IngestError, GeographyError, StoreError) as error:
+    except _DOMAIN_ERRORS as error:
         error_console.print(f"[red]Error:[/red] {error}")
+        raise typer.Exit(EXIT_FAILED) from None
+    except OSError as error:
+        error_console.print(f"[red]Error:[/red] {error.strerror or error}: {error.filename}")
         raise typer.Exit(EXIT_FAILED) from None
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+def _progress(*, counts: bool = True) -> Progress:
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    if counts:
+        columns.append(TextColumn("{task.completed}/{task.total}"))
+    return Progress(*columns, TimeElapsedColumn(), console=console, transient=True)
 
 
 @app.command()
@@ -104,7 +125,7 @@ def simulate(
 ) -> None:
     """Write simulated KUHR records (one file per year) and outbreaks.csv (ground truth)."""
     with _domain_errors():
-        geography = load_geography(reference_dir or default_reference_dir())
+        geography = load_geography(_settings(reference_dir=reference_dir).reference_dir)
         started = time.perf_counter()
         with _progress() as progress:
             task = progress.add_task("Simulating", total=years)
@@ -140,53 +161,13 @@ class _Outcome:
     seconds: float
 
 
-def _write_bad_rows(report: IngestReport, data_dir: Path) -> Path | None:
-    if not report.rows_rejected:
-        return None
-    folder = store_root(data_dir) / "ingest_reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{report.path.stem}.bad_rows.csv"
-    report.bad_rows.write_csv(path)
-    return path
-
-
-@app.command()
-def ingest(
-    files: Annotated[list[Path], typer.Argument(help="KUHR (CSV/Parquet), MSIS or lab files.")],
-    kind: Annotated[
-        SourceKind | None, typer.Option("--kind", help="Expected kind (default: from columns).")
-    ] = None,
-    syndromes: Annotated[
-        Path | None, typer.Option("--syndromes", help="Syndrome definitions CSV (KUHR).")
-    ] = None,
-    data_dir: DataDir = Path("var"),
-    reference_dir: ReferenceDir = None,
-) -> None:
-    """Ingest files into the store; a file failing as a whole changes nothing.
-
-    Exit code 0: all rows stored; 1: some rows rejected (see the report); 2: a file failed.
-    """
-    store = SurveillanceStore(store_root(data_dir))
-    reference = reference_dir or default_reference_dir()
-    outcomes: list[_Outcome] = []
-    with _progress() as progress:
-        task = progress.add_task("Ingesting", total=len(files))
-        for path in files:
-            progress.update(task, description=f"Ingesting {path.name}")
-            started = time.perf_counter()
-            try:
-                done = ingest_file(path, store, reference, kind, syndromes)
-                outcomes.append(_Outcome(path, done, "", time.perf_counter() - started))
-            except (IngestError, GeographyError, StoreError) as error:
-                outcomes.append(_Outcome(path, None, str(error), time.perf_counter() - started))
-            progress.advance(task)
+def _ingest_table(outcomes: Sequence[_Outcome]) -> Table:
     table = Table(title="Ingest report")
     table.add_column("file", overflow="fold")
     for column in ("kind", "rows", "stored", "rejected", "dropped"):
         table.add_column(column, justify="right")
     table.add_column("period", min_width=10)
     table.add_column("seconds", justify="right")
-    exit_code = 0
     for outcome in outcomes:
         path, report, seconds = outcome.path, outcome.report, outcome.seconds
         if report is None:
@@ -203,37 +184,87 @@ def ingest(
             period,
             f"{seconds:.1f}",
         )
-    console.print(table)
+    return table
+
+
+def _report_rejected(report: IngestReport, store_root: Path) -> None:
+    """List a file's rejected rows and write all of them beside the store."""
+    saved = store_root / "ingest_reports" / f"{report.path.stem}.bad_rows.csv"
+    write_atomically(saved, report.bad_rows.write_csv)
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in report.reasons().items())
+    error_console.print(
+        f"[yellow]{report.path.name}: {report.rows_rejected} rows rejected ({reasons}).[/yellow]"
+    )
+    for line, reason in report.bad_rows.head(10).iter_rows():
+        error_console.print(f"  line {line}: {reason}")
+    error_console.print(f"  all rejected rows: {saved}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="KUHR (CSV/Parquet), MSIS or lab files.")],
+    kind: Annotated[
+        SourceKind | None, typer.Option("--kind", help="Expected kind (default: from columns).")
+    ] = None,
+    syndromes: Annotated[
+        Path | None, typer.Option("--syndromes", help="Syndrome definitions CSV (KUHR).")
+    ] = None,
+    data_dir: DataDir = None,
+    reference_dir: ReferenceDir = None,
+) -> None:
+    """Ingest files into the store, each file one commit; a file failing changes nothing.
+
+    Exit code 0: all rows stored; 1: some rows rejected (see the report); 2: a file failed.
+    """
+    with _domain_errors():
+        settings = _settings(data_dir, reference_dir)
+    store = SurveillanceStore(settings.surveillance_dir)
+    outcomes: list[_Outcome] = []
+    with _progress() as progress:
+        task = progress.add_task("Ingesting", total=len(files))
+        for path in files:
+            progress.update(task, description=f"Ingesting {path.name}")
+            started = time.perf_counter()
+            try:
+                done = ingest_file(path, store, settings.reference_dir, kind, syndromes)
+                outcomes.append(_Outcome(path, done, "", time.perf_counter() - started))
+            except (IngestError, GeographyError, StoreError) as error:
+                outcomes.append(_Outcome(path, None, str(error), time.perf_counter() - started))
+            progress.advance(task)
+    console.print(_ingest_table(outcomes))
+    exit_code = 0
     for outcome in outcomes:
-        path, report = outcome.path, outcome.report
-        if report is None:
+        if outcome.report is None:
             error_console.print(f"[red]Error:[/red] {outcome.error}")
             exit_code = EXIT_FAILED
             continue
-        for note in report.notes:
-            console.print(f"{path.name}: {note}")
-        if report.rows_rejected:
+        for note in outcome.report.notes:
+            console.print(f"{outcome.path.name}: {note}")
+        if outcome.report.rows_rejected:
             exit_code = max(exit_code, EXIT_ROWS_REJECTED)
-            saved = _write_bad_rows(report, data_dir)
-            reasons = ", ".join(f"{reason}: {n}" for reason, n in report.reasons().items())
-            error_console.print(
-                f"[yellow]{path.name}: {report.rows_rejected} rows rejected ({reasons}).[/yellow]"
-            )
-            for line, reason in report.bad_rows.head(10).iter_rows():
-                error_console.print(f"  line {line}: {reason}")
-            error_console.print(f"  all rejected rows: {saved}")
+            _report_rejected(outcome.report, store.root)
     raise typer.Exit(exit_code)
 
 
 @app.command()
-def status(data_dir: DataDir = Path("var")) -> None:
-    """Show what the store holds: rows, locations, period and last write per table."""
+def status(data_dir: DataDir = None) -> None:
+    """Show what the store holds; exit 2 with what to do when the store is inconsistent."""
     with _domain_errors():
-        store_status = SurveillanceStore(store_root(data_dir)).status()
-    table = Table(title=f"Surveillance store {store_status.root}")
+        store_status = SurveillanceStore(_settings(data_dir).surveillance_dir).status()
+    if store_status.problems:
+        for problem in store_status.problems:
+            error_console.print(f"[red]Error:[/red] {problem}.")
+        error_console.print(
+            "Run `korona surveillance repair` to bring it back, or delete the folder and "
+            "ingest the source files again."
+        )
+        raise typer.Exit(EXIT_FAILED)
+    table = Table(
+        title=f"Surveillance store {store_status.root} (commit {store_status.generation})"
+    )
+    # Dates and table names must stay whole even in an 80-column terminal.
+    widths = {"first": 10, "last": 10, "table": len("consultations")}
     for column in ("table", "frequency", "rows", "locations", "first", "last", "last write (UTC)"):
-        # Dates and table names must stay whole even in an 80-column terminal.
-        widths = {"first": 10, "last": 10, "table": len("consultations")}
         table.add_column(column, min_width=widths.get(column), overflow="fold")
     for row in store_status.tables:
         table.add_row(
@@ -246,3 +277,114 @@ def status(data_dir: DataDir = Path("var")) -> None:
             row.last_ingest_at.strftime("%Y-%m-%d %H:%M:%S") if row.last_ingest_at else "-",
         )
     console.print(table)
+    for note in store_status.notes:
+        console.print(f"Note: {note}.")
+
+
+@app.command()
+def repair(data_dir: DataDir = None) -> None:
+    """Make an inconsistent store readable again (adopt an old layout, drop leftover files)."""
+    with _domain_errors():
+        done = SurveillanceStore(_settings(data_dir).surveillance_dir).repair()
+    console.print("\n".join(done) if done else "Nothing to repair.")
+
+
+def _summary_table(title: str, rows: Sequence[AnalysisSummary]) -> Table:
+    table = Table(title=title)
+    for column in ("analysis", "series", "fits", "failed fits", *[s.value for s in Status]):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            row.label,
+            f"{row.series:,}",
+            f"{row.fits:,}",
+            f"{row.failed_fits:,}",
+            *[f"{row.signals.get(s, 0):,}" for s in Status],
+        )
+    return table
+
+
+def _detector(method: Method, settings: Sequence[str]) -> Detector:
+    """Build the method's detector from ``--set NAME=VALUE`` options."""
+    values: dict[str, str] = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise DetectionError(f"--set takes NAME=VALUE, got {item!r}")
+        values[name.strip()] = value.strip()
+    return parameters_from_strings(DETECTORS[method], values)
+
+
+@app.command("detect")
+def detect_command(
+    method: Annotated[Method, typer.Option("--method", help="Detection method.")],
+    input_path: Annotated[
+        Path, typer.Option("--input", help="CSV with series,week,n,denominator.")
+    ],
+    output_path: Annotated[Path, typer.Option("--output", help="Result CSV to write.")],
+    frequency: Annotated[
+        Frequency, typer.Option("--frequency", help="weekly (week column) or daily (date).")
+    ] = Frequency.WEEKLY,
+    settings: DetectorSettings = None,
+) -> None:
+    """Detect outbreaks in count series from a CSV file and write one row per point."""
+    with _domain_errors():
+        detector = _detector(method, settings or [])  # fails before reading the input
+        series = read_detect_csv(input_path, frequency)
+        detection = detector.detect(series)
+        write_result_csv(result_frame(detection, method), output_path)
+    summary = AnalysisSummary(
+        str(frequency),
+        series.n_series,
+        detection.fits,
+        detection.failed_fits,
+        detection.signals(),
+    )
+    console.print(_summary_table(f"{method} on {input_path.name}", [summary]))
+    console.print(f"Wrote {output_path}")
+
+
+_YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
+
+
+def _parse_years(text: str) -> list[int]:
+    """Parse ``2015-2020`` or ``2020`` into a list of years."""
+    match = _YEARS.match(text)
+    if match is None:
+        raise DetectionError(f"--years takes YEAR or FIRST-LAST, e.g. 2015-2020 (got {text!r})")
+    first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+    if last < first:
+        raise DetectionError(f"--years range runs backwards: {text!r}")
+    return list(range(first, last + 1))
+
+
+@app.command("run")
+def run_command(
+    data_dir: DataDir = None,
+    method: Annotated[
+        Method, typer.Option("--method", help="Detection method.")
+    ] = Method.SYKDOMSPULSEN,
+    years: Annotated[
+        str, typer.Option("--years", help="Prediction years, e.g. 2015-2020.")
+    ] = "2015-2020",
+    settings: DetectorSettings = None,
+) -> None:
+    """Analyse every series in the store and replace the results of the given years."""
+    with _domain_errors():
+        year_list = _parse_years(years)
+        detector = _detector(method, settings or [])
+        store = SurveillanceStore(_settings(data_dir).surveillance_dir)
+        with _progress(counts=False) as progress:
+            task = progress.add_task("Analysing", total=None)
+            summary = run_store(
+                store,
+                detector,
+                year_list,
+                step=lambda text: progress.update(task, description=text),
+            )
+    console.print(
+        _summary_table(
+            f"{summary.method} {min(summary.years)}–{max(summary.years)} ({summary.seconds:.1f} s)",
+            summary.analyses,
+        )
+    )

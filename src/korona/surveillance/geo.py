@@ -178,11 +178,6 @@ class Geography:
             .agg(pl.col(c).sum() for c in value_columns)
         )
 
-    def is_known_municipality(self, code: pl.Expr) -> pl.Expr:
-        """Return whether a normalised code maps to a 2020 municipality."""
-        known = self.redistricting["from_code"].unique().implode()
-        return code.is_in(known) | code.is_in(OSLO_DISTRICTS)
-
     def roll_up(
         self, frame: pl.LazyFrame, value_columns: Sequence[str], code_column: str = "location_code"
     ) -> pl.LazyFrame:

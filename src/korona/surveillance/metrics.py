@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from korona.surveillance.consultation import ContactType
 from korona.surveillance.geo import AgeGroup
-from korona.surveillance.store import ContactType
 
 __all__ = [
     "SMALL_CELL_LIMIT",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -173,11 +172,6 @@ class SeriesSet:
         return int(self.dates.size)
 
     @property
-    def has_results(self) -> bool:
-        """Return True once a detector has filled in the result arrays."""
-        return self.predicted is not None
-
-    @property
     def time_column(self) -> str:
         """Return the long-format time column: ``week`` (weekly) or ``date`` (daily)."""
         return "week" if self.frequency is Frequency.WEEKLY else "date"
@@ -316,7 +310,3 @@ class SeriesSet:
             order = [*self.keys.columns, "date", "iso_year", "iso_week", "week"]
             frame = frame.select(*order, pl.exclude(order))
         return frame
-
-    def date_objects(self) -> list[dt.date]:
-        """Return the time axis as ``datetime.date`` objects."""
-        return [d.item() for d in self.dates]

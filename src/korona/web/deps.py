@@ -115,7 +115,10 @@ async def _check_csrf(request: Request, settings: Settings) -> None:
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
     if not csrf_valid(
-        settings.secret_key.get_secret_value(), request.cookies.get(CSRF_COOKIE), submitted
+        settings.secret_key.get_secret_value(),
+        request.cookies.get(CSRF_COOKIE),
+        request.cookies.get(SESSION_COOKIE),
+        submitted,
     ):
         raise CsrfFailed
 

@@ -19,7 +19,7 @@ from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.auth.security import csrf_token
 from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
-from korona.web.deps import CSRF_COOKIE, get_settings
+from korona.web.deps import CSRF_COOKIE, SESSION_COOKIE, get_settings
 from korona.web.labels import label
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -68,7 +68,11 @@ templates.env.globals.update(
 def page_csrf_token(request: Request) -> str:
     """Return the CSRF token that forms on this page must send back."""
     cookie = request.cookies.get(CSRF_COOKIE) or request.state.csrf_cookie
-    return csrf_token(get_settings(request).secret_key.get_secret_value(), cookie)
+    return csrf_token(
+        get_settings(request).secret_key.get_secret_value(),
+        cookie,
+        request.cookies.get(SESSION_COOKIE),
+    )
 
 
 def query_with(request: Request, **changes: Any) -> str:

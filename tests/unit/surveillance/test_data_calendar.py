@@ -2,8 +2,6 @@
 
 import csv
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 
@@ -20,11 +18,6 @@ from korona.surveillance.calendar import (
     week_sunday,
     weekly_holiday_covariate,
 )
-
-
-def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
 def test_week_label_and_sunday():
@@ -70,8 +63,8 @@ def test_coinciding_holidays_listed_once():
     assert len(holidays) == 12
 
 
-def test_matches_spldata_holiday_file():
-    path = reference_dir() / "calendar" / "dates_holidays__derived_from_xlsx.csv"
+def test_matches_spldata_holiday_file(reference_dir):
+    path = reference_dir / "calendar" / "dates_holidays__derived_from_xlsx.csv"
     with path.open(encoding="utf-8") as handle:
         rows = {dt.date.fromisoformat(r["date"]): r["holiday_name"] for r in csv.DictReader(handle)}
     start, end = min(rows), max(rows)
@@ -81,8 +74,8 @@ def test_matches_spldata_holiday_file():
     assert computed == rows
 
 
-def test_matches_sykdomspuls_holiday_file():
-    path = reference_dir() / "calendar" / "DatoerMedHelligdager.txt"
+def test_matches_sykdomspuls_holiday_file(reference_dir):
+    path = reference_dir / "calendar" / "DatoerMedHelligdager.txt"
     text = path.read_text(encoding="utf-8-sig").splitlines()
     header = text[0].split(";")
     date_i, flag_i = header.index("Dato"), header.index("HelligdagIndikator")

@@ -1,6 +1,5 @@
 """Tests for the surveillance data command line: simulate → ingest → status, and bad files."""
 
-import os
 from pathlib import Path
 
 import polars as pl
@@ -9,12 +8,6 @@ from typer.testing import CliRunner
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.cli import app
 from korona.surveillance.store import SurveillanceStore
-
-
-def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-
 
 runner = CliRunner()
 
@@ -25,9 +18,9 @@ def invoke(*args):
     )
 
 
-def test_simulate_ingest_status(tmp_path):
+def test_simulate_ingest_status(reference_dir, tmp_path):
     sim = tmp_path / "sim"
-    ref = ["--reference-dir", reference_dir()]
+    ref = ["--reference-dir", reference_dir]
     result = invoke(
         "simulate",
         "--years",
@@ -78,7 +71,7 @@ def test_simulate_ingest_status(tmp_path):
     assert "consultations" in result.output and "2019-12-31" in result.output
 
 
-def test_simulation_is_reproducible(tmp_path):
+def test_simulation_is_reproducible(reference_dir, tmp_path):
     args = [
         "--years",
         1,
@@ -89,7 +82,7 @@ def test_simulation_is_reproducible(tmp_path):
         "--scale",
         0.001,
         "--reference-dir",
-        reference_dir(),
+        reference_dir,
     ]
     assert invoke("simulate", "--out", tmp_path / "a", *args).exit_code == 0
     assert invoke("simulate", "--out", tmp_path / "b", *args).exit_code == 0
@@ -100,9 +93,9 @@ def test_simulation_is_reproducible(tmp_path):
     ).read_bytes()
 
 
-def test_malformed_files_report_without_traceback(tmp_path):
+def test_malformed_files_report_without_traceback(reference_dir, tmp_path):
     data = tmp_path / "var"
-    ref = ["--reference-dir", reference_dir()]
+    ref = ["--reference-dir", reference_dir]
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("consultation_id,whatever\n1,2\n", encoding="utf-8")
     result = invoke("ingest", wrong, "--data-dir", data, *ref)
@@ -124,3 +117,54 @@ def test_malformed_files_report_without_traceback(tmp_path):
 
     result = invoke("ingest", tmp_path / "missing.csv", "--data-dir", data, *ref)
     assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_a_directory_or_a_bad_option_file_is_one_line_error(reference_dir, tmp_path):
+    data = tmp_path / "var"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = invoke("ingest", folder, "--data-dir", data, "--reference-dir", reference_dir)
+    assert result.exit_code == 2
+    assert "is not a file" in result.output and "Traceback" not in result.output
+    example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "kuhr_example.csv"
+    result = invoke(
+        "ingest",
+        example,
+        "--syndromes",
+        folder,
+        "--data-dir",
+        data,
+        "--reference-dir",
+        reference_dir,
+    )
+    assert result.exit_code == 2
+    assert "cannot read the syndrome definitions" in result.output
+
+
+def test_run_uses_the_syndrome_table_the_ingest_used(reference_dir, tmp_path):
+    shipped = (
+        Path(__file__).resolve().parents[3] / "src/korona/surveillance/sources/syndromes.csv"
+    ).read_text(encoding="utf-8")
+    table = tmp_path / "syndromes.csv"
+    table.write_text(
+        shipped.rstrip("\n") + "\nhoste,R05,all,in_person telephone,cough\n", encoding="utf-8"
+    )
+    rows = [
+        f"{day}{i},R05,30,0301,0301,2020-{1 + day // 28:02d}-{1 + day % 28:02d},2ad,gp\n"
+        for day in range(300)
+        for i in range(3)
+    ]
+    kuhr = tmp_path / "kuhr.csv"
+    kuhr.write_text(
+        "consultation_id,icpc2_code,patient_age,patient_municipality,practice_municipality,"
+        "consultation_date,fee_code,practice_type\n" + "".join(rows),
+        encoding="utf-8",
+    )
+    data = tmp_path / "var"
+    ref = ["--reference-dir", reference_dir]
+    result = invoke("ingest", kuhr, "--syndromes", table, "--data-dir", data, *ref)
+    assert result.exit_code == 0, result.output
+    result = invoke("run", "--data-dir", data, "--years", "2020")
+    assert result.exit_code == 0, result.output
+    weekly = SurveillanceStore(data / "surveillance").results("sykdomspulsen", Frequency.WEEKLY)
+    assert "hoste" in weekly.collect()["syndrome"].unique().to_list()

@@ -1,32 +1,21 @@
 """Tests for KUHR ingestion: every data rule of spec §1 on a hand-checkable file."""
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.geo import load_geography
 from korona.surveillance.sources import IngestError
 from korona.surveillance.sources.kuhr import (
     KUHR_COLUMNS,
     aggregate_kuhr,
-    icpc2_codes,
     ingest_kuhr,
     load_syndromes,
 )
 from korona.surveillance.store import SurveillanceStore
 
-
-def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-
-
-GEO = load_geography(reference_dir())
-CODES = icpc2_codes(reference_dir())
 DAY = "2020-01-06"  # a Monday
 
 
@@ -48,10 +37,16 @@ def write_csv(path: Path, rows) -> Path:
     return path
 
 
-def ingest(tmp_path, rows, name="kuhr.csv"):
-    store = SurveillanceStore(tmp_path / "store")
-    report = ingest_kuhr(write_csv(tmp_path / name, rows), store, GEO, CODES)
-    return store, report
+@pytest.fixture
+def ingest(geography, icpc2):
+    """Return a function that ingests KUHR rows into a new store under ``tmp_path``."""
+
+    def run(tmp_path, rows, name="kuhr.csv"):
+        store = SurveillanceStore(tmp_path / "store")
+        report = ingest_kuhr(write_csv(tmp_path / name, rows), store, geography, icpc2)
+        return store, report
+
+    return run
 
 
 def cell(
@@ -80,7 +75,7 @@ def cell(
     return out.row(0)
 
 
-def test_consultation_counted_once_per_syndrome(tmp_path):
+def test_consultation_counted_once_per_syndrome(ingest, tmp_path):
     rows = [
         row("a", "D11"),
         row("a", "D70"),
@@ -95,7 +90,7 @@ def test_consultation_counted_once_per_syndrome(tmp_path):
     assert cell(store, syndrome="influensa", contact="in_person", practice="gp") == (1, 2)
 
 
-def test_denominator_rules(tmp_path):
+def test_denominator_rules(ingest, tmp_path):
     rows = [row("1", "R80"), row("2", "D11"), row("3", "A04"), row("4", "R74")]
     store, _ = ingest(tmp_path, rows)
     q = dict(contact="in_person", practice="gp")
@@ -107,7 +102,7 @@ def test_denominator_rules(tmp_path):
     assert cell(store, syndrome="gastro", contact="telephone", practice="gp") == (0, 1)
 
 
-def test_contact_type_from_fee_code_and_telephone_dropped(tmp_path):
+def test_contact_type_from_fee_code_and_telephone_dropped(ingest, tmp_path):
     rows = [
         row("p", "D11", "2ad"),
         row("t", "D11", "1ad"),
@@ -123,7 +118,7 @@ def test_contact_type_from_fee_code_and_telephone_dropped(tmp_path):
     assert any("no contact fee code" in note for note in report.notes)
 
 
-def test_practice_municipality_and_practice_type(tmp_path):
+def test_practice_municipality_and_practice_type(ingest, tmp_path):
     rows = [
         row("1", "D11", muni="3001", patient="0301"),
         row("2", "D11", muni="3001", practice="legevakt"),
@@ -137,7 +132,7 @@ def test_practice_municipality_and_practice_type(tmp_path):
     assert cell(store, location="municip0301") == (0, 6)  # 6 empty strata, each floored to 1
 
 
-def test_age_groups_and_coarse_folding(tmp_path):
+def test_age_groups_and_coarse_folding(ingest, tmp_path):
     rows = [
         row("1", "D11", age="3"),
         row("2", "D11", age="0-9"),  # folded into 5-14
@@ -154,7 +149,7 @@ def test_age_groups_and_coarse_folding(tmp_path):
     assert cell(store, age="total", **q)[0] == 5
 
 
-def test_geography_rules(tmp_path):
+def test_geography_rules(ingest, tmp_path):
     rows = [
         *(row(f"t{i}", "D11", muni="1850") for i in range(5)),  # Tysfjord 0.5/0.5: 2.5 → 2
         row("o", "D11", muni="0314"),  # Oslo district → 0301
@@ -175,7 +170,7 @@ def test_geography_rules(tmp_path):
     assert cell(store, location="norge", **q)[0] == 6
 
 
-def test_zero_filled_grid_and_weekly_sums(tmp_path):
+def test_zero_filled_grid_and_weekly_sums(ingest, tmp_path):
     rows = [row("1", "D11", day="2020-01-06"), row("2", "D11", day="2020-01-12")]
     store, _ = ingest(tmp_path, rows)
     daily = store.consultations(Frequency.DAILY)
@@ -189,7 +184,7 @@ def test_zero_filled_grid_and_weekly_sums(tmp_path):
     assert weekly == (2, 2)
 
 
-def test_bad_rows_reported_with_line_and_reason(tmp_path):
+def test_bad_rows_reported_with_line_and_reason(ingest, tmp_path):
     rows = [
         row("1", "D11"),
         row("2", "D11", day="2020-13-45"),
@@ -221,41 +216,41 @@ def test_bad_rows_reported_with_line_and_reason(tmp_path):
     assert cell(store, contact="in_person", practice="gp")[0] == 7
 
 
-def test_file_failing_as_a_whole_changes_nothing(tmp_path):
+def test_file_failing_as_a_whole_changes_nothing(geography, icpc2, ingest, tmp_path):
     store, _ = ingest(tmp_path, [row("1", "D11")])
     before = store.consultations(Frequency.DAILY).collect()
     wrong_columns = tmp_path / "wrong.csv"
     wrong_columns.write_text("id,code\n1,D11\n", encoding="utf-8")
     with pytest.raises(IngestError, match="missing columns"):
-        ingest_kuhr(wrong_columns, store, GEO, CODES)
+        ingest_kuhr(wrong_columns, store, geography, icpc2)
     latin1 = tmp_path / "latin1.csv"
     text = ",".join(KUHR_COLUMNS) + "\n1,D11,34,Bærum,0301,2020-01-06,2ad,gp\n"
     latin1.write_bytes(text.encode("latin-1"))
     with pytest.raises(IngestError, match="UTF-8"):
-        ingest_kuhr(latin1, store, GEO, CODES)
+        ingest_kuhr(latin1, store, geography, icpc2)
     mostly_bad = write_csv(
         tmp_path / "bad.csv", [row("1", "D11", day="x"), row("2", "D11", day="y")]
     )
     with pytest.raises(IngestError, match="2 of 2 rows are bad"):
-        ingest_kuhr(mostly_bad, store, GEO, CODES)
+        ingest_kuhr(mostly_bad, store, geography, icpc2)
     keys = ["location_code", "age", "syndrome", "contact_type", "practice_type", "date"]
     assert store.consultations(Frequency.DAILY).collect().sort(keys).equals(before.sort(keys))
 
 
-def test_idempotent_and_correction_replaces_period(tmp_path):
+def test_idempotent_and_correction_replaces_period(geography, icpc2, ingest, tmp_path):
     rows = [row("1", "D11"), row("2", "D11", day="2020-01-07")]
     store, _ = ingest(tmp_path, rows)
-    ingest_kuhr(tmp_path / "kuhr.csv", store, GEO, CODES)
+    ingest_kuhr(tmp_path / "kuhr.csv", store, geography, icpc2)
     q = dict(contact="in_person", practice="gp")
     assert cell(store, **q)[0] == 1
     assert cell(store, day="2020-01-07", **q)[0] == 1
     corrected = write_csv(tmp_path / "fix.csv", [row("3", "A04", day="2020-01-07")])
-    ingest_kuhr(corrected, store, GEO, CODES)
+    ingest_kuhr(corrected, store, geography, icpc2)
     assert cell(store, day="2020-01-07", **q) == (0, 1)
     assert cell(store, **q)[0] == 1  # 2020-01-06 was not in the corrected file
 
 
-def test_parquet_input_matches_csv(tmp_path):
+def test_parquet_input_matches_csv(geography, icpc2, tmp_path):
     rows = [row("1", "D11", age="4"), row("2", "R80", fee="1ad", muni="1850"), row("2", "R74")]
     csv_path = write_csv(tmp_path / "k.csv", rows)
     parquet_path = tmp_path / "k.parquet"
@@ -266,13 +261,13 @@ def test_parquet_input_matches_csv(tmp_path):
         pl.col("icpc2_code").cast(pl.Enum(["D11", "R80", "R74"])),
     )
     frame.write_parquet(parquet_path)
-    from_csv, _, _ = aggregate_kuhr(csv_path, GEO, CODES)
-    from_parquet, _, _ = aggregate_kuhr(parquet_path, GEO, CODES)
+    from_csv, _, _ = aggregate_kuhr(csv_path, geography, icpc2)
+    from_parquet, _, _ = aggregate_kuhr(parquet_path, geography, icpc2)
     keys = ["location_code", "age", "contact_type", "practice_type", "date"]
     assert from_csv.sort(keys).equals(from_parquet.sort(keys))
 
 
-def test_syndromes_are_data(tmp_path):
+def test_syndromes_are_data(geography, icpc2, tmp_path):
     table = tmp_path / "syndromes.csv"
     table.write_text(
         "syndrome,icpc2_codes,denominator,signal_contact_types,description\n"
@@ -282,7 +277,7 @@ def test_syndromes_are_data(tmp_path):
     syndromes = load_syndromes(table)
     assert [s.name for s in syndromes] == ["hudinfeksjon"]
     path = write_csv(tmp_path / "k.csv", [row("1", "S84"), row("2", "D11")])
-    wide, names, _ = aggregate_kuhr(path, GEO, CODES, syndromes)
+    wide, names, _ = aggregate_kuhr(path, geography, icpc2, syndromes)
     assert names == ["hudinfeksjon"]
     nation = wide.filter(pl.col("location_code") == "norge", pl.col("age") == "total")
     assert nation["n__hudinfeksjon"].sum() == 1
@@ -290,7 +285,7 @@ def test_syndromes_are_data(tmp_path):
     assert {s.name for s in load_syndromes()} >= {"gastro", "influensa", "covid19"}
 
 
-def test_batched_aggregation_equals_single_pass(tmp_path):
+def test_batched_aggregation_equals_single_pass(geography, icpc2, tmp_path):
     rows = [
         row(str(i), code, fee, age=str(age), muni=muni)
         for i, (code, fee, age, muni) in enumerate(
@@ -307,18 +302,18 @@ def test_batched_aggregation_equals_single_pass(tmp_path):
     ]
     rows.insert(7, row("bad", "D11", day="2020-02-30"))
     path = write_csv(tmp_path / "k.csv", rows)
-    single, _, report = aggregate_kuhr(path, GEO, CODES)
-    batched, _, batched_report = aggregate_kuhr(path, GEO, CODES, max_rows_per_batch=4)
+    single, _, report = aggregate_kuhr(path, geography, icpc2)
+    batched, _, batched_report = aggregate_kuhr(path, geography, icpc2, max_rows_per_batch=4)
     keys = ["location_code", "age", "contact_type", "practice_type", "date"]
     assert single.sort(keys).equals(batched.sort(keys))
     assert report.bad_rows.equals(batched_report.bad_rows)
     assert batched_report.bad_rows.row(0) == (9, "bad consultation date")
 
 
-def test_documented_example_file(tmp_path):
+def test_documented_example_file(geography, icpc2, tmp_path):
     example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "kuhr_example.csv"
     store = SurveillanceStore(tmp_path / "store")
-    report = ingest_kuhr(example, store, GEO, CODES)
+    report = ingest_kuhr(example, store, geography, icpc2)
     assert (report.rows_read, report.rows_accepted, report.rows_dropped) == (20, 17, 1)
     assert report.bad_rows.rows() == [(20, "negative age"), (21, "unknown ICPC-2 code")]
     nation = dict(syndrome="gastro", location="norge", contact="in_person", practice="gp")
@@ -336,17 +331,17 @@ def test_documented_example_file(tmp_path):
     assert cell(store, location="norge", syndrome="skabb", day="2019-12-30") == (0, 6)
 
 
-def test_encoding_error_late_in_file_changes_nothing(tmp_path):
+def test_encoding_error_late_in_file_changes_nothing(geography, icpc2, ingest, tmp_path):
     store, _ = ingest(tmp_path, [row("1", "D11")])
     path = write_csv(tmp_path / "late.csv", [row(str(i), "D11") for i in range(2, 3000)])
     with path.open("ab") as handle:
         handle.write("9999,D11,34,Bærum,0301,2020-01-06,2ad,gp\n".encode("latin-1"))
     with pytest.raises(IngestError):
-        ingest_kuhr(path, store, GEO, CODES)
+        ingest_kuhr(path, store, geography, icpc2)
     assert cell(store, contact="in_person", practice="gp")[0] == 1
 
 
-def test_excel_style_csv_with_bom_crlf_and_semicolons(tmp_path):
+def test_excel_style_csv_with_bom_crlf_and_semicolons(reference_dir, tmp_path):
     from korona.surveillance.sources.ingest import ingest_file
 
     path = tmp_path / "excel.csv"
@@ -357,7 +352,22 @@ def test_excel_style_csv_with_bom_crlf_and_semicolons(tmp_path):
     ]
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
     store = SurveillanceStore(tmp_path / "store")
-    report = ingest_file(path, store, reference_dir())
+    report = ingest_file(path, store, reference_dir)
     assert (report.rows_read, report.rows_rejected) == (2, 0)
     assert cell(store, contact="in_person", practice="gp")[0] == 1
     assert cell(store, syndrome="influensa", contact="telephone", practice="out_of_hours") == (1, 1)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_field_with_a_nul_byte_refuses_the_file(geography, icpc2, tmp_path, suffix):
+    rows = [row("a", "D11"), row("b\x00c", "D11"), row("d", "D11")]
+    path = tmp_path / f"kuhr{suffix}"
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in KUHR_COLUMNS})
+    if suffix == ".csv":
+        frame.write_csv(path)
+    else:
+        frame.write_parquet(path)
+    store = SurveillanceStore(tmp_path / "store")
+    with pytest.raises(IngestError, match="consultation_id holds a NUL byte"):
+        ingest_kuhr(path, store, geography, icpc2)
+    assert store.status().generation == 0

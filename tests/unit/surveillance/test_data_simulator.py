@@ -1,12 +1,8 @@
 """Tests that simulated KUHR records have the intended volume, patterns and outbreaks."""
 
-import os
-from pathlib import Path
-
 import polars as pl
 import pytest
 
-from korona.surveillance.geo import load_geography
 from korona.surveillance.sources.kuhr import KUHR_COLUMNS
 from korona.surveillance.sources.simulator import (
     OutputFormat,
@@ -15,19 +11,11 @@ from korona.surveillance.sources.simulator import (
 )
 
 
-def reference_dir() -> Path:
-    env = os.environ.get("KORONA_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-
-
-GEO = load_geography(reference_dir())
-
-
 @pytest.fixture(scope="module")
-def simulated(tmp_path_factory):
+def simulated(geography, tmp_path_factory):
     out = tmp_path_factory.mktemp("sim")
     result = simulate_kuhr(
-        GEO, out, years=1, seed=5, start_year=2019, params=SimulationParameters(scale=0.02)
+        geography, out, years=1, seed=5, start_year=2019, params=SimulationParameters(scale=0.02)
     )
     return (
         result,
@@ -92,11 +80,11 @@ def test_outbreaks_written_and_present(simulated):
     assert inside >= biggest["injected_consultations"]
 
 
-def test_csv_output_same_records(tmp_path):
+def test_csv_output_same_records(geography, tmp_path):
     params = SimulationParameters(scale=0.001)
-    a = simulate_kuhr(GEO, tmp_path / "a", years=1, seed=2, start_year=2020, params=params)
+    a = simulate_kuhr(geography, tmp_path / "a", years=1, seed=2, start_year=2020, params=params)
     b = simulate_kuhr(
-        GEO,
+        geography,
         tmp_path / "b",
         years=1,
         seed=2,

@@ -7,23 +7,16 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.detect.cli import register
+from korona.surveillance.cli import app as surveillance_app
+from korona.surveillance.detect import Method
 
 
 @pytest.fixture
 def app():
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Surveillance commands."""
-
-    register(app)
-    return app
+    return surveillance_app
 
 
 def weekly_csv(path, n_weeks=52 * 6, series=("a", "b"), seed=1):
@@ -235,3 +228,95 @@ def test_run_covid19_judges_consultations_and_cases(app, tmp_path):
     assert consultations["date"].min() >= dt.date(2020, 3, 9)
     assert set(cases["location_code"].unique()) == {"norge"}
     assert "MSIS cases" in " ".join(result.output.split())
+
+
+def test_csv_results_keep_full_double_precision(app, tmp_path):
+    from korona.surveillance.detect import SykdomspulsenDetector
+    from korona.surveillance.detect_csv import read_detect_csv, result_frame
+
+    source = weekly_csv(tmp_path / "in.csv", series=("a",))
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app, ["detect", "--method", "sykdomspulsen", "--input", str(source), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    detection = SykdomspulsenDetector().detect(read_detect_csv(source, Frequency.WEEKLY))
+    expected = result_frame(detection, Method.SYKDOMSPULSEN)
+    written = pl.read_csv(out, schema=expected.schema)
+    for column in ("expected", "threshold2", "threshold4", "threshold6", "zscore"):
+        assert written[column].equals(expected[column]), column  # bit for bit
+    assert any(len(text) > 12 for text in out.read_text().split(","))  # not 6 decimals
+
+
+def test_farrington_csv_uses_r_names(app, tmp_path):
+    source = weekly_csv(tmp_path / "in.csv")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app, ["detect", "--method", "farrington", "--input", str(source), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    frame = pl.read_csv(out)
+    assert frame.columns == [
+        "series",
+        "week",
+        "n",
+        "expected",
+        "upperbound",
+        "alarm",
+        "zscore",
+        "status",
+        "excess",
+        "failed",
+    ]
+    assert frame["alarm"].equals((frame["status"] == "high").alias("alarm"))
+
+
+def test_detect_with_a_folder_for_input_or_output_is_one_line_error(app, tmp_path):
+    source = weekly_csv(tmp_path / "in.csv")
+    for args in (
+        ["--input", str(tmp_path), "--output", str(tmp_path / "o.csv")],
+        ["--input", str(source), "--output", str(tmp_path)],
+    ):
+        result = CliRunner().invoke(app, ["detect", "--method", "covid19", *args])
+        assert result.exit_code == 2, result.output
+        assert "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_farrington_run_loads_the_history_its_first_weeks_need(app, tmp_path):
+    from korona.surveillance.store import SurveillanceStore
+
+    rng = np.random.default_rng(2)
+    days = pl.date_range(dt.date(2014, 1, 1), dt.date(2020, 12, 31), eager=True)
+    store = SurveillanceStore(tmp_path / "surveillance")
+    store.write_consultations(
+        pl.DataFrame(
+            {
+                "location_code": "norge",
+                "age": "total",
+                "syndrome": "gastro",
+                "contact_type": "in_person",
+                "practice_type": "gp",
+                "date": days,
+                "n": rng.poisson(20, days.len()),
+                "denominator": rng.poisson(900, days.len()),
+            }
+        )
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--data-dir",
+            str(tmp_path),
+            "--method",
+            "farrington",
+            "--years",
+            "2020",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    weekly = store.results("farrington", Frequency.WEEKLY).collect()
+    first_weeks = weekly.filter(pl.col("week").is_in(["2020-W01", "2020-W02", "2020-W03"]))
+    assert first_weeks.height == 3
+    assert not first_weeks["failed"].any()
+    assert weekly["failed"].sum() == 0

@@ -118,6 +118,7 @@ def test_too_short_history_fails_the_point():
     # asked for explicitly, weeks without five years of history fail (and are counted) ...
     result = FarringtonDetector().detect(series, years=[2019, 2020])
     assert result.series.failed[0].all()
+    assert (result.series.expected[0] == 0).all()  # R leaves expected at 0 on a failed week
     assert result.failed_fits == 60
     # ... and by default only weeks with the full history are predicted (R's default range)
     assert not FarringtonDetector().detect(series).series.predicted.any()
@@ -188,3 +189,28 @@ def test_equals_statsmodels_reference(detector):
     np.testing.assert_allclose(got.expected[:, points], ref["mu0"], rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(got.threshold4[:, points], ref["upper"], rtol=1e-6, equal_nan=True)
     assert got.status[1, points].any()  # the outbreak is found
+
+
+def test_issue_case_keeps_the_trend_as_r_does():
+    # Issue 10: defaults, b = 5, w = 3; these 35 reference counts (oldest year first) get
+    # expected 2.2448645192048047 and upperbound 5.844221278614067 from R surveillance
+    # 1.20.3 farringtonFlexible (glm converged at 1e-14), with the trend kept: its p-value
+    # uses summary.glm's dispersion after model$weights <- omega (0.380 here, not 1.442).
+    counts = "8 3 7 2 7 3 1 1 3 5 2 11 5 9 1 2 5 2 1 4 2 5 2 2 6 3 4 2 1 1 4 3 2 3 4"
+    dates = weekly_dates("2014-01-05", 52 * 7)
+    k = int(np.flatnonzero(dates == np.datetime64("2020-03-08"))[0])
+    index, _ = reference_window(dates, k, 5, 3, 1, 3)
+    observed = np.full(dates.size, 3)
+    observed[index] = [int(c) for c in counts.split()]
+    observed[k - 3 : k + 1] = [2, 3, 4, 5]
+    series = SeriesSet(
+        keys=pl.DataFrame({"series": ["a"]}),
+        frequency=Frequency.WEEKLY,
+        dates=dates,
+        observed=observed[None, :],
+    )
+    got = FarringtonDetector().evaluate(series, years=[2020])
+    assert got.trend[0, k]
+    assert got.expected[0, k] == pytest.approx(2.2448645192048047, rel=1e-9)
+    assert got.upperbound[0, k] == pytest.approx(5.844221278614067, rel=1e-6)
+    assert not got.alarm[0, k]

@@ -100,28 +100,36 @@ def reference_sykdomspulsen(series: SeriesSet, detector: SykdomspulsenDetector, 
     return out, failed, dispersion
 
 
-def _farrington_glm(detector, design, y, offset):
-    """R algo.farrington.fitGLM.flexible with statsmodels; returns (res, weights, raw φ) or None."""
-    from korona.surveillance.detect.farrington import assign_weights
+def _farrington_glm(detector, design, y, offset, df, n_separated):
+    """R algo.farrington.fitGLM.flexible with statsmodels.
 
+    ``n_separated`` points (a factor level without cases, fitted mean → 0) were left out of
+    ``design``; ``df`` is R's residual df with them. Returns (res, weights, Pearson φ,
+    summary φ) or None. The summary φ is what R's summary.glm/predict.glm see after
+    fitGLM.flexible sets ``model$weights <- omega``: Σ ω (y − μ)²/μ² / df when reweighting
+    (a separated point adds its ω = γ), the Pearson φ otherwise.
+    """
     res, bad = tight_glm_fit(design, y, offset)
     if bad:
         return None
-    n, p = design.shape
     mu = res.fittedvalues
-    raw = np.sum((y - mu) ** 2 / mu) / (n - p)
+    raw = np.sum((y - mu) ** 2 / mu) / df
+    summary = raw
     weights = np.ones_like(y)
     if detector.reweight:
         phi = max(raw, 1.0)
         hat = res.get_hat_matrix_diag()
         s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu**0.5) / np.sqrt(phi * (1 - hat))
-        weights = assign_weights(s[None, :], detector.weights_threshold)[0]
+        unscaled = np.where(s > detector.weights_threshold, s**-2.0, 1.0)
+        gamma = (y.size + n_separated) / (unscaled.sum() + n_separated)
+        weights = gamma * unscaled
         res, bad = tight_glm_fit(design, y, offset, weights)
         if bad:
             return None
         mu = res.fittedvalues
-        raw = np.sum(weights * (y - mu) ** 2 / mu) / (n - p)
-    return res, weights, raw
+        raw = np.sum(weights * (y - mu) ** 2 / mu) / df
+        summary = (np.sum(weights * (y - mu) ** 2 / mu**2) + gamma * n_separated) / df
+    return res, weights, raw, summary
 
 
 def reference_farrington(series: SeriesSet, detector, points):
@@ -158,31 +166,45 @@ def reference_farrington(series: SeriesSet, detector, points):
         )
         if window is None:
             out["failed"][:, c] = True
+            out["mu0"][:, c] = 0.0
             continue
-        index, levels = window
-        wtime = (index - index[0]).astype(float)
-        dummies = [
-            (levels == lv).astype(float) for lv in np.unique(levels) if lv != detector.no_periods
-        ]
-        base = np.column_stack([np.ones(index.size), *dummies])
-        trend_x = np.column_stack([np.ones(index.size), wtime, *dummies])
-        x0_base = np.r_[1.0, np.zeros(len(dummies))]
-        x0_trend = np.r_[1.0, float(k - index[0]), np.zeros(len(dummies))]
+        full_index, full_levels = window
         for s in range(S):
+            # A factor level without cases separates (fitted means → 0): its limit is the
+            # fit without that level's points and column, with the full model's df.
+            y_full = obs[s, full_index]
+            empty = [lv for lv in np.unique(full_levels) if not y_full[full_levels == lv].any()]
+            kept = ~np.isin(full_levels, empty)
+            index, levels = full_index[kept], full_levels[kept]
+            n_levels = np.unique(full_levels).size
+            n_separated = int((~kept).sum())
+            wtime = (index - full_index[0]).astype(float)
+            dummies = [
+                (levels == lv).astype(float)
+                for lv in np.unique(levels)
+                if lv != detector.no_periods
+            ]
+            base = np.column_stack([np.ones(index.size), *dummies])
+            trend_x = np.column_stack([np.ones(index.size), wtime, *dummies])
+            x0_base = np.r_[1.0, np.zeros(len(dummies))]
+            x0_trend = np.r_[1.0, float(k - full_index[0]), np.zeros(len(dummies))]
             y = obs[s, index]
             offset = np.zeros(index.size)
-            if not y.any():
-                mu0, upper = 0.0, 0.0
-                score = np.inf if obs[s, k] > 0 else 0.0
+            if detector.no_periods in empty:
+                mu0 = 0.0
+                muan = detector.threshold_method is ThresholdMethod.MUAN
+                upper = np.nan if muan else 0.0
+                score = np.nan if muan else (np.inf if obs[s, k] > 0 else 0.0)
             else:
                 fitted, x0 = None, x0_base
                 if detector.trend:
-                    fitted = _farrington_glm(detector, trend_x, y, offset)
+                    df = full_index.size - n_levels - 1
+                    fitted = _farrington_glm(detector, trend_x, y, offset, df, n_separated)
                     if fitted is not None:
-                        res, _, raw = fitted
+                        res, _, _, summary = fitted
                         mu_now = float(np.exp(x0_trend @ res.params))
-                        t = res.params[1] / np.sqrt(raw * res.cov_params(scale=1.0)[1, 1])
-                        p_value = 2 * stats.t.sf(abs(t), index.size - trend_x.shape[1])
+                        t = res.params[1] / np.sqrt(summary * res.cov_params(scale=1.0)[1, 1])
+                        p_value = 2 * stats.t.sf(abs(t), df)
                         keep = (
                             detector.years_back >= 3
                             and p_value < detector.trend_p_threshold
@@ -193,14 +215,17 @@ def reference_farrington(series: SeriesSet, detector, points):
                         else:
                             fitted = None
                 if fitted is None:
-                    fitted = _farrington_glm(detector, base, y, offset)
+                    df = full_index.size - n_levels
+                    fitted = _farrington_glm(detector, base, y, offset, df, n_separated)
                     x0 = x0_base
                 if fitted is None:
+                    # R leaves expected at the 0 its result matrix starts with.
                     out["failed"][s, c] = True
+                    out["mu0"][s, c] = 0.0
                     continue
-                res, _, raw = fitted
+                res, _, raw, summary = fitted
                 eta0 = float(x0 @ res.params)
-                se_eta0 = float(np.sqrt(raw * x0 @ res.cov_params(scale=1.0) @ x0))
+                se_eta0 = float(np.sqrt(summary * x0 @ res.cov_params(scale=1.0) @ x0))
                 phi = max(raw, 1.0)
                 mu0 = np.exp(eta0)
                 y_k = np.array([obs[s, k]])
@@ -226,7 +251,7 @@ def reference_farrington(series: SeriesSet, detector, points):
             enough = (
                 obs[s, max(0, k - detector.limit_weeks + 1) : k + 1].sum() >= detector.limit_cases
             )
-            out["mu0"][s, c] = mu0 if enough else np.nan
+            out["mu0"][s, c] = mu0 if enough and not np.isnan(upper) else np.nan
             out["upper"][s, c] = upper if enough else np.nan
             out["alarm"][s, c] = enough and score > 1 and obs[s, k] != 0
     return out

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.store import ContactType, PracticeType, SurveillanceStore
+from korona.surveillance.consultation import ContactType, PracticeType
+from korona.surveillance.store import SurveillanceStore
 
 CONTACT_TYPES = {"gastro": ["in_person", "telephone"], "covid19": list(ContactType)}
 
@@ -90,3 +91,36 @@ def test_syndrome_series_location_filter_and_empty_store(tmp_path) -> None:
         locations=pl.col("location_code").str.starts_with("county"),
     )
     assert set(counties["location_code"]) == {"county03"}
+
+
+@pytest.mark.parametrize("frequency", list(Frequency))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_series_arrays_from_stored_cells_equal_the_zero_filled_frame(tmp_path, frequency, seed):
+    from korona.surveillance.analysis import load_store_series, signal_contact_types
+    from korona.surveillance.series import SeriesSet
+
+    store = SurveillanceStore(tmp_path)
+    store.write_consultations(random_strata(seed), locations=["municip5001"])
+    first, last = dt.date(2020, 3, 1), dt.date(2020, 3, 31)
+    got = load_store_series(store, frequency, first, last)
+    code = pl.col("location_code")
+    frame = store.syndrome_series(
+        frequency,
+        signal_contact_types(store),
+        first=first,
+        last=last,
+        locations=(code == "norge") | code.str.starts_with("county")
+        if frequency is Frequency.DAILY
+        else None,
+    )
+    expected = SeriesSet.from_long(
+        frame.with_columns(pl.col("denominator").cast(pl.Float64)),
+        frequency=frequency,
+        key_columns=["location_code", "age", "syndrome"],
+    )
+    assert got is not None and got.n_series == expected.n_series > 0
+    assert got.keys.equals(expected.keys)
+    assert np.array_equal(got.dates, expected.dates)
+    assert np.array_equal(got.observed, expected.observed)
+    assert np.array_equal(got.denominator, expected.denominator)
+    assert got.observed.sum() > 0

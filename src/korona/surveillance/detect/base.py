@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
-import enum
-import types
+import functools
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,6 +13,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from korona.surveillance.series import SeriesSet, Status
 
@@ -127,45 +126,40 @@ def classify(
     return status.astype(np.int8), excess
 
 
+_PHRASES = {
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "date_from_datetime_parsing": "must be a date like 2020-03-09",
+    "date_parsing": "must be a date like 2020-03-09",
+}
+
+
+@functools.cache
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
 def _convert(name: str, annotation: Any, text: str) -> Any:
-    """Parse one ``--set NAME=VALUE`` value into the field's annotated type."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if text.lower() in ("none", "null", ""):
-            return None
-        return _convert(name, options[0], text)
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        try:
-            return annotation(text)
-        except ValueError:
-            allowed = ", ".join(str(m.value) for m in annotation)
-            raise ParameterError(f"{name} must be one of: {allowed} (got {text!r})") from None
-    if annotation is bool:
-        lowered = text.lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-        raise ParameterError(f"{name} must be true or false (got {text!r})")
-    if annotation is dt.date:
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise ParameterError(f"{name} must be a date like 2020-03-09 (got {text!r})") from None
-    if annotation in (int, float):
-        try:
-            return annotation(text)
-        except ValueError:
-            raise ParameterError(
-                f"{name} must be {'an integer' if annotation is int else 'a number'} (got {text!r})"
-            ) from None
-    raise ParameterError(f"{name} cannot be set from the command line")
+    """Parse one ``--set NAME=VALUE`` value into the field's annotated type (pydantic's rules;
+    ``none``/``null``/empty sets an optional parameter to None)."""
+    if type(None) in typing.get_args(annotation) and text.lower() in ("none", "null", ""):
+        return None
+    try:
+        return _adapter(annotation).validate_strings(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        if first["type"] == "enum":
+            phrase = f"must be one of: {first.get('ctx', {}).get('expected', '')}"
+        else:
+            phrase = _PHRASES.get(first["type"], first["msg"])
+        raise ParameterError(f"{name} {phrase} (got {text!r})") from None
 
 
 def parameters_from_strings(detector_type: type[Detector], values: Mapping[str, str]) -> Detector:
     """Build a detector from text parameters (``--set NAME=VALUE``), validating names and values."""
-    fields = {f.name: f for f in dataclasses.fields(detector_type)}  # type: ignore[arg-type]
+    fields = {f.name for f in dataclasses.fields(detector_type)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(detector_type)
     kwargs: dict[str, Any] = {}
     for name, text in values.items():

@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect.base import Detection, DetectionError, Detector, Method
@@ -66,6 +65,8 @@ class Covid19Detector(Detector):
 
     def detect(self, series: SeriesSet, *, years: Sequence[int] | None = None) -> Detection:
         """Judge every week from ``start`` (and in ``years``) that has two weeks before it."""
+        from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
         if series.frequency is not Frequency.WEEKLY:
             raise DetectionError("the covid-19 signal is weekly")
         if self.source is Covid19Source.CONSULTATIONS and series.denominator is None:

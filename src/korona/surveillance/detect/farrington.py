@@ -11,7 +11,6 @@ from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect.base import (
@@ -26,6 +25,7 @@ from korona.surveillance.series import SeriesSet, Status
 
 __all__ = [
     "FarringtonDetector",
+    "FarringtonResult",
     "PowerTransform",
     "ThresholdMethod",
     "assign_weights",
@@ -84,6 +84,8 @@ def threshold_delta(
     References:
         Farrington et al. (1996) JRSS A 159, 547–563; R ``algo.farrington.threshold.farrington``.
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
     tau = phi + se_mu0**2 / mu0
     e = transform.exponent
     if transform is PowerTransform.NONE:
@@ -116,6 +118,8 @@ def threshold_noufaily(
     References:
         Noufaily et al. (2013) Stat Med 32, 1206–1222; R ``algo.farrington.threshold.noufaily``.
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
     if method is ThresholdMethod.NB_PLUGIN:
         mu = np.exp(eta0)
     else:
@@ -196,6 +200,31 @@ def reference_window(
 
 
 @dataclass(frozen=True)
+class FarringtonResult:
+    """R ``farringtonFlexible``'s outputs for a SeriesSet, each (n_series, n_time).
+
+    Attributes:
+        points: the predicted time indices (R ``range``).
+        expected: μ₀ (R ``control$expected``); NaN where R gives NA.
+        upperbound: the upper bound (R ``upperbound``); NaN where R gives NA.
+        alarm: R ``alarm`` (False where R gives NA).
+        score: Farrington's exceedance score (R ``control$score``).
+        trend: the time trend was kept (R ``control$trend``).
+        failed: no model converged (R leaves every output NA).
+        dispersion: (n_series, points) the final fit's dispersion before the floor at 1.
+    """
+
+    points: np.ndarray
+    expected: np.ndarray
+    upperbound: np.ndarray
+    alarm: np.ndarray
+    score: np.ndarray
+    trend: np.ndarray
+    failed: np.ndarray
+    dispersion: np.ndarray
+
+
+@dataclass(frozen=True)
 class FarringtonDetector(Detector):
     """Farrington flexible (Noufaily et al. 2013) as R ``surveillance::farringtonFlexible``.
 
@@ -223,7 +252,9 @@ class FarringtonDetector(Detector):
 
     Results: ``expected`` is μ₀, ``threshold4`` the upper bound, ``zscore`` Farrington's
     exceedance score X = (y − μ₀)/(U − μ₀) (alarm ⟺ X > 1), ``status`` high on an alarm.
-    As in R, expected and upper bound are missing (NaN) when ``limit54`` is not met.
+    As in R, expected and upper bound are missing (NaN) when ``limit54`` is not met, and a
+    week where no model converges has expected 0 (R's initial value) and ``failed`` set.
+    :meth:`evaluate` returns R's outputs by R's names, the trend decision included.
 
     References:
         Farrington C.P. et al. (1996) JRSS A 159, 547–563. Noufaily A. et al. (2013) An
@@ -283,6 +314,42 @@ class FarringtonDetector(Detector):
 
     def detect(self, series: SeriesSet, *, years: Sequence[int] | None = None) -> Detection:
         """Fit every series at every week of the prediction ``years``."""
+        out = self.evaluate(series, years=years)
+        shape = series.observed.shape
+        predicted = np.zeros(shape, dtype=bool)
+        predicted[:, out.points] = True
+        status = np.where(out.alarm, Status.HIGH.code, Status.NORMAL.code).astype(np.int8)
+        with np.errstate(invalid="ignore"):
+            excess = np.where(
+                out.alarm, np.ceil(np.nan_to_num(series.observed - out.upperbound)), 0
+            ).astype(np.int64)
+        nan = np.full(shape, np.nan)
+        result = series.with_results(
+            predicted=predicted,
+            expected=out.expected,
+            threshold2=nan,
+            threshold4=out.upperbound,
+            threshold6=nan,
+            zscore=out.score,
+            status=status,
+            excess=excess,
+            failed=out.failed,
+        )
+        return Detection(
+            series=result,
+            fits=series.n_series * out.points.size,
+            failed_fits=int(np.count_nonzero(out.failed[:, out.points])),
+            dispersion=out.dispersion,
+            fit_labels=tuple(str(d) for d in series.dates[out.points]),
+        )
+
+    def evaluate(
+        self, series: SeriesSet, *, years: Sequence[int] | None = None
+    ) -> FarringtonResult:
+        """Return R's quantities (expected, upperbound, alarm, trend, …) for every series.
+
+        Every array is (n_series, n_time) and NaN / False outside the predicted weeks.
+        """
         if series.frequency is not Frequency.WEEKLY:
             raise DetectionError("the Farrington method is implemented for weekly series only")
         n_series, n_time = series.observed.shape
@@ -296,55 +363,61 @@ class FarringtonDetector(Detector):
                 dtype=np.int64,
             )
         y_all = series.observed.astype(np.float64)
+        if self.population_offset and series.denominator is None:
+            raise DetectionError("population_offset needs a denominator")
         offset_all = (
             np.log(np.maximum(series.denominator, 1.0))
             if self.population_offset and series.denominator is not None
             else np.zeros_like(y_all)
         )
-        if self.population_offset and series.denominator is None:
-            raise DetectionError("population_offset needs a denominator")
 
         shape = (n_series, n_time)
         expected = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
         score = np.full(shape, np.nan)
         alarm = np.zeros(shape, dtype=bool)
+        trend = np.zeros(shape, dtype=bool)
         failed = np.zeros(shape, dtype=bool)
         dispersion = np.full((n_series, points.size), np.nan)
+        muan = self.threshold_method is ThresholdMethod.MUAN
 
         def run_point(column: int) -> None:
             k = int(points[column])
             window = self._window(series.dates, k)
             if window is None:
                 failed[:, k] = True
+                expected[:, k] = 0.0
                 return
-            mu0, se_eta0, phi, disp_raw, ok = self._fit_point(
-                window, y_all, offset_all[:, k], offset_all, k
-            )
+            point = self._fit_point(window, y_all, offset_all[:, k], offset_all, k)
+            mu0, se_eta0, phi, ok = point.mu0, point.se_eta0, point.phi, point.ok
             y_k = y_all[:, k]
-            if self.threshold_method is ThresholdMethod.DELTA:
-                with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if self.threshold_method is ThresholdMethod.DELTA:
                     u, _, x = threshold_delta(
                         mu0, mu0 * se_eta0, phi, self.power_transform, self.alpha, y_k
                     )
-            else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    eta0 = np.log(mu0)
+                else:
                     u, _, x = threshold_noufaily(
-                        eta0, se_eta0, phi, self.threshold_method, self.alpha, y_k
+                        np.log(mu0), se_eta0, phi, self.threshold_method, self.alpha, y_k
                     )
-            # No cases in the whole reference period: μ₀ = 0, so the bound is 0 too.
+            # No cases in the whole reference period: μ₀ = 0, so the bound is 0 too. R's fit
+            # stops at a tiny μ₀ with an enormous se(η₀); muan's exp(η₀ + z·se) overflows
+            # there, so R's bound, score and expected are NA (and no alarm).
             zero_mean = ok & (mu0 == 0)
-            u = np.where(zero_mean, 0.0, u)
-            x = np.where(zero_mean, np.where(y_k > 0, np.inf, 0.0), x)
+            u = np.where(zero_mean, np.nan if muan else 0.0, u)
+            x = np.where(zero_mean, np.nan if muan else np.where(y_k > 0, np.inf, 0.0), x)
             lo = max(0, k - self.limit_weeks + 1)
             enough = y_all[:, lo : k + 1].sum(axis=1) >= self.limit_cases
-            expected[:, k] = np.where(ok & enough, mu0, np.nan)
+            # R: expected is NA when the bound is NA or limit54 is not met; the score is
+            # kept either way, but X (hence the alarm) is NA without enough cases. When no
+            # model converges R leaves expected at the 0 its result matrix starts with.
+            expected[:, k] = np.where(ok, np.where(enough & ~np.isnan(u), mu0, np.nan), 0.0)
             upper[:, k] = np.where(ok & enough, u, np.nan)
             score[:, k] = np.where(ok, x, np.nan)
             alarm[:, k] = ok & enough & (x > 1) & (y_k != 0)
+            trend[:, k] = ok & point.trend
             failed[:, k] = ~ok
-            dispersion[:, column] = np.where(ok, disp_raw, np.nan)
+            dispersion[:, column] = np.where(ok, point.raw_phi, np.nan)
 
         workers = self.workers or os.cpu_count() or 1
         with single_threaded_blas():
@@ -354,30 +427,15 @@ class FarringtonDetector(Detector):
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     list(pool.map(run_point, range(points.size)))
-
-        predicted = np.zeros(shape, dtype=bool)
-        predicted[:, points] = True
-        status = np.where(alarm, Status.HIGH.code, Status.NORMAL.code).astype(np.int8)
-        with np.errstate(invalid="ignore"):
-            excess = np.where(alarm, np.ceil(np.nan_to_num(y_all - upper)), 0).astype(np.int64)
-        nan = np.full(shape, np.nan)
-        result = series.with_results(
-            predicted=predicted,
+        return FarringtonResult(
+            points=points,
             expected=expected,
-            threshold2=nan,
-            threshold4=upper,
-            threshold6=nan,
-            zscore=score,
-            status=status,
-            excess=excess,
+            upperbound=upper,
+            alarm=alarm,
+            score=score,
+            trend=trend,
             failed=failed,
-        )
-        return Detection(
-            series=result,
-            fits=n_series * points.size,
-            failed_fits=int(np.count_nonzero(failed[:, points])),
             dispersion=dispersion,
-            fit_labels=tuple(str(d) for d in series.dates[points]),
         )
 
     def _window(self, dates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -393,39 +451,107 @@ class FarringtonDetector(Detector):
 
     # ------------------------------------------------------------------ fitting
     def _fit_glm(
-        self, design: np.ndarray, y: np.ndarray, offset: np.ndarray
+        self,
+        design: np.ndarray,
+        y: np.ndarray,
+        offset: np.ndarray,
+        *,
+        df: int,
+        n_separated: int = 0,
     ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
         """Fit, reweight and refit (R ``algo.farrington.fitGLM.flexible``) for all rows.
 
-        Returns (fit, prior weights, raw Pearson dispersion, converged), where the first
-        fit must converge (R returns NULL otherwise); the refit's convergence is not checked
-        in R, and here a refit without a finite solution also fails.
+        ``df`` is R's residual degrees of freedom; ``n_separated`` counts reference points
+        left out of ``design`` because their factor level has no cases (see
+        :meth:`_fit_point`): their fitted means are 0 in the limit R's glm approaches.
+
+        Returns (fit, Pearson dispersion, the dispersion R's ``summary.glm`` and
+        ``predict.glm`` use, converged). The first fit must converge (R returns NULL
+        otherwise); R does not check the refit's convergence, here a refit without a finite
+        solution fails too.
+
+        R quirk: after reweighting, ``fitGLM.flexible`` overwrites the model's working
+        weights with the prior weights ω (``model$weights <- omega``). ``summary.glm`` and
+        ``predict.glm`` then estimate the dispersion as Σ ω (y − μ)²/μ² / df instead of the
+        Pearson Σ ω (y − μ)²/μ / df. That estimate decides the trend's significance and
+        scales se(η₀); φ in the threshold is the Pearson one (taken before the overwrite).
+        A separated point (y = 0, μ → 0) adds ω·1 to that sum, and 0 to the Pearson one.
         """
-        n, p = design.shape
-        df = n - p
         fit = fit_poisson(design, y, offset, tol=self.tol, max_iter=self.max_iter)
         ok = fit.converged.copy()
-        weights = np.ones_like(y)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            raw = np.sum((y - fit.mu) ** 2 / fit.mu, axis=1) / df
+            pearson = np.sum((y - fit.mu) ** 2 / fit.mu, axis=1) / df
+            summary = pearson
             if self.reweight:
-                phi = np.maximum(raw, 1.0)
                 hat = hat_values(fit, design, None)
+                # Anscombe residual 1.5·(y^(2/3)·μ^(−1/6) − μ^(1/2)); cbrt/sqrt are much
+                # faster than fractional powers and exact to rounding.
+                root_mu = np.sqrt(fit.mu)
                 s = (
                     1.5
-                    * (y ** (2 / 3) * fit.mu ** (-1 / 6) - fit.mu**0.5)
-                    / np.sqrt(phi[:, None] * (1 - hat))
+                    * (np.cbrt(y * y) / np.cbrt(root_mu) - root_mu)
+                    / np.sqrt(np.maximum(pearson, 1.0)[:, None] * (1 - hat))
                 )
-                weights = assign_weights(s, self.weights_threshold)
+                # Separated points have s → 0 (below any threshold ≥ 0): raw weight 1.
+                above = s > self.weights_threshold
+                raw = np.where(above, s**-2.0, 1.0)
+                gamma = (y.shape[1] + n_separated) / (raw.sum(axis=1) + n_separated)
+                weights = gamma[:, None] * raw
                 ok &= np.all(np.isfinite(weights), axis=1)
                 weights = np.where(ok[:, None], weights, 1.0)
                 fit = fit_poisson(
                     design, y, offset, weights, start=fit.beta, tol=self.tol, max_iter=self.max_iter
                 )
                 ok &= fit.converged
-                raw = np.sum(weights * (y - fit.mu) ** 2 / fit.mu, axis=1) / df
-        ok &= np.isfinite(raw)
-        return fit, weights, raw, ok
+                pearson = np.sum(weights * (y - fit.mu) ** 2 / fit.mu, axis=1) / df
+                summary = (
+                    np.sum(weights * (y - fit.mu) ** 2 / fit.mu**2, axis=1) + gamma * n_separated
+                ) / df
+        ok &= np.isfinite(pearson) & np.isfinite(summary)
+        return fit, pearson, summary, ok
+
+    def _fit_mean(
+        self, y: np.ndarray, offset: np.ndarray, *, df: int
+    ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_fit_glm` for the intercept-only model, in closed form (speed only).
+
+        Without trend and factor the (weighted) Poisson MLE is μᵢ = e^(oᵢ)·Σwy/Σw·e^o, the
+        hat values are wᵢμᵢ/Σwμ and (XᵀWX)⁻¹ = 1/Σwμ: no iterations are needed. Every row
+        has a case (empty reference periods are handled before fitting).
+        """
+        scale = np.exp(offset)
+
+        def fit(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            level = np.sum(weights * y, axis=1) / np.sum(weights * scale, axis=1)
+            mu = scale * level[:, None]
+            return np.log(level), mu, 1.0 / np.sum(weights * mu, axis=1)
+
+        weights = np.ones_like(y)
+        beta, mu, cov = fit(weights)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            pearson = np.sum((y - mu) ** 2 / mu, axis=1) / df
+            summary = pearson
+            if self.reweight:
+                hat = mu * cov[:, None]
+                root_mu = np.sqrt(mu)
+                s = (
+                    1.5
+                    * (np.cbrt(y * y) / np.cbrt(root_mu) - root_mu)
+                    / np.sqrt(np.maximum(pearson, 1.0)[:, None] * (1 - hat))
+                )
+                weights = assign_weights(s, self.weights_threshold)
+                beta, mu, cov = fit(weights)
+                pearson = np.sum(weights * (y - mu) ** 2 / mu, axis=1) / df
+                summary = np.sum(weights * (y - mu) ** 2 / mu**2, axis=1) / df
+        ok = np.isfinite(beta) & np.isfinite(pearson) & np.isfinite(summary) & np.isfinite(cov)
+        result = PoissonFit(
+            beta=beta[:, None],
+            mu=mu,
+            cov_unscaled=cov[:, None, None],
+            converged=ok,
+            iterations=np.zeros(y.shape[0], dtype=np.int64),
+        )
+        return result, pearson, summary, ok
 
     def _fit_point(
         self,
@@ -434,100 +560,156 @@ class FarringtonDetector(Detector):
         offset_now: np.ndarray,
         offset_all: np.ndarray,
         k: int,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Fit all series for one predicted week; return μ₀, se(η₀), φ, raw φ, ok."""
+    ) -> _PointFit:
+        """Fit all series for one predicted week (R ``algo.farrington.glm``).
+
+        A factor level without cases (``no_periods`` > 1, sparse series) separates: its
+        coefficient goes to −∞ and its fitted means to 0, which R's glm approaches until the
+        deviance stalls and then reports as converged. Its limit is the fit without that
+        level's points and column, with R's degrees of freedom; that is what is computed
+        here, per pattern of empty levels. When the current level (or the whole reference
+        period) has no cases, μ₀ = 0.
+        """
         index, levels = window
         y = y_all[:, index]
-        offset = offset_all[:, index]
         n_series = y.shape[0]
-        wtime = (index - index[0]).astype(np.float64)
+        out = _PointFit.empty(n_series)
+        level_values = np.unique(levels)
+        n_coef = level_values.size + (1 if self.trend else 0)
+        if index.size <= n_coef:
+            return out
+        members = (levels[None, :] == level_values[:, None]).astype(np.float64)
+        empty = (y @ members.T) == 0  # (series, level): a level without cases
+        current = level_values == self.no_periods
+        zero = empty[:, current][:, 0]
+        out.mu0[zero], out.se_eta0[zero], out.phi[zero] = 0.0, 0.0, 1.0
+        out.raw_phi[zero], out.ok[zero] = 0.0, True
+        rows = np.flatnonzero(~zero)
+        if not rows.size:
+            return out
+        patterns, group = np.unique(empty[rows], axis=0, return_inverse=True)
+        for g, pattern in enumerate(patterns):
+            kept = ~np.isin(levels, level_values[pattern])
+            self._fit_group(
+                index,
+                levels,
+                kept,
+                rows[group.ravel() == g],
+                y_all,
+                offset_now,
+                offset_all,
+                k,
+                out,
+            )
+        return out
+
+    def _fit_group(
+        self,
+        index: np.ndarray,
+        levels: np.ndarray,
+        kept: np.ndarray,
+        rows: np.ndarray,
+        y_all: np.ndarray,
+        offset_now: np.ndarray,
+        offset_all: np.ndarray,
+        k: int,
+        out: _PointFit,
+    ) -> None:
+        """Fit the series ``rows`` on the reference points ``kept``; store into ``out``."""
+        from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up
+
+        n_levels = np.unique(levels).size
+        df_base = index.size - n_levels
+        n_separated = int(index.size - kept.sum())
+        y = y_all[np.ix_(rows, index[kept])]
+        offset = offset_all[np.ix_(rows, index[kept])]
+        kept_levels = levels[kept]
+        wtime = (index[kept] - index[0]).astype(np.float64)
         wtime_now = float(k - index[0])
-        factor_levels = [lv for lv in np.unique(levels) if lv != self.no_periods]
-        dummies = [(levels == lv).astype(np.float64) for lv in factor_levels]
-        base = np.column_stack([np.ones(index.size), *dummies])
+        dummies = [
+            (kept_levels == lv).astype(np.float64)
+            for lv in np.unique(kept_levels)
+            if lv != self.no_periods
+        ]
+        base = np.column_stack([np.ones(kept_levels.size), *dummies])
         x0_base = np.concatenate([[1.0], np.zeros(len(dummies))])
         with_trend = np.column_stack([base[:, :1], wtime, base[:, 1:]])
         x0_trend = np.concatenate([[1.0, wtime_now], x0_base[1:]])
-
-        mu0 = np.full(n_series, np.nan)
-        se_eta0 = np.full(n_series, np.nan)
-        phi = np.full(n_series, np.nan)
-        raw_phi = np.full(n_series, np.nan)
-        ok = np.zeros(n_series, dtype=bool)
-        if index.size <= with_trend.shape[1]:
-            return mu0, se_eta0, phi, raw_phi, ok
-
-        # A reference period with no cases at all: the fitted mean is 0 (the MLE sits on
-        # the boundary; R's glm reaches ~1e-10), so expected and upper bound are 0.
-        zero = ~np.any(y > 0, axis=1)
-        mu0[zero], se_eta0[zero], phi[zero], raw_phi[zero], ok[zero] = 0.0, 0.0, 1.0, 0.0, True
-        rows = np.flatnonzero(~zero)
-        no_trend_rows = rows
-        if self.trend and rows.size:
-            fit, _, raw, conv = self._fit_glm(with_trend, y[rows], offset[rows])
-            eta_now = fit.beta @ x0_trend + offset_now[rows]
+        no_trend_rows = np.arange(rows.size)
+        if self.trend:
+            fit, pearson, summary, conv = self._fit_glm(
+                with_trend, y, offset, df=df_base - 1, n_separated=n_separated
+            )
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                mu_now = np.exp(eta_now)
-                var_beta_t = raw * fit.cov_unscaled[:, 1, 1]
-                t_stat = fit.beta[:, 1] / np.sqrt(var_beta_t)
-            df = index.size - with_trend.shape[1]
-            p_value = 2 * stats.t.sf(np.abs(t_stat), df)
+                mu_now = np.exp(fit.beta @ x0_trend + offset_now[rows])
+                t_stat = fit.beta[:, 1] / np.sqrt(summary * fit.cov_unscaled[:, 1, 1])
+            p_value = 2 * stats.t.sf(np.abs(t_stat), df_base - 1)
             keep_trend = (
                 conv
                 & (self.years_back >= 3)
                 & (p_value < self.trend_p_threshold)
-                & (mu_now <= y[rows].max(axis=1))
+                & (mu_now <= y.max(axis=1))
             )
-            trend_rows = rows[keep_trend]
-            if trend_rows.size:
-                sel = keep_trend
-                self._store(
-                    fit, raw, sel, trend_rows, x0_trend, offset_now, mu0, se_eta0, phi, raw_phi, ok
-                )
+            if keep_trend.any():
+                out.store(fit, pearson, summary, keep_trend, rows[keep_trend], x0_trend, offset_now)
+                out.trend[rows[keep_trend]] = True
             # R refits without the trend when the trend model did not converge, or when the
             # trend is not significant / extrapolates / b < 3.
-            no_trend_rows = rows[~keep_trend]
-        if no_trend_rows.size:
-            fit, _, raw, conv = self._fit_glm(base, y[no_trend_rows], offset[no_trend_rows])
-            self._store(
-                fit,
-                raw,
-                conv,
-                no_trend_rows[conv],
-                x0_base,
-                offset_now,
-                mu0,
-                se_eta0,
-                phi,
-                raw_phi,
-                ok,
+            no_trend_rows = np.flatnonzero(~keep_trend)
+        if no_trend_rows.size and base.shape[1] == 1:
+            fit, pearson, summary, conv = self._fit_mean(
+                y[no_trend_rows], offset[no_trend_rows], df=df_base
             )
-        return mu0, se_eta0, phi, raw_phi, ok
+        elif no_trend_rows.size:
+            fit, pearson, summary, conv = self._fit_glm(
+                base,
+                y[no_trend_rows],
+                offset[no_trend_rows],
+                df=df_base,
+                n_separated=n_separated,
+            )
+        if no_trend_rows.size:
+            out.store(fit, pearson, summary, conv, rows[no_trend_rows][conv], x0_base, offset_now)
 
-    @staticmethod
-    def _store(
+
+@dataclass(frozen=True)
+class _PointFit:
+    """Per-series results of the fits for one predicted week."""
+
+    mu0: np.ndarray
+    se_eta0: np.ndarray
+    phi: np.ndarray
+    raw_phi: np.ndarray
+    trend: np.ndarray
+    ok: np.ndarray
+
+    @classmethod
+    def empty(cls, n_series: int) -> _PointFit:
+        """Return results for ``n_series`` series, all failed until stored."""
+        nan = np.full(n_series, np.nan)
+        none = np.zeros(n_series, dtype=bool)
+        return cls(nan.copy(), nan.copy(), nan.copy(), nan.copy(), none.copy(), none.copy())
+
+    def store(
+        self,
         fit: PoissonFit,
-        raw: np.ndarray,
+        pearson: np.ndarray,
+        summary: np.ndarray,
         select: np.ndarray,
         rows: np.ndarray,
         x0: np.ndarray,
         offset_now: np.ndarray,
-        mu0: np.ndarray,
-        se_eta0: np.ndarray,
-        phi: np.ndarray,
-        raw_phi: np.ndarray,
-        ok: np.ndarray,
     ) -> None:
-        """Write predictions at the current week for the selected fits into the outputs."""
+        """Write the prediction at the current week of the selected fits into ``rows``."""
         beta = fit.beta[select]
         cov = fit.cov_unscaled[select]
-        dispersion = raw[select]
         with np.errstate(over="ignore", invalid="ignore"):
             eta = beta @ x0 + offset_now[rows]
-            # R's predict.glm uses the unfloored dispersion for se.fit; φ in the bound is ≥ 1.
-            var = dispersion * quadratic_form(x0[None, :], cov)[:, 0]
-        mu0[rows] = np.exp(eta)
-        se_eta0[rows] = np.sqrt(var)
-        phi[rows] = np.maximum(dispersion, 1.0)
-        raw_phi[rows] = dispersion
-        ok[rows] = np.isfinite(mu0[rows]) & np.isfinite(se_eta0[rows])
+            # se.fit from predict.glm, scaled by summary.glm's dispersion (see _fit_glm).
+            var = summary[select] * quadratic_form(x0[None, :], cov)[:, 0]
+        self.mu0[rows] = np.exp(eta)
+        self.se_eta0[rows] = np.sqrt(var)
+        # φ in the threshold is R's max(dispersion, 1) of the (reweighted) fit.
+        self.phi[rows] = np.maximum(pearson[select], 1.0)
+        self.raw_phi[rows] = pearson[select]
+        self.ok[rows] = np.isfinite(self.mu0[rows]) & np.isfinite(self.se_eta0[rows])

@@ -153,25 +153,63 @@ def fit_poisson(
     p = design.shape[-1]
     off = np.zeros_like(y) if offset is None else np.asarray(offset, dtype=np.float64)
     pw = np.ones_like(y) if prior_weights is None else np.asarray(prior_weights, dtype=np.float64)
-
-    beta = np.full((batch, p), np.nan)
-    mu_out = np.full((batch, n), np.nan)
-    converged = np.zeros(batch, dtype=bool)
-    iterations = np.zeros(batch, dtype=np.int64)
-
+    out = PoissonFit(
+        beta=np.full((batch, p), np.nan),
+        mu=np.full((batch, n), np.nan),
+        cov_unscaled=np.full((batch, p, p), np.nan),
+        converged=np.zeros(batch, dtype=bool),
+        iterations=np.zeros(batch, dtype=np.int64),
+    )
     # All-zero counts: the likelihood increases without bound as μ → 0, so no fit exists.
     active = np.flatnonzero(np.any(y > 0, axis=1))
+    eta, mu, warm = _start(design, y, off, active, start)
+    _irls(
+        design, y, off, None if prior_weights is None else pw, active, eta, mu, out, tol, max_iter
+    )
+    _covariance(design, pw, out)
+    warm_rows = active[warm]
+    retry = warm_rows[~out.converged[warm_rows]]
+    if retry.size:
+        # Newton's method can diverge from a poor start; a warm start must never turn a fit
+        # that converges from R's start into a failure, so retry those fits cold.
+        cold = fit_poisson(
+            design if design.ndim == 2 else design[retry],
+            y[retry],
+            off[retry],
+            pw[retry],
+            tol=tol,
+            max_iter=max_iter,
+        )
+        out.beta[retry], out.mu[retry], out.cov_unscaled[retry] = (
+            cold.beta,
+            cold.mu,
+            cold.cov_unscaled,
+        )
+        out.converged[retry], out.iterations[retry] = cold.converged, cold.iterations
+    return out
+
+
+def _start(
+    design: np.ndarray,
+    y: np.ndarray,
+    off: np.ndarray,
+    active: np.ndarray,
+    start: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the starting η and μ of the active fits and which of them start warm.
+
+    R's starting values for the Poisson family are μ = y + 0.1; a warm start (coefficients of
+    a previous fit) is used where it keeps every mean within reason.
+    """
     a_design = design if design.ndim == 2 else design[active]
-    a_y, a_off, a_pw = y[active], off[active], pw[active]
-    # R's starting values for the Poisson family: μ = y + 0.1.
-    mu = a_y + 0.1
+    mu = y[active] + 0.1
     eta = np.log(mu)
     warm = np.zeros(active.size, dtype=bool)
     if start is not None and active.size:
         warm = np.all(np.isfinite(start[active]), axis=1)
         if warm.any():
             d = a_design if a_design.ndim == 2 else a_design[warm]
-            warm_eta = _linear(d, start[active][warm]) + a_off[warm]
+            warm_eta = _linear(d, start[active][warm]) + off[active][warm]
             # A start that puts a mean far outside the data is no help; start cold instead.
             sane = np.all(warm_eta < _WARM_ETA_MAX, axis=1) & np.all(
                 warm_eta > np.log(_DIVERGED), axis=1
@@ -180,7 +218,28 @@ def fit_poisson(
             eta[rows] = warm_eta[sane]
             mu[rows] = np.exp(warm_eta[sane])
             warm[np.flatnonzero(warm)[~sane]] = False
-    warm_rows = active[warm]
+    return eta, mu, warm
+
+
+def _irls(
+    design: np.ndarray,
+    y: np.ndarray,
+    off: np.ndarray,
+    prior_weights: np.ndarray | None,
+    active: np.ndarray,
+    eta: np.ndarray,
+    mu: np.ndarray,
+    out: PoissonFit,
+    tol: float,
+    max_iter: int,
+) -> None:
+    """Iterate the active fits to convergence, writing β, μ, convergence and iterations into
+    ``out`` (fits drop out of the batch as they finish)."""
+    beta, mu_out, converged, iterations = out.beta, out.mu, out.converged, out.iterations
+    p = design.shape[-1]
+    a_design = design if design.ndim == 2 else design[active]
+    a_y, a_off = y[active], off[active]
+    a_pw = None if prior_weights is None else prior_weights[active]
     products = _products(design) if design.ndim == 2 else None
     beta_old = np.full((active.size, p), np.inf)
     live = np.ones(active.size, dtype=bool)
@@ -232,7 +291,8 @@ def fit_poisson(
                     active, beta_old = active[live], beta_old[live]
                     prev_min, streak = prev_min[live], streak[live]
                     mu, lin, wz = mu[live], lin[live], wz[live]
-                    a_y, a_off, a_pw = a_y[live], a_off[live], a_pw[live]
+                    a_y, a_off = a_y[live], a_off[live]
+                    a_pw = None if a_pw is None else a_pw[live]
                     if a_design.ndim == 3:
                         a_design = a_design[live]
                     live = np.ones(active.size, dtype=bool)
@@ -242,32 +302,22 @@ def fit_poisson(
             mu_out[rest] = mu[live]
             iterations[rest] = max_iter
 
+
+def _covariance(design: np.ndarray, pw: np.ndarray, out: PoissonFit) -> None:
+    """Fill in (XᵀWX)⁻¹ at the solution; a fit whose means reached 0 or whose matrix is
+    singular is marked not converged."""
+    converged, mu_out = out.converged, out.mu
+    p = design.shape[-1]
     converged &= np.min(np.nan_to_num(mu_out, nan=0.0), axis=1, initial=np.inf) >= FITTED_ZERO
     with np.errstate(over="ignore", invalid="ignore"):
         gram = _gram(design, pw * np.nan_to_num(mu_out, nan=1.0))
-    cov = np.full((batch, p, p), np.nan)
     good = converged & np.all(np.isfinite(gram), axis=(1, 2))
     if good.any():
         eye = np.broadcast_to(np.eye(p), (int(good.sum()), p, p))
         inv, ok = _solve_matrix(gram[good], eye)
-        cov[np.flatnonzero(good)] = inv
+        out.cov_unscaled[np.flatnonzero(good)] = inv
         converged[np.flatnonzero(good)[~ok]] = False
     converged &= good
-    retry = warm_rows[~converged[warm_rows]]
-    if retry.size:
-        # Newton's method can diverge from a poor start; a warm start must never turn a fit
-        # that converges from R's start into a failure, so retry those fits cold.
-        cold = fit_poisson(
-            design if design.ndim == 2 else design[retry],
-            y[retry],
-            off[retry],
-            pw[retry],
-            tol=tol,
-            max_iter=max_iter,
-        )
-        beta[retry], mu_out[retry], cov[retry] = cold.beta, cold.mu, cold.cov_unscaled
-        converged[retry], iterations[retry] = cold.converged, cold.iterations
-    return PoissonFit(beta, mu_out, cov, converged, iterations)
 
 
 def _solve_matrix(gram: np.ndarray, eye: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

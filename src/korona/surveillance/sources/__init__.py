@@ -9,9 +9,21 @@ from pathlib import Path
 
 import polars as pl
 
-__all__ = ["BAD_ROW_SCHEMA", "IngestError", "IngestReport", "SourceKind"]
+__all__ = [
+    "BAD_ROW_SCHEMA",
+    "MAX_BAD_SHARE",
+    "IngestError",
+    "IngestReport",
+    "SourceKind",
+    "readable_file",
+    "refuse_mostly_bad",
+    "refuse_repeated_keys",
+]
 
 BAD_ROW_SCHEMA = {"line": pl.Int64, "reason": pl.String}
+# A file where more than this share of rows is bad is rejected as a whole: it is more likely
+# the wrong file or a broken export than a few bad records.
+MAX_BAD_SHARE = 0.5
 
 
 class IngestError(Exception):
@@ -50,3 +62,55 @@ class IngestReport:
         """Return bad-row counts per reason, most common first."""
         counts = self.bad_rows.group_by("reason").len().sort("len", descending=True)
         return dict(zip(counts["reason"], counts["len"], strict=True))
+
+
+def readable_file(path: Path) -> Path:
+    """Return ``path`` if it is a readable file; raise IngestError (one line) otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise IngestError(f"file not found: {path}")
+    if not path.is_file():
+        raise IngestError(f"{path} is not a file (a directory?); name the files to ingest")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise IngestError(f"cannot read {path}: {error.strerror or error}") from None
+    return path
+
+
+def refuse_mostly_bad(path: Path, bad_rows: pl.DataFrame, rows: int) -> None:
+    """Raise IngestError when more than :data:`MAX_BAD_SHARE` of a file's rows are bad."""
+    if rows and bad_rows.height > MAX_BAD_SHARE * rows:
+        top = ", ".join(
+            f"{reason} ({n})"
+            for reason, n in bad_rows.group_by("reason")
+            .len()
+            .sort("len", descending=True)
+            .iter_rows()
+        )
+        raise IngestError(
+            f"{path.name}: {bad_rows.height} of {rows} rows are bad ({top}); nothing was stored"
+        )
+
+
+def refuse_repeated_keys(path: Path, rows: pl.DataFrame, keys: list[str]) -> None:
+    """Raise IngestError naming both lines when two rows of a file share a key.
+
+    ``rows`` has a ``line`` column (the line number in the file) and the ``keys`` columns.
+    Summing or keeping either row would silently change a count, so the file is refused.
+    """
+    repeated = (
+        rows.filter(pl.struct(keys).is_duplicated())
+        .sort("line")
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col("line").head(2))
+    )
+    if repeated.height:
+        first = repeated.row(0, named=True)
+        key = ", ".join(f"{k} {first[k]}" for k in keys)
+        lines = first["line"]
+        raise IngestError(
+            f"{path.name}: lines {lines[0]} and {lines[1]} both give {key}; each key may appear "
+            f"once in a file ({repeated.height} keys repeated)"
+        )

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from korona.surveillance.geo import load_geography
-from korona.surveillance.sources import IngestError, IngestReport, SourceKind
+from korona.surveillance.sources import IngestError, IngestReport, SourceKind, readable_file
 from korona.surveillance.sources.kuhr import KUHR_COLUMNS, icpc2_codes, ingest_kuhr, load_syndromes
 from korona.surveillance.sources.lab import LAB_COLUMNS, ingest_lab
 from korona.surveillance.sources.msis import detect_msis_layout, ingest_msis
@@ -33,9 +33,7 @@ def _header(path: Path) -> list[str]:
 
 def detect_kind(path: Path) -> SourceKind:
     """Return the kind of a file from its columns; raise IngestError if none fits."""
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(f"file not found: {path}")
+    path = readable_file(path)
     names = _header(path)
     if set(KUHR_COLUMNS) <= set(names):
         return SourceKind.KUHR
@@ -55,15 +53,17 @@ def ingest_file(
     kind: SourceKind | None = None,
     syndromes_path: Path | None = None,
 ) -> IngestReport:
-    """Ingest one file into the store; a file that fails as a whole changes nothing."""
+    """Ingest one file into the store as one commit: a file that fails changes nothing, and
+    a crash leaves the store as it was before the file or as it is after it."""
     path = Path(path)
     detected = detect_kind(path)
     if kind is not None and kind is not detected:
         raise IngestError(f"{path.name}: looks like a {detected.value} file, not {kind.value}")
     geography = load_geography(reference_dir)
-    if detected is SourceKind.KUHR:
-        syndromes = load_syndromes(syndromes_path)
-        return ingest_kuhr(path, store, geography, icpc2_codes(reference_dir), syndromes)
-    if detected is SourceKind.LAB:
-        return ingest_lab(path, store, geography)
-    return ingest_msis(path, store, geography)
+    with store.transaction():
+        if detected is SourceKind.KUHR:
+            syndromes = load_syndromes(syndromes_path)
+            return ingest_kuhr(path, store, geography, icpc2_codes(reference_dir), syndromes)
+        if detected is SourceKind.LAB:
+            return ingest_lab(path, store, geography)
+        return ingest_msis(path, store, geography)

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
 
+from korona.surveillance.consultation import ContactType, PracticeType
 from korona.surveillance.geo import (
-    AGE_BANDS,
-    COARSE_AGE_FOLDING,
     OSLO_DISTRICTS,
     UNKNOWN_MUNICIPALITY,
     Geography,
     municipality_code,
 )
-from korona.surveillance.sources import BAD_ROW_SCHEMA, IngestError, IngestReport, SourceKind
+from korona.surveillance.sources import (
+    BAD_ROW_SCHEMA,
+    IngestError,
+    IngestReport,
+    SourceKind,
+    refuse_mostly_bad,
+)
+from korona.surveillance.sources.kuhr_read import (
+    KUHR_COLUMNS,
+    KuhrColumn,
+    lookup,
+    parse_age,
+    parse_date,
+    scan_kuhr,
+)
 from korona.surveillance.sources.strata import (
     CONTACT_BITS,
     INFLUENSA_BIT,
@@ -29,7 +42,7 @@ from korona.surveillance.sources.strata import (
     to_locations,
 )
 from korona.surveillance.sources.syndromes import DenominatorRule, Syndrome, load_syndromes
-from korona.surveillance.store import ContactType, PracticeType, SurveillanceStore
+from korona.surveillance.store import SurveillanceStore
 
 __all__ = [
     "FEE_CODE_CONTACT_TYPES",
@@ -42,30 +55,6 @@ __all__ = [
     "ingest_kuhr",
     "load_syndromes",
 ]
-
-
-class KuhrColumn(StrEnum):
-    """Columns of a KUHR input file (CSV or Parquet); one row per diagnosis and fee code."""
-
-    CONSULTATION_ID = "consultation_id"
-    ICPC2_CODE = "icpc2_code"
-    PATIENT_AGE = "patient_age"
-    PATIENT_MUNICIPALITY = "patient_municipality"
-    PRACTICE_MUNICIPALITY = "practice_municipality"
-    CONSULTATION_DATE = "consultation_date"
-    FEE_CODE = "fee_code"
-    PRACTICE_TYPE = "practice_type"
-
-
-KUHR_COLUMNS = tuple(c.value for c in KuhrColumn)
-_CODED_COLUMNS = (
-    KuhrColumn.PATIENT_AGE,
-    KuhrColumn.CONSULTATION_DATE,
-    KuhrColumn.ICPC2_CODE,
-    KuhrColumn.FEE_CODE,
-    KuhrColumn.PRACTICE_MUNICIPALITY,
-    KuhrColumn.PRACTICE_TYPE,
-)
 
 
 class BadRowReason(StrEnum):
@@ -98,9 +87,6 @@ _PRACTICE_TYPE_NAMES = {
 }
 _INFLUENSA_CODE = "R80"
 _ICPC_FILE = Path("codes") / "icpc2_code_nb_2020__derived_from_xlsx.csv"
-# A file where more than this share of rows is bad is rejected as a whole: it is more likely
-# the wrong file or a broken export than a few bad records.
-MAX_BAD_SHARE = 0.5
 # A simulated KUHR CSV row is ~45 bytes; the estimate only chooses the number of batches.
 _CSV_BYTES_PER_ROW = 40
 
@@ -112,149 +98,6 @@ def icpc2_codes(reference_dir: Path) -> list[str]:
         raise IngestError(f"ICPC-2 code list not found: {path}")
     frame = pl.read_csv(path, infer_schema=False)
     return frame["ICPC_code"].str.strip_chars().str.to_uppercase().unique().to_list()
-
-
-def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
-    """Open a KUHR file lazily; return the frame and the line number of its first data row."""
-    if not path.exists():
-        raise IngestError(f"file not found: {path}")
-    if path.suffix.lower() == ".parquet":
-        try:
-            frame = pl.scan_parquet(path)
-            schema = frame.collect_schema()
-        except (OSError, pl.exceptions.PolarsError) as error:
-            raise IngestError(f"{path.name}: not a readable Parquet file ({error})") from error
-        text_columns = [c.value for c in _CODED_COLUMNS if schema.get(c.value) == pl.String]
-        categories = _distinct_values(path, frame, text_columns)
-        return frame.with_columns(pl.col(c).cast(pl.Enum(v)) for c, v in categories.items()), 1
-    with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A cut multi-byte character at the end of the sample is not an encoding problem.
-        if error.start < len(head) - 4:
-            raise IngestError(
-                f"{path.name}: not UTF-8 text (byte {error.start}); export the file as UTF-8"
-            ) from error
-    separator = (
-        ";" if head.split(b"\n", 1)[0].count(b";") > head.split(b"\n", 1)[0].count(b",") else ","
-    )
-    frame = pl.scan_csv(path, separator=separator, infer_schema=False)
-    coded = [c.value for c in _CODED_COLUMNS]
-    if not set(coded) <= set(frame.collect_schema().names()):
-        return frame, 2  # _validated reports the missing columns
-    overrides = {c: pl.Enum(v) for c, v in _distinct_values(path, frame, coded).items()}
-    return pl.scan_csv(path, separator=separator, infer_schema=False, schema_overrides=overrides), 2
-
-
-def _distinct_values(path: Path, frame: pl.LazyFrame, columns: list[str]) -> dict[str, list[str]]:
-    """Return the distinct values of text columns in one streaming pass.
-
-    Codes, fees, municipalities, practice types, ages and dates have few distinct values;
-    reading them as Enum makes the per-row work integer lookups instead of string handling
-    (5× faster, a fraction of the memory).
-    """
-    if not columns:
-        return {}
-    try:
-        distinct = frame.select(pl.col(c).unique().implode() for c in columns).collect(
-            engine="streaming"
-        )
-    except pl.exceptions.PolarsError as error:
-        raise IngestError(f"{path.name}: could not be read ({error})") from error
-    return {c: sorted(v for v in distinct[c][0].to_list() if v is not None) for c in columns}
-
-
-def _per_category(name: str, dtype: pl.DataType, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """Apply a string parser to a column; for Enum columns parse each category once.
-
-    Enum columns (Parquet written by polars, or CSV columns read as Enum after a first pass)
-    are parsed per category and gathered by their integer codes: no string work per row.
-    """
-    if isinstance(dtype, pl.Enum):
-        categories = pl.DataFrame({"raw": dtype.categories})
-        lookup = categories.select(parse(pl.col("raw"))).to_series()
-        return pl.lit(lookup).gather(pl.col(name).to_physical())
-    return parse(pl.col(name).cast(pl.String))
-
-
-def _lookup(
-    name: str,
-    dtype: pl.DataType,
-    normalise: Callable[[pl.Expr], pl.Expr],
-    table: dict[str, int],
-    return_dtype: pl.DataType | type[pl.DataType],
-) -> pl.Expr:
-    """Map a column through ``normalise`` then ``table``; null where the value is not in it."""
-    return _per_category(
-        name,
-        dtype,
-        lambda raw: normalise(raw).replace_strict(table, default=None, return_dtype=return_dtype),
-    )
-
-
-def _band_from_years(years: pl.Expr) -> pl.Expr:
-    """Return the index of an age in AGE_BANDS (Int64), null for null or negative ages."""
-    return (
-        pl.when(years < 0)
-        .then(None)
-        .when(years <= 4)
-        .then(0)
-        .when(years <= 14)
-        .then(1)
-        .when(years <= 19)
-        .then(2)
-        .when(years <= 29)
-        .then(3)
-        .when(years <= 64)
-        .then(4)
-        .when(years.is_not_null())
-        .then(5)
-    )
-
-
-def _parse_age(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """Return (age band index or null, is-negative flag) for numeric ages or band labels.
-
-    Coarse bands some feeds use for very small municipalities are folded (0-9 → 5-14,
-    10-19 → 15-19, spec §1).
-    """
-    if dtype.is_integer() or dtype.is_float():
-        years = pl.col(name).cast(pl.Int64, strict=False)
-        return _band_from_years(years), years < 0
-    labels = {band.value: i for i, band in enumerate(AGE_BANDS)}
-    labels |= {coarse: AGE_BANDS.index(band) for coarse, band in COARSE_AGE_FOLDING.items()}
-
-    def band(raw: pl.Expr) -> pl.Expr:
-        text = raw.str.strip_chars()
-        years = text.str.to_integer(strict=False)
-        return (
-            pl.when(years.is_not_null())
-            .then(_band_from_years(years))
-            .otherwise(text.replace_strict(labels, default=None, return_dtype=pl.Int64))
-        )
-
-    def negative(raw: pl.Expr) -> pl.Expr:
-        return raw.str.strip_chars().str.to_integer(strict=False).fill_null(0) < 0
-
-    return _per_category(name, dtype, band), _per_category(name, dtype, negative)
-
-
-def _parse_date(name: str, dtype: pl.DataType) -> pl.Expr:
-    """Return the date as days since 1970-01-01 (Int64), null if unreadable."""
-    column = pl.col(name)
-    if dtype == pl.Date:
-        return column.cast(pl.Int64)
-    if isinstance(dtype, pl.Datetime):
-        return column.dt.date().cast(pl.Int64)
-    return _per_category(
-        name,
-        dtype,
-        lambda raw: (
-            raw.str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Int64)
-        ),
-    )
 
 
 def _validated(
@@ -278,48 +121,38 @@ def _validated(
         missing_id = cid.is_null() | (cid == "")
     else:
         missing_id = cid.is_null()
-    band, negative = _parse_age(KuhrColumn.PATIENT_AGE, schema[KuhrColumn.PATIENT_AGE])
-    code_bits = {code: 0 for code in codes}
-    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | INFLUENSA_BIT
-    for i, syndrome in enumerate(syndromes):
-        for code in syndrome.codes:
-            code_bits[code] = code_bits.get(code, 0) | 1 << (SYNDROME_SHIFT + i)
-    fee_bits = {
-        fee: CONTACT_BITS[contact]
-        for contact, fees in FEE_CODE_CONTACT_TYPES.items()
-        for fee in fees
-    }
+    band, negative = parse_age(KuhrColumn.PATIENT_AGE, schema[KuhrColumn.PATIENT_AGE])
+    code_bits, fee_bits = _bits(codes, syndromes)
     icpc_raw = pl.col(KuhrColumn.ICPC2_CODE)
-    icpc_mask = _lookup(
+    icpc_mask = lookup(
         KuhrColumn.ICPC2_CODE,
         schema[KuhrColumn.ICPC2_CODE],
         lambda e: e.str.strip_chars().str.to_uppercase().str.replace_all(".", "", literal=True),
         code_bits,
         pl.UInt64,
     )
-    fee_mask = _lookup(
+    fee_mask = lookup(
         KuhrColumn.FEE_CODE,
         schema[KuhrColumn.FEE_CODE],
         lambda e: e.str.strip_chars().str.to_lowercase(),
         fee_bits,
         pl.UInt64,
     ).fill_null(0)
-    municipality = _lookup(
+    municipality = lookup(
         KuhrColumn.PRACTICE_MUNICIPALITY,
         schema[KuhrColumn.PRACTICE_MUNICIPALITY],
         municipality_code,
         {code: i for i, code in enumerate(encoding.source_codes)},
         pl.Int64,
     )
-    practice = _lookup(
+    practice = lookup(
         KuhrColumn.PRACTICE_TYPE,
         schema[KuhrColumn.PRACTICE_TYPE],
         lambda e: e.str.strip_chars().str.to_lowercase(),
         {name: PRACTICE_TYPES.index(kind) for name, kind in _PRACTICE_TYPE_NAMES.items()},
         pl.Int64,
     )
-    days = _parse_date(KuhrColumn.CONSULTATION_DATE, schema[KuhrColumn.CONSULTATION_DATE])
-    unknown = len(encoding.source_codes) - 1  # 9999 is last
+    days = parse_date(KuhrColumn.CONSULTATION_DATE, schema[KuhrColumn.CONSULTATION_DATE])
     parsed = frame.select(
         cid.alias("consultation_id"),
         missing_id.alias("_missing_id"),
@@ -332,6 +165,38 @@ def _validated(
         municipality.alias("_municipality"),
         practice.alias("_practice"),
     )
+    status = _status(unknown=len(encoding.source_codes) - 1)  # 9999 is last
+    return parsed.with_columns(
+        status.cast(pl.UInt8).alias("_status"),
+        encoding.key(pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice"))
+        .cast(encoding.key_dtype, strict=False)
+        .alias("_key"),
+        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask"))
+        .cast(pl.UInt32 if SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
+        .alias("_mask"),
+    )
+
+
+def _bits(
+    codes: Sequence[str], syndromes: Sequence[Syndrome]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the bit mask of every known ICPC-2 code (influenza, syndromes) and fee code."""
+    code_bits = {code: 0 for code in codes}
+    code_bits[_INFLUENSA_CODE] = code_bits.get(_INFLUENSA_CODE, 0) | INFLUENSA_BIT
+    for i, syndrome in enumerate(syndromes):
+        for code in syndrome.codes:
+            code_bits[code] = code_bits.get(code, 0) | 1 << (SYNDROME_SHIFT + i)
+    fee_bits = {
+        fee: CONTACT_BITS[contact]
+        for contact, fees in FEE_CODE_CONTACT_TYPES.items()
+        for fee in fees
+    }
+    return code_bits, fee_bits
+
+
+def _status(unknown: int) -> pl.Expr:
+    """Return a row's status: 0 counted, 1 dropped (municipality 9999), 2 + i the i-th reason
+    of ``BadRowReason`` (the first that applies)."""
     checks = (
         (BadRowReason.MISSING_ID, pl.col("_missing_id")),
         (
@@ -344,19 +209,10 @@ def _validated(
         (BadRowReason.UNKNOWN_MUNICIPALITY, pl.col("_municipality").is_null()),
         (BadRowReason.UNKNOWN_PRACTICE_TYPE, pl.col("_practice").is_null()),
     )
-    # Status: 0 counted, 1 dropped (municipality 9999), 2 + i the i-th reason of _REASONS.
     status: pl.Expr = pl.when(pl.col("_municipality") == unknown).then(1).otherwise(0)
     for reason, failed in reversed(checks):
         status = pl.when(failed).then(2 + _REASONS.index(reason)).otherwise(status)
-    return parsed.with_columns(
-        status.cast(pl.UInt8).alias("_status"),
-        encoding.key(pl.col("_days"), pl.col("_municipality"), pl.col("_band"), pl.col("_practice"))
-        .cast(encoding.key_dtype, strict=False)
-        .alias("_key"),
-        (pl.col("_code_mask").fill_null(0) | pl.col("_fee_mask"))
-        .cast(pl.UInt32 if SYNDROME_SHIFT + len(syndromes) <= 32 else pl.UInt64)
-        .alias("_mask"),
-    )
+    return status
 
 
 def _estimated_rows(path: Path, frame: pl.LazyFrame) -> int:
@@ -388,11 +244,44 @@ def aggregate_kuhr(
     if len(syndromes) > 60:
         raise IngestError("at most 60 syndromes can be counted in one ingest")
     path = Path(path)
-    frame, first_line = _scan(path)
+    frame, first_line = scan_kuhr(path)
     sources = sorted(set(geography.redistricting["from_code"].to_list()) | set(OSLO_DISTRICTS))
     encoding = StratumEncoding([*sources, UNKNOWN_MUNICIPALITY])
     checked = _validated(frame, first_line, encoding, codes, syndromes)
     batches = max(1, -(-_estimated_rows(path, frame) // max_rows_per_batch))
+    rows, dropped, bad_df, counted = _count_batches(path, checked, first_line, batches)
+    if rows == 0:
+        raise IngestError(f"{path.name}: the file has no data rows")
+    refuse_mostly_bad(path, bad_df, rows)
+    no_contact = int(counted.filter(pl.col("_contact").is_null())["_count"].sum())
+    wide = to_locations(
+        counted.filter(pl.col("_contact").is_not_null()), encoding, geography, syndromes
+    )
+    report = IngestReport(
+        source=SourceKind.KUHR,
+        path=path,
+        rows_read=rows,
+        rows_accepted=rows - bad_df.height - dropped,
+        rows_dropped=dropped,
+        bad_rows=bad_df.sort("line"),
+        first_date=wide["date"].min() if wide.height else None,  # type: ignore[arg-type]
+        last_date=wide["date"].max() if wide.height else None,  # type: ignore[arg-type]
+        stored_rows=wide.height,
+    )
+    if no_contact:
+        report.notes.append(
+            f"{no_contact} consultations had no contact fee code (takst) and were not counted"
+        )
+    if dropped:
+        report.notes.append(f"{dropped} rows with municipality 9999 were dropped")
+    return wide, [s.name for s in syndromes], report
+
+
+def _count_batches(
+    path: Path, checked: pl.LazyFrame, first_line: int, batches: int
+) -> tuple[int, int, pl.DataFrame, pl.DataFrame]:
+    """Read the encoded rows in ``batches`` batches of consultations; return rows read, rows
+    dropped, the bad rows (line, reason) and the counts per stratum key × contact × mask."""
     rows, dropped = 0, 0
     bad_parts: list[pl.DataFrame] = []
     counted_parts: list[pl.DataFrame] = []
@@ -421,41 +310,10 @@ def aggregate_kuhr(
         counted_parts.append(count_strata(per_consultation(valid)))
         del valid
     bad_df = pl.concat(bad_parts) if bad_parts else pl.DataFrame(schema=BAD_ROW_SCHEMA)
-    if rows == 0:
-        raise IngestError(f"{path.name}: the file has no data rows")
-    if bad_df.height > MAX_BAD_SHARE * rows:
-        top = ", ".join(
-            f"{r} ({n})"
-            for r, n in bad_df.group_by("reason").len().sort("len", descending=True).iter_rows()
-        )
-        raise IngestError(
-            f"{path.name}: {bad_df.height} of {rows} rows are bad ({top}); nothing was stored"
-        )
     counted = pl.concat(counted_parts)
     if batches > 1:
         counted = counted.group_by("_key", "_contact", "_mask").agg(pl.col("_count").sum())
-    no_contact = int(counted.filter(pl.col("_contact").is_null())["_count"].sum())
-    wide = to_locations(
-        counted.filter(pl.col("_contact").is_not_null()), encoding, geography, syndromes
-    )
-    report = IngestReport(
-        source=SourceKind.KUHR,
-        path=path,
-        rows_read=rows,
-        rows_accepted=rows - bad_df.height - dropped,
-        rows_dropped=dropped,
-        bad_rows=bad_df.sort("line"),
-        first_date=wide["date"].min() if wide.height else None,  # type: ignore[arg-type]
-        last_date=wide["date"].max() if wide.height else None,  # type: ignore[arg-type]
-        stored_rows=wide.height,
-    )
-    if no_contact:
-        report.notes.append(
-            f"{no_contact} consultations had no contact fee code (takst) and were not counted"
-        )
-    if dropped:
-        report.notes.append(f"{dropped} rows with municipality 9999 were dropped")
-    return wide, [s.name for s in syndromes], report
+    return rows, dropped, bad_df, counted
 
 
 def ingest_kuhr(
@@ -466,9 +324,15 @@ def ingest_kuhr(
     syndromes: Sequence[Syndrome] | None = None,
 ) -> IngestReport:
     """Aggregate a KUHR file and store it, replacing the days it covers (idempotent)."""
-    wide, names, report = aggregate_kuhr(path, geography, codes, syndromes)
+    used = list(syndromes) if syndromes is not None else load_syndromes()
+    wide, names, report = aggregate_kuhr(path, geography, codes, used)
     if wide.height == 0:
         report.notes.append("no countable consultations; the store was not changed")
         return report
-    store.write_consultation_strata(wide, names, locations=geography.location_codes)
+    store.write_consultation_strata(
+        wide,
+        names,
+        locations=geography.location_codes,
+        definitions={s.name: s.as_row() for s in used},
+    )
     return report

@@ -8,7 +8,14 @@ import polars as pl
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.geo import Geography
-from korona.surveillance.sources import IngestError, IngestReport, SourceKind
+from korona.surveillance.sources import (
+    IngestError,
+    IngestReport,
+    SourceKind,
+    readable_file,
+    refuse_mostly_bad,
+    refuse_repeated_keys,
+)
 from korona.surveillance.sources.msis import weekly_sums
 from korona.surveillance.store import SurveillanceStore
 
@@ -19,9 +26,7 @@ LAB_COLUMNS = ("location_code", "date", "n_pos", "n_neg")
 
 def read_lab(path: Path, geography: Geography) -> tuple[pl.DataFrame, pl.DataFrame, IngestReport]:
     """Read a lab file (location_code, date, n_pos, n_neg, …); return daily, weekly, report."""
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(f"file not found: {path}")
+    path = readable_file(path)
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except pl.exceptions.ComputeError as error:
@@ -49,9 +54,10 @@ def read_lab(path: Path, geography: Geography) -> tuple[pl.DataFrame, pl.DataFra
     )
     checked = parsed.with_columns(reason.alias("reason"))
     bad = checked.filter(pl.col("reason").is_not_null()).select("line", "reason")
-    if bad.height > raw.height / 2:
-        raise IngestError(f"{path.name}: {bad.height} of {raw.height} rows are bad; nothing stored")
-    daily = checked.filter(pl.col("reason").is_null()).select(LAB_COLUMNS)
+    refuse_mostly_bad(path, bad, raw.height)
+    good = checked.filter(pl.col("reason").is_null())
+    refuse_repeated_keys(path, good, ["location_code", "date"])
+    daily = good.select(LAB_COLUMNS)
     weekly = weekly_sums(daily)
     report = IngestReport(
         source=SourceKind.LAB,
@@ -66,9 +72,9 @@ def read_lab(path: Path, geography: Geography) -> tuple[pl.DataFrame, pl.DataFra
 
 
 def ingest_lab(path: Path, store: SurveillanceStore, geography: Geography) -> IngestReport:
-    """Read a lab file and store daily and weekly tests (upsert by location × date)."""
+    """Read a lab file and store daily and weekly tests in one commit, replacing the dates
+    the file covers for the locations it gives."""
     daily, weekly, report = read_lab(path, geography)
-    store.write_lab_tests(daily, Frequency.DAILY)
-    store.write_lab_tests(weekly, Frequency.WEEKLY)
+    store.write_lab_tests(daily, Frequency.DAILY)  # the store sums the weeks from the stored days
     report.stored_rows = daily.height + weekly.height
     return report

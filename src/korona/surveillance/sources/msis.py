@@ -11,7 +11,14 @@ import polars as pl
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.geo import Geography, municipality_code
-from korona.surveillance.sources import IngestError, IngestReport, SourceKind
+from korona.surveillance.sources import (
+    IngestError,
+    IngestReport,
+    SourceKind,
+    readable_file,
+    refuse_mostly_bad,
+    refuse_repeated_keys,
+)
 from korona.surveillance.store import SurveillanceStore
 
 __all__ = [
@@ -80,9 +87,7 @@ def weekly_sums(daily: pl.DataFrame) -> pl.DataFrame:
 
 def read_msis(path: Path, geography: Geography) -> MsisRead:
     """Read any of FHI's covid-19 MSIS files as published; raise IngestError if it is none."""
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(f"file not found: {path}")
+    path = readable_file(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
@@ -153,7 +158,11 @@ def _typed(
     first_line: int,
     report: IngestReport,
 ) -> pl.DataFrame:
-    """Parse location, date and a count column; rows that fail are moved to the report."""
+    """Parse location, date and a count column; rows that fail are moved to the report.
+
+    Raises IngestError when two rows give the same location and date, or when more than half
+    the rows are bad.
+    """
     parsed = frame.with_row_index("line", offset=first_line).select(
         pl.col("line").cast(pl.Int64),
         pl.col(location).alias("location_code"),
@@ -176,16 +185,20 @@ def _typed(
     report.bad_rows = pl.concat(
         [report.bad_rows, checked.filter(pl.col("reason").is_not_null()).select("line", "reason")]
     )
-    return checked.filter(pl.col("reason").is_null()).select("location_code", "date", "n")
+    refuse_mostly_bad(report.path, report.bad_rows, frame.height)
+    good = checked.filter(pl.col("reason").is_null())
+    refuse_repeated_keys(report.path, good, ["location_code", "date"])
+    return good.select("location_code", "date", "n")
 
 
 def ingest_msis(path: Path, store: SurveillanceStore, geography: Geography) -> IngestReport:
-    """Read an MSIS file and store its daily and weekly cases (upsert by location × date)."""
+    """Read an MSIS file and store its daily and weekly cases in one commit, replacing the
+    dates the file covers for the locations it gives."""
     read = read_msis(path, geography)
-    if read.daily is not None:
+    if read.daily is not None:  # the store sums the weeks from the stored days
         store.write_cases(read.daily, Frequency.DAILY)
         read.report.stored_rows += read.daily.height
-    if read.weekly is not None:
+    elif read.weekly is not None:
         store.write_cases(read.weekly, Frequency.WEEKLY)
         read.report.stored_rows += read.weekly.height
     return read.report

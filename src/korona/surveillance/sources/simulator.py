@@ -12,8 +12,8 @@ import numpy as np
 import polars as pl
 
 from korona.surveillance.calendar import holidays_between
+from korona.surveillance.consultation import PracticeType
 from korona.surveillance.geo import AGE_BANDS, Geography
-from korona.surveillance.store import PracticeType
 
 __all__ = ["OutputFormat", "SimulationParameters", "SimulationResult", "simulate_kuhr"]
 

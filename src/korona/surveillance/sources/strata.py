@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from korona.surveillance.consultation import ContactType, PracticeType
 from korona.surveillance.geo import AGE_BANDS, NATION, OSLO_DISTRICTS, AgeGroup, Geography
 from korona.surveillance.sources.syndromes import DenominatorRule, Syndrome
-from korona.surveillance.store import ContactType, PracticeType
+from korona.surveillance.store import count_column, denominator_column
 
 __all__ = [
     "CONTACT_BITS",
@@ -101,6 +102,139 @@ def count_strata(consultations: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class _Locations:
+    """Target locations (nation, counties, municipalities at 2020 borders) as integer indices."""
+
+    codes: list[str]  # index 0 the nation, 1..11 the counties, then the municipalities
+    mapping: pl.DataFrame  # source municipality index → target index, split weight
+    county_of: pl.Series  # target index → its county's index (0 for nation and counties)
+
+    @classmethod
+    def build(cls, geography: Geography, encoding: StratumEncoding) -> _Locations:
+        municipalities = geography.municipalities["location_code"].to_list()
+        counties = geography.counties["location_code"].to_list()
+        codes = [NATION, *counties, *municipalities]
+        target = {code: 1 + len(counties) + i for i, code in enumerate(municipalities)}
+        source = {code: i for i, code in enumerate(encoding.source_codes)}
+        rows = [
+            (source[code], target[to_code], weight)
+            for code, to_code, weight in geography.redistricting.iter_rows()
+            if code in source
+        ]
+        rows += [(source[code], target["municip0301"], 1.0) for code in OSLO_DISTRICTS]
+        mapping = pl.DataFrame(
+            rows,
+            schema={"_source": pl.Int64, "_loc": pl.Int64, "_weight": pl.Float64},
+            orient="row",
+        )
+        county = {
+            target[m]: 1 + counties.index(c)
+            for m, c in geography.municipalities.select("location_code", "county_code").iter_rows()
+        }
+        county_of = pl.Series([county.get(i, 0) for i in range(len(codes))], dtype=pl.Int64)
+        return cls(codes, mapping, county_of)
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """One integer key per day × location × age × practice type × contact type."""
+
+    locations: int
+    ages: int = len(AGE_BANDS) + 1  # the last index is "total"
+    practices: int = len(PRACTICE_TYPES)
+    contacts: int = len(CONTACT_TYPES)
+
+    def pack(
+        self, days: pl.Expr, loc: pl.Expr, age: pl.Expr, practice: pl.Expr, contact: pl.Expr
+    ) -> pl.Expr:
+        return (
+            ((days * self.locations + loc) * self.ages + age) * self.practices + practice
+        ) * self.contacts + contact
+
+    def part(self, name: str) -> pl.Expr:
+        """Return one component of the packed key ``_k``."""
+        k = pl.col("_k")
+        per_age = self.contacts * self.practices
+        return {
+            "contact": k % self.contacts,
+            "practice": (k // self.contacts) % self.practices,
+            "age": (k // per_age) % self.ages,
+            "loc": (k // (per_age * self.ages)) % self.locations,
+            "days": k // (per_age * self.ages * self.locations),
+        }[name]
+
+    def repack(self, *, loc: pl.Expr | None = None, age: pl.Expr | None = None) -> pl.Expr:
+        """Return the key with its location and/or age replaced."""
+        return self.pack(
+            self.part("days"),
+            self.part("loc") if loc is None else loc,
+            self.part("age") if age is None else age,
+            self.part("practice"),
+            self.part("contact"),
+        ).alias("_k")
+
+
+def _value_columns(syndromes: Sequence[Syndrome]) -> list[str]:
+    return ["_all", "_non_influensa", *(f"_s_{i}" for i in range(len(syndromes)))]
+
+
+def _per_stratum(counted: pl.DataFrame, syndromes: Sequence[Syndrome]) -> pl.LazyFrame:
+    """Sum the counts per stratum key and contact type: all, non-influenza, each syndrome."""
+    count, mask = pl.col("_count"), pl.col("_mask")
+    return (
+        counted.lazy()
+        .group_by("_key", "_contact")
+        .agg(
+            count.sum().alias("_all"),
+            (count * (1 - (mask % 2).cast(pl.Int64))).sum().alias("_non_influensa"),
+            *(
+                (count * ((mask // 2 ** (1 + i)) % 2).cast(pl.Int64)).sum().alias(name)
+                for i, name in enumerate(_value_columns(syndromes)[2:])
+            ),
+        )
+    )
+
+
+def _regroup(frame: pl.LazyFrame, values: list[str]) -> pl.LazyFrame:
+    return frame.group_by("_k").agg(pl.col(c).sum() for c in values)
+
+
+def _municipal(
+    per_stratum: pl.LazyFrame,
+    encoding: StratumEncoding,
+    places: _Locations,
+    packing: _Packing,
+    values: list[str],
+) -> pl.DataFrame:
+    """Move stratum counts to 2020 municipalities; split weights round half to even."""
+    key = pl.col("_key").cast(pl.Int64)
+    bands, practices = len(AGE_BANDS), len(PRACTICE_TYPES)
+    return _regroup(
+        per_stratum.with_columns(
+            (key // (bands * practices) % len(encoding.source_codes)).alias("_source")
+        )
+        .join(places.mapping.lazy(), on="_source", how="inner")
+        .select(
+            packing.pack(
+                key // encoding.per_day,
+                pl.col("_loc"),
+                (key // practices) % bands,
+                key % practices,
+                pl.col("_contact").cast(pl.Int64),
+            ).alias("_k"),
+            *(
+                pl.when(pl.col("_weight") == 1.0)
+                .then(pl.col(c))
+                .otherwise((pl.col(c) * pl.col("_weight")).round(0).cast(pl.Int64))
+                .alias(c)
+                for c in values
+            ),
+        ),
+        values,
+    ).collect()
+
+
 def to_locations(
     counted: pl.DataFrame,
     encoding: StratumEncoding,
@@ -113,154 +247,53 @@ def to_locations(
     the slow part otherwise). Same rules as ``Geography.map_to_2020`` and ``roll_up``: split
     weights with rounding half to even; counties sum municipalities, the nation sums counties.
     """
-    municipalities = geography.municipalities["location_code"].to_list()
-    counties = geography.counties["location_code"].to_list()
-    locations = [NATION, *counties, *municipalities]  # index 0, 1..11, 12..
-    target_index = {code: 1 + len(counties) + i for i, code in enumerate(municipalities)}
-    source_index = {code: i for i, code in enumerate(encoding.source_codes)}
-    mapping_rows = [
-        (source_index[code], target_index[target], weight)
-        for code, target, weight in geography.redistricting.iter_rows()
-        if code in source_index
-    ]
-    mapping_rows += [
-        (source_index[code], target_index["municip0301"], 1.0) for code in OSLO_DISTRICTS
-    ]
-    mapping = pl.DataFrame(
-        mapping_rows,
-        schema={"_source": pl.Int64, "_loc": pl.Int64, "_weight": pl.Float64},
-        orient="row",
-    )
-    county_of = {
-        target_index[m]: 1 + counties.index(c)
-        for m, c in geography.municipalities.select("location_code", "county_code").iter_rows()
-    }
-    county_lookup = pl.Series([county_of.get(i, 0) for i in range(len(locations))], dtype=pl.Int64)
-    n_ages = len(AGE_BANDS) + 1  # the last index is "total"
-    n_practice, n_contact = len(PRACTICE_TYPES), len(CONTACT_TYPES)
-
-    count = pl.col("_count")
-    n_columns = [f"_s_{i}" for i in range(len(syndromes))]
-    value_columns = ["_all", "_non_influensa", *n_columns]
-    per_stratum = (
-        counted.lazy()
-        .group_by("_key", "_contact")
-        .agg(
-            count.sum().alias("_all"),
-            (count * (1 - (pl.col("_mask") % 2).cast(pl.Int64))).sum().alias("_non_influensa"),
-            *(
-                (count * ((pl.col("_mask") // 2 ** (1 + i)) % 2).cast(pl.Int64)).sum().alias(name)
-                for i, name in enumerate(n_columns)
-            ),
-        )
-    )
-    key = pl.col("_key").cast(pl.Int64)
-    bands, practices = len(AGE_BANDS), len(PRACTICE_TYPES)
-
-    def packed(
-        days: pl.Expr, loc: pl.Expr, age: pl.Expr, practice: pl.Expr, contact: pl.Expr
-    ) -> pl.Expr:
-        return (
-            ((days * len(locations) + loc) * n_ages + age) * n_practice + practice
-        ) * n_contact + contact
-
-    k = pl.col("_k")
-    unpacked = {
-        "contact": k % n_contact,
-        "practice": (k // n_contact) % n_practice,
-        "age": (k // (n_contact * n_practice)) % n_ages,
-        "loc": (k // (n_contact * n_practice * n_ages)) % len(locations),
-        "days": k // (n_contact * n_practice * n_ages * len(locations)),
-    }
-
-    def regroup(frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.group_by("_k").agg(pl.col(c).sum() for c in value_columns)
-
-    municipal = regroup(
-        per_stratum.with_columns(
-            (key // (bands * practices) % len(encoding.source_codes)).alias("_source")
-        )
-        .join(mapping.lazy(), on="_source", how="inner")
-        .select(
-            packed(
-                key // encoding.per_day,
-                pl.col("_loc"),
-                (key // practices) % bands,
-                key % practices,
-                pl.col("_contact").cast(pl.Int64),
-            ).alias("_k"),
-            *(
-                pl.when(pl.col("_weight") == 1.0)
-                .then(pl.col(c))
-                .otherwise((pl.col(c) * pl.col("_weight")).round(0).cast(pl.Int64))
-                .alias(c)
-                for c in value_columns
-            ),
-        )
-    ).collect()
+    places = _Locations.build(geography, encoding)
+    packing = _Packing(locations=len(places.codes))
+    values = _value_columns(syndromes)
+    municipal = _municipal(_per_stratum(counted, syndromes), encoding, places, packing, values)
     lazy = municipal.lazy()
-    totals = regroup(
-        lazy.select(
-            packed(
-                unpacked["days"],
-                unpacked["loc"],
-                pl.lit(bands, pl.Int64),
-                unpacked["practice"],
-                unpacked["contact"],
-            ).alias("_k"),
-            *value_columns,
-        )
+    totals = _regroup(
+        lazy.select(packing.repack(age=pl.lit(len(AGE_BANDS), pl.Int64)), *values), values
     )
     municipal_all = pl.concat([lazy, totals]).collect().lazy()
+    county_of = pl.lit(places.county_of).gather(packing.part("loc"))
     county = (
-        regroup(
-            municipal_all.select(
-                packed(
-                    unpacked["days"],
-                    pl.lit(county_lookup).gather(unpacked["loc"]),
-                    unpacked["age"],
-                    unpacked["practice"],
-                    unpacked["contact"],
-                ).alias("_k"),
-                *value_columns,
-            )
-        )
+        _regroup(municipal_all.select(packing.repack(loc=county_of), *values), values)
         .collect()
         .lazy()
     )
-    nation = regroup(
-        county.select(
-            packed(
-                unpacked["days"],
-                pl.lit(0, pl.Int64),
-                unpacked["age"],
-                unpacked["practice"],
-                unpacked["contact"],
-            ).alias("_k"),
-            *value_columns,
-        )
-    )
+    nation = _regroup(county.select(packing.repack(loc=pl.lit(0, pl.Int64)), *values), values)
+    return _wide(pl.concat([nation, county, municipal_all]), places, packing, syndromes)
+
+
+def _wide(
+    frame: pl.LazyFrame, places: _Locations, packing: _Packing, syndromes: Sequence[Syndrome]
+) -> pl.DataFrame:
+    """Unpack the keys into the store's wide stratum frame (one count pair per syndrome)."""
     ages = [*(b.value for b in AGE_BANDS), AgeGroup.TOTAL.value]
+    denominators = {
+        DenominatorRule.ALL: "_all",
+        DenominatorRule.ALL_MINUS_INFLUENSA: "_non_influensa",
+    }
     return (
-        pl.concat([nation, county, municipal_all])
-        .select(
-            pl.lit(pl.Series(locations)).gather(unpacked["loc"]).alias("location_code"),
-            pl.lit(pl.Series(ages)).gather(unpacked["age"]).alias("age"),
+        frame.select(
+            pl.lit(pl.Series(places.codes)).gather(packing.part("loc")).alias("location_code"),
+            pl.lit(pl.Series(ages)).gather(packing.part("age")).alias("age"),
             pl.lit(pl.Series([c.value for c in CONTACT_TYPES]))
-            .gather(unpacked["contact"])
+            .gather(packing.part("contact"))
             .alias("contact_type"),
             pl.lit(pl.Series([p.value for p in PRACTICE_TYPES]))
-            .gather(unpacked["practice"])
+            .gather(packing.part("practice"))
             .alias("practice_type"),
-            unpacked["days"].cast(pl.Date).alias("date"),
+            packing.part("days").cast(pl.Date).alias("date"),
             *(
                 expr
-                for s, column in zip(syndromes, n_columns, strict=True)
+                for s, column in zip(syndromes, _value_columns(syndromes)[2:], strict=True)
                 for expr in (
-                    pl.col(column).cast(pl.Int32).alias(f"n__{s.name}"),
-                    pl.col("_all" if s.denominator is DenominatorRule.ALL else "_non_influensa")
+                    pl.col(column).cast(pl.Int32).alias(count_column(s.name)),
+                    pl.col(denominators[s.denominator])
                     .cast(pl.Int32)
-                    .alias(f"denominator__{s.name}"),
+                    .alias(denominator_column(s.name)),
                 )
             ),
         )

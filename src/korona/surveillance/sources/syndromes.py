@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
+from korona.surveillance.consultation import ContactType
 from korona.surveillance.sources import IngestError
-from korona.surveillance.store import ContactType
 
-__all__ = ["DenominatorRule", "Syndrome", "load_syndromes"]
+__all__ = ["DenominatorRule", "Syndrome", "load_syndromes", "syndromes_from_rows"]
 
 
 class DenominatorRule(StrEnum):
@@ -32,6 +33,16 @@ class Syndrome:
     signal_contact_types: tuple[ContactType, ...]
     description: str = ""
 
+    def as_row(self) -> dict[str, str]:
+        """Return the syndrome as a row of the syndrome table (what the store records)."""
+        return {
+            "syndrome": self.name,
+            "icpc2_codes": " ".join(self.codes),
+            "denominator": self.denominator.value,
+            "signal_contact_types": " ".join(c.value for c in self.signal_contact_types),
+            "description": self.description,
+        }
+
 
 def load_syndromes(path: Path | None = None) -> list[Syndrome]:
     """Read syndrome definitions from a CSV (default: ``syndromes.csv`` shipped with korona).
@@ -47,9 +58,17 @@ def load_syndromes(path: Path | None = None) -> list[Syndrome]:
             .read_text(encoding="utf-8")
         )
     else:
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise IngestError(f"cannot read the syndrome definitions {path}: {error}") from None
+    return syndromes_from_rows(csv.DictReader(io.StringIO(text)))
+
+
+def syndromes_from_rows(rows: Iterable[Mapping[str, str]]) -> list[Syndrome]:
+    """Build syndromes from rows of the syndrome table (see :func:`load_syndromes`)."""
     syndromes = []
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in rows:
         try:
             syndromes.append(
                 Syndrome(

@@ -56,19 +56,24 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
-    """Check the credentials and start a server-side session."""
-    user = auth_service.authenticate(session, email, password) if email and password else None
+    """Check the credentials (throttled per account and address) and start a session."""
+    address = request.client.host if request.client else "unknown"
+    outcome = auth_service.log_in(session, email, password, address=address) if email else None
+    user = outcome.user if outcome else None
     if user is None:
-        return render(
-            request,
-            "login.html",
-            {
-                "next": safe_next(next),
-                "email": email,
-                "error": i18n.gettext("Wrong e-mail address or password."),
-            },
-            status_code=400,
+        context = {"next": safe_next(next), "email": email}
+        if outcome is None or outcome.throttled is None:
+            context["error"] = i18n.gettext("Wrong e-mail address or password.")
+            return render(request, "login.html", context, status_code=400)
+        minutes = outcome.throttled.wait_minutes
+        context["error"] = i18n.ngettext(
+            "Too many failed logins. Try again in %(num)d minute.",
+            "Too many failed logins. Try again in %(num)d minutes.",
+            minutes,
         )
+        refused = render(request, "login.html", context, status_code=429)
+        refused.headers["Retry-After"] = str(minutes * 60)
+        return refused
     settings = get_settings(request)
     token = auth_service.start_session(session, user, hours=settings.session_hours)
     response = RedirectResponse(safe_next(next), status_code=303)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
+from korona.errors import DomainError
 from korona.portfolio import importer
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import service as intake
@@ -21,7 +22,7 @@ from korona.web import i18n
 from korona.web.charts import PALETTE
 from korona.web.deps import DbSession, require
 from korona.web.forms import Form, Rejected, attempt
-from korona.web.labels import label
+from korona.web.labels import label, translate_error
 from korona.web.pages.inputs import links
 from korona.web.templating import render
 
@@ -29,7 +30,6 @@ router = APIRouter(prefix="/portfolio", include_in_schema=False)
 
 #: The dimensions inputs per week can be stacked by.
 CHART_DIMENSIONS = ("kind", "category", "sector")
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 @router.get("/dashboard")
@@ -113,13 +113,24 @@ def weekly_bars_svg(rows: Sequence[dict[str, Any]], *, stack_title: str) -> str:
 def _import_page(
     request: Request, report: Any = None, error: str | None = None, status_code: int = 200
 ) -> Response:
+    errors = [
+        (item.row or "–", item.column, _row_error_text(item))
+        for item in getattr(report, "errors", [])
+    ]
     context = {
         "entities": list(importer.ImportEntity),
         "columns": importer.COLUMNS,
         "report": report,
+        "errors": errors,
         "error": error,
     }
     return render(request, "portfolio/import.html", context, status_code=status_code)
+
+
+def _row_error_text(item: importer.RowError) -> str:
+    if item.detail is not None:
+        return i18n.translate_validation_error(item.detail)
+    return translate_error(DomainError(item.message, **item.params))
 
 
 @router.get("/import")
@@ -145,24 +156,27 @@ def import_upload(
             request, error=i18n.gettext("Choose what to import and a file"), status_code=422
         )
     upload.file.seek(0)
-    content = upload.file.read(MAX_IMPORT_BYTES + 1)
-    if len(content) > MAX_IMPORT_BYTES:
+    content = upload.file.read(importer.MAX_FILE_BYTES + 1)
+    if len(content) > importer.MAX_FILE_BYTES:
         return _import_page(
             request, error=i18n.gettext("The file is larger than 20 MB"), status_code=413
         )
-    outcome = attempt(
-        session,
-        lambda: importer.import_file(
-            session,
-            principal,
-            importer.ImportEntity(str(entity)),
-            upload.filename or "",
-            content,
-            links=links(request),
-            send_receipts=form.get("send_receipts") == "1",
-        ),
-        keep=lambda report: report.ok,
-    )
+
+    def run_import() -> importer.ImportReport:
+        try:
+            return importer.import_file(
+                session,
+                principal,
+                importer.ImportEntity(str(entity)),
+                upload.filename or "",
+                content,
+                links=links(request),
+                send_receipts=form.get("send_receipts") == "1",
+            )
+        except importer.ImportRejected as rejected:
+            return rejected.report  # attempt() rolls back a report that is not ok
+
+    outcome = attempt(session, run_import, keep=lambda report: report.ok)
     if isinstance(outcome, Rejected):
         return _import_page(request, error=outcome.message, status_code=outcome.status_code)
     if not outcome.ok:

@@ -1,0 +1,1 @@
+"""R as the referee: korona's detectors compared with R on generated series (needs Rscript)."""
