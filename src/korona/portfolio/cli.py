@@ -10,10 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from korona import tabular
 from korona.console import CLI, console, err_console, fail, settings, transaction
-from korona.portfolio import importer
-from korona.portfolio.intake import service as intake
+from korona.portfolio.import_files import FILE, ImportEntity, RowError
 from korona.portfolio.netlist_cli import app as netlist_app
 
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
@@ -115,9 +113,9 @@ def _read_queries(file: Path) -> list[tuple[str, list[str]]]:
     return queries
 
 
-def _entity_from_name(path: Path) -> importer.ImportEntity | None:
+def _entity_from_name(path: Path) -> ImportEntity | None:
     stem = path.stem.lower()
-    for entity in importer.ImportEntity:
+    for entity in ImportEntity:
         if entity.value in stem:
             return entity
     return None
@@ -127,7 +125,7 @@ def _entity_from_name(path: Path) -> importer.ImportEntity | None:
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     entity: Annotated[
-        importer.ImportEntity | None,
+        ImportEntity | None,
         typer.Option(help="What the file holds (default: from the file name)"),
     ] = None,
     receipts: Annotated[
@@ -135,11 +133,13 @@ def import_file(
     ] = True,
 ) -> None:
     """Import organisations, solutions, needs or inputs from CSV, XLSX or JSON (all or nothing)."""
+    from korona.portfolio import importer
+    from korona.portfolio.intake import service as intake
+
     chosen = entity or _entity_from_name(file)
     if chosen is None:
         fail(
-            "say what the file holds with --entity "
-            f"({', '.join(e.value for e in importer.ImportEntity)})",
+            f"say what the file holds with --entity ({', '.join(e.value for e in ImportEntity)})",
             code=2,
         )
     if file.stat().st_size > importer.MAX_FILE_BYTES:
@@ -165,17 +165,17 @@ def import_file(
     )
 
 
-def _print_errors(file: Path, errors: list[importer.RowError]) -> None:
+def _print_errors(file: Path, errors: list[RowError]) -> None:
     """Print why nothing was imported: one line for a bad file, else one line per error."""
     name = escape(file.name)
-    if len(errors) == 1 and errors[0].row == importer.FILE:
+    if len(errors) == 1 and errors[0].row == FILE:
         message = f"[bold red]Error:[/] nothing imported: {name}: {escape(errors[0].text)}"
         err_console.print(message, soft_wrap=True)
         return
     noun = "error" if len(errors) == 1 else "errors"
     err_console.print(f"[bold red]Nothing imported:[/] {len(errors)} {noun} in {name}")
     for error in errors:
-        where = "file" if error.row == importer.FILE else f"row {error.row}"
+        where = "file" if error.row == FILE else f"row {error.row}"
         line = f"  {where}, {error.column}: {error.text}"
         err_console.print(line, soft_wrap=True, markup=False, highlight=False)
 
@@ -185,6 +185,9 @@ def export_inputs(
     file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .xlsx file")],
 ) -> None:
     """Write every input with its status and links to a CSV or XLSX file."""
+    from korona import tabular
+    from korona.portfolio.intake import service as intake
+
     config = settings()
     suffix = file.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:

@@ -1,7 +1,7 @@
 """match change log: one row per solution, need or input a commit changed
 
 Revision ID: 0005_match
-Revises: 0003_outbox (relink to 0004_login when that lands)
+Revises: 0004_login
 Create Date: 2026-12-01
 
 The log starts empty: an index built after this revision reads the tables themselves and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_match"
-down_revision = "0003_outbox"
+down_revision = "0004_login"
 branch_labels = None
 depends_on = None
 
