@@ -49,7 +49,8 @@ class Runtime:
         return slots
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (the match index has one of its own)."""
+        self.match_index.close()
         self.engine.dispose()
 
 
@@ -66,7 +67,6 @@ def bootstrap(settings: Settings) -> Runtime:
     engine = make_engine(settings.sqlalchemy_url, pool_pre_ping=True, **pool)
     sessions = make_sessionmaker(engine)
     match_index = PortfolioIndex(sessions)
-    match_index.install()
     return Runtime(
         settings=settings,
         engine=engine,

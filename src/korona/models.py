@@ -18,6 +18,7 @@ from korona.portfolio.intake.models import (
     InputNeed,
     LetterTemplate,
 )
+from korona.portfolio.matching.changes import MatchChange
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 
@@ -32,6 +33,7 @@ __all__ = [
     "LetterTemplate",
     "LoginFailure",
     "LoginSession",
+    "MatchChange",
     "Need",
     "Organisation",
     "OutboxMessage",

@@ -9,12 +9,11 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from korona.errors import N_
 
@@ -36,6 +35,15 @@ _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 
 #: The row number of errors about the whole file (shown as "–").
 FILE = 0
+
+
+class ImportEntity(StrEnum):
+    """What a file holds."""
+
+    ORGANISATIONS = "organisations"
+    SOLUTIONS = "solutions"
+    NEEDS = "needs"
+    INPUTS = "inputs"
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,9 @@ def _csv_rows(reader: Any, columns: tuple[str, ...]) -> tuple[list[SourceRow], l
 
 
 def _read_xlsx(content: bytes) -> Table:
+    from openpyxl import load_workbook  # openpyxl only when an XLSX file comes
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints, ValidationError
@@ -23,6 +22,7 @@ from korona.portfolio.import_files import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     FileRefused,
+    ImportEntity,
     RowError,
     SourceRow,
     read_table,
@@ -36,16 +36,6 @@ from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
-
-
-class ImportEntity(StrEnum):
-    """What a file holds."""
-
-    ORGANISATIONS = "organisations"
-    SOLUTIONS = "solutions"
-    NEEDS = "needs"
-    INPUTS = "inputs"
-
 
 #: The documented columns of each entity (docs/portfolio.md); external_ref is always required.
 COLUMNS: dict[ImportEntity, tuple[str, ...]] = {

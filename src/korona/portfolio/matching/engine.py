@@ -6,8 +6,10 @@ import math
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -132,6 +134,19 @@ class MatchIndex:
         self._kind = np.zeros(capacity, dtype=np.int8)
         self._alive = np.zeros(capacity, dtype=bool)
         self._length_sum = np.zeros(4)
+
+    def unchanging(self) -> AbstractContextManager[None]:
+        """Hold off every change while the caller reads the whole index (to pickle it)."""
+        return self._lock.read()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock cannot be pickled; the copy gets a fresh one
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = RWLock()
 
     def __len__(self) -> int:
         with self._lock.read():

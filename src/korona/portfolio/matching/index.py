@@ -1,18 +1,25 @@
-"""Keep one MatchIndex per app in step with the solutions, needs and inputs in the database."""
+"""Keep each process's MatchIndex the same as the database: build it, follow the change log."""
 
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import tempfile
 import threading
 from collections.abc import Iterator
-from functools import partial
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from korona.db import on_commit
+import korona
+from korona.db import make_engine
 from korona.portfolio.intake.models import Input, InputStatus
+from korona.portfolio.matching.changes import KIND_OF, MatchChange
 from korona.portfolio.matching.engine import Document, DocumentKind, MatchIndex
 from korona.portfolio.need.models import Need, NeedStatus
 from korona.portfolio.solution.models import Solution
@@ -56,11 +63,7 @@ def document_of(entity: Any) -> Document | None:
     return None
 
 
-_KIND_OF: dict[type, DocumentKind] = {
-    Solution: DocumentKind.SOLUTION,
-    Need: DocumentKind.NEED,
-    Input: DocumentKind.INPUT,
-}
+_MODEL_OF: dict[DocumentKind, Any] = {kind: model for model, kind in KIND_OF.items()}
 
 
 def documents(session: Session) -> Iterator[Document]:
@@ -80,54 +83,247 @@ def build_index(session: Session) -> MatchIndex:
     return index
 
 
-class PortfolioIndex:
-    """The app's one MatchIndex: built from the database on first use, then kept current.
+@dataclass(frozen=True)
+class Position:
+    """How far an index has followed the change log: the last row applied (seq 0: none).
 
-    Changes are collected at each flush and applied after the commit (see :meth:`install`).
+    ``mark`` is that row's kind, entity and time, so that a database that was replaced (a
+    restored backup, a new file at the same place) is not mistaken for the one the index saw.
     """
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self._factory = factory
-        self._index: MatchIndex | None = None
-        self._lock = threading.Lock()
+    seq: int = 0
+    mark: tuple[str, int, datetime] | None = None
 
-    def get(self) -> MatchIndex:
-        """Return the index, building it from the database the first time."""
-        if self._index is None:
-            with self._lock:
-                if self._index is None:
-                    with self._factory() as session:
-                        self._index = build_index(session)
-        return self._index
 
-    def apply(self, changes: dict[tuple[DocumentKind, int], Document | None]) -> None:
-        """Add, replace or remove the changed documents (nothing to do before the first build)."""
-        index = self._index
-        if index is None:
-            return
-        for (kind, id_), doc in changes.items():
+def log_head(session: Session) -> Position:
+    """Return the newest row of the change log (one indexed query)."""
+    row = session.execute(
+        select(MatchChange.seq, MatchChange.kind, MatchChange.entity_id, MatchChange.changed_at)
+        .order_by(MatchChange.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return Position()
+    return Position(row.seq, (row.kind, row.entity_id, row.changed_at))
+
+
+def _can_follow(session: Session, position: Position) -> bool:
+    """Tell whether every change after ``position`` is still in the log."""
+    if position.seq == 0:
+        # Built from an empty log: the first row must still be there (PostgreSQL may skip
+        # numbers, so a first row above 1 costs a rebuild rather than a missed change).
+        return session.scalar(select(func.min(MatchChange.seq))) in (None, 1)
+    return log_head_at(session, position.seq) == position
+
+
+def log_head_at(session: Session, seq: int) -> Position | None:
+    """Return the position of the log row ``seq`` (None: pruned or never written)."""
+    row = session.execute(
+        select(MatchChange.kind, MatchChange.entity_id, MatchChange.changed_at).where(
+            MatchChange.seq == seq
+        )
+    ).first()
+    return None if row is None else Position(seq, (row.kind, row.entity_id, row.changed_at))
+
+
+def apply_changes(session: Session, index: MatchIndex, since: int, head: int) -> int:
+    """Re-read what the log rows ``since < seq <= head`` name and add, replace or remove it.
+
+    Returns how many documents were touched.
+    """
+    rows = session.execute(
+        select(MatchChange.kind, MatchChange.entity_id).where(
+            MatchChange.seq > since, MatchChange.seq <= head
+        )
+    ).all()
+    wanted: dict[DocumentKind, set[int]] = {}
+    for kind, entity_id in rows:
+        wanted.setdefault(DocumentKind(kind), set()).add(entity_id)
+    touched = 0
+    for kind, ids in wanted.items():
+        model = _MODEL_OF[kind]
+        found = {e.id: e for e in session.scalars(select(model).where(model.id.in_(ids)))}
+        for id_ in sorted(ids):
+            doc = document_of(found[id_]) if id_ in found else None
             if doc is None:
                 index.remove(kind, id_)
             else:
                 index.add(doc)
+            touched += 1
+    return touched
 
-    def install(self) -> None:
-        """Collect the matchable changes of every flush of the factory's sessions.
 
-        They are applied only after the commit, so a rolled-back request never leaves a
-        phantom match behind.
-        """
+def refresh(
+    session: Session, index: MatchIndex | None, position: Position
+) -> tuple[MatchIndex, Position, bool]:
+    """Bring ``index`` up to the database: follow the log, or rebuild when it cannot.
 
-        @event.listens_for(self._factory, "after_flush")
-        def _collect(session: Session, _context: Any) -> None:
-            changes: dict[tuple[DocumentKind, int], Document | None] = {}
-            for entity in [*session.new, *session.dirty]:
-                kind = _KIND_OF.get(type(entity))
-                if kind is not None:
-                    changes[(kind, entity.id)] = document_of(entity)
-            for entity in session.deleted:
-                kind = _KIND_OF.get(type(entity))
-                if kind is not None:
-                    changes[(kind, entity.id)] = None
-            if changes:
-                on_commit(session, partial(self.apply, changes))
+    Returns the index (a new one after a rebuild), its new position and whether anything
+    changed. The log head is read before the tables, so whatever a rebuild reads is at least
+    as new as the head; rows re-applied later are harmless (add replaces).
+    """
+    head = log_head(session)
+    if index is not None and head == position:
+        return index, position, False
+    if index is None or head.seq <= position.seq or not _can_follow(session, position):
+        log.info("building the match index from the database (log at %d)", head.seq)
+        return build_index(session), head, True
+    touched = apply_changes(session, index, position.seq, head.seq)
+    log.debug(
+        "match index followed the log %d -> %d (%d documents)", position.seq, head.seq, touched
+    )
+    return index, head, True
+
+
+class PortfolioIndex:
+    """The process's one MatchIndex, checked against the database's change log on every use.
+
+    Every commit that changes a solution, need or input writes a row to the log (see
+    :mod:`korona.portfolio.matching.changes`), whichever process made it; :meth:`get` reads the
+    newest row and applies what it has not seen, so every server worker answers the same.
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._sessions = factory
+        self._engine: Engine | None = None
+        bind = factory.kw.get("bind")
+        if isinstance(bind, Engine) and bind.url.database not in (None, "", ":memory:"):
+            # One connection of its own, so a request that already holds a pooled connection
+            # never waits for a second one from the same pool to check the index.
+            url = bind.url.render_as_string(hide_password=False)
+            self._engine = make_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+            self._sessions = sessionmaker(bind=self._engine)
+        self._index: MatchIndex | None = None
+        self._position = Position()
+        self._lock = threading.Lock()
+        #: How many times the index was built from the tables (tests, logs).
+        self.builds = 0
+
+    def get(self) -> MatchIndex:
+        """Return the index, up to date with every commit so far (run it off the event loop)."""
+        with self._lock, self._sessions() as session:
+            index, self._position, _ = refresh(session, self._index, self._position)
+            if index is not self._index:
+                self.builds += 1
+                self._index = index
+        return index
+
+    def close(self) -> None:
+        """Close the index's own connection."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+#: Bump when the snapshot's layout or the index's pickled form changes.
+SNAPSHOT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A saved index and the log position and database it belongs to."""
+
+    format: int
+    version: str
+    database: str
+    fingerprint: tuple[int, ...]
+    position: Position
+    index: MatchIndex
+
+
+def snapshot_path(data_dir: Path) -> Path:
+    """Return where the CLI keeps its index snapshot."""
+    return data_dir / "match-index" / "index.pickle"
+
+
+def _fingerprint(session: Session) -> tuple[int, ...]:
+    """Return row counts and highest ids of the matchable tables (catches a replaced database)."""
+    values: list[int] = []
+    for model in (Solution, Need, Input):
+        count, top = session.execute(
+            select(func.count(), func.max(model.id)).select_from(model)
+        ).one()
+        values += [count, top or 0]
+    return tuple(values)
+
+
+def _database_key(session: Session) -> str:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=True)
+
+
+@dataclass
+class CliIndex:
+    """What ``korona portfolio match`` searches, and whether its snapshot is stale."""
+
+    index: MatchIndex
+    position: Position
+    fingerprint: tuple[int, ...]
+    rebuilt: bool
+    changed: bool
+
+
+def _read_snapshot(session: Session, path: Path) -> Snapshot | None:
+    try:
+        with path.open("rb") as file:
+            # The snapshot is korona's own file in the deployment's data directory.
+            loaded = pickle.load(file)  # noqa: S301
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # a torn or foreign file: rebuilding is always correct
+        log.warning("ignoring the match index snapshot %s: %s", path, error)
+        return None
+    if (
+        isinstance(loaded, Snapshot)
+        and loaded.format == SNAPSHOT_FORMAT
+        and loaded.version == korona.__version__
+        and loaded.database == _database_key(session)
+    ):
+        return loaded
+    log.info("ignoring the match index snapshot %s: made for another database or version", path)
+    return None
+
+
+def load_index(session: Session, path: Path) -> CliIndex:
+    """Return the snapshot at ``path`` brought up to date with the log, or a fresh build.
+
+    The snapshot is a pickle in the deployment's own data directory, which only korona
+    writes (the same trust as the SQLite database beside it); an unreadable one is rebuilt.
+    """
+    fingerprint = _fingerprint(session)  # read first: anything later shows up in the log
+    snapshot = _read_snapshot(session, path)
+    if snapshot is not None:
+        index, position, changed = refresh(session, snapshot.index, snapshot.position)
+        if changed or fingerprint == snapshot.fingerprint:
+            rebuilt = index is not snapshot.index
+            return CliIndex(index, position, fingerprint, rebuilt, changed)
+        # Same log position but other tables: changed outside korona, or a replaced database.
+        log.info("the matchable tables changed without a log entry: rebuilding the index")
+    position = log_head(session)
+    log.info("building the match index from the database (log at %d)", position.seq)
+    return CliIndex(build_index(session), position, fingerprint, rebuilt=True, changed=True)
+
+
+def save_snapshot(session: Session, path: Path, loaded: CliIndex) -> None:
+    """Write the snapshot atomically: a reader sees the old file or the new one, never half."""
+    snapshot = Snapshot(
+        SNAPSHOT_FORMAT,
+        korona.__version__,
+        _database_key(session),
+        loaded.fingerprint,
+        loaded.position,
+        loaded.index,
+    )
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with loaded.index.unchanging():
+        body = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(body)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
