@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from korona.errors import N_, DomainError
 from korona.web import i18n
@@ -140,6 +141,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             return problem(error.status_code, detail)
         return error_page(request, error.status_code, i18n.gettext(detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _error: ClientDisconnect) -> Response:
+        # The client gave up while sending its body: nobody reads this answer and nothing was
+        # saved, so it is no server error (it used to be logged as one under load).
+        log.info("client left during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
