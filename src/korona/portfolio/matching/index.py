@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import pickle
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import korona
 from korona.db import make_engine
+from korona.files import write_atomically
 from korona.portfolio.intake.models import Input, InputStatus
 from korona.portfolio.matching.changes import KIND_OF, MatchChange
 from korona.portfolio.matching.engine import Document, DocumentKind, MatchIndex
@@ -317,13 +316,4 @@ def save_snapshot(session: Session, path: Path, loaded: CliIndex) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with loaded.index.unchanging():
         body = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(body)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temporary: temporary.write_bytes(body))

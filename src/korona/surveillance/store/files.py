@@ -8,11 +8,12 @@ import fcntl
 import json
 import os
 import signal
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from korona.files import write_atomically
 
 __all__ = [
     "CRASH_VARIABLE",
@@ -45,31 +46,6 @@ def crash_point(name: str) -> None:
     """Die like ``kill -9`` here when the test hook names this point (no clean-up runs)."""
     if os.environ.get(CRASH_VARIABLE) == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, flush it to disk, then rename it over
-    ``path``: readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        _fsync(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 @dataclass
