@@ -93,6 +93,15 @@ CleanLine = Annotated[str, CLEAN_LINE]
 #: other scripts' digits in pydantic's regex engine).
 MunicipalityNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
 
+#: The text fields the portfolio's aggregates share (needs, inputs, solutions).
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
+]
+CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
+
 _ROW_ID = TypeAdapter(RowId)
 
 

@@ -8,21 +8,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus
-from korona.validation import CLEAN_LINE, CLEAN_TEXT, RowId
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, CategoryCode, Description, RowId, Title
 
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
-]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
-]
 ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CLEAN_LINE
 ]
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), CLEAN_LINE
 ]
-CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
 
 
 class InputCreate(BaseModel):

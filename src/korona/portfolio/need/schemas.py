@@ -10,16 +10,17 @@ from pydantic.json_schema import SkipJsonSchema
 
 from korona.auth.models import Sector
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
-from korona.validation import CLEAN_LINE, CLEAN_TEXT, MunicipalityNumber, PartialUpdate, RowId
+from korona.validation import (
+    CLEAN_LINE,
+    CategoryCode,
+    Description,
+    MunicipalityNumber,
+    PartialUpdate,
+    RowId,
+    Title,
+)
 
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
-]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
-]
 ClinicalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CLEAN_LINE]
-CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
 ExternalRef = Annotated[str, StringConstraints(max_length=100), CLEAN_LINE]
 
 

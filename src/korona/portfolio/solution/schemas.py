@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from korona.portfolio.solution.models import SolutionStatus
-from korona.validation import CLEAN_LINE, CLEAN_TEXT, PartialUpdate
+from korona.validation import CLEAN_LINE, CategoryCode, Description, PartialUpdate
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), CLEAN_LINE
@@ -17,16 +17,12 @@ Name = Annotated[
 Owner = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CLEAN_LINE
 ]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), CLEAN_TEXT
-]
 Url = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://\S+)?$"),
     CLEAN_LINE,
 ]
 Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), CLEAN_LINE]
-CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=40), CLEAN_LINE]
 
 
 class SolutionCreate(BaseModel):
