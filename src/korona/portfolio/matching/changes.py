@@ -97,7 +97,7 @@ def prune(session: Session, *, before: datetime) -> int:
     result = session.execute(
         delete(MatchChange).where(MatchChange.changed_at < before, MatchChange.seq < newest)
     )
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def install() -> None:
