@@ -20,6 +20,7 @@ from korona.portfolio.assessment.schemas import (
     WeightsIn,
     WeightsRead,
 )
+from korona.portfolio.intake import service as intake
 from korona.portfolio.netlist import drafts
 from korona.validation import RowId
 from korona.web.deps import DbSession, require
@@ -55,6 +56,7 @@ def assessments(
     principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
 ) -> list[AssessmentRead]:
     """Return every assessor's scores of an input and the agreed score, if recorded."""
+    intake.get_input(session, input_id)
     summary = service.assessments_of(session, input_id)
     rows = [*summary.individual, *([summary.agreed] if summary.agreed else [])]
     return [AssessmentRead.model_validate(row) for row in rows]

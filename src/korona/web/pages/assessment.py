@@ -127,6 +127,7 @@ def input_context(
     settings = service.get_settings(session)
     weights = service.current_weights(session)
     breakdown = gates = None
+    benefit_labels: list[str] = []
     if summary.effective is not None:
         effective = summary.effective
         scores = scoring.CriterionScores(
@@ -138,6 +139,7 @@ def input_context(
         )
         breakdown = scoring.score(scores, weights)
         gates = scoring.check_gates(service.gate_facts(effective), settings.horizon_months)
+        benefit_labels = [label(scoring.BenefitGroup(g)) for g in effective.benefit_groups]
     agreed_values = _form_from(
         summary.agreed or summary.effective or (summary.individual or [None])[0]
     )
@@ -155,6 +157,7 @@ def input_context(
         "need_coverage": coverage,
         "breakdown": breakdown,
         "gates": gates,
+        "benefit_labels": benefit_labels,
         "weights": weights,
         "horizon": settings.horizon_months,
         "criteria": scoring.SCORED_CRITERIA,
