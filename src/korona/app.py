@@ -9,6 +9,7 @@ from korona import __version__
 from korona.bootstrap import bootstrap
 from korona.config import Settings
 from korona.web.api import account as account_api
+from korona.web.api import assessment as assessment_api
 from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
@@ -18,12 +19,14 @@ from korona.web.middleware import korona_middleware
 from korona.web.pages import (
     account,
     admin,
+    assessment,
     audit_log,
     home,
     inputs,
     needs,
     outbox,
     portfolio_dashboard,
+    prioritisation,
     solutions,
     triage,
 )
@@ -48,6 +51,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    assessment.router,
+    prioritisation.router,
+    assessment_api.router,
 )
 
 

@@ -10,6 +10,15 @@ from korona.auth.models import (
     UserRole,
 )
 from korona.notify.models import OutboxMessage
+from korona.portfolio.assessment.models import (
+    Assessment,
+    AssessmentNote,
+    AssessmentSetting,
+    ProposalPin,
+    WeightsVersion,
+    WorkingGroup,
+    WorkingGroupMember,
+)
 from korona.portfolio.category import Category
 from korona.portfolio.intake.models import (
     Input,
@@ -20,10 +29,14 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.matching.changes import MatchChange
 from korona.portfolio.need.models import Need
+from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
 from korona.portfolio.solution.models import Solution
 
 __all__ = [
     "ApiToken",
+    "Assessment",
+    "AssessmentNote",
+    "AssessmentSetting",
     "AuditEntry",
     "Category",
     "Input",
@@ -35,9 +48,15 @@ __all__ = [
     "LoginSession",
     "MatchChange",
     "Need",
+    "NetlistItem",
+    "NetlistVersion",
     "Organisation",
     "OutboxMessage",
+    "ProposalPin",
     "Solution",
     "User",
     "UserRole",
+    "WeightsVersion",
+    "WorkingGroup",
+    "WorkingGroupMember",
 ]

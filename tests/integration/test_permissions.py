@@ -145,6 +145,9 @@ def concrete_path(path: str, world: World) -> str:
         "attachment_id": "1",
         "outbox_id": "1",
         "token": world.input_token,
+        "group_id": "1",
+        "user_id": "1",
+        "version_id": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 
