@@ -21,9 +21,11 @@ from korona.web.pages import (
     audit_log,
     home,
     inputs,
+    measures,
     needs,
     outbox,
     portfolio_dashboard,
+    progress,
     solutions,
     triage,
 )
@@ -48,6 +50,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    measures.router,
+    progress.router,
 )
 
 

@@ -19,6 +19,16 @@ from korona.portfolio.intake.models import (
     LetterTemplate,
 )
 from korona.portfolio.matching.changes import MatchChange
+from korona.portfolio.measure.models import (
+    ExperienceNote,
+    Measure,
+    MeasureNeed,
+    Milestone,
+    NoticeTemplate,
+    Programme,
+    ProgressReport,
+    ReviewReminder,
+)
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 
@@ -26,6 +36,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Category",
+    "ExperienceNote",
     "Input",
     "InputAttachment",
     "InputMessage",
@@ -34,9 +45,16 @@ __all__ = [
     "LoginFailure",
     "LoginSession",
     "MatchChange",
+    "Measure",
+    "MeasureNeed",
+    "Milestone",
     "Need",
+    "NoticeTemplate",
     "Organisation",
     "OutboxMessage",
+    "Programme",
+    "ProgressReport",
+    "ReviewReminder",
     "Solution",
     "User",
     "UserRole",

@@ -145,6 +145,15 @@ def concrete_path(path: str, world: World) -> str:
         "attachment_id": "1",
         "outbox_id": "1",
         "token": world.input_token,
+        # decisions and measures (#12): ids that do not exist answer 404 to allowed roles
+        "measure_id": "1",
+        "milestone_id": "1",
+        "programme_id": "1",
+        "kind": "delivered",
+        "language": "nb",
+        "meeting_id": "1",
+        "number": "1",
+        "item_id": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

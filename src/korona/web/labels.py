@@ -8,6 +8,7 @@ from korona.audit import AuditAction
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.errors import N_, DomainError
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
+from korona.portfolio.measure.models import MeasureStatus, NoticeKind, Rag
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
 from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n
@@ -73,6 +74,16 @@ _LABELLED: tuple[tuple[Enum, str], ...] = (
     (LetterKind.DUPLICATE, N_("Merged as duplicate")),
     (LetterKind.IN_ASSESSMENT, N_("Sent for assessment")),
     (LetterKind.DECLINED, N_("Declined")),
+    # decisions and measures (#12)
+    (MeasureStatus.PLANNED, N_("Planned")),
+    (MeasureStatus.IN_PROGRESS, N_("In progress")),
+    (MeasureStatus.DELIVERED, N_("Delivered")),
+    (MeasureStatus.STOPPED, N_("Stopped")),
+    (Rag.GREEN, N_("Green")),
+    (Rag.AMBER, N_("Amber")),
+    (Rag.RED, N_("Red")),
+    (NoticeKind.DELIVERED, N_("Measure delivered")),
+    (NoticeKind.REVIEW_DUE, N_("Need past its review date")),
 )
 
 LABELS: dict[tuple[type[Enum], str], str] = {
