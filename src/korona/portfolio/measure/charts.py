@@ -20,7 +20,7 @@ def _svg(chart: alt.TopLevelMixin) -> str:
     return str(vlc.vegalite_to_svg(chart.to_dict()))
 
 
-def _configured(chart: alt.Chart) -> alt.Chart:
+def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return (
         chart.configure_axis(labelFontSize=11, titleFontSize=12, labelLimit=LABEL_LIMIT)
         .configure_legend(labelFontSize=11, titleFontSize=12, orient="bottom")
@@ -58,29 +58,29 @@ def milestone_timeline_svg(
                     "kind": done_label,
                 }
             )
-    chart = (
-        alt.Chart(alt.Data(values=rows))
-        .mark_point(size=70, strokeWidth=2)
-        .encode(
-            x=alt.X("date:T", title=date_title, axis=alt.Axis(format="%d.%m.%y", labelAngle=0)),
-            y=alt.Y("measure:N", title=measure_title, sort=None),
-            color=alt.Color(
-                "kind:N",
-                title=kind_title,
-                scale=alt.Scale(
-                    domain=[planned_label, done_label], range=[PLANNED_COLOUR, DONE_COLOUR]
-                ),
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("date:T", title=date_title, axis=alt.Axis(format="%d.%m.%y", labelAngle=0)),
+        y=alt.Y("measure:N", title=measure_title, sort=None),
+        color=alt.Color(
+            "kind:N",
+            title=kind_title,
+            scale=alt.Scale(
+                domain=[planned_label, done_label], range=[PLANNED_COLOUR, DONE_COLOUR]
             ),
-            shape=alt.Shape(
-                "kind:N",
-                title=kind_title,
-                scale=alt.Scale(domain=[planned_label, done_label], range=["circle", "diamond"]),
-            ),
-            filled=alt.condition(alt.datum.kind == done_label, alt.value(True), alt.value(False)),
-            tooltip=["measure:N", "milestone:N", "kind:N", "date:T"],
-        )
-        .properties(width=width, height=alt.Step(22))
+        ),
+        shape=alt.Shape(
+            "kind:N",
+            title=kind_title,
+            scale=alt.Scale(domain=[planned_label, done_label], range=["circle", "diamond"]),
+        ),
+        tooltip=["measure:N", "milestone:N", "kind:N", "date:T"],
     )
+    # Planned dates hollow, done dates filled: the difference does not rest on colour alone.
+    planned = base.transform_filter(alt.datum.kind == planned_label).mark_point(
+        size=70, strokeWidth=2, filled=False
+    )
+    done = base.transform_filter(alt.datum.kind == done_label).mark_point(size=90, filled=True)
+    chart = alt.layer(planned, done).properties(width=width, height=alt.Step(22))
     return _svg(_configured(chart))
 
 
