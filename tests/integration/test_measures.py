@@ -87,7 +87,7 @@ def _world(session: Session):
 
 
 def test_measure_flow_reports_and_delivered_letters(db: Session) -> None:
-    office, reporter, owner, need, measure = _world(db)
+    office, reporter, owner, _need, measure = _world(db)
     service.add_milestone(
         db, office, measure.id, MilestoneCreate(title="Pilot", planned_date=date(2026, 3, 1))
     )
@@ -148,7 +148,7 @@ def test_review_reminders_are_sent_once_per_date(db: Session) -> None:
 
 
 def test_pages_and_refused_owner(client: TestClient, db: Session) -> None:
-    office, reporter, owner, need, measure = _world(db)
+    _office, _reporter, _owner, need, measure = _world(db)
     db.commit()
     csrf = login(client, "reporter@example.no")  # a reporter, not of the owner organisation
     refused = client.post(
