@@ -10,6 +10,15 @@ from korona.auth.models import (
     UserRole,
 )
 from korona.notify.models import OutboxMessage
+from korona.portfolio.assessment.models import (
+    Assessment,
+    AssessmentNote,
+    AssessmentSetting,
+    ProposalPin,
+    WeightsVersion,
+    WorkingGroup,
+    WorkingGroupMember,
+)
 from korona.portfolio.category import Category
 from korona.portfolio.intake.models import (
     Input,
@@ -30,10 +39,14 @@ from korona.portfolio.measure.models import (
     ReviewReminder,
 )
 from korona.portfolio.need.models import Need
+from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
 from korona.portfolio.solution.models import Solution
 
 __all__ = [
     "ApiToken",
+    "Assessment",
+    "AssessmentNote",
+    "AssessmentSetting",
     "AuditEntry",
     "Category",
     "ExperienceNote",
@@ -49,13 +62,19 @@ __all__ = [
     "MeasureNeed",
     "Milestone",
     "Need",
+    "NetlistItem",
+    "NetlistVersion",
     "NoticeTemplate",
     "Organisation",
     "OutboxMessage",
     "Programme",
     "ProgressReport",
+    "ProposalPin",
     "ReviewReminder",
     "Solution",
     "User",
     "UserRole",
+    "WeightsVersion",
+    "WorkingGroup",
+    "WorkingGroupMember",
 ]

@@ -16,6 +16,8 @@ from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.config import Settings
 from korona.portfolio import importer
+from korona.portfolio.assessment.schemas import GroupIn
+from korona.portfolio.assessment.service import create_group
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import stats, workflow
 from korona.portfolio.intake.models import Input, InputMessage, InputStatus, LetterKind
@@ -166,15 +168,21 @@ def test_link_needs_working_group_decline_and_refused_moves(
         ),
     )
     item = new_input(db, "Sporingsverktøy", "Et verktøy for smittesporing i kommunene.")
+    group = create_group(db, principal_for(office), GroupIn(name="Smittesporing"))
     db.commit()
     csrf = office_client(client, db)
+    no_group = client.post(
+        f"/triage/{item.id}",
+        data={"action": "working_group", "working_group_id": "", "csrf_token": csrf},
+    )
+    assert no_group.status_code == 422 and "Velg arbeidsgruppen" in no_group.text
     client.post(
         f"/triage/{item.id}",
         data={"action": "link_needs", "need_ids": [str(need.id)], "csrf_token": csrf},
     )
     client.post(
         f"/triage/{item.id}",
-        data={"action": "working_group", "working_group": "Smittesporing", "csrf_token": csrf},
+        data={"action": "working_group", "working_group_id": str(group.id), "csrf_token": csrf},
     )
     db.expire_all()
     item = db.get(Input, item.id)  # type: ignore[assignment]
@@ -191,7 +199,7 @@ def test_link_needs_working_group_decline_and_refused_moves(
     )
     again = client.post(
         f"/triage/{item.id}",
-        data={"action": "working_group", "working_group": "X-gruppe", "csrf_token": csrf},
+        data={"action": "working_group", "working_group_id": str(group.id), "csrf_token": csrf},
     )
     assert again.status_code == 409
     assert [m.letter for m in messages(db, item.id)] == [
@@ -396,6 +404,7 @@ def test_triage_over_the_api(client: TestClient, db: Session) -> None:
     second = new_input(db, "Sporingsapp", "Mobilapp for smittesporing i kommunen.")
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     observer = make_user(db, Role.OBSERVER)
+    group = create_group(db, Principal(), GroupIn(name="Smittesporing"))
     office_auth = {
         "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)
     }
@@ -421,7 +430,7 @@ def test_triage_over_the_api(client: TestClient, db: Session) -> None:
     assert again.status_code == 422 and again.json()["field"] == "reason"
     reopened = client.post(
         f"/api/v1/inputs/{first.id}/triage",
-        json={"action": "working_group", "working_group": "Smittesporing"},
+        json={"action": "working_group", "working_group_id": group.id},
         headers=office_auth,
     )
     assert reopened.json()["status"] == "in_assessment"

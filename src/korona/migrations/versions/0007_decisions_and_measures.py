@@ -1,7 +1,7 @@
 """decisions and measures: programmes, measures, milestones, progress, experience, letters
 
 Revision ID: 0007_decisions
-Revises: 0005_match
+Revises: 0006_assessment
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_decisions"
-down_revision = "0005_match"
+down_revision = "0006_assessment"
 branch_labels = None
 depends_on = None
 

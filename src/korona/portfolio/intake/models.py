@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import Organisation, enum_column
 from korona.db import Base, UTCDateTime, utcnow
+from korona.portfolio.assessment.models import WorkingGroup
 from korona.portfolio.solution.models import Solution
 
 
@@ -97,7 +98,9 @@ class Input(Base):
     )
     covered_by_id: Mapped[int | None] = mapped_column(ForeignKey("solution.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("proposal_input.id"))
-    working_group: Mapped[str | None] = mapped_column(String(200))
+    working_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("working_group.id", ondelete="SET NULL"), index=True
+    )
     outcome_note: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     first_feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -109,6 +112,12 @@ class Input(Base):
     need_links: Mapped[list[InputNeed]] = relationship(
         lazy="selectin", cascade="all, delete-orphan"
     )
+    group: Mapped[WorkingGroup | None] = relationship(lazy="joined")
+
+    @property
+    def working_group(self) -> str | None:
+        """Return the name of the working group assessing this input, if any."""
+        return self.group.name if self.group else None
 
     @property
     def need_ids(self) -> list[int]:

@@ -104,7 +104,7 @@ class TriageIn(BaseModel):
     need_ids: list[RowId] = []
     solution_id: RowId | None = None
     duplicate_of_id: RowId | None = None
-    working_group: Annotated[str, StringConstraints(max_length=200), CLEAN_LINE] = ""
+    working_group_id: RowId | None = None
     reason: Annotated[str, StringConstraints(max_length=2000), CLEAN_TEXT] = ""
 
 

@@ -14,6 +14,7 @@ from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput
+from korona.portfolio.assessment import service as assessment
 from korona.portfolio.intake import letters
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import (
@@ -67,7 +68,7 @@ class TriageRequest:
     need_ids: tuple[int, ...] = ()
     solution_id: int | None = None
     duplicate_of_id: int | None = None
-    working_group: str = ""
+    working_group_id: int | None = None
     reason: str = ""
 
 
@@ -231,16 +232,16 @@ def send_to_working_group(
     session: Session,
     principal: Principal,
     input_id: int,
-    working_group: str,
+    working_group_id: int | None,
     links: StatusLinks,
 ) -> Input:
     """Send an input to a working group (arbeidsgruppe) for assessment."""
-    group = working_group.strip()[:200]
-    if len(group) < 2:
-        raise InvalidInput(N_("Name the working group"), field="working_group")
+    if working_group_id is None:
+        raise InvalidInput(N_("Choose the working group"), field="working_group_id")
+    group = assessment.get_group(session, working_group_id)
     item = intake.get_input(session, input_id)
-    before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group=group)
-    intake.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group)
+    before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group_id=group.id)
+    intake.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group.name)
     _record_status(session, principal, item, before)
     return item
 
@@ -292,7 +293,7 @@ def apply(
             case TriageAction.WORKING_GROUP:
                 done.append(
                     send_to_working_group(
-                        session, principal, input_id, request.working_group, links
+                        session, principal, input_id, request.working_group_id, links
                     )
                 )
             case TriageAction.DECLINE:

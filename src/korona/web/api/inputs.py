@@ -83,7 +83,7 @@ def _triage_request(data: TriageIn) -> workflow.TriageRequest:
         need_ids=tuple(data.need_ids),
         solution_id=data.solution_id,
         duplicate_of_id=data.duplicate_of_id,
-        working_group=data.working_group,
+        working_group_id=data.working_group_id,
         reason=data.reason,
     )
 

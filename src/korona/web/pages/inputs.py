@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, NotFound
+from korona.portfolio.assessment import service as assessment_service
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import attachments, workflow
 from korona.portfolio.intake import service as intake
@@ -287,6 +288,7 @@ def detail_context(
     if principal.can(Permission.INPUT_TRIAGE):
         context["solutions"] = solution_service.list_solutions(session)
         context["needs"] = need_service.list_needs(session, NeedFilter())
+        context["working_groups"] = assessment_service.list_groups(session)
     return context
 
 

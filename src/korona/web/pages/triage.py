@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput
+from korona.portfolio.assessment import service as assessment_service
 from korona.portfolio.intake import letters, workflow
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import LetterKind
@@ -33,7 +34,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "action": text(form, "action"),
         "solution_id": text(form, "solution_id"),
         "duplicate_of": text(form, "duplicate_of"),
-        "working_group": text(form, "working_group"),
+        "working_group_id": text(form, "working_group_id"),
         "reason": text(form, "reason"),
         "need_ids": [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()],
         "input_ids": [v for v in form.getlist("input_ids") if isinstance(v, str) and v.isdigit()],
@@ -50,13 +51,13 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
         if not values["duplicate_of"]:
             raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
         duplicate_of_id = intake.find_by_reference(session, values["duplicate_of"]).id
-    solution = values["solution_id"]
+    solution, group = values["solution_id"], values["working_group_id"]
     return workflow.TriageRequest(
         action=action,
         need_ids=tuple(parse_row_id(v, field="need_ids") for v in values["need_ids"]),
         solution_id=parse_row_id(solution, field="solution_id") if solution else None,
         duplicate_of_id=duplicate_of_id,
-        working_group=values["working_group"],
+        working_group_id=parse_row_id(group, field="working_group_id") if group else None,
         reason=values["reason"],
     )
 
@@ -82,6 +83,7 @@ def _queue_page(
         },
         "solutions": solution_service.list_solutions(session),
         "needs": need_service.list_needs(session, NeedFilter()),
+        "working_groups": assessment_service.list_groups(session),
         "values": values,
         "errors": errors,
         "selected": set(values.get("input_ids", [])),

@@ -1,0 +1,1 @@
+"""Working groups assess inputs: gates, criteria scores, agreed scores, weights, settings."""

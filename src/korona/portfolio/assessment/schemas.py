@@ -1,0 +1,172 @@
+"""Shapes of assessment requests (pydantic) and of the computed ranking and proposal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from korona.portfolio.netlist_solver import Pin, Reason, Status, UncoveredNeed
+from korona.portfolio.scoring import (
+    BenefitGroup,
+    CriterionScores,
+    GateResult,
+    ScoreBreakdown,
+    Weights,
+)
+from korona.validation import CLEAN_LINE, CLEAN_TEXT, RowId
+
+Score = Annotated[int, Field(ge=0, le=4)]
+EffortStep = Literal[1, 2, 3, 5, 8]
+ConfidenceStep = Literal[0.5, 0.8, 1.0]
+Reason_ = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), CLEAN_TEXT]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CLEAN_LINE
+]
+
+
+class GroupIn(BaseModel):
+    """A new or changed working group."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    theme: Reason_ = ""
+
+
+class MemberIn(BaseModel):
+    """A user added to a working group, as assessor or as lead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: RowId
+    is_lead: bool = False
+
+
+class AssessmentIn(BaseModel):
+    """One assessor's gates and scores of one input (or the lead's agreed score)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    benefit_groups: list[BenefitGroup] = []
+    delivery_months: Annotated[float, Field(ge=0, le=120)] | None = None
+    dpia_needed: bool = False
+    privacy_minimum_met: bool = True
+    clinical_safety_minimum_met: bool = True
+    clinical_benefit: Score
+    relief: Score
+    severity: Score
+    reuse: Score
+    time_criticality: Score
+    effort_hospitals: EffortStep
+    effort_municipalities: EffortStep
+    confidence: ConfidenceStep
+    reason: Reason_ = ""
+
+
+class OverlapIn(BaseModel):
+    """The overlap gate failed: the input is linked to the solution and becomes covered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    solution_id: RowId
+    reason: Reason_
+
+
+class NoteIn(BaseModel):
+    """A private note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), CLEAN_TEXT
+    ]
+
+
+class WeightsIn(BaseModel):
+    """A new version of the decision group's weights, with the reason for the change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clinical_benefit: Annotated[float, Field(ge=0, le=100)]
+    relief: Annotated[float, Field(ge=0, le=100)]
+    severity: Annotated[float, Field(ge=0, le=100)]
+    reuse: Annotated[float, Field(ge=0, le=100)]
+    time_criticality: Annotated[float, Field(ge=0, le=100)]
+    need_coverage: Annotated[float, Field(ge=0, le=100)]
+    reason: Reason_ = ""
+
+
+class SettingsIn(BaseModel):
+    """The prioritisation settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizon_months: Annotated[float, Field(gt=0, le=60)]
+    size_min: Annotated[int, Field(ge=1, le=200)]
+    size_max: Annotated[int, Field(ge=1, le=200)]
+    budget_hospitals: Annotated[float, Field(ge=0, le=10_000)]
+    budget_municipalities: Annotated[float, Field(ge=0, le=10_000)]
+    concentration: Annotated[float, Field(gt=0, le=10_000)]
+    draws: Annotated[int, Field(ge=10, le=5000)] = 1000
+
+
+class PinIn(BaseModel):
+    """Pin an input into or out of the proposal (or clear the pin), with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin: Pin | None
+    reason: Reason_ = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An assessed input with its effective scores, gate verdicts and pin."""
+
+    input_id: int
+    reference: str
+    title: str
+    group: str | None
+    gates: GateResult
+    breakdown: ScoreBreakdown
+    scores: CriterionScores
+    urgent_needs: tuple[int, ...]
+    pin: Pin | None
+    pin_reason: str | None
+
+
+@dataclass(frozen=True)
+class ProposalItem:
+    """One candidate's place in the proposal: in or out, why, and how stable."""
+
+    candidate: Candidate
+    chosen: bool
+    reason: Reason
+    explanation: str
+    probability: float | None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A solved net-list proposal over every assessed input that passes every gate."""
+
+    status: Status
+    weights: Weights
+    items: tuple[ProposalItem, ...]
+    chosen: tuple[int, ...]
+    objective: float | None
+    gap: float | None
+    solver: str
+    uncovered: tuple[UncoveredNeed, ...]
+    infeasible_reason: str | None
+    gate_failed: tuple[Candidate, ...]
+    draws: int
+    size: tuple[int, int]
+    budgets: tuple[float, float]
+
+    def chosen_items(self) -> list[ProposalItem]:
+        """Return the chosen items in the proposal's order (highest priority first)."""
+        by_id = {item.candidate.input_id: item for item in self.items}
+        return [by_id[input_id] for input_id in self.chosen]

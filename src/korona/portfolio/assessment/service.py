@@ -1,0 +1,543 @@
+"""Assessment use cases: working groups, queues, scores, agreed scores, notes, weights, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.models import User
+from korona.auth.permissions import Principal
+from korona.auth.vocabulary import Role
+from korona.db import utcnow
+from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.portfolio.assessment.models import (
+    Assessment,
+    AssessmentNote,
+    AssessmentSetting,
+    WeightsVersion,
+    WorkingGroup,
+    WorkingGroupMember,
+)
+from korona.portfolio.assessment.schemas import (
+    AssessmentIn,
+    GroupIn,
+    MemberIn,
+    NoteIn,
+    SettingsIn,
+    WeightsIn,
+)
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake.models import Input, InputStatus
+from korona.portfolio.scoring import (
+    CRITERIA,
+    DEFAULT_WEIGHTS,
+    SCORED_CRITERIA,
+    BenefitGroup,
+    GateFacts,
+    Weights,
+)
+
+GROUP = "working_group"
+ASSESSMENT = "assessment"
+WEIGHTS = "weights_version"
+SETTINGS = "assessment_setting"
+
+#: The fields of an assessment that assessors score or record; equal fields mean equal scores.
+SCORE_FIELDS: tuple[str, ...] = (
+    *(c.value for c in SCORED_CRITERIA),
+    "effort_hospitals",
+    "effort_municipalities",
+    "confidence",
+)
+GATE_FIELDS: tuple[str, ...] = (
+    "benefit_groups",
+    "delivery_months",
+    "dpia_needed",
+    "privacy_minimum_met",
+    "clinical_safety_minimum_met",
+)
+
+
+# Working groups -------------------------------------------------------------------------------
+
+
+def list_groups(session: Session) -> list[WorkingGroup]:
+    """Return every working group by name."""
+    return list(session.scalars(select(WorkingGroup).order_by(WorkingGroup.name)))
+
+
+def get_group(session: Session, group_id: int) -> WorkingGroup:
+    """Return one working group or raise NotFound."""
+    group = session.get(WorkingGroup, group_id)
+    if group is None:
+        raise NotFound(N_("Working group {id} not found"), field="working_group_id", id=group_id)
+    return group
+
+
+def _name_taken(session: Session, name: str, group_id: int | None) -> None:
+    other = session.scalar(
+        select(WorkingGroup).where(func.lower(WorkingGroup.name) == name.lower())
+    )
+    if other is not None and other.id != group_id:
+        raise Conflict(N_("A working group named {name} exists"), field="name", name=name)
+
+
+def create_group(session: Session, principal: Principal, data: GroupIn) -> WorkingGroup:
+    """Create a working group for a theme."""
+    _name_taken(session, data.name, None)
+    group = WorkingGroup(name=data.name, theme=data.theme)
+    session.add(group)
+    session.flush()
+    audit.record(session, principal, AuditAction.CREATE, GROUP, group.id, after=_group_state(group))
+    return group
+
+
+def update_group(
+    session: Session, principal: Principal, group_id: int, data: GroupIn
+) -> WorkingGroup:
+    """Rename a working group or change its theme."""
+    group = get_group(session, group_id)
+    _name_taken(session, data.name, group.id)
+    before = _group_state(group)
+    group.name, group.theme = data.name, data.theme
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        GROUP,
+        group.id,
+        before=before,
+        after=_group_state(group),
+    )
+    return group
+
+
+def _group_state(group: WorkingGroup) -> dict[str, object]:
+    return {
+        "name": group.name,
+        "theme": group.theme,
+        "members": sorted(
+            [m.user_id, m.is_lead]
+            for m in group.members  # type: ignore[misc]
+        ),
+    }
+
+
+def add_member(
+    session: Session, principal: Principal, group_id: int, data: MemberIn
+) -> WorkingGroupMember:
+    """Add an assessor to a working group, or change whether they lead it."""
+    group = get_group(session, group_id)
+    user = session.get(User, data.user_id)
+    if user is None or not user.is_active:
+        raise NotFound(N_("User {id} not found"), field="user_id", id=data.user_id)
+    if Role.ASSESSOR not in user.roles:
+        raise InvalidInput(
+            N_("Only users with the assessor role can join a working group"), field="user_id"
+        )
+    before = _group_state(group)
+    member = next((m for m in group.members if m.user_id == user.id), None)
+    if member is None:
+        member = WorkingGroupMember(user_id=user.id, is_lead=data.is_lead)
+        group.members.append(member)
+    else:
+        member.is_lead = data.is_lead
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        GROUP,
+        group.id,
+        before=before,
+        after=_group_state(group),
+    )
+    return member
+
+
+def remove_member(session: Session, principal: Principal, group_id: int, user_id: int) -> None:
+    """Take a user out of a working group (their scores stay)."""
+    group = get_group(session, group_id)
+    member = next((m for m in group.members if m.user_id == user_id), None)
+    if member is None:
+        raise NotFound(N_("User {id} not found"), field="user_id", id=user_id)
+    before = _group_state(group)
+    group.members.remove(member)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        GROUP,
+        group.id,
+        before=before,
+        after=_group_state(group),
+    )
+
+
+def assessor_candidates(session: Session) -> list[User]:
+    """Return the active users who hold the assessor role, by name."""
+    users = session.scalars(select(User).where(User.is_active).order_by(User.name, User.email))
+    return [u for u in users if Role.ASSESSOR in u.roles]
+
+
+def group_ids_of(session: Session, user_id: int | None) -> set[int]:
+    """Return the ids of the working groups a user is a member of."""
+    if user_id is None:
+        return set()
+    return set(
+        session.scalars(
+            select(WorkingGroupMember.group_id).where(WorkingGroupMember.user_id == user_id)
+        )
+    )
+
+
+def is_member(session: Session, principal: Principal, item: Input) -> bool:
+    """Return whether the principal assesses in the input's working group."""
+    return item.working_group_id is not None and item.working_group_id in group_ids_of(
+        session, principal.user_id
+    )
+
+
+def is_lead(session: Session, principal: Principal, item: Input) -> bool:
+    """Return whether the principal leads the input's working group."""
+    if item.working_group_id is None or principal.user_id is None:
+        return False
+    return bool(
+        session.scalar(
+            select(WorkingGroupMember.is_lead).where(
+                WorkingGroupMember.group_id == item.working_group_id,
+                WorkingGroupMember.user_id == principal.user_id,
+            )
+        )
+    )
+
+
+# Assessments ----------------------------------------------------------------------------------
+
+
+class Agreement(StrEnum):
+    """Whether an input's scores are settled: the state shown beside its spread."""
+
+    NONE = "none"  # not scored yet
+    SINGLE = "single"  # one assessor
+    UNANIMOUS = "unanimous"  # several assessors, equal scores
+    DIFFER = "differ"  # several assessors disagree: the lead must record the agreed score
+    AGREED = "agreed"  # the lead recorded the agreed score
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The individual scores of one field, their lowest and highest."""
+
+    field: str
+    values: tuple[float, ...]
+    low: float
+    high: float
+
+    @property
+    def differs(self) -> bool:
+        """Whether the assessors gave different values."""
+        return self.low != self.high
+
+
+@dataclass(frozen=True)
+class InputAssessments:
+    """Every assessment of one input and what follows from them."""
+
+    individual: tuple[Assessment, ...]
+    agreed: Assessment | None
+    agreement: Agreement
+    effective: Assessment | None
+    spread: tuple[Spread, ...]
+
+
+def _key(a: Assessment) -> tuple[object, ...]:
+    return (
+        *(getattr(a, f) for f in SCORE_FIELDS),
+        tuple(sorted(a.benefit_groups)),
+        *(getattr(a, f) for f in GATE_FIELDS[1:]),
+    )
+
+
+def summarise(rows: Sequence[Assessment]) -> InputAssessments:
+    """Return the individual and agreed assessments of one input, their spread and agreement.
+
+    The effective assessment is the agreed one if recorded; otherwise the only one, or the one
+    all assessors share; when assessors differ there is none until the lead records it.
+    """
+    individual = tuple(sorted((a for a in rows if not a.agreed), key=lambda a: a.id))
+    agreed = next((a for a in rows if a.agreed), None)
+    spread = tuple(
+        Spread(f, vals, min(vals), max(vals))
+        for f in SCORE_FIELDS
+        if (vals := tuple(float(getattr(a, f)) for a in individual))
+    )
+    if agreed is not None:
+        return InputAssessments(individual, agreed, Agreement.AGREED, agreed, spread)
+    if not individual:
+        return InputAssessments(individual, None, Agreement.NONE, None, spread)
+    if len(individual) == 1:
+        return InputAssessments(individual, None, Agreement.SINGLE, individual[0], spread)
+    if len({_key(a) for a in individual}) == 1:
+        return InputAssessments(individual, None, Agreement.UNANIMOUS, individual[0], spread)
+    return InputAssessments(individual, None, Agreement.DIFFER, None, spread)
+
+
+def assessments_of(session: Session, input_id: int) -> InputAssessments:
+    """Return the assessments of one input, summarised."""
+    rows = session.scalars(select(Assessment).where(Assessment.input_id == input_id)).all()
+    return summarise(rows)
+
+
+def _assessable(session: Session, principal: Principal, input_id: int) -> Input:
+    item = intake.get_input(session, input_id)
+    if item.status != InputStatus.IN_ASSESSMENT:
+        raise Conflict(
+            N_("Input {reference} is not in assessment"), field="input", reference=item.reference
+        )
+    if not is_member(session, principal, item):
+        raise Forbidden(N_("Only members of the input's working group can assess it"))
+    return item
+
+
+def _write(row: Assessment, data: AssessmentIn) -> None:
+    for name in (*SCORE_FIELDS, *GATE_FIELDS[1:]):
+        setattr(row, name, getattr(data, name))
+    row.benefit_groups = sorted(g.value for g in data.benefit_groups)
+    row.reason = data.reason
+    row.updated_at = utcnow()
+
+
+def save_assessment(
+    session: Session, principal: Principal, input_id: int, data: AssessmentIn
+) -> Assessment:
+    """Record (or change) the principal's own gates and scores of an input."""
+    item = _assessable(session, principal, input_id)
+    return _upsert(session, principal, item, data, agreed=False)
+
+
+def record_agreed(
+    session: Session, principal: Principal, input_id: int, data: AssessmentIn
+) -> Assessment:
+    """Record the group's agreed score of an input; only the group lead may, with a reason."""
+    item = _assessable(session, principal, input_id)
+    if not is_lead(session, principal, item):
+        raise Forbidden(N_("Only the working group's lead can record the agreed score"))
+    if len(data.reason.strip()) < 3:
+        raise InvalidInput(N_("Give the reason for the agreed score"), field="reason")
+    return _upsert(session, principal, item, data, agreed=True)
+
+
+def _upsert(
+    session: Session, principal: Principal, item: Input, data: AssessmentIn, *, agreed: bool
+) -> Assessment:
+    query = select(Assessment).where(Assessment.input_id == item.id, Assessment.agreed == agreed)
+    if not agreed:
+        query = query.where(Assessment.assessor_id == principal.user_id)
+    row = session.scalar(query)
+    before = audit.snapshot(row) if row is not None else None
+    if row is None:
+        row = Assessment(input_id=item.id, assessor_id=principal.user_id, agreed=agreed)
+        session.add(row)
+    else:
+        row.assessor_id = principal.user_id  # type: ignore[assignment]
+    _write(row, data)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE if before else AuditAction.CREATE,
+        ASSESSMENT,
+        row.id,
+        before=before,
+        after=audit.snapshot(row),
+    )
+    return row
+
+
+def gate_facts(row: Assessment) -> GateFacts:
+    """Return what the gates are checked against, from an assessment."""
+    return GateFacts(
+        benefit_groups=frozenset(BenefitGroup(g) for g in row.benefit_groups),
+        delivery_months=row.delivery_months,
+        dpia_needed=row.dpia_needed,
+        privacy_minimum_met=row.privacy_minimum_met,
+        clinical_safety_minimum_met=row.clinical_safety_minimum_met,
+    )
+
+
+# The assessor's queue --------------------------------------------------------------------------
+
+
+class QueueFilter(StrEnum):
+    """Which inputs of the queue to show."""
+
+    ALL = "all"
+    NOT_ASSESSED = "not_assessed"  # no settled score yet
+    ASSESSED = "assessed"  # a settled (effective) score
+    MINE = "mine"  # scored by me
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One input of an assessor's queue with the state of its assessment."""
+
+    item: Input
+    summary: InputAssessments
+    mine: Assessment | None
+
+
+def queue(
+    session: Session,
+    principal: Principal,
+    show: QueueFilter = QueueFilter.ALL,
+    group_id: int | None = None,
+) -> list[QueueRow]:
+    """Return the inputs in assessment of the principal's groups (every group for the office,
+    the decision group and observers), oldest first, filtered."""
+    query = select(Input).where(Input.status == InputStatus.IN_ASSESSMENT)
+    reads_all = principal.roles & {Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER}
+    if not reads_all:
+        query = query.where(Input.working_group_id.in_(group_ids_of(session, principal.user_id)))
+    if group_id is not None:
+        query = query.where(Input.working_group_id == group_id)
+    items = session.scalars(query.order_by(Input.received_at, Input.id)).unique().all()
+    by_input: dict[int, list[Assessment]] = {}
+    if items:
+        rows = session.scalars(
+            select(Assessment).where(Assessment.input_id.in_([i.id for i in items]))
+        )
+        for row in rows:
+            by_input.setdefault(row.input_id, []).append(row)
+    out = []
+    for item in items:
+        rows = by_input.get(item.id, [])
+        summary = summarise(rows)
+        mine = next((a for a in rows if not a.agreed and a.assessor_id == principal.user_id), None)
+        keep = {
+            QueueFilter.ALL: True,
+            QueueFilter.NOT_ASSESSED: summary.effective is None,
+            QueueFilter.ASSESSED: summary.effective is not None,
+            QueueFilter.MINE: mine is not None,
+        }[show]
+        if keep:
+            out.append(QueueRow(item, summary, mine))
+    return out
+
+
+# Private notes --------------------------------------------------------------------------------
+
+
+def add_note(session: Session, principal: Principal, input_id: int, data: NoteIn) -> AssessmentNote:
+    """Add a private note to an input; only its author will see it."""
+    intake.get_input(session, input_id)
+    if principal.user_id is None:
+        raise Forbidden(N_("Log in to write notes"))
+    note = AssessmentNote(input_id=input_id, author_id=principal.user_id, body=data.body)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def my_notes(session: Session, principal: Principal, input_id: int) -> list[AssessmentNote]:
+    """Return the principal's own notes on an input, oldest first."""
+    return list(
+        session.scalars(
+            select(AssessmentNote)
+            .where(
+                AssessmentNote.input_id == input_id,
+                AssessmentNote.author_id == principal.user_id,
+            )
+            .order_by(AssessmentNote.created_at, AssessmentNote.id)
+        )
+    )
+
+
+# Weights ---------------------------------------------------------------------------------------
+
+
+def _weights(row: WeightsVersion) -> Weights:
+    return Weights.from_mapping(row.version, {c.value: getattr(row, c.value) for c in CRITERIA})
+
+
+def current_weights(session: Session) -> Weights:
+    """Return the newest version of the decision group's weights (version 1 = the defaults)."""
+    row = session.scalar(select(WeightsVersion).order_by(WeightsVersion.version.desc()).limit(1))
+    return DEFAULT_WEIGHTS if row is None else _weights(row)
+
+
+def weights_history(session: Session) -> list[WeightsVersion]:
+    """Return every stored weights version, newest first."""
+    return list(session.scalars(select(WeightsVersion).order_by(WeightsVersion.version.desc())))
+
+
+def set_weights(session: Session, principal: Principal, data: WeightsIn) -> Weights:
+    """Store a new version of the weights; only members of the decision group may."""
+    if not principal.has_role(Role.DECISION_MEMBER):
+        raise Forbidden(N_("Only members of the decision group can change the weights"))
+    values = {c.value: getattr(data, c.value) for c in CRITERIA}
+    if sum(values.values()) <= 0:
+        raise InvalidInput(N_("At least one weight must be above 0"), field="clinical_benefit")
+    version = current_weights(session).version + 1
+    row = WeightsVersion(version=version, reason=data.reason, created_by_id=principal.user_id)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    audit.record(session, principal, AuditAction.CREATE, WEIGHTS, row.id, after=audit.snapshot(row))
+    return _weights(row)
+
+
+# Settings --------------------------------------------------------------------------------------
+
+
+def get_settings(session: Session) -> AssessmentSetting:
+    """Return the prioritisation settings (the defaults until the office saves them)."""
+    row = session.get(AssessmentSetting, 1)
+    if row is None:
+        return AssessmentSetting(
+            id=1,
+            horizon_months=3.0,
+            size_min=15,
+            size_max=20,
+            budget_hospitals=60.0,
+            budget_municipalities=60.0,
+            concentration=100.0,
+            draws=1000,
+        )
+    return row
+
+
+def update_settings(session: Session, principal: Principal, data: SettingsIn) -> AssessmentSetting:
+    """Change the prioritisation settings."""
+    if data.size_min > data.size_max:
+        raise InvalidInput(
+            N_("The smallest list size cannot be above the largest"), field="size_min"
+        )
+    row = session.get(AssessmentSetting, 1)
+    before = audit.snapshot(row) if row is not None else None
+    if row is None:
+        row = AssessmentSetting(id=1)
+        session.add(row)
+    for name, value in data.model_dump().items():
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE if before else AuditAction.CREATE,
+        SETTINGS,
+        row.id,
+        before=before,
+        after=audit.snapshot(row),
+    )
+    return row

@@ -1,0 +1,1 @@
+"""The net list (nettoliste): versions and their items, drafted from a proposal."""
