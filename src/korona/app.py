@@ -12,6 +12,7 @@ from korona.web.api import account as account_api
 from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
+from korona.web.api import netlist as netlist_api
 from korona.web.api import solutions as solutions_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
@@ -22,7 +23,9 @@ from korona.web.pages import (
     home,
     inputs,
     measures,
+    meetings,
     needs,
+    netlist,
     outbox,
     portfolio_dashboard,
     progress,
@@ -52,6 +55,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     inputs_api.router,
     measures.router,
     progress.router,
+    netlist.router,
+    meetings.router,
+    netlist_api.router,
 )
 
 

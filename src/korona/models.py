@@ -39,10 +39,19 @@ from korona.portfolio.measure.models import (
     ReviewReminder,
 )
 from korona.portfolio.need.models import Need
+from korona.portfolio.netlist.decision_models import (
+    AgendaItem,
+    Meeting,
+    MeetingAttendee,
+    MeetingComment,
+    NetlistChangeReason,
+    NetlistDecision,
+)
 from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
 from korona.portfolio.solution.models import Solution
 
 __all__ = [
+    "AgendaItem",
     "ApiToken",
     "Assessment",
     "AssessmentNote",
@@ -60,8 +69,13 @@ __all__ = [
     "MatchChange",
     "Measure",
     "MeasureNeed",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingComment",
     "Milestone",
     "Need",
+    "NetlistChangeReason",
+    "NetlistDecision",
     "NetlistItem",
     "NetlistVersion",
     "NoticeTemplate",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from korona.console import console, fail, settings, transaction
+from korona.files import write_atomically
 
 
 def remind_reviews(
@@ -39,6 +41,22 @@ def remind_reviews(
     console.print(f"{sent} review reminder(s) queued in the outbox")
 
 
+def report(
+    meeting: Annotated[int, typer.Option("--meeting", min=1, help="The meeting's id")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="Where to write the PDF")],
+) -> None:
+    """Write the committee's case document "Koronaporteføljen og fremdriftstatus" (PDF)."""
+    from korona.portfolio.netlist.report import build_report
+
+    if out.parent and not out.parent.is_dir():
+        fail(f"the folder {out.parent} does not exist", code=2)
+    with transaction(settings()) as session:
+        pdf = build_report(session, meeting)
+    write_atomically(out, lambda path: path.write_bytes(pdf))
+    console.print(f"wrote {out} ({len(pdf) // 1024} KiB)")
+
+
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to `korona portfolio`."""
     app.command("remind-reviews")(remind_reviews)
+    app.command("report")(report)

@@ -10,6 +10,9 @@ from korona.errors import N_, DomainError
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
 from korona.portfolio.measure.models import MeasureStatus, NoticeKind, Rag
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
+from korona.portfolio.netlist.decision_models import Capacity
+from korona.portfolio.netlist.diff import Change
+from korona.portfolio.netlist.models import NetlistStatus
 from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n
 
@@ -84,6 +87,15 @@ _LABELLED: tuple[tuple[Enum, str], ...] = (
     (Rag.RED, N_("Red")),
     (NoticeKind.DELIVERED, N_("Measure delivered")),
     (NoticeKind.REVIEW_DUE, N_("Need past its review date")),
+    (Change.IN, N_("In")),
+    (Change.OUT, N_("Out")),
+    (Change.MOVED, N_("Moved")),
+    (Change.SAME, N_("Unchanged")),
+    (Capacity.MEMBER, N_("Member")),
+    (Capacity.OBSERVER, N_("Observer")),
+    (NetlistStatus.DRAFT, N_("Draft")),
+    (NetlistStatus.APPROVED, N_("Approved")),
+    (NetlistStatus.PUBLISHED, N_("Published")),
 )
 
 LABELS: dict[tuple[type[Enum], str], str] = {

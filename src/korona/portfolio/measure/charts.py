@@ -1,4 +1,4 @@
-"""Progress charts (milestone timeline, RAG history) drawn with Altair, rendered to SVG."""
+"""Progress charts (milestone timeline, RAG history) drawn with Altair, rendered to SVG or PNG."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ DONE_COLOUR = "#0062ba"
 LABEL_LIMIT = 220
 
 
-def _svg(chart: alt.TopLevelMixin) -> str:
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """Return a chart as SVG (web pages)."""
     return str(vlc.vegalite_to_svg(chart.to_dict()))
+
+
+def to_png(chart: alt.TopLevelMixin) -> bytes:
+    """Return a chart as PNG at twice the size (PDF documents)."""
+    return bytes(vlc.vegalite_to_png(chart.to_dict(), scale=2))
 
 
 def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -28,7 +34,7 @@ def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def milestone_timeline_svg(
+def milestone_timeline(
     milestones: Sequence[tuple[Measure, Milestone]],
     *,
     planned_label: str,
@@ -37,7 +43,7 @@ def milestone_timeline_svg(
     date_title: str,
     kind_title: str,
     width: int = 560,
-) -> str:
+) -> alt.TopLevelMixin:
     """Return the milestone timeline: planned dates (hollow) beside done dates (filled)."""
     rows = []
     for measure, milestone in milestones:
@@ -81,10 +87,10 @@ def milestone_timeline_svg(
     )
     done = base.transform_filter(alt.datum.kind == done_label).mark_point(size=90, filled=True)
     chart = alt.layer(planned, done).properties(width=width, height=alt.Step(22))
-    return _svg(_configured(chart))
+    return _configured(chart)
 
 
-def rag_history_svg(
+def rag_history(
     reports: Sequence[tuple[Measure, ProgressReport]],
     *,
     rag_labels: dict[Rag, str],
@@ -92,7 +98,7 @@ def rag_history_svg(
     date_title: str,
     rag_title: str,
     width: int = 560,
-) -> str:
+) -> alt.TopLevelMixin:
     """Return the RAG history: one square per progress report, coloured green/amber/red."""
     rows = [
         {
@@ -119,4 +125,4 @@ def rag_history_svg(
         )
         .properties(width=width, height=alt.Step(22))
     )
-    return _svg(_configured(chart))
+    return _configured(chart)

@@ -51,13 +51,15 @@ def milestones_chart(
     """Return the milestone timeline (planned vs. done) as SVG."""
     overview = progress.progress_overview(session, programme_id=programme)
     return _svg(
-        charts.milestone_timeline_svg(
-            overview.milestones,
-            planned_label=i18n.gettext("Planned"),
-            done_label=i18n.gettext("Done"),
-            measure_title=i18n.gettext("Measure"),
-            date_title=i18n.gettext("Date"),
-            kind_title=i18n.gettext("Milestone"),
+        charts.to_svg(
+            charts.milestone_timeline(
+                overview.milestones,
+                planned_label=i18n.gettext("Planned"),
+                done_label=i18n.gettext("Done"),
+                measure_title=i18n.gettext("Measure"),
+                date_title=i18n.gettext("Date"),
+                kind_title=i18n.gettext("Milestone"),
+            )
         )
     )
 
@@ -71,12 +73,14 @@ def rag_chart(
     """Return the RAG history of the progress reports as SVG."""
     overview = progress.progress_overview(session, programme_id=programme)
     return _svg(
-        charts.rag_history_svg(
-            overview.reports,
-            rag_labels={rag: label(rag) for rag in Rag},
-            measure_title=i18n.gettext("Measure"),
-            date_title=i18n.gettext("Date"),
-            rag_title=i18n.gettext("Status (RAG)"),
+        charts.to_svg(
+            charts.rag_history(
+                overview.reports,
+                rag_labels={rag: label(rag) for rag in Rag},
+                measure_title=i18n.gettext("Measure"),
+                date_title=i18n.gettext("Date"),
+                rag_title=i18n.gettext("Status (RAG)"),
+            )
         )
     )
 
