@@ -124,6 +124,7 @@ def load_decisions(session: Session, *, today: date) -> None:
         principal_for(member_user),
         principal_for(observer_user),
     )
+    _reporters(session)
     programmes = [
         session.scalar(select(Programme).where(Programme.name == name))
         or measures.create_programme(session, office, ProgrammeCreate(name=name))
@@ -192,6 +193,23 @@ def load_decisions(session: Session, *, today: date) -> None:
         session, office, second.id, AgendaAdd(title="Fremdriftstatus for tiltakene")
     )
     session.flush()
+
+
+def _reporters(session: Session) -> None:
+    """Let the demo reporters stand as the reporters of their organisations' needs.
+
+    Then "delivered" letters and review reminders have someone to go to.
+    """
+    for email in ("sykehus@demo.korona.no", "kommune@demo.korona.no"):
+        user = _user(session, email)
+        if user is None:
+            continue
+        for need in session.scalars(
+            select(Need).where(
+                Need.organisation_id == user.organisation_id, Need.created_by_id.is_(None)
+            )
+        ):
+            need.created_by_id = user.id
 
 
 def _measures(
