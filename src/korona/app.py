@@ -13,6 +13,7 @@ from korona.web.api import assessment as assessment_api
 from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
+from korona.web.api import netlist as netlist_api
 from korona.web.api import solutions as solutions_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
@@ -23,10 +24,14 @@ from korona.web.pages import (
     audit_log,
     home,
     inputs,
+    measures,
+    meetings,
     needs,
+    netlist,
     outbox,
     portfolio_dashboard,
     prioritisation,
+    progress,
     solutions,
     triage,
 )
@@ -54,6 +59,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     assessment.router,
     prioritisation.router,
     assessment_api.router,
+    measures.router,
+    progress.router,
+    netlist.router,
+    meetings.router,
+    netlist_api.router,
 )
 
 

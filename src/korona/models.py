@@ -28,17 +28,37 @@ from korona.portfolio.intake.models import (
     LetterTemplate,
 )
 from korona.portfolio.matching.changes import MatchChange
+from korona.portfolio.measure.models import (
+    ExperienceNote,
+    Measure,
+    MeasureNeed,
+    Milestone,
+    NoticeTemplate,
+    Programme,
+    ProgressReport,
+    ReviewReminder,
+)
 from korona.portfolio.need.models import Need
+from korona.portfolio.netlist.decision_models import (
+    AgendaItem,
+    Meeting,
+    MeetingAttendee,
+    MeetingComment,
+    NetlistChangeReason,
+    NetlistDecision,
+)
 from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
 from korona.portfolio.solution.models import Solution
 
 __all__ = [
+    "AgendaItem",
     "ApiToken",
     "Assessment",
     "AssessmentNote",
     "AssessmentSetting",
     "AuditEntry",
     "Category",
+    "ExperienceNote",
     "Input",
     "InputAttachment",
     "InputMessage",
@@ -47,12 +67,24 @@ __all__ = [
     "LoginFailure",
     "LoginSession",
     "MatchChange",
+    "Measure",
+    "MeasureNeed",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingComment",
+    "Milestone",
     "Need",
+    "NetlistChangeReason",
+    "NetlistDecision",
     "NetlistItem",
     "NetlistVersion",
+    "NoticeTemplate",
     "Organisation",
     "OutboxMessage",
+    "Programme",
+    "ProgressReport",
     "ProposalPin",
+    "ReviewReminder",
     "Solution",
     "User",
     "UserRole",

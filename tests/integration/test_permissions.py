@@ -148,6 +148,15 @@ def concrete_path(path: str, world: World) -> str:
         "group_id": "1",
         "user_id": "1",
         "version_id": "1",
+        # decisions and measures (#12): ids that do not exist answer 404 to allowed roles
+        "measure_id": "1",
+        "milestone_id": "1",
+        "programme_id": "1",
+        "kind": "delivered",
+        "language": "nb",
+        "meeting_id": "1",
+        "number": "1",
+        "item_id": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

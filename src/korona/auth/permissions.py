@@ -35,6 +35,16 @@ class Permission(StrEnum):
     WORKING_GROUP_MANAGE = "working_group.manage"  # groups and their members
     WEIGHTS_MANAGE = "weights.manage"  # the decision group's criterion weights
     PRIORITISATION_MANAGE = "prioritisation.manage"  # settings, pins, draft net lists
+    # decisions and measures (#12)
+    MEASURE_READ = "measure.read"  # measures, progress overview, needs coverage
+    MEASURE_MANAGE = "measure.manage"  # create and edit measures, status, milestones, programmes
+    MEASURE_REPORT = "measure.report"  # progress reports: the owner organisation's own measures
+    EXPERIENCE_SHARE = "experience.share"  # hospitals and municipalities: "we use this"
+    MEETING_READ = "meeting.read"  # decision-group meetings, drafts, minutes
+    MEETING_COMMENT = "meeting.comment"  # observers and members comment on a meeting
+    MEETING_MANAGE = "meeting.manage"  # the office runs meetings and writes the minutes
+    NETLIST_APPROVE = "netlist.approve"  # only decision members approve a net list version
+    NETLIST_PUBLISH = "netlist.publish"  # the office publishes an approved version
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -65,6 +75,30 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.WORKING_GROUP_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.WEIGHTS_MANAGE: frozenset({Role.DECISION_MEMBER}),
     Permission.PRIORITISATION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    # decisions and measures (#12)
+    Permission.MEASURE_READ: _ANYONE_LOGGED_IN,
+    Permission.MEASURE_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.MEASURE_REPORT: frozenset(
+        {
+            Role.PORTFOLIO_OFFICE,
+            Role.DECISION_MEMBER,
+            Role.NEEDS_REPORTER,
+            Role.ASSESSOR,
+            Role.SUBMITTER,
+        }
+    ),
+    Permission.EXPERIENCE_SHARE: frozenset(
+        {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
+    ),
+    Permission.MEETING_READ: frozenset(
+        {Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER}
+    ),
+    Permission.MEETING_COMMENT: frozenset(
+        {Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER}
+    ),
+    Permission.MEETING_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.NETLIST_APPROVE: frozenset({Role.DECISION_MEMBER}),
+    Permission.NETLIST_PUBLISH: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

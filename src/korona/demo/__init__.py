@@ -17,6 +17,7 @@ from korona.auth.models import Organisation, OrganisationKind, Role, Sector, Use
 from korona.auth.permissions import Principal
 from korona.auth.security import MIN_PASSWORD_SCORE, password_score
 from korona.demo.assessment import load_assessment
+from korona.demo.netlist import load_decisions
 from korona.portfolio.intake.models import Input, InputKind
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks, Submission, submit_input
@@ -147,6 +148,7 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
     solutions_added = load_solutions(session, organisations)
     inputs_added = load_inputs(session, today=today)
     load_assessment(session, today=today)
+    load_decisions(session, today=today)
     return DemoResult(
         organisations=len(organisations),
         users=DEMO_USERS,

@@ -11,11 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from korona.console import CLI, console, err_console, fail, settings, transaction
+from korona.portfolio import decisions_cli
 from korona.portfolio.import_files import FILE, ImportEntity, RowError
 from korona.portfolio.netlist_cli import app as netlist_app
 
 app = typer.Typer(help="Koronaportefølje: matching, import and export.", no_args_is_help=True)
 app.add_typer(netlist_app, name="netlist")
+decisions_cli.register(app)
 
 
 @app.command("match")

@@ -9,7 +9,10 @@ from korona.auth.models import OrganisationKind, Role, Sector
 from korona.errors import N_, DomainError
 from korona.portfolio.assessment.service import Agreement, QueueFilter
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
+from korona.portfolio.measure.models import MeasureStatus, NoticeKind, Rag
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
+from korona.portfolio.netlist.decision_models import Capacity
+from korona.portfolio.netlist.diff import Change
 from korona.portfolio.netlist.models import NetlistStatus
 from korona.portfolio.netlist_solver import Pin
 from korona.portfolio.scoring import BenefitGroup, Criterion, Gate
@@ -102,6 +105,22 @@ _LABELLED: tuple[tuple[Enum, str], ...] = (
     (QueueFilter.MINE, N_("Scored by me")),
     (Pin.IN, N_("Pinned in")),
     (Pin.OUT, N_("Pinned out")),
+    # decisions and measures (#12)
+    (MeasureStatus.PLANNED, N_("Planned")),
+    (MeasureStatus.IN_PROGRESS, N_("In progress")),
+    (MeasureStatus.DELIVERED, N_("Delivered")),
+    (MeasureStatus.STOPPED, N_("Stopped")),
+    (Rag.GREEN, N_("Green")),
+    (Rag.AMBER, N_("Amber")),
+    (Rag.RED, N_("Red")),
+    (NoticeKind.DELIVERED, N_("Measure delivered")),
+    (NoticeKind.REVIEW_DUE, N_("Need past its review date")),
+    (Change.IN, N_("In")),
+    (Change.OUT, N_("Out")),
+    (Change.MOVED, N_("Moved")),
+    (Change.SAME, N_("Unchanged")),
+    (Capacity.MEMBER, N_("Member")),
+    (Capacity.OBSERVER, N_("Observer")),
     (NetlistStatus.DRAFT, N_("Draft")),
     (NetlistStatus.APPROVED, N_("Approved")),
     (NetlistStatus.PUBLISHED, N_("Published")),

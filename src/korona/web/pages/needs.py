@@ -14,6 +14,7 @@ from korona.auth.models import Role, Sector
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, Forbidden, InvalidInput
 from korona.portfolio.category import list_categories
+from korona.portfolio.measure.service import measures_for_need
 from korona.portfolio.need import service
 from korona.portfolio.need.models import (
     NEED_TRANSITIONS,
@@ -227,6 +228,7 @@ def need_page(
         "can_validate": principal.can(Permission.NEED_VALIDATE),
         "next_statuses": sorted(NEED_TRANSITIONS[need.status]),
         "today": date.today(),
+        "measures": measures_for_need(session, need_id),
         **_choices(session),
     }
     return render(request, "needs/detail.html", context)

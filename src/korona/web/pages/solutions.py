@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio.category import list_categories
+from korona.portfolio.measure.service import experience_notes
 from korona.portfolio.solution import service
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
@@ -112,6 +113,8 @@ def solution_page(
     context = {
         "solution": solution,
         "categories": list_categories(session),
+        "notes": experience_notes(session, solution_id=solution_id),
+        "experience_action": f"/solutions/{solution_id}/experience",
         "history": service.solution_history(session, solution_id)
         if principal.can(Permission.SOLUTION_MANAGE)
         else [],

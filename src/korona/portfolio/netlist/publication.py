@@ -1,0 +1,347 @@
+"""Net-list versions from draft to approved (vedtatt) in a meeting to published, and reading them.
+
+A published version never changes: the service refuses, and database triggers (migration
+0007_decisions) refuse an UPDATE or DELETE that gets past it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.permissions import Principal
+from korona.auth.vocabulary import Role
+from korona.db import utcnow
+from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.portfolio.measure import service as measures
+from korona.portfolio.measure.models import Measure, MeasureStatus
+from korona.portfolio.measure.schemas import MeasureCreate
+from korona.portfolio.netlist import meetings
+from korona.portfolio.netlist.decision_models import (
+    AgendaItem,
+    NetlistChangeReason,
+    NetlistDecision,
+)
+from korona.portfolio.netlist.diff import DiffRow, diff_versions
+from korona.portfolio.netlist.models import NetlistItem, NetlistStatus, NetlistVersion
+from korona.validation import CLEAN_TEXT
+
+ENTITY = "netlist_version"
+
+
+class ReasonText(BaseModel):
+    """The reason recorded for one change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), CLEAN_TEXT
+    ]
+
+
+def list_versions(session: Session, *, published_only: bool = False) -> list[NetlistVersion]:
+    """Return the versions, newest first (only published ones for the public)."""
+    statement = select(NetlistVersion).order_by(NetlistVersion.number.desc())
+    if published_only:
+        statement = statement.where(NetlistVersion.status == NetlistStatus.PUBLISHED)
+    return list(session.scalars(statement))
+
+
+def get_by_number(session: Session, number: int, *, published_only: bool = False) -> NetlistVersion:
+    """Return version ``number`` or raise NotFound (drafts are not found by the public)."""
+    version = session.scalar(select(NetlistVersion).where(NetlistVersion.number == number))
+    if version is None or (published_only and version.status != NetlistStatus.PUBLISHED):
+        raise NotFound(N_("Net-list version {number} does not exist"), number=number)
+    return version
+
+
+def latest_published(session: Session) -> NetlistVersion:
+    """Return the newest published version or raise NotFound."""
+    version = session.scalar(
+        select(NetlistVersion)
+        .where(NetlistVersion.status == NetlistStatus.PUBLISHED)
+        .order_by(NetlistVersion.number.desc())
+        .limit(1)
+    )
+    if version is None:
+        raise NotFound(N_("No net-list version has been published yet"))
+    return version
+
+
+def previous_published(session: Session, version: NetlistVersion) -> NetlistVersion | None:
+    """Return the newest published version before this one, the base of its diff."""
+    return session.scalar(
+        select(NetlistVersion)
+        .where(
+            NetlistVersion.status == NetlistStatus.PUBLISHED,
+            NetlistVersion.number < version.number,
+        )
+        .order_by(NetlistVersion.number.desc())
+        .limit(1)
+    )
+
+
+def decision_of(session: Session, version: NetlistVersion) -> NetlistDecision | None:
+    """Return the approval and publication record of a version, if approved."""
+    return session.scalar(select(NetlistDecision).where(NetlistDecision.version_id == version.id))
+
+
+def reasons_of(session: Session, version: NetlistVersion) -> dict[int, str]:
+    """Return the change reasons recorded for a version, by input id."""
+    rows = session.scalars(
+        select(NetlistChangeReason).where(NetlistChangeReason.version_id == version.id)
+    )
+    return {row.input_id: row.reason for row in rows}
+
+
+def diff_of(session: Session, version: NetlistVersion) -> list[DiffRow]:
+    """Return the changes of a version from the previous published one."""
+    return diff_versions(
+        previous_published(session, version), version, reasons_of(session, version)
+    )
+
+
+def ensure_mutable(version: NetlistVersion) -> None:
+    """Refuse any change to a published version."""
+    if version.status == NetlistStatus.PUBLISHED:
+        raise Conflict(
+            N_("Net-list version {number} is published and cannot be changed"),
+            number=version.number,
+        )
+
+
+def update_note(session: Session, principal: Principal, number: int, note: str) -> NetlistVersion:
+    """Change the note of a version that is not yet published."""
+    version = get_by_number(session, number)
+    ensure_mutable(version)
+    before = {"note": version.note}
+    version.note = note
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        version.id,
+        before=before,
+        after={"note": note},
+    )
+    return version
+
+
+def record_reason(
+    session: Session, principal: Principal, number: int, input_id: int, reason: str
+) -> NetlistChangeReason:
+    """Record why an input came in, went out or moved in a version not yet published."""
+    if not 3 <= len(reason) <= 2000:
+        raise InvalidInput(N_("Write a reason of 3 to 2000 characters"), field="reason")
+    version = get_by_number(session, number)
+    ensure_mutable(version)
+    if input_id not in {row.input_id for row in diff_of(session, version)}:
+        raise NotFound(N_("Input {id} is not on this version or the one before"), id=input_id)
+    row = session.scalar(
+        select(NetlistChangeReason).where(
+            NetlistChangeReason.version_id == version.id, NetlistChangeReason.input_id == input_id
+        )
+    )
+    if row is None:
+        row = NetlistChangeReason(version_id=version.id, input_id=input_id, reason=reason)
+        session.add(row)
+    row.reason = reason
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        version.id,
+        after={"input_id": input_id, "reason": reason},
+    )
+    return row
+
+
+def approve(session: Session, principal: Principal, number: int, meeting_id: int) -> NetlistVersion:
+    """Approve (vedta) a draft in a meeting; only a decision member may.
+
+    The approver is recorded as present, the meeting's minutes get the decision, and every
+    input on the list becomes a measure or keeps the one it already is.
+    """
+    if not principal.has_role(Role.DECISION_MEMBER):
+        raise Forbidden(N_("Only members of the decision group approve a net list"))
+    version = get_by_number(session, number)
+    if version.status != NetlistStatus.DRAFT:
+        raise Conflict(
+            N_("Net-list version {number} is {status}, not a draft"),
+            number=number,
+            status=version.status,
+        )
+    meeting = meetings.get_meeting(session, meeting_id)
+    meetings.ensure_member_present(session, principal, meeting)
+    session.add(
+        NetlistDecision(
+            version_id=version.id,
+            meeting_id=meeting.id,
+            approved_by_id=principal.user_id,
+            approved_at=utcnow(),
+        )
+    )
+    version.status = NetlistStatus.APPROVED
+    decision_text = f"Nettoliste versjon {version.number} vedtatt ({len(version.items)} tiltak)."
+    item = next((entry for entry in meeting.agenda if entry.netlist_version_id == version.id), None)
+    if item is None:
+        position = max((entry.position for entry in meeting.agenda), default=0) + 1
+        item = AgendaItem(
+            meeting_id=meeting.id,
+            position=position,
+            title=f"Nettoliste versjon {version.number}",
+            decision="",
+            netlist_version_id=version.id,
+        )
+        meeting.agenda.append(item)
+    item.decision = (item.decision + "\n" if item.decision else "") + decision_text
+    session.flush()
+    for entry in version.items:
+        measure_for_item(session, principal, entry)
+    audit.record(
+        session,
+        principal,
+        AuditAction.STATUS,
+        ENTITY,
+        version.id,
+        before={"status": NetlistStatus.DRAFT.value},
+        after={"status": NetlistStatus.APPROVED.value, "meeting_id": meeting.id},
+    )
+    return version
+
+
+def measure_for_item(session: Session, principal: Principal, item: NetlistItem) -> Measure:
+    """Return the measure an approved item's input is, creating it from the input if needed."""
+    existing = measures.measure_for_input(session, item.input_id)
+    if existing is not None:
+        return existing
+    source = item.input
+    return measures.create_measure(
+        session,
+        principal,
+        MeasureCreate(
+            title=source.title,
+            description=source.description[:5000],
+            owner_organisation_id=source.organisation_id,
+            need_ids=source.need_ids,
+            input_id=source.id,
+        ),
+    )
+
+
+def publish(session: Session, principal: Principal, number: int) -> NetlistVersion:
+    """Publish an approved version; from now on it is public and immutable."""
+    version = get_by_number(session, number)
+    if version.status != NetlistStatus.APPROVED:
+        raise Conflict(
+            N_("Net-list version {number} is {status}; only an approved version is published"),
+            number=number,
+            status=version.status,
+        )
+    decision = decision_of(session, version)
+    assert decision is not None, "an approved version has its decision"
+    decision.published_by_id = principal.user_id
+    decision.published_at = utcnow()
+    # The decision row must be written before the version turns published: the triggers
+    # refuse changes to anything of a published version.
+    session.flush()
+    version.status = NetlistStatus.PUBLISHED
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.STATUS,
+        ENTITY,
+        version.id,
+        before={"status": NetlistStatus.APPROVED.value},
+        after={"status": NetlistStatus.PUBLISHED.value},
+    )
+    return version
+
+
+@dataclass(frozen=True)
+class PublicItem:
+    """One line of the public net list: the input, its measure, owner, status, needs, score."""
+
+    position: int
+    input_id: int
+    title: str
+    measure_id: int | None
+    measure_title: str | None
+    owner: str | None
+    status: MeasureStatus | None
+    needs: list[str]
+    priority: float
+    parts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PublicVersion:
+    """A version as the public sees it."""
+
+    number: int
+    status: NetlistStatus
+    created_at: datetime
+    approved_at: datetime | None
+    published_at: datetime | None
+    meeting: str | None
+    note: str
+    items: list[PublicItem]
+    changes: list[DiffRow]
+    previous_number: int | None
+
+
+def public_view(session: Session, version: NetlistVersion) -> PublicVersion:
+    """Return the version with each item's measure, owner, status and needs."""
+    input_ids = [item.input_id for item in version.items]
+    by_input = {
+        measure.input_id: measure
+        for measure in session.scalars(select(Measure).where(Measure.input_id.in_(input_ids)))
+    }
+    items = []
+    for item in version.items:
+        measure = by_input.get(item.input_id)
+        needs = [link.need.title for link in measure.need_links] if measure is not None else []
+        items.append(
+            PublicItem(
+                position=item.position,
+                input_id=item.input_id,
+                title=item.input.title,
+                measure_id=measure.id if measure else None,
+                measure_title=measure.title if measure else None,
+                owner=measure.owner.name if measure and measure.owner else None,
+                status=measure.status if measure else None,
+                needs=needs,
+                priority=item.priority,
+                parts=item.parts,
+            )
+        )
+    decision = decision_of(session, version)
+    previous = previous_published(session, version)
+    return PublicVersion(
+        number=version.number,
+        status=version.status,
+        created_at=version.created_at,
+        approved_at=decision.approved_at if decision else None,
+        published_at=decision.published_at if decision else None,
+        meeting=(
+            f"{decision.meeting.title} ({decision.meeting.held_on.isoformat()})"
+            if decision
+            else None
+        ),
+        note=version.note,
+        items=items,
+        changes=diff_versions(previous, version, reasons_of(session, version)),
+        previous_number=previous.number if previous else None,
+    )

@@ -1,0 +1,79 @@
+"""The public net list (nettoliste): newest published version, any published version, downloads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from korona import tabular
+from korona.auth.permissions import Permission, Principal
+from korona.errors import NotFound
+from korona.portfolio.netlist import documents, publication
+from korona.validation import RowId
+from korona.web import i18n
+from korona.web.deps import DbSession, require
+from korona.web.templating import render
+
+router = APIRouter(prefix="/netlist", include_in_schema=False)
+
+MEDIA_TYPES = {
+    "csv": tabular.CSV_MEDIA_TYPE,
+    "xlsx": tabular.XLSX_MEDIA_TYPE,
+    "pdf": "application/pdf",
+}
+
+
+@router.get("")
+def newest_netlist(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show the newest published net list (or say that none is published yet)."""
+    try:
+        version = publication.latest_published(session)
+    except NotFound:
+        return render(request, "netlist/public.html", {"view": None, "versions": []})
+    return _page(request, session, version.number)
+
+
+def _page(request: Request, session: DbSession, number: int) -> Response:
+    version = publication.get_by_number(session, number, published_only=True)
+    context = {
+        "view": publication.public_view(session, version),
+        "versions": publication.list_versions(session, published_only=True),
+    }
+    return render(request, "netlist/public.html", context)
+
+
+@router.get("/versions/{number}.{fmt}")
+def download_netlist(
+    number: RowId,
+    fmt: Literal["pdf", "csv", "xlsx"],
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Download a published version as PDF, CSV or XLSX, in the reader's language."""
+    version = publication.get_by_number(session, number, published_only=True)
+    view = publication.public_view(session, version)
+    language = i18n.current_language.get()
+    render_as = {"pdf": documents.to_pdf, "csv": documents.to_csv, "xlsx": documents.to_xlsx}
+    filename = f"nettoliste-v{number}.{fmt}"
+    return Response(
+        render_as[fmt](view, language),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/versions/{number}")
+def netlist_version(
+    number: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show one published version with what changed from the one before."""
+    return _page(request, session, number)

@@ -1,0 +1,97 @@
+"""Progress status (fremdriftstatus) per national programme, its charts, and needs coverage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio.measure import charts, progress, service
+from korona.portfolio.measure.models import MeasureStatus, Rag
+from korona.validation import RowId
+from korona.web import i18n
+from korona.web.deps import DbSession, require
+from korona.web.labels import label
+from korona.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/progress")
+def progress_page(
+    request: Request,
+    session: DbSession,
+    programme: Annotated[RowId | None, Query()] = None,
+    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+) -> Response:
+    """Show the progress status for the whole portfolio, or for one national programme."""
+    overview = progress.progress_overview(session, programme_id=programme)
+    context = {
+        "overview": overview,
+        "programmes": service.list_programmes(session),
+        "chosen": programme,
+        "statuses": list(MeasureStatus),
+        "rags": list(Rag),
+    }
+    return render(request, "measures/progress.html", context)
+
+
+def _svg(svg: str) -> Response:
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.get("/progress/milestones.svg")
+def milestones_chart(
+    session: DbSession,
+    programme: Annotated[RowId | None, Query()] = None,
+    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+) -> Response:
+    """Return the milestone timeline (planned vs. done) as SVG."""
+    overview = progress.progress_overview(session, programme_id=programme)
+    return _svg(
+        charts.to_svg(
+            charts.milestone_timeline(
+                overview.milestones,
+                planned_label=i18n.gettext("Planned"),
+                done_label=i18n.gettext("Done"),
+                measure_title=i18n.gettext("Measure"),
+                date_title=i18n.gettext("Date"),
+                kind_title=i18n.gettext("Milestone"),
+            )
+        )
+    )
+
+
+@router.get("/progress/rag.svg")
+def rag_chart(
+    session: DbSession,
+    programme: Annotated[RowId | None, Query()] = None,
+    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+) -> Response:
+    """Return the RAG history of the progress reports as SVG."""
+    overview = progress.progress_overview(session, programme_id=programme)
+    return _svg(
+        charts.to_svg(
+            charts.rag_history(
+                overview.reports,
+                rag_labels={rag: label(rag) for rag in Rag},
+                measure_title=i18n.gettext("Measure"),
+                date_title=i18n.gettext("Date"),
+                rag_title=i18n.gettext("Status (RAG)"),
+            )
+        )
+    )
+
+
+@router.get("/coverage")
+def coverage_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+) -> Response:
+    """Show, for every need, the measures and existing solutions that cover it."""
+    rows = progress.needs_coverage(session)
+    context = {"rows": rows, "urgent_count": sum(row.urgent_uncovered for row in rows)}
+    return render(request, "measures/coverage.html", context)
