@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from korona.surveillance import metrics
+from korona.surveillance import disclosure, metrics
 from korona.surveillance.calendar import Frequency, weekly_holiday_covariate
 from korona.surveillance.completeness import possibly_incomplete
 from korona.surveillance.geo import (
@@ -172,6 +172,7 @@ class SurveillanceReader:
         self.geography: Geography = load_geography(self.reference_dir)
         self._names = self.geography.names()
         self._cache: OrderedDict[tuple[int, str], LocationView] = OrderedDict()
+        self._masks: tuple[int, disclosure.PublicMasks] | None = None
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -216,6 +217,72 @@ class SurveillanceReader:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return built
+
+    def public_view(self, code: str) -> LocationView:
+        """Return the view the public may see: counts 1–4 as "<5", complementary cells as ":",
+        no rate from a hidden count (see :mod:`korona.surveillance.disclosure`)."""
+        view = self.view(code)
+        key = (self.store.generation, f"public:{code}")
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        built = disclosure.public_view(view, self.public_masks())
+        with self._lock:
+            self._cache[key] = built
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return built
+
+    def public_masks(self) -> disclosure.PublicMasks:
+        """Return the national suppression of the current store generation (computed once)."""
+        generation = self.store.generation
+        with self._lock:
+            if self._masks is not None and self._masks[0] == generation:
+                return self._masks[1]
+        cases = self.store.cases(Frequency.WEEKLY).select("location_code", "date", "n").collect()
+        masks = disclosure.PublicMasks(
+            cases, self._national_consultations(), self._national_signals()
+        )
+        with self._lock:
+            self._masks = (generation, masks)
+        return masks
+
+    def _national_consultations(self) -> pl.DataFrame | None:
+        if COVID_SYNDROME not in self.store.dimensions()["syndromes"]:
+            return None
+        frame = (
+            self.store.consultations(Frequency.WEEKLY)
+            .filter(pl.col("age") == AgeGroup.TOTAL.value, pl.col("syndrome") == COVID_SYNDROME)
+            .group_by("location_code", "date")
+            .agg(pl.col("n").sum(), pl.col("denominator").sum())
+            .collect()
+        )
+        share = frame.rename({"n": "covid_n", "denominator": "all_n"})
+        return share
+
+    def _national_signals(self) -> pl.DataFrame | None:
+        frame = self._signal_results()
+        if frame is None:
+            return None
+        last = frame.select(pl.col("date").max()).collect().item()
+        if last is None:
+            return None
+        return (
+            frame.filter(
+                pl.col("date") > last - dt.timedelta(weeks=SIGNAL_WEEKS),
+                ~pl.col("syndrome").is_in([COVID_SYNDROME, *_COVID_PARTS]),
+            )
+            .select("location_code", "age", "syndrome", "date", "n")
+            .collect()
+        )
+
+    def _signal_results(self) -> pl.LazyFrame | None:
+        """Return the stored weekly results of the first signal method that has any."""
+        for method in SIGNAL_METHODS:
+            frame = self.store.results(method, Frequency.WEEKLY)
+            if "location_code" in frame.collect_schema().names():
+                return frame
+        return None
 
     def _build(self, location: Location) -> LocationView:
         county = self.county_of(location)
@@ -308,13 +375,7 @@ class SurveillanceReader:
         table = table.sort("date")
         table = table.with_columns(
             _incomplete(table, "consultations_all_n").alias("possibly_incomplete"),
-            pl.format(
-                "{}-W{}",
-                pl.col("date").dt.iso_year(),
-                pl.col("date").dt.week().cast(pl.String).str.zfill(2),
-            ).alias("week"),
-            pl.col("date").dt.iso_year().cast(pl.Int32).alias("iso_year"),
-            pl.col("date").dt.week().cast(pl.Int32).alias("iso_week"),
+            *_week_columns(),
         )
         return _with_columns(table, COVID_COLUMNS)
 
@@ -360,11 +421,8 @@ class SurveillanceReader:
         )
 
     def _signals(self, code: str) -> pl.DataFrame:
-        for method in SIGNAL_METHODS:
-            frame = self.store.results(method, Frequency.WEEKLY)
-            if "location_code" in frame.collect_schema().names():
-                break
-        else:
+        frame = self._signal_results()
+        if frame is None:
             return _with_columns(pl.DataFrame(), SIGNAL_COLUMNS)
         rows = frame.filter(
             pl.col("location_code") == code,
@@ -374,7 +432,9 @@ class SurveillanceReader:
             return _with_columns(rows, SIGNAL_COLUMNS)
         last = rows["date"].max()
         assert isinstance(last, dt.date)
-        rows = rows.filter(pl.col("date") > last - dt.timedelta(weeks=SIGNAL_WEEKS))
+        rows = rows.filter(pl.col("date") > last - dt.timedelta(weeks=SIGNAL_WEEKS)).with_columns(
+            _week_columns()
+        )
         totals = self._consultation_totals(code)
         if totals is not None:
             rows = rows.join(totals, on="date", how="left")
@@ -406,13 +466,7 @@ class SurveillanceReader:
         rates = self._rates(self._cases(roles["location_code"].to_list()))
         return (
             roles.join(rates, on="location_code", how="inner")
-            .with_columns(
-                pl.format(
-                    "{}-W{}",
-                    pl.col("date").dt.iso_year(),
-                    pl.col("date").dt.week().cast(pl.String).str.zfill(2),
-                ).alias("week")
-            )
+            .with_columns(_week_columns()[0])
             .select(
                 "location_code",
                 "name",
@@ -456,6 +510,19 @@ class SurveillanceReader:
                 None,
             )
         return out
+
+
+def _week_columns() -> list[pl.Expr]:
+    """Return week ("2020-W53"), iso_year and iso_week of the Sunday in ``date``."""
+    return [
+        pl.format(
+            "{}-W{}",
+            pl.col("date").dt.iso_year(),
+            pl.col("date").dt.week().cast(pl.String).str.zfill(2),
+        ).alias("week"),
+        pl.col("date").dt.iso_year().cast(pl.Int32).alias("iso_year"),
+        pl.col("date").dt.week().cast(pl.Int32).alias("iso_week"),
+    ]
 
 
 def _with_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
