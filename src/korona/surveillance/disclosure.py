@@ -319,6 +319,8 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
     out = out.with_columns(label.alias("_label")).drop(f"n{LABEL_SUFFIX}", "n_hidden", strict=False)
     out = _hide(out, "n", "_hidden", pl.col("_label"))
     out = _blank(out, ["zscore", "status", "excess"], pl.col("_hidden"))
+    # The excess is a count of consultations too; 1–4 are hidden like any other count.
+    out = _primary_only(out, "excess")
     out = out.with_columns(pl.lit(None, pl.Int64).alias("denominator"))
     return out.drop("_hidden", "_label")
 

@@ -126,7 +126,7 @@ def counts_between_1_and_4(frame):
     """Return the (column, value) of every count 1–4 in a public frame."""
     found = []
     for column in frame.columns:
-        if column == "n" or column.endswith("_n"):
+        if column in ("n", "excess") or column.endswith("_n"):
             values = frame[column].cast(pl.Int64, strict=False)
             found += [(column, v) for v in values.drop_nulls() if 1 <= v <= 4]
     return found

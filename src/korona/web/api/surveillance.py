@@ -86,7 +86,7 @@ class SignalOut(BaseModel):
     threshold4: float | None
     zscore: float | None
     status: Literal["normal", "medium", "high"] | None
-    excess_n: int | None = Field(description="Consultations above the lower threshold")
+    excess_n: Count = Field(description="Consultations above the lower threshold")
     failed: bool | None
     possibly_incomplete: bool | None
 
