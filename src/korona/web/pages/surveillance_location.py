@@ -214,7 +214,10 @@ def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
         )
         out["comparison_legend"] = legend
         latest_week = recent.filter(pl.col("date") == last)
-        out["comparison_rows"] = records(latest_week.sort("role", "name"))
+        place = {code: i for i, code in enumerate(order)}
+        out["comparison_rows"] = sorted(
+            records(latest_week), key=lambda row: place.get(row["location_code"], len(place))
+        )
     return out
 
 
