@@ -227,13 +227,14 @@ def _primary_only(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
     """Return the view as the public may see it (every count checked against ``masks``)."""
     code = view.location.code
-    covid = view.covid
+    # Weeks oldest first: the 14-day rule below looks at the previous row.
+    covid = view.covid.sort("date")
     # Cases: this location's weekly masks; the cumulative count only for the latest week.
     weekly = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_not_null())
     total = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_null())
-    covid = covid.join(weekly.drop("location_code"), on="date", how="left").with_columns(
-        pl.col("n_hidden").fill_null(False)
-    )
+    covid = covid.join(
+        weekly.drop("location_code"), on="date", how="left", maintain_order="left"
+    ).with_columns(pl.col("n_hidden").fill_null(False))
     covid = _hide(covid, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
     previous_hidden = pl.col("n_hidden").shift(1).fill_null(False)
     covid = _blank(covid, ["per_100k"], pl.col("n_hidden"))
@@ -263,7 +264,7 @@ def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
     # Consultations: covid and all consultations hidden by the national masks.
     if masks.consultations is not None:
         mine = masks.consultations.filter(pl.col("location_code") == code).drop("location_code")
-        covid = covid.join(mine, on="date", how="left").with_columns(
+        covid = covid.join(mine, on="date", how="left", maintain_order="left").with_columns(
             pl.col("covid_n_hidden", "all_n_hidden").fill_null(False)
         )
     else:
@@ -309,9 +310,9 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
         out = signals.with_columns(pl.lit(True).alias("_hidden"))
     else:
         mine = masks.signals.filter(pl.col("location_code") == code).drop("location_code")
-        out = signals.join(mine, on=["age", "syndrome", "date"], how="left").with_columns(
-            pl.col("n_hidden").fill_null(True).alias("_hidden")
-        )
+        out = signals.join(
+            mine, on=["age", "syndrome", "date"], how="left", maintain_order="left"
+        ).with_columns(pl.col("n_hidden").fill_null(True).alias("_hidden"))
     label = (
         pl.col(f"n{LABEL_SUFFIX}").fill_null(pl.lit(COMPLEMENTARY_LABEL))
         if f"n{LABEL_SUFFIX}" in out.columns
@@ -328,9 +329,9 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
 
 def _public_comparison(comparison: pl.DataFrame, masks: PublicMasks) -> pl.DataFrame:
     weekly = masks.cases.filter(pl.col("date").is_not_null())
-    out = comparison.join(weekly, on=["location_code", "date"], how="left").with_columns(
-        pl.col("n_hidden").fill_null(False)
-    )
+    out = comparison.join(
+        weekly, on=["location_code", "date"], how="left", maintain_order="left"
+    ).with_columns(pl.col("n_hidden").fill_null(False))
     previous = pl.col("n_hidden").shift(1).over("location_code", order_by="date").fill_null(False)
     out = _hide(out, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
     out = _blank(out, ["per_100k"], pl.col("n_hidden"))

@@ -340,8 +340,8 @@ class SurveillanceReader:
         keys = ["location_code", "date"]
         return (
             weekly.drop("n_window")
-            .join(fortnight, on=keys, how="left")
-            .join(share, on=keys, how="left")
+            .join(fortnight, on=keys, how="left", maintain_order="left")
+            .join(share, on=keys, how="left", maintain_order="left")
             .with_columns(
                 pl.col("date")
                 .dt.iso_year()
@@ -371,7 +371,7 @@ class SurveillanceReader:
         table = dates
         for frame in (*frames, cases_signal, consultation_signal):
             if frame is not None and frame.height:
-                table = table.join(frame, on=keys, how="left")
+                table = table.join(frame, on=keys, how="left", maintain_order="left")
         table = table.sort("date")
         table = table.with_columns(
             _incomplete(table, "consultations_all_n").alias("possibly_incomplete"),
@@ -437,7 +437,7 @@ class SurveillanceReader:
         )
         totals = self._consultation_totals(code)
         if totals is not None:
-            rows = rows.join(totals, on="date", how="left")
+            rows = rows.join(totals, on="date", how="left", maintain_order="left")
         rank = pl.col("status").replace_strict(
             {"high": 0, "medium": 1, "normal": 2}, default=3, return_dtype=pl.Int8
         )
@@ -540,7 +540,7 @@ def _incomplete(frame: pl.DataFrame, totals: str) -> pl.Series:
     first, last = ordered["date"].min(), ordered["date"].max()
     assert isinstance(first, dt.date) and isinstance(last, dt.date)
     holidays = weekly_holiday_covariate(first, last).select("date", "holiday")
-    joined = ordered.join(holidays, on="date", how="left")
+    joined = ordered.join(holidays, on="date", how="left", maintain_order="left")
     values = joined[totals].cast(pl.Float64).fill_null(np.nan).to_numpy()[None, :]
     holiday = (joined["holiday"].fill_null(0) > 0).to_numpy()
     reported = np.flatnonzero(np.isfinite(values[0]))
