@@ -15,6 +15,7 @@ from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
 from korona.web.api import netlist as netlist_api
 from korona.web.api import solutions as solutions_api
+from korona.web.api import surveillance as surveillance_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
 from korona.web.pages import (
@@ -33,6 +34,7 @@ from korona.web.pages import (
     prioritisation,
     progress,
     solutions,
+    surveillance_location,
     triage,
 )
 from korona.web.templating import TEMPLATES_DIR
@@ -64,6 +66,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     netlist.router,
     meetings.router,
     netlist_api.router,
+    surveillance_location.router,
+    surveillance_api.router,
 )
 
 

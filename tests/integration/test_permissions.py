@@ -157,6 +157,8 @@ def concrete_path(path: str, world: World) -> str:
         "meeting_id": "1",
         "number": "1",
         "item_id": "1",
+        "location_code": "norge",
+        "table": "covid",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

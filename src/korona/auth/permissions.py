@@ -45,6 +45,9 @@ class Permission(StrEnum):
     MEETING_MANAGE = "meeting.manage"  # the office runs meetings and writes the minutes
     NETLIST_APPROVE = "netlist.approve"  # only decision members approve a net list version
     NETLIST_PUBLISH = "netlist.publish"  # the office publishes an approved version
+    # Surveillance location pages (issue 13): full detail of one's own municipality and its
+    # neighbours; everyone else sees municipalities with small counts hidden.
+    SURVEILLANCE_DETAIL = "surveillance.detail"
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -99,6 +102,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MEETING_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.NETLIST_APPROVE: frozenset({Role.DECISION_MEMBER}),
     Permission.NETLIST_PUBLISH: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.SURVEILLANCE_DETAIL: frozenset({Role.MUNICIPAL_DOCTOR}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
