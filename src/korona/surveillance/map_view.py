@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -277,6 +278,20 @@ def map_view(
     county: str | None = None,
     syndrome: str = ANY_SYNDROME,
     full_detail: Collection[str] = frozenset(),
+) -> MapView:
+    """Return the figures one map shows (see :func:`_map_view`); the same question to the
+    same tables is answered from a cache, so concurrent map requests share the work."""
+    return _map_view(tables, indicator, week, county, syndrome, frozenset(full_detail))
+
+
+@functools.lru_cache(maxsize=256)
+def _map_view(
+    tables: MapTables,
+    indicator: Indicator,
+    week: str | None,
+    county: str | None,
+    syndrome: str,
+    full_detail: frozenset[str],
 ) -> MapView:
     """Return the figures one map shows, suppressed except for ``full_detail`` municipalities.
 
