@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from korona.auth.permissions import Permission, Principal
 from korona.auth.vocabulary import Role
-from korona.errors import InvalidInput, NotFound
+from korona.errors import N_, InvalidInput, NotFound
 from korona.surveillance.map_view import (
     ANY_SYNDROME,
     Indicator,
@@ -94,11 +94,15 @@ class MapIndicators(BaseModel):
     source: str
 
 
+_CASE_SOURCE = N_("FHI (MSIS, cases by week) and SSB (population, table 07459)")
+#: Where each indicator's figures come from (English; the pages translate them).
 SOURCES = {
-    Indicator.SHARE_INFECTED: "FHI (MSIS, cases by week) and SSB (population, table 07459)",
-    Indicator.INCIDENCE_14D: "FHI (MSIS, cases by week) and SSB (population, table 07459)",
-    Indicator.SIGNAL: "Consultations with GPs and out-of-hours clinics (KUHR; simulated in the "
-    "demo), Sykdomspulsen's detector",
+    Indicator.SHARE_INFECTED: _CASE_SOURCE,
+    Indicator.INCIDENCE_14D: _CASE_SOURCE,
+    Indicator.SIGNAL: N_(
+        "Consultations with GPs and out-of-hours clinics (KUHR; simulated in the demo), "
+        "Sykdomspulsen's detector"
+    ),
 }
 
 
