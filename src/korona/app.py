@@ -13,6 +13,7 @@ from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
 from korona.web.api import solutions as solutions_api
+from korona.web.api import surveillance as surveillance_api
 from korona.web.api import surveillance_map as surveillance_map_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
@@ -26,6 +27,7 @@ from korona.web.pages import (
     outbox,
     portfolio_dashboard,
     solutions,
+    surveillance_location,
     surveillance_map,
     triage,
 )
@@ -50,6 +52,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    surveillance_location.router,
+    surveillance_api.router,
     surveillance_map.router,
     surveillance_map_api.router,
 )

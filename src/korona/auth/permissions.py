@@ -29,6 +29,9 @@ class Permission(StrEnum):
     INPUT_TRIAGE = "input.triage"  # triage actions and letter templates
     PORTFOLIO_IMPORT = "portfolio.import"  # import organisations, solutions, needs, inputs
     OUTBOX_READ = "outbox.read"  # the e-mail outbox
+    # Surveillance location pages (issue 13): full detail of one's own municipality and its
+    # neighbours; everyone else sees municipalities with small counts hidden.
+    SURVEILLANCE_DETAIL = "surveillance.detail"
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -51,6 +54,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.SURVEILLANCE_DETAIL: frozenset({Role.MUNICIPAL_DOCTOR}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

@@ -158,9 +158,10 @@ def load_store_cases(store: SurveillanceStore, first: dt.date, last: dt.date) ->
     """Return weekly MSIS case series per location from the store (None when there are none)."""
     frame = (
         store.cases(Frequency.WEEKLY)
-        # FHI's weekly municipal file leaves its first week blank; a week without a count is
-        # no information, and the zero-filled grid treats it like a missing row.
-        .filter(pl.col("date").is_between(first, last), pl.col("n").is_not_null())
+        .filter(pl.col("date").is_between(first, last))
+        # FHI's weekly municipal file gives its first week as NA; a week without a count
+        # reads as no cases rather than stopping the whole run.
+        .filter(pl.col("n").is_not_null())
         .select("location_code", "date", "n")
         .collect()
     )

@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -20,16 +21,15 @@ from korona.surveillance.colours import (
     LegendEntry,
     quantile_scale,
 )
+from korona.surveillance.disclosure import COMPLEMENTARY_LABEL, LABEL_SUFFIX, PublicMasks
 from korona.surveillance.geo import load_geography
 from korona.surveillance.metrics import (
     SUPPRESSED_LABEL,
     cases_per_100k,
     cumulative_share_infected,
-    suppress_small_cells,
 )
 from korona.surveillance.series import Status
 from korona.surveillance.store import SurveillanceStore
-from korona.surveillance.store.files import MANIFEST
 
 __all__ = [
     "ANY_SYNDROME",
@@ -85,9 +85,10 @@ class MapTables:
 
     ``cases``: week → one row per municipality: location_code, county_code, population, n
     (cases that week), cases_14d_n, incidence_14d (per 100 000), cumulative_n,
-    share_infected_percent, and per count ``<count>_suppressed`` (the public's suppression,
-    complementary within each county). ``signals``: (week, syndrome) → location_code,
-    county_code, n, status; syndrome ``any`` holds the worst status of all syndromes.
+    share_infected_percent, and per count ``<count>_hidden`` and ``<count>_label`` (what the
+    public sees, from the national masks). ``signals``: (week, syndrome) → location_code,
+    county_code, n, n_hidden, n_label, status, public_status; syndrome ``any`` holds the
+    worst status of all syndromes.
     """
 
     cases: Mapping[str, pl.DataFrame]
@@ -109,7 +110,7 @@ class MapTables:
 
 @dataclass(frozen=True, slots=True)
 class MapRow:
-    """One municipality on the map and in its table; counts are ints or "<5" when hidden."""
+    """One municipality on the map and in its table; a hidden count is "<5" or ":"."""
 
     location_code: str
     name: str
@@ -146,38 +147,43 @@ class MapView:
 
 
 _lock = threading.Lock()
-_cached: dict[tuple[Path, Path], tuple[tuple[int, ...], MapTables]] = {}
+_cached: dict[tuple[Path, Path], tuple[int, PublicMasks, MapTables]] = {}
 
 
-def _generation(root: Path) -> tuple[int, ...]:
-    """Return what changes with every commit of the store (the manifest is replaced)."""
-    try:
-        stat = (root / MANIFEST).stat()
-    except FileNotFoundError:
-        return (0,)
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def map_tables(store: SurveillanceStore, reference_dir: Path) -> MapTables:
+def map_tables(store: SurveillanceStore, reference_dir: Path, masks: PublicMasks) -> MapTables:
     """Return the map's tables for the store's current commit (built once, then shared).
 
-    Safe across threads: one request builds a generation's tables while the others wait.
+    ``masks`` is the national suppression of the same commit
+    (:meth:`SurveillanceReader.public_masks`): the map hides exactly the cells the location
+    pages hide, so that the two together give nothing back. Safe across threads: one request
+    builds a generation's tables while the others wait.
     """
     key = (store.root.resolve(), Path(reference_dir).resolve())
-    generation = _generation(store.root)
+    generation = store.generation
     hit = _cached.get(key)
-    if hit is not None and hit[0] == generation:
-        return hit[1]
+    if hit is not None and hit[0] == generation and hit[1] is masks:
+        return hit[2]
     with _lock:
         hit = _cached.get(key)
-        if hit is not None and hit[0] == generation:
-            return hit[1]
-        tables = _build(store, Path(reference_dir))
-        _cached[key] = (generation, tables)
+        if hit is not None and hit[0] == generation and hit[1] is masks:
+            return hit[2]
+        tables = _build(store, Path(reference_dir), masks)
+        _cached[key] = (generation, masks, tables)
         return tables
 
 
-def _build(store: SurveillanceStore, reference_dir: Path) -> MapTables:
+def _label(count: str, hidden: pl.Expr) -> pl.Expr:
+    """Return the public label of a hidden count: "<5" for 1–4, ":" for a complementary cell."""
+    return (
+        pl.when(~hidden)
+        .then(None)
+        .when(pl.col(count).is_between(1, 4))
+        .then(pl.lit(SUPPRESSED_LABEL))
+        .otherwise(pl.lit(COMPLEMENTARY_LABEL))
+    )
+
+
+def _build(store: SurveillanceStore, reference_dir: Path, masks: PublicMasks) -> MapTables:
     geography = load_geography(reference_dir)
     municipalities = geography.municipalities.select("location_code", "county_code")
     cases = (
@@ -196,13 +202,39 @@ def _build(store: SurveillanceStore, reference_dir: Path) -> MapTables:
         shares = cumulative_share_infected(cases, population).select(
             "location_code", "date", "cumulative_n", "share_infected_percent"
         )
-        frame = frame.join(shares, on=["location_code", "date"]).join(
-            municipalities, on="location_code"
+        weekly = masks.cases.filter(pl.col("date").is_not_null())
+        totals = masks.cases.filter(pl.col("date").is_null()).select(
+            "location_code", pl.col("n_hidden").alias("total_hidden")
         )
-        for count in _COUNTS:
-            frame = suppress_small_cells(frame, count, by=["county_code", "week"]).drop(
-                f"{count}_display"
+        hidden = pl.col("n_hidden")
+        frame = (
+            frame.join(shares, on=["location_code", "date"])
+            .join(municipalities, on="location_code")
+            .join(weekly, on=["location_code", "date"], how="left")
+            .join(totals, on="location_code", how="left")
+            .sort("location_code", "date")
+            .with_columns(hidden.fill_null(False), pl.col("total_hidden").fill_null(False))
+            .with_columns(
+                # This week and the one before make the 14-day count (as the location pages).
+                (hidden | hidden.shift(1).over("location_code").fill_null(False)).alias(
+                    "d14_hidden"
+                ),
+                # The public gets a cumulative count for the latest week only: two published
+                # cumulative counts would give back every week between them.
+                (
+                    (pl.col("date") != pl.col("date").max().over("location_code"))
+                    | pl.col("total_hidden")
+                ).alias("cumulative_hidden"),
             )
+            .with_columns(
+                pl.col(f"n{LABEL_SUFFIX}").alias("n_label"),
+                _label("cases_14d_n", pl.col("d14_hidden")).alias("cases_14d_n_label"),
+                pl.when(pl.col("date") != pl.col("date").max().over("location_code"))
+                .then(None)
+                .otherwise(_label("cumulative_n", pl.col("cumulative_hidden")))
+                .alias("cumulative_n_label"),
+            )
+        )
         frame = frame.select(
             "location_code",
             "county_code",
@@ -211,13 +243,18 @@ def _build(store: SurveillanceStore, reference_dir: Path) -> MapTables:
             *_COUNTS,
             "incidence_14d",
             "share_infected_percent",
-            *(f"{count}_suppressed" for count in _COUNTS),
-        )
+            pl.col("n_hidden").alias("n_hidden"),
+            pl.col("d14_hidden").alias("cases_14d_n_hidden"),
+            "cumulative_hidden",
+            "n_label",
+            "cases_14d_n_label",
+            "cumulative_n_label",
+        ).rename({"cumulative_hidden": "cumulative_n_hidden"})
         by_week = {
             str(week): part.drop("week")
             for (week,), part in frame.partition_by("week", as_dict=True).items()
         }
-    signals, syndromes = _signals(store, municipalities)
+    signals, syndromes = _signals(store, municipalities, masks)
     return MapTables(
         cases=by_week,
         signals=signals,
@@ -233,32 +270,56 @@ def _build(store: SurveillanceStore, reference_dir: Path) -> MapTables:
     )
 
 
+def _worst(frame: pl.DataFrame, status: str) -> pl.Expr:
+    return pl.col(status).sort_by(pl.col(status).replace_strict(_STATUS_RANK, default=-1)).last()
+
+
 def _signals(
-    store: SurveillanceStore, municipalities: pl.DataFrame
+    store: SurveillanceStore, municipalities: pl.DataFrame, masks: PublicMasks
 ) -> tuple[dict[tuple[str, str], pl.DataFrame], tuple[str, ...]]:
-    """Return each week's and syndrome's municipal signals (age total) and the syndromes."""
+    """Return each week's and syndrome's municipal signals (age total) and the syndromes.
+
+    ``public_status`` is null where the location pages hide the count (and with it the
+    status): weeks and syndromes outside the public masks are hidden too.
+    """
     results = store.results(SIGNAL_METHOD, Frequency.WEEKLY)
     if not results.collect_schema().names():
         return {}, ()
     frame = (
         results.filter(pl.col("age") == "total", pl.col("location_code").str.starts_with("municip"))
-        .select("location_code", "syndrome", "week", pl.col("n").fill_null(0), "status")
+        .select("location_code", "syndrome", "date", "week", pl.col("n").fill_null(0), "status")
         .collect()
         .join(municipalities, on="location_code")
     )
     if frame.height == 0:
         return {}, ()
-    frame = suppress_small_cells(frame, "n", by=["county_code", "syndrome", "week"]).drop(
-        "n_display"
-    )
+    if masks.signals is None:
+        frame = frame.with_columns(
+            pl.lit(True).alias("n_hidden"), pl.lit(COMPLEMENTARY_LABEL).alias("n_label")
+        )
+    else:
+        public = masks.signals.filter(pl.col("age") == "total").drop("age")
+        frame = (
+            frame.join(public, on=["location_code", "syndrome", "date"], how="left")
+            .with_columns(
+                pl.col(f"n{LABEL_SUFFIX}")
+                .fill_null(pl.when(pl.col("n_hidden").is_null()).then(pl.lit(COMPLEMENTARY_LABEL)))
+                .alias("n_label"),
+                pl.col("n_hidden").fill_null(True),
+            )
+            .drop(f"n{LABEL_SUFFIX}")
+        )
+    frame = frame.with_columns(
+        pl.when(pl.col("n_hidden")).then(None).otherwise(pl.col("status")).alias("public_status")
+    ).drop("date")
     worst = (
-        frame.with_columns(pl.col("status").replace_strict(_STATUS_RANK, default=0).alias("rank"))
-        .group_by("location_code", "county_code", "week")
-        .agg(pl.col("status").sort_by("rank").last())
+        frame.group_by("location_code", "county_code", "week")
+        .agg(_worst(frame, "status"), _worst(frame, "public_status"))
         .with_columns(
             pl.lit(ANY_SYNDROME).alias("syndrome"),
             pl.lit(None, pl.Int64).alias("n"),
-            pl.lit(False).alias("n_suppressed"),
+            pl.lit(False).alias("n_hidden"),
+            pl.lit(None, pl.String).alias("n_label"),
         )
     )
     frame = pl.concat([frame, worst.select(frame.columns)])
@@ -309,8 +370,9 @@ def _map_view(
         The signal's syndrome, or ``"any"`` for the worst status of all syndromes.
     full_detail:
         Municipality codes the viewer may see unsuppressed (a municipal doctor's own
-        municipality and its neighbours); everyone else gets counts 1–4 as "<5" and no rate
-        computed from them, with complementary suppression within each county.
+        municipality and its neighbours). Everywhere else the public masks apply: counts 1–4
+        as "<5", complementary cells as ":", no rate from a hidden count, a cumulative count
+        for the latest week only, and no signal status where its count is hidden.
     """
     if county is not None and county not in tables.county_names:
         raise MapError("Unknown county {county}; counties are county03 to county54.", county=county)
@@ -346,36 +408,26 @@ def _case_rows(
     tables: MapTables, indicator: Indicator, week: str, full_detail: Collection[str]
 ) -> tuple[list[MapRow], tuple[LegendEntry, ...]]:
     frame = tables.cases[week]
-    rate = "share_infected_percent" if indicator is Indicator.SHARE_INFECTED else "incidence_14d"
-    hides_rate = (
-        "cumulative_n_suppressed"
-        if rate == "share_infected_percent"
-        else ("cases_14d_n_suppressed")
+    share = indicator is Indicator.SHARE_INFECTED
+    rate, count = (
+        ("share_infected_percent", "cumulative_n") if share else ("incidence_14d", "cases_14d_n")
     )
-    public = frame.filter(~pl.col(hides_rate))[rate].drop_nulls().to_numpy()
     # The scale comes from the figures the public sees, so its breaks reveal nothing hidden.
-    scale = (
-        quantile_scale(public)
-        if indicator is Indicator.SHARE_INFECTED
-        else ColourScale(INCIDENCE_14D_BREAKS)
-    )
+    public = frame.filter(~pl.col(f"{count}_hidden"))[rate].drop_nulls().to_numpy()
+    scale = quantile_scale(public) if share else ColourScale(INCIDENCE_14D_BREAKS)
     rows = []
     for record in frame.iter_rows(named=True):
         code = record["location_code"]
         open_ = code in full_detail
 
-        def shown(count: str, record: dict = record, open_: bool = open_) -> int | str | None:
-            if record[count] is None:
+        def shown(name: str, of: str, record: dict = record, open_: bool = open_) -> Any:
+            if record[name] is None:
                 return None
-            return (
-                SUPPRESSED_LABEL if record[f"{count}_suppressed"] and not open_ else record[count]
-            )
+            if record[f"{of}_hidden"] and not open_:
+                return record[f"{of}_label"]
+            return record[name] if name == of else _rounded(record[name])
 
-        def rate_of(name: str, count: str, record: dict = record, open_: bool = open_):
-            hidden = record[f"{count}_suppressed"] and not open_
-            return SUPPRESSED_LABEL if hidden else _rounded(record[name])
-
-        value = rate_of(rate, hides_rate.removesuffix("_suppressed"))
+        value = shown(rate, count)
         rows.append(
             MapRow(
                 location_code=code,
@@ -385,12 +437,12 @@ def _case_rows(
                 population=record["population"],
                 value=value,
                 fill=_fill(value, scale),
-                n=shown("n"),
-                cases_14d_n=shown("cases_14d_n"),
-                cumulative_n=shown("cumulative_n"),
-                incidence_14d=rate_of("incidence_14d", "cases_14d_n"),
-                share_infected_percent=rate_of("share_infected_percent", "cumulative_n"),
-                suppressed=value == SUPPRESSED_LABEL,
+                n=shown("n", "n"),
+                cases_14d_n=shown("cases_14d_n", "cases_14d_n"),
+                cumulative_n=shown("cumulative_n", "cumulative_n"),
+                incidence_14d=shown("incidence_14d", "cases_14d_n"),
+                share_infected_percent=shown("share_infected_percent", "cumulative_n"),
+                suppressed=bool(record[f"{count}_hidden"]) and not open_,
             )
         )
     return rows, scale.legend()
@@ -403,8 +455,9 @@ def _signal_rows(
     rows = []
     for record in frame.iter_rows(named=True) if frame is not None else ():
         code = record["location_code"]
-        hidden = record["n_suppressed"] and code not in full_detail
-        status = record["status"]
+        open_ = code in full_detail
+        status = record["status"] if open_ else record["public_status"]
+        hidden = status is None and record["status"] is not None
         rows.append(
             MapRow(
                 location_code=code,
@@ -413,9 +466,14 @@ def _signal_rows(
                 county_name=tables.county_names.get(record["county_code"], ""),
                 population=None,
                 value=status,
-                fill=STATUS_COLOURS.get(Status(status), NO_DATA_FILL) if status else NO_DATA_FILL,
-                n=SUPPRESSED_LABEL if hidden else record["n"],
+                fill=SUPPRESSED_FILL
+                if hidden
+                else STATUS_COLOURS.get(Status(status), NO_DATA_FILL)
+                if status
+                else NO_DATA_FILL,
+                n=record["n_label"] if record["n_hidden"] and not open_ else record["n"],
                 status=status,
+                suppressed=hidden,
             )
         )
     legend = tuple(LegendEntry(colour, None, None) for colour in STATUS_COLOURS.values())
@@ -423,7 +481,7 @@ def _signal_rows(
 
 
 def _fill(value: float | str | None, scale: ColourScale) -> str:
-    if value == SUPPRESSED_LABEL:
+    if isinstance(value, str):  # "<5" or ":"
         return SUPPRESSED_FILL
     if value is None or isinstance(value, str) or not np.isfinite(value):
         return NO_DATA_FILL

@@ -437,6 +437,16 @@ class SurveillanceStore:
 
     # status and repair ---------------------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        """Return the committed generation (it grows with every commit; readers cache on it)."""
+        return self._manifest().generation
+
+    def last_ingest(self, table: str) -> dt.datetime | None:
+        """Return when ``table`` (cases, lab_tests, consultations, results) was last written."""
+        stamp = self._manifest().ingest_log.get(str(table))
+        return dt.datetime.fromisoformat(stamp) if stamp else None
+
     def status(self) -> StoreStatus:
         """Summarise each stored table and say what is wrong with the store, if anything."""
         return health.status(self.root)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from korona.auth.permissions import Permission, Principal
-from korona.auth.vocabulary import Role
 from korona.errors import N_, InvalidInput, NotFound
 from korona.surveillance.map_view import (
     ANY_SYNDROME,
@@ -21,20 +20,23 @@ from korona.surveillance.map_view import (
 )
 from korona.surveillance.outlines import neighbours
 from korona.surveillance.series import Status
-from korona.surveillance.store import SurveillanceStore
 from korona.web.deps import get_settings, require
 from korona.web.forms import FilterQuery
+from korona.web.surveillance_context import get_reader
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
 
 ISO_WEEK = r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"
-Suppressed = Literal["<5"]
+Hidden = Literal["<5", ":"]
 Count = Annotated[
-    int | Suppressed | None,
-    Field(description='A count; "<5" where it is 1 to 4 (or hides one) and you may not see it'),
+    int | Hidden | None,
+    Field(
+        description='A count; hidden from you as "<5" (1 to 4) or ":" (hidden so that a '
+        "total cannot give a small count back); null where not published"
+    ),
 ]
 Rate = Annotated[
-    float | Suppressed | None, Field(description='"<5" where computed from a hidden count')
+    float | Hidden | None, Field(description="Hidden like the count it is computed from")
 ]
 
 
@@ -107,10 +109,11 @@ SOURCES = {
 
 
 def full_detail_codes(principal: Principal, request: Request) -> frozenset[str]:
-    """Return the municipalities the principal sees unsuppressed: a municipal doctor's own
-    municipality and its neighbours; nobody else sees municipal counts below 5."""
+    """Return the municipalities the principal sees in full: with ``surveillance.detail``
+    (municipal doctors), their own municipality and its neighbours, as on the location pages
+    (``surveillance_context.detail_for``); everyone else sees municipalities as the public."""
     number = principal.municipality_number
-    if not number or not principal.has_role(Role.MUNICIPAL_DOCTOR):
+    if not number or not principal.can(Permission.SURVEILLANCE_DETAIL):
         return frozenset()
     near = neighbours(get_settings(request).reference_dir).get(number, ())
     return frozenset(f"municip{code}" for code in (number, *near))
@@ -120,8 +123,8 @@ def load_map(
     request: Request, principal: Principal, query: MapQuery, county: str | None
 ) -> tuple[MapTables, MapView]:
     """Return the shared tables and the view the principal may see; bad choices raise 4xx."""
-    settings = get_settings(request)
-    tables = map_tables(SurveillanceStore(settings.surveillance_dir), settings.reference_dir)
+    reader = get_reader(request)
+    tables = map_tables(reader.store, reader.reference_dir, reader.public_masks())
     try:
         view = map_view(
             tables,
