@@ -55,11 +55,30 @@ def test_public_map_indicator_county_table_and_click_through(page: Page) -> None
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bergen")
 
 
-def test_public_utsira_page_shows_small_counts_as_less_than_five(page: Page) -> None:
-    response = page.goto("/surveillance/municip1151")
-    assert response is not None and response.status == 200
+def test_public_sees_utsiras_small_counts_as_less_than_five(page: Page, server: str) -> None:
+    # A week in which Utsira (192 inhabitants) had 1–4 cases, found from FHI's data via the API.
+    weeks = httpx.get(server + "/api/v1/surveillance/map", timeout=60).json()["weeks"]
+    small_week = None
+    for week in reversed(weeks):
+        body = httpx.get(
+            server + "/api/v1/surveillance/map",
+            params={"indicator": "incidence_14d", "week": week, "county": "county11"},
+            timeout=60,
+        ).json()
+        utsira = next(r for r in body["municipalities"] if r["location_code"] == "municip1151")
+        assert utsira["n"] not in (1, 2, 3, 4)
+        if utsira["n"] == "<5":
+            small_week = week
+            break
+    assert small_week is not None
+    page.goto(f"/surveillance/map/county11?indicator=incidence_14d&week={small_week}")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Utsira", exact=True))
+    expect(row.get_by_role("cell", name="<5").first).to_be_visible()
+    row.get_by_role("link", name="Utsira", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/surveillance/municip1151$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Utsira")
-    expect(page.get_by_text("<5", exact=True).first).to_be_visible()
+    expect(page.get_by_text("Antall fra 1 til 4 vises som <5", exact=False)).to_be_visible()
+    assert_accessible(page)
 
 
 def test_municipal_doctor_lands_on_bergen_and_reaches_the_map(page: Page) -> None:
