@@ -16,6 +16,7 @@ from korona.web.api import needs as needs_api
 from korona.web.api import netlist as netlist_api
 from korona.web.api import solutions as solutions_api
 from korona.web.api import surveillance as surveillance_api
+from korona.web.api import surveillance_map as surveillance_map_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
 from korona.web.pages import (
@@ -35,6 +36,7 @@ from korona.web.pages import (
     progress,
     solutions,
     surveillance_location,
+    surveillance_map,
     triage,
 )
 from korona.web.templating import TEMPLATES_DIR
@@ -68,6 +70,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     netlist_api.router,
     surveillance_location.router,
     surveillance_api.router,
+    surveillance_map.router,
+    surveillance_map_api.router,
 )
 
 

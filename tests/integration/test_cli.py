@@ -29,19 +29,24 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) -> None:
-    first = runner.invoke(app, ["demo", "--password", "demo-password-1"], env=env)
+    # The surveillance part has its own test (test_surveillance_demo.py): it takes ~40 s.
+    first = runner.invoke(
+        app, ["demo", "--no-surveillance", "--password", "demo-password-1"], env=env
+    )
     assert first.exit_code == 0, first.output
     assert "kontor@demo.korona.no" in first.output and "demo-password-1" in first.output
     needs = db.scalar(select(func.count()).select_from(Need))
     assert needs is not None and needs >= 40
-    second = runner.invoke(app, ["demo", "--password", "demo-password-2"], env=env)
+    second = runner.invoke(
+        app, ["demo", "--no-surveillance", "--password", "demo-password-2"], env=env
+    )
     assert second.exit_code == 0
     assert "0 new needs" in second.output
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Need)) == needs
     assert db.scalar(select(func.count()).select_from(Input)) == 30  # waiting in triage
     assert db.scalar(select(func.count()).select_from(User)) == 8
-    again = runner.invoke(app, ["demo", "--if-empty"], env=env)
+    again = runner.invoke(app, ["demo", "--no-surveillance", "--if-empty"], env=env)
     assert again.exit_code == 0 and "demo-password-2" in again.output
 
 

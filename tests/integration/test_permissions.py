@@ -159,6 +159,7 @@ def concrete_path(path: str, world: World) -> str:
         "item_id": "1",
         "location_code": "norge",
         "table": "covid",
+        "county": "county46",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 
