@@ -20,6 +20,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.matching.changes import MatchChange
 from korona.portfolio.need.models import Need
+from korona.portfolio.situation.models import SituationReport, SituationReportNeed
 from korona.portfolio.solution.models import Solution
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Need",
     "Organisation",
     "OutboxMessage",
+    "SituationReport",
+    "SituationReportNeed",
     "Solution",
     "User",
     "UserRole",
