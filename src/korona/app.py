@@ -12,6 +12,7 @@ from korona.web.api import account as account_api
 from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
+from korona.web.api import situation as situation_api
 from korona.web.api import solutions as solutions_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
@@ -24,6 +25,7 @@ from korona.web.pages import (
     needs,
     outbox,
     portfolio_dashboard,
+    situation,
     solutions,
     triage,
 )
@@ -48,6 +50,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    situation.router,
+    situation_api.router,
 )
 
 

@@ -145,6 +145,8 @@ def concrete_path(path: str, world: World) -> str:
         "attachment_id": "1",
         "outbox_id": "1",
         "token": world.input_token,
+        "report_id": "1",
+        "county": "46",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

@@ -29,6 +29,9 @@ class Permission(StrEnum):
     INPUT_TRIAGE = "input.triage"  # triage actions and letter templates
     PORTFOLIO_IMPORT = "portfolio.import"  # import organisations, solutions, needs, inputs
     OUTBOX_READ = "outbox.read"  # the e-mail outbox
+    # situation reports (#14)
+    SITUATION_READ = "situation.read"  # reports, national and county dashboards
+    SITUATION_REPORT = "situation.report"  # report, correct, import: own municipality; office: all
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -51,6 +54,20 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
+    # situation reports (#14)
+    Permission.SITUATION_READ: frozenset(
+        {
+            Role.PORTFOLIO_OFFICE,
+            Role.ASSESSOR,
+            Role.DECISION_MEMBER,
+            Role.OBSERVER,
+            Role.NEEDS_REPORTER,
+            Role.MUNICIPAL_DOCTOR,
+        }
+    ),
+    Permission.SITUATION_REPORT: frozenset(
+        {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
+    ),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
