@@ -16,6 +16,7 @@ from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
 from korona.auth.security import MIN_PASSWORD_SCORE, password_score
+from korona.demo.situation import load_situation
 from korona.portfolio.intake.models import Input, InputKind
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks, Submission, submit_input
@@ -143,6 +144,7 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
         added += 1
     solutions_added = load_solutions(session, organisations)
     inputs_added = load_inputs(session, today=today)
+    load_situation(session, today=today)
     return DemoResult(
         organisations=len(organisations),
         users=DEMO_USERS,
