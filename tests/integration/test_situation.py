@@ -551,6 +551,7 @@ def test_a_need_from_a_report_shows_live_indicators(
     # The store has figures for Bergen: share infected and incidence are numbers.
     assert "Andel smittet</dt><dd>Ingen data" not in fragment.text
     assert "100 000</dt><dd>Ingen data" not in fragment.text
+    assert "Andre signaler</dt><dd>Ingen data" not in fragment.text
     whole = client.get(f"/situation/needs/{need_id}/indicators")
     assert "<html" in whole.text and "Kommunens indikatorer" in whole.text
     report_page = client.get(f"/situation/reports/{report.id}")

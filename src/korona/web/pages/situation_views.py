@@ -201,10 +201,10 @@ def indicator_rows(
         view = reader.view(f"municip{number}")
         covid = view.latest_covid() or {}
         signal_week, high, medium = None, 0, 0
-        if view.signals.height:
-            newest = view.signals["week"].max()
-            week = view.signals.filter(pl.col("week") == newest)
-            signal_week = str(newest)
+        dated = view.signals.filter(pl.col("date").is_not_null())
+        if dated.height:
+            week = dated.filter(pl.col("date") == dated["date"].max())
+            signal_week = str(week["week"][0])
             high = week.filter(pl.col("status") == Status.HIGH.value).height
             medium = week.filter(pl.col("status") == Status.MEDIUM.value).height
         rows.append(
