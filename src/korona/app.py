@@ -14,6 +14,7 @@ from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
 from korona.web.api import netlist as netlist_api
+from korona.web.api import situation as situation_api
 from korona.web.api import solutions as solutions_api
 from korona.web.api import surveillance as surveillance_api
 from korona.web.api import surveillance_map as surveillance_map_api
@@ -34,6 +35,7 @@ from korona.web.pages import (
     portfolio_dashboard,
     prioritisation,
     progress,
+    situation,
     solutions,
     surveillance_location,
     surveillance_map,
@@ -72,6 +74,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     surveillance_api.router,
     surveillance_map.router,
     surveillance_map_api.router,
+    situation.router,
+    situation_api.router,
 )
 
 

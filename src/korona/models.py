@@ -48,6 +48,7 @@ from korona.portfolio.netlist.decision_models import (
     NetlistDecision,
 )
 from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
+from korona.portfolio.situation.models import SituationReport, SituationReportNeed
 from korona.portfolio.solution.models import Solution
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "ProgressReport",
     "ProposalPin",
     "ReviewReminder",
+    "SituationReport",
+    "SituationReportNeed",
     "Solution",
     "User",
     "UserRole",

@@ -160,6 +160,8 @@ def concrete_path(path: str, world: World) -> str:
         "location_code": "norge",
         "table": "covid",
         "county": "county46",
+        "report_id": "1",
+        "county_number": "46",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

@@ -48,6 +48,9 @@ class Permission(StrEnum):
     # Surveillance location pages (issue 13): full detail of one's own municipality and its
     # neighbours; everyone else sees municipalities with small counts hidden.
     SURVEILLANCE_DETAIL = "surveillance.detail"
+    # situation reports (#14)
+    SITUATION_READ = "situation.read"  # reports, national and county dashboards
+    SITUATION_REPORT = "situation.report"  # report, correct, import: own municipality; office: all
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -103,6 +106,20 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.NETLIST_APPROVE: frozenset({Role.DECISION_MEMBER}),
     Permission.NETLIST_PUBLISH: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.SURVEILLANCE_DETAIL: frozenset({Role.MUNICIPAL_DOCTOR}),
+    # situation reports (#14)
+    Permission.SITUATION_READ: frozenset(
+        {
+            Role.PORTFOLIO_OFFICE,
+            Role.ASSESSOR,
+            Role.DECISION_MEMBER,
+            Role.OBSERVER,
+            Role.NEEDS_REPORTER,
+            Role.MUNICIPAL_DOCTOR,
+        }
+    ),
+    Permission.SITUATION_REPORT: frozenset(
+        {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
+    ),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

@@ -18,6 +18,7 @@ from korona.auth.permissions import Principal
 from korona.auth.security import MIN_PASSWORD_SCORE, password_score
 from korona.demo.assessment import load_assessment
 from korona.demo.netlist import load_decisions
+from korona.demo.situation import load_situation
 from korona.portfolio.intake.models import Input, InputKind
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks, Submission, submit_input
@@ -149,6 +150,7 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
     inputs_added = load_inputs(session, today=today)
     load_assessment(session, today=today)
     load_decisions(session, today=today)
+    load_situation(session, today=today)
     return DemoResult(
         organisations=len(organisations),
         users=DEMO_USERS,
