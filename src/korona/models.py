@@ -9,7 +9,7 @@ from korona.auth.models import (
     User,
     UserRole,
 )
-from korona.notify.models import OutboxMessage
+from korona.notify.models import OutboxAttachment, OutboxMessage
 from korona.portfolio.category import Category
 from korona.portfolio.intake.models import (
     Input,
@@ -21,8 +21,10 @@ from korona.portfolio.intake.models import (
 from korona.portfolio.matching.changes import MatchChange
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
+from korona.surveillance_mail.models import AlertDelivery, ReportDelivery, Subscription
 
 __all__ = [
+    "AlertDelivery",
     "ApiToken",
     "AuditEntry",
     "Category",
@@ -36,8 +38,11 @@ __all__ = [
     "MatchChange",
     "Need",
     "Organisation",
+    "OutboxAttachment",
     "OutboxMessage",
+    "ReportDelivery",
     "Solution",
+    "Subscription",
     "User",
     "UserRole",
 ]

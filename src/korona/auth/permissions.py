@@ -29,6 +29,9 @@ class Permission(StrEnum):
     INPUT_TRIAGE = "input.triage"  # triage actions and letter templates
     PORTFOLIO_IMPORT = "portfolio.import"  # import organisations, solutions, needs, inputs
     OUTBOX_READ = "outbox.read"  # the e-mail outbox
+    # Surveillance e-mail (issue 14): the weekly report and alerts.
+    SUBSCRIPTION_OWN = "subscription.own"  # follow locations for oneself
+    SUBSCRIPTION_MANAGE = "subscription.manage"  # anyone's subscriptions (the office)
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -51,6 +54,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
+    # Surveillance e-mail (issue 14). Outbreak teams are observers or municipal doctors.
+    Permission.SUBSCRIPTION_OWN: frozenset(
+        {Role.MUNICIPAL_DOCTOR, Role.OBSERVER, Role.PORTFOLIO_OFFICE}
+    ),
+    Permission.SUBSCRIPTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
