@@ -67,7 +67,7 @@ def fill_store(
     )
     rows = keys.height
     expected = rng.uniform(5, 40, rows)
-    short = week_sunday(*parse_iso_week(short_week)) if short_week else None
+    short = week_sunday(*parse_iso_week(short_week)) if short_week else dt.date(1900, 1, 7)
     frame = keys.with_columns(
         pl.Series("n", rng.poisson(expected)).cast(pl.Int64),
         pl.when(pl.col("date") == short)

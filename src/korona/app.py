@@ -27,6 +27,7 @@ from korona.web.pages import (
     solutions,
     triage,
 )
+from korona.web.pages import subscriptions as subscription_pages
 from korona.web.templating import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    subscription_pages.router,
 )
 
 

@@ -20,6 +20,9 @@ LAZY_GROUPS = {
     "portfolio": ("korona.portfolio.cli", "Koronaportefølje: matching, import and export."),
     "mail": ("korona.notify.cli", "E-mail outbox and its delivery worker."),
 }
+#: Modules whose commands join a lazy group when it loads; each has ``app`` and ``extend(module)``
+#: (the weekly report needs the database, which korona.surveillance does not import).
+LAZY_EXTENSIONS = {"surveillance": ("korona.surveillance_mail.cli",)}
 
 
 class LazyGroup(TyperGroup):
@@ -41,6 +44,11 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(LAZY_GROUPS[args[0]][0])
             group = typer.main.get_group(module.app)
             group.name = args[0]
+            for name in LAZY_EXTENSIONS.get(args[0], ()):
+                extension = importlib.import_module(name)
+                extension.extend(module)
+                for command_name, command in typer.main.get_group(extension.app).commands.items():
+                    group.add_command(command, command_name)
             return args[0], group, args[1:]
         return super().resolve_command(ctx, args)
 

@@ -145,6 +145,10 @@ def concrete_path(path: str, world: World) -> str:
         "attachment_id": "1",
         "outbox_id": "1",
         "token": world.input_token,
+        # Surveillance e-mail (issue 14): an unsigned link is refused with 404, not 403.
+        "user_id": "1",
+        "kind": "alerts",
+        "signature": "00",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -236,6 +237,9 @@ class Claim:
     attachments: tuple[Attachment, ...] = ()
 
 
+_LONG_LINES = email_policy.default.clone(max_line_length=998)
+
+
 class BuildError(Exception):
     """The outbox row cannot become an e-mail (a bad header or address)."""
 
@@ -244,14 +248,15 @@ def build_email(claim: Claim, mail_from: str) -> EmailMessage:
     """Return the claimed row as an e-mail, or raise BuildError saying what is wrong."""
     try:
         Address(addr_spec=claim.to_address)
-        email = EmailMessage()
+        # A List-Unsubscribe URL is one long word; the default 78-column folding would turn
+        # it into encoded words, which mail clients do not read as a URL (RFC 2369).
+        email = EmailMessage(policy=_LONG_LINES if claim.unsubscribe_url else email_policy.default)
         email["From"] = mail_from
         email["To"] = claim.to_address
         email["Subject"] = claim.subject
         email["Message-ID"] = claim.message_id
         if claim.unsubscribe_url:
             email["List-Unsubscribe"] = f"<{claim.unsubscribe_url}>"
-            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email.set_content(claim.body)
         if claim.html is not None:
             email.add_alternative(claim.html, subtype="html")

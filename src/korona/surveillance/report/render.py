@@ -305,8 +305,12 @@ class ReportRenderer:
     def _pdf(self, payload: dict[str, object]) -> bytes:
         with self._lock:
             if self._compiler is None:
-                self._compiler = typst.Compiler(self._template, ignore_system_fonts=True)
-            pdf = self._compiler.compile(format="pdf", sys_inputs={"data": json.dumps(payload)})
+                self._compiler = typst.Compiler(ignore_system_fonts=True)
+            # The template goes with every call: a compiler made from bytes forgets them after
+            # its first document (typst-py 0.15).
+            pdf = self._compiler.compile(
+                input=self._template, format="pdf", sys_inputs={"data": json.dumps(payload)}
+            )
         assert isinstance(pdf, bytes)
         return pdf
 
