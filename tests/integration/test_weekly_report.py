@@ -216,3 +216,52 @@ def test_alerts_list_new_high_signals_once_most_unusual_first(
     assert "svært uvanlig" in body
     subject = str(make_header(decode_header(received[team.email]["Subject"])))
     assert subject == "Signal: 2 nye høye signaler i områdene du følger (2020-W20)"
+
+
+def test_dry_run_writes_html_and_pdf_and_queues_nothing(
+    settings: Settings, db: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fill_store(settings.surveillance_dir, load_geography(settings.reference_dir))
+    user = doctor(db, "4601", "lege.bergen@example.no")
+    db.commit()
+    out = tmp_path / "reports"
+    output = cli(
+        settings,
+        monkeypatch,
+        25,
+        "surveillance",
+        "send-reports",
+        "--week",
+        WEEK,
+        "--dry-run",
+        "--out",
+        str(out),
+    )
+    assert "│ 1 │ 0 │ 0 │ 2 │" in output
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"{WEEK}-user{user.id}.html",
+        f"{WEEK}-user{user.id}.pdf",
+    ]
+    assert pypdf.PdfReader(out / f"{WEEK}-user{user.id}.pdf").pages
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert db.scalar(select(func.count()).select_from(ReportDelivery)) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--week", "2020-W54"], "ISO year 2020 has no week 54"),
+        (["--week", "uke 20"], "not an ISO week label"),
+        (["--week", WEEK, "--dry-run"], "--dry-run and --out DIR go together"),
+    ],
+)
+def test_bad_options_are_one_clear_line(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    for name, value in environment(settings, 25).items():
+        if name.startswith("KORONA_"):
+            monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(korona_app, ["surveillance", "send-reports", *args])
+    assert result.exit_code != 0
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
