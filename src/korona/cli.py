@@ -104,7 +104,7 @@ def demo(
             return
         chosen = password or generate_password()
         auth_service.check_password_strength(chosen)
-        result = load_demo(session, password=chosen)
+        result = load_demo(session, password=chosen, settings=config)
     password_file.write_text(chosen + "\n")
     password_file.chmod(0o600)
     console.print(
@@ -112,6 +112,10 @@ def demo(
         f"{len(result.users)} users, {result.needs_added} new needs, "
         f"{result.solutions_added} new solutions, {result.inputs_added} new inputs."
     )
+    if result.reports is not None:
+        source = "from the surveillance store" if result.reports.from_store else "(empty store)"
+        state = "queued in the outbox" if result.reports.queued else "already in the outbox"
+        console.print(f"Weekly report {result.reports.week} {source} {state}.", markup=False)
     _print_logins(chosen)
 
 

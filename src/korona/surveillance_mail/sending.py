@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from korona.bootstrap import Runtime
+from korona.config import Settings
 from korona.db import utcnow
 from korona.files import write_atomically
 from korona.notify import service as notify
@@ -52,8 +53,7 @@ class AlertSummary:
     told: int = 0
 
 
-def _urls(runtime: Runtime, user_id: int, kind: SubscriptionKind) -> tuple[str, str]:
-    settings = runtime.settings
+def _urls(settings: Settings, user_id: int, kind: SubscriptionKind) -> tuple[str, str]:
     base = settings.base_url.rstrip("/")
     path = service.unsubscribe_path(settings.secret_key.get_secret_value(), user_id, kind)
     return base + path, base + "/subscriptions"
@@ -79,18 +79,18 @@ def _insert_once(
 
 
 def weekly_renderer(
-    runtime: Runtime, week: str, geography: Geography | None = None
+    settings: Settings, week: str, geography: Geography | None = None
 ) -> ReportRenderer:
     """Return the renderer of a week's reports, reading the store once."""
-    settings = runtime.settings
     geography = geography or load_geography(settings.reference_dir)
     store = SurveillanceStore(settings.surveillance_dir)
     data = WeeklyData.build(store, geography, week)
     return ReportRenderer(data, base_url=settings.base_url)
 
 
-def _request(runtime: Runtime, subscriber: service.Subscriber) -> ReportRequest:
-    unsubscribe, account = _urls(runtime, subscriber.user_id, SubscriptionKind.WEEKLY_REPORT)
+def report_request(settings: Settings, subscriber: service.Subscriber) -> ReportRequest:
+    """Return what a subscriber's report needs: name, language, places, links."""
+    unsubscribe, account = _urls(settings, subscriber.user_id, SubscriptionKind.WEEKLY_REPORT)
     return ReportRequest(
         name=subscriber.name,
         language=subscriber.language,
@@ -147,10 +147,10 @@ def send_reports(
     with runtime.unit_of_work() as session:
         subscribers = [s for s in service.subscribers(session) if s.weekly]
     summary.subscribers = len(subscribers)
-    renderer = weekly_renderer(runtime, week)
+    renderer = weekly_renderer(runtime.settings, week)
     started(len(subscribers))
     for subscriber in subscribers:
-        request = _request(runtime, subscriber)
+        request = report_request(runtime.settings, subscriber)
         if out is not None:
             rendered = renderer.render(request)
             stem = out / f"{week}-user{subscriber.user_id}"
@@ -209,7 +209,7 @@ def _queue_alert(
             new.append(signal)
     if not new:
         return 0
-    unsubscribe, _ = _urls(runtime, subscriber.user_id, SubscriptionKind.ALERTS)
+    unsubscribe, _ = _urls(runtime.settings, subscriber.user_id, SubscriptionKind.ALERTS)
     mail = render_alert(
         new,
         name=subscriber.name,

@@ -20,6 +20,7 @@ from korona.errors import N_, Forbidden, InvalidInput, NotFound
 from korona.surveillance_mail.models import Subscription, SubscriptionKind
 
 AUDIT_ENTITY = "subscription"
+_LEVEL_ORDER = {"munici": 0, "county": 1, "norge": 2}
 NO_KIND = N_("Choose the weekly report, alerts, or both.")
 
 
@@ -172,7 +173,15 @@ def subscribers(session: Session) -> list[Subscriber]:
     users = session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.id)).unique()
     result = []
     for user in users:
-        items = followed(session, user)
+        # Own municipality first, then other municipalities, counties, the nation.
+        items = sorted(
+            followed(session, user),
+            key=lambda f: (
+                not f.automatic,
+                _LEVEL_ORDER.get(f.location_code[:6], 3),
+                f.location_code,
+            ),
+        )
         weekly = tuple(f.location_code for f in items if f.kind == SubscriptionKind.WEEKLY_REPORT)
         alerts = tuple(f.location_code for f in items if f.kind == SubscriptionKind.ALERTS)
         if weekly or alerts:

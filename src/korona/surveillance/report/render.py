@@ -187,7 +187,9 @@ def _signal_tables(
 
 
 def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[_Cell]]) -> str:
+    # The wrapper scrolls a wide table on a phone instead of widening the whole message.
     parts = [
+        '<div style="overflow-x:auto;max-width:100%;">'
         '<table style="border-collapse:collapse;margin:4px 0 12px 0;font-size:13px;">',
         f'<caption style="text-align:left;font-weight:bold;padding:2px 0;">{html.escape(caption)}'
         "</caption><thead><tr>",
@@ -204,7 +206,7 @@ def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[_Ce
             else:
                 parts.append(f'<td style="{style}">{html.escape(cell.text)}</td>')
         parts.append("</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     return "".join(parts)
 
 
