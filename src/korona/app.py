@@ -41,6 +41,7 @@ from korona.web.pages import (
     surveillance_map,
     triage,
 )
+from korona.web.pages import subscriptions as subscription_pages
 from korona.web.templating import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
@@ -76,6 +77,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     surveillance_map_api.router,
     situation.router,
     situation_api.router,
+    subscription_pages.router,
 )
 
 

@@ -23,6 +23,9 @@ LAZY_GROUPS = {
     "portfolio": ("korona.portfolio.cli", "Koronaportefølje: matching, import and export."),
     "mail": ("korona.notify.cli", "E-mail outbox and its delivery worker."),
 }
+#: Modules whose commands join a lazy group when it loads; each has ``app`` and ``extend(module)``
+#: (the weekly report needs the database, which korona.surveillance does not import).
+LAZY_EXTENSIONS = {"surveillance": ("korona.surveillance_mail.cli",)}
 
 
 class LazyGroup(TyperGroup):
@@ -44,6 +47,11 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(LAZY_GROUPS[args[0]][0])
             group = typer.main.get_group(module.app)
             group.name = args[0]
+            for name in LAZY_EXTENSIONS.get(args[0], ()):
+                extension = importlib.import_module(name)
+                extension.extend(module)
+                for command_name, command in typer.main.get_group(extension.app).commands.items():
+                    group.add_command(command, command_name)
             return args[0], group, args[1:]
         return super().resolve_command(ctx, args)
 
@@ -108,7 +116,7 @@ def demo(
             return
         chosen = password or generate_password()
         auth_service.check_password_strength(chosen)
-        result = load_demo(session, password=chosen)
+        result = load_demo(session, password=chosen, settings=config)
     password_file.write_text(chosen + "\n")
     password_file.chmod(0o600)
     console.print(
@@ -116,6 +124,10 @@ def demo(
         f"{len(result.users)} users, {result.needs_added} new needs, "
         f"{result.solutions_added} new solutions, {result.inputs_added} new inputs."
     )
+    if result.reports is not None:
+        source = "from the surveillance store" if result.reports.from_store else "(empty store)"
+        state = "queued in the outbox" if result.reports.queued else "already in the outbox"
+        console.print(f"Weekly report {result.reports.week} {source} {state}.", markup=False)
     _print_logins(chosen)
 
 

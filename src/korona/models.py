@@ -9,7 +9,7 @@ from korona.auth.models import (
     User,
     UserRole,
 )
-from korona.notify.models import OutboxMessage
+from korona.notify.models import OutboxAttachment, OutboxMessage
 from korona.portfolio.assessment.models import (
     Assessment,
     AssessmentNote,
@@ -50,9 +50,11 @@ from korona.portfolio.netlist.decision_models import (
 from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
 from korona.portfolio.situation.models import SituationReport, SituationReportNeed
 from korona.portfolio.solution.models import Solution
+from korona.surveillance_mail.models import AlertDelivery, ReportDelivery, Subscription
 
 __all__ = [
     "AgendaItem",
+    "AlertDelivery",
     "ApiToken",
     "Assessment",
     "AssessmentNote",
@@ -81,14 +83,17 @@ __all__ = [
     "NetlistVersion",
     "NoticeTemplate",
     "Organisation",
+    "OutboxAttachment",
     "OutboxMessage",
     "Programme",
     "ProgressReport",
     "ProposalPin",
+    "ReportDelivery",
     "ReviewReminder",
     "SituationReport",
     "SituationReportNeed",
     "Solution",
+    "Subscription",
     "User",
     "UserRole",
     "WeightsVersion",

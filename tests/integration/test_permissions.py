@@ -162,6 +162,10 @@ def concrete_path(path: str, world: World) -> str:
         "county": "county46",
         "report_id": "1",
         "county_number": "46",
+        # Surveillance e-mail (issue 14): an unsigned link is refused with 404, not 403.
+        "user_id": "1",
+        "kind": "alerts",
+        "signature": "00",
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

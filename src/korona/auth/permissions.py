@@ -51,6 +51,9 @@ class Permission(StrEnum):
     # situation reports (#14)
     SITUATION_READ = "situation.read"  # reports, national and county dashboards
     SITUATION_REPORT = "situation.report"  # report, correct, import: own municipality; office: all
+    # Surveillance e-mail (issue 14): the weekly report and alerts.
+    SUBSCRIPTION_OWN = "subscription.own"  # follow locations for oneself
+    SUBSCRIPTION_MANAGE = "subscription.manage"  # anyone's subscriptions (the office)
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -120,6 +123,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.SITUATION_REPORT: frozenset(
         {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
     ),
+    # Surveillance e-mail (issue 14). Outbreak teams are observers or municipal doctors.
+    Permission.SUBSCRIPTION_OWN: frozenset(
+        {Role.MUNICIPAL_DOCTOR, Role.OBSERVER, Role.PORTFOLIO_OFFICE}
+    ),
+    Permission.SUBSCRIPTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
