@@ -152,7 +152,7 @@ def concrete_path(path: str, world: World) -> str:
         "measure_id": "1",
         "milestone_id": "1",
         "programme_id": "1",
-        "kind": "delivered",
+        "notice_kind": "delivered",
         "language": "nb",
         "meeting_id": "1",
         "number": "1",
@@ -163,7 +163,6 @@ def concrete_path(path: str, world: World) -> str:
         "report_id": "1",
         "county_number": "46",
         # Surveillance e-mail (issue 14): an unsigned link is refused with 404, not 403.
-        "user_id": "1",
         "kind": "alerts",
         "signature": "00",
     }
