@@ -299,6 +299,26 @@ def merged_into(session: Session, input_id: int) -> Sequence[Input]:
     return session.scalars(statement).all()
 
 
+def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
+    """Return the inputs linked to a need, oldest first."""
+    statement = (
+        select(Input)
+        .join(InputNeed, InputNeed.input_id == Input.id)
+        .where(InputNeed.need_id == need_id)
+        .order_by(Input.id)
+    )
+    return session.scalars(statement).unique().all()
+
+
+def needs_of(session: Session, item: Input) -> Sequence[Need]:
+    """Return the needs an input is linked to, by title."""
+    if not item.need_ids:
+        return []
+    return session.scalars(
+        select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.title)
+    ).all()
+
+
 def inputs_of_user(session: Session, user_id: int) -> Sequence[Input]:
     """Return the inputs a user submitted, newest first."""
     statement = select(Input).where(Input.submitted_by_id == user_id).order_by(Input.id.desc())

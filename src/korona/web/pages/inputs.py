@@ -25,6 +25,7 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, get_runtime, get_settings, require
 from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
+from korona.web.history import history_lines
 from korona.web.templating import render
 
 router = APIRouter(prefix="/inputs", include_in_schema=False)
@@ -211,6 +212,7 @@ def status_page(
     context = {
         "item": item,
         "messages": intake.messages(session, item.id),
+        "attachments": intake.attachments_of(session, item.id),
         "kept": item.duplicate_of,
         "categories": list_categories(session),
     }
@@ -272,13 +274,21 @@ def detail_context(
     request: Request, session: Session, principal: Principal, item: Input
 ) -> dict[str, Any]:
     """Return what the input page shows: matches, messages, merges, history, triage choices."""
+    merged = intake.merged_into(session, item.id)
     context: dict[str, Any] = {
         "item": item,
+        "carried_attachments": [
+            (other, file) for other in merged for file in intake.attachments_of(session, other.id)
+        ],
+        "carried_messages": [
+            (other, message) for other in merged for message in intake.messages(session, other.id)
+        ],
         "suggestions": workflow.suggestions(match_index(request), item, per_kind=3),
         "messages": intake.messages(session, item.id),
-        "merged": intake.merged_into(session, item.id),
+        "merged": merged,
         "attachments": intake.attachments_of(session, item.id),
-        "history": intake.input_history(session, item.id),
+        "history": history_lines(session, intake.input_history(session, item.id)),
+        "linked_needs": intake.needs_of(session, item),
         "categories": list_categories(session),
         "next_statuses": workflow.INPUT_TRANSITIONS[item.status],
         "errors": {},

@@ -14,6 +14,7 @@ from korona.auth.models import Role, Sector
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, Forbidden, InvalidInput
 from korona.portfolio.category import list_categories
+from korona.portfolio.intake import service as intake
 from korona.portfolio.need import service
 from korona.portfolio.need.models import (
     NEED_TRANSITIONS,
@@ -27,6 +28,7 @@ from korona.web import i18n
 from korona.web.charts import stacked_bar_svg
 from korona.web.deps import DbSession, require
 from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, export_response
+from korona.web.history import history_lines
 from korona.web.labels import label
 from korona.web.templating import render
 
@@ -222,7 +224,10 @@ def need_page(
     need = service.get_need(session, need_id)
     context = {
         "need": need,
-        "history": service.need_history(session, need_id),
+        "history": history_lines(session, service.need_history(session, need_id)),
+        "linked_inputs": (
+            intake.inputs_for_need(session, need_id) if principal.can(Permission.INPUT_READ) else []
+        ),
         "can_edit": service.can_edit(principal, need),
         "can_validate": principal.can(Permission.NEED_VALIDATE),
         "next_statuses": sorted(NEED_TRANSITIONS[need.status]),
