@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from korona import municipalities
 from korona.auth import service as auth_service
 from korona.auth.permissions import ANONYMOUS, Permission, Principal, principal_for
 from korona.auth.security import csrf_valid
 from korona.bootstrap import Runtime
 from korona.config import Settings
+from korona.municipalities import Municipalities
 
 SESSION_COOKIE = "korona_session"
 CSRF_COOKIE = "korona_csrf"
@@ -37,6 +39,11 @@ def get_settings(request: Request) -> Settings:
     """Return the settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_municipalities(request: Request) -> Municipalities:
+    """Return the 2020 municipality list of the app's reference data folder."""
+    return municipalities.load(get_settings(request).reference_dir)
 
 
 def get_runtime(request: Request) -> Runtime:

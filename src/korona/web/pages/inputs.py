@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,7 +25,16 @@ from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, get_runtime, get_settings, require
-from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
+from korona.web.forms import (
+    Form,
+    InputQuery,
+    ListQuery,
+    Page,
+    Rejected,
+    attempt,
+    check_all,
+    export_response,
+)
 from korona.web.history import history_lines
 from korona.web.templating import render
 
@@ -179,7 +189,20 @@ def submit_input(
     settings = get_settings(request)
 
     def submit() -> Input:
-        data = InputCreate.model_validate(_payload(values, principal))
+        payload = _payload(values, principal)
+        checks: list[Callable[[], object]] = [
+            lambda: intake.check_categories(session, values["categories"]),
+            lambda: intake.check_needs(
+                session, [int(v) for v in values["need_ids"] if len(v) < 12]
+            ),
+        ]
+        if principal.organisation_id is None:
+            checks.append(
+                lambda: intake.check_organisation_fields(
+                    values["organisation_name"], payload.get("is_public")
+                )
+            )
+        data = check_all(InputCreate, payload, checks)
         submission = intake.Submission(
             attachments=_uploads(form), attachment_dir=settings.data_dir / "attachments"
         )
