@@ -24,7 +24,14 @@ from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, get_runtime, get_settings, require
+from korona.web.deps import (
+    DbSession,
+    get_runtime,
+    get_settings,
+    public_base_url,
+    require,
+    status_links,
+)
 from korona.web.forms import (
     Form,
     InputQuery,
@@ -59,7 +66,7 @@ RELATIVE_CUT = 0.5
 
 def links(request: Request) -> intake.StatusLinks:
     """Return the status-link maker of this app."""
-    return intake.status_links(get_settings(request))
+    return status_links(request)
 
 
 def match_index(request: Request) -> Any:
@@ -104,13 +111,14 @@ def _form_values(form: Any) -> dict[str, Any]:
     }
     values["categories"] = [v for v in form.getlist("categories") if isinstance(v, str)]
     values["need_ids"] = [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()]
+    values["need_q"] = need_q.strip() if isinstance(need_q := form.get("need_q"), str) else ""
     values["is_public"] = form.get("is_public") or ""
     values["commercial"] = form.get("commercial") == "1"
     return values
 
 
 def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    payload = {key: value for key, value in values.items() if value != ""}
+    payload = {key: value for key, value in values.items() if value != "" and key != "need_q"}
     payload["is_public"] = {"1": True, "0": False}.get(values["is_public"])
     payload["need_ids"] = list(values["need_ids"])  # RowId parses and bounds them
     payload["language"] = i18n.current_language.get()
@@ -131,6 +139,25 @@ def _uploads(form: Any) -> list[attachments.Upload]:
     return uploads
 
 
+#: How many characters of a needs search are used (a title is at most 200).
+MAX_NEED_QUERY = 100
+
+
+def need_options(session: Session, query: str, selected: list[str]) -> dict[str, Any]:
+    """Return the needs picker's list: the ticked needs first, then those matching the query."""
+    query = query.strip()[:MAX_NEED_QUERY]
+    everything = need_service.list_needs(session, NeedFilter())
+    matching = need_service.list_needs(session, NeedFilter(text=query)) if query else everything
+    ticked = [need for need in everything if str(need.id) in selected]
+    rest = [need for need in matching if str(need.id) not in selected]
+    return {
+        "need_options": ticked + rest,
+        "selected_needs": set(selected),
+        "need_query": query,
+        "matching_count": len(matching),
+    }
+
+
 def _form_page(
     request: Request,
     session: Session,
@@ -141,6 +168,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     context = {"values": values, "errors": errors, **_choices(session, principal)}
+    context |= need_options(session, values.get("need_q", ""), values.get("need_ids", []))
     return render(request, "inputs/form.html", context, status_code=status_code)
 
 
@@ -177,6 +205,19 @@ def match_preview(
     return render(request, "inputs/_matches.html", {"matches": matches})
 
 
+@router.get("/need-options")
+def need_picker_options(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_READ)),
+) -> Response:
+    """Return the needs picker's list for the search typed so far (htmx fragment)."""
+    params = request.query_params
+    selected = [v for v in params.getlist("need_ids")[:500] if v.isdigit()]
+    context = need_options(session, params.get("need_q", ""), selected)
+    return render(request, "inputs/_need_options.html", context)
+
+
 @router.post("")
 def submit_input(
     request: Request,
@@ -186,6 +227,10 @@ def submit_input(
 ) -> Response:
     """Register an input from the form and show the receipt; on bad input show the form again."""
     values = _form_values(form)
+    if form.get("search_needs") and principal.can(Permission.NEED_READ):
+        # The picker's search button (or Enter in a field) without JavaScript: show the form
+        # again with the needs filtered; nothing is submitted.
+        return _form_page(request, session, principal, values=values, errors={})
     settings = get_settings(request)
 
     def submit() -> Input:
@@ -289,7 +334,7 @@ def inputs_export(
 ) -> Response:
     """Download the filtered inputs with status and links as CSV or XLSX."""
     items = intake.list_inputs(session, query.to_filter())
-    rows = intake.export_rows(items, get_settings(request).base_url)
+    rows = intake.export_rows(items, public_base_url(request))
     return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill")
 
 
