@@ -286,7 +286,7 @@ def _update_sentence(entry: AuditEntry, names: Names, actor: str) -> str:
                 actor=actor,
                 needs=value_text("need_ids", removed, entry.entity_type, names),
             )
-    if set(after) == {"merged"}:
+    if "merged" in after:
         added, removed = _added(before.get("merged"), after.get("merged"))
         if added and not removed:
             return i18n.gettext(

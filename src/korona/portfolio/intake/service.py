@@ -120,8 +120,18 @@ def _organisation(
 
 def check_organisation_fields(organisation_name: str | None, is_public: bool | None) -> None:
     """Raise unless a submitter without an account named the organisation and its kind."""
+    check_organisation_name(organisation_name)
+    check_public_or_private(is_public)
+
+
+def check_organisation_name(organisation_name: str | None) -> None:
+    """Raise unless the submitting organisation is named."""
     if not organisation_name:
         raise InvalidInput(N_("Name the submitting organisation"), field="organisation_name")
+
+
+def check_public_or_private(is_public: bool | None) -> None:
+    """Raise unless the submitter said whether the organisation is public or private."""
     if is_public is None:
         raise InvalidInput(
             N_("Say whether the organisation is public or private"), field="is_public"

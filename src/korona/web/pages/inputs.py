@@ -242,11 +242,8 @@ def submit_input(
             ),
         ]
         if principal.organisation_id is None:
-            checks.append(
-                lambda: intake.check_organisation_fields(
-                    values["organisation_name"], payload.get("is_public")
-                )
-            )
+            checks.append(lambda: intake.check_organisation_name(values["organisation_name"]))
+            checks.append(lambda: intake.check_public_or_private(payload.get("is_public")))
         data = check_all(InputCreate, payload, checks)
         submission = intake.Submission(
             attachments=_uploads(form), attachment_dir=settings.data_dir / "attachments"
