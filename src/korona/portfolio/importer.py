@@ -244,6 +244,7 @@ def _check_organisation(context: _Context, number: int, row: dict[str, Any]) -> 
         sector=_text(row.get("sector")),
         municipality_number=_optional(row.get("municipality_number")),
     )
+    need_service.known_municipalities().check(data.municipality_number)
     ref = _text(row.get("external_ref"))
     # Organisations are unique by name: a second row or an existing organisation with the
     # same name would not be created, so say so instead of counting it as new.
@@ -301,6 +302,7 @@ def _check_need(
             "external_ref": _text(row.get("external_ref")),
         }
     )
+    need_service.known_municipalities().check(data.municipality_number)
     return data, owner.id, NeedStatus(_text(row.get("status")) or "registered")
 
 

@@ -38,8 +38,11 @@ def check_review_date(value: date | None) -> None:
         raise InvalidInput(N_("The review-by date cannot be in the past"), field="review_by_date")
 
 
-def _municipalities(given: Municipalities | None) -> Municipalities:
-    # The web app and the CLI pass the list of their settings' reference folder.
+def known_municipalities(given: Municipalities | None = None) -> Municipalities:
+    """Return the given 2020 municipality list, else the one of the default reference folder.
+
+    The web app passes the list of its settings' reference folder.
+    """
     return given if given is not None else municipalities.load(default_reference_dir())
 
 
@@ -78,7 +81,7 @@ def create_need(
     check_category(session, data.category)
     organisation = reporting_organisation(session, principal, data.organisation_id)
     check_review_date(data.review_by_date)
-    _municipalities(places).check(data.municipality_number)
+    known_municipalities(places).check(data.municipality_number)
     if data.external_ref and session.scalar(
         select(Need.id).where(Need.external_ref == data.external_ref)
     ):
@@ -163,7 +166,7 @@ def update_need(
     if "category" in changes:
         check_category(session, changes["category"])
     if "municipality_number" in changes:
-        _municipalities(places).check(changes["municipality_number"])
+        known_municipalities(places).check(changes["municipality_number"])
     if changes.get("title") is None and "title" in changes:
         raise InvalidInput(N_("The title cannot be empty"), field="title")
     before = audit.snapshot(need)
