@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.conftest import csrf_from, login, make_user
+from tests.conftest import TEST_SECRET, csrf_from, login, make_user
+from typer.testing import CliRunner
 
 from korona import audit
 from korona.auth import service as auth_service
-from korona.auth.models import Role
+from korona.auth.models import Organisation, Role, User
 from korona.auth.permissions import Principal, principal_for
+from korona.cli import app as korona_cli
 from korona.config import Environment, Settings
 from korona.portfolio.intake import attachments
 from korona.portfolio.intake import service as intake
@@ -415,3 +418,42 @@ def test_base_url_notice_at_start_up() -> None:
     assert development is not None and "each request" in development
     production = Settings(environment=Environment.PRODUCTION, secret_key="x" * 40).base_url_notice()
     assert production is not None and "KORONA_BASE_URL is not set" in production
+
+
+def test_imports_and_the_cli_refuse_municipalities_outside_the_2020_list(
+    database_url: str, tmp_path: Path, db: Session
+) -> None:
+    env = {
+        "KORONA_DATABASE_URL": database_url,
+        "KORONA_DATA_DIR": str(tmp_path / "data"),
+        "KORONA_SECRET_KEY": TEST_SECRET,
+        "KORONA_ENVIRONMENT": "test",
+    }
+    organisations = tmp_path / "organisations.csv"
+    organisations.write_text(
+        "external_ref,name,kind,sector,municipality_number\n"
+        "o1,Alfa kommune,municipality,municipal,0301\n"
+        "o2,Ukjent kommune,municipality,municipal,9999\n",
+        encoding="utf-8",
+    )
+    imported = CliRunner().invoke(korona_cli, ["portfolio", "import", str(organisations)], env=env)
+    assert imported.exit_code == 1 and "9999 stands for an unknown municipality" in imported.output
+    added = CliRunner().invoke(
+        korona_cli,
+        [
+            "user",
+            "add",
+            "lege@example.no",
+            "--name",
+            "Lise Lege",
+            "--role",
+            "municipal_doctor",
+            "--municipality",
+            "0101",
+            "--password",
+            "long-enough-password",
+        ],
+        env=env,
+    )
+    assert added.exit_code == 1 and "0101 is not a municipality number" in added.output
+    assert db.query(Organisation).count() == 0 and db.query(User).count() == 0
