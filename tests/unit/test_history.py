@@ -131,3 +131,16 @@ def test_unknown_actor_and_fields_fall_back_to_what_was_stored() -> None:
     line = describe([item], NAMES)[0]
     assert line.actor == "kari@example.no"  # a user no longer there: the stored address
     assert [(c.label, c.old, c.new) for c in line.changes] == [("odd field", "1", "2")]
+
+
+def test_only_inputs_come_from_the_public_anything_else_unnamed_is_the_system(
+    language: str,
+) -> None:
+    need = entry("create", entity_type="need", actor_id=None, after={"title": "x"})
+    assert (
+        sentence(need, NAMES)
+        == {
+            "nb": "Systemet registrerte behovet.",
+            "en": "The system registered the need.",
+        }[language]
+    )

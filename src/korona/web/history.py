@@ -150,7 +150,11 @@ def actor_name(entry: AuditEntry, names: Names) -> str:
     if entry.actor_id is not None and entry.actor_id in names.users:
         return names.users[entry.actor_id]
     if entry.actor_id is None and entry.actor == PUBLIC_ACTOR:
-        return i18n.gettext("submitter (not logged in)")
+        if entry.entity_type == "input" and entry.action == AuditAction.CREATE:
+            return i18n.gettext("submitter (not logged in)")
+        # Only inputs come from the public; anything else without a user is the demo loader
+        # or a service call made on nobody's behalf.
+        return i18n.gettext("the system")
     if entry.actor_id is None and entry.actor == CLI_ACTOR:
         return i18n.gettext("the command line")
     return entry.actor
