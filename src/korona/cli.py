@@ -209,6 +209,8 @@ def serve(
     elif mail_worker:
         console.print("No SMTP server set (KORONA_SMTP_HOST): e-mail stays in the outbox.")
     console.print(f"Serving korona on http://{host}:{port}")
+    if notice := config.base_url_notice():
+        console.print(notice)
     try:
         uvicorn.run(
             "korona.app:create_app",

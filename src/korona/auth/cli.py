@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, Role
-from korona.console import CLI, console, fail, transaction
+from korona.console import CLI, console, fail, settings, transaction
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -29,6 +29,14 @@ def user_add(
     ] = None,
 ) -> None:
     """Create a user with one or more roles."""
+    if municipality is not None:
+        from korona import municipalities
+        from korona.errors import InvalidInput
+
+        try:
+            municipalities.load(settings().reference_dir).check(municipality)
+        except InvalidInput as error:
+            fail(error.text)
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:

@@ -76,6 +76,40 @@ class Rejected:
         return next(iter(self.errors))
 
 
+class FormErrors(Exception):
+    """Everything wrong with a form found in one round: a translated message per field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def check_all(model: type[M], payload: Any, checks: Sequence[Callable[[], object]] = ()) -> M:
+    """Validate a form and run the service's checks on its raw values, reporting every failure.
+
+    Without this a person fixes the field errors, then learns about the organisation, then
+    about public/private: one round each. ``checks`` raise :class:`DomainError`; a field keeps
+    its first message.
+    """
+    errors: dict[str, str] = {}
+    data: M | None = None
+    try:
+        data = model.model_validate(payload)
+    except ValidationError as error:
+        errors = field_errors(error)
+    for check in checks:
+        try:
+            check()
+        except DomainError as error:
+            errors.setdefault(error.field or "form", translate_error(error))
+    if errors or data is None:
+        raise FormErrors(errors)
+    return data
+
+
 def attempt(
     session: Session,
     action: Callable[[], T],
@@ -95,6 +129,9 @@ def attempt(
     except ValidationError as error:
         session.rollback()
         return Rejected(field_errors(error), 422)
+    except FormErrors as error:
+        session.rollback()
+        return Rejected(error.errors, 422)
     except DomainError as error:
         session.rollback()
         return Rejected({error.field or field: translate_error(error)}, error.status_code)

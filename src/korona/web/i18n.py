@@ -107,3 +107,14 @@ def format_date(value: Any) -> str:
     if hasattr(value, "hour"):
         return fmt.datetime(value, "short")
     return fmt.date(value, "medium")
+
+
+def format_file_size(size_bytes: int) -> str:
+    """Format a file size for the current language: "512 B", "12,5 kB", "3,2 MB"."""
+    locale = "nb_NO" if current_language.get() == "nb" else "en_GB"
+    fmt = Format(locale)
+    if size_bytes < 1024:
+        return f"{fmt.number(size_bytes)} B"
+    if size_bytes < 1024 * 1024:
+        return f"{fmt.decimal(size_bytes / 1024, '#,##0.#')} kB"
+    return f"{fmt.decimal(size_bytes / (1024 * 1024), '#,##0.#')} MB"

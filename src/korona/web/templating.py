@@ -35,6 +35,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 templates.env.filters["date"] = i18n.format_date
+templates.env.filters["filesize"] = i18n.format_file_size
 templates.env.globals["Permission"] = Permission
 templates.env.filters["label"] = label
 templates.env.globals["sector_enum"] = Sector

@@ -96,7 +96,8 @@ def check_needs(session: Session, need_ids: Sequence[int]) -> list[int]:
     return wanted
 
 
-def _check_categories(session: Session, codes: Sequence[str]) -> list[str]:
+def check_categories(session: Session, codes: Sequence[str]) -> list[str]:
+    """Return the category codes without repeats, or raise at the first unknown one."""
     known = category_codes(session)
     for code in codes:
         if code not in known:
@@ -112,13 +113,29 @@ def _organisation(
         organisation = session.get(Organisation, principal.organisation_id)
         assert organisation is not None
         return organisation.id, organisation.name, organisation.kind.is_public
-    if not data.organisation_name:
+    check_organisation_fields(data.organisation_name, data.is_public)
+    assert data.organisation_name is not None and data.is_public is not None
+    return None, data.organisation_name, data.is_public
+
+
+def check_organisation_fields(organisation_name: str | None, is_public: bool | None) -> None:
+    """Raise unless a submitter without an account named the organisation and its kind."""
+    check_organisation_name(organisation_name)
+    check_public_or_private(is_public)
+
+
+def check_organisation_name(organisation_name: str | None) -> None:
+    """Raise unless the submitting organisation is named."""
+    if not organisation_name:
         raise InvalidInput(N_("Name the submitting organisation"), field="organisation_name")
-    if data.is_public is None:
+
+
+def check_public_or_private(is_public: bool | None) -> None:
+    """Raise unless the submitter said whether the organisation is public or private."""
+    if is_public is None:
         raise InvalidInput(
             N_("Say whether the organisation is public or private"), field="is_public"
         )
-    return None, data.organisation_name, data.is_public
 
 
 def _check_external_ref(session: Session, external_ref: str | None) -> None:
@@ -162,7 +179,7 @@ def submit_input(
     submission = submission or Submission()
     checked = [attachments.check(upload) for upload in submission.attachments]
     email = normalise_email(data.contact_email)
-    categories = _check_categories(session, data.categories)
+    categories = check_categories(session, data.categories)
     need_ids = check_needs(session, data.need_ids)
     organisation_id, organisation_name, is_public = _organisation(
         session, Principal() if submission.imported else principal, data
@@ -297,6 +314,26 @@ def merged_into(session: Session, input_id: int) -> Sequence[Input]:
     """Return the inputs merged into this one as duplicates."""
     statement = select(Input).where(Input.duplicate_of_id == input_id).order_by(Input.id)
     return session.scalars(statement).all()
+
+
+def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
+    """Return the inputs linked to a need, oldest first."""
+    statement = (
+        select(Input)
+        .join(InputNeed, InputNeed.input_id == Input.id)
+        .where(InputNeed.need_id == need_id)
+        .order_by(Input.id)
+    )
+    return session.scalars(statement).unique().all()
+
+
+def needs_of(session: Session, item: Input) -> Sequence[Need]:
+    """Return the needs an input is linked to, by title."""
+    if not item.need_ids:
+        return []
+    return session.scalars(
+        select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.title)
+    ).all()
 
 
 def inputs_of_user(session: Session, user_id: int) -> Sequence[Input]:

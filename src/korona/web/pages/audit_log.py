@@ -13,6 +13,7 @@ from korona.auth.permissions import Permission, Principal
 from korona.tabular import CSV_MEDIA_TYPE
 from korona.web.deps import DbSession, require
 from korona.web.forms import AuditQuery
+from korona.web.history import history_lines
 from korona.web.templating import render
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
@@ -32,7 +33,7 @@ def audit_page(
     filters = query.to_filter()
     entries = audit.query(session, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     context = {
-        "entries": entries[:PAGE_SIZE],
+        "entries": history_lines(session, entries[:PAGE_SIZE]),
         "has_more": len(entries) > PAGE_SIZE,
         "page": page,
         "filters": filters,
