@@ -26,6 +26,7 @@ from korona.web.pages import (
     portfolio_dashboard,
     solutions,
     triage,
+    users,
 )
 from korona.web.templating import TEMPLATES_DIR
 
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    users.router,
 )
 
 

@@ -6,6 +6,7 @@ from korona.auth.models import (
     LoginFailure,
     LoginSession,
     Organisation,
+    PasswordLink,
     User,
     UserRole,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Need",
     "Organisation",
     "OutboxMessage",
+    "PasswordLink",
     "Solution",
     "User",
     "UserRole",

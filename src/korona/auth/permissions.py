@@ -29,6 +29,8 @@ class Permission(StrEnum):
     INPUT_TRIAGE = "input.triage"  # triage actions and letter templates
     PORTFOLIO_IMPORT = "portfolio.import"  # import organisations, solutions, needs, inputs
     OUTBOX_READ = "outbox.read"  # the e-mail outbox
+    # User administration in the browser (issue 15)
+    USER_MANAGE = "user.manage"  # invite, edit, deactivate, reactivate, reset passwords
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -51,6 +53,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
+    # User administration in the browser (issue 15)
+    Permission.USER_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})
