@@ -21,10 +21,12 @@ from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, get_runtime, get_settings, require
-from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt
 from korona.web.templating import render
 
 router = APIRouter(prefix="/inputs", include_in_schema=False)
@@ -260,12 +262,13 @@ def inputs_export(
     request: Request,
     session: DbSession,
     query: Annotated[InputQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
-    """Download the filtered inputs with status and links as CSV or XLSX."""
+    """Download the filtered inputs with status and links as CSV or XLSX (people or machines)."""
     items = intake.list_inputs(session, query.to_filter())
     rows = intake.export_rows(items, get_settings(request).base_url)
-    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill")
+    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill", audience=audience)
 
 
 def detail_context(

@@ -22,11 +22,13 @@ from korona.portfolio.need.models import (
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
+from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.charts import stacked_bar_svg
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, export_response
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt
 from korona.web.labels import label
 from korona.web.templating import render
 
@@ -135,11 +137,12 @@ def needs_export(
     fmt: str,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Download the filtered needs as CSV or XLSX."""
+    """Download the filtered needs as CSV or XLSX (for people or for machines)."""
     rows = service.export_rows(service.list_needs(session, query.to_filter()))
-    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov")
+    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov", audience=audience)
 
 
 def _form_values(form: Any) -> dict[str, Any]:
