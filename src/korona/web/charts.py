@@ -29,7 +29,12 @@ LINE_BREAK = "|"
 
 def wrap_label(text: str, width: int) -> str:
     """Return the label broken into lines of at most about ``width`` characters."""
-    return LINE_BREAK.join(textwrap.wrap(text.replace(LINE_BREAK, "/"), width)) or text
+    text = text.replace(LINE_BREAK, "/")
+    if len(text) <= width:
+        return text
+    # "A / B" keeps the slash on the first line rather than alone on a line of its own.
+    text = text.replace(" / ", "/ ")
+    return LINE_BREAK.join(textwrap.wrap(text, width, break_long_words=False)) or text
 
 
 def _wrapped_labels() -> str:
@@ -67,10 +72,10 @@ def stacked_bar_svg(
     The category labels wrap (no label is cut); the category axis has no title, since the
     labels speak for themselves and a title beside wrapped labels would overlap them.
     """
-    line = 18 if width < NARROW else 30
-    data = alt.Data(
-        values=[{**row, "axis_label": wrap_label(str(row[category]), line)} for row in rows]
-    )
+    line = 20 if width < NARROW else 30
+    labelled = [{**row, "axis_label": wrap_label(str(row[category]), line)} for row in rows]
+    lines = max((row["axis_label"].count(LINE_BREAK) + 1 for row in labelled), default=1)
+    data = alt.Data(values=labelled)
     scale = (
         alt.Scale(domain=list(colors), range=list(colors.values()))
         if colors
@@ -99,7 +104,9 @@ def stacked_bar_svg(
                 alt.Tooltip(f"sum({value}):Q", title=value_title),
             ],
         )
-        .properties(height=alt.Step(34 if width < NARROW else 28))
+        # Each bar gets room for its label's lines, so wrapped labels never overlap; the left
+        # padding leaves room for a browser font wider than the one vl-convert measured with.
+        .properties(height=alt.Step(max(28, 16 * lines + 6)), padding={"left": 24, "right": 4})
     )
     return render_svg(_configure(chart, width))
 

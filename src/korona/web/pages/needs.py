@@ -25,7 +25,7 @@ from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
 from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.charts import stacked_bar_svg
+from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
 from korona.web.deps import DbSession, require
 from korona.web.exports import AudienceQuery, export_response
 from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt
@@ -108,9 +108,10 @@ def needs_overview(
 def needs_chart(
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    width: ChartWidth = DEFAULT_WIDTH,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Draw needs per category, stacked by status, as SVG."""
+    """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     needs = service.list_needs(session, query.to_filter())
     counts = service.overview(needs)
     language = i18n.current_language.get()
@@ -128,6 +129,7 @@ def needs_chart(
         value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
         colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
+        width=width,
     )
     return Response(svg, media_type="image/svg+xml")
 
