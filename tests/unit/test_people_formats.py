@@ -45,3 +45,16 @@ def test_long_chart_labels_wrap_without_being_cut() -> None:
     assert charts.wrap_label(text, 20) == "Avstandsoppfølging/|hjemmemonitorering"
     assert charts.wrap_label("Massevarsling / SMS", 20) == "Massevarsling / SMS"
     assert charts.wrap_label("a|b", 20) == "a/b"
+
+
+def test_pydantic_errors_are_norwegian_even_for_rare_types() -> None:
+    token = i18n.current_language.set("nb")
+    try:
+        short = {"type": "string_too_short", "input": "ab", "ctx": {"min_length": 3}}
+        assert i18n.translate_validation_error(short) == "Må ha minst 3 tegn"
+        url = {"type": "url_parsing", "input": "x", "msg": "Input should be a valid URL"}
+        assert i18n.translate_validation_error(url) == "Må være en nettadresse (https://…)"
+        odd = {"type": "uuid_parsing", "input": "x", "msg": "Input should be a valid UUID"}
+        assert i18n.translate_validation_error(odd) == "Ugyldig verdi"
+    finally:
+        i18n.current_language.reset(token)

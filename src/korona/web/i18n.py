@@ -87,6 +87,18 @@ _PYDANTIC_MESSAGES = {
     "enum": N_("Choose one of the listed values"),
     "too_short": N_("Choose at least {min_length}"),
     "value_error": N_("Invalid value"),
+    "too_long": N_("Choose at most {max_length}"),
+    "bool_parsing": N_("Must be yes or no"),
+    "bool_type": N_("Must be yes or no"),
+    "float_parsing": N_("Must be a number"),
+    "int_from_float": N_("Must be a whole number"),
+    "datetime_parsing": N_("Must be a date and time (YYYY-MM-DD HH:MM)"),
+    "datetime_from_date_parsing": N_("Must be a date and time (YYYY-MM-DD HH:MM)"),
+    "url_parsing": N_("Must be a web address (https://…)"),
+    "url_scheme": N_("Must be a web address (https://…)"),
+    "string_type": N_("Must be text"),
+    "list_type": N_("Must be a list"),
+    "literal_error": N_("Choose one of the listed values"),
 }
 
 
@@ -95,7 +107,8 @@ def translate_validation_error(error: Mapping[str, Any]) -> str:
     kind = "missing" if error.get("input") in ("", None) else str(error.get("type"))
     template = _PYDANTIC_MESSAGES.get(kind)
     if template is None:
-        return gettext(str(error.get("msg", "Invalid value")))
+        # pydantic's own message is English only: say it in the user's language, less precisely.
+        return gettext(_PYDANTIC_MESSAGES["value_error"])
     context = error.get("ctx") or {}
     return gettext(template).format(**{key: value for key, value in context.items()})
 
