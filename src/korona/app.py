@@ -40,6 +40,7 @@ from korona.web.pages import (
     surveillance_location,
     surveillance_map,
     triage,
+    users,
 )
 from korona.web.pages import subscriptions as subscription_pages
 from korona.web.templating import TEMPLATES_DIR
@@ -78,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     situation.router,
     situation_api.router,
     subscription_pages.router,
+    users.router,
 )
 
 

@@ -6,6 +6,7 @@ from korona.auth.models import (
     LoginFailure,
     LoginSession,
     Organisation,
+    PasswordLink,
     User,
     UserRole,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "Organisation",
     "OutboxAttachment",
     "OutboxMessage",
+    "PasswordLink",
     "Programme",
     "ProgressReport",
     "ProposalPin",

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET
 from typer.testing import CliRunner
 
-from korona.auth.models import User
+from korona.auth.models import PasswordLink, User
 from korona.cli import app
+from korona.notify.models import OutboxMessage
 from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
 
@@ -161,3 +162,26 @@ def test_production_refuses_default_secret(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "KORONA_SECRET_KEY must be set" in result.output
+
+
+def test_user_invite_deactivate_reactivate_and_reset(env: dict[str, str], db: Session) -> None:
+    invited = runner.invoke(
+        app,
+        ["user", "invite", "ola@example.no", "--name", "Ola", "--role", "observer"],
+        env=env,
+    )
+    assert invited.exit_code == 0, invited.output
+    message = db.scalars(select(OutboxMessage)).one()
+    assert message.to_address == "ola@example.no" and "/password/" in message.body
+    for command in ("deactivate", "reactivate", "reset-password"):
+        result = runner.invoke(app, ["user", command, "ola@example.no"], env=env)
+        assert result.exit_code == 0, result.output
+    db.expire_all()
+    user = db.scalars(select(User).where(User.email == "ola@example.no")).one()
+    assert user.is_active
+    links = db.scalars(
+        select(PasswordLink).where(PasswordLink.user_id == user.id).order_by(PasswordLink.id)
+    ).all()
+    assert [link.used_at is None for link in links] == [False, True]
+    missing = runner.invoke(app, ["user", "deactivate", "nobody@example.no"], env=env)
+    assert missing.exit_code == 1 and "No user with e-mail" in missing.output

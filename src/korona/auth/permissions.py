@@ -54,6 +54,8 @@ class Permission(StrEnum):
     # Surveillance e-mail (issue 14): the weekly report and alerts.
     SUBSCRIPTION_OWN = "subscription.own"  # follow locations for oneself
     SUBSCRIPTION_MANAGE = "subscription.manage"  # anyone's subscriptions (the office)
+    # User administration in the browser (issue 15)
+    USER_MANAGE = "user.manage"  # invite, edit, deactivate, reactivate, reset passwords
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -128,6 +130,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.MUNICIPAL_DOCTOR, Role.OBSERVER, Role.PORTFOLIO_OFFICE}
     ),
     Permission.SUBSCRIPTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    # User administration in the browser (issue 15)
+    Permission.USER_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

@@ -36,6 +36,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.intake.schemas import InputCreate, InputRead
 from korona.portfolio.need.models import Need
+from korona.tabular import Coded
 
 ENTITY = "input"
 REFERENCE_PREFIX = "INN"
@@ -404,29 +405,30 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(items: Sequence[Input], base_url: str) -> list[list[Any]]:
-    """Return inputs as rows of EXPORT_COLUMNS, with links to the office's input pages."""
+    """Return inputs as rows of EXPORT_COLUMNS (plain values; see korona.tabular), with links
+    to the office's input pages."""
     base = base_url.rstrip("/")
     return [
         [
             item.reference,
-            item.kind.value,
+            item.kind,
             item.title,
             item.organisation_name,
-            "public" if item.is_public else "private",
-            "yes" if item.commercial else "no",
-            ", ".join(item.categories),
-            ", ".join(f"{base}/needs/{n}" for n in item.need_ids),
-            item.effort_hospitals.value,
-            item.effort_municipalities.value,
-            item.status.value,
+            Coded("public", N_("Public")) if item.is_public else Coded("private", N_("Private")),
+            item.commercial,
+            item.categories,
+            [f"{base}/needs/{n}" for n in item.need_ids],
+            item.effort_hospitals,
+            item.effort_municipalities,
+            item.status,
             f"{item.covered_by.name} ({base}/solutions/{item.covered_by_id})"
             if item.covered_by
             else "",
             item.duplicate_of.reference if item.duplicate_of else "",
             item.working_group or "",
             item.outcome_note or "",
-            item.received_at.isoformat(timespec="seconds"),
-            item.first_feedback_at.isoformat(timespec="seconds") if item.first_feedback_at else "",
+            item.received_at,
+            item.first_feedback_at,
             f"{base}/inputs/{item.id}",
         ]
         for item in items

@@ -20,7 +20,7 @@ from korona.db import utcnow
 from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from korona.municipalities import Municipalities
 from korona.portfolio.category import category_codes
-from korona.portfolio.need.models import NEED_TRANSITIONS, Need, NeedStatus
+from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 
 ENTITY = "need"
@@ -319,7 +319,7 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[list[Any]]:
-    """Return the needs as rows of EXPORT_COLUMNS for CSV/XLSX export."""
+    """Return the needs as rows of EXPORT_COLUMNS (plain values; see korona.tabular)."""
     today = today or date.today()
     return [
         [
@@ -327,20 +327,27 @@ def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[lis
             need.title,
             need.description,
             need.category_code,
-            need.sector.value,
+            need.sector,
             need.organisation.name,
             need.clinical_line,
             need.municipality_number or "",
             need.urgency,
-            ", ".join(need.affected_groups),
-            need.status.value,
-            need.review_by_date.isoformat() if need.review_by_date else "",
-            "yes" if need.is_overdue(today) else "no",
-            need.created_at.isoformat(timespec="seconds"),
-            need.updated_at.isoformat(timespec="seconds"),
+            [_group(group) for group in need.affected_groups],
+            need.status,
+            need.review_by_date,
+            need.is_overdue(today),
+            need.created_at,
+            need.updated_at,
         ]
         for need in needs
     ]
+
+
+def _group(value: str) -> AffectedGroup | str:
+    try:
+        return AffectedGroup(value)
+    except ValueError:
+        return value
 
 
 def need_history(session: Session, need_id: int) -> Sequence[AuditEntry]:

@@ -23,6 +23,7 @@ from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import (
@@ -33,16 +34,8 @@ from korona.web.deps import (
     require,
     status_links,
 )
-from korona.web.forms import (
-    Form,
-    InputQuery,
-    ListQuery,
-    Page,
-    Rejected,
-    attempt,
-    check_all,
-    export_response,
-)
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, check_all
 from korona.web.history import history_lines
 from korona.web.templating import render
 
@@ -328,12 +321,13 @@ def inputs_export(
     request: Request,
     session: DbSession,
     query: Annotated[InputQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
-    """Download the filtered inputs with status and links as CSV or XLSX."""
+    """Download the filtered inputs with status and links as CSV or XLSX (people or machines)."""
     items = intake.list_inputs(session, query.to_filter())
     rows = intake.export_rows(items, public_base_url(request))
-    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill")
+    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill", audience=audience)
 
 
 def detail_context(

@@ -26,19 +26,13 @@ from korona.portfolio.need.models import (
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
+from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.charts import stacked_bar_svg
+from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
 from korona.web.deps import DbSession, get_municipalities, require
-from korona.web.forms import (
-    Form,
-    NeedQuery,
-    Page,
-    Rejected,
-    attempt,
-    check_all,
-    export_response,
-)
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, check_all
 from korona.web.history import history_lines
 from korona.web.labels import label
 from korona.web.templating import render
@@ -119,9 +113,10 @@ def needs_overview(
 def needs_chart(
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    width: ChartWidth = DEFAULT_WIDTH,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Draw needs per category, stacked by status, as SVG."""
+    """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     needs = service.list_needs(session, query.to_filter())
     counts = service.overview(needs)
     language = i18n.current_language.get()
@@ -139,6 +134,7 @@ def needs_chart(
         value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
         colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
+        width=width,
     )
     return Response(svg, media_type="image/svg+xml")
 
@@ -148,11 +144,12 @@ def needs_export(
     fmt: str,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Download the filtered needs as CSV or XLSX."""
+    """Download the filtered needs as CSV or XLSX (for people or for machines)."""
     rows = service.export_rows(service.list_needs(session, query.to_filter()))
-    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov")
+    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov", audience=audience)
 
 
 def _form_values(form: Any) -> dict[str, Any]:
