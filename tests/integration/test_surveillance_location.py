@@ -128,11 +128,14 @@ def test_other_roles_are_refused_municipal_detail(web: TestClient, db: Session, 
 
 
 def test_csv_downloads_and_english(web: TestClient) -> None:
-    response = web.get("/surveillance/municip4601/signals.csv")
+    response = web.get("/surveillance/municip4601/signals.csv?format=machine")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows and {"week", "syndrome", "age", "n", "status"} <= set(rows[0])
+    people = web.get("/surveillance/municip4601/signals.csv").content.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(people), delimiter=";"))
+    assert len(table) == len(rows) + 1 and len(table[0]) == len(rows[0])  # Norwegian Excel
     web.cookies.set(LANGUAGE_COOKIE, "en")
     english = web.get("/surveillance/municip4601").text
     assert "Share of inhabitants infected" in english and "Neighbouring municipalities" in english
@@ -162,12 +165,18 @@ def test_no_public_route_shows_a_count_between_1_and_4(
         assert page.status_code == 200, code
         problems += [f"{code} page: {m}" for m in _COUNT_CELL.findall(page.text)]
         for table in ("covid", "signals", "comparison"):
-            text = web.get(f"/surveillance/{code}/{table}.csv").content.decode("utf-8-sig")
-            for row in csv.DictReader(io.StringIO(text)):
+            url = f"/surveillance/{code}/{table}.csv"
+            machine = web.get(url + "?format=machine").content.decode("utf-8-sig")
+            people = web.get(url).content.decode("utf-8-sig")
+            header, *rows = list(csv.reader(io.StringIO(machine)))
+            counts = [i for i, k in enumerate(header) if k in ("n", "excess") or k.endswith("_n")]
+            # The same columns in the same order in both formats: check both by position.
+            for sheet in (rows, list(csv.reader(io.StringIO(people), delimiter=";"))[1:]):
                 problems += [
-                    f"{code} {table}.csv {k}={v}"
-                    for k, v in row.items()
-                    if (k in ("n", "excess") or k.endswith("_n")) and v in {"1", "2", "3", "4"}
+                    f"{code} {table}.csv {header[i]}={row[i]}"
+                    for row in sheet
+                    for i in counts
+                    if row[i] in {"1", "2", "3", "4"}
                 ]
         for path in ("", "/covid19", "/signals"):
             document = web.get(f"/api/v1/surveillance/locations/{code}{path}").json()

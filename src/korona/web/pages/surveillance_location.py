@@ -16,9 +16,10 @@ from korona.surveillance.disclosure import records
 from korona.surveillance.geo import AgeGroup, LocationLevel
 from korona.surveillance.location_view import LocationView
 from korona.surveillance.series import Status
+from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.deps import require
-from korona.web.forms import export_response
+from korona.web.exports import AudienceQuery, export_response
 from korona.web.surveillance_context import Detail, Reader, view_for
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
 from korona.web.templating import render
@@ -276,11 +277,13 @@ def location_csv(
     reader: Reader,
     location_code: LocationCode,
     table: Annotated[str, Path(max_length=20)],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
-    """Download one of the page's tables as CSV (the same figures the page may show)."""
+    """Download one of the page's tables as CSV (the same figures the page may show):
+    for Norwegian Excel by default, ``?format=machine`` for scripts."""
     if table not in TABLES:
         raise NotFound(N_("No such table: use covid, signals or comparison"))
     view, _ = view_for(reader, principal, location_code)
     columns, rows = table_rows(view, table)
-    return export_response("csv", columns, rows, name=f"{location_code}-{table}")
+    return export_response("csv", columns, rows, name=f"{location_code}-{table}", audience=audience)
