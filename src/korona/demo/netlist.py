@@ -233,7 +233,12 @@ def _measures(
         measure.responsible_name = ("Anne Berg", "Jonas Lie", "Mona Dahl", "Per Holm")[index % 4]
         related = [need for need in needs if need.category_code in (item.input.categories or [])]
         chosen = (related or needs[index % len(needs) : index % len(needs) + 1])[:2]
-        measure.need_links = [MeasureNeed(need_id=need.id) for need in chosen]
+        # Keep links the measure got from its input: replacing them would insert the same
+        # (measure, need) pair before deleting it, against the unique key.
+        linked = {link.need_id for link in measure.need_links}
+        measure.need_links.extend(
+            MeasureNeed(need_id=need.id) for need in chosen if need.id not in linked
+        )
         start = today - timedelta(days=35)
         for step, title in enumerate(("Oppstart", "Pilot i to kommuner", "Nasjonal utrulling")):
             planned = start + timedelta(days=14 * step + index)
