@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 from korona.auth.models import PasswordLink, User
 from korona.cli import app
 from korona.notify.models import OutboxMessage
-from korona.portfolio.intake.models import Input
+from korona.portfolio.assessment.models import WorkingGroup
+from korona.portfolio.intake.models import Input, InputStatus
 from korona.portfolio.need.models import Need
+from korona.portfolio.netlist.models import NetlistVersion
 
 runner = CliRunner()
 
@@ -45,8 +47,13 @@ def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) 
     assert "0 new needs" in second.output
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Need)) == needs
-    assert db.scalar(select(func.count()).select_from(Input)) == 30  # waiting in triage
-    assert db.scalar(select(func.count()).select_from(User)) == 8
+    statuses = dict(db.execute(select(Input.status, func.count()).group_by(Input.status)).all())
+    # 8 wait in triage; 22 demo inputs and 24 more are in assessment (#11), each only once.
+    assert statuses == {InputStatus.RECEIVED: 8, InputStatus.IN_ASSESSMENT: 46}
+    assert db.scalar(select(func.count()).select_from(WorkingGroup)) == 5
+    # Net list v1 published and v2 in draft (#12).
+    assert db.scalar(select(func.count()).select_from(NetlistVersion)) == 2
+    assert db.scalar(select(func.count()).select_from(User)) == 10
     again = runner.invoke(app, ["demo", "--no-surveillance", "--if-empty"], env=env)
     assert again.exit_code == 0 and "demo-password-2" in again.output
 

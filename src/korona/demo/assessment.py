@@ -136,7 +136,7 @@ def _scores(key: str, *, shift: int = 0) -> AssessmentIn:
     return AssessmentIn(
         benefit_groups=rng.sample(
             ["citizens", "health_personnel", "authorities"], rng.randint(1, 2)
-        ),  # type: ignore[arg-type]
+        ),
         delivery_months=rng.choice((0.5, 1, 1.5, 2, 3)) if not failing else 9,
         dpia_needed=rng.random() < 0.2,
         clinical_benefit=step(),
@@ -144,9 +144,9 @@ def _scores(key: str, *, shift: int = 0) -> AssessmentIn:
         severity=step(),
         reuse=step(),
         time_criticality=step(),
-        effort_hospitals=rng.choice(EFFORT_STEPS[:4]),  # type: ignore[arg-type]
-        effort_municipalities=rng.choice(EFFORT_STEPS[:4]),  # type: ignore[arg-type]
-        confidence=rng.choice(CONFIDENCE_STEPS),  # type: ignore[arg-type]
+        effort_hospitals=rng.choice(EFFORT_STEPS[:4]),
+        effort_municipalities=rng.choice(EFFORT_STEPS[:4]),
+        confidence=rng.choice(CONFIDENCE_STEPS),
     )
 
 
@@ -168,15 +168,15 @@ def load_assessment(session: Session, *, today: date) -> int:
     assessor = principal_for(_user(session, ASSESSOR))
     second = principal_for(_user(session, SECOND_ASSESSOR))
     lead = principal_for(_user(session, LEAD))
-    groups = []
+    groups: list[WorkingGroup] = []
     for name, theme, _categories in GROUPS:
         group = assessment.create_group(session, office, GroupIn(name=name, theme=theme))
         assessment.add_member(
             session, office, group.id, MemberIn(user_id=lead.user_id, is_lead=True)
-        )  # type: ignore[arg-type]
-        assessment.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))  # type: ignore[arg-type]
+        )
+        assessment.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))
         if len(groups) < 3:
-            assessment.add_member(session, office, group.id, MemberIn(user_id=second.user_id))  # type: ignore[arg-type]
+            assessment.add_member(session, office, group.id, MemberIn(user_id=second.user_id))
         groups.append(group)
     needs_by_category: dict[str, list[Need]] = {}
     for need in session.scalars(select(Need).order_by(Need.id)):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from korona.portfolio.netlist_solver import Pin, Reason, Status, UncoveredNeed
 from korona.portfolio.scoring import (
+    CONFIDENCE_STEPS,
     BenefitGroup,
     CriterionScores,
     GateResult,
@@ -17,9 +18,16 @@ from korona.portfolio.scoring import (
 )
 from korona.validation import CLEAN_LINE, CLEAN_TEXT, RowId
 
+
+def _confidence(value: float) -> float:
+    if value not in CONFIDENCE_STEPS:
+        raise ValueError("Input should be 0.5, 0.8 or 1.0")
+    return value
+
+
 Score = Annotated[int, Field(ge=0, le=4)]
 EffortStep = Literal[1, 2, 3, 5, 8]
-ConfidenceStep = Literal[0.5, 0.8, 1.0]
+ConfidenceStep = Annotated[float, AfterValidator(_confidence)]
 Reason_ = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), CLEAN_TEXT]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CLEAN_LINE

@@ -123,10 +123,7 @@ def _group_state(group: WorkingGroup) -> dict[str, object]:
     return {
         "name": group.name,
         "theme": group.theme,
-        "members": sorted(
-            [m.user_id, m.is_lead]
-            for m in group.members  # type: ignore[misc]
-        ),
+        "members": sorted([m.user_id, m.is_lead] for m in group.members),
     }
 
 
@@ -413,10 +410,10 @@ def queue(
     items = session.scalars(query.order_by(Input.received_at, Input.id)).unique().all()
     by_input: dict[int, list[Assessment]] = {}
     if items:
-        rows = session.scalars(
+        found = session.scalars(
             select(Assessment).where(Assessment.input_id.in_([i.id for i in items]))
         )
-        for row in rows:
+        for row in found:
             by_input.setdefault(row.input_id, []).append(row)
     out = []
     for item in items:
