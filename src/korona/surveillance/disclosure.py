@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from korona.surveillance.geo import NATION
@@ -54,50 +55,50 @@ def suppress_linked(
     Returns: ``frame`` plus ``<value>_hidden`` (Boolean) and ``<value>__label`` ("<5" for a
     small count, ":" for a complementary cell, null where shown).
     """
-    hidden = f"{value}_hidden"
-    work = frame.with_row_index("_cell").with_columns(
-        pl.col(value).is_between(1, limit - 1).fill_null(False).alias("_primary")
-    )
-    work = work.with_columns(pl.col("_primary").alias(hidden))
-    keys = [
-        pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in group))
-        .then(pl.concat_str([pl.col(k).cast(pl.String) for k in group], separator="\x1f"))
-        .otherwise(pl.format("_own{}", pl.col("_cell")))
-        .alias(f"_group{i}")
-        for i, group in enumerate(groups)
-    ]
-    work = work.with_columns(keys)
+    hidden_column = f"{value}_hidden"
+    values = frame.get_column(value).cast(pl.Int64).fill_null(0).to_numpy()
+    primary = (values >= 1) & (values < limit)
+    hidden = primary.copy()
+    rows = np.arange(frame.height)
+    group_ids = []
+    for group in groups:
+        keys = frame.select(group)
+        # Rows with a null key are in no relation of this kind: each is a group of its own.
+        outside = keys.select(pl.any_horizontal(pl.all().is_null())).to_series().to_numpy()
+        # A relation's id is the row number of its first row (exact, unlike a hash); a row
+        # outside every relation of this kind keeps its own row number.
+        ids = (
+            keys.with_row_index("_row")
+            .select(pl.first("_row").over(list(group)))
+            .to_series()
+            .to_numpy()
+            .astype(np.int64)
+        )
+        group_ids.append(np.where(outside, rows, ids))
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for i in range(len(groups)):
-            key = f"_group{i}"
-            candidate = ~pl.col(hidden) & (pl.col(value).fill_null(0) > 0)
-            marked = work.with_columns(
-                pl.col(hidden).sum().over(key).alias("_hidden_n"),
-                pl.when(candidate)
-                .then(pl.struct(pl.col(value), pl.col("_cell")))
-                .rank(method="ordinal")
-                .over(key)
-                .alias("_rank"),
-            ).with_columns(
-                ((pl.col("_hidden_n") == 1) & (pl.col("_rank") == 1)).fill_null(False).alias("_add")
-            )
-            if marked["_add"].any():
-                changed = True
-                work = marked.with_columns((pl.col(hidden) | pl.col("_add")).alias(hidden))
-            work = work.drop("_hidden_n", "_rank", "_add", strict=False)
+        for ids in group_ids:
+            hidden_per_group = np.bincount(ids, weights=hidden, minlength=ids.max() + 1)
+            needy = hidden_per_group[ids] == 1
+            candidates = np.flatnonzero(needy & ~hidden & (values > 0))
+            if candidates.size == 0:
+                continue
+            # The smallest visible cell of each needy relation (first row on ties).
+            order = candidates[np.lexsort((candidates, values[candidates], ids[candidates]))]
+            _, first = np.unique(ids[order], return_index=True)
+            hidden[order[first]] = True
+            changed = True
         if not changed:
             break
+    flags = pl.DataFrame({"_primary": primary, hidden_column: hidden})
     label = (
         pl.when(pl.col("_primary"))
         .then(pl.lit(SUPPRESSED_LABEL))
-        .when(pl.col(hidden))
+        .when(pl.col(hidden_column))
         .then(pl.lit(COMPLEMENTARY_LABEL))
         .alias(f"{value}{LABEL_SUFFIX}")
     )
-    return work.with_columns(label).drop(
-        "_cell", "_primary", *(f"_group{i}" for i in range(len(groups)))
-    )
+    return pl.concat([frame, flags], how="horizontal").with_columns(label).drop("_primary")
 
 
 def family_columns(codes: pl.Expr) -> list[pl.Expr]:
@@ -226,13 +227,14 @@ def _primary_only(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
     """Return the view as the public may see it (every count checked against ``masks``)."""
     code = view.location.code
-    covid = view.covid
+    # Weeks oldest first: the 14-day rule below looks at the previous row.
+    covid = view.covid.sort("date")
     # Cases: this location's weekly masks; the cumulative count only for the latest week.
     weekly = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_not_null())
     total = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_null())
-    covid = covid.join(weekly.drop("location_code"), on="date", how="left").with_columns(
-        pl.col("n_hidden").fill_null(False)
-    )
+    covid = covid.join(
+        weekly.drop("location_code"), on="date", how="left", maintain_order="left"
+    ).with_columns(pl.col("n_hidden").fill_null(False))
     covid = _hide(covid, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
     previous_hidden = pl.col("n_hidden").shift(1).fill_null(False)
     covid = _blank(covid, ["per_100k"], pl.col("n_hidden"))
@@ -262,7 +264,7 @@ def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
     # Consultations: covid and all consultations hidden by the national masks.
     if masks.consultations is not None:
         mine = masks.consultations.filter(pl.col("location_code") == code).drop("location_code")
-        covid = covid.join(mine, on="date", how="left").with_columns(
+        covid = covid.join(mine, on="date", how="left", maintain_order="left").with_columns(
             pl.col("covid_n_hidden", "all_n_hidden").fill_null(False)
         )
     else:
@@ -308,9 +310,9 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
         out = signals.with_columns(pl.lit(True).alias("_hidden"))
     else:
         mine = masks.signals.filter(pl.col("location_code") == code).drop("location_code")
-        out = signals.join(mine, on=["age", "syndrome", "date"], how="left").with_columns(
-            pl.col("n_hidden").fill_null(True).alias("_hidden")
-        )
+        out = signals.join(
+            mine, on=["age", "syndrome", "date"], how="left", maintain_order="left"
+        ).with_columns(pl.col("n_hidden").fill_null(True).alias("_hidden"))
     label = (
         pl.col(f"n{LABEL_SUFFIX}").fill_null(pl.lit(COMPLEMENTARY_LABEL))
         if f"n{LABEL_SUFFIX}" in out.columns
@@ -327,9 +329,9 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
 
 def _public_comparison(comparison: pl.DataFrame, masks: PublicMasks) -> pl.DataFrame:
     weekly = masks.cases.filter(pl.col("date").is_not_null())
-    out = comparison.join(weekly, on=["location_code", "date"], how="left").with_columns(
-        pl.col("n_hidden").fill_null(False)
-    )
+    out = comparison.join(
+        weekly, on=["location_code", "date"], how="left", maintain_order="left"
+    ).with_columns(pl.col("n_hidden").fill_null(False))
     previous = pl.col("n_hidden").shift(1).over("location_code", order_by="date").fill_null(False)
     out = _hide(out, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
     out = _blank(out, ["per_100k"], pl.col("n_hidden"))

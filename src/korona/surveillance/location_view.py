@@ -166,7 +166,7 @@ class SurveillanceReader:
     (locations, population, outlines, FHI's national hospital file).
     """
 
-    def __init__(self, store: SurveillanceStore, reference_dir: Path, *, cache_size: int = 64):
+    def __init__(self, store: SurveillanceStore, reference_dir: Path, *, cache_size: int = 256):
         self.store = store
         self.reference_dir = Path(reference_dir)
         self.geography: Geography = load_geography(self.reference_dir)
@@ -288,6 +288,7 @@ class SurveillanceReader:
         county = self.county_of(location)
         near = self.neighbours_of(location)
         covid = self._covid(location.code)
+        incomplete = covid.select("date", "possibly_incomplete")
         compared = [(location, "self"), *((n, "neighbour") for n in near)]
         if county is not None:
             compared.append((county, "county"))
@@ -296,7 +297,7 @@ class SurveillanceReader:
             county=county,
             neighbours=near,
             covid=covid,
-            signals=self._signals(location.code),
+            signals=self._signals(location.code, incomplete),
             comparison=self._comparison(compared),
             sources=self._sources(location.code),
         )
@@ -340,8 +341,8 @@ class SurveillanceReader:
         keys = ["location_code", "date"]
         return (
             weekly.drop("n_window")
-            .join(fortnight, on=keys, how="left")
-            .join(share, on=keys, how="left")
+            .join(fortnight, on=keys, how="left", maintain_order="left")
+            .join(share, on=keys, how="left", maintain_order="left")
             .with_columns(
                 pl.col("date")
                 .dt.iso_year()
@@ -371,7 +372,7 @@ class SurveillanceReader:
         table = dates
         for frame in (*frames, cases_signal, consultation_signal):
             if frame is not None and frame.height:
-                table = table.join(frame, on=keys, how="left")
+                table = table.join(frame, on=keys, how="left", maintain_order="left")
         table = table.sort("date")
         table = table.with_columns(
             _incomplete(table, "consultations_all_n").alias("possibly_incomplete"),
@@ -420,7 +421,8 @@ class SurveillanceReader:
             .collect()
         )
 
-    def _signals(self, code: str) -> pl.DataFrame:
+    def _signals(self, code: str, incomplete: pl.DataFrame) -> pl.DataFrame:
+        """Return the location's signals; ``incomplete`` flags weeks (date, possibly_incomplete)."""
         frame = self._signal_results()
         if frame is None:
             return _with_columns(pl.DataFrame(), SIGNAL_COLUMNS)
@@ -435,9 +437,7 @@ class SurveillanceReader:
         rows = rows.filter(pl.col("date") > last - dt.timedelta(weeks=SIGNAL_WEEKS)).with_columns(
             _week_columns()
         )
-        totals = self._consultation_totals(code)
-        if totals is not None:
-            rows = rows.join(totals, on="date", how="left")
+        rows = rows.join(incomplete, on="date", how="left", maintain_order="left")
         rank = pl.col("status").replace_strict(
             {"high": 0, "medium": 1, "normal": 2}, default=3, return_dtype=pl.Int8
         )
@@ -446,14 +446,6 @@ class SurveillanceReader:
             descending=[True, False, False, False],
         )
         return _with_columns(ordered, SIGNAL_COLUMNS)
-
-    def _consultation_totals(self, code: str) -> pl.DataFrame | None:
-        consultations = self._covid_consultations(code)
-        if consultations is None:
-            return None
-        return consultations.select(
-            "date", _incomplete(consultations, "consultations_all_n").alias("possibly_incomplete")
-        )
 
     def _comparison(self, compared: list[tuple[Location, str]]) -> pl.DataFrame:
         roles = pl.DataFrame(
@@ -540,7 +532,7 @@ def _incomplete(frame: pl.DataFrame, totals: str) -> pl.Series:
     first, last = ordered["date"].min(), ordered["date"].max()
     assert isinstance(first, dt.date) and isinstance(last, dt.date)
     holidays = weekly_holiday_covariate(first, last).select("date", "holiday")
-    joined = ordered.join(holidays, on="date", how="left")
+    joined = ordered.join(holidays, on="date", how="left", maintain_order="left")
     values = joined[totals].cast(pl.Float64).fill_null(np.nan).to_numpy()[None, :]
     holiday = (joined["holiday"].fill_null(0) > 0).to_numpy()
     reported = np.flatnonzero(np.isfinite(values[0]))

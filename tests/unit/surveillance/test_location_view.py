@@ -153,3 +153,12 @@ def test_public_utsira_shows_labels_and_no_rates_from_hidden_counts(reader):
     assert shown["per_100k_14d"].null_count() == shown.height
     # The cumulative count is published for the latest week only.
     assert public.covid["cumulative_n"].drop_nulls().len() <= 1
+
+
+def test_public_14_day_figures_are_hidden_after_a_hidden_week(reader):
+    covid = reader.public_view("municip1151").covid
+    assert covid["date"].is_sorted()
+    after_hidden = covid.filter(pl.col("n__label").shift(1).is_not_null())
+    assert after_hidden.height > 0
+    assert after_hidden["n_14d"].null_count() == after_hidden.height
+    assert after_hidden["per_100k_14d"].null_count() == after_hidden.height

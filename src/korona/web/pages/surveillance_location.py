@@ -26,9 +26,9 @@ from korona.web.templating import render
 router = APIRouter(prefix="/surveillance", include_in_schema=False)
 
 LocationCode = Annotated[str, Path(max_length=40, description="norge, countyNN or municipNNNN")]
-#: Weeks of the signals table and the covid table on the page (the CSV files hold all).
+#: Weeks of the signals table on the page (the CSV file holds all); the covid table, folded
+#: away under its summary, holds every week with a case count.
 TABLE_WEEKS = 4
-COVID_TABLE_WEEKS = 12
 #: Weeks drawn in the charts.
 CHART_WEEKS = 52
 
@@ -139,6 +139,13 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     }
 
 
+def _has_count(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """Return rows whose count is shown or hidden behind a label (not simply missing)."""
+    label = f"{column}__label"
+    shown = pl.col(column).is_not_null()
+    return shown | pl.col(label).is_not_null() if label in frame.columns else shown
+
+
 def _signal_chart_rows(view: LocationView, syndrome: str) -> list[dict[str, Any]]:
     rows = view.signals.filter(
         pl.col("syndrome") == syndrome, pl.col("age") == AgeGroup.TOTAL.value
@@ -214,7 +221,10 @@ def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
         )
         out["comparison_legend"] = legend
         latest_week = recent.filter(pl.col("date") == last)
-        out["comparison_rows"] = records(latest_week.sort("role", "name"))
+        place = {code: i for i, code in enumerate(order)}
+        out["comparison_rows"] = sorted(
+            records(latest_week), key=lambda row: place.get(row["location_code"], len(place))
+        )
     return out
 
 
@@ -237,7 +247,7 @@ def location_page(
     table_rows = _sorted_signals(
         [r for r in signal_rows if r["date"] in set(latest_weeks)], sort, order
     )
-    covid_rows = records(view.covid.tail(COVID_TABLE_WEEKS))
+    covid_rows = records(view.covid.filter(_has_count(view.covid, "n")))
     context = {
         "view": view,
         "detail": detail.value,
