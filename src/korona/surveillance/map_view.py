@@ -41,6 +41,8 @@ __all__ = [
     "MapRow",
     "MapTables",
     "MapView",
+    "empty_tables",
+    "has_cases",
     "map_tables",
     "map_view",
 ]
@@ -148,6 +150,24 @@ class MapView:
 
 _lock = threading.Lock()
 _cached: dict[tuple[Path, Path], tuple[int, PublicMasks, MapTables]] = {}
+
+
+def has_cases(store: SurveillanceStore) -> bool:
+    """Return whether the store holds any weekly case counts (without them there is no map)."""
+    return store.cases(Frequency.WEEKLY).head(1).collect().height > 0
+
+
+def empty_tables(reference_dir: Path) -> MapTables:
+    """Return the tables of a store without figures (the map then says so)."""
+    geography = load_geography(reference_dir)
+    counties = geography.counties
+    return MapTables(
+        cases={},
+        signals={},
+        syndromes=(),
+        names=geography.names(),
+        county_names=dict(zip(counties["location_code"], counties["location_name"], strict=True)),
+    )
 
 
 def map_tables(store: SurveillanceStore, reference_dir: Path, masks: PublicMasks) -> MapTables:

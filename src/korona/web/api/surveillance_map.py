@@ -15,6 +15,8 @@ from korona.surveillance.map_view import (
     MapError,
     MapTables,
     MapView,
+    empty_tables,
+    has_cases,
     map_tables,
     map_view,
 )
@@ -124,7 +126,10 @@ def load_map(
 ) -> tuple[MapTables, MapView]:
     """Return the shared tables and the view the principal may see; bad choices raise 4xx."""
     reader = get_reader(request)
-    tables = map_tables(reader.store, reader.reference_dir, reader.public_masks())
+    if has_cases(reader.store):
+        tables = map_tables(reader.store, reader.reference_dir, reader.public_masks())
+    else:
+        tables = empty_tables(reader.reference_dir)
     try:
         view = map_view(
             tables,
