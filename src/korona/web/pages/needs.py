@@ -179,7 +179,7 @@ def _raw_checks(
 ) -> list[Callable[[], object]]:
     """Return the service's checks on the raw form values, so all errors show in one round."""
     checks: list[Callable[[], object]] = [
-        lambda: values["category"] and service.check_category(session, values["category"]),
+        lambda: service.check_category(session, values["category"]),
         lambda: places.check(values["municipality_number"] or None),
     ]
     if new:
