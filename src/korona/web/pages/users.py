@@ -72,11 +72,13 @@ def _form_page(
     values: dict[str, Any],
     errors: dict[str, str],
     user: Any = None,
+    action_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     context = {
         "values": values,
         "errors": errors,
+        "action_error": action_error,
         "user": user,
         "roles": list(Role),
         "organisations": auth_service.list_organisations(session),
@@ -191,21 +193,17 @@ def _account_action(
     """Run an account action; a refusal shows the user page with the message."""
     outcome = attempt(session, action)
     if isinstance(outcome, Rejected):
-        return _refused(request, session, user_id, outcome)
+        user = admin.get_user(session, user_id)
+        return _form_page(
+            request,
+            session,
+            values=_user_values(user),
+            errors={},
+            user=user,
+            action_error=outcome.message,
+            status_code=outcome.status_code,
+        )
     return RedirectResponse(f"/admin/users/{user_id}?{done}=1", status_code=303)
-
-
-def _refused(request: Request, session: Session, user_id: int, outcome: Rejected) -> Response:
-    user = admin.get_user(session, user_id)
-    context = {
-        "values": _user_values(user),
-        "errors": {},
-        "action_error": outcome.message,
-        "user": user,
-        "roles": list(Role),
-        "organisations": auth_service.list_organisations(session),
-    }
-    return render(request, "users/form.html", context, status_code=outcome.status_code)
 
 
 @router.post("/admin/users/{user_id}/deactivate")
