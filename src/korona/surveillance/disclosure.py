@@ -78,7 +78,8 @@ def suppress_linked(
     for _ in range(_MAX_ROUNDS):
         changed = False
         for ids in group_ids:
-            hidden_per_group = np.bincount(ids, weights=hidden, minlength=ids.max() + 1)
+            # Ids are row numbers, so this length also serves an empty frame.
+            hidden_per_group = np.bincount(ids, weights=hidden, minlength=frame.height)
             needy = hidden_per_group[ids] == 1
             candidates = np.flatnonzero(needy & ~hidden & (values > 0))
             if candidates.size == 0:

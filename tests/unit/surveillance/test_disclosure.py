@@ -62,3 +62,9 @@ def test_no_relation_keeps_exactly_one_hidden_cell(grid):
         counts = out.group_by(keys).agg(pl.col("n_hidden").sum())["n_hidden"]
         assert 1 not in counts.to_list()
     assert out.select("loc", "week", "n").equals(frame.select("loc", "week", "n"))
+
+
+def test_an_empty_frame_stays_empty():
+    empty = pl.DataFrame({"county": [], "week": [], "n": []}, schema_overrides={"n": pl.Int64})
+    out = suppress_linked(empty, "n", [["county"], ["week"]])
+    assert out.height == 0 and {"n_hidden", "n__label"} <= set(out.columns)
