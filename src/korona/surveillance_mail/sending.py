@@ -131,6 +131,10 @@ def queue_report(
     return True
 
 
+def _writer(content: bytes) -> Callable[[Path], object]:
+    return lambda path: path.write_bytes(content)
+
+
 def send_reports(
     runtime: Runtime,
     week: str,
@@ -169,7 +173,7 @@ def send_reports(
             stem = out / f"{week}-user{subscriber.user_id}"
             for suffix, content in ((".html", rendered.html.encode()), (".pdf", rendered.pdf)):
                 path = stem.with_suffix(suffix)
-                write_atomically(path, lambda p, c=content: p.write_bytes(c))
+                write_atomically(path, _writer(content))
                 summary.written.append(path)
         else:
             with runtime.unit_of_work() as session:

@@ -374,7 +374,7 @@ class ReportRenderer:
                 ),
             ]
         )
-        payload = {
+        payload: dict[str, object] = {
             "lang": language,
             "title": title,
             "intro": intro,
@@ -382,7 +382,7 @@ class ReportRenderer:
             "notes": notes,
             "sections": [f"{code}:{language}" for code in request.locations],
         }
-        sections = {
+        pdf_sections = {
             f"{code}:{language}": self.section_pdf(code, language) for code in request.locations
         }
         slug = "-".join(code.removeprefix("municip") for code in request.locations[:3])
@@ -390,6 +390,6 @@ class ReportRenderer:
             subject=subject,
             text=text,
             html=body_html,
-            pdf=self._pdf(payload, sections),
+            pdf=self._pdf(payload, pdf_sections),
             filename=f"ukentlig-oversikt-{week}-{slug}.pdf",
         )
