@@ -27,6 +27,7 @@ def fill_store(
     seed: int = 1,
     high: Sequence[tuple[str, str, str]] = HIGH,
     short_week: str | None = None,
+    syndromes: Sequence[str] = SYNDROMES,
 ) -> SurveillanceStore:
     """Write weeks of cases, lab tests and sykdomspulsen results ending with ``last_week``.
 
@@ -62,7 +63,7 @@ def fill_store(
     keys = (
         pl.DataFrame({"location_code": locations})
         .join(pl.DataFrame({"age": ages}), how="cross")
-        .join(pl.DataFrame({"syndrome": list(SYNDROMES)}), how="cross")
+        .join(pl.DataFrame({"syndrome": list(syndromes)}), how="cross")
         .join(pl.DataFrame({"date": sundays}), how="cross")
     )
     rows = keys.height

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -131,6 +131,10 @@ def queue_report(
     return True
 
 
+def _writer(content: bytes) -> Callable[[Path], object]:
+    return lambda path: path.write_bytes(content)
+
+
 def send_reports(
     runtime: Runtime,
     week: str,
@@ -141,22 +145,35 @@ def send_reports(
 ) -> ReportSummary:
     """Queue every subscriber's weekly report for ``week`` (or, with ``out``, write the HTML and
     PDF files there and queue nothing). One transaction per subscriber: a crash keeps what was
-    queued, and a rerun queues only the rest (the unique key (user, week) decides)."""
+    queued, and a rerun queues only the rest (the unique key (user, week) decides).
+
+    Reports already queued for the week are not laid out again (read once, up front); the
+    unique key still decides, so a run racing another queues nothing twice.
+    """
     clock = time.perf_counter()
     summary = ReportSummary(week)
     with runtime.unit_of_work() as session:
         subscribers = [s for s in service.subscribers(session) if s.weekly]
+        done = set(
+            session.scalars(select(ReportDelivery.user_id).where(ReportDelivery.iso_week == week))
+        )
     summary.subscribers = len(subscribers)
-    renderer = weekly_renderer(runtime.settings, week)
+    settings = runtime.settings
+    renderer = weekly_renderer(settings, week)
     started(len(subscribers))
+    if out is None:
+        summary.already_queued = sum(1 for s in subscribers if s.user_id in done)
+        for _ in range(summary.already_queued):
+            advance()
+        subscribers = [s for s in subscribers if s.user_id not in done]
     for subscriber in subscribers:
-        request = report_request(runtime.settings, subscriber)
+        request = report_request(settings, subscriber)
         if out is not None:
             rendered = renderer.render(request)
             stem = out / f"{week}-user{subscriber.user_id}"
             for suffix, content in ((".html", rendered.html.encode()), (".pdf", rendered.pdf)):
                 path = stem.with_suffix(suffix)
-                write_atomically(path, lambda p, c=content: p.write_bytes(c))
+                write_atomically(path, _writer(content))
                 summary.written.append(path)
         else:
             with runtime.unit_of_work() as session:

@@ -173,12 +173,12 @@ class WeeklyData:
         history_start = first - dt.timedelta(weeks=2 * BASELINE_WEEKS)
         municipal = pl.col("location_code").str.starts_with("municip")
 
-        cases_all = (
+        stored_cases = (
             store.cases(Frequency.WEEKLY)
             .filter(municipal, pl.col("date") <= last)
             .select("location_code", "date", "n")
         )
-        cases_all = geography.roll_up(cases_all, ["n"]).collect()
+        cases_all = geography.roll_up(stored_cases, ["n"]).collect()
         population = geography.population(sorted({d.year for d in sundays}))
         with_rate = metrics.cases_per_100k(cases_all, population, window_days=7)
         with_share = metrics.cumulative_share_infected(cases_all, population)

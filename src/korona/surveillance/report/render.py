@@ -82,6 +82,15 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 LANGUAGES = tuple(LABELS)
+_COVID_COLUMNS = (
+    "week",
+    "cases",
+    "per_100k",
+    "share_infected",
+    "positivity",
+    "consultations",
+    "signal",
+)
 _FILLS = {Status.HIGH: "#f4b6b6", Status.MEDIUM: "#fbe3a1"}
 _CELL = "border:1px solid #aaa;padding:3px 6px;text-align:right;"
 _HEAD = "border:1px solid #aaa;padding:3px 6px;background:#e6e6e6;text-align:left;"
@@ -235,18 +244,7 @@ class ReportRenderer:
     def _section_html(self, code: str, language: str) -> str:
         words = labels(language)
         location = self.data.location(code)
-        columns = [
-            words[k]
-            for k in (
-                "week",
-                "cases",
-                "per_100k",
-                "share_infected",
-                "positivity",
-                "consultations",
-                "signal",
-            )
-        ]
+        columns = [words[k] for k in _COVID_COLUMNS]
         link = self.page_url(code)
         parts = [
             f'<h2 style="font-size:18px;margin:18px 0 4px 0;">{html.escape(location.name)}</h2>',
@@ -290,28 +288,42 @@ class ReportRenderer:
         lines.extend(flagged or [words["no_signals"]])
         return "\n".join(lines)
 
-    def _section_pdf(self, code: str, language: str) -> dict[str, object]:
+    def _section_pdf(self, code: str, language: str) -> str:
+        """Return a location's PDF section as JSON (its own words included, so the section
+        is the same input to typst in every report that shows it)."""
         words = labels(language)
         location = self.data.location(code)
-        as_json = lambda rows: [[{"text": c.text, "level": c.level} for c in row] for row in rows]  # noqa: E731
-        return {
-            "name": location.name,
-            "link": self.page_url(code),
-            "covid": as_json(_covid_rows(location, words, language)),
-            "signals": [
-                {"syndrome": syndrome, "header": header, "rows": as_json(rows)}
-                for syndrome, header, rows in _signal_tables(location, words)
-            ],
-        }
 
-    def _pdf(self, payload: dict[str, object]) -> bytes:
+        def as_json(rows: list[list[_Cell]]) -> list[list[dict[str, str]]]:
+            return [[{"text": c.text, "level": c.level} for c in row] for row in rows]
+
+        return json.dumps(
+            {
+                "name": location.name,
+                "link": self.page_url(code),
+                "labels": {
+                    "covid_heading": words["covid_heading"],
+                    "signal_heading": words["signal_heading"],
+                    "covid_columns": [words[k] for k in _COVID_COLUMNS],
+                },
+                "covid": as_json(_covid_rows(location, words, language)),
+                "signals": [
+                    {"syndrome": syndrome, "header": header, "rows": as_json(rows)}
+                    for syndrome, header, rows in _signal_tables(location, words)
+                ],
+            }
+        )
+
+    def _pdf(self, payload: dict[str, object], sections: dict[str, str]) -> bytes:
         with self._lock:
             if self._compiler is None:
                 self._compiler = typst.Compiler(ignore_system_fonts=True)
             # The template goes with every call: a compiler made from bytes forgets them after
             # its first document (typst-py 0.15).
             pdf = self._compiler.compile(
-                input=self._template, format="pdf", sys_inputs={"data": json.dumps(payload)}
+                input=self._template,
+                format="pdf",
+                sys_inputs={"data": json.dumps(payload), **sections},
             )
         assert isinstance(pdf, bytes)
         return pdf
@@ -362,35 +374,22 @@ class ReportRenderer:
                 ),
             ]
         )
-        payload = {
+        payload: dict[str, object] = {
             "lang": language,
             "title": title,
             "intro": intro,
             "footer": words["footer"],
             "notes": notes,
-            "labels": {
-                "covid_heading": words["covid_heading"],
-                "signal_heading": words["signal_heading"],
-                "covid_columns": [
-                    words[k]
-                    for k in (
-                        "week",
-                        "cases",
-                        "per_100k",
-                        "share_infected",
-                        "positivity",
-                        "consultations",
-                        "signal",
-                    )
-                ],
-            },
-            "locations": [self.section_pdf(code, language) for code in request.locations],
+            "sections": [f"{code}:{language}" for code in request.locations],
+        }
+        pdf_sections = {
+            f"{code}:{language}": self.section_pdf(code, language) for code in request.locations
         }
         slug = "-".join(code.removeprefix("municip") for code in request.locations[:3])
         return RenderedReport(
             subject=subject,
             text=text,
             html=body_html,
-            pdf=self._pdf(payload),
+            pdf=self._pdf(payload, pdf_sections),
             filename=f"ukentlig-oversikt-{week}-{slug}.pdf",
         )
