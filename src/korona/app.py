@@ -9,6 +9,7 @@ from korona import __version__
 from korona.bootstrap import bootstrap
 from korona.config import Settings
 from korona.web.api import account as account_api
+from korona.web.api import assessment as assessment_api
 from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
@@ -19,6 +20,7 @@ from korona.web.middleware import korona_middleware
 from korona.web.pages import (
     account,
     admin,
+    assessment,
     audit_log,
     home,
     inputs,
@@ -28,6 +30,7 @@ from korona.web.pages import (
     netlist,
     outbox,
     portfolio_dashboard,
+    prioritisation,
     progress,
     solutions,
     triage,
@@ -53,6 +56,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,
     solutions_api.router,
     inputs_api.router,
+    assessment.router,
+    prioritisation.router,
+    assessment_api.router,
     measures.router,
     progress.router,
     netlist.router,

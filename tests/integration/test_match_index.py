@@ -275,3 +275,48 @@ def test_the_log_is_written_by_the_commit_and_never_by_a_rollback(
         item = session.scalar(select(Input))
     assert item is not None
     assert logged() == [("input", item.id)]
+
+
+def test_pruning_keeps_the_newest_row_and_an_index_that_lost_its_row_rebuilds(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    from datetime import timedelta
+
+    from korona.db import utcnow
+    from korona.portfolio.matching.changes import prune
+    from korona.portfolio.matching.index import PortfolioIndex
+
+    for title in ("Videokonsultasjon for fastleger", "Digital hjemmeoppfølging"):
+        with unit_of_work(session_factory) as session:
+            _submit(session, settings, title)
+    portfolio = PortfolioIndex(session_factory)
+    portfolio.get()
+    assert portfolio.builds == 1
+    with unit_of_work(session_factory) as session:
+        newest = max(session.scalars(select(MatchChange.seq)))
+        # Everything is older than a moment from now, but the newest row stays.
+        assert prune(session, before=utcnow() + timedelta(days=1)) == 1
+    with session_factory() as session:
+        assert list(session.scalars(select(MatchChange.seq))) == [newest]
+    portfolio.get()
+    assert portfolio.builds == 1  # its own row is still the head: nothing to rebuild
+    with unit_of_work(session_factory) as session:
+        _submit(session, settings, "Smittesporingsverktøy for kommuner")
+    with unit_of_work(session_factory) as session:
+        assert prune(session, before=utcnow() + timedelta(days=1)) == 1
+    found = portfolio.get().search("Smittesporingsverktøy kommuner", limit=1)
+    assert [m.title for m in found] == ["Smittesporingsverktøy for kommuner"]
+    assert portfolio.builds == 2  # the row it had applied is gone: rebuilt, nothing missed
+    portfolio.close()
+
+
+def test_cli_prunes_the_match_log(settings: Settings, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["portfolio", "prune-match-log", "--keep-days", "30"],
+        env=_env(settings.database_url, tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Removed 0 match log rows" in result.stdout
+    bad = runner.invoke(app, ["portfolio", "prune-match-log", "--keep-days", "0"])
+    assert bad.exit_code == 2

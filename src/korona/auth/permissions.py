@@ -29,6 +29,12 @@ class Permission(StrEnum):
     INPUT_TRIAGE = "input.triage"  # triage actions and letter templates
     PORTFOLIO_IMPORT = "portfolio.import"  # import organisations, solutions, needs, inputs
     OUTBOX_READ = "outbox.read"  # the e-mail outbox
+    # assessment (#11)
+    ASSESSMENT_READ = "assessment.read"  # queues, spreads, groups, weights, ranking, proposal
+    ASSESSMENT_SCORE = "assessment.score"  # score inputs of one's own groups, private notes
+    WORKING_GROUP_MANAGE = "working_group.manage"  # groups and their members
+    WEIGHTS_MANAGE = "weights.manage"  # the decision group's criterion weights
+    PRIORITISATION_MANAGE = "prioritisation.manage"  # settings, pins, draft net lists
     # decisions and measures (#12)
     MEASURE_READ = "measure.read"  # measures, progress overview, needs coverage
     MEASURE_MANAGE = "measure.manage"  # create and edit measures, status, milestones, programmes
@@ -61,6 +67,14 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
+    # assessment (#11)
+    Permission.ASSESSMENT_READ: frozenset(
+        {Role.PORTFOLIO_OFFICE, Role.ASSESSOR, Role.DECISION_MEMBER, Role.OBSERVER}
+    ),
+    Permission.ASSESSMENT_SCORE: frozenset({Role.ASSESSOR}),
+    Permission.WORKING_GROUP_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.WEIGHTS_MANAGE: frozenset({Role.DECISION_MEMBER}),
+    Permission.PRIORITISATION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     # decisions and measures (#12)
     Permission.MEASURE_READ: _ANYONE_LOGGED_IN,
     Permission.MEASURE_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),

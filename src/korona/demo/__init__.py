@@ -16,6 +16,7 @@ from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
 from korona.auth.security import MIN_PASSWORD_SCORE, password_score
+from korona.demo.assessment import load_assessment
 from korona.demo.netlist import load_decisions
 from korona.portfolio.intake.models import Input, InputKind
 from korona.portfolio.intake.schemas import InputCreate
@@ -53,6 +54,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("kommune@demo.korona.no", "Knut Kommune", (Role.NEEDS_REPORTER,), "bergen"),
     DemoUser("innsender@demo.korona.no", "Ida Innsender", (Role.SUBMITTER,), "nordlys"),
     DemoUser("kommunelege@demo.korona.no", "Lars Kommunelege", (Role.MUNICIPAL_DOCTOR,), "bergen"),
+    DemoUser("vurderer2@demo.korona.no", "Vera Vurderer", (Role.ASSESSOR,), "nhn"),
+    DemoUser("gruppeleder@demo.korona.no", "Gunnar Gruppeleder", (Role.ASSESSOR,), "ks"),
 )
 
 
@@ -144,6 +147,7 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
         added += 1
     solutions_added = load_solutions(session, organisations)
     inputs_added = load_inputs(session, today=today)
+    load_assessment(session, today=today)
     load_decisions(session, today=today)
     return DemoResult(
         organisations=len(organisations),

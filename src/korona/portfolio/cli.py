@@ -123,6 +123,23 @@ def _entity_from_name(path: Path) -> ImportEntity | None:
     return None
 
 
+@app.command("prune-match-log")
+def prune_match_log(
+    keep_days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Keep the changes of this many recent days")
+    ] = 30,
+) -> None:
+    """Delete old rows of the match change log (schedulable; servers rebuild their index once)."""
+    from datetime import timedelta
+
+    from korona.db import utcnow
+    from korona.portfolio.matching import changes
+
+    with transaction(settings()) as session:
+        removed = changes.prune(session, before=utcnow() - timedelta(days=keep_days))
+    console.print(f"Removed {removed} match log rows older than {keep_days} days.")
+
+
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],

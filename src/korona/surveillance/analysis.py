@@ -22,6 +22,7 @@ from korona.surveillance.detect import (
     Method,
     SykdomspulsenDetector,
 )
+from korona.surveillance.executors import LocalExecutor, RunExecutor
 from korona.surveillance.series import SeriesSet, Status
 from korona.surveillance.sources.syndromes import load_syndromes, syndromes_from_rows
 from korona.surveillance.store import SurveillanceStore
@@ -239,14 +240,17 @@ def run_store(
     years: Sequence[int],
     *,
     step: Callable[[str], None] = lambda _text: None,
+    executor: RunExecutor | None = None,
 ) -> RunSummary:
     """Analyse everything in the store and replace the results of ``years`` (one commit per
     part; ``step`` is told what happens next, e.g. for a progress bar).
 
     Sykdomspulsen: weekly for every location, daily for nation and counties. Farrington:
     weekly. Covid-19: weekly covid consultations (results ``covid19``) and MSIS cases
-    (results ``covid19_cases``).
+    (results ``covid19_cases``). ``executor`` decides where the series are detected (default:
+    this process); the results are the same either way.
     """
+    executor = executor or LocalExecutor()
     started = time.perf_counter()
     method = detector.method
     summaries: list[AnalysisSummary] = []
@@ -257,18 +261,18 @@ def run_store(
             summaries.append(AnalysisSummary(analysis.label))
             continue
         step(f"Fitting {series.n_series:,} {analysis.label} series")
-        detection = analysis.detector.detect(series, years=years)
-        step(f"Writing {analysis.label} results")
-        store.write_results(
-            analysis.result_name, analysis.frequency, store_frame(detection, method), years
+        result = executor.detect(
+            analysis.detector, series, years, functools.partial(store_frame, method=method)
         )
+        step(f"Writing {analysis.label} results")
+        store.write_results(analysis.result_name, analysis.frequency, result.frame, years)
         summaries.append(
             AnalysisSummary(
                 analysis.label,
                 series.n_series,
-                detection.fits,
-                detection.failed_fits,
-                detection.signals(),
+                result.fits,
+                result.failed_fits,
+                result.signals,
             )
         )
     return RunSummary(method, tuple(years), tuple(summaries), time.perf_counter() - started)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,12 @@ from korona.surveillance.detect_csv import (
     read_detect_csv,
     result_frame,
     write_result_csv,
+)
+from korona.surveillance.executors import (
+    DaskExecutor,
+    ExecutorError,
+    LocalExecutor,
+    RunExecutor,
 )
 from korona.surveillance.geo import GeographyError, load_geography
 from korona.surveillance.series import SeriesSetError, Status
@@ -358,6 +365,24 @@ def _parse_years(text: str) -> list[int]:
     return list(range(first, last + 1))
 
 
+class Executor(StrEnum):
+    """Where ``run`` detects: here, or on a dask.distributed cluster."""
+
+    LOCAL = "local"
+    DASK = "dask"
+
+
+def _executor(kind: Executor, scheduler: str | None, timeout: float) -> RunExecutor:
+    """Return the executor the options ask for (ExecutorError: a one-line message, exit 2)."""
+    if kind is Executor.LOCAL:
+        if scheduler is not None:
+            raise ExecutorError("--scheduler is only used with --executor dask")
+        return LocalExecutor()
+    if not scheduler:
+        raise ExecutorError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    return DaskExecutor(scheduler, timeout_seconds=timeout)
+
+
 @app.command("run")
 def run_command(
     data_dir: DataDir = None,
@@ -368,11 +393,28 @@ def run_command(
         str, typer.Option("--years", help="Prediction years, e.g. 2015-2020.")
     ] = "2015-2020",
     settings: DetectorSettings = None,
+    executor: Annotated[
+        Executor,
+        typer.Option("--executor", help="Detect in this process, or on a Dask cluster."),
+    ] = Executor.LOCAL,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="The Dask scheduler's address (tcp://HOST:8786), with --executor dask.",
+            show_default=False,
+        ),
+    ] = None,
+    connect_timeout: Annotated[
+        float,
+        typer.Option("--connect-timeout", min=0.1, help="Seconds to wait for the scheduler."),
+    ] = 30.0,
 ) -> None:
     """Analyse every series in the store and replace the results of the given years."""
     with _domain_errors():
         year_list = _parse_years(years)
         detector = _detector(method, settings or [])
+        runner = _executor(executor, scheduler, connect_timeout)
         store = SurveillanceStore(_settings(data_dir).surveillance_dir)
         with _progress(counts=False) as progress:
             task = progress.add_task("Analysing", total=None)
@@ -381,6 +423,7 @@ def run_command(
                 detector,
                 year_list,
                 step=lambda text: progress.update(task, description=text),
+                executor=runner,
             )
     console.print(
         _summary_table(

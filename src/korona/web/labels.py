@@ -7,12 +7,15 @@ from enum import Enum
 from korona.audit import AuditAction
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.errors import N_, DomainError
+from korona.portfolio.assessment.service import Agreement, QueueFilter
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
 from korona.portfolio.measure.models import MeasureStatus, NoticeKind, Rag
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
 from korona.portfolio.netlist.decision_models import Capacity
 from korona.portfolio.netlist.diff import Change
 from korona.portfolio.netlist.models import NetlistStatus
+from korona.portfolio.netlist_solver import Pin
+from korona.portfolio.scoring import BenefitGroup, Criterion, Gate
 from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n
 
@@ -77,6 +80,31 @@ _LABELLED: tuple[tuple[Enum, str], ...] = (
     (LetterKind.DUPLICATE, N_("Merged as duplicate")),
     (LetterKind.IN_ASSESSMENT, N_("Sent for assessment")),
     (LetterKind.DECLINED, N_("Declined")),
+    # assessment (#11)
+    (Criterion.CLINICAL_BENEFIT, N_("Clinical benefit")),
+    (Criterion.RELIEF, N_("Relief of health personnel")),
+    (Criterion.SEVERITY, N_("Severity")),
+    (Criterion.REUSE, N_("Reuse of national solutions")),
+    (Criterion.TIME_CRITICALITY, N_("Time criticality")),
+    (Criterion.NEED_COVERAGE, N_("Need coverage")),
+    (Gate.BENEFIT_GROUP, N_("Benefit to at least one group")),
+    (Gate.HORIZON, N_("Deliverable within the crisis horizon")),
+    (Gate.OVERLAP, N_("No overlap with a measure or an existing solution")),
+    (Gate.SAFETY, N_("Data protection and clinical safety minimum")),
+    (BenefitGroup.CITIZENS, N_("Citizens")),
+    (BenefitGroup.HEALTH_PERSONNEL, N_("Health personnel")),
+    (BenefitGroup.AUTHORITIES, N_("Authorities")),
+    (Agreement.NONE, N_("Not scored")),
+    (Agreement.SINGLE, N_("One assessor")),
+    (Agreement.UNANIMOUS, N_("Assessors agree")),
+    (Agreement.DIFFER, N_("Assessors differ: the lead must agree a score")),
+    (Agreement.AGREED, N_("Agreed score recorded")),
+    (QueueFilter.ALL, N_("All")),
+    (QueueFilter.NOT_ASSESSED, N_("Not assessed")),
+    (QueueFilter.ASSESSED, N_("Assessed")),
+    (QueueFilter.MINE, N_("Scored by me")),
+    (Pin.IN, N_("Pinned in")),
+    (Pin.OUT, N_("Pinned out")),
     # decisions and measures (#12)
     (MeasureStatus.PLANNED, N_("Planned")),
     (MeasureStatus.IN_PROGRESS, N_("In progress")),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -113,16 +116,17 @@ def propose(session: Session, *, draws: int | None = None) -> Proposal:
         )
         for c in passed
     ]
-    result = solver.propose(solver_candidates, limits)
     n_draws = settings.draws if draws is None else draws
-    probabilities: dict[int, float] = {}
-    if passed and n_draws > 0 and result.status is solver.Status.OPTIMAL:
-        unit = scoring.unit_priorities([c.scores for c in passed])
-        draws_matrix = scoring.draw_weights(weights, settings.concentration, n_draws, SEED)
-        sensitivity = solver.inclusion_probabilities(solver_candidates, unit, draws_matrix, limits)
-        probabilities = {
-            c.input_id: float(p) for c, p in zip(passed, sensitivity.probabilities, strict=True)
-        }
+    unit = scoring.unit_priorities([c.scores for c in passed])
+    result, drawn = _solve(
+        tuple(solver_candidates),
+        limits,
+        tuple(map(tuple, unit.tolist())),
+        weights,
+        settings.concentration,
+        n_draws,
+    )
+    probabilities = dict(zip((c.input_id for c in passed), drawn, strict=True)) if drawn else {}
     explanations = {e.id: e for e in result.explanations}
     items = tuple(
         ProposalItem(
@@ -149,6 +153,27 @@ def propose(session: Session, *, draws: int | None = None) -> Proposal:
         size=(settings.size_min, settings.size_max),
         budgets=(settings.budget_hospitals, settings.budget_municipalities),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _solve(
+    candidates: tuple[solver.Candidate, ...],
+    limits: solver.Limits,
+    unit: tuple[tuple[float, ...], ...],
+    weights: scoring.Weights,
+    concentration: float,
+    draws: int,
+) -> tuple[solver.Proposal, tuple[float, ...]]:
+    """Solve the proposal and its weight draws; remembered, because the page and its chart ask
+    for the same solve and the answer depends on nothing else (the draws are seeded)."""
+    result = solver.propose(candidates, limits)
+    if not candidates or draws < 1 or result.status is not solver.Status.OPTIMAL:
+        return result, ()
+    matrix = scoring.draw_weights(weights, concentration, draws, SEED)
+    sensitivity = solver.inclusion_probabilities(
+        candidates, np.array(unit, dtype=float), matrix, limits
+    )
+    return result, tuple(float(p) for p in sensitivity.probabilities)
 
 
 def set_pin(session: Session, principal: Principal, input_id: int, data: PinIn) -> None:

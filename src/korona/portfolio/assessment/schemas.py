@@ -170,3 +170,90 @@ class Proposal:
         """Return the chosen items in the proposal's order (highest priority first)."""
         by_id = {item.candidate.input_id: item for item in self.items}
         return [by_id[input_id] for input_id in self.chosen]
+
+
+class AssessmentRead(BaseModel):
+    """One assessment as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    input_id: int
+    assessor_id: int
+    agreed: bool
+    clinical_benefit: int
+    relief: int
+    severity: int
+    reuse: int
+    time_criticality: int
+    effort_hospitals: int
+    effort_municipalities: int
+    confidence: float
+    benefit_groups: list[str]
+    delivery_months: float | None
+    dpia_needed: bool
+    privacy_minimum_met: bool
+    clinical_safety_minimum_met: bool
+    reason: str
+
+
+class QueueRead(BaseModel):
+    """One input of the assessor's queue."""
+
+    input_id: int
+    reference: str
+    title: str
+    working_group: str | None
+    agreement: str
+    assessors: int
+    scored_by_me: bool
+
+
+class WeightsRead(BaseModel):
+    """The current weights (as given, not normalised) and their version."""
+
+    version: int
+    weights: dict[str, float]
+
+
+class ProposalItemRead(BaseModel):
+    """One candidate of the proposal."""
+
+    input_id: int
+    reference: str
+    title: str
+    priority: float
+    value: float
+    parts: dict[str, float]
+    chosen: bool
+    reason: str
+    explanation: str
+    probability: float | None
+    pin: Pin | None
+    pin_reason: str | None
+
+
+class ProposalRead(BaseModel):
+    """The solved proposal."""
+
+    status: Status
+    solver: str
+    gap: float | None
+    objective: float | None
+    weights_version: int
+    chosen: list[int]
+    uncovered_urgent_needs: list[dict[str, str]]
+    infeasible_reason: str | None
+    draws: int
+    items: list[ProposalItemRead]
+    gate_failed: list[dict[str, object]]
+
+
+class DraftRead(BaseModel):
+    """A draft net-list version."""
+
+    id: int
+    number: int
+    status: str
+    weights_version: int
+    input_ids: list[int]

@@ -297,7 +297,8 @@ def assessments_of(session: Session, input_id: int) -> InputAssessments:
     return summarise(rows)
 
 
-def _assessable(session: Session, principal: Principal, input_id: int) -> Input:
+def check_can_assess(session: Session, principal: Principal, input_id: int) -> Input:
+    """Return the input if it is in assessment and the principal assesses in its group."""
     item = intake.get_input(session, input_id)
     if item.status != InputStatus.IN_ASSESSMENT:
         raise Conflict(
@@ -320,7 +321,7 @@ def save_assessment(
     session: Session, principal: Principal, input_id: int, data: AssessmentIn
 ) -> Assessment:
     """Record (or change) the principal's own gates and scores of an input."""
-    item = _assessable(session, principal, input_id)
+    item = check_can_assess(session, principal, input_id)
     return _upsert(session, principal, item, data, agreed=False)
 
 
@@ -328,7 +329,7 @@ def record_agreed(
     session: Session, principal: Principal, input_id: int, data: AssessmentIn
 ) -> Assessment:
     """Record the group's agreed score of an input; only the group lead may, with a reason."""
-    item = _assessable(session, principal, input_id)
+    item = check_can_assess(session, principal, input_id)
     if not is_lead(session, principal, item):
         raise Forbidden(N_("Only the working group's lead can record the agreed score"))
     if len(data.reason.strip()) < 3:

@@ -12,7 +12,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Integer, String, event, insert, text
+from sqlalchemy import Integer, String, delete, event, func, insert, select, text
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from korona.db import Base, UTCDateTime, utcnow
@@ -84,6 +84,20 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     """Drop what a rolled-back transaction collected (a committed one has none left)."""
     if transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Delete log rows written before ``before``, always keeping the newest; return how many.
+
+    Safe at any time: a process whose last-applied row is gone rebuilds its index once.
+    """
+    newest = session.scalar(select(func.max(MatchChange.seq)))
+    if newest is None:
+        return 0
+    result = session.execute(
+        delete(MatchChange).where(MatchChange.changed_at < before, MatchChange.seq < newest)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def install() -> None:

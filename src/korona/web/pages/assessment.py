@@ -1,0 +1,517 @@
+"""Assessment pages (vurdering): the queue, scoring an input, groups, weights, settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio import scoring
+from korona.portfolio.assessment import service
+from korona.portfolio.assessment.models import Assessment
+from korona.portfolio.assessment.schemas import (
+    AssessmentIn,
+    GroupIn,
+    MemberIn,
+    NoteIn,
+    OverlapIn,
+    SettingsIn,
+    WeightsIn,
+)
+from korona.portfolio.intake import service as intake
+from korona.portfolio.intake import workflow
+from korona.portfolio.intake.models import Input
+from korona.portfolio.need.models import Need
+from korona.portfolio.solution import service as solution_service
+from korona.validation import RowId
+from korona.web import i18n
+from korona.web.deps import DbSession, require
+from korona.web.forms import Form, Rejected, attempt, text
+from korona.web.labels import label
+from korona.web.pages.inputs import links
+from korona.web.templating import render
+
+router = APIRouter(prefix="/assessment", include_in_schema=False)
+
+#: Checkboxes: present when ticked, absent otherwise.
+_FLAGS = ("dpia_needed", "privacy_minimum_met", "clinical_safety_minimum_met")
+_NUMBERS = (
+    *(c.value for c in scoring.SCORED_CRITERIA),
+    "effort_hospitals",
+    "effort_municipalities",
+    "confidence",
+)
+
+
+class QueueQuery(BaseModel):
+    """Filters of the assessor's queue."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    show: service.QueueFilter = service.QueueFilter.ALL
+    group: RowId | None = None
+
+
+def _number(raw: str) -> int | float | str | None:
+    """Return a posted step as a number (an unreadable one as text, for validation to refuse)."""
+    if not raw:
+        return None
+    try:
+        number = float(raw.replace(",", "."))
+    except ValueError:
+        return raw
+    return int(number) if number.is_integer() and "." not in raw else number
+
+
+def _assessment_values(form: FormData) -> dict[str, Any]:
+    """Return the posted gates and scores as the values AssessmentIn validates."""
+    values: dict[str, Any] = {name: _number(text(form, name)) for name in _NUMBERS}
+    values["benefit_groups"] = [v for v in form.getlist("benefit_groups") if isinstance(v, str)]
+    months = text(form, "delivery_months").replace(",", ".")
+    values["delivery_months"] = months or None
+    for flag in _FLAGS:
+        values[flag] = form.get(flag) == "on"
+    values["reason"] = text(form, "reason")
+    return values
+
+
+def _form_from(row: Assessment | None) -> dict[str, Any]:
+    """Return an assessment's values as the form shows them (defaults for a new one)."""
+    if row is None:
+        return {
+            "benefit_groups": [],
+            "privacy_minimum_met": True,
+            "clinical_safety_minimum_met": True,
+        }
+    values: dict[str, Any] = {name: getattr(row, name) for name in _NUMBERS}
+    values["benefit_groups"] = list(row.benefit_groups)
+    values["delivery_months"] = row.delivery_months
+    for flag in _FLAGS:
+        values[flag] = getattr(row, flag)
+    values["reason"] = row.reason
+    return values
+
+
+def field_labels() -> dict[str, str]:
+    """Return the translated name of every scored field of an assessment."""
+    names = {c.value: label(c) for c in scoring.SCORED_CRITERIA}
+    return names | {
+        "effort_hospitals": i18n.gettext("Effort for hospitals"),
+        "effort_municipalities": i18n.gettext("Effort for municipalities"),
+        "confidence": i18n.gettext("Confidence"),
+    }
+
+
+def _needs_of(session: Session, item: Input) -> list[Need]:
+    if not item.need_ids:
+        return []
+    return list(session.scalars(select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.id)))
+
+
+def input_context(
+    request: Request, session: Session, principal: Principal, item: Input
+) -> dict[str, Any]:
+    """Return what an input's assessment page shows."""
+    summary = service.assessments_of(session, item.id)
+    mine = next((a for a in summary.individual if a.assessor_id == principal.user_id), None)
+    member = service.is_member(session, principal, item)
+    lead = service.is_lead(session, principal, item)
+    needs = _needs_of(session, item)
+    coverage = scoring.need_coverage((n.urgency, str(n.sector)) for n in needs)
+    settings = service.get_settings(session)
+    weights = service.current_weights(session)
+    breakdown = gates = None
+    benefit_labels: list[str] = []
+    if summary.effective is not None:
+        effective = summary.effective
+        scores = scoring.CriterionScores(
+            **{c.value: getattr(effective, c.value) for c in scoring.SCORED_CRITERIA},
+            need_coverage=coverage,
+            effort_hospitals=effective.effort_hospitals,
+            effort_municipalities=effective.effort_municipalities,
+            confidence=effective.confidence,
+        )
+        breakdown = scoring.score(scores, weights)
+        gates = scoring.check_gates(service.gate_facts(effective), settings.horizon_months)
+        benefit_labels = [label(scoring.BenefitGroup(g)) for g in effective.benefit_groups]
+    agreed_values = _form_from(
+        summary.agreed or summary.effective or (summary.individual or [None])[0]
+    )
+    if summary.agreed is None:
+        agreed_values["reason"] = ""
+    return {
+        "item": item,
+        "summary": summary,
+        "mine": mine,
+        "is_member": member,
+        "is_lead": lead,
+        # Each assessor scores alone: members see the others' scores once they have scored.
+        "shows_others": not member or mine is not None or lead,
+        "needs": needs,
+        "need_coverage": coverage,
+        "breakdown": breakdown,
+        "gates": gates,
+        "benefit_labels": benefit_labels,
+        "weights": weights,
+        "horizon": settings.horizon_months,
+        "criteria": scoring.SCORED_CRITERIA,
+        "field_labels": field_labels(),
+        "anchors": scoring.ANCHORS,
+        "effort_anchors": scoring.EFFORT_ANCHORS,
+        "confidence_anchors": scoring.CONFIDENCE_ANCHORS,
+        "benefit_groups": list(scoring.BenefitGroup),
+        "solutions": solution_service.list_solutions(session),
+        "notes": service.my_notes(session, principal, item.id),
+        "values": _form_from(mine),
+        "agreed_values": agreed_values,
+        "errors": {},
+        "failed": None,
+    }
+
+
+@router.get("")
+def assessment_queue(
+    request: Request,
+    session: DbSession,
+    query: Annotated[QueueQuery, Query()],
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show the inputs in assessment of the user's working groups, filtered."""
+    rows = service.queue(session, principal, query.show, query.group)
+    context = {
+        "rows": rows,
+        "query": query,
+        "filters": list(service.QueueFilter),
+        "groups": service.list_groups(session),
+        "my_groups": service.group_ids_of(session, principal.user_id),
+    }
+    return render(request, "assessment/queue.html", context)
+
+
+@router.get("/inputs/{input_id}")
+def assessment_page(
+    input_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show an input's gates and criteria, every assessor's scores and the agreed score."""
+    item = intake.get_input(session, input_id)
+    return render(
+        request, "assessment/input.html", input_context(request, session, principal, item)
+    )
+
+
+def _rerender(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    input_id: int,
+    outcome: Rejected,
+    failed: str,
+    values: dict[str, Any],
+) -> Response:
+    item = intake.get_input(session, input_id)
+    context = input_context(request, session, principal, item)
+    context["errors"], context["failed"] = outcome.errors, failed
+    context["agreed_values" if failed == "agreed" else "values"] = values
+    return render(request, "assessment/input.html", context, status_code=outcome.status_code)
+
+
+@router.post("/inputs/{input_id}/score")
+def save_score(
+    input_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+) -> Response:
+    """Record the assessor's own gates and scores."""
+    values = _assessment_values(form)
+    outcome = attempt(
+        session,
+        lambda: service.save_assessment(
+            session, principal, input_id, AssessmentIn.model_validate(values)
+        ),
+    )
+    if isinstance(outcome, Rejected):
+        return _rerender(request, session, principal, input_id, outcome, "score", values)
+    return RedirectResponse(f"/assessment/inputs/{input_id}?saved=score", status_code=303)
+
+
+@router.post("/inputs/{input_id}/agreed")
+def save_agreed(
+    input_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+) -> Response:
+    """Record the working group's agreed score (the group lead, with a reason)."""
+    values = _assessment_values(form)
+    outcome = attempt(
+        session,
+        lambda: service.record_agreed(
+            session, principal, input_id, AssessmentIn.model_validate(values)
+        ),
+    )
+    if isinstance(outcome, Rejected):
+        return _rerender(request, session, principal, input_id, outcome, "agreed", values)
+    return RedirectResponse(f"/assessment/inputs/{input_id}?saved=agreed", status_code=303)
+
+
+@router.post("/inputs/{input_id}/overlap")
+def mark_overlap(
+    input_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+) -> Response:
+    """The overlap gate failed: link the input to the existing solution and mark it covered."""
+    values = {"solution_id": text(form, "solution_id") or None, "reason": text(form, "reason")}
+
+    def act() -> Input:
+        data = OverlapIn.model_validate(values)
+        service.check_can_assess(session, principal, input_id)
+        return workflow.mark_covered(
+            session, principal, input_id, data.solution_id, data.reason, links(request)
+        )
+
+    outcome = attempt(session, act)
+    if isinstance(outcome, Rejected):
+        return _rerender(request, session, principal, input_id, outcome, "overlap", {})
+    return RedirectResponse(f"/inputs/{input_id}?saved=1", status_code=303)
+
+
+@router.post("/inputs/{input_id}/notes")
+def add_note(
+    input_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+) -> Response:
+    """Add a private note that only its author sees."""
+    outcome = attempt(
+        session,
+        lambda: service.add_note(
+            session, principal, input_id, NoteIn.model_validate({"body": text(form, "body")})
+        ),
+    )
+    if isinstance(outcome, Rejected):
+        return _rerender(request, session, principal, input_id, outcome, "note", {})
+    return RedirectResponse(f"/assessment/inputs/{input_id}?saved=note#notes", status_code=303)
+
+
+# Working groups --------------------------------------------------------------------------------
+
+
+def _groups_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    failed: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "groups": service.list_groups(session),
+        "assessors": service.assessor_candidates(session),
+        "errors": errors or {},
+        "failed": failed,
+    }
+    return render(request, "assessment/groups.html", context, status_code=status_code)
+
+
+@router.get("/groups")
+def groups(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show the working groups, their themes and members."""
+    return _groups_page(request, session)
+
+
+@router.post("/groups")
+def create_group(
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
+) -> Response:
+    """Create a working group."""
+    data = {"name": text(form, "name"), "theme": text(form, "theme")}
+    outcome = attempt(
+        session, lambda: service.create_group(session, principal, GroupIn.model_validate(data))
+    )
+    if isinstance(outcome, Rejected):
+        return _groups_page(
+            request, session, errors=outcome.errors, failed="new", status_code=outcome.status_code
+        )
+    return RedirectResponse(f"/assessment/groups?saved={outcome.id}#group-{outcome.id}", 303)
+
+
+@router.post("/groups/{group_id}/members")
+def add_member(
+    group_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
+) -> Response:
+    """Add an assessor to a working group (or make them its lead)."""
+    data = {"user_id": text(form, "user_id") or None, "is_lead": form.get("is_lead") == "on"}
+    outcome = attempt(
+        session,
+        lambda: service.add_member(session, principal, group_id, MemberIn.model_validate(data)),
+    )
+    if isinstance(outcome, Rejected):
+        return _groups_page(
+            request,
+            session,
+            errors=outcome.errors,
+            failed=str(group_id),
+            status_code=outcome.status_code,
+        )
+    return RedirectResponse(f"/assessment/groups?saved={group_id}#group-{group_id}", 303)
+
+
+@router.post("/groups/{group_id}/members/{user_id}/remove")
+def remove_member(
+    group_id: RowId,
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
+) -> Response:
+    """Take a member out of a working group."""
+    outcome = attempt(session, lambda: service.remove_member(session, principal, group_id, user_id))
+    if isinstance(outcome, Rejected):
+        return _groups_page(
+            request,
+            session,
+            errors=outcome.errors,
+            failed=str(group_id),
+            status_code=outcome.status_code,
+        )
+    return RedirectResponse(f"/assessment/groups?saved={group_id}#group-{group_id}", 303)
+
+
+# Weights and settings --------------------------------------------------------------------------
+
+
+def _weights_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    weights = service.current_weights(session)
+    context = {
+        "weights": weights,
+        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
+        "criteria": scoring.CRITERIA,
+        "history": service.weights_history(session),
+        "values": values or weights.as_dict(),
+        "errors": errors or {},
+    }
+    return render(request, "assessment/weights.html", context, status_code=status_code)
+
+
+@router.get("/weights")
+def weights_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show the decision group's current weights and their versions."""
+    return _weights_page(request, session)
+
+
+@router.post("/weights")
+def save_weights(
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.WEIGHTS_MANAGE)),
+) -> Response:
+    """Store a new version of the weights (decision group members only)."""
+    values: dict[str, Any] = {
+        c.value: text(form, c.value).replace(",", ".") or None for c in scoring.CRITERIA
+    }
+    values["reason"] = text(form, "reason")
+    outcome = attempt(
+        session, lambda: service.set_weights(session, principal, WeightsIn.model_validate(values))
+    )
+    if isinstance(outcome, Rejected):
+        return _weights_page(
+            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
+        )
+    return RedirectResponse(f"/assessment/weights?saved={outcome.version}", status_code=303)
+
+
+_SETTING_FIELDS = (
+    "horizon_months",
+    "size_min",
+    "size_max",
+    "budget_hospitals",
+    "budget_municipalities",
+    "concentration",
+    "draws",
+)
+
+
+def _settings_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    row = service.get_settings(session)
+    context = {
+        "values": values or {name: getattr(row, name) for name in _SETTING_FIELDS},
+        "errors": errors or {},
+    }
+    return render(request, "assessment/settings.html", context, status_code=status_code)
+
+
+@router.get("/settings")
+def settings_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show the prioritisation settings: crisis horizon, list size, budgets, draws."""
+    return _settings_page(request, session)
+
+
+@router.post("/settings")
+def save_settings(
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+) -> Response:
+    """Change the prioritisation settings (the portfolio office)."""
+    values = {name: text(form, name).replace(",", ".") or None for name in _SETTING_FIELDS}
+    outcome = attempt(
+        session,
+        lambda: service.update_settings(session, principal, SettingsIn.model_validate(values)),
+    )
+    if isinstance(outcome, Rejected):
+        return _settings_page(
+            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
+        )
+    return RedirectResponse("/assessment/settings?saved=1", status_code=303)

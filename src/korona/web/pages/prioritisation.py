@@ -1,0 +1,206 @@
+"""Prioritisation pages (prioritering): ranking, the exact proposal, pins, sensitivity, drafts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from korona.auth.permissions import Permission, Principal
+from korona.errors import N_, InvalidInput
+from korona.portfolio import scoring
+from korona.portfolio.assessment import prioritisation
+from korona.portfolio.assessment.schemas import PinIn, Proposal
+from korona.portfolio.netlist import drafts
+from korona.validation import RowId, parse_row_id
+from korona.web import i18n
+from korona.web.charts import probability_bar_svg
+from korona.web.deps import DbSession, require
+from korona.web.forms import Form, Rejected, attempt, text
+from korona.web.labels import label
+from korona.web.templating import render
+
+router = APIRouter(prefix="/prioritisation", include_in_schema=False)
+
+#: A candidate chosen in at least this share of the weight draws is shown as stable.
+STABLE = 0.9
+
+
+def _context(proposal: Proposal) -> dict[str, Any]:
+    weights = proposal.weights
+    return {
+        "proposal": proposal,
+        "weights": weights,
+        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
+        "criteria": scoring.CRITERIA,
+        "ranked": sorted(
+            proposal.items, key=lambda i: (-i.candidate.breakdown.priority, i.candidate.input_id)
+        ),
+        "chosen_items": proposal.chosen_items(),
+        "stable": STABLE,
+    }
+
+
+def _page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    failed: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = _context(prioritisation.propose(session))
+    context |= {"errors": errors or {}, "failed": failed}
+    return render(request, "assessment/prioritisation.html", context, status_code=status_code)
+
+
+@router.get("")
+def prioritisation_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show the ranking with the weights beside it and the proposal solved exactly."""
+    return _page(request, session)
+
+
+@router.get("/sensitivity.svg")
+def sensitivity_chart(
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Draw each candidate's probability of being in the proposed list under weight draws."""
+    proposal = prioritisation.propose(session)
+    return Response(_chart(proposal), media_type="image/svg+xml")
+
+
+def _chart(proposal: Proposal) -> str:
+    chosen, left_out = i18n.gettext("In the proposal"), i18n.gettext("Not in the proposal")
+    rows = [
+        {
+            "input": f"{item.candidate.reference} {item.candidate.title[:28]}",
+            "probability": round(item.probability or 0.0, 3),
+            "status": chosen if item.chosen else left_out,
+        }
+        for item in sorted(proposal.items, key=lambda i: -(i.probability or 0.0))
+    ]
+    return probability_bar_svg(
+        rows,
+        category="input",
+        value="probability",
+        colour="status",
+        category_title=i18n.gettext("Input"),
+        value_title=i18n.gettext("Probability of being in the list"),
+        colour_title=i18n.gettext("Proposal"),
+        colours={chosen: "#1e7a46", left_out: "#6b7785"},
+    )
+
+
+@router.post("/pins")
+def pin(
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+) -> Response:
+    """Pin an input into or out of the proposal with a reason (or clear the pin); re-solve."""
+    values = {"pin": text(form, "pin") or None, "reason": text(form, "reason")}
+    raw_id = text(form, "input_id")
+
+    def act() -> int:
+        data = PinIn.model_validate(values)
+        if not raw_id:
+            raise InvalidInput(N_("Choose the input"), field="input_id")
+        input_id = parse_row_id(raw_id, field="input_id")
+        prioritisation.set_pin(session, principal, input_id, data)
+        return input_id
+
+    outcome = attempt(session, act)
+    if isinstance(outcome, Rejected):
+        return _page(
+            request,
+            session,
+            errors=outcome.errors,
+            failed=int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None,
+            status_code=outcome.status_code,
+        )
+    return RedirectResponse(f"/prioritisation?pinned={outcome}#candidate-{outcome}", 303)
+
+
+@router.post("/drafts")
+def create_draft(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+) -> Response:
+    """Create a draft net list from the proposal as it is solved now."""
+    outcome = attempt(
+        session,
+        lambda: drafts.create_draft(session, principal, prioritisation.propose(session)),
+    )
+    if isinstance(outcome, Rejected):
+        return _page(request, session, errors=outcome.errors, status_code=outcome.status_code)
+    return RedirectResponse(f"/prioritisation/drafts/{outcome.id}", status_code=303)
+
+
+@router.get("/drafts")
+def draft_list(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """List the net-list versions drafted from proposals."""
+    return render(request, "assessment/drafts.html", {"versions": drafts.list_versions(session)})
+
+
+@router.get("/drafts/{version_id}")
+def draft_page(
+    version_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Show a draft net list: the chosen inputs in order with P, its parts and stability."""
+    version = drafts.get_version(session, version_id)
+    return render(
+        request,
+        "assessment/draft.html",
+        {
+            "version": version,
+            "stable": STABLE,
+            "criterion_labels": {c.value: label(c) for c in scoring.CRITERIA},
+        },
+    )
+
+
+@router.get("/drafts/{version_id}/sensitivity.svg")
+def draft_chart(
+    version_id: RowId,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+) -> Response:
+    """Draw the stored probability of each input of a draft net list."""
+    version = drafts.get_version(session, version_id)
+    label = i18n.gettext("In the proposal")
+    rows = [
+        {
+            "input": f"{i.position}. {i.input.reference} {i.input.title[:28]}",
+            "probability": round(i.probability or 0.0, 3),
+            "status": label,
+        }
+        for i in version.items
+    ]
+    svg = probability_bar_svg(
+        rows,
+        category="input",
+        value="probability",
+        colour="status",
+        category_title=i18n.gettext("Input"),
+        value_title=i18n.gettext("Probability of being in the list"),
+        colour_title=i18n.gettext("Proposal"),
+        colours={label: "#1e7a46"},
+        sort=False,
+    )
+    return Response(svg, media_type="image/svg+xml")
