@@ -14,7 +14,10 @@ from korona.web.api import audit as audit_api
 from korona.web.api import inputs as inputs_api
 from korona.web.api import needs as needs_api
 from korona.web.api import netlist as netlist_api
+from korona.web.api import situation as situation_api
 from korona.web.api import solutions as solutions_api
+from korona.web.api import surveillance as surveillance_api
+from korona.web.api import surveillance_map as surveillance_map_api
 from korona.web.errors import install_error_handlers
 from korona.web.middleware import korona_middleware
 from korona.web.pages import (
@@ -32,9 +35,14 @@ from korona.web.pages import (
     portfolio_dashboard,
     prioritisation,
     progress,
+    situation,
     solutions,
+    surveillance_location,
+    surveillance_map,
     triage,
+    users,
 )
+from korona.web.pages import subscriptions as subscription_pages
 from korona.web.templating import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
@@ -64,6 +72,14 @@ ROUTERS: tuple[APIRouter, ...] = (
     netlist.router,
     meetings.router,
     netlist_api.router,
+    surveillance_location.router,
+    surveillance_api.router,
+    surveillance_map.router,
+    surveillance_map_api.router,
+    situation.router,
+    situation_api.router,
+    subscription_pages.router,
+    users.router,
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -146,22 +144,25 @@ def history(session: Session, entity_type: str, entity_id: object) -> Sequence[A
 CSV_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id", "before", "after")
 
 
-def to_csv(entries: Iterable[AuditEntry]) -> str:
-    """Return the entries as CSV, before/after as JSON text."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        writer.writerow(
-            [
-                entry.id,
-                entry.at.isoformat(),
-                entry.actor,
-                entry.action,
-                entry.entity_type,
-                entry.entity_id,
-                json.dumps(entry.before, ensure_ascii=False) if entry.before else "",
-                json.dumps(entry.after, ensure_ascii=False) if entry.after else "",
-            ]
-        )
-    return buffer.getvalue()
+def _action(value: str) -> AuditAction | str:
+    try:
+        return AuditAction(value)
+    except ValueError:
+        return value
+
+
+def export_rows(entries: Iterable[AuditEntry]) -> list[list[Any]]:
+    """Return the entries as rows of CSV_COLUMNS (plain values), before/after as JSON text."""
+    return [
+        [
+            entry.id,
+            entry.at,
+            entry.actor,
+            _action(entry.action),
+            entry.entity_type,
+            entry.entity_id,
+            json.dumps(entry.before, ensure_ascii=False) if entry.before else "",
+            json.dumps(entry.after, ensure_ascii=False) if entry.after else "",
+        ]
+        for entry in entries
+    ]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer import _click as click  # the click that typer vendors and subclasses
 from typer.core import TyperGroup
 
 from korona.console import console, err_console, settings, transaction
+
+if TYPE_CHECKING:
+    from korona.config import Settings
 
 #: Command groups loaded only when one of their commands runs, so that `korona --help` and
 #: every other command skip their imports (SQLAlchemy, polars, scipy …): name → (module, help).
@@ -20,6 +23,9 @@ LAZY_GROUPS = {
     "portfolio": ("korona.portfolio.cli", "Koronaportefølje: matching, import and export."),
     "mail": ("korona.notify.cli", "E-mail outbox and its delivery worker."),
 }
+#: Modules whose commands join a lazy group when it loads; each has ``app`` and ``extend(module)``
+#: (the weekly report needs the database, which korona.surveillance does not import).
+LAZY_EXTENSIONS = {"surveillance": ("korona.surveillance_mail.cli",)}
 
 
 class LazyGroup(TyperGroup):
@@ -41,6 +47,11 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(LAZY_GROUPS[args[0]][0])
             group = typer.main.get_group(module.app)
             group.name = args[0]
+            for name in LAZY_EXTENSIONS.get(args[0], ()):
+                extension = importlib.import_module(name)
+                extension.extend(module)
+                for command_name, command in typer.main.get_group(extension.app).commands.items():
+                    group.add_command(command, command_name)
             return args[0], group, args[1:]
         return super().resolve_command(ctx, args)
 
@@ -80,12 +91,21 @@ def demo(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Only load into an empty database")
     ] = False,
+    surveillance: Annotated[
+        bool,
+        typer.Option(
+            "--surveillance/--no-surveillance",
+            help="Also fill an empty surveillance store (FHI covid-19 data, simulated signals)",
+        ),
+    ] = True,
 ) -> None:
     """Load the Norwegian demo data (idempotent) and print the demo logins."""
     from korona.auth import service as auth_service
     from korona.demo import generate_password, is_empty, load_demo
 
     config = settings()
+    if surveillance:
+        _surveillance_demo(config)
     password_file = config.data_dir / "demo-password.txt"
     with transaction() as session:
         if if_empty and not is_empty(session):
@@ -96,7 +116,7 @@ def demo(
             return
         chosen = password or generate_password()
         auth_service.check_password_strength(chosen)
-        result = load_demo(session, password=chosen)
+        result = load_demo(session, password=chosen, settings=config)
     password_file.write_text(chosen + "\n")
     password_file.chmod(0o600)
     console.print(
@@ -104,7 +124,45 @@ def demo(
         f"{len(result.users)} users, {result.needs_added} new needs, "
         f"{result.solutions_added} new solutions, {result.inputs_added} new inputs."
     )
+    if result.reports is not None:
+        source = "from the surveillance store" if result.reports.from_store else "(empty store)"
+        state = "queued in the outbox" if result.reports.queued else "already in the outbox"
+        console.print(f"Weekly report {result.reports.week} {source} {state}.", markup=False)
     _print_logins(chosen)
+
+
+def _surveillance_demo(config: Settings) -> None:
+    """Fill the surveillance store once, with a progress bar (see korona.demo.surveillance)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from korona.demo.surveillance import demo_steps, load_surveillance_demo
+    from korona.surveillance.detect import DetectionError
+    from korona.surveillance.geo import GeographyError
+    from korona.surveillance.series import SeriesSetError
+    from korona.surveillance.sources import IngestError
+    from korona.surveillance.store import StoreError
+
+    failures = (IngestError, GeographyError, StoreError, DetectionError, SeriesSetError, OSError)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("Sykdomspulsen demo", total=demo_steps())
+        try:
+            result = load_surveillance_demo(
+                config,
+                step=lambda text, done, _total: progress.update(
+                    task, description=text, completed=done
+                ),
+            )
+        except failures as error:
+            err_console.print(f"[red]Error:[/] surveillance demo not loaded: {error}")
+            raise typer.Exit(2) from None
+    if result.loaded:
+        console.print(
+            f"[green]Sykdomspulsen demo loaded[/] in {result.seconds:.0f} s: "
+            f"{result.consultations:,} simulated consultations, {result.signals:,} signals."
+        )
+    else:
+        console.print("Sykdomspulsen demo already in the store.")
 
 
 def _print_logins(password: str) -> None:
@@ -151,6 +209,8 @@ def serve(
     elif mail_worker:
         console.print("No SMTP server set (KORONA_SMTP_HOST): e-mail stays in the outbox.")
     console.print(f"Serving korona on http://{host}:{port}")
+    if notice := config.base_url_notice():
+        console.print(notice)
     try:
         uvicorn.run(
             "korona.app:create_app",

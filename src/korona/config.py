@@ -77,6 +77,29 @@ class Settings(BaseSettings):
             )
         return self
 
+    @property
+    def base_url_is_set(self) -> bool:
+        """Return whether KORONA_BASE_URL was given rather than left at its default."""
+        return "base_url" in self.model_fields_set
+
+    def base_url_notice(self) -> str | None:
+        """Return what a server should say at start-up about the address in letters, if anything.
+
+        Unset in development, links follow the address each request came to; unset in
+        production, they would point at the default, which nobody else can reach.
+        """
+        if self.base_url_is_set:
+            return None
+        if self.environment == Environment.PRODUCTION:
+            return (
+                f"KORONA_BASE_URL is not set: links in letters and exports will point at "
+                f"{self.base_url}. Set it to the address people use (https://…)."
+            )
+        return (
+            "KORONA_BASE_URL is not set: links in letters and exports use the address each "
+            "request came to (development only; set it in production)."
+        )
+
     @cached_property
     def sqlalchemy_url(self) -> str:
         """Return the database URL, defaulting to SQLite under the data directory."""

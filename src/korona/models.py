@@ -6,10 +6,11 @@ from korona.auth.models import (
     LoginFailure,
     LoginSession,
     Organisation,
+    PasswordLink,
     User,
     UserRole,
 )
-from korona.notify.models import OutboxMessage
+from korona.notify.models import OutboxAttachment, OutboxMessage
 from korona.portfolio.assessment.models import (
     Assessment,
     AssessmentNote,
@@ -48,10 +49,13 @@ from korona.portfolio.netlist.decision_models import (
     NetlistDecision,
 )
 from korona.portfolio.netlist.models import NetlistItem, NetlistVersion
+from korona.portfolio.situation.models import SituationReport, SituationReportNeed
 from korona.portfolio.solution.models import Solution
+from korona.surveillance_mail.models import AlertDelivery, ReportDelivery, Subscription
 
 __all__ = [
     "AgendaItem",
+    "AlertDelivery",
     "ApiToken",
     "Assessment",
     "AssessmentNote",
@@ -80,12 +84,18 @@ __all__ = [
     "NetlistVersion",
     "NoticeTemplate",
     "Organisation",
+    "OutboxAttachment",
     "OutboxMessage",
+    "PasswordLink",
     "Programme",
     "ProgressReport",
     "ProposalPin",
+    "ReportDelivery",
     "ReviewReminder",
+    "SituationReport",
+    "SituationReportNeed",
     "Solution",
+    "Subscription",
     "User",
     "UserRole",
     "WeightsVersion",

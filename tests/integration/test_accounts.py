@@ -169,10 +169,13 @@ def test_audit_page_filters_and_csv_export(client: TestClient, db: Session) -> N
     login(client, observer.email)
     page = client.get("/audit?entity_type=user&action=create")
     assert page.status_code == 200 and "someone@example.no" in page.text
-    exported = client.get("/audit/export.csv?action=login")
-    lines = exported.text.splitlines()
+    exported = client.get("/audit/export.csv?action=login&format=machine")
+    lines = exported.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "id,at,actor,action,entity_type,entity_id,before,after"
-    assert len(lines) == 2 and "observer@example.no" in lines[1]
+    assert len(lines) == 2 and "observer@example.no" in lines[1] and ",login," in lines[1]
+    people = client.get("/audit/export.csv?action=login").content.decode("utf-8-sig")
+    assert people.splitlines()[0] == "Id;Tidspunkt;Hvem;Handling;Objekt;Objekt-ID;Før;Etter"
+    assert ";Logget inn;" in people.splitlines()[1]
     api = client.get("/api/v1/audit?action=nonsense")
     assert api.status_code == 422
 

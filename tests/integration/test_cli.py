@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET
 from typer.testing import CliRunner
 
-from korona.auth.models import User
+from korona.auth.models import PasswordLink, User
 from korona.cli import app
+from korona.notify.models import OutboxMessage
 from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
 
@@ -29,19 +30,24 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) -> None:
-    first = runner.invoke(app, ["demo", "--password", "demo-password-1"], env=env)
+    # The surveillance part has its own test (test_surveillance_demo.py): it takes ~40 s.
+    first = runner.invoke(
+        app, ["demo", "--no-surveillance", "--password", "demo-password-1"], env=env
+    )
     assert first.exit_code == 0, first.output
     assert "kontor@demo.korona.no" in first.output and "demo-password-1" in first.output
     needs = db.scalar(select(func.count()).select_from(Need))
     assert needs is not None and needs >= 40
-    second = runner.invoke(app, ["demo", "--password", "demo-password-2"], env=env)
+    second = runner.invoke(
+        app, ["demo", "--no-surveillance", "--password", "demo-password-2"], env=env
+    )
     assert second.exit_code == 0
     assert "0 new needs" in second.output
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Need)) == needs
     assert db.scalar(select(func.count()).select_from(Input)) == 30  # waiting in triage
     assert db.scalar(select(func.count()).select_from(User)) == 8
-    again = runner.invoke(app, ["demo", "--if-empty"], env=env)
+    again = runner.invoke(app, ["demo", "--no-surveillance", "--if-empty"], env=env)
     assert again.exit_code == 0 and "demo-password-2" in again.output
 
 
@@ -156,3 +162,26 @@ def test_production_refuses_default_secret(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "KORONA_SECRET_KEY must be set" in result.output
+
+
+def test_user_invite_deactivate_reactivate_and_reset(env: dict[str, str], db: Session) -> None:
+    invited = runner.invoke(
+        app,
+        ["user", "invite", "ola@example.no", "--name", "Ola", "--role", "observer"],
+        env=env,
+    )
+    assert invited.exit_code == 0, invited.output
+    message = db.scalars(select(OutboxMessage)).one()
+    assert message.to_address == "ola@example.no" and "/password/" in message.body
+    for command in ("deactivate", "reactivate", "reset-password"):
+        result = runner.invoke(app, ["user", command, "ola@example.no"], env=env)
+        assert result.exit_code == 0, result.output
+    db.expire_all()
+    user = db.scalars(select(User).where(User.email == "ola@example.no")).one()
+    assert user.is_active
+    links = db.scalars(
+        select(PasswordLink).where(PasswordLink.user_id == user.id).order_by(PasswordLink.id)
+    ).all()
+    assert [link.used_at is None for link in links] == [False, True]
+    missing = runner.invoke(app, ["user", "deactivate", "nobody@example.no"], env=env)
+    assert missing.exit_code == 1 and "No user with e-mail" in missing.output

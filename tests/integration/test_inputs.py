@@ -239,7 +239,8 @@ def test_api_match_submit_and_list(client: TestClient, db: Session) -> None:
     )
     assert receipt.status_code == 201, receipt.text
     assert receipt.json()["reference"] == f"INN-{YEAR}-0001"
-    assert receipt.json()["status_url"].startswith("http://127.0.0.1:8000/inputs/status/")
+    # KORONA_BASE_URL is unset in tests: the link follows the address the request came to.
+    assert receipt.json()["status_url"].startswith("https://testserver/inputs/status/")
     assert client.get("/api/v1/inputs", headers=submitter_auth).status_code == 403
     listed = client.get("/api/v1/inputs", headers=office_auth).json()
     assert [row["reference"] for row in listed] == [f"INN-{YEAR}-0001"]
@@ -267,14 +268,22 @@ def test_export_inputs_with_status_and_links(client: TestClient, db: Session) ->
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     db.commit()
     login(client, office.email)
-    csv_text = client.get("/inputs/export.csv").content.decode("utf-8-sig")
+    csv_text = client.get("/inputs/export.csv?format=machine").content.decode("utf-8-sig")
     header, row = csv_text.splitlines()[:2]
     assert header.startswith("reference,kind,title,organisation,sector")
     assert f"INN-{YEAR}-0001,offer,Nettbrett med video til sykehjem,Fjordtech AS,private" in row
     assert ",received," in row and "/inputs/1" in row
+    people = client.get("/inputs/export.csv").content.decode("utf-8-sig")
+    header, row = people.splitlines()[:2]
+    assert header.startswith("Referanse;Type;Tittel;Virksomhet;Sektor")
+    assert f"INN-{YEAR}-0001;Tilbud;Nettbrett med video til sykehjem;Fjordtech AS;Privat" in row
+    assert ";Mottatt;" in row
     workbook = load_workbook(io.BytesIO(client.get("/inputs/export.xlsx").content))
     sheet = workbook.active
     assert sheet is not None and sheet["A2"].value == f"INN-{YEAR}-0001"
+    # Received: a real date-time cell in Norwegian local time, shown as such.
+    received = sheet["P2"]
+    assert isinstance(received.value, datetime) and received.number_format == "DD.MM.YYYY HH:MM"
     assert client.get("/inputs/export.pdf").status_code == 404
 
 

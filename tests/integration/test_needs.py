@@ -245,15 +245,20 @@ def test_exports_csv_and_xlsx(client: TestClient, db: Session) -> None:
     )
     db.commit()
     login(client, office.email)
-    csv_response = client.get("/needs/export.csv")
+    csv_response = client.get("/needs/export.csv?format=machine")
     assert csv_response.status_code == 200
     text = csv_response.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("id,title,description,category")
-    assert "'=HYPERLINK" in text
+    assert "'=HYPERLINK" in text and ",authorities," in text and ",registered," in text
+    people = client.get("/needs/export.csv").content.decode("utf-8-sig")
+    assert people.splitlines()[0].startswith("Id;Tittel;Beskrivelse;Kategori;Sektor")
+    assert ";Myndigheter;Registrert;" in people and "'=HYPERLINK" in people
     xlsx = client.get("/needs/export.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     assert sheet["B2"].value == '\'=HYPERLINK("x")'
+    assert sheet["A1"].value == "Id" and sheet["K2"].value == "Registrert"
+    assert sheet.column_dimensions["B"].width > 8 and sheet.freeze_panes == "A2"
     assert client.get("/needs/export.pdf").status_code == 404
 
 

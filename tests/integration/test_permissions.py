@@ -75,6 +75,7 @@ class World:
     solution_id: int
     input_id: int
     input_token: str
+    user_id: int
 
 
 def build_world(session: Session) -> World:
@@ -88,6 +89,8 @@ def build_world(session: Session) -> World:
         auth_service.create_api_token(session, Principal(), user.id, name="spare")
         token_id = auth_service.list_api_tokens(session, user.id)[0].id
     office = make_user(session, Role.PORTFOLIO_OFFICE, organisation=organisation)
+    # The user the user-administration routes act on (deactivating it locks no role out).
+    target = make_user(session, Role.OBSERVER, organisation=organisation)
     need = create_need(
         session,
         principal_for(office),
@@ -132,6 +135,7 @@ def build_world(session: Session) -> World:
         solution_id=solution.id,
         input_id=item.id,
         input_token=links.token(item),
+        user_id=target.id,
     )
 
 
@@ -146,17 +150,25 @@ def concrete_path(path: str, world: World) -> str:
         "outbox_id": "1",
         "token": world.input_token,
         "group_id": "1",
-        "user_id": "1",
         "version_id": "1",
         # decisions and measures (#12): ids that do not exist answer 404 to allowed roles
         "measure_id": "1",
         "milestone_id": "1",
         "programme_id": "1",
-        "kind": "delivered",
+        "notice_kind": "delivered",
         "language": "nb",
         "meeting_id": "1",
         "number": "1",
         "item_id": "1",
+        "location_code": "norge",
+        "table": "covid",
+        "county": "county46",
+        "report_id": "1",
+        "county_number": "46",
+        # Surveillance e-mail (issue 14): an unsigned link is refused with 404, not 403.
+        "kind": "alerts",
+        "signature": "00",
+        "user_id": str(world.user_id),
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

@@ -1,4 +1,4 @@
-"""`korona user …`: create users and API tokens from the console."""
+"""`korona user …`: create, invite, deactivate users and make API tokens from the console."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from korona.auth import admin
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation, Role
-from korona.console import CLI, console, fail, transaction
+from korona.console import CLI, console, fail, settings, transaction
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -29,6 +31,14 @@ def user_add(
     ] = None,
 ) -> None:
     """Create a user with one or more roles."""
+    if municipality is not None:
+        from korona import municipalities
+        from korona.errors import InvalidInput
+
+        try:
+            municipalities.load(settings().reference_dir).check(municipality)
+        except InvalidInput as error:
+            fail(error.text)
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
@@ -62,3 +72,65 @@ def user_token(
             fail(f"No user with e-mail {email}")
         token = auth_service.create_api_token(session, CLI, user.id, name=name)
     typer.echo(token)
+
+
+def _user_id(session: Session, email: str) -> int:
+    user = auth_service.get_user_by_email(session, email)
+    if user is None:
+        fail(f"No user with e-mail {email}")
+    return user.id
+
+
+@app.command("invite")
+def user_invite(
+    email: str,
+    name: Annotated[str, typer.Option(help="Full name")],
+    role: Annotated[list[Role], typer.Option(help="Role; repeat for several")],
+    organisation: Annotated[str | None, typer.Option(help="Organisation name (must exist)")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Municipality number (municipal doctors)")
+    ] = None,
+) -> None:
+    """Create a user without a password and queue an invitation with a set-password link."""
+    with transaction() as session:
+        org_id = None
+        if organisation is not None:
+            org = session.scalar(select(Organisation).where(Organisation.name == organisation))
+            if org is None:
+                fail(f"No organisation named '{organisation}'")
+            org_id = org.id
+        change = admin.UserChange(
+            name=name,
+            roles=frozenset(role),
+            organisation_id=org_id,
+            municipality_number=municipality,
+        )
+        user = admin.invite_user(session, CLI, change, email=email, base_url=settings().base_url)
+        console.print(f"[green]Invited[/] {user.email}: the invitation is in the outbox")
+
+
+@app.command("deactivate")
+def user_deactivate(email: str) -> None:
+    """Deactivate a user: their sessions, API tokens and set-password links end at once."""
+    with transaction() as session:
+        admin.deactivate_user(session, CLI, _user_id(session, email))
+    console.print(f"[green]Deactivated[/] {email}")
+
+
+@app.command("reactivate")
+def user_reactivate(email: str) -> None:
+    """Let a deactivated user log in again."""
+    with transaction() as session:
+        admin.reactivate_user(session, CLI, _user_id(session, email))
+    console.print(f"[green]Reactivated[/] {email}")
+
+
+@app.command("reset-password")
+def user_reset_password(email: str) -> None:
+    """Queue an e-mail with a new set-password link (earlier links stop working)."""
+    with transaction() as session:
+        expires = admin.send_password_reset(
+            session, CLI, _user_id(session, email), base_url=settings().base_url
+        )
+    until = f"{expires:%Y-%m-%d %H:%M} UTC"
+    console.print(f"[green]Queued[/] a set-password link for {email}, valid until {until}")

@@ -45,6 +45,17 @@ class Permission(StrEnum):
     MEETING_MANAGE = "meeting.manage"  # the office runs meetings and writes the minutes
     NETLIST_APPROVE = "netlist.approve"  # only decision members approve a net list version
     NETLIST_PUBLISH = "netlist.publish"  # the office publishes an approved version
+    # Surveillance location pages (issue 13): full detail of one's own municipality and its
+    # neighbours; everyone else sees municipalities with small counts hidden.
+    SURVEILLANCE_DETAIL = "surveillance.detail"
+    # situation reports (#14)
+    SITUATION_READ = "situation.read"  # reports, national and county dashboards
+    SITUATION_REPORT = "situation.report"  # report, correct, import: own municipality; office: all
+    # Surveillance e-mail (issue 14): the weekly report and alerts.
+    SUBSCRIPTION_OWN = "subscription.own"  # follow locations for oneself
+    SUBSCRIPTION_MANAGE = "subscription.manage"  # anyone's subscriptions (the office)
+    # User administration in the browser (issue 15)
+    USER_MANAGE = "user.manage"  # invite, edit, deactivate, reactivate, reset passwords
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
@@ -99,6 +110,28 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MEETING_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
     Permission.NETLIST_APPROVE: frozenset({Role.DECISION_MEMBER}),
     Permission.NETLIST_PUBLISH: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.SURVEILLANCE_DETAIL: frozenset({Role.MUNICIPAL_DOCTOR}),
+    # situation reports (#14)
+    Permission.SITUATION_READ: frozenset(
+        {
+            Role.PORTFOLIO_OFFICE,
+            Role.ASSESSOR,
+            Role.DECISION_MEMBER,
+            Role.OBSERVER,
+            Role.NEEDS_REPORTER,
+            Role.MUNICIPAL_DOCTOR,
+        }
+    ),
+    Permission.SITUATION_REPORT: frozenset(
+        {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
+    ),
+    # Surveillance e-mail (issue 14). Outbreak teams are observers or municipal doctors.
+    Permission.SUBSCRIPTION_OWN: frozenset(
+        {Role.MUNICIPAL_DOCTOR, Role.OBSERVER, Role.PORTFOLIO_OFFICE}
+    ),
+    Permission.SUBSCRIPTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    # User administration in the browser (issue 15)
+    Permission.USER_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

@@ -16,8 +16,11 @@ from korona.auth import service as auth_service
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector, User
 from korona.auth.permissions import Principal
 from korona.auth.security import MIN_PASSWORD_SCORE, password_score
+from korona.config import Settings
 from korona.demo.assessment import load_assessment
 from korona.demo.netlist import load_decisions
+from korona.demo.reports import ReportDemo, load_report_demo
+from korona.demo.situation import load_situation
 from korona.portfolio.intake.models import Input, InputKind
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks, Submission, submit_input
@@ -87,9 +90,16 @@ class DemoResult:
     needs_added: int
     solutions_added: int = 0
     inputs_added: int = 0
+    reports: ReportDemo | None = None
 
 
-def load_demo(session: Session, *, password: str, today: date | None = None) -> DemoResult:
+def load_demo(
+    session: Session,
+    *,
+    password: str,
+    today: date | None = None,
+    settings: Settings | None = None,
+) -> DemoResult:
     """Create the demo organisations, users and needs; running it again adds nothing twice.
 
     Existing demo users get ``password`` so that the printed logins always work.
@@ -149,12 +159,15 @@ def load_demo(session: Session, *, password: str, today: date | None = None) -> 
     inputs_added = load_inputs(session, today=today)
     load_assessment(session, today=today)
     load_decisions(session, today=today)
+    load_situation(session, today=today)
+    reports = load_report_demo(session, settings, today=today) if settings else None
     return DemoResult(
         organisations=len(organisations),
         users=DEMO_USERS,
         needs_added=added,
         solutions_added=solutions_added,
         inputs_added=inputs_added,
+        reports=reports,
     )
 
 

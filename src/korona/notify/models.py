@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from korona.auth.models import enum_column
@@ -32,6 +32,10 @@ class OutboxMessage(Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    #: An HTML alternative to the plain-text body (inline-safe: no external resources).
+    html_body: Mapped[str | None] = mapped_column(Text)
+    #: Sent as the List-Unsubscribe header (with List-Unsubscribe-Post: one click).
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus), default=OutboxStatus.QUEUED
@@ -49,3 +53,17 @@ class OutboxMessage(Base):
     claim_token: Mapped[str | None] = mapped_column(String(64))
     #: The Message-ID header, fixed at the first claim so every attempt carries the same one.
     message_id: Mapped[str | None] = mapped_column(String(300))
+
+
+class OutboxAttachment(Base):
+    """A file sent with an outbox message (the weekly report's PDF)."""
+
+    __tablename__ = "outbox_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

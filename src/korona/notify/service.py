@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -21,7 +22,7 @@ from korona.auth.permissions import Principal
 from korona.config import Settings
 from korona.db import utcnow
 from korona.errors import N_, Conflict, NotFound
-from korona.notify.models import OutboxMessage, OutboxStatus
+from korona.notify.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 #: After this many failed attempts a message waits for a person (`korona mail send`, /outbox).
 MAX_AUTOMATIC_ATTEMPTS = 5
@@ -147,19 +148,65 @@ def sender_for(settings: Settings, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> 
     )
 
 
-def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
-    """Add an e-mail to the outbox in the caller's transaction; a delivery worker sends it."""
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with an e-mail."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
+def queue(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    html: str | None = None,
+    unsubscribe_url: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> OutboxMessage:
+    """Add an e-mail to the outbox in the caller's transaction; a delivery worker sends it.
+
+    ``html`` is sent as an alternative to the plain-text ``body``; ``unsubscribe_url`` as the
+    List-Unsubscribe header; ``attachments`` are stored with the message, in the same
+    transaction, so a message is never claimed without its files.
+    """
     message = OutboxMessage(
         to_address=to,
         subject=subject,
         body=body,
+        html_body=html,
+        unsubscribe_url=unsubscribe_url,
         attempts=0,
         status=OutboxStatus.QUEUED,
         next_attempt_at=utcnow(),
     )
     session.add(message)
     session.flush()
+    for attachment in attachments:
+        session.add(
+            OutboxAttachment(
+                outbox_message_id=message.id,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                content=attachment.content,
+            )
+        )
+    if attachments:
+        session.flush()
     return message
+
+
+def attachments_of(session: Session, outbox_id: int) -> list[Attachment]:
+    """Return the files stored with an outbox message, in the order they were queued."""
+    rows = session.execute(
+        select(OutboxAttachment.filename, OutboxAttachment.content_type, OutboxAttachment.content)
+        .where(OutboxAttachment.outbox_message_id == outbox_id)
+        .order_by(OutboxAttachment.id)
+    ).all()
+    return [Attachment(row.filename, row.content_type, bytes(row.content)) for row in rows]
 
 
 def mail_domain(mail_from: str) -> str:
@@ -185,6 +232,12 @@ class Claim:
     body: str
     message_id: str
     attempts: int
+    html: str | None = None
+    unsubscribe_url: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+_LONG_LINES = email_policy.default.clone(max_line_length=998)
 
 
 class BuildError(Exception):
@@ -195,12 +248,26 @@ def build_email(claim: Claim, mail_from: str) -> EmailMessage:
     """Return the claimed row as an e-mail, or raise BuildError saying what is wrong."""
     try:
         Address(addr_spec=claim.to_address)
-        email = EmailMessage()
+        # A List-Unsubscribe URL is one long word; the default 78-column folding would turn
+        # it into encoded words, which mail clients do not read as a URL (RFC 2369).
+        email = EmailMessage(policy=_LONG_LINES if claim.unsubscribe_url else email_policy.default)
         email["From"] = mail_from
         email["To"] = claim.to_address
         email["Subject"] = claim.subject
         email["Message-ID"] = claim.message_id
+        if claim.unsubscribe_url:
+            email["List-Unsubscribe"] = f"<{claim.unsubscribe_url}>"
         email.set_content(claim.body)
+        if claim.html is not None:
+            email.add_alternative(claim.html, subtype="html")
+        for attachment in claim.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
     except Exception as error:  # the email package raises many types; each means "cannot build"
         raise BuildError(f"Cannot build the e-mail: {_describe(error)}") from error
     return email
@@ -255,6 +322,8 @@ def claim_next(
             OutboxMessage.body,
             OutboxMessage.message_id,
             OutboxMessage.attempts,
+            OutboxMessage.html_body,
+            OutboxMessage.unsubscribe_url,
         )
         .execution_options(synchronize_session=False)
     )
@@ -271,6 +340,10 @@ def claim_next(
                 body=row.body,
                 message_id=row.message_id,
                 attempts=row.attempts,
+                html=row.html_body,
+                unsubscribe_url=row.unsubscribe_url,
+                # Read in the claiming transaction: the claim and its files are one snapshot.
+                attachments=tuple(attachments_of(session, row.id)),
             )
         if session.scalar(due) is None:
             return None

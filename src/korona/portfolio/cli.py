@@ -214,10 +214,12 @@ def export_inputs(
     with transaction(config) as session:
         items = intake.list_inputs(session)
         rows = intake.export_rows(items, config.base_url)
+    # The console export is for scripts: codes and UTC times (the web offers people's format).
+    cells = [[tabular.machine_cell(value) for value in row] for row in rows]
     body = (
-        tabular.to_csv(intake.EXPORT_COLUMNS, rows)
+        tabular.to_csv(intake.EXPORT_COLUMNS, cells)
         if suffix == ".csv"
-        else tabular.to_xlsx(intake.EXPORT_COLUMNS, rows, sheet="innspill")
+        else tabular.to_xlsx(intake.EXPORT_COLUMNS, cells, sheet="innspill")
     )
     file.write_bytes(body)
     console.print(f"[green]Wrote {len(rows)} inputs to {file}[/]")

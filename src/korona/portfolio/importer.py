@@ -244,6 +244,9 @@ def _check_organisation(context: _Context, number: int, row: dict[str, Any]) -> 
         sector=_text(row.get("sector")),
         municipality_number=_optional(row.get("municipality_number")),
     )
+    if data.municipality_number and re.fullmatch("[0-9]{4}", data.municipality_number):
+        # Malformed numbers are refused when the organisation is written (auth service).
+        need_service.known_municipalities().check(data.municipality_number)
     ref = _text(row.get("external_ref"))
     # Organisations are unique by name: a second row or an existing organisation with the
     # same name would not be created, so say so instead of counting it as new.
@@ -301,6 +304,7 @@ def _check_need(
             "external_ref": _text(row.get("external_ref")),
         }
     )
+    need_service.known_municipalities().check(data.municipality_number)
     return data, owner.id, NeedStatus(_text(row.get("status")) or "registered")
 
 

@@ -160,6 +160,9 @@ def load_store_cases(store: SurveillanceStore, first: dt.date, last: dt.date) ->
     frame = (
         store.cases(Frequency.WEEKLY)
         .filter(pl.col("date").is_between(first, last))
+        # FHI's weekly municipal file gives its first week as NA; a week without a count
+        # reads as no cases rather than stopping the whole run.
+        .filter(pl.col("n").is_not_null())
         .select("location_code", "date", "n")
         .collect()
     )

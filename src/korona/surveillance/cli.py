@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from korona.config import Settings
-from korona.surveillance.analysis import AnalysisSummary, run_store
+from korona.surveillance.analysis import AnalysisSummary, RunSummary, run_store
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.detect import (
     DETECTORS,
@@ -46,7 +46,7 @@ from korona.surveillance.sources.ingest import ingest_file
 from korona.surveillance.sources.simulator import OutputFormat, SimulationParameters, simulate_kuhr
 from korona.surveillance.store import StoreError, SurveillanceStore, write_atomically
 
-__all__ = ["app"]
+__all__ = ["AFTER_RUN", "app"]
 
 app = typer.Typer(
     help="Sykdomspulsen: simulate KUHR consultations, ingest KUHR/MSIS/lab files, show and "
@@ -55,6 +55,9 @@ app = typer.Typer(
 )
 console = Console()
 error_console = Console(stderr=True)
+#: Called after every successful `run` with its settings and summary. The root CLI adds the
+#: alert e-mails here (korona.surveillance_mail.cli), so this package needs no database code.
+AFTER_RUN: list[Callable[[Settings, RunSummary], None]] = []
 
 EXIT_ROWS_REJECTED = 1
 EXIT_FAILED = 2
@@ -415,7 +418,8 @@ def run_command(
         year_list = _parse_years(years)
         detector = _detector(method, settings or [])
         runner = _executor(executor, scheduler, connect_timeout)
-        store = SurveillanceStore(_settings(data_dir).surveillance_dir)
+        settings_used = _settings(data_dir)
+        store = SurveillanceStore(settings_used.surveillance_dir)
         with _progress(counts=False) as progress:
             task = progress.add_task("Analysing", total=None)
             summary = run_store(
@@ -431,3 +435,5 @@ def run_command(
             summary.analyses,
         )
     )
+    for hook in AFTER_RUN:
+        hook(settings_used, summary)

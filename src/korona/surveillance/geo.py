@@ -20,6 +20,7 @@ __all__ = [
     "age_group_from_years",
     "load_geography",
     "municipality_code",
+    "population_file_year",
 ]
 
 NATION = "norge"
@@ -220,13 +221,19 @@ class Geography:
         wanted = list(years) if years is not None else available
         parts = []
         for year in wanted:
-            nearest = min(available, key=lambda y: (abs(y - year), -y))
+            nearest = population_file_year(year)
             parts.append(
                 base.filter(pl.col("year") == nearest).with_columns(
                     pl.lit(year, pl.Int32).alias("year")
                 )
             )
         return pl.concat(parts)
+
+
+def population_file_year(year: int) -> int:
+    """Return the year of the SSB file whose population :meth:`Geography.population` uses for
+    ``year`` (the nearest shipped year; the later one on a tie)."""
+    return min(_POPULATION_FILES, key=lambda y: (abs(y - year), -y))
 
 
 def _read_text(path: Path, encoding: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from korona.surveillance.calendar import Frequency
 from korona.surveillance.consultation import ContactType
 from korona.surveillance.geo import AgeGroup
 
@@ -15,6 +16,7 @@ __all__ = [
     "cases_per_100k",
     "covid_consultation_share",
     "cumulative_share_infected",
+    "population_year",
     "positivity",
     "suppress_small_cells",
 ]
@@ -23,19 +25,36 @@ SMALL_CELL_LIMIT = 5
 SUPPRESSED_LABEL = "<5"
 
 
-def _with_population(frame: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
+def population_year(frequency: Frequency) -> pl.Expr:
+    """Return the year whose population a row uses: a week's ISO year, a day's calendar year.
+
+    A week is dated by its Sunday, so 2020-W53 (Sunday 2021-01-03) would otherwise take the
+    2021 population; it belongs to ISO year 2020.
+    """
+    if frequency is Frequency.WEEKLY:
+        return pl.col("date").dt.iso_year().cast(pl.Int32)
+    return pl.col("date").dt.year().cast(pl.Int32)
+
+
+def _with_population(
+    frame: pl.DataFrame, population: pl.DataFrame, frequency: Frequency
+) -> pl.DataFrame:
     """Join the 1 January population of each row's year (all ages)."""
     pop = population
     if "age" in pop.columns:
         pop = pop.filter(pl.col("age") == AgeGroup.TOTAL.value)
     pop = pop.select("location_code", pl.col("year").cast(pl.Int32), "population")
-    return frame.with_columns(pl.col("date").dt.year().cast(pl.Int32).alias("year")).join(
+    return frame.with_columns(population_year(frequency).alias("year")).join(
         pop, on=["location_code", "year"], how="left"
     )
 
 
 def cases_per_100k(
-    cases: pl.DataFrame, population: pl.DataFrame, *, window_days: int = 7
+    cases: pl.DataFrame,
+    population: pl.DataFrame,
+    *,
+    window_days: int = 7,
+    frequency: Frequency = Frequency.WEEKLY,
 ) -> pl.DataFrame:
     """Add cases per 100 000 inhabitants over a trailing window of ``window_days``.
 
@@ -43,6 +62,8 @@ def cases_per_100k(
     ``population`` has location_code, year, population (and optionally age; total is used).
     ``window_days`` 7 gives weekly incidence, 14 the 14-day incidence; the window is by date,
     so on weekly data 14 days is this week plus the previous one.
+    ``frequency`` says whether rows are weeks (population of the ISO year) or days (of the
+    calendar year).
     Returns: the input columns plus ``population``, ``n_window`` and ``per_100k`` (Float64);
     null where the population is unknown. References: spec §5; population is SSB's
     1 January figure for the year.
@@ -54,23 +75,26 @@ def cases_per_100k(
         .over("location_code")
         .alias("n_window")
     )
-    joined = _with_population(summed, population)
+    joined = _with_population(summed, population, frequency)
     return joined.with_columns(
         (pl.col("n_window") / pl.col("population") * 100_000).alias("per_100k")
     ).drop("year")
 
 
-def cumulative_share_infected(cases: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
+def cumulative_share_infected(
+    cases: pl.DataFrame, population: pl.DataFrame, *, frequency: Frequency = Frequency.WEEKLY
+) -> pl.DataFrame:
     """Add the share of inhabitants registered as cases since the first date, in percent.
 
-    Parameters: ``cases`` location_code, date, n; ``population`` as for ``cases_per_100k``.
+    Parameters: ``cases`` location_code, date, n; ``population`` and ``frequency`` as for
+    ``cases_per_100k``.
     Returns: input plus ``cumulative_n`` and ``share_infected_percent`` (cumulative cases /
     population of the row's year × 100).
     """
     cumulative = cases.sort("location_code", "date").with_columns(
         pl.col("n").fill_null(0).cum_sum().over("location_code").alias("cumulative_n")
     )
-    joined = _with_population(cumulative, population)
+    joined = _with_population(cumulative, population, frequency)
     return joined.with_columns(
         (pl.col("cumulative_n") / pl.col("population") * 100).alias("share_infected_percent")
     ).drop("year")

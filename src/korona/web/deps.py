@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from korona import municipalities
 from korona.auth import service as auth_service
 from korona.auth.permissions import ANONYMOUS, Permission, Principal, principal_for
 from korona.auth.security import csrf_valid
 from korona.bootstrap import Runtime
-from korona.config import Settings
+from korona.config import Environment, Settings
+from korona.municipalities import Municipalities
+from korona.portfolio.intake.service import StatusLinks
 
 SESSION_COOKIE = "korona_session"
 CSRF_COOKIE = "korona_csrf"
@@ -37,6 +40,29 @@ def get_settings(request: Request) -> Settings:
     """Return the settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_municipalities(request: Request) -> Municipalities:
+    """Return the 2020 municipality list of the app's reference data folder."""
+    return municipalities.load(get_settings(request).reference_dir)
+
+
+def public_base_url(request: Request) -> str:
+    """Return the address links in letters and exports start with.
+
+    KORONA_BASE_URL when set (and always in production); otherwise, in development and tests,
+    the address this request came to, so letters work wherever the server runs.
+    """
+    settings = get_settings(request)
+    if settings.base_url_is_set or settings.environment == Environment.PRODUCTION:
+        return settings.base_url
+    return str(request.base_url).rstrip("/")
+
+
+def status_links(request: Request) -> StatusLinks:
+    """Return the maker of private status links for this request's base address."""
+    secret = get_settings(request).secret_key.get_secret_value()
+    return StatusLinks(public_base_url(request), secret)
 
 
 def get_runtime(request: Request) -> Runtime:

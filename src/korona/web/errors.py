@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from korona.errors import N_, DomainError
 from korona.web import i18n
-from korona.web.deps import CsrfFailed, NotAuthenticated, PermissionDenied
+from korona.web.deps import (
+    SESSION_COOKIE,
+    CsrfFailed,
+    NotAuthenticated,
+    PermissionDenied,
+    get_runtime,
+    resolve_principal,
+)
 from korona.web.labels import translate_error
 from korona.web.middleware import add_security_headers
 from korona.web.templating import render
@@ -56,6 +66,31 @@ def error_page(request: Request, status: int, detail: str) -> Response:
         {"status": status, "title": i18n.gettext(_TITLES.get(status, "Error")), "detail": detail},
         status_code=status,
     )
+
+
+#: What a page that does not exist says (Starlette's own 404 says only "Not Found").
+NO_SUCH_PAGE = N_(
+    "We could not find this page. The address may be wrong, or the page may have moved."
+)
+
+
+async def know_principal(request: Request) -> None:
+    """Find out who is logged in when the error came before any route did (an unknown page),
+    so the error page shows the right header. The look-up runs in a worker thread."""
+    if getattr(request.state, "principal", None) is not None:
+        return
+    if SESSION_COOKIE not in request.cookies:
+        return
+
+    def resolve() -> None:
+        try:
+            with get_runtime(request).unit_of_work() as session:
+                resolve_principal(request, session)
+        except (NotAuthenticated, SQLAlchemyError):
+            # An error page must still answer when the login cannot be read: as logged out.
+            log.info("error page for %s drawn without the login", request.url.path)
+
+    await run_in_threadpool(resolve)
 
 
 def field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -140,6 +175,12 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = str(error.detail) if error.detail else _TITLES.get(error.status_code, "Error")
         if is_api(request):
             return problem(error.status_code, detail)
+        await know_principal(request)
+        if error.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
+            detail = NO_SUCH_PAGE
+        elif error.status_code in _TITLES and detail == HTTPStatus(error.status_code).phrase:
+            # Starlette's English reason phrase: say it in the reader's language instead.
+            detail = _TITLES[error.status_code]
         return error_page(request, error.status_code, i18n.gettext(detail))
 
     @app.exception_handler(ClientDisconnect)

@@ -1,4 +1,4 @@
-"""What pages and the API share: posted forms, form errors, list filters, paging and exports."""
+"""What pages and the API share: posted forms, form errors, list filters and paging."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from korona import audit, tabular
+from korona import audit
 from korona.audit import AuditAction
 from korona.auth.models import Sector
-from korona.errors import N_, DomainError, NotFound
+from korona.errors import DomainError
 from korona.portfolio.intake.models import InputKind, InputStatus
 from korona.portfolio.intake.service import InputFilter
 from korona.portfolio.need.models import NeedStatus
@@ -76,6 +76,40 @@ class Rejected:
         return next(iter(self.errors))
 
 
+class FormErrors(Exception):
+    """Everything wrong with a form found in one round: a translated message per field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def check_all(model: type[M], payload: Any, checks: Sequence[Callable[[], object]] = ()) -> M:
+    """Validate a form and run the service's checks on its raw values, reporting every failure.
+
+    Without this a person fixes the field errors, then learns about the organisation, then
+    about public/private: one round each. ``checks`` raise :class:`DomainError`; a field keeps
+    its first message.
+    """
+    errors: dict[str, str] = {}
+    data: M | None = None
+    try:
+        data = model.model_validate(payload)
+    except ValidationError as error:
+        errors = field_errors(error)
+    for check in checks:
+        try:
+            check()
+        except DomainError as error:
+            errors.setdefault(error.field or "form", translate_error(error))
+    if errors or data is None:
+        raise FormErrors(errors)
+    return data
+
+
 def attempt(
     session: Session,
     action: Callable[[], T],
@@ -95,6 +129,9 @@ def attempt(
     except ValidationError as error:
         session.rollback()
         return Rejected(field_errors(error), 422)
+    except FormErrors as error:
+        session.rollback()
+        return Rejected(error.errors, 422)
     except DomainError as error:
         session.rollback()
         return Rejected({error.field or field: translate_error(error)}, error.status_code)
@@ -250,18 +287,3 @@ class Page(Generic[T]):
 def paged(response: Response, page: Page[Any]) -> None:
     """Tell an API client how many rows there are in all (the body holds one page)."""
     response.headers["X-Total-Count"] = str(page.total)
-
-
-def export_response(
-    fmt: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, name: str
-) -> Response:
-    """Return rows as a CSV or XLSX download named ``<name>-<today>.<fmt>``; 404 otherwise."""
-    if fmt == "csv":
-        body, media_type = tabular.to_csv(columns, rows), tabular.CSV_MEDIA_TYPE
-    elif fmt == "xlsx":
-        body, media_type = tabular.to_xlsx(columns, rows, sheet=name), tabular.XLSX_MEDIA_TYPE
-    else:
-        raise NotFound(N_("Export format must be csv or xlsx"))
-    filename = f"{name}-{date.today().isoformat()}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(body, media_type=media_type, headers=headers)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
+from datetime import timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Format, NullTranslations, Translations
@@ -85,6 +87,18 @@ _PYDANTIC_MESSAGES = {
     "enum": N_("Choose one of the listed values"),
     "too_short": N_("Choose at least {min_length}"),
     "value_error": N_("Invalid value"),
+    "too_long": N_("Choose at most {max_length}"),
+    "bool_parsing": N_("Must be yes or no"),
+    "bool_type": N_("Must be yes or no"),
+    "float_parsing": N_("Must be a number"),
+    "int_from_float": N_("Must be a whole number"),
+    "datetime_parsing": N_("Must be a date and time (YYYY-MM-DD HH:MM)"),
+    "datetime_from_date_parsing": N_("Must be a date and time (YYYY-MM-DD HH:MM)"),
+    "url_parsing": N_("Must be a web address (https://…)"),
+    "url_scheme": N_("Must be a web address (https://…)"),
+    "string_type": N_("Must be text"),
+    "list_type": N_("Must be a list"),
+    "literal_error": N_("Choose one of the listed values"),
 }
 
 
@@ -93,7 +107,8 @@ def translate_validation_error(error: Mapping[str, Any]) -> str:
     kind = "missing" if error.get("input") in ("", None) else str(error.get("type"))
     template = _PYDANTIC_MESSAGES.get(kind)
     if template is None:
-        return gettext(str(error.get("msg", "Invalid value")))
+        # pydantic's own message is English only: say it in the user's language, less precisely.
+        return gettext(_PYDANTIC_MESSAGES["value_error"])
     context = error.get("ctx") or {}
     return gettext(template).format(**{key: value for key, value in context.items()})
 
@@ -107,3 +122,42 @@ def format_date(value: Any) -> str:
     if hasattr(value, "hour"):
         return fmt.datetime(value, "short")
     return fmt.date(value, "medium")
+
+
+def _locale() -> str:
+    return "nb_NO" if current_language.get() == "nb" else "en_GB"
+
+
+def format_number(value: float | int | None, decimals: int = 0) -> str:
+    """Format a number for the current language ("12 345,7" in Norwegian); "–" for None."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return numbers.format_decimal(value, format=pattern, locale=_locale())
+
+
+def format_size(size_bytes: int) -> str:
+    """Format a file size: "850 B", "12,3 kB", "4,1 MB" (1 kB = 1000 bytes)."""
+    if size_bytes < 1000:
+        return f"{format_number(size_bytes)}\u00a0B"
+    for unit, factor in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if size_bytes < factor * 1000 or unit == "GB":
+            return f"{format_number(size_bytes / factor, 1)}\u00a0{unit}"
+    raise AssertionError("unreachable")
+
+
+def format_hours(hours: float | None) -> str:
+    """Format a duration given in hours the way people say it ("5 timer", "3 dager")."""
+    if hours is None:
+        return "–"
+    return dates.format_timedelta(timedelta(hours=hours), threshold=2, locale=_locale())
+
+
+def format_week(value: str, *, short: bool = False) -> str:
+    """Format an ISO week "2026-W44" as "uke 44 2026" ("uke 44" when ``short``)."""
+    year, _, week = value.partition("-W")
+    if not week.isdigit():
+        return value
+    if short:
+        return gettext("week %(week)d", week=int(week))
+    return gettext("week %(week)d %(year)s", week=int(week), year=year)

@@ -35,6 +35,10 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 templates.env.filters["date"] = i18n.format_date
+templates.env.filters["number"] = i18n.format_number
+templates.env.filters["size"] = i18n.format_size
+templates.env.filters["hours"] = i18n.format_hours
+templates.env.filters["week"] = i18n.format_week
 templates.env.globals["Permission"] = Permission
 templates.env.filters["label"] = label
 templates.env.globals["sector_enum"] = Sector

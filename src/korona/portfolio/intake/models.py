@@ -104,13 +104,16 @@ class Input(Base):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     first_feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the office dealt with an input whose status stays "received" (linked to needs):
+    #: it has left the triage queue.
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     covered_by: Mapped[Solution | None] = relationship(lazy="joined")
     duplicate_of: Mapped[Input | None] = relationship(remote_side=[id], lazy="select")
     need_links: Mapped[list[InputNeed]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan"
+        lazy="selectin", cascade="all, delete-orphan", foreign_keys="InputNeed.input_id"
     )
     group: Mapped[WorkingGroup | None] = relationship(lazy="joined")
 
@@ -136,6 +139,10 @@ class InputNeed(Base):
         ForeignKey("proposal_input.id", ondelete="CASCADE"), index=True
     )
     need_id: Mapped[int] = mapped_column(ForeignKey("need.id", ondelete="CASCADE"), index=True)
+    #: The merged input this link was carried over from (undoing the merge removes it).
+    merged_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal_input.id", ondelete="CASCADE")
+    )
 
 
 class InputAttachment(Base):

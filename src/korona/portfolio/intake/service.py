@@ -36,6 +36,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.intake.schemas import InputCreate, InputRead
 from korona.portfolio.need.models import Need
+from korona.tabular import Coded
 
 ENTITY = "input"
 REFERENCE_PREFIX = "INN"
@@ -96,7 +97,8 @@ def check_needs(session: Session, need_ids: Sequence[int]) -> list[int]:
     return wanted
 
 
-def _check_categories(session: Session, codes: Sequence[str]) -> list[str]:
+def check_categories(session: Session, codes: Sequence[str]) -> list[str]:
+    """Return the category codes without repeats, or raise at the first unknown one."""
     known = category_codes(session)
     for code in codes:
         if code not in known:
@@ -112,13 +114,29 @@ def _organisation(
         organisation = session.get(Organisation, principal.organisation_id)
         assert organisation is not None
         return organisation.id, organisation.name, organisation.kind.is_public
-    if not data.organisation_name:
+    check_organisation_fields(data.organisation_name, data.is_public)
+    assert data.organisation_name is not None and data.is_public is not None
+    return None, data.organisation_name, data.is_public
+
+
+def check_organisation_fields(organisation_name: str | None, is_public: bool | None) -> None:
+    """Raise unless a submitter without an account named the organisation and its kind."""
+    check_organisation_name(organisation_name)
+    check_public_or_private(is_public)
+
+
+def check_organisation_name(organisation_name: str | None) -> None:
+    """Raise unless the submitting organisation is named."""
+    if not organisation_name:
         raise InvalidInput(N_("Name the submitting organisation"), field="organisation_name")
-    if data.is_public is None:
+
+
+def check_public_or_private(is_public: bool | None) -> None:
+    """Raise unless the submitter said whether the organisation is public or private."""
+    if is_public is None:
         raise InvalidInput(
             N_("Say whether the organisation is public or private"), field="is_public"
         )
-    return None, data.organisation_name, data.is_public
 
 
 def _check_external_ref(session: Session, external_ref: str | None) -> None:
@@ -162,7 +180,7 @@ def submit_input(
     submission = submission or Submission()
     checked = [attachments.check(upload) for upload in submission.attachments]
     email = normalise_email(data.contact_email)
-    categories = _check_categories(session, data.categories)
+    categories = check_categories(session, data.categories)
     need_ids = check_needs(session, data.need_ids)
     organisation_id, organisation_name, is_public = _organisation(
         session, Principal() if submission.imported else principal, data
@@ -299,6 +317,26 @@ def merged_into(session: Session, input_id: int) -> Sequence[Input]:
     return session.scalars(statement).all()
 
 
+def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
+    """Return the inputs linked to a need, oldest first."""
+    statement = (
+        select(Input)
+        .join(InputNeed, InputNeed.input_id == Input.id)
+        .where(InputNeed.need_id == need_id)
+        .order_by(Input.id)
+    )
+    return session.scalars(statement).unique().all()
+
+
+def needs_of(session: Session, item: Input) -> Sequence[Need]:
+    """Return the needs an input is linked to, by title."""
+    if not item.need_ids:
+        return []
+    return session.scalars(
+        select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.title)
+    ).all()
+
+
 def inputs_of_user(session: Session, user_id: int) -> Sequence[Input]:
     """Return the inputs a user submitted, newest first."""
     statement = select(Input).where(Input.submitted_by_id == user_id).order_by(Input.id.desc())
@@ -367,29 +405,30 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(items: Sequence[Input], base_url: str) -> list[list[Any]]:
-    """Return inputs as rows of EXPORT_COLUMNS, with links to the office's input pages."""
+    """Return inputs as rows of EXPORT_COLUMNS (plain values; see korona.tabular), with links
+    to the office's input pages."""
     base = base_url.rstrip("/")
     return [
         [
             item.reference,
-            item.kind.value,
+            item.kind,
             item.title,
             item.organisation_name,
-            "public" if item.is_public else "private",
-            "yes" if item.commercial else "no",
-            ", ".join(item.categories),
-            ", ".join(f"{base}/needs/{n}" for n in item.need_ids),
-            item.effort_hospitals.value,
-            item.effort_municipalities.value,
-            item.status.value,
+            Coded("public", N_("Public")) if item.is_public else Coded("private", N_("Private")),
+            item.commercial,
+            item.categories,
+            [f"{base}/needs/{n}" for n in item.need_ids],
+            item.effort_hospitals,
+            item.effort_municipalities,
+            item.status,
             f"{item.covered_by.name} ({base}/solutions/{item.covered_by_id})"
             if item.covered_by
             else "",
             item.duplicate_of.reference if item.duplicate_of else "",
             item.working_group or "",
             item.outcome_note or "",
-            item.received_at.isoformat(timespec="seconds"),
-            item.first_feedback_at.isoformat(timespec="seconds") if item.first_feedback_at else "",
+            item.received_at,
+            item.first_feedback_at,
             f"{base}/inputs/{item.id}",
         ]
         for item in items

@@ -6,9 +6,9 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from korona.portfolio.intake.models import Input
+from korona.portfolio.intake.models import Input, InputStatus
 
 
 def iso_week(moment: datetime) -> str:
@@ -84,3 +84,20 @@ def received_counts(items: Sequence[Input]) -> ReceivedCounts:
         for code in item.categories or ["other"]:
             by_category[(week, code)] += 1
     return ReceivedCounts(dict(by_kind), dict(by_category), dict(by_sector))
+
+
+def week_span(first: date, last: date) -> list[str]:
+    """Return every ISO week from the one holding ``first`` to the one holding ``last``."""
+    start = first - timedelta(days=first.isoweekday() - 1)
+    weeks = []
+    day = start
+    while day <= last:
+        weeks.append(iso_week(datetime.combine(day, time.min)))
+        day += timedelta(days=7)
+    return weeks
+
+
+def outcome_counts(items: Sequence[Input]) -> dict[InputStatus, int]:
+    """Count inputs by outcome (status), every outcome present, in workflow order."""
+    counts = Counter(item.status for item in items)
+    return {status: counts.get(status, 0) for status in InputStatus}

@@ -119,6 +119,9 @@ def link_needs(
         if need_id not in before:
             item.need_links.append(InputNeed(need_id=need_id))
     item.updated_at = utcnow()
+    if item.status == InputStatus.RECEIVED and item.triaged_at is None:
+        # Linking is this input's triage outcome: it leaves the queue (its status stays).
+        item.triaged_at = item.updated_at
     session.flush()
     audit.record(
         session,
@@ -173,6 +176,19 @@ def mark_covered(
     return item
 
 
+def _carry_links(item: Input, kept: Input) -> None:
+    """Give the kept input the merged one's need links it lacks, marked as carried over."""
+    present = set(kept.need_ids)
+    for need_id in item.need_ids:
+        if need_id not in present:
+            kept.need_links.append(InputNeed(need_id=need_id, merged_from_id=item.id))
+
+
+def _kept_state(session: Session, kept: Input) -> dict[str, object]:
+    merged = [other.reference for other in intake.merged_into(session, kept.id)]
+    return {"merged": merged, "need_ids": kept.need_ids}
+
+
 def mark_duplicate(
     session: Session,
     principal: Principal,
@@ -181,7 +197,11 @@ def mark_duplicate(
     reason: str,
     links: StatusLinks,
 ) -> Input:
-    """Merge an input into the kept one: both keep their history, the submitter is told."""
+    """Merge an input into the kept one: both keep their history, the submitter is told.
+
+    The kept input gains the merged one's need links; its attachments and messages are shown
+    on the kept input's page (they stay where the submitter's status link finds them).
+    """
     if kept_id is None:
         raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
     if kept_id == input_id:
@@ -195,6 +215,7 @@ def mark_duplicate(
         )
     item = intake.get_input(session, input_id)
     why = _reason(reason, required=False)
+    kept_before = _kept_state(session, kept)
     before = _move(
         session,
         item,
@@ -205,6 +226,8 @@ def mark_duplicate(
     # Inputs merged into this one follow it to the kept input, so every chain has one head.
     for earlier in intake.merged_into(session, item.id):
         earlier.duplicate_of_id = kept.id
+    _carry_links(item, kept)
+    session.flush()
     intake.send_letter(
         session,
         item,
@@ -215,15 +238,62 @@ def mark_duplicate(
         reason=why,
     )
     _record_status(session, principal, item, before)
-    merged = [other.reference for other in intake.merged_into(session, kept.id)]
     audit.record(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
         kept.id,
-        before={"merged": [ref for ref in merged if ref != item.reference]},
-        after={"merged": merged},
+        before=kept_before,
+        after=_kept_state(session, kept),
+    )
+    return item
+
+
+def _status_before_merge(session: Session, item: Input) -> tuple[InputStatus, str | None]:
+    """Return the status and reason the input had before it was merged (from its audit rows)."""
+    for entry in reversed(audit.history(session, ENTITY, item.id)):
+        after, before = entry.after or {}, entry.before or {}
+        if entry.action == AuditAction.STATUS and after.get("status") == InputStatus.DUPLICATE:
+            status = before.get("status")
+            note = before.get("outcome_note")
+            if status in set(InputStatus) and status != InputStatus.DUPLICATE:
+                return InputStatus(str(status)), note if isinstance(note, str) else None
+            break
+    return InputStatus.RECEIVED, None
+
+
+def undo_merge(session: Session, principal: Principal, input_id: int) -> Input:
+    """Take a merged input out of the kept one again: its status and own links come back.
+
+    The links it carried to the kept input are removed; both inputs get an audit row.
+    """
+    item = intake.get_input(session, input_id)
+    if item.status != InputStatus.DUPLICATE or item.duplicate_of_id is None:
+        raise Conflict(
+            N_("Input {reference} is not merged into another input"),
+            field="input_ids",
+            reference=item.reference,
+        )
+    kept = intake.get_input(session, item.duplicate_of_id)
+    kept_before = _kept_state(session, kept)
+    status, note = _status_before_merge(session, item)
+    before = audit.snapshot(item, exclude={"token_salt"})
+    item.status = status
+    item.duplicate_of_id = None
+    item.outcome_note = note
+    item.updated_at = utcnow()
+    kept.need_links = [link for link in kept.need_links if link.merged_from_id != item.id]
+    session.flush()
+    _record_status(session, principal, item, before)
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        kept.id,
+        before=kept_before,
+        after=_kept_state(session, kept),
     )
     return item
 
@@ -268,8 +338,13 @@ def apply(
     """Apply one action to every listed input, all or nothing (one transaction)."""
     if not input_ids:
         raise InvalidInput(N_("Choose at least one input"), field="input_ids")
+    wanted = list(dict.fromkeys(input_ids))
+    kept_id = request.duplicate_of_id
+    if request.action == TriageAction.DUPLICATE and kept_id in wanted and len(wanted) > 1:
+        # Ticking the kept input too is natural when choosing among duplicates: it is kept.
+        wanted.remove(kept_id)
     done = []
-    for input_id in dict.fromkeys(input_ids):
+    for input_id in wanted:
         match request.action:
             case TriageAction.LINK_NEEDS:
                 done.append(link_needs(session, principal, input_id, request.need_ids))
@@ -302,8 +377,9 @@ def apply(
 
 
 def queue(session: Session) -> list[Input]:
-    """Return the triage queue: received inputs, oldest first."""
-    return intake.list_inputs(session, intake.InputFilter(status=InputStatus.RECEIVED))
+    """Return the triage queue: received inputs not yet dealt with, oldest first."""
+    received = intake.list_inputs(session, intake.InputFilter(status=InputStatus.RECEIVED))
+    return [item for item in received if item.triaged_at is None]
 
 
 def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Match]:

@@ -11,27 +11,45 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from korona import audit
+from korona import audit, municipalities
 from korona.audit import AuditAction, AuditEntry
 from korona.auth.models import Organisation, Role, Sector
 from korona.auth.permissions import Principal
+from korona.config import default_reference_dir
 from korona.db import utcnow
 from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.municipalities import Municipalities
 from korona.portfolio.category import category_codes
-from korona.portfolio.need.models import NEED_TRANSITIONS, Need, NeedStatus
+from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 
 ENTITY = "need"
 
 
-def _check_category(session: Session, code: str) -> None:
+def check_category(session: Session, code: str) -> None:
+    """Raise unless the category code is on the managed list."""
     if code not in category_codes(session):
         raise InvalidInput(N_("Unknown category '{code}'"), field="category", code=code)
 
 
-def _reporting_organisation(
+def check_review_date(value: date | None) -> None:
+    """Raise if a new need's review-by date has already passed."""
+    if value is not None and value < date.today():
+        raise InvalidInput(N_("The review-by date cannot be in the past"), field="review_by_date")
+
+
+def known_municipalities(given: Municipalities | None = None) -> Municipalities:
+    """Return the given 2020 municipality list, else the one of the default reference folder.
+
+    The web app passes the list of its settings' reference folder.
+    """
+    return given if given is not None else municipalities.load(default_reference_dir())
+
+
+def reporting_organisation(
     session: Session, principal: Principal, organisation_id: int | None
 ) -> Organisation:
+    """Return the organisation a need is reported for, checking the caller may report for it."""
     own = principal.organisation_id
     if organisation_id is not None and organisation_id != own:
         if not principal.has_role(Role.PORTFOLIO_OFFICE):
@@ -49,12 +67,21 @@ def _reporting_organisation(
     return organisation
 
 
-def create_need(session: Session, principal: Principal, data: NeedCreate) -> Need:
-    """Register a new need for the caller's organisation (or any, for the portfolio office)."""
-    _check_category(session, data.category)
-    organisation = _reporting_organisation(session, principal, data.organisation_id)
-    if data.review_by_date is not None and data.review_by_date < date.today():
-        raise InvalidInput(N_("The review-by date cannot be in the past"), field="review_by_date")
+def create_need(
+    session: Session,
+    principal: Principal,
+    data: NeedCreate,
+    *,
+    places: Municipalities | None = None,
+) -> Need:
+    """Register a new need for the caller's organisation (or any, for the portfolio office).
+
+    ``places`` is the 2020 municipality list the number is checked against.
+    """
+    check_category(session, data.category)
+    organisation = reporting_organisation(session, principal, data.organisation_id)
+    check_review_date(data.review_by_date)
+    known_municipalities(places).check(data.municipality_number)
     if data.external_ref and session.scalar(
         select(Need.id).where(Need.external_ref == data.external_ref)
     ):
@@ -121,7 +148,14 @@ def can_edit(principal: Principal, need: Need) -> bool:
     )
 
 
-def update_need(session: Session, principal: Principal, need_id: int, data: NeedUpdate) -> Need:
+def update_need(
+    session: Session,
+    principal: Principal,
+    need_id: int,
+    data: NeedUpdate,
+    *,
+    places: Municipalities | None = None,
+) -> Need:
     """Change a need's content; reporters only their own organisation's needs."""
     need = get_need(session, need_id)
     if not can_edit(principal, need):
@@ -130,7 +164,9 @@ def update_need(session: Session, principal: Principal, need_id: int, data: Need
     if not changes:
         raise InvalidInput(N_("Nothing to change"))
     if "category" in changes:
-        _check_category(session, changes["category"])
+        check_category(session, changes["category"])
+    if "municipality_number" in changes:
+        known_municipalities(places).check(changes["municipality_number"])
     if changes.get("title") is None and "title" in changes:
         raise InvalidInput(N_("The title cannot be empty"), field="title")
     before = audit.snapshot(need)
@@ -283,7 +319,7 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[list[Any]]:
-    """Return the needs as rows of EXPORT_COLUMNS for CSV/XLSX export."""
+    """Return the needs as rows of EXPORT_COLUMNS (plain values; see korona.tabular)."""
     today = today or date.today()
     return [
         [
@@ -291,20 +327,27 @@ def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[lis
             need.title,
             need.description,
             need.category_code,
-            need.sector.value,
+            need.sector,
             need.organisation.name,
             need.clinical_line,
             need.municipality_number or "",
             need.urgency,
-            ", ".join(need.affected_groups),
-            need.status.value,
-            need.review_by_date.isoformat() if need.review_by_date else "",
-            "yes" if need.is_overdue(today) else "no",
-            need.created_at.isoformat(timespec="seconds"),
-            need.updated_at.isoformat(timespec="seconds"),
+            [_group(group) for group in need.affected_groups],
+            need.status,
+            need.review_by_date,
+            need.is_overdue(today),
+            need.created_at,
+            need.updated_at,
         ]
         for need in needs
     ]
+
+
+def _group(value: str) -> AffectedGroup | str:
+    try:
+        return AffectedGroup(value)
+    except ValueError:
+        return value
 
 
 def need_history(session: Session, need_id: int) -> Sequence[AuditEntry]:

@@ -14,6 +14,7 @@ __all__ = [
     "CASE_SCHEMA",
     "CONSULTATION_KEYS",
     "CONSULTATION_SCHEMA",
+    "DAYS_COLUMN",
     "LAB_SCHEMA",
     "STRATUM_KEYS",
     "WEEK_COLUMNS",
@@ -63,6 +64,8 @@ LAB_SCHEMA: dict[str, type[pl.DataType]] = {
     "n_neg": pl.Int64,
 }
 WEEK_COLUMNS = ("iso_year", "iso_week", "week")
+#: Weekly case and lab rows: how many days of the week the row sums (7 for a weekly file).
+DAYS_COLUMN = "days"
 
 
 def count_column(syndrome: str) -> str:

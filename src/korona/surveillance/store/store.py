@@ -26,6 +26,7 @@ from korona.surveillance.store.health import StoreStatus
 from korona.surveillance.store.layout import (
     CASE_SCHEMA,
     CONSULTATION_SCHEMA,
+    DAYS_COLUMN,
     LAB_SCHEMA,
     STRATUM_KEYS,
     WEEK_COLUMNS,
@@ -291,9 +292,19 @@ class SurveillanceStore:
 
     def _replace_rows(self, table: Table, frame: pl.DataFrame, frequency: Frequency) -> None:
         """Replace the stored rows of the locations in ``frame`` on the dates it covers; a daily
-        write also recomputes those locations' weeks from the stored days."""
+        write also recomputes those locations' weeks from the stored days.
+
+        Weekly rows remember how many days they sum (``DAYS_COLUMN``; a weekly file's rows are
+        whole weeks). A week summed from fewer stored days than the stored weekly row covers is
+        left alone, so a partial week never replaces a full one whatever the order of ingest:
+        FHI's daily HISTORIC file ends on Saturday 2020-08-15, and its six days of 2020-W33
+        must not replace the whole week from the weekly file.
+        """
+        weekly_name = table_name(table, Frequency.WEEKLY)
         if frequency is Frequency.WEEKLY:
-            frame = frame.with_columns(sunday(pl.col("date")).alias("date"))
+            frame = frame.with_columns(
+                sunday(pl.col("date")).alias("date"), pl.lit(7, pl.Int8).alias(DAYS_COLUMN)
+            )
         locations = frame["location_code"].unique()
         with self.transaction():
             stored = self._replace(table_name(table, frequency), frame, locations, frame["date"])
@@ -304,10 +315,40 @@ class SurveillanceStore:
                     pl.col("location_code").is_in(locations.implode()),
                     sunday(pl.col("date")).is_in(weeks.implode()),
                 )
-                weekly = week_sums(touched, ["location_code", "date"])
-                self._replace(table_name(table, Frequency.WEEKLY), weekly, locations, weeks)
+                weekly = week_sums(
+                    touched.with_columns(pl.lit(1, pl.Int8).alias(DAYS_COLUMN)),
+                    ["location_code", "date"],
+                ).with_columns(pl.col(DAYS_COLUMN).cast(pl.Int8))
+                weekly = self._without_shorter_weeks(weekly_name, weekly)
+                self._replace(weekly_name, weekly, locations, weeks)
                 crash_point("staged-weekly")
             self._manifest().stamp(table)
+
+    def _without_shorter_weeks(self, name: str, weekly: pl.DataFrame) -> pl.DataFrame:
+        """Return the recomputed weeks, but the stored row where it sums more days."""
+        path = self._path(name)
+        if path is None:
+            return weekly
+        stored = pl.read_parquet(path)
+        # Rows stored before weeks counted their days came from whole weekly sums or files.
+        if DAYS_COLUMN not in stored.columns:
+            stored = stored.with_columns(pl.lit(7, pl.Int8).alias(DAYS_COLUMN))
+        keys = ["location_code", "date"]
+        values = [c for c in weekly.columns if c not in keys]
+        joined = weekly.join(
+            stored.select(*keys, *values).with_columns(pl.col(DAYS_COLUMN).fill_null(7)),
+            on=keys,
+            how="left",
+            suffix="_stored",
+        )
+        keep_stored = pl.col(f"{DAYS_COLUMN}_stored").fill_null(0) > pl.col(DAYS_COLUMN)
+        return joined.select(
+            *keys,
+            *(
+                pl.when(keep_stored).then(pl.col(f"{c}_stored")).otherwise(pl.col(c)).alias(c)
+                for c in values
+            ),
+        )
 
     def _replace(
         self, name: str, frame: pl.DataFrame, locations: pl.Series, dates: pl.Series
@@ -319,7 +360,7 @@ class SurveillanceStore:
                 ~pl.col("date").is_in(dates.unique().implode())
                 | ~pl.col("location_code").is_in(locations.implode())
             )
-            frame = pl.concat([kept, frame], how="vertical_relaxed")
+            frame = pl.concat([kept, frame], how="diagonal_relaxed")
         frame = frame.sort("location_code", "date")
         self._put(name, frame)
         return frame
@@ -395,6 +436,16 @@ class SurveillanceStore:
         return pl.scan_parquet(paths, missing_columns="insert")
 
     # status and repair ---------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        """Return the committed generation (it grows with every commit; readers cache on it)."""
+        return self._manifest().generation
+
+    def last_ingest(self, table: str) -> dt.datetime | None:
+        """Return when ``table`` (cases, lab_tests, consultations, results) was last written."""
+        stamp = self._manifest().ingest_log.get(str(table))
+        return dt.datetime.fromisoformat(stamp) if stamp else None
 
     def status(self) -> StoreStatus:
         """Summarise each stored table and say what is wrong with the store, if anything."""

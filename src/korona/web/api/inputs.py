@@ -19,7 +19,7 @@ from korona.portfolio.intake.schemas import (
     TriageIn,
 )
 from korona.validation import RowId
-from korona.web.deps import DbSession, get_runtime, get_settings, require
+from korona.web.deps import DbSession, get_runtime, require, status_links
 from korona.web.forms import InputQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["inputs"])
@@ -60,7 +60,7 @@ def submit_input(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> InputReceipt:
     """Submit an input; the answer carries the reference number and the private status link."""
-    links = intake.status_links(get_settings(request))
+    links = status_links(request)
     item = intake.submit_input(session, principal, data, links)
     return InputReceipt(
         id=item.id, reference=item.reference, status=item.status, status_url=links.url(item)
@@ -97,7 +97,7 @@ def triage_input(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> InputRead:
     """Apply one triage action to an input; the submitter gets the letter (portfolio office)."""
-    links = intake.status_links(get_settings(request))
+    links = status_links(request)
     (item,) = workflow.apply(session, principal, [input_id], _triage_request(data), links)
     return intake.to_read(item)
 
@@ -110,6 +110,6 @@ def triage_bulk(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> list[InputRead]:
     """Apply one triage action to many inputs at once, all or nothing (portfolio office)."""
-    links = intake.status_links(get_settings(request))
+    links = status_links(request)
     items = workflow.apply(session, principal, data.input_ids, _triage_request(data), links)
     return [intake.to_read(item) for item in items]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from korona.auth.permissions import Permission, Principal
@@ -13,7 +13,7 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession, get_municipalities, require
 from korona.web.forms import NeedQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["needs"])
@@ -36,11 +36,13 @@ def list_needs(
 @router.post("/needs", response_model=NeedRead, status_code=201)
 def create_need(
     data: NeedCreate,
+    request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_CREATE)),
 ) -> NeedRead:
     """Register a need for the caller's organisation."""
-    return service.to_read(service.create_need(session, principal, data))
+    places = get_municipalities(request)
+    return service.to_read(service.create_need(session, principal, data, places=places))
 
 
 @router.get("/needs/{need_id}", response_model=NeedRead)
@@ -57,11 +59,13 @@ def get_need(
 def update_need(
     need_id: RowId,
     data: NeedUpdate,
+    request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
 ) -> NeedRead:
     """Change a need's content (reporters: own organisation's needs only)."""
-    return service.to_read(service.update_need(session, principal, need_id, data))
+    places = get_municipalities(request)
+    return service.to_read(service.update_need(session, principal, need_id, data, places=places))
 
 
 @router.post("/needs/{need_id}/status", response_model=NeedRead)

@@ -1,18 +1,17 @@
-"""Administration pages for the portfolio office: the category list and the user list."""
+"""Administration pages for the portfolio office: the category list (users: pages/users.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from korona.auth import service as auth_service
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio import category
 from korona.validation import CleanLine
 from korona.web.deps import DbSession, require
-from korona.web.forms import ListQuery, Page, Rejected, attempt
+from korona.web.forms import Rejected, attempt
 from korona.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -54,15 +53,3 @@ def add_category(
         }
         return render(request, "admin/categories.html", context, status_code=outcome.status_code)
     return RedirectResponse("/admin/categories?saved=1", status_code=303)
-
-
-@router.get("/users")
-def users_page(
-    request: Request,
-    session: DbSession,
-    query: Annotated[ListQuery, Query()],
-    principal: Principal = Depends(require(Permission.USER_READ)),
-) -> Response:
-    """List users, their organisations and roles, a page at a time."""
-    page = Page.of(auth_service.list_users(session), query)
-    return render(request, "admin/users.html", {"users": page.items, "page": page})

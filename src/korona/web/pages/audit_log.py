@@ -1,4 +1,4 @@
-"""The audit log for the portfolio office and observers: filter, read, export as CSV."""
+"""The audit log for the portfolio office and observers: filter, read, export (CSV, XLSX)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from fastapi.responses import Response
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Permission, Principal
-from korona.tabular import CSV_MEDIA_TYPE
+from korona.tabular import Audience
 from korona.web.deps import DbSession, require
+from korona.web.exports import AudienceQuery, export_response
 from korona.web.forms import AuditQuery
+from korona.web.history import history_lines
 from korona.web.templating import render
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
@@ -32,7 +34,7 @@ def audit_page(
     filters = query.to_filter()
     entries = audit.query(session, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     context = {
-        "entries": entries[:PAGE_SIZE],
+        "entries": history_lines(session, entries[:PAGE_SIZE]),
         "has_more": len(entries) > PAGE_SIZE,
         "page": page,
         "filters": filters,
@@ -43,14 +45,14 @@ def audit_page(
     return render(request, "audit.html", context)
 
 
-@router.get("/export.csv")
+@router.get("/export.{fmt}")
 def audit_export(
+    fmt: str,
     session: DbSession,
     query: Annotated[AuditQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> Response:
-    """Download the filtered audit log as CSV."""
-    filters = query.to_filter()
-    body = audit.to_csv(audit.query(session, filters, limit=None))
-    headers = {"Content-Disposition": 'attachment; filename="audit-log.csv"'}
-    return Response(body.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=headers)
+    """Download the filtered audit log as CSV or XLSX, the raw before/after as JSON text."""
+    rows = audit.export_rows(audit.query(session, query.to_filter(), limit=None))
+    return export_response(fmt, audit.CSV_COLUMNS, rows, name="logg", audience=audience)

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from korona.auth import service as auth_service
+from korona.auth.models import User
 from korona.auth.permissions import Permission, Principal
+from korona.auth.vocabulary import Role
 from korona.validation import CleanLine
 from korona.web import i18n
 from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
@@ -27,6 +29,13 @@ def safe_next(target: str | None) -> str:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
+    return target
+
+
+def landing_page(user: User, target: str) -> str:
+    """Return where a login goes: the asked-for page, else a municipal doctor's municipality."""
+    if target == "/" and Role.MUNICIPAL_DOCTOR in user.roles and user.municipality_number:
+        return f"/surveillance/municip{user.municipality_number}"
     return target
 
 
@@ -77,7 +86,7 @@ def login(
         return refused
     settings = get_settings(request)
     token = auth_service.start_session(session, user, hours=settings.session_hours)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(landing_page(user, safe_next(next)), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

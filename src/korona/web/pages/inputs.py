@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -22,10 +23,20 @@ from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
+from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, get_runtime, get_settings, require
-from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, export_response
+from korona.web.deps import (
+    DbSession,
+    get_runtime,
+    get_settings,
+    public_base_url,
+    require,
+    status_links,
+)
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, check_all
+from korona.web.history import history_lines
 from korona.web.templating import render
 
 router = APIRouter(prefix="/inputs", include_in_schema=False)
@@ -49,7 +60,7 @@ RELATIVE_CUT = 0.5
 
 def links(request: Request) -> intake.StatusLinks:
     """Return the status-link maker of this app."""
-    return intake.status_links(get_settings(request))
+    return status_links(request)
 
 
 def match_index(request: Request) -> Any:
@@ -94,13 +105,14 @@ def _form_values(form: Any) -> dict[str, Any]:
     }
     values["categories"] = [v for v in form.getlist("categories") if isinstance(v, str)]
     values["need_ids"] = [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()]
+    values["need_q"] = need_q.strip() if isinstance(need_q := form.get("need_q"), str) else ""
     values["is_public"] = form.get("is_public") or ""
     values["commercial"] = form.get("commercial") == "1"
     return values
 
 
 def _payload(values: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    payload = {key: value for key, value in values.items() if value != ""}
+    payload = {key: value for key, value in values.items() if value != "" and key != "need_q"}
     payload["is_public"] = {"1": True, "0": False}.get(values["is_public"])
     payload["need_ids"] = list(values["need_ids"])  # RowId parses and bounds them
     payload["language"] = i18n.current_language.get()
@@ -121,6 +133,25 @@ def _uploads(form: Any) -> list[attachments.Upload]:
     return uploads
 
 
+#: How many characters of a needs search are used (a title is at most 200).
+MAX_NEED_QUERY = 100
+
+
+def need_options(session: Session, query: str, selected: list[str]) -> dict[str, Any]:
+    """Return the needs picker's list: the ticked needs first, then those matching the query."""
+    query = query.strip()[:MAX_NEED_QUERY]
+    everything = need_service.list_needs(session, NeedFilter())
+    matching = need_service.list_needs(session, NeedFilter(text=query)) if query else everything
+    ticked = [need for need in everything if str(need.id) in selected]
+    rest = [need for need in matching if str(need.id) not in selected]
+    return {
+        "need_options": ticked + rest,
+        "selected_needs": set(selected),
+        "need_query": query,
+        "matching_count": len(matching),
+    }
+
+
 def _form_page(
     request: Request,
     session: Session,
@@ -131,6 +162,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     context = {"values": values, "errors": errors, **_choices(session, principal)}
+    context |= need_options(session, values.get("need_q", ""), values.get("need_ids", []))
     return render(request, "inputs/form.html", context, status_code=status_code)
 
 
@@ -167,6 +199,19 @@ def match_preview(
     return render(request, "inputs/_matches.html", {"matches": matches})
 
 
+@router.get("/need-options")
+def need_picker_options(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.NEED_READ)),
+) -> Response:
+    """Return the needs picker's list for the search typed so far (htmx fragment)."""
+    params = request.query_params
+    selected = [v for v in params.getlist("need_ids")[:500] if v.isdigit()]
+    context = need_options(session, params.get("need_q", ""), selected)
+    return render(request, "inputs/_need_options.html", context)
+
+
 @router.post("")
 def submit_input(
     request: Request,
@@ -176,10 +221,24 @@ def submit_input(
 ) -> Response:
     """Register an input from the form and show the receipt; on bad input show the form again."""
     values = _form_values(form)
+    if form.get("search_needs") and principal.can(Permission.NEED_READ):
+        # The picker's search button (or Enter in a field) without JavaScript: show the form
+        # again with the needs filtered; nothing is submitted.
+        return _form_page(request, session, principal, values=values, errors={})
     settings = get_settings(request)
 
     def submit() -> Input:
-        data = InputCreate.model_validate(_payload(values, principal))
+        payload = _payload(values, principal)
+        checks: list[Callable[[], object]] = [
+            lambda: intake.check_categories(session, values["categories"]),
+            lambda: intake.check_needs(
+                session, [int(v) for v in values["need_ids"] if len(v) < 12]
+            ),
+        ]
+        if principal.organisation_id is None:
+            checks.append(lambda: intake.check_organisation_name(values["organisation_name"]))
+            checks.append(lambda: intake.check_public_or_private(payload.get("is_public")))
+        data = check_all(InputCreate, payload, checks)
         submission = intake.Submission(
             attachments=_uploads(form), attachment_dir=settings.data_dir / "attachments"
         )
@@ -212,6 +271,7 @@ def status_page(
     context = {
         "item": item,
         "messages": intake.messages(session, item.id),
+        "attachments": intake.attachments_of(session, item.id),
         "kept": item.duplicate_of,
         "categories": list_categories(session),
     }
@@ -261,25 +321,34 @@ def inputs_export(
     request: Request,
     session: DbSession,
     query: Annotated[InputQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
-    """Download the filtered inputs with status and links as CSV or XLSX."""
+    """Download the filtered inputs with status and links as CSV or XLSX (people or machines)."""
     items = intake.list_inputs(session, query.to_filter())
-    rows = intake.export_rows(items, get_settings(request).base_url)
-    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill")
+    rows = intake.export_rows(items, public_base_url(request))
+    return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill", audience=audience)
 
 
 def detail_context(
     request: Request, session: Session, principal: Principal, item: Input
 ) -> dict[str, Any]:
     """Return what the input page shows: matches, messages, merges, history, triage choices."""
+    merged = intake.merged_into(session, item.id)
     context: dict[str, Any] = {
         "item": item,
+        "carried_attachments": [
+            (other, file) for other in merged for file in intake.attachments_of(session, other.id)
+        ],
+        "carried_messages": [
+            (other, message) for other in merged for message in intake.messages(session, other.id)
+        ],
         "suggestions": workflow.suggestions(match_index(request), item, per_kind=3),
         "messages": intake.messages(session, item.id),
-        "merged": intake.merged_into(session, item.id),
+        "merged": merged,
         "attachments": intake.attachments_of(session, item.id),
-        "history": intake.input_history(session, item.id),
+        "history": history_lines(session, intake.input_history(session, item.id)),
+        "linked_needs": intake.needs_of(session, item),
         "categories": list_categories(session),
         "next_statuses": workflow.INPUT_TRANSITIONS[item.status],
         "errors": {},

@@ -456,9 +456,9 @@ def _notices(
     return render(request, "measures/letters.html", context, status_code=status_code)
 
 
-@router.post("/letters/measures/{kind}/{language}")
+@router.post("/letters/measures/{notice_kind}/{language}")
 def save_notice_template(
-    kind: NoticeKind,
+    notice_kind: NoticeKind,
     language: str,
     request: Request,
     session: DbSession,
@@ -470,7 +470,9 @@ def save_notice_template(
 
     def save() -> object:
         data = NoticeUpdate.model_validate(values)
-        return notices.save_template(session, principal, kind, language, data.subject, data.body)
+        return notices.save_template(
+            session, principal, notice_kind, language, data.subject, data.body
+        )
 
     outcome = attempt(session, save, field="body")
     if isinstance(outcome, Rejected):

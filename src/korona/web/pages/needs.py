@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,7 +14,9 @@ from korona.auth import service as auth_service
 from korona.auth.models import Role, Sector
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, Forbidden, InvalidInput
+from korona.municipalities import Municipalities
 from korona.portfolio.category import list_categories
+from korona.portfolio.intake import service as intake
 from korona.portfolio.measure.service import measures_for_need
 from korona.portfolio.need import service
 from korona.portfolio.need.models import (
@@ -23,11 +26,14 @@ from korona.portfolio.need.models import (
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
+from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.charts import stacked_bar_svg
-from korona.web.deps import DbSession, require
-from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, export_response
+from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
+from korona.web.deps import DbSession, get_municipalities, require
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, check_all
+from korona.web.history import history_lines
 from korona.web.labels import label
 from korona.web.templating import render
 
@@ -107,9 +113,10 @@ def needs_overview(
 def needs_chart(
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    width: ChartWidth = DEFAULT_WIDTH,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Draw needs per category, stacked by status, as SVG."""
+    """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     needs = service.list_needs(session, query.to_filter())
     counts = service.overview(needs)
     language = i18n.current_language.get()
@@ -127,6 +134,7 @@ def needs_chart(
         value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
         colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
+        width=width,
     )
     return Response(svg, media_type="image/svg+xml")
 
@@ -136,11 +144,12 @@ def needs_export(
     fmt: str,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    audience: AudienceQuery = Audience.PEOPLE,
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
-    """Download the filtered needs as CSV or XLSX."""
+    """Download the filtered needs as CSV or XLSX (for people or for machines)."""
     rows = service.export_rows(service.list_needs(session, query.to_filter()))
-    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov")
+    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov", audience=audience)
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -158,6 +167,37 @@ def _to_payload(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if partial:
         payload.pop("organisation_id", None)
     return payload
+
+
+def _raw_checks(
+    session: Session,
+    principal: Principal,
+    values: dict[str, Any],
+    places: Municipalities,
+    *,
+    new: bool,
+) -> list[Callable[[], object]]:
+    """Return the service's checks on the raw form values, so all errors show in one round."""
+    checks: list[Callable[[], object]] = [
+        lambda: values["category"] and service.check_category(session, values["category"]),
+        lambda: places.check(values["municipality_number"] or None),
+    ]
+    if new:
+        organisation = values["organisation_id"]
+        checks.append(
+            lambda: service.reporting_organisation(
+                session, principal, int(organisation) if organisation.isdigit() else None
+            )
+        )
+        checks.append(lambda: service.check_review_date(_date_or_none(values["review_by_date"])))
+    return checks
+
+
+def _date_or_none(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None  # the form's own validation reports the format
 
 
 def _form_page(
@@ -199,12 +239,17 @@ def create_need(
     values = _form_values(form)
     if not principal.has_role(Role.PORTFOLIO_OFFICE):
         values["organisation_id"] = ""
-    outcome = attempt(
-        session,
-        lambda: service.create_need(
-            session, principal, NeedCreate.model_validate(_to_payload(values, partial=False))
-        ),
-    )
+    places = get_municipalities(request)
+
+    def create() -> Any:
+        data = check_all(
+            NeedCreate,
+            _to_payload(values, partial=False),
+            _raw_checks(session, principal, values, places, new=True),
+        )
+        return service.create_need(session, principal, data, places=places)
+
+    outcome = attempt(session, create)
     if isinstance(outcome, Rejected):
         return _form_page(
             request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
@@ -223,7 +268,10 @@ def need_page(
     need = service.get_need(session, need_id)
     context = {
         "need": need,
-        "history": service.need_history(session, need_id),
+        "history": history_lines(session, service.need_history(session, need_id)),
+        "linked_inputs": (
+            intake.inputs_for_need(session, need_id) if principal.can(Permission.INPUT_READ) else []
+        ),
         "can_edit": service.can_edit(principal, need),
         "can_validate": principal.can(Permission.NEED_VALIDATE),
         "next_statuses": sorted(NEED_TRANSITIONS[need.status]),
@@ -270,15 +318,17 @@ def update_need(
     """Save changes to a need; on bad input show the form again with messages."""
     service.get_need(session, need_id)
     values = _form_values(form)
-    outcome = attempt(
-        session,
-        lambda: service.update_need(
-            session,
-            principal,
-            need_id,
-            NeedUpdate.model_validate(_to_payload(values, partial=True)),
-        ),
-    )
+    places = get_municipalities(request)
+
+    def update() -> Any:
+        data = check_all(
+            NeedUpdate,
+            _to_payload(values, partial=True),
+            _raw_checks(session, principal, values, places, new=False),
+        )
+        return service.update_need(session, principal, need_id, data, places=places)
+
+    outcome = attempt(session, update)
     if isinstance(outcome, Rejected):
         need = service.get_need(session, need_id)
         return _form_page(

@@ -1,14 +1,15 @@
-"""Portfolio dashboard (time to first feedback, inputs per week) and the import page."""
+"""Portfolio dashboard (outcomes, inputs per week, need coverage, time to first feedback) and
+the import page."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date
 from typing import Any
 
-import altair as alt
-import vl_convert as vlc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
@@ -18,12 +19,15 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import stats
 from korona.portfolio.intake.models import InputKind
+from korona.portfolio.need import trend
+from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
-from korona.web.charts import PALETTE
+from korona.web.charts import DEFAULT_WIDTH, ChartWidth, weekly_bars_svg
 from korona.web.deps import DbSession, require
 from korona.web.forms import Form, Rejected, attempt
 from korona.web.labels import label, translate_error
 from korona.web.pages.inputs import links
+from korona.web.pages.needs import STATUS_COLOURS
 from korona.web.templating import render
 
 router = APIRouter(prefix="/portfolio", include_in_schema=False)
@@ -32,19 +36,33 @@ router = APIRouter(prefix="/portfolio", include_in_schema=False)
 CHART_DIMENSIONS = ("kind", "category", "sector")
 
 
+def _weeks(items: Sequence[Any], today: date) -> list[str]:
+    """Return every week from the first input received to this week."""
+    if not items:
+        return []
+    first = min(item.received_at for item in items).astimezone(UTC).date()
+    return stats.week_span(first, today)
+
+
 @router.get("/dashboard")
 def dashboard(
     request: Request,
     session: DbSession,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
-    """Show time to first feedback by week and inputs received per week."""
+    """Show outcomes, inputs per week, need coverage over time and time to first feedback."""
     items = intake.list_inputs(session)
     by = request.query_params.get("by")
+    dimension = by if by in CHART_DIMENSIONS else "kind"
+    today = date.today()
     context = {
         "weeks": stats.time_to_first_feedback(items),
         "total": len(items),
-        "by": by if by in CHART_DIMENSIONS else "kind",
+        "outcomes": stats.outcome_counts(items),
+        "received": _received_table(session, items, dimension, today),
+        "coverage": trend.coverage_by_week(session, today=today),
+        "need_statuses": list(NeedStatus),
+        "by": dimension,
         "dimensions": CHART_DIMENSIONS,
     }
     return render(request, "portfolio/dashboard.html", context)
@@ -58,56 +76,88 @@ def _dimension_label(dimension: str, value: str, names: dict[str, str]) -> str:
     return i18n.gettext("Public") if value == "public" else i18n.gettext("Private")
 
 
+def _received_rows(session: Session, items: Sequence[Any], dimension: str) -> list[dict[str, Any]]:
+    counts = stats.received_counts(items)
+    table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
+    language = i18n.current_language.get()
+    names = {category.code: category.name(language) for category in list_categories(session)}
+    return [
+        {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
+        for (week, value), n in sorted(table[dimension].items())
+    ]
+
+
+def _received_table(
+    session: Session, items: Sequence[Any], dimension: str, today: date
+) -> dict[str, Any]:
+    """Return the chart's numbers as a table: groups as columns, one row per week."""
+    rows = _received_rows(session, items, dimension)
+    groups = sorted({row["group"] for row in rows})
+    cells = {(row["week"], row["group"]): row["n"] for row in rows}
+    weeks = _weeks(items, today)
+    return {
+        "groups": groups,
+        "rows": [(week, [cells.get((week, group), 0) for group in groups]) for week in weeks],
+    }
+
+
 @router.get("/dashboard/chart.svg")
 def dashboard_chart(
     request: Request,
     session: DbSession,
+    width: ChartWidth = DEFAULT_WIDTH,
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
     by = request.query_params.get("by")
     dimension = by if by in CHART_DIMENSIONS else "kind"
-    counts = stats.received_counts(intake.list_inputs(session))
-    table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
-    language = i18n.current_language.get()
-    names = {category.code: category.name(language) for category in list_categories(session)}
+    items = intake.list_inputs(session)
+    short = {week: i18n.format_week(week, short=True) for week in _weeks(items, date.today())}
     rows = [
-        {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
-        for (week, value), n in sorted(table[dimension].items())
+        {**row, "week": short.get(row["week"], row["week"])}
+        for row in _received_rows(session, items, dimension)
     ]
     titles = {
         "kind": i18n.gettext("Kind of input"),
         "category": i18n.gettext("Category"),
         "sector": i18n.gettext("Sector"),
     }
-    svg = weekly_bars_svg(rows, stack_title=titles[dimension])
+    svg = weekly_bars_svg(
+        rows,
+        weeks=list(short.values()),
+        week_title=i18n.gettext("Week received"),
+        value_title=i18n.gettext("Number of inputs"),
+        stack_title=titles[dimension],
+        width=width,
+    )
     return Response(svg, media_type="image/svg+xml")
 
 
-def weekly_bars_svg(rows: Sequence[dict[str, Any]], *, stack_title: str) -> str:
-    """Return vertical stacked bars per ISO week, weeks in time order (not by size), as SVG."""
-    chart = (
-        alt.Chart(alt.Data(values=list(rows)))
-        .mark_bar()
-        .encode(
-            x=alt.X("week:O", title=i18n.gettext("Week received"), sort="ascending"),
-            y=alt.Y(
-                "sum(n):Q", title=i18n.gettext("Number of inputs"), axis=alt.Axis(tickMinStep=1)
-            ),
-            color=alt.Color(
-                "group:N",
-                title=stack_title,
-                scale=alt.Scale(range=PALETTE),
-                legend=alt.Legend(orient="bottom", columns=3),
-            ),
-            tooltip=["week:O", "group:N", "sum(n):Q"],
-        )
-        .properties(width=alt.Step(28), height=260)
-        .configure_axis(labelFontSize=12, titleFontSize=13, labelLimit=260)
-        .configure_legend(labelFontSize=12, titleFontSize=13, labelLimit=260)
-        .configure_view(strokeWidth=0)
+@router.get("/dashboard/coverage.svg")
+def coverage_chart(
+    session: DbSession,
+    width: ChartWidth = DEFAULT_WIDTH,
+    principal: Principal = Depends(require(Permission.INPUT_READ)),
+) -> Response:
+    """Draw the needs by status at the end of every week, as SVG."""
+    weeks = trend.coverage_by_week(session, today=date.today())
+    short = [i18n.format_week(week.week, short=True) for week in weeks]
+    rows = [
+        {"week": name, "group": label(status), "n": n}
+        for name, week in zip(short, weeks, strict=True)
+        for status, n in week.by_status.items()
+        if n
+    ]
+    svg = weekly_bars_svg(
+        rows,
+        weeks=short,
+        week_title=i18n.gettext("End of week"),
+        value_title=i18n.gettext("Number of needs"),
+        stack_title=i18n.gettext("Status"),
+        colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
+        width=width,
     )
-    return str(vlc.vegalite_to_svg(chart.to_dict()))
+    return Response(svg, media_type="image/svg+xml")
 
 
 def _import_page(

@@ -14,7 +14,7 @@ from korona.errors import N_, InvalidInput
 from korona.portfolio.assessment import service as assessment_service
 from korona.portfolio.intake import letters, workflow
 from korona.portfolio.intake import service as intake
-from korona.portfolio.intake.models import LetterKind
+from korona.portfolio.intake.models import Input, LetterKind
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
@@ -62,6 +62,18 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
     )
 
 
+def _merge_done(session: Session, request: Request) -> tuple[Any, list[Any]] | None:
+    """Return (kept, merged inputs) named in the query after a merge, to say what happened."""
+    kept_id = request.query_params.get("kept", "")
+    merged_ids = request.query_params.get("merged", "").split(",")
+    if not kept_id.isdigit() or len(kept_id) > 12:
+        return None
+    wanted = [int(v) for v in merged_ids[:500] if v.isdigit() and len(v) <= 12]
+    kept = session.get(Input, int(kept_id))
+    merged = [item for item in (session.get(Input, v) for v in wanted) if item is not None]
+    return (kept, merged) if kept is not None and merged else None
+
+
 def _queue_page(
     request: Request,
     session: Session,
@@ -72,7 +84,8 @@ def _queue_page(
     status_code: int = 200,
 ) -> Response:
     index = match_index(request)
-    page = Page.of(workflow.queue(session), query)
+    queue = workflow.queue(session)
+    page = Page.of(queue, query)
     items = page.items
     context = {
         "items": items,
@@ -87,6 +100,8 @@ def _queue_page(
         "values": values,
         "errors": errors,
         "selected": set(values.get("input_ids", [])),
+        "merge_done": _merge_done(session, request),
+        "keep_choices": queue,
     }
     return render(request, "triage/queue.html", context, status_code=status_code)
 
@@ -130,7 +145,11 @@ def triage_bulk(
             errors=outcome.errors,
             status_code=outcome.status_code,
         )
-    return RedirectResponse(f"/triage?done={len(outcome)}", status_code=303)
+    target = f"/triage?done={len(outcome)}"
+    if values["action"] == workflow.TriageAction.DUPLICATE and outcome:
+        merged = ",".join(str(item.id) for item in outcome)
+        target += f"&kept={outcome[0].duplicate_of_id}&merged={merged}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/templates")
@@ -206,3 +225,14 @@ def triage_one(
         context |= {"values": values, "errors": outcome.errors}
         return render(request, "inputs/detail.html", context, status_code=outcome.status_code)
     return RedirectResponse(f"/inputs/{input_id}?saved=1", status_code=303)
+
+
+@router.post("/{input_id}/undo-merge")
+def undo_merge(
+    input_id: RowId,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+) -> Response:
+    """Take a merged input out of the input it was merged into (portfolio office)."""
+    workflow.undo_merge(session, principal, input_id)
+    return RedirectResponse(f"/inputs/{input_id}?unmerged=1", status_code=303)

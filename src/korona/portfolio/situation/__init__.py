@@ -1,0 +1,1 @@
+"""Municipal situation reports (kommunal situasjonsrapport): weekly capacity figures and needs."""

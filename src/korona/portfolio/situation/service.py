@@ -1,0 +1,311 @@
+"""Situation report use cases: report, correct, read, history, and needs registered from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.audit import AuditAction, AuditEntry
+from korona.auth.models import Organisation, OrganisationKind, Role
+from korona.auth.permissions import Principal
+from korona.db import utcnow
+from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.portfolio.need import service as need_service
+from korona.portfolio.need.models import Need
+from korona.portfolio.need.schemas import NeedCreate
+from korona.portfolio.situation.models import SituationReport, SituationReportNeed
+from korona.portfolio.situation.places import Places
+from korona.portfolio.situation.schemas import (
+    FIGURES,
+    SituationFigures,
+    SituationReportCreate,
+    SituationReportRead,
+)
+from korona.surveillance.calendar import parse_iso_week
+
+ENTITY = "situation_report"
+#: The fields a correction replaces (and the audit log compares).
+REPLACED = (*FIGURES, "needs_text")
+
+
+def own_municipality(session: Session, principal: Principal) -> str | None:
+    """Return the municipality the principal reports for: their own, else their organisation's."""
+    if principal.municipality_number:
+        return principal.municipality_number
+    if principal.organisation_id is None:
+        return None
+    organisation = session.get(Organisation, principal.organisation_id)
+    return organisation.municipality_number if organisation else None
+
+
+def may_report_for(session: Session, principal: Principal, number: str) -> bool:
+    """Return whether the principal may report or correct for the municipality.
+
+    The portfolio office may act for any municipality; municipal needs reporters and municipal
+    doctors only for their own.
+    """
+    if principal.has_role(Role.PORTFOLIO_OFFICE):
+        return True
+    if not (principal.has_role(Role.NEEDS_REPORTER) or principal.has_role(Role.MUNICIPAL_DOCTOR)):
+        return False
+    return own_municipality(session, principal) == number
+
+
+def _reporting_municipality(
+    session: Session, principal: Principal, requested: str | None, places: Places
+) -> str:
+    number = requested or own_municipality(session, principal)
+    if number is None:
+        if principal.has_role(Role.PORTFOLIO_OFFICE):
+            raise InvalidInput(N_("Choose the municipality"), field="municipality_number")
+        raise Forbidden(N_("Your account belongs to no municipality, so you cannot report for one"))
+    if number not in places.municipalities:
+        raise InvalidInput(
+            N_("Unknown municipality number {number}"), field="municipality_number", number=number
+        )
+    if not may_report_for(session, principal, number):
+        raise Forbidden(N_("You can only report for your own municipality"))
+    return number
+
+
+def submit_report(
+    session: Session, principal: Principal, data: SituationReportCreate, *, places: Places
+) -> SituationReport:
+    """Store a new report; a second one for the same municipality and week is a Conflict.
+
+    The unique constraint decides (two reporters submitting at once cannot both win); the
+    insert runs in a savepoint so that the refusal leaves the caller's transaction usable.
+    """
+    number = _reporting_municipality(session, principal, data.municipality_number, places)
+    iso_year, iso_week = parse_iso_week(data.week)
+    report = SituationReport(
+        municipality_number=number,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        reported_by_id=principal.user_id,
+        **{name: getattr(data, name) for name in REPLACED},
+    )
+    try:
+        with session.begin_nested():
+            session.add(report)
+            session.flush()
+    except IntegrityError:
+        if find_report(session, number, data.week) is None:
+            raise
+        raise Conflict(
+            N_("{municipality} has already reported for week {week}: correct that report instead"),
+            field="week",
+            municipality=places.municipality_name(number),
+            week=data.week,
+        ) from None
+    audit.record(
+        session, principal, AuditAction.CREATE, ENTITY, report.id, after=audit.snapshot(report)
+    )
+    return report
+
+
+def correct_report(
+    session: Session, principal: Principal, report_id: int, data: SituationFigures
+) -> SituationReport:
+    """Replace a report's figures and text; the audit log keeps what they were."""
+    report = get_report(session, report_id)
+    if not may_report_for(session, principal, report.municipality_number):
+        raise Forbidden(N_("You can only report for your own municipality"))
+    before = audit.snapshot(report)
+    for name in REPLACED:
+        setattr(report, name, getattr(data, name))
+    if all(before[name] == getattr(report, name) for name in REPLACED):
+        return report
+    report.updated_at = utcnow()
+    report.reported_by_id = principal.user_id
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        report.id,
+        before=before,
+        after=audit.snapshot(report),
+    )
+    return report
+
+
+def get_report(session: Session, report_id: int) -> SituationReport:
+    """Return the report or raise NotFound."""
+    report = session.get(SituationReport, report_id)
+    if report is None:
+        raise NotFound(N_("Situation report {id} does not exist"), id=report_id)
+    return report
+
+
+def find_report(session: Session, number: str, week: str) -> SituationReport | None:
+    """Return a municipality's report for an ISO week, if there is one."""
+    iso_year, iso_week = parse_iso_week(week)
+    return session.scalar(
+        select(SituationReport).where(
+            SituationReport.municipality_number == number,
+            SituationReport.iso_year == iso_year,
+            SituationReport.iso_week == iso_week,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Filters of the report lists: one week, one county or one municipality."""
+
+    week: str | None = None
+    county: str | None = None
+    municipality_number: str | None = None
+
+
+def _filtered(filters: ReportFilter) -> Select[tuple[SituationReport]]:
+    statement = select(SituationReport)
+    if filters.week:
+        iso_year, iso_week = parse_iso_week(filters.week)
+        statement = statement.where(
+            SituationReport.iso_year == iso_year, SituationReport.iso_week == iso_week
+        )
+    if filters.county:
+        statement = statement.where(SituationReport.municipality_number.startswith(filters.county))
+    if filters.municipality_number:
+        statement = statement.where(
+            SituationReport.municipality_number == filters.municipality_number
+        )
+    return statement
+
+
+def list_reports(session: Session, filters: ReportFilter) -> Sequence[SituationReport]:
+    """Return the matching reports, newest week first, then by municipality number."""
+    statement = _filtered(filters).order_by(
+        SituationReport.iso_year.desc(),
+        SituationReport.iso_week.desc(),
+        SituationReport.municipality_number,
+    )
+    return session.scalars(statement).all()
+
+
+def latest_reports(session: Session, numbers: Iterable[str]) -> dict[str, SituationReport]:
+    """Return each municipality's newest report (municipalities without one are left out)."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return {}
+    reports = session.scalars(
+        select(SituationReport)
+        .where(SituationReport.municipality_number.in_(wanted))
+        .order_by(SituationReport.iso_year, SituationReport.iso_week)
+    ).all()
+    return {report.municipality_number: report for report in reports}
+
+
+def report_history(session: Session, report_id: int) -> Sequence[AuditEntry]:
+    """Return every recorded change to the report, oldest first."""
+    return audit.history(session, ENTITY, report_id)
+
+
+def need_ids(session: Session, report_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Return report id → ids of the needs registered from it."""
+    ids = sorted(set(report_ids))
+    found: dict[int, list[int]] = {report_id: [] for report_id in ids}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(SituationReportNeed.report_id, SituationReportNeed.need_id)
+        .where(SituationReportNeed.report_id.in_(ids))
+        .order_by(SituationReportNeed.need_id)
+    )
+    for report_id, need_id in rows:
+        found[report_id].append(need_id)
+    return found
+
+
+def needs_of_report(session: Session, report_id: int) -> Sequence[Need]:
+    """Return the needs registered from a report, oldest first."""
+    return session.scalars(
+        select(Need)
+        .join(SituationReportNeed, SituationReportNeed.need_id == Need.id)
+        .where(SituationReportNeed.report_id == report_id)
+        .order_by(Need.id)
+    ).all()
+
+
+def reports_of_need(session: Session, need_id: int) -> Sequence[SituationReport]:
+    """Return the report a need was registered from (none or one)."""
+    return session.scalars(
+        select(SituationReport)
+        .join(SituationReportNeed, SituationReportNeed.report_id == SituationReport.id)
+        .where(SituationReportNeed.need_id == need_id)
+    ).all()
+
+
+def need_municipalities(session: Session, need: Need) -> list[str]:
+    """Return the municipalities a need is linked to: its own and those of its reports."""
+    numbers = [need.municipality_number] if need.municipality_number else []
+    numbers += [report.municipality_number for report in reports_of_need(session, need.id)]
+    return sorted(set(numbers))
+
+
+def _municipality_organisation(session: Session, number: str) -> Organisation | None:
+    return session.scalars(
+        select(Organisation)
+        .where(
+            Organisation.municipality_number == number,
+            Organisation.kind == OrganisationKind.MUNICIPALITY,
+        )
+        .order_by(Organisation.id)
+        .limit(1)
+    ).first()
+
+
+def register_need(session: Session, principal: Principal, report_id: int, data: NeedCreate) -> Need:
+    """Register a need from a report's free text, linked back to the report.
+
+    Municipal reporters register for their own municipality; the portfolio office registers
+    it for the municipality's organisation when there is one.
+    """
+    report = get_report(session, report_id)
+    if not may_report_for(session, principal, report.municipality_number):
+        raise Forbidden(N_("You can only register needs from your own municipality's reports"))
+    organisation_id = None
+    if principal.has_role(Role.PORTFOLIO_OFFICE):
+        organisation = _municipality_organisation(session, report.municipality_number)
+        organisation_id = organisation.id if organisation else data.organisation_id
+    data = data.model_copy(
+        update={
+            "municipality_number": report.municipality_number,
+            "organisation_id": organisation_id,
+        }
+    )
+    need = need_service.create_need(session, principal, data)
+    session.add(SituationReportNeed(report_id=report.id, need_id=need.id))
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        report.id,
+        before={"need_ids": need_ids(session, [report.id])[report.id][:-1]},
+        after={"need_ids": need_ids(session, [report.id])[report.id]},
+    )
+    return need
+
+
+def to_read(report: SituationReport, places: Places, linked: Sequence[int]) -> SituationReportRead:
+    """Return the read model of a report."""
+    return SituationReportRead.model_validate(
+        {
+            **{name: getattr(report, name) for name in (*REPLACED, "id", "municipality_number")},
+            "municipality_name": places.municipality_name(report.municipality_number),
+            "week": report.week,
+            "need_ids": list(linked),
+            "created_at": report.created_at,
+            "updated_at": report.updated_at,
+        }
+    )

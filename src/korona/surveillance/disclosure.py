@@ -1,0 +1,352 @@
+"""What the public may see: counts 1–4 hidden as "<5", with complementary cells so that no
+published total gives a hidden count back, and no rate computed from a hidden count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from korona.surveillance.geo import NATION
+from korona.surveillance.metrics import SMALL_CELL_LIMIT, SUPPRESSED_LABEL
+
+if TYPE_CHECKING:
+    from korona.surveillance.location_view import LocationView
+
+__all__ = [
+    "COMPLEMENTARY_LABEL",
+    "LABEL_SUFFIX",
+    "PublicMasks",
+    "family_columns",
+    "public_view",
+    "records",
+    "suppress_linked",
+]
+
+#: A cell hidden only so that another hidden cell cannot be worked out from a total. It is at
+#: least 5, so it is not labelled "<5" (that would be untrue); the symbol is SSB's ":"
+#: ("not shown for reasons of confidentiality").
+COMPLEMENTARY_LABEL = ":"
+#: A hidden count ``c`` is null in the public frame and its label is in ``c + LABEL_SUFFIX``.
+LABEL_SUFFIX = "__label"
+_MAX_ROUNDS = 50
+
+
+def suppress_linked(
+    frame: pl.DataFrame,
+    value: str,
+    groups: Sequence[Sequence[str]],
+    *,
+    limit: int = SMALL_CELL_LIMIT,
+) -> pl.DataFrame:
+    """Hide counts 1 … ``limit`` − 1 and enough other cells that no linked group gives one back.
+
+    Each entry of ``groups`` names key columns; the rows sharing those keys are one additive
+    relation, its total included as one of the rows (a county and its municipalities in a
+    week; a location's weeks and its cumulative count). A relation with exactly one hidden
+    cell would let total − visible cells reveal it, so the smallest visible non-zero cell of
+    such a relation is hidden too, repeated over all relations until none has exactly one
+    hidden cell (hiding a cell for one relation can leave another with one). Rows whose key
+    is null for a relation are not in it. Zeros are shown: a zero discloses nobody.
+
+    Returns: ``frame`` plus ``<value>_hidden`` (Boolean) and ``<value>__label`` ("<5" for a
+    small count, ":" for a complementary cell, null where shown).
+    """
+    hidden_column = f"{value}_hidden"
+    values = frame.get_column(value).cast(pl.Int64).fill_null(0).to_numpy()
+    primary = (values >= 1) & (values < limit)
+    hidden = primary.copy()
+    rows = np.arange(frame.height)
+    group_ids = []
+    for group in groups:
+        keys = frame.select(group)
+        # Rows with a null key are in no relation of this kind: each is a group of its own.
+        outside = keys.select(pl.any_horizontal(pl.all().is_null())).to_series().to_numpy()
+        # A relation's id is the row number of its first row (exact, unlike a hash); a row
+        # outside every relation of this kind keeps its own row number.
+        ids = (
+            keys.with_row_index("_row")
+            .select(pl.first("_row").over(list(group)))
+            .to_series()
+            .to_numpy()
+            .astype(np.int64)
+        )
+        group_ids.append(np.where(outside, rows, ids))
+    for _ in range(_MAX_ROUNDS):
+        changed = False
+        for ids in group_ids:
+            hidden_per_group = np.bincount(ids, weights=hidden, minlength=ids.max() + 1)
+            needy = hidden_per_group[ids] == 1
+            candidates = np.flatnonzero(needy & ~hidden & (values > 0))
+            if candidates.size == 0:
+                continue
+            # The smallest visible cell of each needy relation (first row on ties).
+            order = candidates[np.lexsort((candidates, values[candidates], ids[candidates]))]
+            _, first = np.unique(ids[order], return_index=True)
+            hidden[order[first]] = True
+            changed = True
+        if not changed:
+            break
+    flags = pl.DataFrame({"_primary": primary, hidden_column: hidden})
+    label = (
+        pl.when(pl.col("_primary"))
+        .then(pl.lit(SUPPRESSED_LABEL))
+        .when(pl.col(hidden_column))
+        .then(pl.lit(COMPLEMENTARY_LABEL))
+        .alias(f"{value}{LABEL_SUFFIX}")
+    )
+    return pl.concat([frame, flags], how="horizontal").with_columns(label).drop("_primary")
+
+
+def family_columns(codes: pl.Expr) -> list[pl.Expr]:
+    """Return the keys of the two geographic relations: ``county_family`` (a county and its
+    municipalities) and ``nation_family`` (the nation and its counties)."""
+    county = (
+        pl.when(codes.str.starts_with("municip"))
+        .then(pl.concat_str(pl.lit("county"), codes.str.slice(7, 2)))
+        .when(codes.str.starts_with("county"))
+        .then(codes)
+        .alias("county_family")
+    )
+    nation = (
+        pl.when((codes == NATION) | codes.str.starts_with("county"))
+        .then(pl.lit(NATION))
+        .alias("nation_family")
+    )
+    return [county, nation]
+
+
+class PublicMasks:
+    """The national suppression of one store generation: which published counts are hidden.
+
+    ``cases``: location_code, date (null = the cumulative count), n_hidden, n__label.
+    ``consultations``: location_code, date, covid and all consultations (age total), each
+    with its hidden flag and label. ``signals``: location_code, age, syndrome, date,
+    n_hidden, n__label.
+    """
+
+    def __init__(
+        self,
+        cases: pl.DataFrame,
+        consultations: pl.DataFrame | None,
+        signals: pl.DataFrame | None,
+    ) -> None:
+        self.cases = self._cases(cases)
+        self.consultations = self._consultations(consultations)
+        self.signals = self._signals(signals)
+
+    @staticmethod
+    def _cases(cases: pl.DataFrame) -> pl.DataFrame:
+        cumulative = (
+            cases.group_by("location_code")
+            .agg(pl.col("n").sum())
+            .with_columns(pl.lit(None, pl.Date).alias("date"))
+        )
+        cells = (
+            pl.concat(
+                [
+                    cases.select("location_code", "date", "n"),
+                    cumulative.select("location_code", "date", "n"),
+                ]
+            )
+            .with_columns(family_columns(pl.col("location_code")))
+            .with_columns(pl.col("date").fill_null(pl.date(9999, 12, 31)).alias("period"))
+        )
+        out = suppress_linked(
+            cells,
+            "n",
+            [["location_code"], ["county_family", "period"], ["nation_family", "period"]],
+        )
+        return out.select("location_code", "date", "n_hidden", f"n{LABEL_SUFFIX}")
+
+    @staticmethod
+    def _consultations(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        if frame is None:
+            return None
+        cells = frame.with_columns(family_columns(pl.col("location_code")))
+        groups = [["county_family", "date"], ["nation_family", "date"]]
+        for value in ("covid_n", "all_n"):
+            cells = suppress_linked(cells, value, groups)
+        return cells.select(
+            "location_code",
+            "date",
+            "covid_n_hidden",
+            f"covid_n{LABEL_SUFFIX}",
+            "all_n_hidden",
+            f"all_n{LABEL_SUFFIX}",
+        )
+
+    @staticmethod
+    def _signals(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        if frame is None:
+            return None
+        cells = frame.with_columns(family_columns(pl.col("location_code")))
+        out = suppress_linked(
+            cells,
+            "n",
+            [
+                ["location_code", "syndrome", "date"],
+                ["county_family", "age", "syndrome", "date"],
+                ["nation_family", "age", "syndrome", "date"],
+            ],
+        )
+        return out.select(
+            "location_code", "age", "syndrome", "date", "n_hidden", f"n{LABEL_SUFFIX}"
+        )
+
+
+def _hide(frame: pl.DataFrame, column: str, hidden: str, label: pl.Expr) -> pl.DataFrame:
+    """Null a count where ``hidden`` and put its label beside it."""
+    return frame.with_columns(
+        pl.when(pl.col(hidden)).then(None).otherwise(pl.col(column)).alias(column),
+        pl.when(pl.col(hidden)).then(label).alias(f"{column}{LABEL_SUFFIX}"),
+    )
+
+
+def _blank(frame: pl.DataFrame, columns: Sequence[str], when: pl.Expr) -> pl.DataFrame:
+    """Null derived columns (rates, shares, signal details) where ``when`` holds."""
+    return frame.with_columns(
+        pl.when(when.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c) for c in columns
+    )
+
+
+def _primary_only(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Hide a national count below 5 (no published total contains it)."""
+    frame = frame.with_columns(pl.col(column).cast(pl.Int64))
+    small = pl.col(column).is_between(1, SMALL_CELL_LIMIT - 1).fill_null(False)
+    return (
+        frame.with_columns(small.alias("_small"))
+        .pipe(_hide, column, "_small", pl.lit(SUPPRESSED_LABEL))
+        .drop("_small")
+    )
+
+
+def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
+    """Return the view as the public may see it (every count checked against ``masks``)."""
+    code = view.location.code
+    # Weeks oldest first: the 14-day rule below looks at the previous row.
+    covid = view.covid.sort("date")
+    # Cases: this location's weekly masks; the cumulative count only for the latest week.
+    weekly = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_not_null())
+    total = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_null())
+    covid = covid.join(
+        weekly.drop("location_code"), on="date", how="left", maintain_order="left"
+    ).with_columns(pl.col("n_hidden").fill_null(False))
+    covid = _hide(covid, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
+    previous_hidden = pl.col("n_hidden").shift(1).fill_null(False)
+    covid = _blank(covid, ["per_100k"], pl.col("n_hidden"))
+    covid = _blank(covid, ["n_14d", "per_100k_14d"], pl.col("n_hidden") | previous_hidden)
+    latest = (
+        covid.filter(pl.col("n").is_not_null() | pl.col("n_hidden"))
+        .select(pl.col("date").max())
+        .item()
+    )
+    total_hidden = bool(total["n_hidden"].any()) if total.height else True
+    covid = _blank(
+        covid,
+        ["cumulative_n", "share_infected_percent"],
+        (pl.col("date") != pl.lit(latest)) | pl.lit(total_hidden),
+    )
+    covid = _blank(
+        covid,
+        [
+            "cases_signal",
+            "cases_expected",
+            "cases_threshold",
+            "consultation_expected",
+            "consultation_threshold",
+        ],
+        pl.lit(True),
+    )
+    # Consultations: covid and all consultations hidden by the national masks.
+    if masks.consultations is not None:
+        mine = masks.consultations.filter(pl.col("location_code") == code).drop("location_code")
+        covid = covid.join(mine, on="date", how="left", maintain_order="left").with_columns(
+            pl.col("covid_n_hidden", "all_n_hidden").fill_null(False)
+        )
+    else:
+        covid = covid.with_columns(
+            pl.lit(False).alias("covid_n_hidden"),
+            pl.lit(False).alias("all_n_hidden"),
+            pl.lit(None, pl.String).alias(f"covid_n{LABEL_SUFFIX}"),
+            pl.lit(None, pl.String).alias(f"all_n{LABEL_SUFFIX}"),
+        )
+    covid = _hide(
+        covid, "consultations_covid_n", "covid_n_hidden", pl.col(f"covid_n{LABEL_SUFFIX}")
+    )
+    covid = _hide(covid, "consultations_all_n", "all_n_hidden", pl.col(f"all_n{LABEL_SUFFIX}"))
+    either = pl.col("covid_n_hidden") | pl.col("all_n_hidden")
+    covid = _blank(covid, ["consultation_share_percent", "consultation_signal"], either)
+    # National lab tests and hospital admissions are in no published total.
+    for column in ("tests_positive_n", "tests_negative_n", "hospital_admissions_n"):
+        covid = _primary_only(covid, column)
+    covid = _blank(
+        covid,
+        ["positivity_percent"],
+        pl.col(f"tests_positive_n{LABEL_SUFFIX}").is_not_null()
+        | pl.col(f"tests_negative_n{LABEL_SUFFIX}").is_not_null(),
+    )
+    covid = covid.drop(
+        "n_hidden",
+        "covid_n_hidden",
+        "all_n_hidden",
+        f"covid_n{LABEL_SUFFIX}",
+        f"all_n{LABEL_SUFFIX}",
+        strict=False,
+    )
+    return replace(
+        view,
+        covid=covid,
+        signals=_public_signals(view.signals, masks, code),
+        comparison=_public_comparison(view.comparison, masks),
+    )
+
+
+def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.DataFrame:
+    if masks.signals is None or signals.height == 0:
+        out = signals.with_columns(pl.lit(True).alias("_hidden"))
+    else:
+        mine = masks.signals.filter(pl.col("location_code") == code).drop("location_code")
+        out = signals.join(
+            mine, on=["age", "syndrome", "date"], how="left", maintain_order="left"
+        ).with_columns(pl.col("n_hidden").fill_null(True).alias("_hidden"))
+    label = (
+        pl.col(f"n{LABEL_SUFFIX}").fill_null(pl.lit(COMPLEMENTARY_LABEL))
+        if f"n{LABEL_SUFFIX}" in out.columns
+        else pl.lit(COMPLEMENTARY_LABEL)
+    )
+    out = out.with_columns(label.alias("_label")).drop(f"n{LABEL_SUFFIX}", "n_hidden", strict=False)
+    out = _hide(out, "n", "_hidden", pl.col("_label"))
+    out = _blank(out, ["zscore", "status", "excess"], pl.col("_hidden"))
+    # The excess is a count of consultations too; 1–4 are hidden like any other count.
+    out = _primary_only(out, "excess")
+    out = out.with_columns(pl.lit(None, pl.Int64).alias("denominator"))
+    return out.drop("_hidden", "_label")
+
+
+def _public_comparison(comparison: pl.DataFrame, masks: PublicMasks) -> pl.DataFrame:
+    weekly = masks.cases.filter(pl.col("date").is_not_null())
+    out = comparison.join(
+        weekly, on=["location_code", "date"], how="left", maintain_order="left"
+    ).with_columns(pl.col("n_hidden").fill_null(False))
+    previous = pl.col("n_hidden").shift(1).over("location_code", order_by="date").fill_null(False)
+    out = _hide(out, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
+    out = _blank(out, ["per_100k"], pl.col("n_hidden"))
+    out = _blank(out, ["n_14d", "per_100k_14d"], pl.col("n_hidden") | previous)
+    return out.drop("n_hidden")
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, object]]:
+    """Return rows as dicts, a hidden count replaced by its label ("<5" or ":")."""
+    labels = {c: c.removesuffix(LABEL_SUFFIX) for c in frame.columns if c.endswith(LABEL_SUFFIX)}
+    out = []
+    for row in frame.iter_rows(named=True):
+        for label_column, column in labels.items():
+            label = row.pop(label_column)
+            if label is not None:
+                row[column] = label
+        out.append(row)
+    return out

@@ -1,0 +1,396 @@
+"""The weekly report as inline-safe HTML e-mail, plain text and a typst PDF, in nb or en."""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import typst
+
+from korona.surveillance.report.data import LocationReport, SignalCell, WeeklyData
+from korona.surveillance.series import Status
+
+__all__ = ["LANGUAGES", "RenderedReport", "ReportRenderer", "ReportRequest"]
+
+#: Everything the report says, per language (English is the fallback). Kept here, not in the
+#: web catalogue: the report is built by the CLI, and korona.surveillance imports no web code.
+LABELS: dict[str, dict[str, str]] = {
+    "nb": {
+        "title": "Ukentlig oversikt {week}",
+        "subject": "Ukentlig oversikt {week}: {names}",
+        "intro": "Hei {name}. Her er ukens oversikt fra Sykdomspulsen for kommunehelsetjenesten "
+        "for {weeks_from}–{week}, for stedene du følger.",
+        "covid_heading": "Covid-19",
+        "signal_heading": "Signaler for andre syndromer og aldersgrupper",
+        "week": "Uke",
+        "cases": "Tilfeller (MSIS)",
+        "per_100k": "Per 100 000",
+        "share_infected": "Andel smittet (%)",
+        "positivity": "Andel positive prøver (%)",
+        "consultations": "Covid-19-konsultasjoner",
+        "signal": "Covid-19-signal",
+        "age": "Alder",
+        "total": "alle aldre",
+        "incomplete": "* Uken kan være ufullstendig: færre konsultasjoner enn vanlig er "
+        "registrert, tallene kan stige.",
+        "no_data": "Ingen tall for dette stedet.",
+        "no_signals": "Ingen signaler for andre syndromer disse ukene.",
+        "link": "Se siden for {name}",
+        "footer": "Sykdomspulsen · korona",
+        "signals_note": "Signal: {medium} / {high}. Celler viser konsultasjoner og signal.",
+        "unsubscribe": "Avslutt den ukentlige oversikten (ett klikk, ingen innlogging)",
+        "manage": "Endre hva du følger på kontosiden",
+        "pdf_note": "Oversikten er også vedlagt som PDF.",
+        "normal": "forventet",
+        "medium": "høyere enn forventet",
+        "high": "betydelig høyere enn forventet",
+    },
+    "en": {
+        "title": "Weekly overview {week}",
+        "subject": "Weekly overview {week}: {names}",
+        "intro": "Hello {name}. This is the week's overview from Sykdomspulsen for the "
+        "municipal health service for {weeks_from}–{week}, for the places you follow.",
+        "covid_heading": "Covid-19",
+        "signal_heading": "Signals for the other syndromes and age groups",
+        "week": "Week",
+        "cases": "Cases (MSIS)",
+        "per_100k": "Per 100 000",
+        "share_infected": "Share infected (%)",
+        "positivity": "Positive tests (%)",
+        "consultations": "Covid-19 consultations",
+        "signal": "Covid-19 signal",
+        "age": "Age",
+        "total": "all ages",
+        "incomplete": "* The week may be incomplete: fewer consultations than usual are "
+        "registered, the figures may rise.",
+        "no_data": "No figures for this place.",
+        "no_signals": "No signals for other syndromes in these weeks.",
+        "link": "See the page for {name}",
+        "footer": "Sykdomspulsen · korona",
+        "signals_note": "Signal: {medium} / {high}. Cells show consultations and signal.",
+        "unsubscribe": "Stop the weekly overview (one click, no login)",
+        "manage": "Change what you follow on your account page",
+        "pdf_note": "The overview is also attached as a PDF.",
+        "normal": "expected",
+        "medium": "higher than expected",
+        "high": "much higher than expected",
+    },
+}
+LANGUAGES = tuple(LABELS)
+_FILLS = {Status.HIGH: "#f4b6b6", Status.MEDIUM: "#fbe3a1"}
+_CELL = "border:1px solid #aaa;padding:3px 6px;text-align:right;"
+_HEAD = "border:1px solid #aaa;padding:3px 6px;background:#e6e6e6;text-align:left;"
+
+
+def labels(language: str) -> dict[str, str]:
+    """Return the report's words in a language (English for unknown languages)."""
+    return LABELS.get(language, LABELS["en"])
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """One recipient's report: who, which locations, where their links point."""
+
+    name: str
+    language: str
+    locations: tuple[str, ...]
+    unsubscribe_url: str = ""
+    account_url: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One recipient's report, ready for the outbox or for files."""
+
+    subject: str
+    text: str
+    html: str
+    pdf: bytes
+    filename: str
+
+
+def _number(value: float | None, digits: int = 1, language: str = "nb") -> str:
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}".replace(",", " ")
+    return text.replace(".", ",") if language == "nb" else text
+
+
+def _count(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}".replace(",", " ")
+
+
+def _status_text(status: Status | None, words: dict[str, str]) -> str:
+    return "–" if status is None else words[status.value]
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    level: str = ""
+
+
+def _covid_rows(
+    location: LocationReport, words: dict[str, str], language: str
+) -> list[list[_Cell]]:
+    rows = []
+    for week in location.covid:
+        rows.append(
+            [
+                _Cell(week.week + (" *" if week.incomplete else "")),
+                _Cell(_count(week.cases)),
+                _Cell(_number(week.per_100k, 1, language)),
+                _Cell(_number(week.share_infected, 2, language)),
+                _Cell(_number(week.positivity, 1, language)),
+                _Cell(_count(week.consultations)),
+                _Cell(
+                    _status_text(week.signal, words),
+                    week.signal.value if week.signal in _FILLS else "",
+                ),
+            ]
+        )
+    return rows
+
+
+def _signal_cell(cell: SignalCell | None, words: dict[str, str]) -> _Cell:
+    if cell is None:
+        return _Cell("–")
+    if cell.status in _FILLS:
+        assert cell.status is not None
+        return _Cell(f"{_count(cell.n)} ({words[cell.status.value]})", cell.status.value)
+    return _Cell(_count(cell.n))
+
+
+def _signal_tables(
+    location: LocationReport, words: dict[str, str]
+) -> list[tuple[str, list[str], list[list[_Cell]]]]:
+    """Return (syndrome, header, rows) per syndrome, rows by age group."""
+    tables: dict[str, list[list[_Cell]]] = {}
+    for row in location.signals:
+        age = words["total"] if row.age == "total" else row.age
+        tables.setdefault(row.syndrome, []).append(
+            [_Cell(age), *(_signal_cell(cell, words) for cell in row.cells)]
+        )
+    header = [
+        words["age"],
+        *(
+            w + (" *" if flag else "")
+            for w, flag in zip(location.weeks, location.incomplete, strict=True)
+        ),
+    ]
+    return [(syndrome, header, rows) for syndrome, rows in tables.items()]
+
+
+def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[_Cell]]) -> str:
+    # The wrapper scrolls a wide table on a phone instead of widening the whole message.
+    parts = [
+        '<div style="overflow-x:auto;max-width:100%;">'
+        '<table style="border-collapse:collapse;margin:4px 0 12px 0;font-size:13px;">',
+        f'<caption style="text-align:left;font-weight:bold;padding:2px 0;">{html.escape(caption)}'
+        "</caption><thead><tr>",
+        *(f'<th scope="col" style="{_HEAD}">{html.escape(h)}</th>' for h in header),
+        "</tr></thead><tbody>",
+    ]
+    for row in rows:
+        parts.append("<tr>")
+        for i, cell in enumerate(row):
+            fill = _FILLS.get(Status(cell.level)) if cell.level else None
+            style = _CELL + (f"background:{fill};" if fill else "")
+            if i == 0:
+                parts.append(f'<th scope="row" style="{_HEAD}">{html.escape(cell.text)}</th>')
+            else:
+                parts.append(f'<td style="{style}">{html.escape(cell.text)}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table></div>")
+    return "".join(parts)
+
+
+class ReportRenderer:
+    """Render reports of one week; what every report shares is rendered once and reused.
+
+    A location's HTML section, text section and PDF data are cached per language, so the
+    nation and a county followed by many recipients are laid out once. The typst compiler
+    (with its fonts) is made once per renderer; compiling is serialised by a lock.
+    """
+
+    def __init__(self, data: WeeklyData, *, base_url: str) -> None:
+        self.data = data
+        self.base_url = base_url.rstrip("/")
+        self._lock = threading.Lock()
+        self._compiler: typst.Compiler | None = None
+        self._template = resources.files(__package__).joinpath("report.typ").read_bytes()
+        self.section_html = functools.cache(self._section_html)
+        self.section_text = functools.cache(self._section_text)
+        self.section_pdf = functools.cache(self._section_pdf)
+
+    def page_url(self, code: str) -> str:
+        """Return the surveillance page of a location."""
+        return f"{self.base_url}/surveillance/{code}"
+
+    def _section_html(self, code: str, language: str) -> str:
+        words = labels(language)
+        location = self.data.location(code)
+        columns = [
+            words[k]
+            for k in (
+                "week",
+                "cases",
+                "per_100k",
+                "share_infected",
+                "positivity",
+                "consultations",
+                "signal",
+            )
+        ]
+        link = self.page_url(code)
+        parts = [
+            f'<h2 style="font-size:18px;margin:18px 0 4px 0;">{html.escape(location.name)}</h2>',
+            f'<p style="margin:0 0 8px 0;"><a href="{html.escape(link)}">'
+            f"{html.escape(words['link'].format(name=location.name))}</a></p>",
+            _html_table(words["covid_heading"], columns, _covid_rows(location, words, language)),
+        ]
+        tables = _signal_tables(location, words)
+        if tables:
+            parts.append(
+                f'<h3 style="font-size:15px;margin:10px 0 4px 0;">'
+                f"{html.escape(words['signal_heading'])}</h3>"
+            )
+            parts.extend(_html_table(syndrome, header, rows) for syndrome, header, rows in tables)
+        else:
+            parts.append(f"<p>{html.escape(words['no_signals'])}</p>")
+        return "".join(parts)
+
+    def _section_text(self, code: str, language: str) -> str:
+        words = labels(language)
+        location = self.data.location(code)
+        lines = [location.name, "=" * len(location.name), self.page_url(code), ""]
+        for week in location.covid:
+            lines.append(
+                f"{week.week}{' *' if week.incomplete else ''}: "
+                f"{words['cases']} {_count(week.cases)}, "
+                f"{words['per_100k']} {_number(week.per_100k, 1, language)}, "
+                f"{words['share_infected']} {_number(week.share_infected, 2, language)}, "
+                f"{words['positivity']} {_number(week.positivity, 1, language)}, "
+                f"{words['consultations']} {_count(week.consultations)}, "
+                f"{words['signal']} {_status_text(week.signal, words)}"
+            )
+        flagged = [
+            f"{row.syndrome} ({words['total'] if row.age == 'total' else row.age}) {week}: "
+            f"{_signal_cell(cell, words).text}"
+            for row in location.signals
+            for week, cell in zip(location.weeks, row.cells, strict=True)
+            if cell is not None and cell.status in _FILLS
+        ]
+        lines.append("")
+        lines.extend(flagged or [words["no_signals"]])
+        return "\n".join(lines)
+
+    def _section_pdf(self, code: str, language: str) -> dict[str, object]:
+        words = labels(language)
+        location = self.data.location(code)
+        as_json = lambda rows: [[{"text": c.text, "level": c.level} for c in row] for row in rows]  # noqa: E731
+        return {
+            "name": location.name,
+            "link": self.page_url(code),
+            "covid": as_json(_covid_rows(location, words, language)),
+            "signals": [
+                {"syndrome": syndrome, "header": header, "rows": as_json(rows)}
+                for syndrome, header, rows in _signal_tables(location, words)
+            ],
+        }
+
+    def _pdf(self, payload: dict[str, object]) -> bytes:
+        with self._lock:
+            if self._compiler is None:
+                self._compiler = typst.Compiler(ignore_system_fonts=True)
+            # The template goes with every call: a compiler made from bytes forgets them after
+            # its first document (typst-py 0.15).
+            pdf = self._compiler.compile(
+                input=self._template, format="pdf", sys_inputs={"data": json.dumps(payload)}
+            )
+        assert isinstance(pdf, bytes)
+        return pdf
+
+    def render(self, request: ReportRequest) -> RenderedReport:
+        """Return one recipient's report: subject, plain text, HTML and PDF."""
+        language = request.language if request.language in LABELS else "en"
+        words = labels(language)
+        week = self.data.week
+        names = [self.data.location(code).name for code in request.locations]
+        subject = words["subject"].format(week=week, names=", ".join(names))[:300]
+        title = words["title"].format(week=week)
+        intro = words["intro"].format(name=request.name, weeks_from=self.data.labels[0], week=week)
+        status_note = words["signals_note"].format(medium=words["medium"], high=words["high"])
+        notes = f"{words['incomplete']} {status_note}"
+        sections = "".join(self.section_html(code, language) for code in request.locations)
+        footer = [f'<p style="font-size:12px;color:#444;">{html.escape(notes)}</p>']
+        footer.append(f"<p>{html.escape(words['pdf_note'])}</p>")
+        if request.account_url:
+            footer.append(
+                f'<p><a href="{html.escape(request.account_url)}">'
+                f"{html.escape(words['manage'])}</a></p>"
+            )
+        if request.unsubscribe_url:
+            footer.append(
+                f'<p><a href="{html.escape(request.unsubscribe_url)}">'
+                f"{html.escape(words['unsubscribe'])}</a></p>"
+            )
+        body_html = (
+            f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head>"
+            '<body style="font-family:Arial,Helvetica,sans-serif;color:#111;max-width:760px;">'
+            f'<h1 style="font-size:22px;">{html.escape(title)}</h1>'
+            f"<p>{html.escape(intro)}</p>{sections}{''.join(footer)}</body></html>"
+        )
+        text = "\n\n".join(
+            [
+                title,
+                intro,
+                *(self.section_text(code, language) for code in request.locations),
+                notes,
+                words["pdf_note"],
+                *([f"{words['manage']}: {request.account_url}"] if request.account_url else []),
+                *(
+                    [f"{words['unsubscribe']}: {request.unsubscribe_url}"]
+                    if request.unsubscribe_url
+                    else []
+                ),
+            ]
+        )
+        payload = {
+            "lang": language,
+            "title": title,
+            "intro": intro,
+            "footer": words["footer"],
+            "notes": notes,
+            "labels": {
+                "covid_heading": words["covid_heading"],
+                "signal_heading": words["signal_heading"],
+                "covid_columns": [
+                    words[k]
+                    for k in (
+                        "week",
+                        "cases",
+                        "per_100k",
+                        "share_infected",
+                        "positivity",
+                        "consultations",
+                        "signal",
+                    )
+                ],
+            },
+            "locations": [self.section_pdf(code, language) for code in request.locations],
+        }
+        slug = "-".join(code.removeprefix("municip") for code in request.locations[:3])
+        return RenderedReport(
+            subject=subject,
+            text=text,
+            html=body_html,
+            pdf=self._pdf(payload),
+            filename=f"ukentlig-oversikt-{week}-{slug}.pdf",
+        )

@@ -1,0 +1,1 @@
+"""Surveillance e-mail: subscriptions, the weekly report (Ukentlig oversikt) and signal alerts."""

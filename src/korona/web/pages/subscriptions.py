@@ -1,0 +1,186 @@
+"""Surveillance e-mail subscriptions: one's own, the office's view of anyone's, and unsubscribe."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from korona.auth.permissions import Permission, Principal
+from korona.errors import N_
+from korona.surveillance.geo import NATION, load_geography
+from korona.surveillance_mail import service
+from korona.surveillance_mail.models import SubscriptionKind
+from korona.validation import RowId
+from korona.web.deps import DbSession, get_settings, require
+from korona.web.forms import Rejected, attempt
+from korona.web.templating import render
+
+router = APIRouter(prefix="/subscriptions", include_in_schema=False)
+
+KIND_LABELS = {
+    SubscriptionKind.WEEKLY_REPORT: N_("Weekly report"),
+    SubscriptionKind.ALERTS: N_("Alerts for high signals"),
+}
+LocationCode = Annotated[str, Form(max_length=20, pattern=r"^(norge|county\d{2}|municip\d{4})$")]
+
+
+def _locations(request: Request) -> dict[str, str]:
+    """Return location code → name: the nation, the counties, then the municipalities."""
+    geography = load_geography(get_settings(request).reference_dir)
+    names = geography.names()
+    counties = sorted(geography.counties["location_code"], key=lambda c: names[c])
+    municipalities = sorted(geography.municipalities["location_code"], key=lambda c: names[c])
+    return {code: names[code] for code in [NATION, *counties, *municipalities]}
+
+
+def _page(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    user_id: int,
+    *,
+    status_code: int = 200,
+    error: Rejected | None = None,
+) -> Response:
+    user = service.user_for(session, principal, user_id)
+    context = {
+        "subject_user": user,
+        "own": user.id == principal.user_id,
+        "followed": service.followed(session, user),
+        "locations": _locations(request),
+        "kind_labels": KIND_LABELS,
+        "action": "/subscriptions"
+        if user.id == principal.user_id
+        else f"/subscriptions/users/{user.id}",
+        "error": error,
+    }
+    return render(request, "subscriptions/page.html", context, status_code=status_code)
+
+
+def _follow(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    user_id: int,
+    location_code: str,
+    kinds: list[str],
+) -> Response:
+    known = _locations(request)
+    outcome = attempt(
+        session,
+        lambda: service.follow(
+            session, principal, user_id, location_code, service.kinds_from(kinds), known=known
+        ),
+        field="location_code",
+    )
+    if isinstance(outcome, Rejected):
+        return _page(
+            request, session, principal, user_id, status_code=outcome.status_code, error=outcome
+        )
+    own = user_id == principal.user_id
+    return RedirectResponse(
+        "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
+    )
+
+
+def _stop(
+    session: DbSession, principal: Principal, user_id: int, location_code: str, kind: str
+) -> Response:
+    (chosen,) = service.kinds_from([kind])
+    service.unfollow(session, principal, user_id, location_code, chosen)
+    own = user_id == principal.user_id
+    return RedirectResponse(
+        "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
+    )
+
+
+@router.get("")
+def own_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
+) -> Response:
+    """Show what the user follows, and a form to follow more."""
+    assert principal.user_id is not None
+    return _page(request, session, principal, principal.user_id)
+
+
+@router.post("")
+def own_follow(
+    request: Request,
+    session: DbSession,
+    location_code: LocationCode,
+    kinds: Annotated[list[str], Form(max_length=2)] = [],  # noqa: B006 - FastAPI copies it
+    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
+) -> Response:
+    """Follow a location for the weekly report, alerts, or both."""
+    assert principal.user_id is not None
+    return _follow(request, session, principal, principal.user_id, location_code, kinds)
+
+
+@router.post("/stop")
+def own_stop(
+    session: DbSession,
+    location_code: LocationCode,
+    kind: Annotated[str, Form(max_length=20)],
+    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
+) -> Response:
+    """Stop following a location for one kind."""
+    assert principal.user_id is not None
+    return _stop(session, principal, principal.user_id, location_code, kind)
+
+
+@router.get("/users/{user_id}")
+def user_page(
+    request: Request,
+    session: DbSession,
+    user_id: RowId,
+    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+) -> Response:
+    """Show and change anyone's subscriptions (the office)."""
+    return _page(request, session, principal, user_id)
+
+
+@router.post("/users/{user_id}")
+def user_follow(
+    request: Request,
+    session: DbSession,
+    user_id: RowId,
+    location_code: LocationCode,
+    kinds: Annotated[list[str], Form(max_length=2)] = [],  # noqa: B006 - FastAPI copies it
+    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+) -> Response:
+    """Make a user follow a location (the office)."""
+    return _follow(request, session, principal, user_id, location_code, kinds)
+
+
+@router.post("/users/{user_id}/stop")
+def user_stop(
+    session: DbSession,
+    user_id: RowId,
+    location_code: LocationCode,
+    kind: Annotated[str, Form(max_length=20)],
+    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+) -> Response:
+    """Stop a user's subscription to a location for one kind (the office)."""
+    return _stop(session, principal, user_id, location_code, kind)
+
+
+@router.get("/unsubscribe/{user_id}/{kind}/{signature}")
+def unsubscribe(
+    request: Request,
+    session: DbSession,
+    user_id: RowId,
+    kind: SubscriptionKind,
+    signature: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")],
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Stop one kind of surveillance e-mail from the signed link in it: one click, no login."""
+    secret = get_settings(request).secret_key.get_secret_value()
+    if not service.signature_valid(secret, user_id, kind, signature):
+        return render(request, "subscriptions/unsubscribed.html", {"valid": False}, status_code=404)
+    stopped = service.unsubscribe(session, user_id, kind)
+    context = {"valid": True, "stopped": stopped, "kind_label": KIND_LABELS[kind]}
+    return render(request, "subscriptions/unsubscribed.html", context)

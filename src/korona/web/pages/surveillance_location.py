@@ -1,0 +1,289 @@
+"""Surveillance location pages: /surveillance/{location_code} (norge, countyNN, municipNNNN)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import polars as pl
+from babel.numbers import format_decimal
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from korona.auth.permissions import Permission, Principal
+from korona.errors import N_, NotFound
+from korona.surveillance.disclosure import records
+from korona.surveillance.geo import AgeGroup, LocationLevel
+from korona.surveillance.location_view import LocationView
+from korona.surveillance.series import Status
+from korona.tabular import Audience
+from korona.web import i18n
+from korona.web.deps import require
+from korona.web.exports import AudienceQuery, export_response
+from korona.web.surveillance_context import Detail, Reader, view_for
+from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
+from korona.web.templating import render
+
+router = APIRouter(prefix="/surveillance", include_in_schema=False)
+
+LocationCode = Annotated[str, Path(max_length=40, description="norge, countyNN or municipNNNN")]
+#: Weeks of the signals table and the covid table on the page (the CSV files hold all).
+TABLE_WEEKS = 4
+COVID_TABLE_WEEKS = 12
+#: Weeks drawn in the charts.
+CHART_WEEKS = 52
+
+STATUS_LABELS = {
+    Status.NORMAL: N_("Expected"),
+    Status.MEDIUM: N_("Higher than expected"),
+    Status.HIGH: N_("Much higher than expected"),
+}
+SYNDROME_LABELS = {
+    "influensa": N_("Influenza"),
+    "gastro": N_("Gastroenteritis"),
+    "respiratoryexternal": N_("Respiratory infections"),
+    "respiratoryinternal": N_("Respiratory infections (internal definition)"),
+    "lungebetennelse": N_("Pneumonia"),
+    "bronkitt": N_("Acute bronchitis"),
+    "skabb": N_("Scabies"),
+}
+AGE_LABELS = {AgeGroup.TOTAL.value: N_("All ages")}
+LEVEL_LABELS = {
+    LocationLevel.NATION: N_("Nation"),
+    LocationLevel.COUNTY: N_("County"),
+    LocationLevel.MUNICIPALITY: N_("Municipality"),
+}
+#: The signal table's columns, in order, and which of them the page may sort by.
+SIGNAL_SORT = ("week", "syndrome", "age", "n", "expected", "zscore", "status", "excess")
+TABLES = ("covid", "signals", "comparison")
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    """Format a figure for the page in the current language ("–" for none)."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value  # "<5" or ":"
+    pattern = "#,##0" if digits == 0 else "#,##0." + "0" * digits
+    return format_decimal(value, format=pattern, locale=i18n.current_language.get())
+
+
+def syndrome_label(name: str) -> str:
+    """Return a syndrome's name in the current language."""
+    return i18n.gettext(SYNDROME_LABELS[name]) if name in SYNDROME_LABELS else name
+
+
+def age_label(age: str) -> str:
+    """Return an age group's name in the current language."""
+    return (
+        i18n.gettext(AGE_LABELS[age])
+        if age in AGE_LABELS
+        else i18n.gettext("%(age)s years", age=age)
+    )
+
+
+def status_label(status: str | None) -> str:
+    """Return a signal status in words ("–" where it is not shown)."""
+    return i18n.gettext(STATUS_LABELS[Status(status)]) if status else "–"
+
+
+def _sorted_signals(
+    rows: list[dict[str, Any]], sort: str | None, order: str
+) -> list[dict[str, Any]]:
+    if sort not in SIGNAL_SORT:
+        return rows  # the read model's order: latest week first, high signals first
+    rank = {"high": 0, "medium": 1, "normal": 2}
+
+    def key(row: Mapping[str, Any]) -> tuple[int, Any]:
+        value = row[sort]
+        if sort == "status":
+            value = rank.get(value or "", 3)
+        if sort == "week":
+            value = row["date"]
+        if value is None or isinstance(value, str):  # hidden or missing figures sort last
+            return (1, 0)
+        return (0, value)
+
+    present = sorted((r for r in rows if key(r)[0] == 0), key=key, reverse=order == "desc")
+    return present + [r for r in rows if key(r)[0] == 1]
+
+
+def _overview(view: LocationView) -> dict[str, Any] | None:
+    """Return the latest week's figures, each beside its source."""
+    covid = view.covid
+    known = covid.filter(
+        pl.col("n").is_not_null() | pl.col("n__label").is_not_null()
+        if "n__label" in covid.columns
+        else pl.col("n").is_not_null()
+    )
+    if known.height == 0:
+        return None
+    latest = records(known.tail(1))[0]
+    cumulative = covid.filter(pl.col("cumulative_n").is_not_null())
+    share = records(cumulative.tail(1))[0] if cumulative.height else None
+    tests = covid.filter(pl.col("positivity_percent").is_not_null())
+    consultations = covid.filter(
+        pl.col("consultations_all_n").is_not_null()
+        | (
+            pl.col("consultations_all_n__label").is_not_null()
+            if "consultations_all_n__label" in covid.columns
+            else pl.lit(False)
+        )
+    )
+    hospital = covid.filter(pl.col("hospital_admissions_n").is_not_null())
+    return {
+        "latest": latest,
+        "share": share,
+        "tests": records(tests.tail(1))[0] if tests.height else None,
+        "consultations": records(consultations.tail(1))[0] if consultations.height else None,
+        "hospital": records(hospital.tail(1))[0] if hospital.height else None,
+    }
+
+
+def _signal_chart_rows(view: LocationView, syndrome: str) -> list[dict[str, Any]]:
+    rows = view.signals.filter(
+        pl.col("syndrome") == syndrome, pl.col("age") == AgeGroup.TOTAL.value
+    ).sort("date")
+    return records(rows.tail(CHART_WEEKS))
+
+
+def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if syndrome is not None:
+        rows = _signal_chart_rows(view, syndrome)
+        name = syndrome_label(syndrome)
+        labels = {
+            "axis": i18n.gettext("Consultations per week"),
+            "description": i18n.gettext(
+                "Weekly consultations for %(syndrome)s, all ages, drawn over bands: blue below "
+                "the lower threshold, yellow between the thresholds, red above the upper "
+                "threshold. The dashed line is the expected number. Triangles mark weeks much "
+                "higher than expected, circles weeks higher than expected; a dashed box with a "
+                "question mark marks a week that may be incomplete. The table below holds the "
+                "same figures.",
+                syndrome=name,
+            ),
+        }
+        title = i18n.gettext("%(syndrome)s: consultations against expected", syndrome=name)
+        out["signal_svg"] = signal_chart(rows, title=title, labels=labels)
+        out["signal_rows_chart"] = rows
+        tiles = view.signals.filter(pl.col("syndrome") == syndrome).sort("date")
+        weeks = tiles["week"].unique(maintain_order=True).to_list()[-CHART_WEEKS:]
+        ages = [a.value for a in AgeGroup if a.value in set(tiles["age"].to_list())]
+        status = {(r["age"], r["week"]): r["status"] for r in tiles.iter_rows(named=True)}
+        out["tile_svg"] = tile_chart(
+            [(a, age_label(a)) for a in ages],
+            weeks,
+            status,
+            title=i18n.gettext("%(syndrome)s: signal status by age and week", syndrome=name),
+            description=i18n.gettext(
+                "One row per age group and one column per week; blue expected, yellow with a "
+                "dot higher than expected, red with a triangle much higher than expected, grey "
+                "no signal. The signals table holds the same statuses."
+            ),
+        )
+    comparison = view.comparison
+    if comparison.height:
+        last = comparison["date"].max()
+        recent = comparison.filter(pl.col("date") > last - pl.duration(weeks=CHART_WEEKS))
+        weeks = recent.sort("date")["week"].unique(maintain_order=True).to_list()
+        order = [view.location.code, *(n.code for n in view.neighbours)]
+        if view.county is not None:
+            order.append(view.county.code)
+        lines, legend = [], []
+        for index, code in enumerate(c for c in order if c in set(recent["location_code"])):
+            mine = recent.filter(pl.col("location_code") == code)
+            by_week = dict(zip(mine["week"], mine["per_100k_14d"], strict=True))
+            role = mine["role"][0]
+            lines.append((mine["name"][0], role, [by_week.get(w) for w in weeks]))
+            legend.append(
+                {
+                    "name": mine["name"][0],
+                    "role": role,
+                    "colour": LINE_COLOURS[index % len(LINE_COLOURS)],
+                }
+            )
+        out["comparison_svg"] = comparison_chart(
+            lines,
+            weeks,
+            title=i18n.gettext("14-day incidence per 100 000 compared"),
+            description=i18n.gettext(
+                "One line per place: the location thick, neighbouring municipalities thin, the "
+                "county dashed. The comparison table holds the same figures."
+            ),
+            axis=i18n.gettext("Cases per 100 000, 14 days"),
+        )
+        out["comparison_legend"] = legend
+        latest_week = recent.filter(pl.col("date") == last)
+        place = {code: i for i, code in enumerate(order)}
+        out["comparison_rows"] = sorted(
+            records(latest_week), key=lambda row: place.get(row["location_code"], len(place))
+        )
+    return out
+
+
+@router.get("/{location_code}")
+def location_page(
+    request: Request,
+    reader: Reader,
+    location_code: LocationCode,
+    syndrome: Annotated[str | None, Query(max_length=40)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show covid-19, signals, charts and neighbours of one location."""
+    view, detail = view_for(reader, principal, location_code)
+    syndromes = sorted(set(view.signals["syndrome"].to_list()), key=syndrome_label)
+    chosen = syndrome if syndrome in syndromes else (syndromes[0] if syndromes else None)
+    signal_rows = records(view.signals)
+    latest_weeks = sorted({r["date"] for r in signal_rows}, reverse=True)[:TABLE_WEEKS]
+    table_rows = _sorted_signals(
+        [r for r in signal_rows if r["date"] in set(latest_weeks)], sort, order
+    )
+    covid_rows = records(view.covid.tail(COVID_TABLE_WEEKS))
+    context = {
+        "view": view,
+        "detail": detail.value,
+        "public": detail is Detail.PUBLIC,
+        "level_label": i18n.gettext(LEVEL_LABELS[view.location.level]),
+        "overview": _overview(view),
+        "covid_rows": list(reversed(covid_rows)),
+        "signal_rows": table_rows,
+        "syndromes": [(s, syndrome_label(s)) for s in syndromes],
+        "syndrome": chosen,
+        "sort": sort if sort in SIGNAL_SORT else None,
+        "order": order,
+        "sortable": SIGNAL_SORT,
+        "number": _number,
+        "status_label": status_label,
+        "syndrome_label": syndrome_label,
+        "age_label": age_label,
+        **_charts(view, chosen),
+    }
+    return render(request, "surveillance/location.html", context)
+
+
+def table_rows(view: LocationView, table: str) -> tuple[list[str], list[list[Any]]]:
+    """Return the columns and rows of one of the page's tables (hidden counts as labels)."""
+    frame = {"covid": view.covid, "signals": view.signals, "comparison": view.comparison}[table]
+    rows = records(frame)
+    columns = [c for c in frame.columns if not c.endswith("__label")]
+    return columns, [[row.get(c) for c in columns] for row in rows]
+
+
+@router.get("/{location_code}/{table}.csv")
+def location_csv(
+    reader: Reader,
+    location_code: LocationCode,
+    table: Annotated[str, Path(max_length=20)],
+    audience: AudienceQuery = Audience.PEOPLE,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Download one of the page's tables as CSV (the same figures the page may show):
+    for Norwegian Excel by default, ``?format=machine`` for scripts."""
+    if table not in TABLES:
+        raise NotFound(N_("No such table: use covid, signals or comparison"))
+    view, _ = view_for(reader, principal, location_code)
+    columns, rows = table_rows(view, table)
+    return export_response("csv", columns, rows, name=f"{location_code}-{table}", audience=audience)

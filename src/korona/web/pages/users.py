@@ -1,0 +1,305 @@
+"""User administration pages for the portfolio office, and the public set-password page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
+
+from korona.auth import admin
+from korona.auth import service as auth_service
+from korona.auth.models import Role
+from korona.auth.permissions import Permission, Principal
+from korona.errors import NotFound
+from korona.validation import CleanLine, MunicipalityNumber, RowId
+from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
+from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.labels import translate_error
+from korona.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+#: Set-password tokens are 43 URL-safe characters; anything much longer is not one of ours.
+TOKEN_PATH = Annotated[str, Field(max_length=100)]
+
+
+class UserForm(BaseModel):
+    """The office's user form: checked here so that every field's error shows at once."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[CleanLine, Field(min_length=2, max_length=200)]
+    roles: Annotated[list[Role], Field(min_length=1)]
+    organisation_id: RowId | None = None
+    municipality_number: MunicipalityNumber | None = None
+
+    @field_validator("organisation_id", "municipality_number", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def change(self) -> admin.UserChange:
+        """Return the service's change."""
+        return admin.UserChange(
+            name=self.name,
+            roles=frozenset(self.roles),
+            organisation_id=self.organisation_id,
+            municipality_number=self.municipality_number,
+        )
+
+
+class NewUserForm(UserForm):
+    """The form for a new user: the user form plus the e-mail address."""
+
+    email: Annotated[CleanLine, Field(min_length=3, max_length=254)]
+
+
+def _values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        key: text(form, key) for key in ("email", "name", "organisation_id", "municipality_number")
+    }
+    values["roles"] = form.getlist("roles")
+    return values
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    user: Any = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "values": values,
+        "errors": errors,
+        "user": user,
+        "roles": list(Role),
+        "organisations": auth_service.list_organisations(session),
+    }
+    return render(request, "users/form.html", context, status_code=status_code)
+
+
+def _user_values(user: Any) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "name": user.name,
+        "organisation_id": str(user.organisation_id or ""),
+        "municipality_number": user.municipality_number or "",
+        "roles": [role.value for role in user.roles],
+    }
+
+
+@router.get("/admin/users")
+def users_page(
+    request: Request,
+    session: DbSession,
+    query: Annotated[ListQuery, Query()],
+    principal: Principal = Depends(require(Permission.USER_READ)),
+) -> Response:
+    """List users, their organisations, roles and state, a page at a time."""
+    page = Page.of(admin.list_user_rows(session), query)
+    return render(request, "users/list.html", {"rows": page.items, "page": page})
+
+
+@router.get("/admin/users/new")
+def new_user_form(
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Show the form for inviting a user."""
+    return _form_page(request, session, values={"roles": []}, errors={})
+
+
+@router.post("/admin/users")
+def create_user(
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Create the user and queue their invitation; on bad input show the form again."""
+    values = _values(form)
+    base_url = get_settings(request).base_url
+    outcome = attempt(
+        session,
+        lambda: admin.invite_user(
+            session,
+            principal,
+            NewUserForm.model_validate(values).change(),
+            email=values["email"],
+            base_url=base_url,
+        ),
+    )
+    if isinstance(outcome, Rejected):
+        return _form_page(
+            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
+        )
+    return RedirectResponse(f"/admin/users/{outcome.id}?invited=1", status_code=303)
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Show one user with the form to change them and the account actions."""
+    user = admin.get_user(session, user_id)
+    return _form_page(request, session, values=_user_values(user), errors={}, user=user)
+
+
+@router.post("/admin/users/{user_id}")
+def update_user(
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Save the user's name, roles, organisation and municipality number."""
+    values = _values(form)
+    outcome = attempt(
+        session,
+        lambda: admin.update_user(
+            session, principal, user_id, UserForm.model_validate(values).change()
+        ),
+    )
+    if isinstance(outcome, Rejected):
+        user = admin.get_user(session, user_id)
+        values["email"] = user.email
+        return _form_page(
+            request,
+            session,
+            values=values,
+            errors=outcome.errors,
+            user=user,
+            status_code=outcome.status_code,
+        )
+    return RedirectResponse(f"/admin/users/{user_id}?saved=1", status_code=303)
+
+
+def _account_action(
+    request: Request, session: Session, user_id: int, action: Any, done: str
+) -> Response:
+    """Run an account action; a refusal shows the user page with the message."""
+    outcome = attempt(session, action)
+    if isinstance(outcome, Rejected):
+        return _refused(request, session, user_id, outcome)
+    return RedirectResponse(f"/admin/users/{user_id}?{done}=1", status_code=303)
+
+
+def _refused(request: Request, session: Session, user_id: int, outcome: Rejected) -> Response:
+    user = admin.get_user(session, user_id)
+    context = {
+        "values": _user_values(user),
+        "errors": {},
+        "action_error": outcome.message,
+        "user": user,
+        "roles": list(Role),
+        "organisations": auth_service.list_organisations(session),
+    }
+    return render(request, "users/form.html", context, status_code=outcome.status_code)
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate_user(
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Deactivate the user: their sessions and API tokens end at once."""
+    return _account_action(
+        request,
+        session,
+        user_id,
+        lambda: admin.deactivate_user(session, principal, user_id),
+        "deactivated",
+    )
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+def reactivate_user(
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Let a deactivated user log in again."""
+    return _account_action(
+        request,
+        session,
+        user_id,
+        lambda: admin.reactivate_user(session, principal, user_id),
+        "reactivated",
+    )
+
+
+@router.post("/admin/users/{user_id}/reset-password")
+def reset_password(
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """E-mail the user a new set-password link (earlier links stop working)."""
+    base_url = get_settings(request).base_url
+    return _account_action(
+        request,
+        session,
+        user_id,
+        lambda: admin.send_password_reset(session, principal, user_id, base_url=base_url),
+        "reset",
+    )
+
+
+@router.get("/password/{token}")
+def password_form(
+    token: TOKEN_PATH,
+    request: Request,
+    session: DbSession,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Show the form for choosing a password through an e-mailed link."""
+    try:
+        link = admin.open_password_link(session, token)
+    except NotFound as error:
+        context = {"link_error": translate_error(error)}
+        return render(request, "users/password.html", context, status_code=404)
+    return render(request, "users/password.html", {"link_user": link.user, "errors": {}})
+
+
+@router.post("/password/{token}")
+def set_password(
+    token: TOKEN_PATH,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Set the password; the link is spent and the user goes to the login page."""
+    password = form.get("password")
+    outcome = attempt(
+        session,
+        lambda: admin.use_password_link(
+            session, token, password if isinstance(password, str) else ""
+        ),
+        field="password",
+    )
+    if isinstance(outcome, Rejected):
+        if outcome.status_code == 404:
+            context = {"link_error": outcome.message}
+            return render(request, "users/password.html", context, status_code=404)
+        link = admin.open_password_link(session, token)
+        context = {"link_user": link.user, "errors": outcome.errors}
+        return render(request, "users/password.html", context, status_code=outcome.status_code)
+    response = RedirectResponse("/login?changed=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
