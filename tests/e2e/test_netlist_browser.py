@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 #: The demo's second meeting has net list version 2 in draft on its agenda.
 MEETING = "Beslutningsgruppen – møte 2"
-#: A demo measure owned by Oslo universitetssykehus, whose user Siri Sykehus reports on it.
-MEASURE = "Nettbasert symptomskjema"
+#: The demo gives measures to owners in turn; Siri Sykehus works at this one.
+OWNER = "Oslo universitetssykehus HF"
 #: A need that Siri Sykehus reported (the demo's reporters stand behind their organisation's needs).
 OUS_NEED = "Digital screening av pasienter før poliklinisk time"
 
@@ -69,27 +69,29 @@ def test_draft_is_approved_published_reported_on_and_delivered(
     expect(changes).to_contain_text("Inn")
     expect(changes).to_contain_text("Ut")
     expect(changes).to_contain_text("Flyttet")
-    expect(changes).to_contain_text("Hurtigtester i distriktet haster")
+    expect(changes).to_contain_text("Haster etter utbruddene i nord.")
     assert_accessible(public)
     pdf = public.request.get("/netlist/versions/2.pdf")
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     api = public.request.get("/api/v1/netlist").json()
-    assert api["number"] == 2 and len(api["items"]) == 18
+    assert api["number"] == 2 and 15 <= len(api["items"]) <= 20
     assert {row["change"] for row in api["changes"]} >= {"in", "out", "moved"}
     public.context.close()
 
     # The owner organisation's user files a red progress report; the overview shows it.
     owner = _new_page(browser, server)
     log_in(owner, "sykehus@demo.korona.no")
-    owner.goto("/measures")
-    owner.get_by_role("link", name=MEASURE).click()
+    owner.goto("/measures?status=in_progress")
+    mine = owner.get_by_role("row").filter(has_text=OWNER).first.get_by_role("link")
+    measure = mine.inner_text()
+    mine.click()
     owner.get_by_label("Rød").check()
     owner.get_by_label("Kort rapport").fill("Leverandøren har stanset arbeidet.")
     owner.get_by_role("button", name="Send fremdriftsrapport").click()
     expect(owner.get_by_role("status")).to_contain_text("Endringene ble lagret.")
     assert_accessible(owner)
     owner.goto("/progress")
-    row = owner.get_by_role("row").filter(has_text=MEASURE).first
+    row = owner.get_by_role("row").filter(has_text=measure).first
     expect(row).to_contain_text("Rød")
     expect(row).to_contain_text("Leverandøren har stanset arbeidet.")
     assert_accessible(owner)
@@ -97,7 +99,7 @@ def test_draft_is_approved_published_reported_on_and_delivered(
 
     # The office links the reporter's need, delivers the measure; the letter is in the outbox.
     page.goto("/measures")
-    page.get_by_role("link", name=MEASURE).click()
+    page.get_by_role("link", name=measure, exact=True).click()
     measure_url = page.url
     page.get_by_role("link", name="Rediger").click()
     page.get_by_label("Behov som dekkes").select_option(label=OUS_NEED)
@@ -108,7 +110,7 @@ def test_draft_is_approved_published_reported_on_and_delivered(
     expect(page.locator(".k-titlebar")).to_contain_text("Levert")
     page.goto("/outbox")
     letter = page.get_by_role("row").filter(has_text="sykehus@demo.korona.no")
-    expect(letter.first).to_contain_text(f"Tiltaket «{MEASURE}» er levert")
+    expect(letter.first).to_contain_text(f"Tiltaket «{measure}» er levert")
     page.goto(measure_url)
     assert_accessible(page)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
+from korona.auth import service as auth_service
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden
@@ -28,6 +29,9 @@ from korona.portfolio.measure.schemas import (
 )
 from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
+from korona.portfolio.solution.models import Solution, SolutionStatus
+from korona.portfolio.solution.schemas import SolutionCreate
+from korona.portfolio.solution.service import create_solution
 
 
 def _need(session: Session, reporter: Principal, title: str, urgency: int, **extra: object):
@@ -180,3 +184,44 @@ def test_pages_and_refused_owner(client: TestClient, db: Session) -> None:
         follow_redirects=False,
     )
     assert created.status_code == 303
+
+
+def test_api_reports_and_solution_experience(client: TestClient, db: Session) -> None:
+    _office, reporter, owner, _need, measure = _world(db)
+    solution = (
+        db.scalar(select(Solution.id))
+        or create_solution(
+            db,
+            _office,
+            SolutionCreate(
+                name="Nasjonal video",
+                owner="NHN",
+                description="Videokonsultasjon for hele landet.",
+                categories=["video"],
+                status=SolutionStatus.IN_OPERATION,
+            ),
+        ).id
+    )
+    owner_token = auth_service.create_api_token(db, Principal(), owner.user_id)
+    other_token = auth_service.create_api_token(db, Principal(), reporter.user_id)
+    db.commit()
+    body = {"rag": "amber", "text": "Litt forsinket", "next_milestone": "Pilot"}
+    path = f"/api/v1/measures/{measure.id}/reports"
+    refused = client.post(path, json=body, headers={"Authorization": f"Bearer {other_token}"})
+    assert refused.status_code == 403
+    made = client.post(path, json=body, headers={"Authorization": f"Bearer {owner_token}"})
+    assert made.status_code == 201 and made.json()["rag"] == "amber"
+    read = client.get(
+        f"/api/v1/measures/{measure.id}", headers={"Authorization": f"Bearer {other_token}"}
+    )
+    assert read.json()["reports"][0]["text"] == "Litt forsinket"
+    csrf = login(client, "reporter@example.no")
+    shared = client.post(
+        f"/solutions/{solution}/experience",
+        data={"note": "Brukes på legevakten", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert shared.status_code == 303
+    client.cookies.clear()
+    page = client.get(f"/solutions/{solution}")  # the catalogue is public
+    assert "Brukes på legevakten" in page.text and "Testkommune" in page.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -237,3 +238,42 @@ def test_meeting_pages_and_refused_roles(
     report = client.get(f"/meetings/{meeting_id}/report.pdf")
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
     assert "KS støtter forslaget" in client.get(f"/meetings/{meeting_id}").text
+
+
+def test_demo_report_and_reminder_commands(database_url: str, tmp_path: Path, db: Session) -> None:
+    from typer.testing import CliRunner
+
+    from korona.cli import app
+
+    runner = CliRunner()
+    env = {
+        "KORONA_DATABASE_URL": database_url,
+        "KORONA_DATA_DIR": str(tmp_path / "data"),
+        "KORONA_SECRET_KEY": TEST_SECRET,
+        "KORONA_ENVIRONMENT": "test",
+    }
+    assert runner.invoke(app, ["demo", "--password", "demo-password-1"], env=env).exit_code == 0
+    statuses = db.execute(text("SELECT number, status FROM netlist_version ORDER BY number")).all()
+    assert [tuple(row) for row in statuses] == [(1, "published"), (2, "draft")]
+    measures = db.scalar(text("SELECT count(*) FROM measure"))
+    assert measures is not None and 15 <= measures <= 20
+    rags = {row[0] for row in db.execute(text("SELECT DISTINCT rag FROM progress_report"))}
+    assert rags == {"green", "amber", "red"}
+    out = tmp_path / "fremdrift.pdf"
+    meeting = db.scalar(text("SELECT max(id) FROM meeting"))
+    made = runner.invoke(
+        app, ["portfolio", "report", "--meeting", str(meeting), "--out", str(out)], env=env
+    )
+    assert made.exit_code == 0, made.output
+    assert out.read_bytes().startswith(b"%PDF")
+    missing = runner.invoke(
+        app, ["portfolio", "report", "--meeting", "999", "--out", str(out)], env=env
+    )
+    assert missing.exit_code == 1 and "Meeting 999 does not exist" in missing.output
+    bad = runner.invoke(app, ["portfolio", "remind-reviews", "--today", "tomorrow"], env=env)
+    assert bad.exit_code == 2
+    late = ["portfolio", "remind-reviews", "--today", "2031-01-01"]
+    first = runner.invoke(app, late, env=env)
+    assert first.exit_code == 0 and "0 review" not in first.output
+    again = runner.invoke(app, late, env=env)
+    assert again.exit_code == 0 and "0 review reminder(s)" in again.output

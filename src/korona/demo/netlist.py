@@ -36,18 +36,19 @@ PROGRAMMES = (
     "Kapasitet og beredskap",
     "Digitale innbyggertjenester",
 )
-#: The demo inputs on v1, in order (18 measures), and v2's changes.
+#: The demo inputs on v1, in order (18 measures), unless the assessment demo drafted one.
 V1 = [
     f"demo-inp-{n:03d}" for n in (1, 4, 5, 8, 10, 11, 3, 14, 16, 23, 27, 12, 15, 19, 24, 25, 29, 30)
 ]
-V2_OUT = {
-    "demo-inp-019": "Dekket av e-læringen Helsedirektoratet allerede tilbyr.",
-    "demo-inp-024": "Slått sammen med massevarsling på SMS.",
-}
-V2_IN = {
-    "demo-inp-028": "Hurtigtester i distriktet haster etter utbruddene i nord.",
-    "demo-inp-013": "Økt pågang i psykisk helsevern; lav innsats.",
-}
+#: Why version 2 lets two inputs go and takes two new ones in.
+OUT_REASONS = (
+    "Dekket av en eksisterende nasjonal løsning etter ny vurdering.",
+    "Lav nytte sammenlignet med de nye innspillene.",
+)
+IN_REASONS = (
+    "Haster etter utbruddene i nord.",
+    "Økt pågang; lav innsats for kommunene.",
+)
 REPORT_TEXT = {
     Rag.GREEN: "I rute.",
     Rag.AMBER: "Noe forsinket: venter på leverandør.",
@@ -175,14 +176,22 @@ def load_decisions(session: Session, *, today: date) -> None:
         ),
     )
     _measures(session, office, v1, programmes, today)
-    kept = [item for item in _inputs(session, V1) if item.external_ref not in V2_OUT]
-    kept[2], kept[4] = kept[4], kept[2]  # one measure moves up, another down
-    v2_inputs = kept[:3] + _inputs(session, list(V2_IN)) + kept[3:]
-    v2 = _version(session, v1.number + 1, v2_inputs, office_user)
-    by_ref = {i.external_ref: i.id for i in _inputs(session, list(V2_OUT) + list(V2_IN))}
-    for ref, reason in (V2_OUT | V2_IN).items():
-        if ref in by_ref:
-            session.add(NetlistChangeReason(version_id=v2.id, input_id=by_ref[ref], reason=reason))
+    on_v1 = [item.input for item in v1.items]
+    gone = on_v1[-2:]  # the two lowest-ranked leave the list
+    kept = on_v1[:-2]
+    if len(kept) > 4:
+        kept[2], kept[4] = kept[4], kept[2]  # one measure moves up, another down
+    listed = {item.id for item in on_v1}
+    waiting = session.scalars(
+        select(Input).where(Input.external_ref.is_not(None)).order_by(Input.external_ref)
+    ).all()
+    coming = [item for item in waiting if item.id not in listed][:2]
+    v2 = _version(session, v1.number + 1, kept[:3] + coming + kept[3:], office_user)
+    reasons = list(zip(gone, OUT_REASONS, strict=False)) + list(
+        zip(coming, IN_REASONS, strict=False)
+    )
+    for item, reason in reasons:
+        session.add(NetlistChangeReason(version_id=v2.id, input_id=item.id, reason=reason))
     meetings.add_agenda_item(
         session,
         office,
@@ -231,14 +240,10 @@ def _measures(
         if owners:
             measure.owner_organisation_id = owners[index % len(owners)].id
         measure.responsible_name = ("Anne Berg", "Jonas Lie", "Mona Dahl", "Per Holm")[index % 4]
-        related = [need for need in needs if need.category_code in (item.input.categories or [])]
-        chosen = (related or needs[index % len(needs) : index % len(needs) + 1])[:2]
-        # Keep links the measure got from its input: replacing them would insert the same
-        # (measure, need) pair before deleting it, against the unique key.
-        linked = {link.need_id for link in measure.need_links}
-        measure.need_links.extend(
-            MeasureNeed(need_id=need.id) for need in chosen if need.id not in linked
-        )
+        if not measure.need_links:  # an input linked to needs brought them along
+            related = [n for n in needs if n.category_code in (item.input.categories or [])]
+            chosen = (related or needs[index % len(needs) : index % len(needs) + 1])[:2]
+            measure.need_links = [MeasureNeed(need_id=need.id) for need in chosen]
         start = today - timedelta(days=35)
         for step, title in enumerate(("Oppstart", "Pilot i to kommuner", "Nasjonal utrulling")):
             planned = start + timedelta(days=14 * step + index)

@@ -30,14 +30,15 @@ class Meeting(Base):
     minutes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Loaded when used (the meeting page), not with every decision that names the meeting.
     attendees: Mapped[list[MeetingAttendee]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="MeetingAttendee.id"
+        lazy="select", cascade="all, delete-orphan", order_by="MeetingAttendee.id"
     )
     agenda: Mapped[list[AgendaItem]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="AgendaItem.position"
+        lazy="select", cascade="all, delete-orphan", order_by="AgendaItem.position"
     )
     comments: Mapped[list[MeetingComment]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="MeetingComment.id"
+        lazy="select", cascade="all, delete-orphan", order_by="MeetingComment.id"
     )
 
 

@@ -12,17 +12,20 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from korona import audit
 from korona.audit import AuditAction
+from korona.auth.models import Organisation
 from korona.auth.permissions import Principal
 from korona.auth.vocabulary import Role
 from korona.db import utcnow
 from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.portfolio.intake.models import Input
 from korona.portfolio.measure import service as measures
-from korona.portfolio.measure.models import Measure, MeasureStatus
+from korona.portfolio.measure.models import Measure, MeasureNeed, MeasureStatus
 from korona.portfolio.measure.schemas import MeasureCreate
+from korona.portfolio.need.models import Need
 from korona.portfolio.netlist import meetings
 from korona.portfolio.netlist.decision_models import (
     AgendaItem,
@@ -54,9 +57,30 @@ def list_versions(session: Session, *, published_only: bool = False) -> list[Net
     return list(session.scalars(statement))
 
 
+def published_numbers(session: Session) -> list[int]:
+    """Return the numbers of the published versions, newest first."""
+    return list(
+        session.scalars(
+            select(NetlistVersion.number)
+            .where(NetlistVersion.status == NetlistStatus.PUBLISHED)
+            .order_by(NetlistVersion.number.desc())
+        )
+    )
+
+
+#: What a version's page shows of each item's input: its title, not its links or solution.
+_ITEMS = selectinload(NetlistVersion.items).options(
+    joinedload(NetlistItem.input).options(
+        lazyload(Input.need_links), lazyload(Input.covered_by), lazyload(Input.organisation)
+    )
+)
+
+
 def get_by_number(session: Session, number: int, *, published_only: bool = False) -> NetlistVersion:
     """Return version ``number`` or raise NotFound (drafts are not found by the public)."""
-    version = session.scalar(select(NetlistVersion).where(NetlistVersion.number == number))
+    version = session.scalar(
+        select(NetlistVersion).where(NetlistVersion.number == number).options(_ITEMS)
+    )
     if version is None or (published_only and version.status != NetlistStatus.PUBLISHED):
         raise NotFound(N_("Net-list version {number} does not exist"), number=number)
     return version
@@ -85,6 +109,7 @@ def previous_published(session: Session, version: NetlistVersion) -> NetlistVers
         )
         .order_by(NetlistVersion.number.desc())
         .limit(1)
+        .options(_ITEMS)
     )
 
 
@@ -304,15 +329,27 @@ class PublicVersion:
 
 def public_view(session: Session, version: NetlistVersion) -> PublicVersion:
     """Return the version with each item's measure, owner, status and needs."""
+    # Plain rows, not ORM measures: this is the public page's hot path (docs/benchmarks.md).
     input_ids = [item.input_id for item in version.items]
     by_input = {
-        measure.input_id: measure
-        for measure in session.scalars(select(Measure).where(Measure.input_id.in_(input_ids)))
+        row.input_id: row
+        for row in session.execute(
+            select(Measure.input_id, Measure.id, Measure.title, Measure.status, Organisation.name)
+            .outerjoin(Organisation, Organisation.id == Measure.owner_organisation_id)
+            .where(Measure.input_id.in_(input_ids))
+        )
     }
+    needs: dict[int, list[str]] = {}
+    for measure_id, title in session.execute(
+        select(MeasureNeed.measure_id, Need.title)
+        .join(Need, Need.id == MeasureNeed.need_id)
+        .where(MeasureNeed.measure_id.in_([row.id for row in by_input.values()]))
+        .order_by(MeasureNeed.id)
+    ):
+        needs.setdefault(measure_id, []).append(title)
     items = []
     for item in version.items:
         measure = by_input.get(item.input_id)
-        needs = [link.need.title for link in measure.need_links] if measure is not None else []
         items.append(
             PublicItem(
                 position=item.position,
@@ -320,9 +357,9 @@ def public_view(session: Session, version: NetlistVersion) -> PublicVersion:
                 title=item.input.title,
                 measure_id=measure.id if measure else None,
                 measure_title=measure.title if measure else None,
-                owner=measure.owner.name if measure and measure.owner else None,
+                owner=measure.name if measure else None,
                 status=measure.status if measure else None,
-                needs=needs,
+                needs=needs.get(measure.id, []) if measure else [],
                 priority=item.priority,
                 parts=item.parts,
             )

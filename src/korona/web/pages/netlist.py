@@ -35,7 +35,7 @@ def newest_netlist(
     try:
         version = publication.latest_published(session)
     except NotFound:
-        return render(request, "netlist/public.html", {"view": None, "versions": []})
+        return render(request, "netlist/public.html", {"view": None, "numbers": []})
     return _page(request, session, version.number)
 
 
@@ -43,7 +43,7 @@ def _page(request: Request, session: DbSession, number: int) -> Response:
     version = publication.get_by_number(session, number, published_only=True)
     context = {
         "view": publication.public_view(session, version),
-        "versions": publication.list_versions(session, published_only=True),
+        "numbers": publication.published_numbers(session),
     }
     return render(request, "netlist/public.html", context)
 
