@@ -185,7 +185,7 @@ def deactivate_user(session: Session, actor: Principal, user_id: int) -> User:
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     _spend_links(session, user, now)
     audit.record(
         session,

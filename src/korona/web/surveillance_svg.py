@@ -134,7 +134,9 @@ def signal_chart(
                 'fill="#fff"/>'
             )
             continue
-        y4, y2, y0 = scale_y(high[i]), scale_y(low[i]), scale_y(0)
+        top_band, low_band = high[i], low[i]
+        assert top_band is not None and low_band is not None  # checked just above
+        y4, y2, y0 = scale_y(top_band), scale_y(low_band), scale_y(0)
         body.append(
             f'<rect x="{x0:.1f}" y="{y4:.1f}" width="{x1 - x0:.2f}" height="{y2 - y4:.1f}" '
             f'fill="{BAND_COLOURS[Status.MEDIUM]}"/>'

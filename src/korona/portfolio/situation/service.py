@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -165,7 +166,7 @@ class ReportFilter:
     municipality_number: str | None = None
 
 
-def _filtered(filters: ReportFilter) -> Select[tuple[SituationReport]]:
+def _filtered(filters: ReportFilter) -> Select[Any]:
     statement = select(SituationReport)
     if filters.week:
         iso_year, iso_week = parse_iso_week(filters.week)

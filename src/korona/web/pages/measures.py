@@ -34,7 +34,7 @@ from korona.portfolio.need.service import NeedFilter, list_needs
 from korona.portfolio.solution.service import get_solution
 from korona.validation import RowId
 from korona.web.deps import DbSession, get_settings, require
-from korona.web.forms import Form, Rejected, attempt
+from korona.web.forms import Form, Rejected, attempt, text
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -86,10 +86,10 @@ def _query(programme: str, status: str) -> MeasureQuery:
 
 def _form_values(form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        key: (form.get(key) or "").strip() for key in ("title", "description", "responsible_name")
+        key: text(form, key) for key in ("title", "description", "responsible_name")
     }
     for key in ("owner_organisation_id", "programme_id", "input_id"):
-        values[key] = (form.get(key) or "").strip() or None
+        values[key] = text(form, key) or None
     values["need_ids"] = [value for value in form.getlist("need_ids") if value]
     return values
 
@@ -260,7 +260,7 @@ def change_measure_status(
 ) -> Response:
     """Move a measure to its next status (delivering it sends the letters)."""
     base_url = get_settings(request).base_url
-    values = {"status": form.get("status") or "", "reason": (form.get("reason") or "").strip()}
+    values = {"status": text(form, "status"), "reason": text(form, "reason")}
     return _act(
         request,
         session,
@@ -283,7 +283,7 @@ def add_milestone(
 ) -> Response:
     """Add a milestone."""
     values = _blank_to_none(
-        {key: (form.get(key) or "").strip() for key in ("title", "planned_date", "done_date")}
+        {key: text(form, key) for key in ("title", "planned_date", "done_date")}
     )
     return _act(
         request,
@@ -327,7 +327,7 @@ def report_progress(
     principal: Principal = Depends(require(Permission.MEASURE_REPORT)),
 ) -> Response:
     """Add a progress report (the owner organisation only)."""
-    values = {key: (form.get(key) or "").strip() for key in ("rag", "text", "next_milestone")}
+    values = {key: text(form, key) for key in ("rag", "text", "next_milestone")}
     return _act(
         request,
         session,
@@ -349,7 +349,7 @@ def share_measure_experience(
     principal: Principal = Depends(require(Permission.EXPERIENCE_SHARE)),
 ) -> Response:
     """Record that the user's organisation uses this delivered measure."""
-    values = {"note": (form.get("note") or "").strip()}
+    values = {"note": text(form, "note")}
     return _act(
         request,
         session,
@@ -371,7 +371,7 @@ def share_solution_experience(
 ) -> Response:
     """Record that the user's organisation uses an existing solution."""
     get_solution(session, solution_id)
-    values = {"note": (form.get("note") or "").strip()}
+    values = {"note": text(form, "note")}
     outcome = attempt(
         session,
         lambda: service.share_experience(
@@ -409,7 +409,7 @@ def create_programme(
     principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
 ) -> Response:
     """Add a national programme."""
-    values = {"name": (form.get("name") or "").strip()}
+    values = {"name": text(form, "name")}
     outcome = attempt(
         session,
         lambda: service.create_programme(
@@ -466,7 +466,7 @@ def save_notice_template(
     principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
 ) -> Response:
     """Save an edited letter template."""
-    values = {key: (form.get(key) or "").strip() for key in ("subject", "body")}
+    values = {key: text(form, key) for key in ("subject", "body")}
 
     def save() -> object:
         data = NoticeUpdate.model_validate(values)

@@ -34,7 +34,7 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.api.situation import CountyNumber, PlacesDep
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Rejected, attempt
+from korona.web.forms import Form, Rejected, attempt, text
 from korona.web.labels import translate_error
 from korona.web.pages import situation_views as views
 from korona.web.templating import render
@@ -134,7 +134,7 @@ def weekly_chart(
 
 
 def _form_values(form: Any) -> dict[str, str]:
-    return {key: (form.get(key) or "").strip() for key in FORM_FIELDS}
+    return {key: text(form, key) for key in FORM_FIELDS}
 
 
 def _report_form(
@@ -349,7 +349,7 @@ def create_need_from_report(
 ) -> Response:
     """Register the need, linked to the report, and open its page."""
     service.get_report(session, report_id)
-    values: dict[str, Any] = {key: (form.get(key) or "").strip() for key in NEED_FIELDS}
+    values: dict[str, Any] = {key: text(form, key) for key in NEED_FIELDS}
     values["affected_groups"] = form.getlist("affected_groups")
     outcome = attempt(
         session,

@@ -244,7 +244,7 @@ def location_page(
     syndromes = sorted(set(view.signals["syndrome"].to_list()), key=syndrome_label)
     chosen = syndrome if syndrome in syndromes else (syndromes[0] if syndromes else None)
     signal_rows = records(view.signals)
-    latest_weeks = sorted({r["date"] for r in signal_rows}, reverse=True)[:TABLE_WEEKS]
+    latest_weeks = sorted({r["date"] for r in signal_rows}, key=str, reverse=True)[:TABLE_WEEKS]
     table_rows = _sorted_signals(
         [r for r in signal_rows if r["date"] in set(latest_weeks)], sort, order
     )

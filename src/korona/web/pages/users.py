@@ -293,7 +293,7 @@ def set_password(
     )
     if isinstance(outcome, Rejected):
         if outcome.status_code == 404:
-            context = {"link_error": outcome.message}
+            context: dict[str, Any] = {"link_error": outcome.message}
             return render(request, "users/password.html", context, status_code=404)
         link = admin.open_password_link(session, token)
         context = {"link_user": link.user, "errors": outcome.errors}
