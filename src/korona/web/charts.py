@@ -108,7 +108,7 @@ def stacked_bar_svg(
         # padding leaves room for a browser font wider than the one vl-convert measured with.
         .properties(height=alt.Step(max(28, 16 * lines + 6)), padding={"left": 24, "right": 4})
     )
-    return str(vlc.vegalite_to_svg(chart.to_dict()))
+    return render_svg(_configure(chart, width))
 
 
 def probability_bar_svg(
@@ -160,7 +160,6 @@ def probability_bar_svg(
         .configure_view(strokeWidth=0)
     )
     return str(vlc.vegalite_to_svg(chart.to_dict()))
-    return render_svg(_configure(chart, width))
 
 
 def weekly_bars_svg(
