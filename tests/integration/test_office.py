@@ -407,7 +407,7 @@ def test_status_page_confirms_the_attachments_that_arrived(client: TestClient) -
     assert response.status_code == 303
     receipt = client.get(response.headers["location"]).text
     assert "Vedlegg vi mottok" in receipt
-    assert f"tilbud.pdf ({len(PDF)} B)" in receipt
+    assert f"tilbud.pdf ({len(PDF)}\u00a0B)" in receipt
     # Unset KORONA_BASE_URL in tests: the letter links to where the request came.
     assert "https://testserver/inputs/status/" in receipt
 

@@ -107,6 +107,11 @@ def translate_validation_error(error: Mapping[str, Any]) -> str:
     kind = "missing" if error.get("input") in ("", None) else str(error.get("type"))
     template = _PYDANTIC_MESSAGES.get(kind)
     if template is None:
+        # A korona validator's own error (PydanticCustomError) carries a catalogue message.
+        message = str(error.get("msg", ""))
+        translated = gettext(message) if message else message
+        if translated != message or (message and current_language.get() != "nb"):
+            return translated
         # pydantic's own message is English only: say it in the user's language, less precisely.
         return gettext(_PYDANTIC_MESSAGES["value_error"])
     context = error.get("ctx") or {}
