@@ -29,6 +29,14 @@ PAGES: dict[str | None, list[str]] = {
         "/inputs/new",
         STATUS_LINK,
         "/password/no-such-link",
+        "/netlist",
+        "/netlist/versions/1",
+        "/surveillance",
+        "/surveillance/map/county46",
+        "/surveillance/county46",
+        "/surveillance/municip1151",
+        # A bad signature answers 404 with a page that says the link is not valid.
+        "/subscriptions/unsubscribe/8/alerts/00",
     ],
     "kontor@demo.korona.no": [
         "/needs",
@@ -52,15 +60,54 @@ PAGES: dict[str | None, list[str]] = {
         "/admin/users/new",
         "/admin/users/1",
         "/account",
+        "/assessment/groups",
+        "/assessment/settings",
+        "/prioritisation",
+        "/prioritisation/drafts",
+        "/prioritisation/drafts/2",
+        "/measures",
+        "/measures/new",
+        "/measures/1",
+        "/measures/1/edit",
+        "/programmes",
+        "/letters/measures",
+        "/progress",
+        "/coverage",
+        "/meetings",
+        "/meetings/1",
+        "/decisions/versions/2",
+        "/situation",
+        "/situation/county/46",
+        "/situation/reports/new",
+        "/situation/reports/2",
+        "/situation/reports/2/edit",
+        "/situation/reports/61/need",
+        "/situation/needs/44/indicators",
+        "/situation/import",
+        "/subscriptions",
+        "/subscriptions/users/8",
     ],
+    "vurderer@demo.korona.no": ["/assessment", "/assessment/inputs/1"],
+    "beslutter@demo.korona.no": ["/assessment/weights", "/meetings/2", "/decisions/versions/2"],
+    "kommune@demo.korona.no": ["/situation/reports/new", "/situation/reports/2/edit"],
     "innsender@demo.korona.no": ["/inputs/mine"],
-    "kommunelege@demo.korona.no": ["/needs", "/account"],
+    "kommunelege@demo.korona.no": [
+        "/needs",
+        "/account",
+        "/surveillance/municip4601",
+        "/subscriptions",
+    ],
 }
 
 #: Pages that answer with another status than 200 on purpose.
-EXPECTED_STATUS = {"/password/no-such-link": 404}
-#: GET routes that are not pages (downloads, pictures, fragments, probes).
-NOT_PAGES = re.compile(r"^/api/|\.svg$|\.\{fmt\}$|/attachments/|^/healthz$|/match-preview$")
+EXPECTED_STATUS = {"/password/no-such-link": 404, "/subscriptions/unsubscribe/8/alerts/00": 404}
+#: GET routes that are not pages: downloads (.svg pictures, .{fmt} exports, .csv tables, the
+#: meeting report .pdf, attachments), htmx fragments swapped into a page (the live match
+#: preview, the needs picker's options) and the health probe.
+NOT_PAGES = re.compile(
+    r"^/api/|\.svg$|\.\{fmt\}$|\.csv$|\.pdf$|/attachments/|^/healthz$"
+    r"|/match-preview$|/need-options$"
+)
 
 WIDTHS = (390, 1280)
 
