@@ -252,7 +252,12 @@ def test_demo_report_and_reminder_commands(database_url: str, tmp_path: Path, db
         "KORONA_SECRET_KEY": TEST_SECRET,
         "KORONA_ENVIRONMENT": "test",
     }
-    assert runner.invoke(app, ["demo", "--password", "demo-password-1"], env=env).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["demo", "--no-surveillance", "--password", "demo-password-1"], env=env
+        ).exit_code
+        == 0
+    )
     statuses = db.execute(text("SELECT number, status FROM netlist_version ORDER BY number")).all()
     assert [tuple(row) for row in statuses] == [(1, "published"), (2, "draft")]
     measures = db.scalar(text("SELECT count(*) FROM measure"))
