@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -87,6 +88,30 @@ def test_the_html_is_inline_safe_and_the_pdf_holds_the_places(data: WeeklyData) 
     nb = renderer.render(ReportRequest("Kari", "nb", ("municip4601",)))
     assert "Covid-19-konsultasjoner" in nb.html and "forventet" in nb.text
     assert nb.filename == "ukentlig-oversikt-2020-W20-4601.pdf"
+
+
+def test_the_pdf_is_compact_while_the_html_keeps_every_table(data: WeeklyData) -> None:
+    renderer = ReportRenderer(data, base_url="https://korona.example/")
+    report = renderer.render(ReportRequest("Kari", "nb", ("municip4601", "municip0301")))
+    text = " ".join(
+        " ".join(page.extract_text().split())
+        for page in pypdf.PdfReader(io.BytesIO(report.pdf)).pages
+    )
+    # One matrix of the latest week per place, with the legend that says what the marks mean.
+    assert text.count("Alle syndromer og aldersgrupper, uke 2020-W20") == 2
+    assert "betydelig høyere enn forventet" in text and "alle aldre" in text
+    # Only Bergen's two signal series get the four weeks, with the possibly incomplete week.
+    assert "Serier med signal, 2020-W17–2020-W20" in text and "2020-W19 *" in text
+    assert re.search(r"gastro 65\+ [\d ]+ [\d ]+ [\d ]+ \d+", text)
+    assert "Ingen signaler for andre syndromer disse ukene." in text  # Oslo
+    # The HTML keeps one table per syndrome, every age group and week.
+    assert report.html.count("<table") == 2 * (
+        1 + len({r.syndrome for r in data.location("municip4601").signals})
+    )
+    section = json.loads(renderer.section_pdf("municip4601", "nb"))
+    assert len(section["matrix"]["levels"]) == len(section["matrix"]["cells"])
+    assert [c for c in section["detail"]["cells"] if "▲▲" in c]
+    assert section["matrix"]["levels"].count("h") == 2
 
 
 def test_high_signals_rank_by_z_score_and_cover_the_followed_area(

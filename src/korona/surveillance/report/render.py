@@ -49,6 +49,13 @@ LABELS: dict[str, dict[str, str]] = {
         "normal": "forventet",
         "medium": "høyere enn forventet",
         "high": "betydelig høyere enn forventet",
+        "matrix_heading": "Alle syndromer og aldersgrupper, uke {week}",
+        "detail_heading": "Serier med signal, {weeks_from}–{week}",
+        "syndrome": "Syndrom",
+        "legend": "Slik leser du PDF-en: tallene er konsultasjoner. ▲ og gul: høyere enn "
+        "forventet; ▲▲ og rød: betydelig høyere enn forventet. Tabellen over signaler viser "
+        "bare syndromer og aldersgrupper med signal i en av de fire ukene; e-posten har alle "
+        "ukene for alle.",
     },
     "en": {
         "title": "Weekly overview {week}",
@@ -79,6 +86,13 @@ LABELS: dict[str, dict[str, str]] = {
         "normal": "expected",
         "medium": "higher than expected",
         "high": "much higher than expected",
+        "matrix_heading": "All syndromes and age groups, week {week}",
+        "detail_heading": "Series with a signal, {weeks_from}–{week}",
+        "syndrome": "Syndrome",
+        "legend": "Reading the PDF: figures are consultations. ▲ and yellow: higher than "
+        "expected; ▲▲ and red: much higher than expected. The table of signals shows only the "
+        "syndromes and age groups with a signal in one of the four weeks; the e-mail has every "
+        "week for all of them.",
     },
 }
 LANGUAGES = tuple(LABELS)
@@ -219,6 +233,76 @@ def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[_Ce
     return "".join(parts)
 
 
+_MARKS = {Status.MEDIUM: "▲", Status.HIGH: "▲▲"}
+_LEVEL_CODES = {Status.MEDIUM.value: "m", Status.HIGH.value: "h"}
+
+
+def _pdf_table(header: Sequence[str], rows: Sequence[Sequence[_Cell]], first: int) -> dict:
+    """Return a table for report.typ: the header, the cells row by row as strings, and one
+    character per cell for its fill ("h" high, "m" medium, " " none)."""
+    return {
+        "header": list(header),
+        "cells": [cell.text for row in rows for cell in row],
+        "levels": "".join(_LEVEL_CODES.get(cell.level, " ") for row in rows for cell in row),
+        "first": first,
+    }
+
+
+def _pdf_cell(cell: SignalCell | None) -> _Cell:
+    """A signal cell in the PDF: consultations, a mark for the signal (colour is not the only
+    cue), and the fill level."""
+    if cell is None:
+        return _Cell("–")
+    if cell.status in _MARKS:
+        assert cell.status is not None
+        return _Cell(f"{_count(cell.n)} {_MARKS[cell.status]}", cell.status.value)
+    return _Cell(_count(cell.n))
+
+
+def _age_label(age: str, words: dict[str, str]) -> str:
+    return words["total"] if age == "total" else age
+
+
+def _pdf_matrix(location: LocationReport, words: dict[str, str]) -> dict:
+    """Return the latest week as one table: a row per syndrome, a column per age group."""
+    ages: list[str] = []
+    by_syndrome: dict[str, dict[str, SignalCell | None]] = {}
+    for row in location.signals:
+        if row.age not in ages:
+            ages.append(row.age)
+        by_syndrome.setdefault(row.syndrome, {})[row.age] = row.cells[-1]
+    rows = [
+        [_Cell(syndrome), *(_pdf_cell(cells.get(age)) for age in ages)]
+        for syndrome, cells in by_syndrome.items()
+    ]
+    header = [words["syndrome"], *(_age_label(age, words) for age in ages)]
+    return _pdf_table(header, rows, 1)
+
+
+def _pdf_detail(location: LocationReport, words: dict[str, str]) -> dict | None:
+    """Return the four weeks of the series with a medium or high signal, or None."""
+    rows = [
+        [
+            _Cell(row.syndrome),
+            _Cell(_age_label(row.age, words)),
+            *(_pdf_cell(cell) for cell in row.cells),
+        ]
+        for row in location.signals
+        if any(cell is not None and cell.status in _MARKS for cell in row.cells)
+    ]
+    if not rows:
+        return None
+    header = [
+        words["syndrome"],
+        words["age"],
+        *(
+            w + (" *" if flag else "")
+            for w, flag in zip(location.weeks, location.incomplete, strict=True)
+        ),
+    ]
+    return _pdf_table(header, rows, 2)
+
+
 class ReportRenderer:
     """Render reports of one week; what every report shares is rendered once and reused.
 
@@ -290,27 +374,33 @@ class ReportRenderer:
 
     def _section_pdf(self, code: str, language: str) -> str:
         """Return a location's PDF section as JSON (its own words included, so the section
-        is the same input to typst in every report that shows it)."""
+        is the same input to typst in every report that shows it).
+
+        The PDF is compact (the HTML keeps every table): the covid-19 table, a matrix of
+        syndrome × age group for the latest week, and the four weeks of the series with a
+        signal only. Typst lays out every report whole, at about 10 µs CPU a table cell, so
+        fewer cells is what makes 356 reports fast (docs/benchmarks.md, issue 14).
+        """
         words = labels(language)
         location = self.data.location(code)
-
-        def as_json(rows: list[list[_Cell]]) -> list[list[dict[str, str]]]:
-            return [[{"text": c.text, "level": c.level} for c in row] for row in rows]
-
+        week = location.weeks[-1] + (" *" if location.incomplete[-1] else "")
+        weeks_from = location.weeks[0]
+        detail = _pdf_detail(location, words)
         return json.dumps(
             {
                 "name": location.name,
                 "link": self.page_url(code),
-                "labels": {
-                    "covid_heading": words["covid_heading"],
-                    "signal_heading": words["signal_heading"],
-                    "covid_columns": [words[k] for k in _COVID_COLUMNS],
-                },
-                "covid": as_json(_covid_rows(location, words, language)),
-                "signals": [
-                    {"syndrome": syndrome, "header": header, "rows": as_json(rows)}
-                    for syndrome, header, rows in _signal_tables(location, words)
-                ],
+                "covid_heading": words["covid_heading"],
+                "matrix_heading": words["matrix_heading"].format(week=week),
+                "detail_heading": words["detail_heading"].format(
+                    weeks_from=weeks_from, week=location.weeks[-1]
+                ),
+                "no_signals": words["no_signals"],
+                "covid": _pdf_table(
+                    [words[k] for k in _COVID_COLUMNS], _covid_rows(location, words, language), 1
+                ),
+                "matrix": _pdf_matrix(location, words),
+                "detail": detail,
             }
         )
 
@@ -378,6 +468,7 @@ class ReportRenderer:
             "lang": language,
             "title": title,
             "intro": intro,
+            "legend": words["legend"],
             "footer": words["footer"],
             "notes": notes,
             "sections": [f"{code}:{language}" for code in request.locations],
