@@ -100,7 +100,7 @@ PAGES: dict[str | None, list[str]] = {
 }
 
 #: Pages that answer with another status than 200 on purpose.
-EXPECTED_STATUS = {"/password/no-such-link": 404, "/subscriptions/unsubscribe/8/alerts/00": 404}
+EXPECTED_STATUS = {"/password/no-such-link": 404, "/subscriptions/unsubscribe/8/alerts/00": 400}
 #: GET routes that are not pages: downloads (.svg pictures, .{fmt} exports, .csv tables, the
 #: meeting report .pdf, attachments), htmx fragments swapped into a page (the live match
 #: preview, the needs picker's options) and the health probe.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,23 @@ def test_the_demo_doctor_follows_places_and_the_office_sees_the_report(
     page.goto("/outbox")
     expect(page.get_by_role("main")).to_contain_text("Ukentlig oversikt")
     expect(page.get_by_role("main")).to_contain_text("kommunelege@demo.korona.no")
+
+    # The doctor's "stop" link in that e-mail, opened without a login: it asks first (mail
+    # scanners open links too), and the button stops it.
+    body = page.locator("details").filter(has_text="Ukentlig oversikt").first
+    link = re.search(
+        r"/subscriptions/unsubscribe/\d+/weekly_report/[0-9a-f]+", body.text_content() or ""
+    )
+    assert link is not None
+    page.get_by_role("button", name="Logg ut").click()
+    page.goto(link.group(0))
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("Vil du stoppe denne e-posten: Ukentlig oversikt?")
+    expect(main).to_contain_text("Ingenting er endret ennå")
+    assert_accessible(page)
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Stopp denne e-posten").click()
+    expect(page.get_by_role("status")).to_contain_text("Ferdig")
+    page.goto(link.group(0)[:-1] + ("0" if link.group(0)[-1] != "0" else "1"))
+    expect(page.get_by_role("alert")).to_contain_text("ikke gyldig")

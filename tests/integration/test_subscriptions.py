@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.conftest import login, make_organisation, make_user
+from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
 from korona.audit import AuditEntry
 from korona.auth.models import Role, User
@@ -135,3 +137,84 @@ def test_roles_without_surveillance_mail_are_refused(
 def test_anonymous_visitors_are_sent_to_the_login(client: TestClient) -> None:
     answer = client.get("/subscriptions", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+def unsubscribe_path(user_id: int, kind: SubscriptionKind = WEEKLY) -> str:
+    return service.unsubscribe_path(TEST_SECRET, user_id, kind)
+
+
+def test_opening_the_unsubscribe_link_asks_and_changes_nothing(
+    client: TestClient, db: Session
+) -> None:
+    """Mail scanners and link previews open every link: a GET must not unsubscribe."""
+    user = doctor(db)
+    db.commit()
+    before = followed(db, user.id)
+    for _ in range(2):
+        page = client.get(unsubscribe_path(user.id))
+        assert page.status_code == 200
+        assert "Vil du stoppe denne e-posten: Ukentlig oversikt?" in page.text
+        assert "Bergen" in page.text and "Ingenting er endret ennå" in page.text
+        assert 'method="post" class="k-form"' in page.text  # one button, posting here
+    assert followed(db, user.id) == before
+    client.cookies.set("korona_lang", "en")
+    english = client.get(unsubscribe_path(user.id, ALERTS))
+    assert "Do you want to stop this e-mail: Alerts for high signals?" in english.text
+
+
+def test_the_button_on_the_page_stops_the_mail(client: TestClient, db: Session) -> None:
+    user = doctor(db)
+    db.commit()
+    page = client.get(unsubscribe_path(user.id))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = client.post(unsubscribe_path(user.id), data={"csrf_token": token.group(1)})
+    assert answer.status_code == 200 and "Ferdig" in answer.text
+    assert followed(db, user.id) == {("municip4601", ALERTS, True)}  # alerts kept
+
+
+def test_one_click_post_works_without_cookies(client: TestClient, db: Session) -> None:
+    """RFC 8058: the mail provider POSTs List-Unsubscribe=One-Click, with no cookie or token."""
+    user = doctor(db)
+    db.commit()
+    client.cookies.clear()
+    answer = client.post(
+        unsubscribe_path(user.id, ALERTS),
+        content="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200
+    assert followed(db, user.id) == {("municip4601", WEEKLY, True)}
+    again = client.post(unsubscribe_path(user.id, ALERTS), data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200  # stopping what is stopped is fine
+
+
+def test_a_tampered_link_is_refused_in_norwegian_and_changes_nothing(
+    client: TestClient, db: Session
+) -> None:
+    user = doctor(db)
+    other = doctor(db, "annen@example.no")
+    db.commit()
+    before, before_other = followed(db, user.id), followed(db, other.id)
+    good = unsubscribe_path(user.id)
+    tampered = [
+        good[:-1] + ("0" if good[-1] != "0" else "1"),  # one hex digit changed
+        good.replace(f"/{user.id}/", f"/{other.id}/"),  # someone else's number
+        good.replace("/weekly_report/", "/alerts/"),  # another kind
+        good[:-4],  # cut short
+    ]
+    for path in tampered:
+        page = client.get(path)
+        assert page.status_code == 400, path
+        assert "Denne lenken for å avslutte er ikke gyldig" in page.text
+        assert "Ingenting er endret" in page.text
+        # Without a valid signature there is no CSRF exemption: a cross-site or cookieless
+        # POST is refused, and one with the page's token meets the same 400.
+        client.cookies.clear()
+        assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 403
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        answer = client.post(path, data={"csrf_token": token.group(1)})
+        assert answer.status_code == 400, path
+    assert followed(db, user.id) == before
+    assert followed(db, other.id) == before_other

@@ -110,6 +110,7 @@ def test_a_week_of_reports_goes_out_once_with_pdf_and_a_working_unsubscribe_link
     message = received[bergen.email]
     assert message["Subject"] == "Ukentlig oversikt 2020-W20: Bergen"
     assert message["List-Unsubscribe"].startswith("<http")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058
     html, pdf = parts(message)
     assert "Bergen" in html and "Covid-19-konsultasjoner" in html and "<img" not in html
     assert "/surveillance/municip4601" in html
@@ -121,9 +122,23 @@ def test_a_week_of_reports_goes_out_once_with_pdf_and_a_working_unsubscribe_link
     link = re.search(r'href="(https?://[^"]+/subscriptions/unsubscribe/[^"]+)"', html)
     assert link is not None
     path = "/" + link.group(1).split("/", 3)[3]
+    assert message["List-Unsubscribe"] == f"<{link.group(1)}>"
     forged = client.get(re.sub(r"/[0-9a-f]+$", "/" + "0" * 32, path))
-    assert forged.status_code == 404
-    answer = client.get(path)
+    assert forged.status_code == 400 and "ikke gyldig" in forged.text
+    # Opening the link (a person, a mail scanner, a link preview) only asks.
+    page = client.get(path)
+    assert page.status_code == 200 and "Vil du stoppe denne e-posten" in page.text
+    db.expire_all()
+    assert SubscriptionKind.WEEKLY_REPORT in {
+        f.kind for f in service.followed(db, db.get(User, bergen.id))
+    }
+    # The mail provider's one-click POST (RFC 8058): the header's URL, its body, no cookies.
+    client.cookies.clear()
+    answer = client.post(
+        path,
+        content=message["List-Unsubscribe-Post"],
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200 and "Ferdig" in answer.text
     db.expire_all()
     kinds = {f.kind for f in service.followed(db, db.get(User, bergen.id))}
@@ -208,7 +223,12 @@ def test_alerts_list_new_high_signals_once_most_unusual_first(
     assert deliver(settings, port) == 2
     received = {m["To"]: m for m in mailbox.wait_for(2)}
     assert oslo.email not in received
-    plain = next(p for p in received[bergen.email].walk() if p.get_content_type() == "text/plain")
+    alert = received[bergen.email]
+    assert re.fullmatch(
+        r"<https?://\S+/subscriptions/unsubscribe/\d+/alerts/[0-9a-f]+>", alert["List-Unsubscribe"]
+    )
+    assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    plain = next(p for p in alert.walk() if p.get_content_type() == "text/plain")
     body = plain.get_payload(decode=True).decode()
     gastro, influenza = body.index("gastro"), body.index("influensa")
     assert gastro < influenza  # z-score 9 before 8

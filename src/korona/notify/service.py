@@ -170,8 +170,9 @@ def queue(
     """Add an e-mail to the outbox in the caller's transaction; a delivery worker sends it.
 
     ``html`` is sent as an alternative to the plain-text ``body``; ``unsubscribe_url`` as the
-    List-Unsubscribe header; ``attachments`` are stored with the message, in the same
-    transaction, so a message is never claimed without its files.
+    List-Unsubscribe header with RFC 8058 one-click (the URL must stop the mail on a POST of
+    ``List-Unsubscribe=One-Click`` without cookies); ``attachments`` are stored with the
+    message, in the same transaction, so a message is never claimed without its files.
     """
     message = OutboxMessage(
         to_address=to,
@@ -257,6 +258,8 @@ def build_email(claim: Claim, mail_from: str) -> EmailMessage:
         email["Message-ID"] = claim.message_id
         if claim.unsubscribe_url:
             email["List-Unsubscribe"] = f"<{claim.unsubscribe_url}>"
+            # RFC 8058 one-click: the URL takes a POST with this body, no cookies, no page.
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email.set_content(claim.body)
         if claim.html is not None:
             email.add_alternative(claim.html, subtype="html")

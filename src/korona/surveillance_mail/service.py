@@ -156,6 +156,14 @@ def unfollow(
     _set(session, principal, user, location_code, kind, False)
 
 
+def following(session: Session, user_id: int, kind: SubscriptionKind) -> list[str]:
+    """Return the locations a user follows for one kind (what the signed link would stop)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("No user {id}."), id=user_id)
+    return [f.location_code for f in followed(session, user) if f.kind == kind]
+
+
 def unsubscribe(session: Session, user_id: int, kind: SubscriptionKind) -> int:
     """Stop every location of one kind for a user (the signed link); return how many stopped."""
     user = session.get(User, user_id)

@@ -156,13 +156,18 @@ def _has_ambient_credentials(request: Request, principal: Principal) -> bool:
     return not is_api or SESSION_COOKIE in request.cookies
 
 
-def require(permission: Permission) -> Callable[..., object]:
+def require(
+    permission: Permission, *, csrf_exempt: Callable[[Request], bool] | None = None
+) -> Callable[..., object]:
     """Return a dependency that admits only principals holding ``permission``.
 
     It also enforces CSRF on every state-changing request made with a browser session.
     Bearer-token API calls, and anonymous API calls that carry no login cookie, have no
     ambient credentials a forged request could borrow, and are exempt: so the public
-    ``POST /api/v1/inputs`` works for scripts, as documented.
+    ``POST /api/v1/inputs`` works for scripts, as documented. ``csrf_exempt`` exempts one
+    request when it returns True: for a route whose authority is a secret in its own URL (the
+    signed unsubscribe link, which mail providers POST without cookies, RFC 8058), not the
+    browser's session.
     """
 
     async def dependency(
@@ -175,7 +180,11 @@ def require(permission: Permission) -> Callable[..., object]:
             if not principal.is_authenticated:
                 raise NotAuthenticated
             raise PermissionDenied
-        if request.method not in SAFE_METHODS and _has_ambient_credentials(request, principal):
+        if (
+            request.method not in SAFE_METHODS
+            and _has_ambient_credentials(request, principal)
+            and not (csrf_exempt is not None and csrf_exempt(request))
+        ):
             await _check_csrf(request, get_settings(request))
         return principal
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -168,19 +169,74 @@ def user_stop(
     return _stop(session, principal, user_id, location_code, kind)
 
 
-@router.get("/unsubscribe/{user_id}/{kind}/{signature}")
+UNSUBSCRIBE_PATH = "/unsubscribe/{user_id}/{kind}/{signature}"
+Signature = Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")]
+
+
+def _signed(request: Request, user_id: object, kind: object, signature: object) -> bool:
+    """Return whether the link's signature was made with this server's key for this user and
+    kind (a tampered or foreign link is not)."""
+    if not isinstance(signature, str) or not re.fullmatch(r"[0-9a-f]{1,64}", signature):
+        return False
+    try:
+        user = int(str(user_id))
+        chosen = SubscriptionKind(kind)
+    except ValueError:
+        return False
+    secret = get_settings(request).secret_key.get_secret_value()
+    return service.signature_valid(secret, user, chosen, signature)
+
+
+def _signed_link(request: Request) -> bool:
+    """CSRF exemption of the unsubscribe POST: only a validly signed link (the signature, not
+    a cookie, is the authority; mail providers post RFC 8058 one-click without cookies)."""
+    params = request.path_params
+    return _signed(request, params.get("user_id"), params.get("kind"), params.get("signature"))
+
+
+def _invalid_link(request: Request) -> Response:
+    return render(request, "subscriptions/unsubscribed.html", {"valid": False}, status_code=400)
+
+
+@router.get(UNSUBSCRIBE_PATH)
+def unsubscribe_page(
+    request: Request,
+    session: DbSession,
+    user_id: RowId,
+    kind: SubscriptionKind,
+    signature: Signature,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Ask to confirm stopping one kind of surveillance e-mail; changes nothing.
+
+    The link is in every mail, and mail scanners and link previews open links: a GET that
+    unsubscribed would stop mail nobody asked to stop. The button POSTs to the same address.
+    """
+    if not _signed(request, user_id, kind, signature):
+        return _invalid_link(request)
+    names = _locations(request)
+    places = [names.get(code, code) for code in service.following(session, user_id, kind)]
+    context = {"kind_label": KIND_LABELS[kind], "places": places}
+    return render(request, "subscriptions/unsubscribe.html", context)
+
+
+@router.post(UNSUBSCRIBE_PATH)
 def unsubscribe(
     request: Request,
     session: DbSession,
     user_id: RowId,
     kind: SubscriptionKind,
-    signature: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")],
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    signature: Signature,
+    principal: Principal = Depends(require(Permission.PUBLIC, csrf_exempt=_signed_link)),
 ) -> Response:
-    """Stop one kind of surveillance e-mail from the signed link in it: one click, no login."""
-    secret = get_settings(request).secret_key.get_secret_value()
-    if not service.signature_valid(secret, user_id, kind, signature):
-        return render(request, "subscriptions/unsubscribed.html", {"valid": False}, status_code=404)
+    """Stop one kind of surveillance e-mail: the confirmation page's button, or a mail
+    provider's one-click POST (RFC 8058, body ``List-Unsubscribe=One-Click``, no cookies).
+
+    The signed link is the authority: no login, and no CSRF token when (and only when) the
+    signature is valid.
+    """
+    if not _signed(request, user_id, kind, signature):
+        return _invalid_link(request)
     stopped = service.unsubscribe(session, user_id, kind)
     context = {"valid": True, "stopped": stopped, "kind_label": KIND_LABELS[kind]}
     return render(request, "subscriptions/unsubscribed.html", context)
