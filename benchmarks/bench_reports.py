@@ -8,6 +8,14 @@ Fills a throwaway store (tests/report_store.py) with weekly MSIS cases and lab t
 shipped syndrome, then builds the week's figures once (WeeklyData) and renders 356 reports, one
 per municipality, each with the municipality and its county (as a municipal doctor who follows
 their county gets). County sections are shared through the renderer's cache.
+
+CPU is the process's user + system time. To compare with an older commit side by side (the
+machine is shared), run both in one shell:
+
+    git archive <commit> src | tar -x -C /tmp/old
+    KORONA_REFERENCE_DIR=$PWD/../shared/data PYTHONPATH=/tmp/old/src \
+        .venv/bin/python benchmarks/bench_reports.py
+    .venv/bin/python benchmarks/bench_reports.py
 """
 
 from __future__ import annotations
@@ -87,6 +95,7 @@ def main() -> None:
         "total_wall_s": round(build[0] + render[0], 2),
         "total_cpu_s": round(build[1] + render[1], 2),
         "per_report_ms": round(render[0] / n * 1000, 1),
+        "per_report_cpu_ms": round(render[1] / n * 1000, 1),
         "html_kb_median": round(sorted(s[0] for s in sizes)[n // 2] / 1024, 1),
         "pdf_kb_median": round(sorted(s[1] for s in sizes)[n // 2] / 1024, 1),
         "load_before": [round(x, 2) for x in load_before],

@@ -108,7 +108,7 @@ _WORDS = {
         "unusual": "Dette er uvanlig.",
         "notable": "Dette er tydelig høyere enn vanlig.",
         "see": "Se siden",
-        "unsubscribe": "Avslutt signalvarslene (ett klikk, ingen innlogging)",
+        "unsubscribe": "Avslutt signalvarslene (uten innlogging)",
     },
     "en": {
         "subject": "Alert: {count} new high signals in the areas you follow ({week})",
@@ -121,7 +121,7 @@ _WORDS = {
         "unusual": "This is unusual.",
         "notable": "This is clearly higher than usual.",
         "see": "See the page",
-        "unsubscribe": "Stop the signal alerts (one click, no login)",
+        "unsubscribe": "Stop the signal alerts (no login)",
     },
 }
 

@@ -43,7 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "link": "Se siden for {name}",
         "footer": "Sykdomspulsen · korona",
         "signals_note": "Signal: {medium} / {high}. Celler viser konsultasjoner og signal.",
-        "unsubscribe": "Avslutt den ukentlige oversikten (ett klikk, ingen innlogging)",
+        "unsubscribe": "Avslutt den ukentlige oversikten (uten innlogging)",
         "manage": "Endre hva du følger på kontosiden",
         "pdf_note": "Oversikten er også vedlagt som PDF.",
         "normal": "forventet",
@@ -80,7 +80,7 @@ LABELS: dict[str, dict[str, str]] = {
         "link": "See the page for {name}",
         "footer": "Sykdomspulsen · korona",
         "signals_note": "Signal: {medium} / {high}. Cells show consultations and signal.",
-        "unsubscribe": "Stop the weekly overview (one click, no login)",
+        "unsubscribe": "Stop the weekly overview (no login)",
         "manage": "Change what you follow on your account page",
         "pdf_note": "The overview is also attached as a PDF.",
         "normal": "expected",
@@ -378,7 +378,7 @@ class ReportRenderer:
 
         The PDF is compact (the HTML keeps every table): the covid-19 table, a matrix of
         syndrome × age group for the latest week, and the four weeks of the series with a
-        signal only. Typst lays out every report whole, at about 10 µs CPU a table cell, so
+        signal only. Typst lays out every report whole, at about 0.1 ms CPU a table cell, so
         fewer cells is what makes 356 reports fast (docs/benchmarks.md, issue 14).
         """
         words = labels(language)
