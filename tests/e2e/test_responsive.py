@@ -35,7 +35,7 @@ PAGES: dict[str | None, list[str]] = {
         "/surveillance/map/county46",
         "/surveillance/county46",
         "/surveillance/municip1151",
-        # A bad signature answers 404 with a page that says the link is not valid.
+        # A bad signature answers 400 with a page that says the link is not valid.
         "/subscriptions/unsubscribe/8/alerts/00",
     ],
     "kontor@demo.korona.no": [

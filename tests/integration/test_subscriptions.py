@@ -160,6 +160,14 @@ def test_opening_the_unsubscribe_link_asks_and_changes_nothing(
     client.cookies.set("korona_lang", "en")
     english = client.get(unsubscribe_path(user.id, ALERTS))
     assert "Do you want to stop this e-mail: Alerts for high signals?" in english.text
+    # Without a language chosen on the site, the page speaks the user's (that of the e-mail).
+    client.cookies.clear()
+    db.get(User, user.id).language = "en"  # type: ignore[union-attr]
+    db.commit()
+    assert "Do you want to stop" in client.get(unsubscribe_path(user.id)).text
+    client.cookies.set("korona_lang", "nb")
+    assert "Vil du stoppe" in client.get(unsubscribe_path(user.id)).text
+    assert followed(db, user.id) == before
 
 
 def test_the_button_on_the_page_stops_the_mail(client: TestClient, db: Session) -> None:

@@ -8,14 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from korona.auth.models import User
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_
 from korona.surveillance.geo import NATION, load_geography
 from korona.surveillance_mail import service
 from korona.surveillance_mail.models import SubscriptionKind
 from korona.validation import RowId
+from korona.web import i18n
 from korona.web.deps import DbSession, get_settings, require
 from korona.web.forms import Rejected, attempt
+from korona.web.middleware import LANGUAGE_COOKIE
 from korona.web.templating import render
 
 router = APIRouter(prefix="/subscriptions", include_in_schema=False)
@@ -194,6 +197,16 @@ def _signed_link(request: Request) -> bool:
     return _signed(request, params.get("user_id"), params.get("kind"), params.get("signature"))
 
 
+def _in_users_language(request: Request, session: DbSession, user_id: int) -> None:
+    """Answer the signed link in the user's language (that of their e-mail) unless the
+    browser has chosen one on the site."""
+    if LANGUAGE_COOKIE in request.cookies:
+        return
+    user = session.get(User, user_id)
+    if user is not None and user.language in i18n.LANGUAGES:
+        i18n.current_language.set(user.language)
+
+
 def _invalid_link(request: Request) -> Response:
     return render(request, "subscriptions/unsubscribed.html", {"valid": False}, status_code=400)
 
@@ -214,6 +227,7 @@ def unsubscribe_page(
     """
     if not _signed(request, user_id, kind, signature):
         return _invalid_link(request)
+    _in_users_language(request, session, user_id)
     names = _locations(request)
     places = [names.get(code, code) for code in service.following(session, user_id, kind)]
     context = {"kind_label": KIND_LABELS[kind], "places": places}
@@ -237,6 +251,7 @@ def unsubscribe(
     """
     if not _signed(request, user_id, kind, signature):
         return _invalid_link(request)
+    _in_users_language(request, session, user_id)
     stopped = service.unsubscribe(session, user_id, kind)
     context = {"valid": True, "stopped": stopped, "kind_label": KIND_LABELS[kind]}
     return render(request, "subscriptions/unsubscribed.html", context)
