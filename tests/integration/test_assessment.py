@@ -31,7 +31,7 @@ from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks
 from korona.portfolio.netlist.drafts import create_draft
 from korona.portfolio.netlist.models import NetlistStatus
-from korona.portfolio.netlist_solver import Pin, Status
+from korona.portfolio.netlist.solver.vocabulary import Pin, Status
 
 LINKS = StatusLinks("https://korona.example", "test-secret")
 

@@ -29,7 +29,7 @@ from korona.portfolio.intake.service import StatusLinks, Submission, submit_inpu
 from korona.portfolio.need.models import Need
 from korona.portfolio.netlist.drafts import create_draft
 from korona.portfolio.netlist.models import NetlistVersion
-from korona.portfolio.netlist_solver import Pin
+from korona.portfolio.netlist.solver.vocabulary import Pin
 from korona.portfolio.scoring import CONFIDENCE_STEPS, EFFORT_STEPS
 
 SYSTEM = Principal()

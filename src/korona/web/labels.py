@@ -14,7 +14,7 @@ from korona.portfolio.need.models import AffectedGroup, NeedStatus
 from korona.portfolio.netlist.decision_models import Capacity
 from korona.portfolio.netlist.diff import Change
 from korona.portfolio.netlist.models import NetlistStatus
-from korona.portfolio.netlist_solver import Pin
+from korona.portfolio.netlist.solver.vocabulary import Pin
 from korona.portfolio.scoring import BenefitGroup, Criterion, Gate
 from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n

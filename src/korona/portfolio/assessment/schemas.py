@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from korona.portfolio.netlist_solver import Pin, Reason, Status, UncoveredNeed
+from korona.portfolio.netlist.solver.vocabulary import Pin, Reason, Status, UncoveredNeed
 from korona.portfolio.scoring import (
     CONFIDENCE_STEPS,
     BenefitGroup,

@@ -13,7 +13,7 @@ from korona.auth.permissions import Principal
 from korona.errors import N_, Conflict, NotFound
 from korona.portfolio.assessment.schemas import Proposal, ProposalItem
 from korona.portfolio.netlist.models import NetlistItem, NetlistStatus, NetlistVersion
-from korona.portfolio.netlist_solver import Status
+from korona.portfolio.netlist.solver.vocabulary import Status
 
 ENTITY = "netlist_version"
 

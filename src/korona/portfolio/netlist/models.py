@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from korona.auth.models import User, enum_column
 from korona.db import Base, UTCDateTime, utcnow
 from korona.portfolio.intake.models import Input
-from korona.portfolio.netlist_solver import Pin
+from korona.portfolio.netlist.solver.vocabulary import Pin
 
 
 class NetlistStatus(StrEnum):
