@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from korona.portfolio import scoring as sc
+from korona.portfolio.gates import BenefitGroup, GateFacts, check_gates
 from korona.portfolio.netlist.solver.highs import solver_name
 from korona.portfolio.netlist.solver.proposal import propose
 from korona.portfolio.netlist.solver.sensitivity import inclusion_probabilities
@@ -38,8 +39,8 @@ def make_candidates(n: int, urgent_needs: int, seed: int):
             )
         )
         gates.append(
-            sc.GateFacts(
-                benefit_groups=frozenset({sc.BenefitGroup.CITIZENS}),
+            GateFacts(
+                benefit_groups=frozenset({BenefitGroup.CITIZENS}),
                 delivery_months=float(rng.choice([1, 2, 3, 6], p=[0.4, 0.3, 0.2, 0.1])),
             )
         )
@@ -68,7 +69,7 @@ def main() -> None:
     for _ in range(args.repeat):
         t0, c0 = time.perf_counter(), time.process_time()
         weights = sc.DEFAULT_WEIGHTS
-        results = [sc.check_gates(f) for f in facts]
+        results = [check_gates(f) for f in facts]
         breakdowns = [sc.score(item, weights) for item in items]
         unit = sc.unit_priorities(items)
         candidates = [

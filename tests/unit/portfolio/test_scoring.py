@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from korona.auth.models import Sector
 from korona.portfolio import scoring as sc
+from korona.portfolio.gates import BenefitGroup, Gate, GateFacts, check_gates
 from korona.portfolio.netlist.solver.proposal import propose
 from korona.portfolio.netlist.solver.sensitivity import inclusion_probabilities
 from korona.portfolio.netlist.solver.vocabulary import Candidate, Limits, Pin, Reason, Status
@@ -190,8 +191,8 @@ def test_weight_draws_are_seeded_centred_and_keep_zero_weights():
 # --- gates and ranking -----------------------------------------------------------------------
 
 gate_facts = st.builds(
-    sc.GateFacts,
-    benefit_groups=st.frozensets(st.sampled_from(sc.BenefitGroup)),
+    GateFacts,
+    benefit_groups=st.frozensets(st.sampled_from(BenefitGroup)),
     delivery_months=st.one_of(st.none(), st.floats(0, 12)),
     overlaps=st.lists(st.text(min_size=1, max_size=5), max_size=2).map(tuple),
     dpia_needed=st.booleans(),
@@ -201,32 +202,28 @@ gate_facts = st.builds(
 
 
 def test_each_gate_fails_with_its_reason():
-    good = sc.GateFacts(frozenset({sc.BenefitGroup.CITIZENS}), delivery_months=2)
-    assert sc.check_gates(good).passed
+    good = GateFacts(frozenset({BenefitGroup.CITIZENS}), delivery_months=2)
+    assert check_gates(good).passed
     cases = {
-        sc.Gate.BENEFIT_GROUP: sc.GateFacts(frozenset(), 2),
-        sc.Gate.HORIZON: sc.GateFacts(frozenset({sc.BenefitGroup.AUTHORITIES}), 4),
-        sc.Gate.OVERLAP: sc.GateFacts(
-            frozenset({sc.BenefitGroup.AUTHORITIES}), 1, overlaps=("NHN video",)
-        ),
-        sc.Gate.SAFETY: sc.GateFacts(
-            frozenset({sc.BenefitGroup.AUTHORITIES}), 1, privacy_minimum_met=False
-        ),
+        Gate.BENEFIT_GROUP: GateFacts(frozenset(), 2),
+        Gate.HORIZON: GateFacts(frozenset({BenefitGroup.AUTHORITIES}), 4),
+        Gate.OVERLAP: GateFacts(frozenset({BenefitGroup.AUTHORITIES}), 1, overlaps=("NHN video",)),
+        Gate.SAFETY: GateFacts(frozenset({BenefitGroup.AUTHORITIES}), 1, privacy_minimum_met=False),
     }
     for gate, facts in cases.items():
-        result = sc.check_gates(facts)
+        result = check_gates(facts)
         assert not result.passed
         assert [o.gate for o in result.outcomes if not o.passed] == [gate]
         assert all(o.reason and o.reason_nb for o in result.outcomes)
-    assert "beyond the 3-month" in sc.check_gates(cases[sc.Gate.HORIZON]).failures[0]
-    assert sc.check_gates(cases[sc.Gate.HORIZON], horizon_months=6).passed
-    flagged = sc.check_gates(sc.GateFacts(good.benefit_groups, 1, dpia_needed=True))
+    assert "beyond the 3-month" in check_gates(cases[Gate.HORIZON]).failures[0]
+    assert check_gates(cases[Gate.HORIZON], horizon_months=6).passed
+    flagged = check_gates(GateFacts(good.benefit_groups, 1, dpia_needed=True))
     assert flagged.passed and flagged.dpia_flagged and "DPIA" in flagged.outcomes[-1].reason
 
 
 @given(st.lists(st.tuples(criterion_scores, gate_facts), max_size=8), weights)
 def test_a_failed_gate_always_excludes_from_the_ranking(rows, w):
-    checked = [(i, s, sc.check_gates(f)) for i, (s, f) in enumerate(rows)]
+    checked = [(i, s, check_gates(f)) for i, (s, f) in enumerate(rows)]
     ranked = sc.rank(checked, w)
     assert {r.id for r in ranked} == {i for i, _, g in checked if g.passed}
     assert [r.breakdown.priority for r in ranked] == sorted(

@@ -16,6 +16,7 @@ from korona.portfolio import scoring
 from korona.portfolio.assessment import service
 from korona.portfolio.assessment.models import Assessment, AssessmentSetting, ProposalPin
 from korona.portfolio.assessment.schemas import Candidate, PinIn, Proposal, ProposalItem
+from korona.portfolio.gates import check_gates
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, InputNeed, InputStatus
 from korona.portfolio.need.models import Need, Urgency
@@ -70,7 +71,7 @@ def candidates(
                 reference=item.reference,
                 title=item.title,
                 group=item.working_group,
-                gates=scoring.check_gates(service.gate_facts(effective), settings.horizon_months),
+                gates=check_gates(service.gate_facts(effective), settings.horizon_months),
                 breakdown=scoring.score(scores, weights),
                 scores=scores,
                 urgent_needs=tuple(sorted(n for n, u, _ in linked_needs if u == Urgency.CRITICAL)),

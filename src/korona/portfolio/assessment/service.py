@@ -32,14 +32,13 @@ from korona.portfolio.assessment.schemas import (
     SettingsIn,
     WeightsIn,
 )
+from korona.portfolio.gates import BenefitGroup, GateFacts
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, InputStatus
 from korona.portfolio.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
     SCORED_CRITERIA,
-    BenefitGroup,
-    GateFacts,
     Weights,
 )
 

@@ -24,6 +24,7 @@ from korona.portfolio.assessment.schemas import (
     SettingsIn,
     WeightsIn,
 )
+from korona.portfolio.gates import BenefitGroup, check_gates
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import workflow
 from korona.portfolio.intake.models import Input
@@ -138,8 +139,8 @@ def input_context(
             confidence=effective.confidence,
         )
         breakdown = scoring.score(scores, weights)
-        gates = scoring.check_gates(service.gate_facts(effective), settings.horizon_months)
-        benefit_labels = [label(scoring.BenefitGroup(g)) for g in effective.benefit_groups]
+        gates = check_gates(service.gate_facts(effective), settings.horizon_months)
+        benefit_labels = [label(BenefitGroup(g)) for g in effective.benefit_groups]
     agreed_values = _form_from(
         summary.agreed or summary.effective or (summary.individual or [None])[0]
     )
@@ -165,7 +166,7 @@ def input_context(
         "anchors": scoring.ANCHORS,
         "effort_anchors": scoring.EFFORT_ANCHORS,
         "confidence_anchors": scoring.CONFIDENCE_ANCHORS,
-        "benefit_groups": list(scoring.BenefitGroup),
+        "benefit_groups": list(BenefitGroup),
         "solutions": solution_service.list_solutions(session),
         "notes": service.my_notes(session, principal, item.id),
         "values": _form_from(mine),
