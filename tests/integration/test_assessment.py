@@ -15,6 +15,7 @@ from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden, InvalidInput
 from korona.portfolio.assessment import prioritisation
 from korona.portfolio.assessment import service as assessment
+from korona.portfolio.assessment.agreement import Agreement
 from korona.portfolio.assessment.schemas import (
     AssessmentIn,
     GroupIn,
@@ -122,10 +123,10 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
         assessment.save_assessment(db, team["outsider"], item.id, scores())
     assessment.save_assessment(db, team["lead"], item.id, scores(3))
     summary = assessment.assessments_of(db, item.id)
-    assert summary.agreement is assessment.Agreement.SINGLE and summary.effective is not None
+    assert summary.agreement is Agreement.SINGLE and summary.effective is not None
     assessment.save_assessment(db, team["second"], item.id, scores(1))
     summary = assessment.assessments_of(db, item.id)
-    assert summary.agreement is assessment.Agreement.DIFFER and summary.effective is None
+    assert summary.agreement is Agreement.DIFFER and summary.effective is None
     clinical = next(s for s in summary.spread if s.field == "clinical_benefit")
     assert (clinical.low, clinical.high, clinical.differs) == (1, 3, True)
     with pytest.raises(Forbidden):
@@ -134,7 +135,7 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
         assessment.record_agreed(db, team["lead"], item.id, scores(2))
     assessment.record_agreed(db, team["lead"], item.id, scores(2, reason="Enige etter møtet"))
     summary = assessment.assessments_of(db, item.id)
-    assert summary.agreement is assessment.Agreement.AGREED
+    assert summary.agreement is Agreement.AGREED
     assert summary.effective is not None and summary.effective.clinical_benefit == 2
     assert audit.history(db, "assessment", summary.effective.id)[-1].action == "create"
 

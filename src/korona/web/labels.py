@@ -7,7 +7,8 @@ from enum import Enum
 from korona.audit import AuditAction
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.errors import N_, DomainError
-from korona.portfolio.assessment.service import Agreement, QueueFilter
+from korona.portfolio.assessment.agreement import Agreement
+from korona.portfolio.assessment.service import QueueFilter
 from korona.portfolio.gates import BenefitGroup, Gate
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
 from korona.portfolio.measure.models import MeasureStatus, NoticeKind, Rag

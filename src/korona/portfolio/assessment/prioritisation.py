@@ -14,6 +14,7 @@ from korona.auth.permissions import Principal
 from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio import scoring
 from korona.portfolio.assessment import service
+from korona.portfolio.assessment.agreement import summarise
 from korona.portfolio.assessment.models import Assessment, AssessmentSetting, ProposalPin
 from korona.portfolio.assessment.schemas import Candidate, PinIn, Proposal, ProposalItem
 from korona.portfolio.gates import check_gates
@@ -53,7 +54,7 @@ def candidates(
     pins = {p.input_id: p for p in session.scalars(select(ProposalPin))}
     out = []
     for input_id, item in by_id.items():
-        effective = service.summarise(rows.get(input_id, [])).effective
+        effective = summarise(rows.get(input_id, [])).effective
         if effective is None:
             continue
         linked_needs = needs.get(input_id, [])

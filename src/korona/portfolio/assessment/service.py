@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,6 +15,12 @@ from korona.auth.permissions import Principal
 from korona.auth.vocabulary import Role
 from korona.db import utcnow
 from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.portfolio.assessment.agreement import (
+    GATE_FIELDS,
+    SCORE_FIELDS,
+    InputAssessments,
+    summarise,
+)
 from korona.portfolio.assessment.models import (
     Assessment,
     AssessmentNote,
@@ -38,7 +43,6 @@ from korona.portfolio.intake.models import Input, InputStatus
 from korona.portfolio.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
-    SCORED_CRITERIA,
     Weights,
 )
 
@@ -46,21 +50,6 @@ GROUP = "working_group"
 ASSESSMENT = "assessment"
 WEIGHTS = "weights_version"
 SETTINGS = "assessment_setting"
-
-#: The fields of an assessment that assessors score or record; equal fields mean equal scores.
-SCORE_FIELDS: tuple[str, ...] = (
-    *(c.value for c in SCORED_CRITERIA),
-    "effort_hospitals",
-    "effort_municipalities",
-    "confidence",
-)
-GATE_FIELDS: tuple[str, ...] = (
-    "benefit_groups",
-    "delivery_months",
-    "dpia_needed",
-    "privacy_minimum_met",
-    "clinical_safety_minimum_met",
-)
 
 
 # Working groups -------------------------------------------------------------------------------
@@ -106,15 +95,7 @@ def update_group(
     before = _group_state(group)
     group.name, group.theme = data.name, data.theme
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
-    )
+    _record_group_update(session, principal, group, before)
     return group
 
 
@@ -124,6 +105,20 @@ def _group_state(group: WorkingGroup) -> dict[str, object]:
         "theme": group.theme,
         "members": sorted([m.user_id, m.is_lead] for m in group.members),
     }
+
+
+def _record_group_update(
+    session: Session, principal: Principal, group: WorkingGroup, before: dict[str, object]
+) -> None:
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        GROUP,
+        group.id,
+        before=before,
+        after=_group_state(group),
+    )
 
 
 def add_member(
@@ -146,15 +141,7 @@ def add_member(
     else:
         member.is_lead = data.is_lead
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
-    )
+    _record_group_update(session, principal, group, before)
     return member
 
 
@@ -167,15 +154,7 @@ def remove_member(session: Session, principal: Principal, group_id: int, user_id
     before = _group_state(group)
     group.members.remove(member)
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
-    )
+    _record_group_update(session, principal, group, before)
 
 
 def assessor_candidates(session: Session) -> list[User]:
@@ -217,74 +196,6 @@ def is_lead(session: Session, principal: Principal, item: Input) -> bool:
 
 
 # Assessments ----------------------------------------------------------------------------------
-
-
-class Agreement(StrEnum):
-    """Whether an input's scores are settled: the state shown beside its spread."""
-
-    NONE = "none"  # not scored yet
-    SINGLE = "single"  # one assessor
-    UNANIMOUS = "unanimous"  # several assessors, equal scores
-    DIFFER = "differ"  # several assessors disagree: the lead must record the agreed score
-    AGREED = "agreed"  # the lead recorded the agreed score
-
-
-@dataclass(frozen=True)
-class Spread:
-    """The individual scores of one field, their lowest and highest."""
-
-    field: str
-    values: tuple[float, ...]
-    low: float
-    high: float
-
-    @property
-    def differs(self) -> bool:
-        """Whether the assessors gave different values."""
-        return self.low != self.high
-
-
-@dataclass(frozen=True)
-class InputAssessments:
-    """Every assessment of one input and what follows from them."""
-
-    individual: tuple[Assessment, ...]
-    agreed: Assessment | None
-    agreement: Agreement
-    effective: Assessment | None
-    spread: tuple[Spread, ...]
-
-
-def _key(a: Assessment) -> tuple[object, ...]:
-    return (
-        *(getattr(a, f) for f in SCORE_FIELDS),
-        tuple(sorted(a.benefit_groups)),
-        *(getattr(a, f) for f in GATE_FIELDS[1:]),
-    )
-
-
-def summarise(rows: Sequence[Assessment]) -> InputAssessments:
-    """Return the individual and agreed assessments of one input, their spread and agreement.
-
-    The effective assessment is the agreed one if recorded; otherwise the only one, or the one
-    all assessors share; when assessors differ there is none until the lead records it.
-    """
-    individual = tuple(sorted((a for a in rows if not a.agreed), key=lambda a: a.id))
-    agreed = next((a for a in rows if a.agreed), None)
-    spread = tuple(
-        Spread(f, vals, min(vals), max(vals))
-        for f in SCORE_FIELDS
-        if (vals := tuple(float(getattr(a, f)) for a in individual))
-    )
-    if agreed is not None:
-        return InputAssessments(individual, agreed, Agreement.AGREED, agreed, spread)
-    if not individual:
-        return InputAssessments(individual, None, Agreement.NONE, None, spread)
-    if len(individual) == 1:
-        return InputAssessments(individual, None, Agreement.SINGLE, individual[0], spread)
-    if len({_key(a) for a in individual}) == 1:
-        return InputAssessments(individual, None, Agreement.UNANIMOUS, individual[0], spread)
-    return InputAssessments(individual, None, Agreement.DIFFER, None, spread)
 
 
 def assessments_of(session: Session, input_id: int) -> InputAssessments:
