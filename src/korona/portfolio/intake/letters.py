@@ -1,4 +1,4 @@
-"""Letters (brev) to submitters: default templates and filling them in."""
+"""Letters (brev) to submitters: default templates, editing them and filling them in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.permissions import Principal
+from korona.db import utcnow
 from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
 
@@ -126,3 +130,52 @@ def get_template(session: Session, letter: LetterKind, language: str) -> tuple[s
 def fill(text: str, values: Mapping[str, Any]) -> str:
     """Fill in ``{field}`` values; a field without a value becomes empty text."""
     return text.format_map({name: values.get(name, "") or "" for name in FIELDS})
+
+
+def update_template(
+    session: Session,
+    principal: Principal,
+    letter: LetterKind,
+    language: str,
+    subject: str,
+    body: str,
+) -> LetterTemplate:
+    """Change a letter template after checking it uses only known fields."""
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("Unknown language '{language}'"), field="language", language=language)
+    subject, body = subject.strip(), body.strip()
+    if len(subject) < 3 or len(body) < 10:
+        raise InvalidInput(N_("The letter needs a subject and a body"), field="body")
+    check_template(subject)
+    check_template(body)
+    row = session.scalar(
+        select(LetterTemplate).where(
+            LetterTemplate.letter == letter, LetterTemplate.language == language
+        )
+    )
+    if row is None:
+        row = LetterTemplate(letter=letter, language=language, subject="", body="")
+        session.add(row)
+        session.flush()
+    before = audit.snapshot(row)
+    row.subject, row.body, row.updated_at = subject, body, utcnow()
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        "letter_template",
+        row.id,
+        before=before,
+        after=audit.snapshot(row),
+    )
+    return row
+
+
+def list_templates(session: Session) -> list[tuple[LetterKind, str, str, str]]:
+    """Return every letter template as (letter, language, subject, body)."""
+    return [
+        (letter, language, *get_template(session, letter, language))
+        for letter in LetterKind
+        for language in LANGUAGES
+    ]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -15,14 +14,12 @@ from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio.assessment import service as assessment
-from korona.portfolio.intake import letters
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import (
     Input,
     InputNeed,
     InputStatus,
     LetterKind,
-    LetterTemplate,
 )
 from korona.portfolio.intake.service import StatusLinks
 from korona.portfolio.matching import DocumentKind, Match, MatchIndex
@@ -189,6 +186,15 @@ def _kept_state(session: Session, kept: Input) -> dict[str, object]:
     return {"merged": merged, "need_ids": kept.need_ids}
 
 
+def _record_kept(
+    session: Session, principal: Principal, kept: Input, before: dict[str, object]
+) -> None:
+    after = _kept_state(session, kept)
+    audit.record(
+        session, principal, AuditAction.UPDATE, ENTITY, kept.id, before=before, after=after
+    )
+
+
 def mark_duplicate(
     session: Session,
     principal: Principal,
@@ -238,15 +244,7 @@ def mark_duplicate(
         reason=why,
     )
     _record_status(session, principal, item, before)
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        kept.id,
-        before=kept_before,
-        after=_kept_state(session, kept),
-    )
+    _record_kept(session, principal, kept, kept_before)
     return item
 
 
@@ -286,15 +284,7 @@ def undo_merge(session: Session, principal: Principal, input_id: int) -> Input:
     kept.need_links = [link for link in kept.need_links if link.merged_from_id != item.id]
     session.flush()
     _record_status(session, principal, item, before)
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        kept.id,
-        before=kept_before,
-        after=_kept_state(session, kept),
-    )
+    _record_kept(session, principal, kept, kept_before)
     return item
 
 
@@ -398,52 +388,3 @@ def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Ma
             exclude=(DocumentKind.INPUT, item.id),
         )
     return found
-
-
-def update_template(
-    session: Session,
-    principal: Principal,
-    letter: LetterKind,
-    language: str,
-    subject: str,
-    body: str,
-) -> LetterTemplate:
-    """Change a letter template after checking it uses only known fields."""
-    if language not in letters.LANGUAGES:
-        raise InvalidInput(N_("Unknown language '{language}'"), field="language", language=language)
-    subject, body = subject.strip(), body.strip()
-    if len(subject) < 3 or len(body) < 10:
-        raise InvalidInput(N_("The letter needs a subject and a body"), field="body")
-    letters.check_template(subject)
-    letters.check_template(body)
-    row = session.scalar(
-        select(LetterTemplate).where(
-            LetterTemplate.letter == letter, LetterTemplate.language == language
-        )
-    )
-    if row is None:
-        row = LetterTemplate(letter=letter, language=language, subject="", body="")
-        session.add(row)
-        session.flush()
-    before = audit.snapshot(row)
-    row.subject, row.body, row.updated_at = subject, body, utcnow()
-    session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        "letter_template",
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
-    )
-    return row
-
-
-def list_templates(session: Session) -> list[tuple[LetterKind, str, str, str]]:
-    """Return every letter template as (letter, language, subject, body)."""
-    return [
-        (letter, language, *letters.get_template(session, letter, language))
-        for letter in LetterKind
-        for language in letters.LANGUAGES
-    ]

@@ -160,7 +160,7 @@ def letter_templates(
 ) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
     context: dict[str, Any] = {
-        "templates": workflow.list_templates(session),
+        "templates": letters.list_templates(session),
         "fields": letters.FIELDS,
         "errors": {},
         "failed": None,
@@ -181,7 +181,7 @@ def save_letter_template(
     def save() -> None:
         if letter not in set(LetterKind):
             raise InvalidInput(N_("Unknown letter"), field="letter")
-        workflow.update_template(
+        letters.update_template(
             session,
             principal,
             LetterKind(letter),
@@ -193,7 +193,7 @@ def save_letter_template(
     outcome = attempt(session, save)
     if isinstance(outcome, Rejected):
         context = {
-            "templates": workflow.list_templates(session),
+            "templates": letters.list_templates(session),
             "fields": letters.FIELDS,
             "errors": {"form": outcome.message},
             "failed": (letter, language),
