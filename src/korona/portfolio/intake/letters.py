@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from string import Formatter
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +14,7 @@ from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
-
-LANGUAGES = ("nb", "en")
+from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
 
 #: The fields a template may use, for the template editor's help text.
 FIELDS = (
@@ -101,19 +99,6 @@ DEFAULT_LETTERS: dict[tuple[LetterKind, str], tuple[str, str]] = {
 }
 
 
-def check_template(text: str) -> None:
-    """Refuse a template that uses an unknown {field} or has unbalanced braces."""
-    try:
-        names = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
-    except ValueError as error:
-        raise InvalidInput(N_("The template has unbalanced braces"), field="body") from error
-    unknown = sorted({name for name in names if name not in FIELDS})
-    if unknown:
-        raise InvalidInput(
-            N_("Unknown field {{{name}}} in the template"), field="body", name=unknown[0]
-        )
-
-
 def get_template(session: Session, letter: LetterKind, language: str) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
@@ -129,7 +114,7 @@ def get_template(session: Session, letter: LetterKind, language: str) -> tuple[s
 
 def fill(text: str, values: Mapping[str, Any]) -> str:
     """Fill in ``{field}`` values; a field without a value becomes empty text."""
-    return text.format_map({name: values.get(name, "") or "" for name in FIELDS})
+    return fill_fields(text, values, FIELDS)
 
 
 def update_template(
@@ -146,8 +131,8 @@ def update_template(
     subject, body = subject.strip(), body.strip()
     if len(subject) < 3 or len(body) < 10:
         raise InvalidInput(N_("The letter needs a subject and a body"), field="body")
-    check_template(subject)
-    check_template(body)
+    check_fields(subject, FIELDS)
+    check_fields(body, FIELDS)
     row = session.scalar(
         select(LetterTemplate).where(
             LetterTemplate.letter == letter, LetterTemplate.language == language
