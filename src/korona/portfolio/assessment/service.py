@@ -40,6 +40,7 @@ from korona.portfolio.assessment.schemas import (
 from korona.portfolio.gates import BenefitGroup, GateFacts
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, InputStatus
+from korona.portfolio.rows import get_or_raise, record_change
 from korona.portfolio.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
@@ -62,10 +63,13 @@ def list_groups(session: Session) -> list[WorkingGroup]:
 
 def get_group(session: Session, group_id: int) -> WorkingGroup:
     """Return one working group or raise NotFound."""
-    group = session.get(WorkingGroup, group_id)
-    if group is None:
-        raise NotFound(N_("Working group {id} not found"), field="working_group_id", id=group_id)
-    return group
+    return get_or_raise(
+        session,
+        WorkingGroup,
+        group_id,
+        N_("Working group {id} not found"),
+        field="working_group_id",
+    )
 
 
 def _name_taken(session: Session, name: str, group_id: int | None) -> None:
@@ -259,14 +263,13 @@ def _upsert(
         row.assessor_id = principal.user_id  # type: ignore[assignment]
     _write(row, data)
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         ASSESSMENT,
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
+        row,
+        before,
     )
     return row
 
@@ -439,13 +442,12 @@ def update_settings(session: Session, principal: Principal, data: SettingsIn) ->
         setattr(row, name, value)
     row.updated_at = utcnow()
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         SETTINGS,
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
+        row,
+        before,
     )
     return row

@@ -14,6 +14,7 @@ from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
+from korona.portfolio.rows import record_change
 from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
 
 #: The fields a template may use, for the template editor's help text.
@@ -145,15 +146,7 @@ def update_template(
     before = audit.snapshot(row)
     row.subject, row.body, row.updated_at = subject, body, utcnow()
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        "letter_template",
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
-    )
+    record_change(session, principal, AuditAction.UPDATE, "letter_template", row, before)
     return row
 
 

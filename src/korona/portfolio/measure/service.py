@@ -36,6 +36,7 @@ from korona.portfolio.measure.schemas import (
     StatusChange,
 )
 from korona.portfolio.need.models import Need
+from korona.portfolio.rows import get_or_raise
 from korona.portfolio.solution.models import Solution
 
 ENTITY = "measure"
@@ -85,10 +86,7 @@ def set_programme_active(
 
 def get_measure(session: Session, measure_id: int) -> Measure:
     """Return the measure or raise NotFound."""
-    measure = session.get(Measure, measure_id)
-    if measure is None:
-        raise NotFound(N_("Measure {id} does not exist"), id=measure_id)
-    return measure
+    return get_or_raise(session, Measure, measure_id, N_("Measure {id} does not exist"))
 
 
 def measure_for_input(session: Session, input_id: int) -> Measure | None:

@@ -25,6 +25,7 @@ from korona.portfolio.netlist.decision_models import (
     MeetingComment,
 )
 from korona.portfolio.netlist.models import NetlistVersion
+from korona.portfolio.rows import get_or_raise
 from korona.validation import CLEAN_TEXT, RowId, Title
 
 ENTITY = "meeting"
@@ -89,10 +90,7 @@ def list_meetings(session: Session) -> Sequence[Meeting]:
 
 def get_meeting(session: Session, meeting_id: int) -> Meeting:
     """Return the meeting or raise NotFound."""
-    meeting = session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFound(N_("Meeting {id} does not exist"), id=meeting_id)
-    return meeting
+    return get_or_raise(session, Meeting, meeting_id, N_("Meeting {id} does not exist"))
 
 
 def create_meeting(session: Session, principal: Principal, data: MeetingCreate) -> Meeting:
