@@ -30,9 +30,10 @@ def record_change(
     action: AuditAction,
     entity: str,
     row: Any,
-    before: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+    *,
+    after: dict[str, Any] | None = None,
 ) -> None:
-    """Write the audit row of a change to `row`: its state `before` and its state now."""
-    audit.record(
-        session, principal, action, entity, row.id, before=before, after=audit.snapshot(row)
-    )
+    """Write the audit row of a change to `row`: `before`, and `after` (default: its state now)."""
+    after = audit.snapshot(row) if after is None else after
+    audit.record(session, principal, action, entity, row.id, before=before, after=after)

@@ -114,14 +114,8 @@ def _group_state(group: WorkingGroup) -> dict[str, object]:
 def _record_group_update(
     session: Session, principal: Principal, group: WorkingGroup, before: dict[str, object]
 ) -> None:
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
+    record_change(
+        session, principal, AuditAction.UPDATE, GROUP, group, before, after=_group_state(group)
     )
 
 

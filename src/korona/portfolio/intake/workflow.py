@@ -23,6 +23,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.intake.service import StatusLinks
 from korona.portfolio.matching import DocumentKind, Match, MatchIndex
+from korona.portfolio.rows import record_change
 from korona.portfolio.solution import service as solutions
 
 ENTITY = intake.ENTITY
@@ -92,13 +93,13 @@ def _move(
 def _record_status(
     session: Session, principal: Principal, item: Input, before: dict[str, object]
 ) -> None:
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.STATUS,
         ENTITY,
-        item.id,
-        before=before,
+        item,
+        before,
         after=audit.snapshot(item, exclude={"token_salt"}),
     )
 
@@ -120,13 +121,13 @@ def link_needs(
         # Linking is this input's triage outcome: it leaves the queue (its status stays).
         item.triaged_at = item.updated_at
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        item.id,
-        before={"need_ids": before},
+        item,
+        {"need_ids": before},
         after={"need_ids": item.need_ids},
     )
     return item

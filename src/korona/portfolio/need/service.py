@@ -123,9 +123,7 @@ def record_need(
     )
     session.add(need)
     session.flush()
-    audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, need.id, after=audit.snapshot(need)
-    )
+    record_change(session, principal, AuditAction.CREATE, ENTITY, need)
     return need
 
 

@@ -105,9 +105,7 @@ def submit_report(
             municipality=places.municipality_name(number),
             week=data.week,
         ) from None
-    audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, report.id, after=audit.snapshot(report)
-    )
+    record_change(session, principal, AuditAction.CREATE, ENTITY, report)
     return report
 
 
@@ -278,13 +276,13 @@ def register_need(session: Session, principal: Principal, report_id: int, data: 
     need = need_service.create_need(session, principal, data)
     session.add(SituationReportNeed(report_id=report.id, need_id=need.id))
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        report.id,
-        before={"need_ids": need_ids(session, [report.id])[report.id][:-1]},
+        report,
+        {"need_ids": need_ids(session, [report.id])[report.id][:-1]},
         after={"need_ids": need_ids(session, [report.id])[report.id]},
     )
     return need

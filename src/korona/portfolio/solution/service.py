@@ -52,9 +52,7 @@ def create_solution(session: Session, principal: Principal, data: SolutionCreate
     )
     session.add(solution)
     session.flush()
-    audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, solution.id, after=audit.snapshot(solution)
-    )
+    record_change(session, principal, AuditAction.CREATE, ENTITY, solution)
     return solution
 
 
