@@ -13,7 +13,7 @@ from korona import audit
 from korona.auth.models import Role
 from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden, InvalidInput
-from korona.portfolio.assessment import prioritisation
+from korona.portfolio.assessment import groups, prioritisation
 from korona.portfolio.assessment import service as assessment
 from korona.portfolio.assessment.agreement import Agreement
 from korona.portfolio.assessment.schemas import (
@@ -89,12 +89,12 @@ def team(db: Session) -> Team:
         "observer": make_user(db, Role.OBSERVER),
     }
     people = {name: principal_for(user) for name, user in users.items()}
-    group = assessment.create_group(
+    group = groups.create_group(
         db, people["office"], GroupIn(name="Video og avstandsoppfølging", theme="Video")
     )
     lead = MemberIn(user_id=users["lead"].id, is_lead=True)
-    assessment.add_member(db, people["office"], group.id, lead)
-    assessment.add_member(db, people["office"], group.id, MemberIn(user_id=users["second"].id))
+    groups.add_member(db, people["office"], group.id, lead)
+    groups.add_member(db, people["office"], group.id, MemberIn(user_id=users["second"].id))
     return Team(people, group.id)
 
 
@@ -108,10 +108,10 @@ def test_members_must_hold_the_assessor_role_and_names_are_unique(db: Session, t
     group_id = team.group_id
     decider = MemberIn(user_id=team["decider"].user_id)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        assessment.add_member(db, team["office"], group_id, decider)
+        groups.add_member(db, team["office"], group_id, decider)
     with pytest.raises(Conflict):
-        assessment.create_group(db, team["office"], GroupIn(name="video og avstandsoppfølging"))
-    group = assessment.get_group(db, group_id)
+        groups.create_group(db, team["office"], GroupIn(name="video og avstandsoppfølging"))
+    group = groups.get_group(db, group_id)
     assert [u.id for u in group.leads] == [team["lead"].user_id]
 
 

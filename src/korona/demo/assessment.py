@@ -170,13 +170,11 @@ def load_assessment(session: Session, *, today: date) -> int:
     lead = principal_for(_user(session, LEAD))
     groups: list[WorkingGroup] = []
     for name, theme, _categories in GROUPS:
-        group = assessment.create_group(session, office, GroupIn(name=name, theme=theme))
-        assessment.add_member(
-            session, office, group.id, MemberIn(user_id=lead.user_id, is_lead=True)
-        )
-        assessment.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))
+        group = groups.create_group(session, office, GroupIn(name=name, theme=theme))
+        groups.add_member(session, office, group.id, MemberIn(user_id=lead.user_id, is_lead=True))
+        groups.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))
         if len(groups) < 3:
-            assessment.add_member(session, office, group.id, MemberIn(user_id=second.user_id))
+            groups.add_member(session, office, group.id, MemberIn(user_id=second.user_id))
         groups.append(group)
     needs_by_category: dict[str, list[Need]] = {}
     for need in session.scalars(select(Need).order_by(Need.id)):

@@ -13,7 +13,7 @@ from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput
-from korona.portfolio.assessment import service as assessment
+from korona.portfolio.assessment import groups
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import (
     Input,
@@ -299,7 +299,7 @@ def send_to_working_group(
     """Send an input to a working group (arbeidsgruppe) for assessment."""
     if working_group_id is None:
         raise InvalidInput(N_("Choose the working group"), field="working_group_id")
-    group = assessment.get_group(session, working_group_id)
+    group = groups.get_group(session, working_group_id)
     item = intake.get_input(session, input_id)
     before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group_id=group.id)
     intake.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group.name)
