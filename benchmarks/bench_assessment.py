@@ -19,7 +19,7 @@ from korona.auth.permissions import Principal, principal_for
 from korona.db import make_engine, make_sessionmaker, unit_of_work
 from korona.migrations import upgrade
 from korona.portfolio import scoring
-from korona.portfolio.assessment import prioritisation
+from korona.portfolio.assessment import groups, prioritisation
 from korona.portfolio.assessment import service as assessment
 from korona.portfolio.assessment.models import Assessment
 from korona.portfolio.assessment.schemas import GroupIn, MemberIn, SettingsIn
@@ -44,8 +44,8 @@ def build(url: str, n: int, seed: int) -> None:
             organisation=org,
         )
         office = principal_for(user)
-        group = assessment.create_group(session, office, GroupIn(name="Bench"))
-        assessment.add_member(session, office, group.id, MemberIn(user_id=user.id))
+        group = groups.create_group(session, office, GroupIn(name="Bench"))
+        groups.add_member(session, office, group.id, MemberIn(user_id=user.id))
         assessment.update_settings(
             session,
             office,

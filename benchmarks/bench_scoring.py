@@ -10,8 +10,12 @@ import time
 
 import numpy as np
 
-from korona.portfolio import netlist_solver as ns
 from korona.portfolio import scoring as sc
+from korona.portfolio.gates import BenefitGroup, GateFacts, check_gates
+from korona.portfolio.netlist.solver.highs import solver_name
+from korona.portfolio.netlist.solver.proposal import propose
+from korona.portfolio.netlist.solver.sensitivity import inclusion_probabilities
+from korona.portfolio.netlist.solver.vocabulary import Candidate, Limits, Pin
 
 
 def make_candidates(n: int, urgent_needs: int, seed: int):
@@ -35,15 +39,15 @@ def make_candidates(n: int, urgent_needs: int, seed: int):
             )
         )
         gates.append(
-            sc.GateFacts(
-                benefit_groups=frozenset({sc.BenefitGroup.CITIZENS}),
+            GateFacts(
+                benefit_groups=frozenset({BenefitGroup.CITIZENS}),
                 delivery_months=float(rng.choice([1, 2, 3, 6], p=[0.4, 0.3, 0.2, 0.1])),
             )
         )
         covers.append(
             tuple(f"need-{u}" for u in rng.choice(urgent_needs, int(rng.random() < 0.06)))
         )
-    pins = {0: ns.Pin.IN, 1: ns.Pin.IN, 2: ns.Pin.OUT, 3: ns.Pin.OUT, 4: ns.Pin.OUT}
+    pins = {0: Pin.IN, 1: Pin.IN, 2: Pin.OUT, 3: Pin.OUT, 4: Pin.OUT}
     return items, gates, covers, pins
 
 
@@ -59,17 +63,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     items, facts, covers, pins = make_candidates(args.candidates, args.urgent_needs, args.seed)
-    limits = ns.Limits(args.budget, args.budget)
-    ns.solver_name()  # imports and metadata outside the timed region, as in a running server
+    limits = Limits(args.budget, args.budget)
+    solver_name()  # imports and metadata outside the timed region, as in a running server
     runs = []
     for _ in range(args.repeat):
         t0, c0 = time.perf_counter(), time.process_time()
         weights = sc.DEFAULT_WEIGHTS
-        results = [sc.check_gates(f) for f in facts]
+        results = [check_gates(f) for f in facts]
         breakdowns = [sc.score(item, weights) for item in items]
         unit = sc.unit_priorities(items)
         candidates = [
-            ns.Candidate(
+            Candidate(
                 j,
                 b.priority,
                 item.effort_hospitals,
@@ -81,10 +85,10 @@ def main() -> None:
             for j, (item, b, g) in enumerate(zip(items, breakdowns, results, strict=True))
         ]
         t1 = time.perf_counter()
-        proposal = ns.propose(candidates, limits)
+        proposal = propose(candidates, limits)
         t2 = time.perf_counter()
         draws = sc.draw_weights(weights, args.concentration, args.draws, args.seed)
-        sens = ns.inclusion_probabilities(candidates, unit, draws, limits)
+        sens = inclusion_probabilities(candidates, unit, draws, limits)
         t3, c3 = time.perf_counter(), time.process_time()
         runs.append(
             {

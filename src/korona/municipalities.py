@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 from korona.errors import N_, InvalidInput
+from korona.surveillance.geo import load_geography
 
-#: The redistricting table of the reference data (see ../shared/data/README.md).
-REDISTRICTING_FILE = Path("locations") / "norway_locations_redistricting__derived_from_xlsx.csv"
 #: The reference data's code for "municipality not known"; never a place a need can be in.
 UNKNOWN_NUMBER = "9999"
-
-
-class MunicipalityListError(Exception):
-    """The municipality list is missing from the reference data or not in the expected layout."""
 
 
 @dataclass(frozen=True)
@@ -55,28 +49,12 @@ class Municipalities:
         return self.names.get(number)
 
 
-def parse(text: str) -> Municipalities:
-    """Read the 2020 municipalities (rows without an end year) from the redistricting CSV."""
-    reader = csv.DictReader(io.StringIO(text))
-    needed = {"year_end", "municip_code", "municip_name"}
-    if not needed <= set(reader.fieldnames or ()):
-        raise MunicipalityListError(f"{REDISTRICTING_FILE} lacks the columns {sorted(needed)}")
-    names: dict[str, str] = {}
-    for row in reader:
-        code = row["municip_code"].removeprefix("municip")
-        if row["year_end"] == "" and len(code) == 4 and code.isdigit() and code != UNKNOWN_NUMBER:
-            names[code] = row["municip_name"]
-    if not names:
-        raise MunicipalityListError(f"{REDISTRICTING_FILE} lists no current municipalities")
-    return Municipalities(names)
-
-
 @cache
 def load(reference_dir: Path) -> Municipalities:
-    """Return the 2020 municipalities from the reference data folder (read once per folder)."""
-    path = Path(reference_dir) / REDISTRICTING_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise MunicipalityListError(f"municipality list not found: {path}") from error
-    return parse(text)
+    """Return the 2020 municipalities of the reference data folder (read once per folder).
+
+    Raises `korona.surveillance.geo.GeographyError` when the list is missing or malformed.
+    """
+    table = load_geography(reference_dir).municipalities
+    codes = (code.removeprefix("municip") for code in table["location_code"])
+    return Municipalities(MappingProxyType(dict(zip(codes, table["location_name"], strict=True))))

@@ -13,8 +13,9 @@ from korona import audit
 from korona.auth.models import Role
 from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden, InvalidInput
-from korona.portfolio.assessment import prioritisation
+from korona.portfolio.assessment import groups, prioritisation
 from korona.portfolio.assessment import service as assessment
+from korona.portfolio.assessment.agreement import Agreement
 from korona.portfolio.assessment.schemas import (
     AssessmentIn,
     GroupIn,
@@ -31,7 +32,7 @@ from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.intake.service import StatusLinks
 from korona.portfolio.netlist.drafts import create_draft
 from korona.portfolio.netlist.models import NetlistStatus
-from korona.portfolio.netlist_solver import Pin, Status
+from korona.portfolio.netlist.solver.vocabulary import Pin, Status
 
 LINKS = StatusLinks("https://korona.example", "test-secret")
 
@@ -88,12 +89,12 @@ def team(db: Session) -> Team:
         "observer": make_user(db, Role.OBSERVER),
     }
     people = {name: principal_for(user) for name, user in users.items()}
-    group = assessment.create_group(
+    group = groups.create_group(
         db, people["office"], GroupIn(name="Video og avstandsoppfølging", theme="Video")
     )
     lead = MemberIn(user_id=users["lead"].id, is_lead=True)
-    assessment.add_member(db, people["office"], group.id, lead)
-    assessment.add_member(db, people["office"], group.id, MemberIn(user_id=users["second"].id))
+    groups.add_member(db, people["office"], group.id, lead)
+    groups.add_member(db, people["office"], group.id, MemberIn(user_id=users["second"].id))
     return Team(people, group.id)
 
 
@@ -107,10 +108,10 @@ def test_members_must_hold_the_assessor_role_and_names_are_unique(db: Session, t
     group_id = team.group_id
     decider = MemberIn(user_id=team["decider"].user_id)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        assessment.add_member(db, team["office"], group_id, decider)
+        groups.add_member(db, team["office"], group_id, decider)
     with pytest.raises(Conflict):
-        assessment.create_group(db, team["office"], GroupIn(name="video og avstandsoppfølging"))
-    group = assessment.get_group(db, group_id)
+        groups.create_group(db, team["office"], GroupIn(name="video og avstandsoppfølging"))
+    group = groups.get_group(db, group_id)
     assert [u.id for u in group.leads] == [team["lead"].user_id]
 
 
@@ -122,10 +123,10 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
         assessment.save_assessment(db, team["outsider"], item.id, scores())
     assessment.save_assessment(db, team["lead"], item.id, scores(3))
     summary = assessment.assessments_of(db, item.id)
-    assert summary.agreement is assessment.Agreement.SINGLE and summary.effective is not None
+    assert summary.agreement is Agreement.SINGLE and summary.effective is not None
     assessment.save_assessment(db, team["second"], item.id, scores(1))
     summary = assessment.assessments_of(db, item.id)
-    assert summary.agreement is assessment.Agreement.DIFFER and summary.effective is None
+    assert summary.agreement is Agreement.DIFFER and summary.effective is None
     clinical = next(s for s in summary.spread if s.field == "clinical_benefit")
     assert (clinical.low, clinical.high, clinical.differs) == (1, 3, True)
     with pytest.raises(Forbidden):
@@ -134,7 +135,7 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
         assessment.record_agreed(db, team["lead"], item.id, scores(2))
     assessment.record_agreed(db, team["lead"], item.id, scores(2, reason="Enige etter møtet"))
     summary = assessment.assessments_of(db, item.id)
-    assert summary.agreement is assessment.Agreement.AGREED
+    assert summary.agreement is Agreement.AGREED
     assert summary.effective is not None and summary.effective.clinical_benefit == 2
     assert audit.history(db, "assessment", summary.effective.id)[-1].action == "create"
 

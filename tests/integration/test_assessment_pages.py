@@ -14,6 +14,7 @@ from tests.integration.test_assessment import Team, scores, sent, team  # noqa: 
 from korona.auth import service as auth_service
 from korona.auth.models import Role, User
 from korona.auth.permissions import Principal
+from korona.portfolio.assessment import groups
 from korona.portfolio.assessment import service as assessment
 from korona.portfolio.assessment.schemas import SettingsIn
 from korona.portfolio.intake.models import Input, InputStatus
@@ -198,7 +199,7 @@ def test_groups_settings_queue_and_overlap_pages(
     assert created.status_code == 303
     twice = client.post("/assessment/groups", data={"name": "samhandling", "csrf_token": csrf})
     assert twice.status_code == 409
-    group_id = next(g.id for g in assessment.list_groups(db) if g.name == "Samhandling")
+    group_id = next(g.id for g in groups.list_groups(db) if g.name == "Samhandling")
     added = client.post(
         f"/assessment/groups/{group_id}/members",
         data={"user_id": str(newcomer.id), "is_lead": "on", "csrf_token": csrf},

@@ -17,7 +17,7 @@ from korona.auth.models import Role
 from korona.config import Settings
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.geo import load_geography
-from korona.surveillance.outlines import neighbours
+from korona.surveillance.neighbours import neighbours
 from korona.surveillance.store import SurveillanceStore
 
 SUNDAYS = [dt.date(2021, 11, 28) + dt.timedelta(weeks=i) for i in range(5)]  # 2021-W47..W51

@@ -16,8 +16,8 @@ from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.config import Settings
 from korona.portfolio import importer
+from korona.portfolio.assessment.groups import create_group
 from korona.portfolio.assessment.schemas import GroupIn
-from korona.portfolio.assessment.service import create_group
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import stats, workflow
 from korona.portfolio.intake.models import Input, InputMessage, InputStatus, LetterKind

@@ -7,9 +7,14 @@ from pathlib import Path
 import pytest
 
 from korona.errors import InvalidInput
-from korona.municipalities import MunicipalityListError, load, parse
+from korona.municipalities import load
+from korona.surveillance.geo import GeographyError
 
-HEADER = "year_start,year_end,municip_code_end,weighting,municip_code,municip_name\n"
+REDISTRICTING_FILE = "norway_locations_redistricting__derived_from_xlsx.csv"
+HEADER = (
+    "year_start,year_end,municip_code_end,weighting,municip_code,municip_name,"
+    "county_code,county_name\n"
+)
 
 
 def test_the_2020_list_has_356_municipalities(reference_dir: Path) -> None:
@@ -37,11 +42,19 @@ def test_empty_means_no_municipality(reference_dir: Path) -> None:
     assert places.check("5001") == "5001"
 
 
-def test_a_file_without_the_columns_or_rows_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MunicipalityListError):
-        parse("code,name\n0301,Oslo\n")
-    with pytest.raises(MunicipalityListError):
-        parse(HEADER + "1838,2019,municip3001,,municip0101,Halden\n")
-    with pytest.raises(MunicipalityListError):
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,  # no file
+        "code,name\n0301,Oslo\n",  # not the columns of the redistricting table
+        HEADER
+        + "1838,2019,municip3001,,municip0101,Halden,county30,Viken\n",  # no current municipality
+        HEADER + "1838,,,,municip0301,Oslo,county03,Oslo\n",  # not the 356 municipalities of 2020
+    ],
+)
+def test_a_file_without_the_columns_or_rows_is_refused(tmp_path: Path, text: str | None) -> None:
+    if text is not None:
+        (tmp_path / "locations").mkdir()
+        (tmp_path / "locations" / REDISTRICTING_FILE).write_text(text, encoding="utf-8")
+    with pytest.raises(GeographyError):
         load(tmp_path)
-    assert parse(HEADER + "1838,,,,municip0301,Oslo\n").names == {"0301": "Oslo"}

@@ -15,16 +15,30 @@ from korona.console import CLI, console, fail, settings, transaction
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
+FullName = Annotated[str, typer.Option(help="Full name")]
+Roles = Annotated[list[Role], typer.Option(help="Role; repeat for several")]
+OrganisationName = Annotated[str | None, typer.Option(help="Organisation name (must exist)")]
+MunicipalityNumber = Annotated[
+    str | None, typer.Option(help="Municipality number (municipal doctors)")
+]
+
+
+def _organisation(session: Session, name: str | None) -> Organisation | None:
+    if name is None:
+        return None
+    org = session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        fail(f"No organisation named '{name}'")
+    return org
+
 
 @app.command("add")
 def user_add(
     email: str,
-    name: Annotated[str, typer.Option(help="Full name")],
-    role: Annotated[list[Role], typer.Option(help="Role; repeat for several")],
-    organisation: Annotated[str | None, typer.Option(help="Organisation name (must exist)")] = None,
-    municipality: Annotated[
-        str | None, typer.Option(help="Municipality number (municipal doctors)")
-    ] = None,
+    name: FullName,
+    role: Roles,
+    organisation: OrganisationName = None,
+    municipality: MunicipalityNumber = None,
     password: Annotated[
         str | None,
         typer.Option(help="Password (prompted if omitted)", envvar="KORONA_NEW_USER_PASSWORD"),
@@ -42,11 +56,7 @@ def user_add(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
-        org = None
-        if organisation is not None:
-            org = session.scalar(select(Organisation).where(Organisation.name == organisation))
-            if org is None:
-                fail(f"No organisation named '{organisation}'")
+        org = _organisation(session, organisation)
         user = auth_service.create_user(
             session,
             CLI,
@@ -67,10 +77,7 @@ def user_token(
 ) -> None:
     """Print a new API token for the user (shown once; only its hash is stored)."""
     with transaction() as session:
-        user = auth_service.get_user_by_email(session, email)
-        if user is None:
-            fail(f"No user with e-mail {email}")
-        token = auth_service.create_api_token(session, CLI, user.id, name=name)
+        token = auth_service.create_api_token(session, CLI, _user_id(session, email), name=name)
     typer.echo(token)
 
 
@@ -84,25 +91,18 @@ def _user_id(session: Session, email: str) -> int:
 @app.command("invite")
 def user_invite(
     email: str,
-    name: Annotated[str, typer.Option(help="Full name")],
-    role: Annotated[list[Role], typer.Option(help="Role; repeat for several")],
-    organisation: Annotated[str | None, typer.Option(help="Organisation name (must exist)")] = None,
-    municipality: Annotated[
-        str | None, typer.Option(help="Municipality number (municipal doctors)")
-    ] = None,
+    name: FullName,
+    role: Roles,
+    organisation: OrganisationName = None,
+    municipality: MunicipalityNumber = None,
 ) -> None:
     """Create a user without a password and queue an invitation with a set-password link."""
     with transaction() as session:
-        org_id = None
-        if organisation is not None:
-            org = session.scalar(select(Organisation).where(Organisation.name == organisation))
-            if org is None:
-                fail(f"No organisation named '{organisation}'")
-            org_id = org.id
+        org = _organisation(session, organisation)
         change = admin.UserChange(
             name=name,
             roles=frozenset(role),
-            organisation_id=org_id,
+            organisation_id=org.id if org is not None else None,
             municipality_number=municipality,
         )
         user = admin.invite_user(session, CLI, change, email=email, base_url=settings().base_url)

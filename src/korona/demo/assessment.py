@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from korona.auth import service as auth_service
 from korona.auth.models import User
 from korona.auth.permissions import Principal, principal_for
+from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.assessment import prioritisation
 from korona.portfolio.assessment import service as assessment
 from korona.portfolio.assessment.models import WorkingGroup
@@ -29,7 +30,7 @@ from korona.portfolio.intake.service import StatusLinks, Submission, submit_inpu
 from korona.portfolio.need.models import Need
 from korona.portfolio.netlist.drafts import create_draft
 from korona.portfolio.netlist.models import NetlistVersion
-from korona.portfolio.netlist_solver import Pin
+from korona.portfolio.netlist.solver.vocabulary import Pin
 from korona.portfolio.scoring import CONFIDENCE_STEPS, EFFORT_STEPS
 
 SYSTEM = Principal()
@@ -170,13 +171,13 @@ def load_assessment(session: Session, *, today: date) -> int:
     lead = principal_for(_user(session, LEAD))
     groups: list[WorkingGroup] = []
     for name, theme, _categories in GROUPS:
-        group = assessment.create_group(session, office, GroupIn(name=name, theme=theme))
-        assessment.add_member(
+        group = working_groups.create_group(session, office, GroupIn(name=name, theme=theme))
+        working_groups.add_member(
             session, office, group.id, MemberIn(user_id=lead.user_id, is_lead=True)
         )
-        assessment.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))
+        working_groups.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))
         if len(groups) < 3:
-            assessment.add_member(session, office, group.id, MemberIn(user_id=second.user_id))
+            working_groups.add_member(session, office, group.id, MemberIn(user_id=second.user_id))
         groups.append(group)
     needs_by_category: dict[str, list[Need]] = {}
     for need in session.scalars(select(Need).order_by(Need.id)):

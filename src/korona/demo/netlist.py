@@ -69,6 +69,14 @@ def _user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email))
 
 
+def _add_experience(session: Session, notes: tuple[tuple[str, str], ...], **target: int) -> None:
+    """Add experience notes (organisation key, text) on one measure or solution."""
+    for org_key, note in notes:
+        org = _organisation(session, org_key)
+        if org is not None:
+            session.add(ExperienceNote(organisation_id=org.id, note=note, **target))
+
+
 def _organisation(session: Session, key: str) -> Organisation | None:
     return session.scalar(
         select(Organisation).where(Organisation.external_ref == f"demo-org-{key}")
@@ -275,15 +283,11 @@ def _measures(
             measures.change_status(
                 session, office, measure.id, StatusChange(status=MeasureStatus.DELIVERED)
             )
-            for org_key, note in (
+            notes = (
                 ("oslo", "Brukt på legevakten siden mars; god erfaring."),
                 ("tromso", "Tatt i bruk i hjemmetjenesten."),
-            ):
-                org = _organisation(session, org_key)
-                if org is not None:
-                    session.add(
-                        ExperienceNote(organisation_id=org.id, measure_id=measure.id, note=note)
-                    )
+            )
+            _add_experience(session, notes, measure_id=measure.id)
         if index == 8:
             measures.change_status(
                 session,
@@ -292,13 +296,9 @@ def _measures(
                 StatusChange(status=MeasureStatus.STOPPED, reason="Dekkes av nasjonal løsning."),
             )
     if solution is not None:
-        for org_key, note in (
+        notes = (
             ("bergen", "Alle fastleger i Bergen bruker løsningen."),
             ("ahus", "Brukes i poliklinikken."),
-        ):
-            org = _organisation(session, org_key)
-            if org is not None:
-                session.add(
-                    ExperienceNote(organisation_id=org.id, solution_id=solution.id, note=note)
-                )
+        )
+        _add_experience(session, notes, solution_id=solution.id)
     session.flush()

@@ -122,11 +122,13 @@ def optimise(
     """Propose the net list that maximises the sum of priorities, solved exactly by HiGHS."""
     problem = _read(input_file)
     # Imported here: numpy and the solver load only when a proposal is asked for.
-    from korona.portfolio import netlist_solver as ns
     from korona.portfolio import scoring
+    from korona.portfolio.netlist.solver.proposal import propose
+    from korona.portfolio.netlist.solver.sensitivity import inclusion_probabilities
+    from korona.portfolio.netlist.solver.vocabulary import Candidate, Limits, Pin
 
     try:
-        limits = ns.Limits(problem.budgets.hospitals, problem.budgets.municipalities, *problem.size)
+        limits = Limits(problem.budgets.hospitals, problem.budgets.municipalities, *problem.size)
         weights = (
             scoring.Weights.from_mapping(problem.weights.version, problem.weights.values)
             if problem.weights
@@ -139,19 +141,19 @@ def optimise(
             items = [_scores(c, scoring) for c in problem.candidates]
             priorities = [scoring.score(item, weights).priority for item in items]
         candidates = [
-            ns.Candidate(
+            Candidate(
                 c.id,
                 p,
                 c.effort_hospitals,
                 c.effort_municipalities,
                 tuple(c.covers_urgent_needs),
-                ns.Pin(c.pinned) if c.pinned else None,
+                Pin(c.pinned) if c.pinned else None,
             )
             for c, p in zip(problem.candidates, priorities, strict=True)
         ]
     except ValueError as error:
         _fail(str(error))
-    proposal = ns.propose(candidates, limits)
+    proposal = propose(candidates, limits)
     out: dict[str, Any] = {
         "status": proposal.status.value,
         "chosen": list(proposal.chosen),
@@ -169,7 +171,7 @@ def optimise(
         out["infeasible_reason"] = proposal.infeasible_reason
     if items is not None and draws is not None:
         drawn = scoring.draw_weights(weights, concentration, draws, seed)
-        sensitivity = ns.inclusion_probabilities(
+        sensitivity = inclusion_probabilities(
             candidates, scoring.unit_priorities(items), drawn, limits
         )
         out["weights"] = {"version": weights.version, "values": weights.as_dict()}

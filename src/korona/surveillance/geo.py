@@ -245,7 +245,10 @@ def _read_text(path: Path, encoding: str) -> str:
 def _redistricting(reference_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     text = _read_text(reference_dir / _REDISTRICTING_FILE, "utf-8")
     table = pl.read_csv(io.StringIO(text), infer_schema=False)
-    needed = {"year_end", "municip_code_end", "weighting", "municip_code", "municip_name"}
+    needed = {
+        *("year_end", "municip_code_end", "weighting", "municip_code", "municip_name"),
+        *("county_code", "county_name"),
+    }
     if not needed <= set(table.columns):
         raise GeographyError(f"{_REDISTRICTING_FILE} lacks columns {needed - set(table.columns)}")
     current = table.filter(

@@ -24,7 +24,7 @@ from korona.surveillance.geo import (
     load_geography,
     population_file_year,
 )
-from korona.surveillance.outlines import neighbours as neighbour_table
+from korona.surveillance.neighbours import neighbours as neighbour_table
 from korona.surveillance.store import SurveillanceStore
 
 __all__ = [

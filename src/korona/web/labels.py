@@ -7,15 +7,17 @@ from enum import Enum
 from korona.audit import AuditAction
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.errors import N_, DomainError
-from korona.portfolio.assessment.service import Agreement, QueueFilter
+from korona.portfolio.assessment.agreement import Agreement
+from korona.portfolio.assessment.service import QueueFilter
+from korona.portfolio.gates import BenefitGroup, Gate
 from korona.portfolio.intake.models import Effort, InputKind, InputStatus, LetterKind
 from korona.portfolio.measure.models import MeasureStatus, NoticeKind, Rag
 from korona.portfolio.need.models import AffectedGroup, NeedStatus
 from korona.portfolio.netlist.decision_models import Capacity
 from korona.portfolio.netlist.diff import Change
 from korona.portfolio.netlist.models import NetlistStatus
-from korona.portfolio.netlist_solver import Pin
-from korona.portfolio.scoring import BenefitGroup, Criterion, Gate
+from korona.portfolio.netlist.solver.vocabulary import Pin
+from korona.portfolio.scoring import Criterion
 from korona.portfolio.solution.models import SolutionStatus
 from korona.web import i18n
 

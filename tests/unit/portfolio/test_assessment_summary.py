@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import korona.models  # noqa: F401
+from korona.portfolio.assessment.agreement import Agreement, summarise
 from korona.portfolio.assessment.models import Assessment
-from korona.portfolio.assessment.service import Agreement, summarise
 
 
 def row(

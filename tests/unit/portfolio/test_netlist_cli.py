@@ -6,8 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from korona.cli import app
-from korona.portfolio import netlist_solver as ns
 from korona.portfolio import scoring as sc
+from korona.portfolio.netlist.solver.proposal import propose
+from korona.portfolio.netlist.solver.vocabulary import Candidate, Limits, Pin
 
 runner = CliRunner()
 
@@ -85,17 +86,17 @@ def test_cli_agrees_with_the_library(tmp_path):
     data = problem(size=[1, 2], budgets={"hospitals": 3, "municipalities": 9})
     out = json.loads(invoke("--input", write(tmp_path, data), "--json").stdout)
     candidates = [
-        ns.Candidate(
+        Candidate(
             c["id"],
             c["priority"],
             c["effort_hospitals"],
             c["effort_municipalities"],
             tuple(c.get("covers_urgent_needs") or ()),
-            ns.Pin(c["pinned"]) if c.get("pinned") else None,
+            Pin(c["pinned"]) if c.get("pinned") else None,
         )
         for c in data["candidates"]
     ]
-    proposal = ns.propose(candidates, ns.Limits(3, 9, 1, 2))
+    proposal = propose(candidates, Limits(3, 9, 1, 2))
     assert out["chosen"] == list(proposal.chosen)
     assert out["objective"] == pytest.approx(proposal.objective)
 

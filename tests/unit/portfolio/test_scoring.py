@@ -12,8 +12,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from korona.auth.models import Sector
-from korona.portfolio import netlist_solver as ns
 from korona.portfolio import scoring as sc
+from korona.portfolio.gates import BenefitGroup, Gate, GateFacts, check_gates
+from korona.portfolio.netlist.solver.proposal import propose
+from korona.portfolio.netlist.solver.sensitivity import inclusion_probabilities
+from korona.portfolio.netlist.solver.vocabulary import Candidate, Limits, Pin, Reason, Status
 
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -188,8 +191,8 @@ def test_weight_draws_are_seeded_centred_and_keep_zero_weights():
 # --- gates and ranking -----------------------------------------------------------------------
 
 gate_facts = st.builds(
-    sc.GateFacts,
-    benefit_groups=st.frozensets(st.sampled_from(sc.BenefitGroup)),
+    GateFacts,
+    benefit_groups=st.frozensets(st.sampled_from(BenefitGroup)),
     delivery_months=st.one_of(st.none(), st.floats(0, 12)),
     overlaps=st.lists(st.text(min_size=1, max_size=5), max_size=2).map(tuple),
     dpia_needed=st.booleans(),
@@ -199,32 +202,28 @@ gate_facts = st.builds(
 
 
 def test_each_gate_fails_with_its_reason():
-    good = sc.GateFacts(frozenset({sc.BenefitGroup.CITIZENS}), delivery_months=2)
-    assert sc.check_gates(good).passed
+    good = GateFacts(frozenset({BenefitGroup.CITIZENS}), delivery_months=2)
+    assert check_gates(good).passed
     cases = {
-        sc.Gate.BENEFIT_GROUP: sc.GateFacts(frozenset(), 2),
-        sc.Gate.HORIZON: sc.GateFacts(frozenset({sc.BenefitGroup.AUTHORITIES}), 4),
-        sc.Gate.OVERLAP: sc.GateFacts(
-            frozenset({sc.BenefitGroup.AUTHORITIES}), 1, overlaps=("NHN video",)
-        ),
-        sc.Gate.SAFETY: sc.GateFacts(
-            frozenset({sc.BenefitGroup.AUTHORITIES}), 1, privacy_minimum_met=False
-        ),
+        Gate.BENEFIT_GROUP: GateFacts(frozenset(), 2),
+        Gate.HORIZON: GateFacts(frozenset({BenefitGroup.AUTHORITIES}), 4),
+        Gate.OVERLAP: GateFacts(frozenset({BenefitGroup.AUTHORITIES}), 1, overlaps=("NHN video",)),
+        Gate.SAFETY: GateFacts(frozenset({BenefitGroup.AUTHORITIES}), 1, privacy_minimum_met=False),
     }
     for gate, facts in cases.items():
-        result = sc.check_gates(facts)
+        result = check_gates(facts)
         assert not result.passed
         assert [o.gate for o in result.outcomes if not o.passed] == [gate]
         assert all(o.reason and o.reason_nb for o in result.outcomes)
-    assert "beyond the 3-month" in sc.check_gates(cases[sc.Gate.HORIZON]).failures[0]
-    assert sc.check_gates(cases[sc.Gate.HORIZON], horizon_months=6).passed
-    flagged = sc.check_gates(sc.GateFacts(good.benefit_groups, 1, dpia_needed=True))
+    assert "beyond the 3-month" in check_gates(cases[Gate.HORIZON]).failures[0]
+    assert check_gates(cases[Gate.HORIZON], horizon_months=6).passed
+    flagged = check_gates(GateFacts(good.benefit_groups, 1, dpia_needed=True))
     assert flagged.passed and flagged.dpia_flagged and "DPIA" in flagged.outcomes[-1].reason
 
 
 @given(st.lists(st.tuples(criterion_scores, gate_facts), max_size=8), weights)
 def test_a_failed_gate_always_excludes_from_the_ranking(rows, w):
-    checked = [(i, s, sc.check_gates(f)) for i, (s, f) in enumerate(rows)]
+    checked = [(i, s, check_gates(f)) for i, (s, f) in enumerate(rows)]
     ranked = sc.rank(checked, w)
     assert {r.id for r in ranked} == {i for i, _, g in checked if g.passed}
     assert [r.breakdown.priority for r in ranked] == sorted(
@@ -240,7 +239,7 @@ def instances(draw, min_n=1, max_n=10):
     n = draw(st.integers(min_n, max_n))
     n_needs = draw(st.integers(0, 3))
     candidates = [
-        ns.Candidate(
+        Candidate(
             id=f"c{j}",
             # Priorities on a 1e-4 grid: HiGHS compares objectives to about 1e-7.
             priority=draw(st.integers(0, 10_000)) / 10_000,
@@ -255,14 +254,14 @@ def instances(draw, min_n=1, max_n=10):
                 if n_needs
                 else ()
             ),
-            pinned=draw(st.sampled_from([None, None, None, ns.Pin.IN, ns.Pin.OUT])),
+            pinned=draw(st.sampled_from([None, None, None, Pin.IN, Pin.OUT])),
             gate_failures=draw(st.sampled_from([(), (), (), ("no benefit group",)])),
         )
         for j in range(n)
     ]
     size_min = draw(st.integers(0, 4))
     size_max = draw(st.integers(max(size_min, 1), 6))
-    limits = ns.Limits(
+    limits = Limits(
         float(draw(st.integers(0, 20))), float(draw(st.integers(0, 20))), size_min, size_max
     )
     return candidates, limits
@@ -270,9 +269,9 @@ def instances(draw, min_n=1, max_n=10):
 
 def brute_force(candidates, limits):
     """Every feasible list: (urgent needs covered, sum of priorities, ids)."""
-    eligible = [c for c in candidates if c.pinned is not ns.Pin.OUT and not c.gate_failures]
-    pinned = [c for c in eligible if c.pinned is ns.Pin.IN]
-    free = [c for c in eligible if c.pinned is not ns.Pin.IN]
+    eligible = [c for c in candidates if c.pinned is not Pin.OUT and not c.gate_failures]
+    pinned = [c for c in eligible if c.pinned is Pin.IN]
+    free = [c for c in eligible if c.pinned is not Pin.IN]
     out = []
     for r in range(len(free) + 1):
         for extra in itertools.combinations(free, r):
@@ -289,13 +288,13 @@ def brute_force(candidates, limits):
 
 
 def check_against_brute_force(candidates, limits):
-    proposal = ns.propose(candidates, limits)
+    proposal = propose(candidates, limits)
     feasible = brute_force(candidates, limits)
     if not feasible:
-        assert proposal.status is ns.Status.INFEASIBLE
+        assert proposal.status is Status.INFEASIBLE
         assert proposal.chosen == () and proposal.infeasible_reason
         return proposal
-    assert proposal.status is ns.Status.OPTIMAL
+    assert proposal.status is Status.OPTIMAL
     assert proposal.gap == 0
     most = max(f[0] for f in feasible)
     by_id = {c.id: c for c in candidates}
@@ -309,8 +308,8 @@ def check_against_brute_force(candidates, limits):
     assert limits.size_min <= len(chosen) <= limits.size_max
     assert sum(c.effort_hospitals for c in chosen) <= limits.budget_hospitals
     assert sum(c.effort_municipalities for c in chosen) <= limits.budget_municipalities
-    assert all(c.pinned is not ns.Pin.OUT and not c.gate_failures for c in chosen)
-    pinned_in = {c.id for c in candidates if c.pinned is ns.Pin.IN and not c.gate_failures}
+    assert all(c.pinned is not Pin.OUT and not c.gate_failures for c in chosen)
+    pinned_in = {c.id for c in candidates if c.pinned is Pin.IN and not c.gate_failures}
     assert pinned_in <= set(proposal.chosen)
     assert proposal.objective == pytest.approx(sum(c.priority for c in chosen))
     return proposal
@@ -332,18 +331,18 @@ def test_exact_proposal_matches_brute_force_on_14_candidates(instance):
 @given(instances())
 def test_every_candidate_gets_one_honest_reason(instance):
     candidates, limits = instance
-    proposal = ns.propose(candidates, limits)
+    proposal = propose(candidates, limits)
     assert [e.id for e in proposal.explanations] == [c.id for c in candidates]
     for c, e in zip(candidates, proposal.explanations, strict=True):
         assert e.chosen == (c.id in proposal.chosen)
         assert e.text.startswith("in: " if e.chosen else "out: ")
         if c.gate_failures:
-            assert e.reason is ns.Reason.GATE_FAILED
-        elif c.pinned is ns.Pin.OUT:
-            assert e.reason is ns.Reason.PINNED_OUT
-        elif c.pinned is ns.Pin.IN and proposal.status is ns.Status.OPTIMAL:
-            assert e.reason is ns.Reason.PINNED_IN
-    if proposal.status is ns.Status.OPTIMAL:
+            assert e.reason is Reason.GATE_FAILED
+        elif c.pinned is Pin.OUT:
+            assert e.reason is Reason.PINNED_OUT
+        elif c.pinned is Pin.IN and proposal.status is Status.OPTIMAL:
+            assert e.reason is Reason.PINNED_IN
+    if proposal.status is Status.OPTIMAL:
         listed = {u.need for u in proposal.uncovered}
         chosen = [c for c in candidates if c.id in proposal.chosen]
         covered = {u for c in chosen for u in c.covers_urgent_needs}
@@ -352,7 +351,7 @@ def test_every_candidate_gets_one_honest_reason(instance):
 
 
 def candidate(cid, p, eh=1, em=1, covers=(), pinned=None):
-    return ns.Candidate(cid, p, eh, em, covers, pinned)
+    return Candidate(cid, p, eh, em, covers, pinned)
 
 
 def test_budget_binding_and_dominated_reasons():
@@ -362,13 +361,13 @@ def test_budget_binding_and_dominated_reasons():
         candidate("b", 0.4),
         candidate("low", 0.1),
     ]
-    proposal = ns.propose(candidates, ns.Limits(4, 4, size_min=1, size_max=2))
+    proposal = propose(candidates, Limits(4, 4, size_min=1, size_max=2))
     assert proposal.chosen == ("a", "b")
     reasons = {e.id: e for e in proposal.explanations}
-    assert reasons["big"].reason is ns.Reason.BUDGET_BINDING
+    assert reasons["big"].reason is Reason.BUDGET_BINDING
     assert "hospital budget" in reasons["big"].text
-    assert reasons["low"].reason is ns.Reason.DOMINATED
-    assert reasons["a"].reason is ns.Reason.TOP_PRIORITY
+    assert reasons["low"].reason is Reason.DOMINATED
+    assert reasons["a"].reason is Reason.TOP_PRIORITY
 
 
 def test_urgent_need_is_covered_even_at_a_lower_sum_of_priorities():
@@ -377,20 +376,20 @@ def test_urgent_need_is_covered_even_at_a_lower_sum_of_priorities():
         candidate("b", 0.8),
         candidate("urgent", 0.1, covers=("N1",)),
     ]
-    proposal = ns.propose(candidates, ns.Limits(10, 10, size_min=1, size_max=2))
+    proposal = propose(candidates, Limits(10, 10, size_min=1, size_max=2))
     assert set(proposal.chosen) == {"a", "urgent"}
     assert proposal.uncovered == ()
     reasons = {e.id: e.reason for e in proposal.explanations}
-    assert reasons["urgent"] is ns.Reason.URGENT_NEED
+    assert reasons["urgent"] is Reason.URGENT_NEED
 
 
 def test_uncovered_urgent_needs_say_why():
     candidates = [
         candidate("a", 0.9),
         candidate("huge", 0.1, eh=8, covers=("N1",)),
-        candidate("gone", 0.1, covers=("N2",), pinned=ns.Pin.OUT),
+        candidate("gone", 0.1, covers=("N2",), pinned=Pin.OUT),
     ]
-    proposal = ns.propose(candidates, ns.Limits(5, 5, size_min=1, size_max=2))
+    proposal = propose(candidates, Limits(5, 5, size_min=1, size_max=2))
     assert proposal.chosen == ("a",)
     reasons = {u.need: u.reason for u in proposal.uncovered}
     assert "more effort than the budgets leave" in reasons["N1"]
@@ -401,29 +400,29 @@ def test_uncovered_urgent_needs_say_why():
     "candidates,limits,why",
     [
         (
-            [candidate(i, 0.5, pinned=ns.Pin.IN) for i in "abc"],
-            ns.Limits(10, 10, 1, 2),
+            [candidate(i, 0.5, pinned=Pin.IN) for i in "abc"],
+            Limits(10, 10, 1, 2),
             "pinned in but the list holds at most 2",
         ),
-        ([candidate("a", 0.5, eh=8, pinned=ns.Pin.IN)], ns.Limits(5, 5, 1, 2), "hospital budget"),
-        ([candidate("a", 0.5)], ns.Limits(5, 5, 2, 3), "only 1 candidates are eligible"),
-        ([candidate(i, 0.5, em=3) for i in "abc"], ns.Limits(9, 5, 2, 3), "municipal budget"),
+        ([candidate("a", 0.5, eh=8, pinned=Pin.IN)], Limits(5, 5, 1, 2), "hospital budget"),
+        ([candidate("a", 0.5)], Limits(5, 5, 2, 3), "only 1 candidates are eligible"),
+        ([candidate(i, 0.5, em=3) for i in "abc"], Limits(9, 5, 2, 3), "municipal budget"),
     ],
 )
 def test_infeasible_proposals_say_why(candidates, limits, why):
-    proposal = ns.propose(candidates, limits)
-    assert proposal.status is ns.Status.INFEASIBLE
+    proposal = propose(candidates, limits)
+    assert proposal.status is Status.INFEASIBLE
     assert why in proposal.infeasible_reason
-    assert all(e.reason is ns.Reason.INFEASIBLE for e in proposal.explanations)
+    assert all(e.reason is Reason.INFEASIBLE for e in proposal.explanations)
 
 
 def test_bad_candidates_and_limits_are_refused():
     with pytest.raises(ValueError, match="effort_hospitals"):
         candidate("a", 0.5, eh=-1)
     with pytest.raises(ValueError, match="min"):
-        ns.Limits(1, 1, size_min=3, size_max=2)
+        Limits(1, 1, size_min=3, size_max=2)
     with pytest.raises(ValueError, match="unique"):
-        ns.propose([candidate("a", 0.1), candidate("a", 0.2)], ns.Limits(1, 1, 0, 1))
+        propose([candidate("a", 0.1), candidate("a", 0.2)], Limits(1, 1, 0, 1))
 
 
 # --- sensitivity -----------------------------------------------------------------------------
@@ -442,13 +441,13 @@ def random_scored(n, n_needs, seed):
         for _ in range(n)
     ]
     candidates = [
-        ns.Candidate(
+        Candidate(
             j,
             sc.score(item).priority,
             item.effort_hospitals,
             item.effort_municipalities,
             tuple(f"n{u}" for u in rng.choice(n_needs, int(rng.random() < 0.3))) if n_needs else (),
-            ns.Pin.IN if j == 0 else ns.Pin.OUT if j == 1 else None,
+            Pin.IN if j == 0 else Pin.OUT if j == 1 else None,
         )
         for j, item in enumerate(items)
     ]
@@ -468,19 +467,17 @@ def test_sensitivity_equals_solving_every_draw_on_its_own(
     n, n_needs, hospitals, municipalities, size_min, seed, path
 ):
     items, candidates = random_scored(n, n_needs, seed)
-    limits = ns.Limits(hospitals, municipalities, size_min=size_min, size_max=6)
+    limits = Limits(hospitals, municipalities, size_min=size_min, size_max=6)
     unit = sc.unit_priorities(items)
     draws = sc.draw_weights(sc.DEFAULT_WEIGHTS, concentration=20, draws=60, seed=seed)
-    result = ns.inclusion_probabilities(candidates, unit, draws, limits)
-    assert result.status is ns.Status.OPTIMAL
+    result = inclusion_probabilities(candidates, unit, draws, limits)
+    assert result.status is Status.OPTIMAL
     assert result.by_relaxation + result.by_lp + result.by_solver == 60
     assert getattr(result, path) == 60
     counts = np.zeros(n)
     for w in draws:
         p = unit @ w
-        one = ns.propose(
-            [replace(c, priority=float(p[j])) for j, c in enumerate(candidates)], limits
-        )
+        one = propose([replace(c, priority=float(p[j])) for j, c in enumerate(candidates)], limits)
         counts[list(one.chosen)] += 1
     np.testing.assert_allclose(result.probabilities, counts / 60)
     assert result.probabilities[0] == 1 and result.probabilities[1] == 0  # pinned in, out
@@ -488,18 +485,19 @@ def test_sensitivity_equals_solving_every_draw_on_its_own(
 
 def test_sensitivity_of_an_infeasible_proposal_is_all_zero():
     items, candidates = random_scored(25, 5, 5)
-    limits = ns.Limits(6, 6, size_min=3, size_max=6)
+    limits = Limits(6, 6, size_min=3, size_max=6)
     draws = sc.draw_weights(sc.DEFAULT_WEIGHTS, concentration=20, draws=10, seed=5)
-    result = ns.inclusion_probabilities(candidates, sc.unit_priorities(items), draws, limits)
-    assert result.status is ns.Status.INFEASIBLE
-    assert ns.propose(candidates, limits).status is ns.Status.INFEASIBLE
+    result = inclusion_probabilities(candidates, sc.unit_priorities(items), draws, limits)
+    assert result.status is Status.INFEASIBLE
+    assert propose(candidates, limits).status is Status.INFEASIBLE
     assert not result.probabilities.any()
 
 
 def test_highs_banner_never_reaches_stdout():
     code = (
-        "from korona.portfolio import netlist_solver as ns\n"
-        "ns.propose([ns.Candidate('a', 1.0, 1, 1)], ns.Limits(1, 1, 1, 1))\n"
+        "from korona.portfolio.netlist.solver.proposal import propose\n"
+        "from korona.portfolio.netlist.solver.vocabulary import Candidate, Limits\n"
+        "propose([Candidate('a', 1.0, 1, 1)], Limits(1, 1, 1, 1))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(

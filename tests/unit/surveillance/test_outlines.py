@@ -12,17 +12,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from korona.surveillance.outlines import (
-    COUNTY_OUTLINE_FILE,
-    ISLAND_NEAREST_FACTOR,
-    MUNICIPALITY_OUTLINE_FILE,
+from korona.surveillance.choropleth import (
     SVG_UNITS_PER_KM,
     Area,
     Bounds,
-    OutlineError,
     map_geometry,
-    neighbours,
     render_choropleth,
+)
+from korona.surveillance.neighbours import ISLAND_NEAREST_FACTOR, neighbours
+from korona.surveillance.outlines import (
+    COUNTY_OUTLINE_FILE,
+    MUNICIPALITY_OUTLINE_FILE,
+    OutlineError,
     transverse_mercator_km,
 )
 

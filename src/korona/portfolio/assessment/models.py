@@ -18,8 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import User, enum_column
-from korona.db import Base, UTCDateTime, utcnow
-from korona.portfolio.netlist_solver import Pin
+from korona.db import Base
+from korona.portfolio.columns import owner_key, timestamp_column
+from korona.portfolio.netlist.solver.vocabulary import Pin
 
 
 class WorkingGroup(Base):
@@ -30,7 +31,7 @@ class WorkingGroup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     theme: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
     members: Mapped[list[WorkingGroupMember]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="group"
@@ -49,12 +50,8 @@ class WorkingGroupMember(Base):
     __table_args__ = (UniqueConstraint("group_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("working_group.id", ondelete="CASCADE"), index=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
+    group_id: Mapped[int] = owner_key("working_group.id")
+    user_id: Mapped[int] = owner_key("user_account.id")
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
 
     group: Mapped[WorkingGroup] = relationship(back_populates="members")
@@ -84,12 +81,8 @@ class Assessment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    input_id: Mapped[int] = mapped_column(
-        ForeignKey("proposal_input.id", ondelete="CASCADE"), index=True
-    )
-    assessor_id: Mapped[int] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
+    input_id: Mapped[int] = owner_key("proposal_input.id")
+    assessor_id: Mapped[int] = owner_key("user_account.id")
     agreed: Mapped[bool] = mapped_column(Boolean, default=False)
     clinical_benefit: Mapped[int] = mapped_column(Integer)
     relief: Mapped[int] = mapped_column(Integer)
@@ -105,8 +98,8 @@ class Assessment(Base):
     privacy_minimum_met: Mapped[bool] = mapped_column(Boolean, default=True)
     clinical_safety_minimum_met: Mapped[bool] = mapped_column(Boolean, default=True)
     reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
 
     assessor: Mapped[User] = relationship(lazy="joined")
 
@@ -117,14 +110,10 @@ class AssessmentNote(Base):
     __tablename__ = "assessment_note"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    input_id: Mapped[int] = mapped_column(
-        ForeignKey("proposal_input.id", ondelete="CASCADE"), index=True
-    )
-    author_id: Mapped[int] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
+    input_id: Mapped[int] = owner_key("proposal_input.id")
+    author_id: Mapped[int] = owner_key("user_account.id")
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
 
 class WeightsVersion(Base):
@@ -144,7 +133,7 @@ class WeightsVersion(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
     created_by: Mapped[User | None] = relationship(lazy="joined")
 
@@ -162,7 +151,7 @@ class AssessmentSetting(Base):
     budget_municipalities: Mapped[float] = mapped_column(Float, default=60.0)
     concentration: Mapped[float] = mapped_column(Float, default=100.0)
     draws: Mapped[int] = mapped_column(Integer, default=1000)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = timestamp_column()
 
 
 class ProposalPin(Base):
@@ -179,4 +168,4 @@ class ProposalPin(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()

@@ -12,14 +12,18 @@ from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.errors import N_, Conflict, InvalidInput
-from korona.portfolio import netlist_solver as solver
 from korona.portfolio import scoring
 from korona.portfolio.assessment import service
+from korona.portfolio.assessment.agreement import summarise
 from korona.portfolio.assessment.models import Assessment, AssessmentSetting, ProposalPin
 from korona.portfolio.assessment.schemas import Candidate, PinIn, Proposal, ProposalItem
+from korona.portfolio.gates import check_gates
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, InputNeed, InputStatus
 from korona.portfolio.need.models import Need, Urgency
+from korona.portfolio.netlist.solver import vocabulary as solver
+from korona.portfolio.netlist.solver.proposal import propose as propose_exactly
+from korona.portfolio.netlist.solver.sensitivity import inclusion_probabilities
 
 PIN = "proposal_pin"
 #: Weight draws are seeded so that the same data always gives the same probabilities.
@@ -50,7 +54,7 @@ def candidates(
     pins = {p.input_id: p for p in session.scalars(select(ProposalPin))}
     out = []
     for input_id, item in by_id.items():
-        effective = service.summarise(rows.get(input_id, [])).effective
+        effective = summarise(rows.get(input_id, [])).effective
         if effective is None:
             continue
         linked_needs = needs.get(input_id, [])
@@ -68,7 +72,7 @@ def candidates(
                 reference=item.reference,
                 title=item.title,
                 group=item.working_group,
-                gates=scoring.check_gates(service.gate_facts(effective), settings.horizon_months),
+                gates=check_gates(service.gate_facts(effective), settings.horizon_months),
                 breakdown=scoring.score(scores, weights),
                 scores=scores,
                 urgent_needs=tuple(sorted(n for n, u, _ in linked_needs if u == Urgency.CRITICAL)),
@@ -166,13 +170,11 @@ def _solve(
 ) -> tuple[solver.Proposal, tuple[float, ...]]:
     """Solve the proposal and its weight draws; remembered, because the page and its chart ask
     for the same solve and the answer depends on nothing else (the draws are seeded)."""
-    result = solver.propose(candidates, limits)
+    result = propose_exactly(candidates, limits)
     if not candidates or draws < 1 or result.status is not solver.Status.OPTIMAL:
         return result, ()
     matrix = scoring.draw_weights(weights, concentration, draws, SEED)
-    sensitivity = solver.inclusion_probabilities(
-        candidates, np.array(unit, dtype=float), matrix, limits
-    )
+    sensitivity = inclusion_probabilities(candidates, np.array(unit, dtype=float), matrix, limits)
     return result, tuple(float(p) for p in sensitivity.probabilities)
 
 

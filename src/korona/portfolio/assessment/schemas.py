@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from korona.portfolio.netlist_solver import Pin, Reason, Status, UncoveredNeed
+from korona.portfolio.gates import BenefitGroup, GateResult
+from korona.portfolio.netlist.solver.vocabulary import Pin, Reason, Status, UncoveredNeed
 from korona.portfolio.scoring import (
     CONFIDENCE_STEPS,
-    BenefitGroup,
     CriterionScores,
-    GateResult,
     ScoreBreakdown,
     Weights,
 )

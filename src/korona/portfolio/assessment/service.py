@@ -2,290 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
 from korona.audit import AuditAction
-from korona.auth.models import User
 from korona.auth.permissions import Principal
 from korona.auth.vocabulary import Role
 from korona.db import utcnow
-from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.errors import N_, Conflict, Forbidden, InvalidInput
+from korona.portfolio.assessment.agreement import (
+    GATE_FIELDS,
+    SCORE_FIELDS,
+    InputAssessments,
+    summarise,
+)
+from korona.portfolio.assessment.groups import group_ids_of, is_lead, is_member
 from korona.portfolio.assessment.models import (
     Assessment,
     AssessmentNote,
     AssessmentSetting,
     WeightsVersion,
-    WorkingGroup,
-    WorkingGroupMember,
 )
 from korona.portfolio.assessment.schemas import (
     AssessmentIn,
-    GroupIn,
-    MemberIn,
     NoteIn,
     SettingsIn,
     WeightsIn,
 )
+from korona.portfolio.gates import BenefitGroup, GateFacts
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, InputStatus
+from korona.portfolio.rows import record_change
 from korona.portfolio.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
-    SCORED_CRITERIA,
-    BenefitGroup,
-    GateFacts,
     Weights,
 )
 
-GROUP = "working_group"
 ASSESSMENT = "assessment"
 WEIGHTS = "weights_version"
 SETTINGS = "assessment_setting"
 
-#: The fields of an assessment that assessors score or record; equal fields mean equal scores.
-SCORE_FIELDS: tuple[str, ...] = (
-    *(c.value for c in SCORED_CRITERIA),
-    "effort_hospitals",
-    "effort_municipalities",
-    "confidence",
-)
-GATE_FIELDS: tuple[str, ...] = (
-    "benefit_groups",
-    "delivery_months",
-    "dpia_needed",
-    "privacy_minimum_met",
-    "clinical_safety_minimum_met",
-)
-
-
-# Working groups -------------------------------------------------------------------------------
-
-
-def list_groups(session: Session) -> list[WorkingGroup]:
-    """Return every working group by name."""
-    return list(session.scalars(select(WorkingGroup).order_by(WorkingGroup.name)))
-
-
-def get_group(session: Session, group_id: int) -> WorkingGroup:
-    """Return one working group or raise NotFound."""
-    group = session.get(WorkingGroup, group_id)
-    if group is None:
-        raise NotFound(N_("Working group {id} not found"), field="working_group_id", id=group_id)
-    return group
-
-
-def _name_taken(session: Session, name: str, group_id: int | None) -> None:
-    other = session.scalar(
-        select(WorkingGroup).where(func.lower(WorkingGroup.name) == name.lower())
-    )
-    if other is not None and other.id != group_id:
-        raise Conflict(N_("A working group named {name} exists"), field="name", name=name)
-
-
-def create_group(session: Session, principal: Principal, data: GroupIn) -> WorkingGroup:
-    """Create a working group for a theme."""
-    _name_taken(session, data.name, None)
-    group = WorkingGroup(name=data.name, theme=data.theme)
-    session.add(group)
-    session.flush()
-    audit.record(session, principal, AuditAction.CREATE, GROUP, group.id, after=_group_state(group))
-    return group
-
-
-def update_group(
-    session: Session, principal: Principal, group_id: int, data: GroupIn
-) -> WorkingGroup:
-    """Rename a working group or change its theme."""
-    group = get_group(session, group_id)
-    _name_taken(session, data.name, group.id)
-    before = _group_state(group)
-    group.name, group.theme = data.name, data.theme
-    session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
-    )
-    return group
-
-
-def _group_state(group: WorkingGroup) -> dict[str, object]:
-    return {
-        "name": group.name,
-        "theme": group.theme,
-        "members": sorted([m.user_id, m.is_lead] for m in group.members),
-    }
-
-
-def add_member(
-    session: Session, principal: Principal, group_id: int, data: MemberIn
-) -> WorkingGroupMember:
-    """Add an assessor to a working group, or change whether they lead it."""
-    group = get_group(session, group_id)
-    user = session.get(User, data.user_id)
-    if user is None or not user.is_active:
-        raise NotFound(N_("User {id} not found"), field="user_id", id=data.user_id)
-    if Role.ASSESSOR not in user.roles:
-        raise InvalidInput(
-            N_("Only users with the assessor role can join a working group"), field="user_id"
-        )
-    before = _group_state(group)
-    member = next((m for m in group.members if m.user_id == user.id), None)
-    if member is None:
-        member = WorkingGroupMember(user_id=user.id, is_lead=data.is_lead)
-        group.members.append(member)
-    else:
-        member.is_lead = data.is_lead
-    session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
-    )
-    return member
-
-
-def remove_member(session: Session, principal: Principal, group_id: int, user_id: int) -> None:
-    """Take a user out of a working group (their scores stay)."""
-    group = get_group(session, group_id)
-    member = next((m for m in group.members if m.user_id == user_id), None)
-    if member is None:
-        raise NotFound(N_("User {id} not found"), field="user_id", id=user_id)
-    before = _group_state(group)
-    group.members.remove(member)
-    session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        GROUP,
-        group.id,
-        before=before,
-        after=_group_state(group),
-    )
-
-
-def assessor_candidates(session: Session) -> list[User]:
-    """Return the active users who hold the assessor role, by name."""
-    users = session.scalars(select(User).where(User.is_active).order_by(User.name, User.email))
-    return [u for u in users if Role.ASSESSOR in u.roles]
-
-
-def group_ids_of(session: Session, user_id: int | None) -> set[int]:
-    """Return the ids of the working groups a user is a member of."""
-    if user_id is None:
-        return set()
-    return set(
-        session.scalars(
-            select(WorkingGroupMember.group_id).where(WorkingGroupMember.user_id == user_id)
-        )
-    )
-
-
-def is_member(session: Session, principal: Principal, item: Input) -> bool:
-    """Return whether the principal assesses in the input's working group."""
-    return item.working_group_id is not None and item.working_group_id in group_ids_of(
-        session, principal.user_id
-    )
-
-
-def is_lead(session: Session, principal: Principal, item: Input) -> bool:
-    """Return whether the principal leads the input's working group."""
-    if item.working_group_id is None or principal.user_id is None:
-        return False
-    return bool(
-        session.scalar(
-            select(WorkingGroupMember.is_lead).where(
-                WorkingGroupMember.group_id == item.working_group_id,
-                WorkingGroupMember.user_id == principal.user_id,
-            )
-        )
-    )
-
 
 # Assessments ----------------------------------------------------------------------------------
-
-
-class Agreement(StrEnum):
-    """Whether an input's scores are settled: the state shown beside its spread."""
-
-    NONE = "none"  # not scored yet
-    SINGLE = "single"  # one assessor
-    UNANIMOUS = "unanimous"  # several assessors, equal scores
-    DIFFER = "differ"  # several assessors disagree: the lead must record the agreed score
-    AGREED = "agreed"  # the lead recorded the agreed score
-
-
-@dataclass(frozen=True)
-class Spread:
-    """The individual scores of one field, their lowest and highest."""
-
-    field: str
-    values: tuple[float, ...]
-    low: float
-    high: float
-
-    @property
-    def differs(self) -> bool:
-        """Whether the assessors gave different values."""
-        return self.low != self.high
-
-
-@dataclass(frozen=True)
-class InputAssessments:
-    """Every assessment of one input and what follows from them."""
-
-    individual: tuple[Assessment, ...]
-    agreed: Assessment | None
-    agreement: Agreement
-    effective: Assessment | None
-    spread: tuple[Spread, ...]
-
-
-def _key(a: Assessment) -> tuple[object, ...]:
-    return (
-        *(getattr(a, f) for f in SCORE_FIELDS),
-        tuple(sorted(a.benefit_groups)),
-        *(getattr(a, f) for f in GATE_FIELDS[1:]),
-    )
-
-
-def summarise(rows: Sequence[Assessment]) -> InputAssessments:
-    """Return the individual and agreed assessments of one input, their spread and agreement.
-
-    The effective assessment is the agreed one if recorded; otherwise the only one, or the one
-    all assessors share; when assessors differ there is none until the lead records it.
-    """
-    individual = tuple(sorted((a for a in rows if not a.agreed), key=lambda a: a.id))
-    agreed = next((a for a in rows if a.agreed), None)
-    spread = tuple(
-        Spread(f, vals, min(vals), max(vals))
-        for f in SCORE_FIELDS
-        if (vals := tuple(float(getattr(a, f)) for a in individual))
-    )
-    if agreed is not None:
-        return InputAssessments(individual, agreed, Agreement.AGREED, agreed, spread)
-    if not individual:
-        return InputAssessments(individual, None, Agreement.NONE, None, spread)
-    if len(individual) == 1:
-        return InputAssessments(individual, None, Agreement.SINGLE, individual[0], spread)
-    if len({_key(a) for a in individual}) == 1:
-        return InputAssessments(individual, None, Agreement.UNANIMOUS, individual[0], spread)
-    return InputAssessments(individual, None, Agreement.DIFFER, None, spread)
 
 
 def assessments_of(session: Session, input_id: int) -> InputAssessments:
@@ -349,14 +112,13 @@ def _upsert(
         row.assessor_id = principal.user_id  # type: ignore[assignment]
     _write(row, data)
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         ASSESSMENT,
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
+        row,
+        before,
     )
     return row
 
@@ -529,13 +291,12 @@ def update_settings(session: Session, principal: Principal, data: SettingsIn) ->
         setattr(row, name, value)
     row.updated_at = utcnow()
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         SETTINGS,
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
+        row,
+        before,
     )
     return row

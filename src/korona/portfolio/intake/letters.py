@@ -1,18 +1,21 @@
-"""Letters (brev) to submitters: default templates and filling them in."""
+"""Letters (brev) to submitters: default templates, editing them and filling them in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from string import Formatter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from korona import audit
+from korona.audit import AuditAction
+from korona.auth.permissions import Principal
+from korona.db import utcnow
 from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
-
-LANGUAGES = ("nb", "en")
+from korona.portfolio.rows import record_change
+from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
 
 #: The fields a template may use, for the template editor's help text.
 FIELDS = (
@@ -97,19 +100,6 @@ DEFAULT_LETTERS: dict[tuple[LetterKind, str], tuple[str, str]] = {
 }
 
 
-def check_template(text: str) -> None:
-    """Refuse a template that uses an unknown {field} or has unbalanced braces."""
-    try:
-        names = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
-    except ValueError as error:
-        raise InvalidInput(N_("The template has unbalanced braces"), field="body") from error
-    unknown = sorted({name for name in names if name not in FIELDS})
-    if unknown:
-        raise InvalidInput(
-            N_("Unknown field {{{name}}} in the template"), field="body", name=unknown[0]
-        )
-
-
 def get_template(session: Session, letter: LetterKind, language: str) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
@@ -125,4 +115,45 @@ def get_template(session: Session, letter: LetterKind, language: str) -> tuple[s
 
 def fill(text: str, values: Mapping[str, Any]) -> str:
     """Fill in ``{field}`` values; a field without a value becomes empty text."""
-    return text.format_map({name: values.get(name, "") or "" for name in FIELDS})
+    return fill_fields(text, values, FIELDS)
+
+
+def update_template(
+    session: Session,
+    principal: Principal,
+    letter: LetterKind,
+    language: str,
+    subject: str,
+    body: str,
+) -> LetterTemplate:
+    """Change a letter template after checking it uses only known fields."""
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("Unknown language '{language}'"), field="language", language=language)
+    subject, body = subject.strip(), body.strip()
+    if len(subject) < 3 or len(body) < 10:
+        raise InvalidInput(N_("The letter needs a subject and a body"), field="body")
+    check_fields(subject, FIELDS)
+    check_fields(body, FIELDS)
+    row = session.scalar(
+        select(LetterTemplate).where(
+            LetterTemplate.letter == letter, LetterTemplate.language == language
+        )
+    )
+    if row is None:
+        row = LetterTemplate(letter=letter, language=language, subject="", body="")
+        session.add(row)
+        session.flush()
+    before = audit.snapshot(row)
+    row.subject, row.body, row.updated_at = subject, body, utcnow()
+    session.flush()
+    record_change(session, principal, AuditAction.UPDATE, "letter_template", row, before)
+    return row
+
+
+def list_templates(session: Session) -> list[tuple[LetterKind, str, str, str]]:
+    """Return every letter template as (letter, language, subject, body)."""
+    return [
+        (letter, language, *get_template(session, letter, language))
+        for letter in LetterKind
+        for language in LANGUAGES
+    ]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from korona.auth.models import Organisation, enum_column
 from korona.db import Base, UTCDateTime, utcnow
 from korona.portfolio.assessment.models import WorkingGroup
+from korona.portfolio.columns import owner_key, timestamp_column
 from korona.portfolio.solution.models import Solution
 
 
@@ -107,7 +108,7 @@ class Input(Base):
     #: When the office dealt with an input whose status stays "received" (linked to needs):
     #: it has left the triage queue.
     triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = timestamp_column()
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     covered_by: Mapped[Solution | None] = relationship(lazy="joined")
@@ -135,10 +136,8 @@ class InputNeed(Base):
     __table_args__ = (UniqueConstraint("input_id", "need_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    input_id: Mapped[int] = mapped_column(
-        ForeignKey("proposal_input.id", ondelete="CASCADE"), index=True
-    )
-    need_id: Mapped[int] = mapped_column(ForeignKey("need.id", ondelete="CASCADE"), index=True)
+    input_id: Mapped[int] = owner_key("proposal_input.id")
+    need_id: Mapped[int] = owner_key("need.id")
     #: The merged input this link was carried over from (undoing the merge removes it).
     merged_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("proposal_input.id", ondelete="CASCADE")
@@ -151,15 +150,13 @@ class InputAttachment(Base):
     __tablename__ = "input_attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    input_id: Mapped[int] = mapped_column(
-        ForeignKey("proposal_input.id", ondelete="CASCADE"), index=True
-    )
+    input_id: Mapped[int] = owner_key("proposal_input.id")
     filename: Mapped[str] = mapped_column(String(200))
     media_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     storage_name: Mapped[str] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
 
 class InputMessage(Base):
@@ -168,16 +165,14 @@ class InputMessage(Base):
     __tablename__ = "input_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    input_id: Mapped[int] = mapped_column(
-        ForeignKey("proposal_input.id", ondelete="CASCADE"), index=True
-    )
+    input_id: Mapped[int] = owner_key("proposal_input.id")
     letter: Mapped[LetterKind] = mapped_column(enum_column(LetterKind))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     outbox_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox_message.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
 
 class LetterTemplate(Base):
@@ -191,4 +186,4 @@ class LetterTemplate(Base):
     language: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = timestamp_column()

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -14,18 +13,17 @@ from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput
-from korona.portfolio.assessment import service as assessment
-from korona.portfolio.intake import letters
+from korona.portfolio.assessment import groups
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import (
     Input,
     InputNeed,
     InputStatus,
     LetterKind,
-    LetterTemplate,
 )
 from korona.portfolio.intake.service import StatusLinks
 from korona.portfolio.matching import DocumentKind, Match, MatchIndex
+from korona.portfolio.rows import record_change
 from korona.portfolio.solution import service as solutions
 
 ENTITY = intake.ENTITY
@@ -95,13 +93,13 @@ def _move(
 def _record_status(
     session: Session, principal: Principal, item: Input, before: dict[str, object]
 ) -> None:
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.STATUS,
         ENTITY,
-        item.id,
-        before=before,
+        item,
+        before,
         after=audit.snapshot(item, exclude={"token_salt"}),
     )
 
@@ -123,13 +121,13 @@ def link_needs(
         # Linking is this input's triage outcome: it leaves the queue (its status stays).
         item.triaged_at = item.updated_at
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        item.id,
-        before={"need_ids": before},
+        item,
+        {"need_ids": before},
         after={"need_ids": item.need_ids},
     )
     return item
@@ -189,6 +187,15 @@ def _kept_state(session: Session, kept: Input) -> dict[str, object]:
     return {"merged": merged, "need_ids": kept.need_ids}
 
 
+def _record_kept(
+    session: Session, principal: Principal, kept: Input, before: dict[str, object]
+) -> None:
+    after = _kept_state(session, kept)
+    audit.record(
+        session, principal, AuditAction.UPDATE, ENTITY, kept.id, before=before, after=after
+    )
+
+
 def mark_duplicate(
     session: Session,
     principal: Principal,
@@ -238,15 +245,7 @@ def mark_duplicate(
         reason=why,
     )
     _record_status(session, principal, item, before)
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        kept.id,
-        before=kept_before,
-        after=_kept_state(session, kept),
-    )
+    _record_kept(session, principal, kept, kept_before)
     return item
 
 
@@ -286,15 +285,7 @@ def undo_merge(session: Session, principal: Principal, input_id: int) -> Input:
     kept.need_links = [link for link in kept.need_links if link.merged_from_id != item.id]
     session.flush()
     _record_status(session, principal, item, before)
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        kept.id,
-        before=kept_before,
-        after=_kept_state(session, kept),
-    )
+    _record_kept(session, principal, kept, kept_before)
     return item
 
 
@@ -308,7 +299,7 @@ def send_to_working_group(
     """Send an input to a working group (arbeidsgruppe) for assessment."""
     if working_group_id is None:
         raise InvalidInput(N_("Choose the working group"), field="working_group_id")
-    group = assessment.get_group(session, working_group_id)
+    group = groups.get_group(session, working_group_id)
     item = intake.get_input(session, input_id)
     before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group_id=group.id)
     intake.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group.name)
@@ -398,52 +389,3 @@ def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Ma
             exclude=(DocumentKind.INPUT, item.id),
         )
     return found
-
-
-def update_template(
-    session: Session,
-    principal: Principal,
-    letter: LetterKind,
-    language: str,
-    subject: str,
-    body: str,
-) -> LetterTemplate:
-    """Change a letter template after checking it uses only known fields."""
-    if language not in letters.LANGUAGES:
-        raise InvalidInput(N_("Unknown language '{language}'"), field="language", language=language)
-    subject, body = subject.strip(), body.strip()
-    if len(subject) < 3 or len(body) < 10:
-        raise InvalidInput(N_("The letter needs a subject and a body"), field="body")
-    letters.check_template(subject)
-    letters.check_template(body)
-    row = session.scalar(
-        select(LetterTemplate).where(
-            LetterTemplate.letter == letter, LetterTemplate.language == language
-        )
-    )
-    if row is None:
-        row = LetterTemplate(letter=letter, language=language, subject="", body="")
-        session.add(row)
-        session.flush()
-    before = audit.snapshot(row)
-    row.subject, row.body, row.updated_at = subject, body, utcnow()
-    session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        "letter_template",
-        row.id,
-        before=before,
-        after=audit.snapshot(row),
-    )
-    return row
-
-
-def list_templates(session: Session) -> list[tuple[LetterKind, str, str, str]]:
-    """Return every letter template as (letter, language, subject, body)."""
-    return [
-        (letter, language, *letters.get_template(session, letter, language))
-        for letter in LetterKind
-        for language in letters.LANGUAGES
-    ]

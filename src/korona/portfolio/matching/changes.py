@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from korona.db import Base, UTCDateTime, utcnow
 from korona.portfolio.intake.models import Input
-from korona.portfolio.matching.engine import DocumentKind
+from korona.portfolio.matching.documents import DocumentKind
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 

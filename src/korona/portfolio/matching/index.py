@@ -19,7 +19,8 @@ from korona.db import make_engine
 from korona.files import write_atomically
 from korona.portfolio.intake.models import Input, InputStatus
 from korona.portfolio.matching.changes import KIND_OF, MatchChange
-from korona.portfolio.matching.engine import Document, DocumentKind, MatchIndex
+from korona.portfolio.matching.documents import Document, DocumentKind
+from korona.portfolio.matching.engine import MatchIndex
 from korona.portfolio.need.models import Need, NeedStatus
 from korona.portfolio.solution.models import Solution
 

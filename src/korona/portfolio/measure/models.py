@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import Organisation, User, enum_column
 from korona.db import Base, UTCDateTime, utcnow
+from korona.portfolio.columns import owner_key, timestamp_column
 from korona.portfolio.need.models import Need
 
 
@@ -89,8 +90,8 @@ class Measure(Base):
     input_id: Mapped[int | None] = mapped_column(
         ForeignKey("proposal_input.id", ondelete="SET NULL"), unique=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     owner: Mapped[Organisation | None] = relationship(lazy="joined")
@@ -125,10 +126,8 @@ class MeasureNeed(Base):
     __table_args__ = (UniqueConstraint("measure_id", "need_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    measure_id: Mapped[int] = mapped_column(
-        ForeignKey("measure.id", ondelete="CASCADE"), index=True
-    )
-    need_id: Mapped[int] = mapped_column(ForeignKey("need.id", ondelete="CASCADE"), index=True)
+    measure_id: Mapped[int] = owner_key("measure.id")
+    need_id: Mapped[int] = owner_key("need.id")
 
     need: Mapped[Need] = relationship(lazy="joined")
 
@@ -139,9 +138,7 @@ class Milestone(Base):
     __tablename__ = "milestone"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    measure_id: Mapped[int] = mapped_column(
-        ForeignKey("measure.id", ondelete="CASCADE"), index=True
-    )
+    measure_id: Mapped[int] = owner_key("measure.id")
     title: Mapped[str] = mapped_column(String(200))
     planned_date: Mapped[date] = mapped_column(Date)
     done_date: Mapped[date | None] = mapped_column(Date)
@@ -153,9 +150,7 @@ class ProgressReport(Base):
     __tablename__ = "progress_report"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    measure_id: Mapped[int] = mapped_column(
-        ForeignKey("measure.id", ondelete="CASCADE"), index=True
-    )
+    measure_id: Mapped[int] = owner_key("measure.id")
     rag: Mapped[Rag] = mapped_column(enum_column(Rag))
     text: Mapped[str] = mapped_column(Text)
     next_milestone: Mapped[str] = mapped_column(String(200), default="")
@@ -177,17 +172,13 @@ class ExperienceNote(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    solution_id: Mapped[int | None] = mapped_column(
-        ForeignKey("solution.id", ondelete="CASCADE"), index=True
-    )
-    measure_id: Mapped[int | None] = mapped_column(
-        ForeignKey("measure.id", ondelete="CASCADE"), index=True
-    )
+    solution_id: Mapped[int | None] = owner_key("solution.id")
+    measure_id: Mapped[int | None] = owner_key("measure.id")
     note: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
@@ -203,7 +194,7 @@ class NoticeTemplate(Base):
     language: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = timestamp_column()
 
 
 class ReviewReminder(Base):
@@ -218,4 +209,4 @@ class ReviewReminder(Base):
     outbox_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox_message.id", ondelete="SET NULL")
     )
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime] = timestamp_column()

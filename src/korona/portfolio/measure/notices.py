@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from string import Formatter
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +19,7 @@ from korona.notify import service as outbox
 from korona.portfolio.intake.models import Input, InputNeed
 from korona.portfolio.measure.models import Measure, NoticeKind, NoticeTemplate, ReviewReminder
 from korona.portfolio.need.models import Need, NeedStatus
-
-LANGUAGES = ("nb", "en")
+from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
 
 #: The fields a template may use.
 FIELDS = ("name", "measure", "owner", "needs", "measure_url", "need", "review_by_date", "need_url")
@@ -54,19 +52,6 @@ DEFAULT_NOTICES: dict[tuple[NoticeKind, str], tuple[str, str]] = {
 }
 
 
-def check_template(text: str) -> None:
-    """Refuse a template that uses an unknown {field} or has unbalanced braces."""
-    try:
-        names = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
-    except ValueError as error:
-        raise InvalidInput(N_("The template has unbalanced braces"), field="body") from error
-    unknown = sorted({name for name in names if name not in FIELDS})
-    if unknown:
-        raise InvalidInput(
-            N_("Unknown field {{{name}}} in the template"), field="body", name=unknown[0]
-        )
-
-
 def get_template(session: Session, kind: NoticeKind, language: str) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
@@ -84,8 +69,8 @@ def save_template(
     """Store an edited template (subject and body are checked for known fields)."""
     if language not in LANGUAGES:
         raise InvalidInput(N_("Unknown language {language}"), field="language", language=language)
-    check_template(subject)
-    check_template(body)
+    check_fields(subject, FIELDS)
+    check_fields(body, FIELDS)
     row = session.scalar(
         select(NoticeTemplate).where(
             NoticeTemplate.kind == kind, NoticeTemplate.language == language
@@ -111,7 +96,7 @@ def save_template(
 
 def fill(text: str, values: Mapping[str, Any]) -> str:
     """Fill in ``{field}`` values; a field without a value becomes empty text."""
-    return text.format_map({name: values.get(name, "") or "" for name in FIELDS})
+    return fill_fields(text, values, FIELDS)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from korona.portfolio.measure.schemas import (
     StatusChange,
 )
 from korona.portfolio.need.models import Need
+from korona.portfolio.rows import get_or_raise, record_change
 from korona.portfolio.solution.models import Solution
 
 ENTITY = "measure"
@@ -71,13 +72,13 @@ def set_programme_active(
         raise NotFound(N_("Programme {id} does not exist"), id=programme_id)
     before = {"active": programme.active}
     programme.active = active
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         "programme",
-        programme.id,
-        before=before,
+        programme,
+        before,
         after={"active": active},
     )
     return programme
@@ -85,10 +86,7 @@ def set_programme_active(
 
 def get_measure(session: Session, measure_id: int) -> Measure:
     """Return the measure or raise NotFound."""
-    measure = session.get(Measure, measure_id)
-    if measure is None:
-        raise NotFound(N_("Measure {id} does not exist"), id=measure_id)
-    return measure
+    return get_or_raise(session, Measure, measure_id, N_("Measure {id} does not exist"))
 
 
 def measure_for_input(session: Session, input_id: int) -> Measure | None:
@@ -168,14 +166,8 @@ def update_measure(
     ]
     measure.updated_at = utcnow()
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        measure.id,
-        before=before,
-        after=_snapshot(measure),
+    record_change(
+        session, principal, AuditAction.UPDATE, ENTITY, measure, before, after=_snapshot(measure)
     )
     return measure
 
@@ -209,13 +201,13 @@ def change_status(
         measure.delivered_at = utcnow()
     measure.updated_at = utcnow()
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.STATUS,
         ENTITY,
-        measure.id,
-        before=before,
+        measure,
+        before,
         after={"status": measure.status.value, "stop_reason": measure.stop_reason},
     )
     if change.status == MeasureStatus.DELIVERED:
@@ -237,14 +229,7 @@ def add_milestone(
     session.add(milestone)
     session.flush()
     session.refresh(measure, ["milestones"])
-    audit.record(
-        session,
-        principal,
-        AuditAction.CREATE,
-        "milestone",
-        milestone.id,
-        after=audit.snapshot(milestone),
-    )
+    record_change(session, principal, AuditAction.CREATE, "milestone", milestone)
     return milestone
 
 
@@ -258,13 +243,13 @@ def complete_milestone(
     if milestone.done_date is not None:
         raise Conflict(N_("The milestone is done already"))
     milestone.done_date = done
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         "milestone",
-        milestone.id,
-        before={"done_date": None},
+        milestone,
+        {"done_date": None},
         after={"done_date": done.isoformat()},
     )
     return milestone
@@ -300,12 +285,12 @@ def report_progress(
     session.add(report)
     session.flush()
     session.refresh(measure, ["reports"])
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.CREATE,
         "progress_report",
-        report.id,
+        report,
         after={"measure_id": measure.id, "rag": data.rag.value, "text": data.text},
     )
     return report
@@ -377,14 +362,7 @@ def share_experience(
     )
     session.add(note)
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.CREATE,
-        "experience_note",
-        note.id,
-        after=audit.snapshot(note),
-    )
+    record_change(session, principal, AuditAction.CREATE, "experience_note", note)
     return note
 
 

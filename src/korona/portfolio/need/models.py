@@ -9,8 +9,9 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import Organisation, Sector, User, enum_column
-from korona.db import Base, UTCDateTime, utcnow
+from korona.db import Base
 from korona.errors import N_
+from korona.portfolio.columns import timestamp_column
 
 
 class NeedStatus(StrEnum):
@@ -95,8 +96,8 @@ class Need(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship(lazy="select")

@@ -17,11 +17,12 @@ from korona.auth.models import Organisation, Role, Sector
 from korona.auth.permissions import Principal
 from korona.config import default_reference_dir
 from korona.db import utcnow
-from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.errors import N_, Conflict, Forbidden, InvalidInput
 from korona.municipalities import Municipalities
 from korona.portfolio.category import category_codes
 from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
+from korona.portfolio.rows import get_or_raise, record_change
 
 ENTITY = "need"
 
@@ -122,18 +123,13 @@ def record_need(
     )
     session.add(need)
     session.flush()
-    audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, need.id, after=audit.snapshot(need)
-    )
+    record_change(session, principal, AuditAction.CREATE, ENTITY, need)
     return need
 
 
 def get_need(session: Session, need_id: int) -> Need:
     """Return the need or raise NotFound."""
-    need = session.get(Need, need_id)
-    if need is None:
-        raise NotFound(N_("Need {id} does not exist"), id=need_id)
-    return need
+    return get_or_raise(session, Need, need_id, N_("Need {id} does not exist"))
 
 
 def can_edit(principal: Principal, need: Need) -> bool:
@@ -179,15 +175,7 @@ def update_need(
             setattr(need, key, value)
     need.updated_at = utcnow()
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        need.id,
-        before=before,
-        after=audit.snapshot(need),
-    )
+    record_change(session, principal, AuditAction.UPDATE, ENTITY, need, before)
     return need
 
 
@@ -205,15 +193,7 @@ def change_status(session: Session, principal: Principal, need_id: int, status: 
     need.status = status
     need.updated_at = utcnow()
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.STATUS,
-        ENTITY,
-        need.id,
-        before=before,
-        after=audit.snapshot(need),
-    )
+    record_change(session, principal, AuditAction.STATUS, ENTITY, need, before)
     return need
 
 

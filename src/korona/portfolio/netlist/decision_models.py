@@ -9,7 +9,8 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import User, enum_column
-from korona.db import Base, UTCDateTime, utcnow
+from korona.db import Base, UTCDateTime
+from korona.portfolio.columns import owner_key, timestamp_column
 
 
 class Capacity(StrEnum):
@@ -28,7 +29,7 @@ class Meeting(Base):
     title: Mapped[str] = mapped_column(String(200))
     held_on: Mapped[date] = mapped_column(Date, index=True)
     minutes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
     # Loaded when used (the meeting page), not with every decision that names the meeting.
     attendees: Mapped[list[MeetingAttendee]] = relationship(
@@ -49,9 +50,7 @@ class MeetingAttendee(Base):
     __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(
-        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
-    )
+    meeting_id: Mapped[int] = owner_key("meeting.id")
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     capacity: Mapped[Capacity] = mapped_column(enum_column(Capacity))
 
@@ -65,9 +64,7 @@ class AgendaItem(Base):
     __table_args__ = (UniqueConstraint("meeting_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(
-        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
-    )
+    meeting_id: Mapped[int] = owner_key("meeting.id")
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     decision: Mapped[str] = mapped_column(Text, default="")
@@ -82,12 +79,10 @@ class MeetingComment(Base):
     __tablename__ = "meeting_comment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(
-        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
-    )
+    meeting_id: Mapped[int] = owner_key("meeting.id")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
     user: Mapped[User | None] = relationship(lazy="joined")
 
@@ -108,7 +103,7 @@ class NetlistDecision(Base):
     approved_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    approved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    approved_at: Mapped[datetime] = timestamp_column()
     published_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -125,8 +120,6 @@ class NetlistChangeReason(Base):
     __table_args__ = (UniqueConstraint("version_id", "input_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("netlist_version.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[int] = owner_key("netlist_version.id")
     input_id: Mapped[int] = mapped_column(ForeignKey("proposal_input.id"))
     reason: Mapped[str] = mapped_column(Text)

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
-from korona.errors import N_, Conflict, NotFound
+from korona.errors import N_, Conflict
 from korona.portfolio.assessment.schemas import Proposal, ProposalItem
 from korona.portfolio.netlist.models import NetlistItem, NetlistStatus, NetlistVersion
-from korona.portfolio.netlist_solver import Status
+from korona.portfolio.netlist.solver.vocabulary import Status
+from korona.portfolio.rows import get_or_raise
 
 ENTITY = "netlist_version"
 
@@ -87,10 +88,7 @@ def create_draft(session: Session, principal: Principal, proposal: Proposal) -> 
 
 def get_version(session: Session, version_id: int) -> NetlistVersion:
     """Return one net-list version or raise NotFound."""
-    version = session.get(NetlistVersion, version_id)
-    if version is None:
-        raise NotFound(N_("Net-list version {id} not found"), id=version_id)
-    return version
+    return get_or_raise(session, NetlistVersion, version_id, N_("Net-list version {id} not found"))
 
 
 def list_versions(session: Session) -> list[NetlistVersion]:

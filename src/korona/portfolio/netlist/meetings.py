@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from korona import audit
 from korona.audit import AuditAction
 from korona.auth.models import User
 from korona.auth.permissions import Principal
@@ -25,6 +24,7 @@ from korona.portfolio.netlist.decision_models import (
     MeetingComment,
 )
 from korona.portfolio.netlist.models import NetlistVersion
+from korona.portfolio.rows import get_or_raise, record_change
 from korona.validation import CLEAN_TEXT, RowId, Title
 
 ENTITY = "meeting"
@@ -89,10 +89,7 @@ def list_meetings(session: Session) -> Sequence[Meeting]:
 
 def get_meeting(session: Session, meeting_id: int) -> Meeting:
     """Return the meeting or raise NotFound."""
-    meeting = session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFound(N_("Meeting {id} does not exist"), id=meeting_id)
-    return meeting
+    return get_or_raise(session, Meeting, meeting_id, N_("Meeting {id} does not exist"))
 
 
 def create_meeting(session: Session, principal: Principal, data: MeetingCreate) -> Meeting:
@@ -100,12 +97,12 @@ def create_meeting(session: Session, principal: Principal, data: MeetingCreate) 
     meeting = Meeting(title=data.title, held_on=data.held_on, minutes="", created_at=utcnow())
     session.add(meeting)
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.CREATE,
         ENTITY,
-        meeting.id,
+        meeting,
         after={"title": data.title, "held_on": data.held_on.isoformat()},
     )
     return meeting
@@ -128,12 +125,12 @@ def add_attendee(
     attendee = MeetingAttendee(meeting_id=meeting.id, user_id=user.id, capacity=data.capacity)
     meeting.attendees.append(attendee)
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        meeting.id,
+        meeting,
         after={"attendee": user.email, "capacity": data.capacity.value},
     )
     return attendee
@@ -165,9 +162,7 @@ def add_agenda_item(
     )
     meeting.agenda.append(item)
     session.flush()
-    audit.record(
-        session, principal, AuditAction.CREATE, "agenda_item", item.id, after=audit.snapshot(item)
-    )
+    record_change(session, principal, AuditAction.CREATE, "agenda_item", item)
     return item
 
 
@@ -180,13 +175,13 @@ def record_decision(
         raise NotFound(N_("Agenda item {id} does not exist"), id=item_id)
     before = {"decision": item.decision}
     item.decision = data.decision
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         "agenda_item",
-        item.id,
-        before=before,
+        item,
+        before,
         after={"decision": data.decision},
     )
     return item
@@ -199,13 +194,13 @@ def write_minutes(
     meeting = get_meeting(session, meeting_id)
     before = {"minutes": meeting.minutes}
     meeting.minutes = data.minutes
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        meeting.id,
-        before=before,
+        meeting,
+        before,
         after={"minutes": data.minutes},
     )
     return meeting
@@ -221,12 +216,12 @@ def comment(
     )
     meeting.comments.append(note)
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.CREATE,
         "meeting_comment",
-        note.id,
+        note,
         after={"meeting_id": meeting.id, "text": data.text},
     )
     return note

@@ -10,9 +10,10 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import User, enum_column
-from korona.db import Base, UTCDateTime, utcnow
+from korona.db import Base
+from korona.portfolio.columns import owner_key, timestamp_column
 from korona.portfolio.intake.models import Input
-from korona.portfolio.netlist_solver import Pin
+from korona.portfolio.netlist.solver.vocabulary import Pin
 
 
 class NetlistStatus(StrEnum):
@@ -37,7 +38,7 @@ class NetlistVersion(Base):
     objective: Mapped[float | None] = mapped_column(Float)
     solver: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -61,9 +62,7 @@ class NetlistItem(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("netlist_version.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[int] = owner_key("netlist_version.id")
     input_id: Mapped[int] = mapped_column(ForeignKey("proposal_input.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     priority: Mapped[float] = mapped_column(Float)

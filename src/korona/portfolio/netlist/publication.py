@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
-from korona import audit
 from korona.audit import AuditAction
 from korona.auth.models import Organisation
 from korona.auth.permissions import Principal
@@ -34,6 +33,7 @@ from korona.portfolio.netlist.decision_models import (
 )
 from korona.portfolio.netlist.diff import DiffRow, diff_versions
 from korona.portfolio.netlist.models import NetlistItem, NetlistStatus, NetlistVersion
+from korona.portfolio.rows import record_change
 from korona.validation import CLEAN_TEXT
 
 ENTITY = "netlist_version"
@@ -149,14 +149,8 @@ def update_note(session: Session, principal: Principal, number: int, note: str) 
     before = {"note": version.note}
     version.note = note
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        version.id,
-        before=before,
-        after={"note": note},
+    record_change(
+        session, principal, AuditAction.UPDATE, ENTITY, version, before, after={"note": note}
     )
     return version
 
@@ -181,12 +175,12 @@ def record_reason(
         session.add(row)
     row.reason = reason
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        version.id,
+        version,
         after={"input_id": input_id, "reason": reason},
     )
     return row
@@ -234,13 +228,13 @@ def approve(session: Session, principal: Principal, number: int, meeting_id: int
     session.flush()
     for entry in version.items:
         measure_for_item(session, principal, entry)
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.STATUS,
         ENTITY,
-        version.id,
-        before={"status": NetlistStatus.DRAFT.value},
+        version,
+        {"status": NetlistStatus.DRAFT.value},
         after={"status": NetlistStatus.APPROVED.value, "meeting_id": meeting.id},
     )
     return version
@@ -283,13 +277,13 @@ def publish(session: Session, principal: Principal, number: int) -> NetlistVersi
     session.flush()
     version.status = NetlistStatus.PUBLISHED
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.STATUS,
         ENTITY,
-        version.id,
-        before={"status": NetlistStatus.APPROVED.value},
+        version,
+        {"status": NetlistStatus.APPROVED.value},
         after={"status": NetlistStatus.PUBLISHED.value},
     )
     return version

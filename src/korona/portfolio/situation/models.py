@@ -8,7 +8,8 @@ from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import User
-from korona.db import Base, UTCDateTime, utcnow
+from korona.db import Base
+from korona.portfolio.columns import timestamp_column
 from korona.portfolio.need.models import Need
 
 
@@ -56,8 +57,8 @@ class SituationReport(Base):
     reported_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
 
     reported_by: Mapped[User | None] = relationship(lazy="select")
 
@@ -75,7 +76,7 @@ class SituationReportNeed(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("situation_report.id"), index=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("need.id"), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
 
     report: Mapped[SituationReport] = relationship(lazy="joined")
     need: Mapped[Need] = relationship(lazy="joined")

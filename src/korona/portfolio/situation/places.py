@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
+from korona import municipalities
 from korona.surveillance.geo import load_geography
 
 
@@ -32,14 +33,6 @@ class Places:
 def load_places(reference_dir: Path) -> Places:
     """Return the 356 municipalities and 11 counties of 2020, read once per folder."""
     geography = load_geography(reference_dir)
-    municipalities = {
-        code.removeprefix("municip"): name
-        for code, name in zip(
-            geography.municipalities["location_code"],
-            geography.municipalities["location_name"],
-            strict=True,
-        )
-    }
     counties = {
         code.removeprefix("county"): name
         for code, name in zip(
@@ -47,6 +40,6 @@ def load_places(reference_dir: Path) -> Places:
         )
     }
     return Places(
-        MappingProxyType(dict(sorted(municipalities.items()))),
+        municipalities.load(reference_dir).names,
         MappingProxyType(dict(sorted(counties.items()))),
     )

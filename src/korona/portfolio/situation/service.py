@@ -15,10 +15,11 @@ from korona.audit import AuditAction, AuditEntry
 from korona.auth.models import Organisation, OrganisationKind, Role
 from korona.auth.permissions import Principal
 from korona.db import utcnow
-from korona.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from korona.errors import N_, Conflict, Forbidden, InvalidInput
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import Need
 from korona.portfolio.need.schemas import NeedCreate
+from korona.portfolio.rows import get_or_raise, record_change
 from korona.portfolio.situation.models import SituationReport, SituationReportNeed
 from korona.portfolio.situation.places import Places
 from korona.portfolio.situation.schemas import (
@@ -104,9 +105,7 @@ def submit_report(
             municipality=places.municipality_name(number),
             week=data.week,
         ) from None
-    audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, report.id, after=audit.snapshot(report)
-    )
+    record_change(session, principal, AuditAction.CREATE, ENTITY, report)
     return report
 
 
@@ -125,24 +124,15 @@ def correct_report(
     report.updated_at = utcnow()
     report.reported_by_id = principal.user_id
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        report.id,
-        before=before,
-        after=audit.snapshot(report),
-    )
+    record_change(session, principal, AuditAction.UPDATE, ENTITY, report, before)
     return report
 
 
 def get_report(session: Session, report_id: int) -> SituationReport:
     """Return the report or raise NotFound."""
-    report = session.get(SituationReport, report_id)
-    if report is None:
-        raise NotFound(N_("Situation report {id} does not exist"), id=report_id)
-    return report
+    return get_or_raise(
+        session, SituationReport, report_id, N_("Situation report {id} does not exist")
+    )
 
 
 def find_report(session: Session, number: str, week: str) -> SituationReport | None:
@@ -286,13 +276,13 @@ def register_need(session: Session, principal: Principal, report_id: int, data: 
     need = need_service.create_need(session, principal, data)
     session.add(SituationReportNeed(report_id=report.id, need_id=need.id))
     session.flush()
-    audit.record(
+    record_change(
         session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
-        report.id,
-        before={"need_ids": need_ids(session, [report.id])[report.id][:-1]},
+        report,
+        {"need_ids": need_ids(session, [report.id])[report.id][:-1]},
         after={"need_ids": need_ids(session, [report.id])[report.id]},
     )
     return need

@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from korona.auth.models import enum_column
-from korona.db import Base, UTCDateTime, utcnow
+from korona.db import Base
+from korona.portfolio.columns import timestamp_column
 
 
 class SolutionStatus(StrEnum):
@@ -37,5 +38,5 @@ class Solution(Base):
     quality_assured: Mapped[bool] = mapped_column(Boolean, default=False)
     url: Mapped[str] = mapped_column(String(500), default="")
     contact: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()

@@ -12,8 +12,9 @@ from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.db import utcnow
-from korona.errors import N_, Conflict, InvalidInput, NotFound
+from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio.category import category_codes
+from korona.portfolio.rows import get_or_raise, record_change
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 
@@ -51,18 +52,13 @@ def create_solution(session: Session, principal: Principal, data: SolutionCreate
     )
     session.add(solution)
     session.flush()
-    audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, solution.id, after=audit.snapshot(solution)
-    )
+    record_change(session, principal, AuditAction.CREATE, ENTITY, solution)
     return solution
 
 
 def get_solution(session: Session, solution_id: int) -> Solution:
     """Return the solution or raise NotFound."""
-    solution = session.get(Solution, solution_id)
-    if solution is None:
-        raise NotFound(N_("Solution {id} does not exist"), id=solution_id)
-    return solution
+    return get_or_raise(session, Solution, solution_id, N_("Solution {id} does not exist"))
 
 
 def update_solution(
@@ -85,15 +81,7 @@ def update_solution(
         setattr(solution, key, value)
     solution.updated_at = utcnow()
     session.flush()
-    audit.record(
-        session,
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        solution.id,
-        before=before,
-        after=audit.snapshot(solution),
-    )
+    record_change(session, principal, AuditAction.UPDATE, ENTITY, solution, before)
     return solution
 
 

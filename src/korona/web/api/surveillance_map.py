@@ -20,7 +20,7 @@ from korona.surveillance.map_view import (
     map_tables,
     map_view,
 )
-from korona.surveillance.outlines import neighbours
+from korona.surveillance.neighbours import neighbours
 from korona.surveillance.series import Status
 from korona.web.deps import get_settings, require
 from korona.web.forms import FilterQuery

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from korona.auth.permissions import Permission, Principal
 from korona.portfolio import scoring
+from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.assessment import service
 from korona.portfolio.assessment.models import Assessment
 from korona.portfolio.assessment.schemas import (
@@ -24,6 +25,7 @@ from korona.portfolio.assessment.schemas import (
     SettingsIn,
     WeightsIn,
 )
+from korona.portfolio.gates import BenefitGroup, check_gates
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import workflow
 from korona.portfolio.intake.models import Input
@@ -120,8 +122,8 @@ def input_context(
     """Return what an input's assessment page shows."""
     summary = service.assessments_of(session, item.id)
     mine = next((a for a in summary.individual if a.assessor_id == principal.user_id), None)
-    member = service.is_member(session, principal, item)
-    lead = service.is_lead(session, principal, item)
+    member = working_groups.is_member(session, principal, item)
+    lead = working_groups.is_lead(session, principal, item)
     needs = _needs_of(session, item)
     coverage = scoring.need_coverage((n.urgency, str(n.sector)) for n in needs)
     settings = service.get_settings(session)
@@ -138,8 +140,8 @@ def input_context(
             confidence=effective.confidence,
         )
         breakdown = scoring.score(scores, weights)
-        gates = scoring.check_gates(service.gate_facts(effective), settings.horizon_months)
-        benefit_labels = [label(scoring.BenefitGroup(g)) for g in effective.benefit_groups]
+        gates = check_gates(service.gate_facts(effective), settings.horizon_months)
+        benefit_labels = [label(BenefitGroup(g)) for g in effective.benefit_groups]
     agreed_values = _form_from(
         summary.agreed or summary.effective or (summary.individual or [None])[0]
     )
@@ -165,7 +167,7 @@ def input_context(
         "anchors": scoring.ANCHORS,
         "effort_anchors": scoring.EFFORT_ANCHORS,
         "confidence_anchors": scoring.CONFIDENCE_ANCHORS,
-        "benefit_groups": list(scoring.BenefitGroup),
+        "benefit_groups": list(BenefitGroup),
         "solutions": solution_service.list_solutions(session),
         "notes": service.my_notes(session, principal, item.id),
         "values": _form_from(mine),
@@ -188,8 +190,8 @@ def assessment_queue(
         "rows": rows,
         "query": query,
         "filters": list(service.QueueFilter),
-        "groups": service.list_groups(session),
-        "my_groups": service.group_ids_of(session, principal.user_id),
+        "groups": working_groups.list_groups(session),
+        "my_groups": working_groups.group_ids_of(session, principal.user_id),
     }
     return render(request, "assessment/queue.html", context)
 
@@ -322,8 +324,8 @@ def _groups_page(
     status_code: int = 200,
 ) -> Response:
     context = {
-        "groups": service.list_groups(session),
-        "assessors": service.assessor_candidates(session),
+        "groups": working_groups.list_groups(session),
+        "assessors": working_groups.assessor_candidates(session),
         "errors": errors or {},
         "failed": failed,
     }
@@ -350,7 +352,8 @@ def create_group(
     """Create a working group."""
     data = {"name": text(form, "name"), "theme": text(form, "theme")}
     outcome = attempt(
-        session, lambda: service.create_group(session, principal, GroupIn.model_validate(data))
+        session,
+        lambda: working_groups.create_group(session, principal, GroupIn.model_validate(data)),
     )
     if isinstance(outcome, Rejected):
         return _groups_page(
@@ -371,7 +374,9 @@ def add_member(
     data = {"user_id": text(form, "user_id") or None, "is_lead": form.get("is_lead") == "on"}
     outcome = attempt(
         session,
-        lambda: service.add_member(session, principal, group_id, MemberIn.model_validate(data)),
+        lambda: working_groups.add_member(
+            session, principal, group_id, MemberIn.model_validate(data)
+        ),
     )
     if isinstance(outcome, Rejected):
         return _groups_page(
@@ -393,7 +398,9 @@ def remove_member(
     principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
 ) -> Response:
     """Take a member out of a working group."""
-    outcome = attempt(session, lambda: service.remove_member(session, principal, group_id, user_id))
+    outcome = attempt(
+        session, lambda: working_groups.remove_member(session, principal, group_id, user_id)
+    )
     if isinstance(outcome, Rejected):
         return _groups_page(
             request,

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, NotFound
-from korona.portfolio.assessment import service as assessment_service
+from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import attachments, workflow
 from korona.portfolio.intake import service as intake
@@ -357,7 +357,7 @@ def detail_context(
     if principal.can(Permission.INPUT_TRIAGE):
         context["solutions"] = solution_service.list_solutions(session)
         context["needs"] = need_service.list_needs(session, NeedFilter())
-        context["working_groups"] = assessment_service.list_groups(session)
+        context["working_groups"] = working_groups.list_groups(session)
     return context
 
 

@@ -18,8 +18,8 @@ from korona.portfolio.situation import service
 from korona.portfolio.situation.dashboard import WeekPoint, WeekSummary
 from korona.portfolio.situation.models import SituationReport
 from korona.portfolio.situation.places import Places
+from korona.surveillance.choropleth import Area, map_geometry, render_choropleth
 from korona.surveillance.colours import SEQUENTIAL_COLOURS, STATUS_COLOURS, ColourScale
-from korona.surveillance.outlines import Area, map_geometry, render_choropleth
 from korona.surveillance.series import Status
 from korona.web import i18n
 from korona.web.charts import PALETTE

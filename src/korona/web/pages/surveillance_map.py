@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from korona.auth.permissions import Permission, Principal
+from korona.surveillance.choropleth import Area, map_geometry, render_choropleth
 from korona.surveillance.map_view import (
     ANY_SYNDROME,
     NO_DATA_FILL,
@@ -20,7 +21,6 @@ from korona.surveillance.map_view import (
     MapView,
 )
 from korona.surveillance.metrics import SUPPRESSED_LABEL
-from korona.surveillance.outlines import Area, map_geometry, render_choropleth
 from korona.surveillance.series import Status
 from korona.web import i18n
 from korona.web.api.surveillance_map import SOURCES, MapQuery, load_map

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput
-from korona.portfolio.assessment import service as assessment_service
+from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.intake import letters, workflow
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, LetterKind
@@ -96,7 +96,7 @@ def _queue_page(
         },
         "solutions": solution_service.list_solutions(session),
         "needs": need_service.list_needs(session, NeedFilter()),
-        "working_groups": assessment_service.list_groups(session),
+        "working_groups": working_groups.list_groups(session),
         "values": values,
         "errors": errors,
         "selected": set(values.get("input_ids", [])),
@@ -160,7 +160,7 @@ def letter_templates(
 ) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
     context: dict[str, Any] = {
-        "templates": workflow.list_templates(session),
+        "templates": letters.list_templates(session),
         "fields": letters.FIELDS,
         "errors": {},
         "failed": None,
@@ -181,7 +181,7 @@ def save_letter_template(
     def save() -> None:
         if letter not in set(LetterKind):
             raise InvalidInput(N_("Unknown letter"), field="letter")
-        workflow.update_template(
+        letters.update_template(
             session,
             principal,
             LetterKind(letter),
@@ -193,7 +193,7 @@ def save_letter_template(
     outcome = attempt(session, save)
     if isinstance(outcome, Rejected):
         context = {
-            "templates": workflow.list_templates(session),
+            "templates": letters.list_templates(session),
             "fields": letters.FIELDS,
             "errors": {"form": outcome.message},
             "failed": (letter, language),

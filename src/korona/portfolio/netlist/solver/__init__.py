@@ -1,0 +1,1 @@
+"""The exact net-list proposal (forslag til nettoliste): an integer program solved by HiGHS."""

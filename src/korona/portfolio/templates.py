@@ -1,0 +1,30 @@
+"""Editable letter templates: the languages they come in and the {field}s they may use."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from string import Formatter
+from typing import Any
+
+from korona.errors import N_, InvalidInput
+
+#: The languages every letter template exists in; the first is the fallback.
+LANGUAGES = ("nb", "en")
+
+
+def check_fields(text: str, fields: Collection[str]) -> None:
+    """Refuse a template that uses a {field} not in `fields` or has unbalanced braces."""
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
+    except ValueError as error:
+        raise InvalidInput(N_("The template has unbalanced braces"), field="body") from error
+    unknown = sorted({name for name in names if name not in fields})
+    if unknown:
+        raise InvalidInput(
+            N_("Unknown field {{{name}}} in the template"), field="body", name=unknown[0]
+        )
+
+
+def fill_fields(text: str, values: Mapping[str, Any], fields: Collection[str]) -> str:
+    """Fill in ``{field}`` values; a field without a value becomes empty text."""
+    return text.format_map({name: values.get(name, "") or "" for name in fields})
