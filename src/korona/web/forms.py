@@ -49,6 +49,12 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def filled(form: FormData, *names: str) -> dict[str, str]:
+    """Return the named fields that were filled in, as trimmed text (a blank one is left out,
+    so the model's default applies)."""
+    return {name: value for name in names if (value := text(form, name)) != ""}
+
+
 def field_errors(error: ValidationError) -> dict[str, str]:
     """Return the first translated message per form field."""
     errors: dict[str, str] = {}
@@ -74,6 +80,10 @@ class Rejected:
     def field(self) -> str:
         """Return the field of the first message."""
         return next(iter(self.errors))
+
+
+#: What a page drawn for a plain GET shows: no errors, status 200 (never mutated).
+NO_ERRORS = Rejected({}, 200)
 
 
 class FormErrors(Exception):
