@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from korona.auth.permissions import Principal
 from korona.web.forms import Rejected, attempt
 
 T = TypeVar("T")
@@ -38,3 +41,34 @@ def submit(
     if isinstance(outcome, Rejected):
         return redraw(outcome)
     return see_other(done(outcome) if callable(done) else done)
+
+
+@dataclass(frozen=True)
+class EntityForms:
+    """The forms on one entity's page (a meeting, a measure): each posts, and a refusal draws
+    that page again with the errors; success goes back to it (or to ``done``)."""
+
+    session: Session
+    principal: Principal
+    entity_id: int
+    redraw: Redraw
+    back: str
+
+    def post(self, field: str, action: Callable[[], object], done: str | None = None) -> Response:
+        """Run one form's service call; ``field`` names where errors without a field go."""
+        return submit(self.session, action, field=field, redraw=self.redraw, done=done or self.back)
+
+    def save(
+        self,
+        field: str,
+        call: Callable[[Session, Principal, int, Any], object],
+        model: type[BaseModel],
+        values: dict[str, Any],
+    ) -> Response:
+        """Validate the form's values as ``model`` and hand them to ``call`` for this entity."""
+        return self.post(
+            field,
+            lambda: call(
+                self.session, self.principal, self.entity_id, model.model_validate(values)
+            ),
+        )

@@ -39,6 +39,9 @@ from korona.web.templating import render
 router = APIRouter(prefix="/assessment", include_in_schema=False)
 router.include_router(assessment_setup.router)
 
+CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
+CanAssessmentScore = Annotated[Principal, Depends(require(Permission.ASSESSMENT_SCORE))]
+
 #: Checkboxes: present when ticked, absent otherwise.
 _FLAGS = ("dpia_needed", "privacy_minimum_met", "clinical_safety_minimum_met")
 _NUMBERS = (
@@ -180,7 +183,7 @@ def assessment_queue(
     request: Request,
     session: DbSession,
     query: Annotated[QueueQuery, Query()],
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    principal: CanAssessmentRead,
 ) -> Response:
     """Show the inputs in assessment of the user's working groups, filtered."""
     rows = service.queue(session, principal, query.show, query.group)
@@ -196,10 +199,7 @@ def assessment_queue(
 
 @router.get("/inputs/{input_id}")
 def assessment_page(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    input_id: RowId, request: Request, session: DbSession, principal: CanAssessmentRead
 ) -> Response:
     """Show an input's gates and criteria, every assessor's scores and the agreed score."""
     item = intake.get_input(session, input_id)
@@ -231,58 +231,48 @@ def _post(
     return submit(session, action, redraw=redraw, done=done)
 
 
-@router.post("/inputs/{input_id}/score")
-def save_score(
-    input_id: RowId,
+def _save_scores(
     request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    session: Session,
+    principal: Principal,
+    input_id: int,
+    form: FormData,
+    record: Callable[[Session, Principal, int, AssessmentIn], object],
+    which: str,
 ) -> Response:
-    """Record the assessor's own gates and scores."""
+    """Hand the scoring form to ``record``; ``which`` names the form ("score" or "agreed")."""
     values = _assessment_values(form)
 
     def save() -> object:
-        data = AssessmentIn.model_validate(values)
-        return service.save_assessment(session, principal, input_id, data)
+        return record(session, principal, input_id, AssessmentIn.model_validate(values))
 
-    done = f"/assessment/inputs/{input_id}?saved=score"
+    done = f"/assessment/inputs/{input_id}?saved={which}"
     return _post(
-        request, session, principal, input_id, save, failed="score", done=done, values=values
+        request, session, principal, input_id, save, failed=which, done=done, values=values
     )
+
+
+@router.post("/inputs/{input_id}/score")
+def save_score(
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
+) -> Response:
+    """Record the assessor's own gates and scores."""
+    record = service.save_assessment
+    return _save_scores(request, session, principal, input_id, form, record, "score")
 
 
 @router.post("/inputs/{input_id}/agreed")
 def save_agreed(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """Record the working group's agreed score (the group lead, with a reason)."""
-    values = _assessment_values(form)
-    return _post(
-        request,
-        session,
-        principal,
-        input_id,
-        lambda: service.record_agreed(
-            session, principal, input_id, AssessmentIn.model_validate(values)
-        ),
-        failed="agreed",
-        done=f"/assessment/inputs/{input_id}?saved=agreed",
-        values=values,
-    )
+    record = service.record_agreed
+    return _save_scores(request, session, principal, input_id, form, record, "agreed")
 
 
 @router.post("/inputs/{input_id}/overlap")
 def mark_overlap(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """The overlap gate failed: link the input to the existing solution and mark it covered."""
     values = {"solution_id": text(form, "solution_id") or None, "reason": text(form, "reason")}
@@ -300,11 +290,7 @@ def mark_overlap(
 
 @router.post("/inputs/{input_id}/notes")
 def add_note(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """Add a private note that only its author sees."""
     note = {"body": text(form, "body")}

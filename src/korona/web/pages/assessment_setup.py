@@ -6,7 +6,7 @@ Its routes sit under ``/assessment``: :mod:`korona.web.pages.assessment` include
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -23,6 +23,11 @@ from korona.web.handlers import submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
+CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
+CanWeightsManage = Annotated[Principal, Depends(require(Permission.WEIGHTS_MANAGE))]
+CanWorkingGroupManage = Annotated[Principal, Depends(require(Permission.WORKING_GROUP_MANAGE))]
 
 
 def _groups_page(
@@ -41,21 +46,14 @@ def _groups_page(
 
 
 @router.get("/groups")
-def groups(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
+def groups(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Show the working groups, their themes and members."""
     return _groups_page(request, session)
 
 
 @router.post("/groups")
 def create_group(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanWorkingGroupManage
 ) -> Response:
     """Create a working group."""
     data = {"name": text(form, "name"), "theme": text(form, "theme")}
@@ -85,7 +83,7 @@ def add_member(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
+    principal: CanWorkingGroupManage,
 ) -> Response:
     """Add an assessor to a working group (or make them its lead)."""
     data = {"user_id": text(form, "user_id") or None, "is_lead": form.get("is_lead") == "on"}
@@ -103,7 +101,7 @@ def remove_member(
     user_id: RowId,
     request: Request,
     session: DbSession,
-    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
+    principal: CanWorkingGroupManage,
 ) -> Response:
     """Take a member out of a working group."""
     return _change_group(
@@ -133,21 +131,14 @@ def _weights_page(
 
 
 @router.get("/weights")
-def weights_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
+def weights_page(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Show the decision group's current weights and their versions."""
     return _weights_page(request, session)
 
 
 @router.post("/weights")
 def save_weights(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.WEIGHTS_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanWeightsManage
 ) -> Response:
     """Store a new version of the weights (decision group members only)."""
     values: dict[str, Any] = {
@@ -188,21 +179,14 @@ def _settings_page(
 
 
 @router.get("/settings")
-def settings_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
+def settings_page(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Show the prioritisation settings: crisis horizon, list size, budgets, draws."""
     return _settings_page(request, session)
 
 
 @router.post("/settings")
 def save_settings(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanPrioritisationManage
 ) -> Response:
     """Change the prioritisation settings (the portfolio office)."""
     values = {name: text(form, name).replace(",", ".") or None for name in _SETTING_FIELDS}

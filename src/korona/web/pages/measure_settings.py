@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -18,13 +20,11 @@ from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]
+
 
 @router.get("/programmes")
-def programmes_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
-) -> Response:
+def programmes_page(request: Request, session: DbSession, principal: CanMeasureManage) -> Response:
     """Show the managed list of national programmes."""
     return _programmes(request, session)
 
@@ -36,10 +36,7 @@ def _programmes(request: Request, session: Session, rejected: Rejected = NO_ERRO
 
 @router.post("/programmes")
 def create_programme(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Add a national programme."""
     values = {"name": text(form, "name")}
@@ -56,10 +53,7 @@ def create_programme(
 
 @router.post("/programmes/{programme_id}/active")
 def set_programme_active(
-    programme_id: RowId,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    programme_id: RowId, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Retire a programme from the choices, or bring it back."""
     service.set_programme_active(session, principal, programme_id, form.get("active") == "1")
@@ -67,11 +61,7 @@ def set_programme_active(
 
 
 @router.get("/letters/measures")
-def notice_templates(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
-) -> Response:
+def notice_templates(request: Request, session: DbSession, principal: CanMeasureManage) -> Response:
     """Show the editable "delivered" and review reminder letters, nb and en."""
     return _notices(request, session)
 
@@ -93,7 +83,7 @@ def save_notice_template(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    principal: CanMeasureManage,
 ) -> Response:
     """Save an edited letter template."""
     values = {key: text(form, key) for key in ("subject", "body")}

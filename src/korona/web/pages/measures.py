@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -28,12 +28,17 @@ from korona.portfolio.solution.service import get_solution
 from korona.validation import RowId
 from korona.web.deps import DbSession, get_settings, require
 from korona.web.forms import NO_ERRORS, FilterQuery, Form, Rejected, attempt, filled, text
-from korona.web.handlers import see_other, submit
+from korona.web.handlers import EntityForms, see_other, submit
 from korona.web.pages import measure_settings
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(measure_settings.router)
+
+CanExperienceShare = Annotated[Principal, Depends(require(Permission.EXPERIENCE_SHARE))]
+CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]
+CanMeasureRead = Annotated[Principal, Depends(require(Permission.MEASURE_READ))]
+CanMeasureReport = Annotated[Principal, Depends(require(Permission.MEASURE_REPORT))]
 
 
 class MeasureQuery(FilterQuery):
@@ -97,21 +102,14 @@ def _form_page(
 
 
 @router.get("/measures/new")
-def new_measure_form(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
-) -> Response:
+def new_measure_form(request: Request, session: DbSession, principal: CanMeasureManage) -> Response:
     """Show the form for a new measure."""
     return _form_page(request, session, {"need_ids": []})
 
 
 @router.post("/measures")
 def create_measure(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Create a measure from the form."""
     values = _form_values(form)
@@ -145,10 +143,7 @@ def _detail(
 
 @router.get("/measures/{measure_id}")
 def measure_page(
-    measure_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+    measure_id: RowId, request: Request, session: DbSession, principal: CanMeasureRead
 ) -> Response:
     """Show one measure: needs, milestones, progress reports and who uses it."""
     return _detail(request, session, principal, measure_id)
@@ -156,10 +151,7 @@ def measure_page(
 
 @router.get("/measures/{measure_id}/edit")
 def edit_measure_form(
-    measure_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    measure_id: RowId, request: Request, session: DbSession, principal: CanMeasureManage
 ) -> Response:
     """Show the edit form of a measure."""
     measure = service.get_measure(session, measure_id)
@@ -170,11 +162,7 @@ def edit_measure_form(
 
 @router.post("/measures/{measure_id}")
 def update_measure(
-    measure_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    measure_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Save a measure's changes."""
     measure = service.get_measure(session, measure_id)
@@ -189,61 +177,39 @@ def update_measure(
     )
 
 
-def _act(
-    request: Request,
-    session: Session,
-    principal: Principal,
-    measure_id: int,
-    action: Callable[[], object],
-    *,
-    field: str,
-) -> Response:
-    """Run one of the detail page's forms; a refusal redraws the detail page."""
+def _forms(
+    request: Request, session: Session, principal: Principal, measure_id: int
+) -> EntityForms:
+    """The forms on a measure's page (a 404 if the measure does not exist)."""
     service.get_measure(session, measure_id)
-    return submit(
+    return EntityForms(
         session,
-        action,
-        field=field,
+        principal,
+        measure_id,
         redraw=lambda rejected: _detail(request, session, principal, measure_id, rejected),
-        done=f"/measures/{measure_id}?saved=1",
+        back=f"/measures/{measure_id}?saved=1",
     )
 
 
 @router.post("/measures/{measure_id}/status")
 def change_measure_status(
-    measure_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    measure_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Move a measure to its next status (delivering it sends the letters)."""
-    base_url = get_settings(request).base_url
-    change = {"status": text(form, "status"), "reason": text(form, "reason")}
-
-    def act() -> object:
-        data = StatusChange.model_validate(change)
-        return service.change_status(session, principal, measure_id, data, base_url=base_url)
-
-    return _act(request, session, principal, measure_id, act, field="status")
+    change = partial(service.change_status, base_url=get_settings(request).base_url)
+    values = {"status": text(form, "status"), "reason": text(form, "reason")}
+    page = _forms(request, session, principal, measure_id)
+    return page.save("status", change, StatusChange, values)
 
 
 @router.post("/measures/{measure_id}/milestones")
 def add_milestone(
-    measure_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    measure_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Add a milestone."""
     values = filled(form, "title", "planned_date", "done_date")
-
-    def act() -> object:
-        data = MilestoneCreate.model_validate(values)
-        return service.add_milestone(session, principal, measure_id, data)
-
-    return _act(request, session, principal, measure_id, act, field="title")
+    page = _forms(request, session, principal, measure_id)
+    return page.save("title", service.add_milestone, MilestoneCreate, values)
 
 
 @router.post("/measures/{measure_id}/milestones/{milestone_id}/done")
@@ -252,33 +218,29 @@ def complete_milestone(
     milestone_id: RowId,
     request: Request,
     session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_MANAGE)),
+    principal: CanMeasureManage,
 ) -> Response:
     """Mark a milestone done today."""
-
-    def act() -> object:
-        today = date.today()
-        return service.complete_milestone(session, principal, measure_id, milestone_id, today)
-
-    return _act(request, session, principal, measure_id, act, field="milestones")
+    return _forms(request, session, principal, measure_id).post(
+        "milestones",
+        lambda: service.complete_milestone(
+            session, principal, measure_id, milestone_id, date.today()
+        ),
+    )
 
 
 @router.post("/measures/{measure_id}/reports")
 def report_progress(
-    measure_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEASURE_REPORT)),
+    measure_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeasureReport
 ) -> Response:
     """Add a progress report (the owner organisation only)."""
     values = {key: text(form, key) for key in ("rag", "text", "next_milestone")}
+    page = _forms(request, session, principal, measure_id)
+    return page.save("text", service.report_progress, ReportCreate, values)
 
-    def act() -> object:
-        data = ReportCreate.model_validate(values)
-        return service.report_progress(session, principal, measure_id, data)
 
-    return _act(request, session, principal, measure_id, act, field="text")
+def _share(session: Session, principal: Principal, measure_id: int, data: Any) -> object:
+    return service.share_experience(session, principal, data, measure_id=measure_id)
 
 
 @router.post("/measures/{measure_id}/experience")
@@ -287,24 +249,16 @@ def share_measure_experience(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.EXPERIENCE_SHARE)),
+    principal: CanExperienceShare,
 ) -> Response:
     """Record that the user's organisation uses this delivered measure."""
-    note = {"note": text(form, "note")}
-
-    def act() -> object:
-        data = ExperienceCreate.model_validate(note)
-        return service.share_experience(session, principal, data, measure_id=measure_id)
-
-    return _act(request, session, principal, measure_id, act, field="note")
+    page = _forms(request, session, principal, measure_id)
+    return page.save("note", _share, ExperienceCreate, {"note": text(form, "note")})
 
 
 @router.post("/solutions/{solution_id}/experience")
 def share_solution_experience(
-    solution_id: RowId,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.EXPERIENCE_SHARE)),
+    solution_id: RowId, session: DbSession, form: Form, principal: CanExperienceShare
 ) -> Response:
     """Record that the user's organisation uses an existing solution."""
     get_solution(session, solution_id)

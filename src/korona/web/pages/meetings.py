@@ -3,13 +3,10 @@ versions from draft through approval (decision members) to publication (the offi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,18 +27,20 @@ from korona.portfolio.netlist.models import NetlistStatus
 from korona.validation import RowId
 from korona.web.deps import DbSession, require
 from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
-from korona.web.handlers import submit
+from korona.web.handlers import EntityForms, submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+CanMeetingComment = Annotated[Principal, Depends(require(Permission.MEETING_COMMENT))]
+CanMeetingManage = Annotated[Principal, Depends(require(Permission.MEETING_MANAGE))]
+CanMeetingRead = Annotated[Principal, Depends(require(Permission.MEETING_READ))]
+CanNetlistApprove = Annotated[Principal, Depends(require(Permission.NETLIST_APPROVE))]
+CanNetlistPublish = Annotated[Principal, Depends(require(Permission.NETLIST_PUBLISH))]
+
 
 @router.get("/meetings")
-def meetings_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
-) -> Response:
+def meetings_page(request: Request, session: DbSession, principal: CanMeetingRead) -> Response:
     """List the decision group's meetings and every net-list version."""
     return _meetings(request, session, {})
 
@@ -60,10 +59,7 @@ def _meetings(
 
 @router.post("/meetings")
 def create_meeting(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Create a meeting."""
     values = filled(form, "title", "held_on")
@@ -109,78 +105,43 @@ def _meeting(
 
 @router.get("/meetings/{meeting_id}")
 def meeting_page(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
+    meeting_id: RowId, request: Request, session: DbSession, principal: CanMeetingRead
 ) -> Response:
     """Show a meeting: attendees, agenda with decisions, minutes, comments, drafts to approve."""
     return _meeting(request, session, principal, meeting_id)
 
 
-@dataclass(frozen=True)
-class _MeetingForm:
-    """A form posted from a meeting's page: refused, it redraws that page with the errors."""
-
-    request: Request
-    session: Session
-    principal: Principal
-    meeting_id: int
-
-    def post(self, field: str, action: Callable[[], object], done: str | None = None) -> Response:
-        """Run the form's service call; on success go back to the meeting (or to ``done``)."""
-        meetings.get_meeting(self.session, self.meeting_id)
-        return submit(
-            self.session,
-            action,
-            field=field,
-            redraw=lambda rejected: _meeting(
-                self.request, self.session, self.principal, self.meeting_id, rejected
-            ),
-            done=done or f"/meetings/{self.meeting_id}?saved=1",
-        )
-
-    def save(
-        self,
-        field: str,
-        call: Callable[[Session, Principal, int, Any], object],
-        model: type[BaseModel],
-        values: dict[str, Any],
-    ) -> Response:
-        """Validate the values as ``model`` and hand them to ``call`` for this meeting."""
-        return self.post(
-            field,
-            lambda: call(
-                self.session, self.principal, self.meeting_id, model.model_validate(values)
-            ),
-        )
+def _forms(
+    request: Request, session: Session, principal: Principal, meeting_id: int
+) -> EntityForms:
+    """The forms on a meeting's page (a 404 if the meeting does not exist)."""
+    meetings.get_meeting(session, meeting_id)
+    return EntityForms(
+        session,
+        principal,
+        meeting_id,
+        redraw=lambda rejected: _meeting(request, session, principal, meeting_id, rejected),
+        back=f"/meetings/{meeting_id}?saved=1",
+    )
 
 
 @router.post("/meetings/{meeting_id}/attendees")
 def add_attendee(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    meeting_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Record someone as present (member or observer)."""
     values = filled(form, "user_id", "capacity")
-    page = _MeetingForm(request, session, principal, meeting_id)
+    page = _forms(request, session, principal, meeting_id)
     return page.save("user_id", meetings.add_attendee, AttendeeAdd, values)
 
 
 @router.post("/meetings/{meeting_id}/agenda")
 def add_agenda_item(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    meeting_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Add an agenda item."""
     values = filled(form, "title", "netlist_version_id")
-    page = _MeetingForm(request, session, principal, meeting_id)
+    page = _forms(request, session, principal, meeting_id)
     return page.save("agenda_title", meetings.add_agenda_item, AgendaAdd, values)
 
 
@@ -191,27 +152,23 @@ def record_decision(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    principal: CanMeetingManage,
 ) -> Response:
     """Write an agenda item's decision into the minutes."""
 
     def decide(session: Session, principal: Principal, meeting_id: int, data: Any) -> object:
         return meetings.record_decision(session, principal, meeting_id, item_id, data)
 
-    page = _MeetingForm(request, session, principal, meeting_id)
+    page = _forms(request, session, principal, meeting_id)
     return page.save("decision", decide, DecisionText, {"decision": text(form, "decision")})
 
 
 @router.post("/meetings/{meeting_id}/minutes")
 def write_minutes(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    meeting_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Write the general minutes."""
-    page = _MeetingForm(request, session, principal, meeting_id)
+    page = _forms(request, session, principal, meeting_id)
     values = {"minutes": text(form, "minutes")}
     return page.save("minutes", meetings.write_minutes, MinutesText, values)
 
@@ -222,10 +179,10 @@ def add_comment(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_COMMENT)),
+    principal: CanMeetingComment,
 ) -> Response:
     """Comment on a meeting (members, observers and the office)."""
-    page = _MeetingForm(request, session, principal, meeting_id)
+    page = _forms(request, session, principal, meeting_id)
     return page.save("comment", meetings.comment, CommentCreate, {"text": text(form, "text")})
 
 
@@ -235,10 +192,10 @@ def approve_version(
     number: RowId,
     request: Request,
     session: DbSession,
-    principal: Principal = Depends(require(Permission.NETLIST_APPROVE)),
+    principal: CanNetlistApprove,
 ) -> Response:
     """Approve a draft net list in this meeting (decision members only)."""
-    return _MeetingForm(request, session, principal, meeting_id).post(
+    return _forms(request, session, principal, meeting_id).post(
         "approve",
         lambda: publication.approve(session, principal, number, meeting_id),
         f"/meetings/{meeting_id}?approved={number}",
@@ -246,11 +203,7 @@ def approve_version(
 
 
 @router.get("/meetings/{meeting_id}/report.pdf")
-def meeting_report(
-    meeting_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
-) -> Response:
+def meeting_report(meeting_id: RowId, session: DbSession, principal: CanMeetingRead) -> Response:
     """Download the committee's case document for this meeting (PDF)."""
     from korona.portfolio.netlist.report import build_report
 
@@ -264,10 +217,7 @@ def meeting_report(
 
 @router.get("/decisions/versions/{number}")
 def version_page(
-    number: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
+    number: RowId, request: Request, session: DbSession, principal: CanMeetingRead
 ) -> Response:
     """Show any version (drafts too) with its changes, reasons and the next step."""
     return _version(request, session, number)
@@ -291,10 +241,7 @@ def _version(
 
 @router.post("/decisions/versions/{number}/publish")
 def publish_version(
-    number: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NETLIST_PUBLISH)),
+    number: RowId, request: Request, session: DbSession, principal: CanNetlistPublish
 ) -> Response:
     """Publish an approved version (the portfolio office)."""
     return submit(
@@ -312,7 +259,7 @@ def record_reason(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    principal: CanMeetingManage,
 ) -> Response:
     """Record why an input came in, went out or moved."""
     reason = {"reason": text(form, "reason")}
