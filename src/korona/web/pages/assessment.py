@@ -32,12 +32,10 @@ from korona.web.deps import DbSession, require
 from korona.web.forms import Form, Rejected, text
 from korona.web.handlers import submit
 from korona.web.labels import label
-from korona.web.pages import assessment_setup
 from korona.web.pages.inputs import links
 from korona.web.templating import render
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
-router.include_router(assessment_setup.router)
 
 CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
 CanAssessmentScore = Annotated[Principal, Depends(require(Permission.ASSESSMENT_SCORE))]

@@ -1,6 +1,6 @@
 """How assessment is set up: working groups and members, the weights, the prioritisation settings.
 
-Its routes sit under ``/assessment``: :mod:`korona.web.pages.assessment` includes this router.
+Its routes sit under ``/assessment``, beside :mod:`korona.web.pages.assessment`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import submit
 from korona.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/assessment", include_in_schema=False)
 
 CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
 CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]

@@ -29,11 +29,9 @@ from korona.validation import RowId
 from korona.web.deps import DbSession, get_settings, require
 from korona.web.forms import NO_ERRORS, FilterQuery, Form, Rejected, attempt, filled, text
 from korona.web.handlers import EntityForms, see_other, submit
-from korona.web.pages import measure_settings
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(measure_settings.router)
 
 CanExperienceShare = Annotated[Principal, Depends(require(Permission.EXPERIENCE_SHARE))]
 CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]

@@ -30,11 +30,9 @@ from korona.web.api.situation import CountyNumber, PlacesDep
 from korona.web.deps import DbSession, require
 from korona.web.forms import NO_ERRORS, Form, Rejected, attempt, row_errors, text, uploaded
 from korona.web.handlers import submit
-from korona.web.pages import situation_needs
 from korona.web.pages import situation_views as views
 
 router = APIRouter(prefix="/situation", include_in_schema=False)
-router.include_router(situation_needs.router)
 
 CanSituationRead = Annotated[Principal, Depends(require(Permission.SITUATION_READ))]
 CanSituationReport = Annotated[Principal, Depends(require(Permission.SITUATION_REPORT))]

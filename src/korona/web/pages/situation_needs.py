@@ -1,7 +1,7 @@
 """A need from a situation report: the need form filled in from the report, and the live
 municipal indicators a need's page shows.
 
-Its routes sit under ``/situation``: :mod:`korona.web.pages.situation` includes this router.
+Its routes sit under ``/situation``, beside :mod:`korona.web.pages.situation`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import submit
 from korona.web.pages import situation_views as views
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/situation", include_in_schema=False)
 
 CanNeedCreate = Annotated[Principal, Depends(require(Permission.NEED_CREATE))]
 CanNeedRead = Annotated[Principal, Depends(require(Permission.NEED_READ))]
