@@ -58,6 +58,19 @@ def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+class Problem(Exception):
+    """An API refusal with more to say than a domain error (an import's row errors).
+
+    Raised, not returned, so that the request's unit of work rolls back what was written.
+    """
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extra = extra
+
+
 def error_page(request: Request, status: int, detail: str) -> Response:
     """Return the translated HTML error page."""
     return render(
@@ -120,6 +133,10 @@ def install_error_handlers(app: FastAPI) -> None:
             extra = {"field": error.field} if error.field else {}
             return problem(error.status_code, error.text, **extra)
         return error_page(request, error.status_code, translate_error(error))
+
+    @app.exception_handler(Problem)
+    async def problem_error(_request: Request, error: Problem) -> Response:
+        return problem(error.status, error.detail, **error.extra)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, TypeVar
@@ -10,12 +10,13 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.models import Sector
 from korona.errors import DomainError
+from korona.portfolio.import_files import MAX_FILE_BYTES, RowError
 from korona.portfolio.intake.models import InputKind, InputStatus
 from korona.portfolio.intake.service import InputFilter
 from korona.portfolio.need.models import NeedStatus
@@ -49,6 +50,36 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def filled(form: FormData, *names: str) -> dict[str, str]:
+    """Return the named fields that were filled in, as trimmed text (a blank one is left out,
+    so the model's default applies)."""
+    return {name: value for name in names if (value := text(form, name)) != ""}
+
+
+def uploaded(form: FormData, name: str = "file") -> tuple[str, bytes] | None:
+    """Return an uploaded file's name and content, or None when no file was sent.
+
+    At most one byte past the import limit is read, so that the importer can refuse the file
+    as too large without holding all of it.
+    """
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile):
+        return None
+    upload.file.seek(0)
+    return upload.filename or "", upload.file.read(MAX_FILE_BYTES + 1)
+
+
+def row_errors(errors: Iterable[RowError]) -> list[tuple[int | str, str, str]]:
+    """Return an import's bad rows as (row, column, translated message) for the page's table."""
+    return [(item.row or "–", item.column, _row_error_text(item)) for item in errors]
+
+
+def _row_error_text(item: RowError) -> str:
+    if item.detail is not None:
+        return i18n.translate_validation_error(item.detail)
+    return translate_error(DomainError(item.message, **item.params))
+
+
 def field_errors(error: ValidationError) -> dict[str, str]:
     """Return the first translated message per form field."""
     errors: dict[str, str] = {}
@@ -74,6 +105,10 @@ class Rejected:
     def field(self) -> str:
         """Return the field of the first message."""
         return next(iter(self.errors))
+
+
+#: What a page drawn for a plain GET shows: no errors, status 200 (never mutated).
+NO_ERRORS = Rejected({}, 200)
 
 
 class FormErrors(Exception):
@@ -123,21 +158,27 @@ def attempt(
     no half-written state survives, and the form is then drawn from a fresh read in a new
     transaction of the same session. ``field`` names where errors without a field go;
     ``keep`` refuses a result that reports its own errors (an import's bad rows).
+
+    (A savepoint would leave the rollback to the unit of work, but SQLite's Python driver
+    starts no transaction before a savepoint, so releasing it would commit on its own.)
     """
+    outcome: T | Rejected
     try:
-        result = action()
-    except ValidationError as error:
+        outcome = action()
+    except (ValidationError, FormErrors, DomainError) as error:
+        outcome = rejection(error, field=field)
+    if isinstance(outcome, Rejected) or not keep(outcome):
         session.rollback()
+    return outcome
+
+
+def rejection(error: ValidationError | FormErrors | DomainError, *, field: str) -> Rejected:
+    """Return why a form was refused, from the error its service call raised."""
+    if isinstance(error, ValidationError):
         return Rejected(field_errors(error), 422)
-    except FormErrors as error:
-        session.rollback()
+    if isinstance(error, FormErrors):
         return Rejected(error.errors, 422)
-    except DomainError as error:
-        session.rollback()
-        return Rejected({error.field or field: translate_error(error)}, error.status_code)
-    if not keep(result):
-        session.rollback()
-    return result
+    return Rejected({error.field or field: translate_error(error)}, error.status_code)
 
 
 DEFAULT_PER_PAGE = 50

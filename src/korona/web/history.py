@@ -6,99 +6,22 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona.audit import AuditAction, AuditEntry
-from korona.auth.models import Organisation, Sector, User
+from korona.auth.models import Organisation, User
 from korona.errors import N_
 from korona.portfolio.category import Category
-from korona.portfolio.intake.models import Effort, Input, InputKind, InputStatus
-from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
-from korona.portfolio.solution.models import Solution, SolutionStatus
+from korona.portfolio.intake.models import Input, InputStatus
+from korona.portfolio.need.models import Need
+from korona.portfolio.solution.models import Solution
+from korona.web import history_words as words
 from korona.web import i18n
 from korona.web.labels import label
 
-#: How the audit log names the public (Principal().label) and the command line (console.CLI).
-PUBLIC_ACTOR = "anonymous"
-CLI_ACTOR = "korona-cli"
-
-#: Fields that change as a side effect of every action; they stay in the raw diff only.
-QUIET_FIELDS = frozenset({"updated_at", "first_feedback_at", "token_salt", "id", "reference"})
-
-FIELD_LABELS: dict[str, str] = {
-    "title": N_("Title"),
-    "description": N_("Description"),
-    "status": N_("Status"),
-    "kind": N_("Kind of input"),
-    "covered_by_id": N_("Covered by"),
-    "duplicate_of_id": N_("Merged into"),
-    "working_group": N_("Working group"),
-    "outcome_note": N_("Reason"),
-    "need_ids": N_("Needs"),
-    "merged": N_("Merged into this input"),
-    "category_code": N_("Category"),
-    "categories": N_("Categories"),
-    "clinical_line": N_("Clinical line (faglinje)"),
-    "municipality_number": N_("Municipality number"),
-    "urgency": N_("Urgency"),
-    "review_by_date": N_("Review by"),
-    "organisation_id": N_("Organisation"),
-    "organisation_name": N_("Submitting organisation"),
-    "is_public": N_("Public organisation"),
-    "commercial": N_("Commercial offer"),
-    "affected_groups": N_("Who is affected"),
-    "sector": N_("Sector"),
-    "effort_hospitals": N_("Expected implementation effort for hospitals"),
-    "effort_municipalities": N_("Expected implementation effort for municipalities"),
-    "contact_name": N_("Contact person"),
-    "contact_email": N_("E-mail"),
-    "name": N_("Name"),
-    "url": N_("Web address"),
-    "external_ref": N_("External reference"),
-    "language": N_("Language"),
-}
-
-_STATUS_ENUMS: dict[str, type[Enum]] = {
-    "input": InputStatus,
-    "need": NeedStatus,
-    "solution": SolutionStatus,
-}
-_ENUM_FIELDS: dict[str, type[Enum]] = {
-    "kind": InputKind,
-    "sector": Sector,
-    "effort_hospitals": Effort,
-    "effort_municipalities": Effort,
-    "affected_groups": AffectedGroup,
-}
-_CREATED: dict[str, str] = {
-    "input": N_("%(actor)s submitted the input."),
-    "need": N_("%(actor)s registered the need."),
-    "solution": N_("%(actor)s added the solution."),
-    "category": N_("%(actor)s added the category."),
-    "user": N_("%(actor)s created the user account."),
-    "organisation": N_("%(actor)s added the organisation."),
-}
-_SIMPLE: dict[str, str] = {
-    AuditAction.LOGIN: N_("%(actor)s logged in."),
-    AuditAction.LOGOUT: N_("%(actor)s logged out."),
-    AuditAction.PASSWORD: N_("%(actor)s changed the password."),
-    AuditAction.TOKEN: N_("%(actor)s created or revoked an API token."),
-    AuditAction.DELETE: N_("%(actor)s deleted it."),
-}
-_ENTITY_NAMES: dict[str, str] = {
-    "input": N_("Input"),
-    "need": N_("Need"),
-    "solution": N_("Existing solution"),
-    "user": N_("User"),
-    "category": N_("Category"),
-    "organisation": N_("Organisation"),
-    "letter_template": N_("Letter template"),
-    "api_token": N_("API token"),
-}
 #: Long texts are cut in sentences; the raw diff keeps them whole.
 MAX_VALUE_CHARS = 120
 
@@ -149,13 +72,13 @@ def actor_name(entry: AuditEntry, names: Names) -> str:
     """Return who acted: the user's name, or the public submitter, or the command line."""
     if entry.actor_id is not None and entry.actor_id in names.users:
         return names.users[entry.actor_id]
-    if entry.actor_id is None and entry.actor == PUBLIC_ACTOR:
+    if entry.actor_id is None and entry.actor == words.PUBLIC_ACTOR:
         if entry.entity_type == "input" and entry.action == AuditAction.CREATE:
             return i18n.gettext("submitter (not logged in)")
         # Only inputs come from the public; anything else without a user is the demo loader
         # or a service call made on nobody's behalf.
         return i18n.gettext("the system")
-    if entry.actor_id is None and entry.actor == CLI_ACTOR:
+    if entry.actor_id is None and entry.actor == words.CLI_ACTOR:
         return i18n.gettext("the command line")
     return entry.actor
 
@@ -203,7 +126,7 @@ def value_text(key: str, value: Any, entity_type: str, names: Names) -> str:
         return _named(lookups[key], value)
     if key in ("category_code", "categories"):
         return names.categories.get(str(value), str(value))
-    enum = _STATUS_ENUMS.get(entity_type) if key == "status" else _ENUM_FIELDS.get(key)
+    enum = words.STATUS_ENUMS.get(entity_type) if key == "status" else words.ENUM_FIELDS.get(key)
     if enum is not None:
         return label(str(value), enum)
     if isinstance(value, str):
@@ -213,8 +136,8 @@ def value_text(key: str, value: Any, entity_type: str, names: Names) -> str:
 
 def field_label(key: str) -> str:
     """Return a field's label in the reader's language."""
-    if key in FIELD_LABELS:
-        return i18n.gettext(FIELD_LABELS[key])
+    if key in words.FIELD_LABELS:
+        return i18n.gettext(words.FIELD_LABELS[key])
     return key.replace("_", " ")
 
 
@@ -231,7 +154,7 @@ def changes_of(entry: AuditEntry, names: Names) -> list[Change]:
             value_text(key, value, entry.entity_type, names),
         )
         for key, value in after.items()
-        if key not in QUIET_FIELDS
+        if key not in words.QUIET_FIELDS
     ]
 
 
@@ -304,7 +227,7 @@ def _update_sentence(entry: AuditEntry, names: Names, actor: str) -> str:
                 actor=actor,
                 inputs=", ".join(map(str, removed)),
             )
-    shown = [key for key in after if key not in QUIET_FIELDS]
+    shown = [key for key in after if key not in words.QUIET_FIELDS]
     if not shown:
         return i18n.gettext("%(actor)s made a change.", actor=actor)
     return i18n.gettext(
@@ -319,14 +242,14 @@ def sentence(entry: AuditEntry, names: Names) -> str:
     actor = actor_name(entry, names)
     match entry.action:
         case AuditAction.CREATE:
-            template = _CREATED.get(entry.entity_type, N_("%(actor)s created it."))
+            template = words.CREATED.get(entry.entity_type, N_("%(actor)s created it."))
             text = i18n.gettext(template, actor=actor)
         case AuditAction.STATUS:
             text = _status_sentence(entry, names, actor)
         case AuditAction.UPDATE:
             text = _update_sentence(entry, names, actor)
-        case action if action in _SIMPLE:
-            text = i18n.gettext(_SIMPLE[action], actor=actor)
+        case action if action in words.SIMPLE:
+            text = i18n.gettext(words.SIMPLE[action], actor=actor)
         case _:
             text = i18n.gettext("%(actor)s made a change.", actor=actor)
     return text[:1].upper() + text[1:]
@@ -343,7 +266,7 @@ def subject_of(entry: AuditEntry, names: Names) -> str:
         "user": names.users,
         "organisation": names.organisations,
     }
-    noun = i18n.gettext(_ENTITY_NAMES[kind]) if kind in _ENTITY_NAMES else kind
+    noun = i18n.gettext(words.ENTITY_NAMES[kind]) if kind in words.ENTITY_NAMES else kind
     if kind == "category":
         return f"{noun}: {names.categories.get(entry.entity_id, entry.entity_id)}"
     if key is not None and kind in lookup and key in lookup[kind]:

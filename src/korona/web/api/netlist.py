@@ -148,6 +148,8 @@ class ApproveRequest(BaseModel):
 class VersionStatus(BaseModel):
     """A version's number and status after a change."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     status: NetlistStatus
 
@@ -160,8 +162,9 @@ def update_version(
     principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
 ) -> VersionStatus:
     """Change the note of a draft or approved version; a published one answers 409."""
-    version = publication.update_note(session, principal, number, data.note)
-    return VersionStatus(number=version.number, status=version.status)
+    return VersionStatus.model_validate(
+        publication.update_note(session, principal, number, data.note)
+    )
 
 
 @router.post("/netlist/versions/{number}/approve", response_model=VersionStatus)
@@ -172,8 +175,9 @@ def approve_version(
     principal: Principal = Depends(require(Permission.NETLIST_APPROVE)),
 ) -> VersionStatus:
     """Approve a draft in a meeting (decision members only)."""
-    version = publication.approve(session, principal, number, data.meeting_id)
-    return VersionStatus(number=version.number, status=version.status)
+    return VersionStatus.model_validate(
+        publication.approve(session, principal, number, data.meeting_id)
+    )
 
 
 @router.post("/netlist/versions/{number}/publish", response_model=VersionStatus)
@@ -183,8 +187,7 @@ def publish_version(
     principal: Principal = Depends(require(Permission.NETLIST_PUBLISH)),
 ) -> VersionStatus:
     """Publish an approved version (the portfolio office)."""
-    version = publication.publish(session, principal, number)
-    return VersionStatus(number=version.number, status=version.status)
+    return VersionStatus.model_validate(publication.publish(session, principal, number))
 
 
 class MilestoneRead(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,7 @@ from korona.portfolio.situation.schemas import (
 )
 from korona.validation import MunicipalityNumber, RowId
 from korona.web.deps import DbSession, get_settings, require
-from korona.web.errors import problem
+from korona.web.errors import Problem
 from korona.web.forms import ListQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1/situation-reports", tags=["situation reports"])
@@ -170,7 +169,7 @@ def import_reports(
     places: PlacesDep,
     file: Annotated[UploadFile, File(description="CSV or XLSX with the documented columns")],
     principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
-) -> ImportResultRead | JSONResponse:
+) -> ImportResultRead:
     """Import a sheet of reports: all rows or none (an existing week is corrected)."""
     content = file.file.read(MAX_FILE_BYTES + 1)
     try:
@@ -178,12 +177,11 @@ def import_reports(
             session, principal, file.filename or "", content, places=places
         )
     except imports.ReportImportRejected as rejected:
-        session.rollback()
         errors = [
             {"row": error.row, "column": error.column, "message": error.text}
             for error in rejected.errors
         ]
-        return problem(422, f"Nothing was imported: {rejected}", errors=errors)
+        raise Problem(422, f"Nothing was imported: {rejected}", errors=errors) from None
     return ImportResultRead(**vars(result))
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,12 +19,8 @@ from korona.portfolio.assessment import service
 from korona.portfolio.assessment.models import Assessment
 from korona.portfolio.assessment.schemas import (
     AssessmentIn,
-    GroupIn,
-    MemberIn,
     NoteIn,
     OverlapIn,
-    SettingsIn,
-    WeightsIn,
 )
 from korona.portfolio.gates import BenefitGroup, check_gates
 from korona.portfolio.intake import service as intake
@@ -34,12 +31,16 @@ from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Rejected, attempt, text
+from korona.web.forms import Form, Rejected, text
+from korona.web.handlers import submit
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.templating import render
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
+
+CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
+CanAssessmentScore = Annotated[Principal, Depends(require(Permission.ASSESSMENT_SCORE))]
 
 #: Checkboxes: present when ticked, absent otherwise.
 _FLAGS = ("dpia_needed", "privacy_minimum_met", "clinical_safety_minimum_met")
@@ -182,7 +183,7 @@ def assessment_queue(
     request: Request,
     session: DbSession,
     query: Annotated[QueueQuery, Query()],
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    principal: CanAssessmentRead,
 ) -> Response:
     """Show the inputs in assessment of the user's working groups, filtered."""
     rows = service.queue(session, principal, query.show, query.group)
@@ -198,10 +199,7 @@ def assessment_queue(
 
 @router.get("/inputs/{input_id}")
 def assessment_page(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    input_id: RowId, request: Request, session: DbSession, principal: CanAssessmentRead
 ) -> Response:
     """Show an input's gates and criteria, every assessor's scores and the agreed score."""
     item = intake.get_input(session, input_id)
@@ -210,71 +208,71 @@ def assessment_page(
     )
 
 
-def _rerender(
+def _post(
     request: Request,
     session: Session,
     principal: Principal,
     input_id: int,
-    outcome: Rejected,
+    action: Callable[[], object],
+    *,
     failed: str,
-    values: dict[str, Any],
+    done: str,
+    values: dict[str, Any] | None = None,
 ) -> Response:
-    item = intake.get_input(session, input_id)
-    context = input_context(request, session, principal, item)
-    context["errors"], context["failed"] = outcome.errors, failed
-    context["agreed_values" if failed == "agreed" else "values"] = values
-    return render(request, "assessment/input.html", context, status_code=outcome.status_code)
+    """Run one of the assessment page's forms; refused, the page shows it at that form."""
+
+    def redraw(rejected: Rejected) -> Response:
+        item = intake.get_input(session, input_id)
+        context = input_context(request, session, principal, item)
+        context["errors"], context["failed"] = rejected.errors, failed
+        context["agreed_values" if failed == "agreed" else "values"] = values or {}
+        return render(request, "assessment/input.html", context, status_code=rejected.status_code)
+
+    return submit(session, action, redraw=redraw, done=done)
+
+
+def _save_scores(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    input_id: int,
+    form: FormData,
+    record: Callable[[Session, Principal, int, AssessmentIn], object],
+    which: str,
+) -> Response:
+    """Hand the scoring form to ``record``; ``which`` names the form ("score" or "agreed")."""
+    values = _assessment_values(form)
+
+    def save() -> object:
+        return record(session, principal, input_id, AssessmentIn.model_validate(values))
+
+    done = f"/assessment/inputs/{input_id}?saved={which}"
+    return _post(
+        request, session, principal, input_id, save, failed=which, done=done, values=values
+    )
 
 
 @router.post("/inputs/{input_id}/score")
 def save_score(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """Record the assessor's own gates and scores."""
-    values = _assessment_values(form)
-    outcome = attempt(
-        session,
-        lambda: service.save_assessment(
-            session, principal, input_id, AssessmentIn.model_validate(values)
-        ),
-    )
-    if isinstance(outcome, Rejected):
-        return _rerender(request, session, principal, input_id, outcome, "score", values)
-    return RedirectResponse(f"/assessment/inputs/{input_id}?saved=score", status_code=303)
+    record = service.save_assessment
+    return _save_scores(request, session, principal, input_id, form, record, "score")
 
 
 @router.post("/inputs/{input_id}/agreed")
 def save_agreed(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """Record the working group's agreed score (the group lead, with a reason)."""
-    values = _assessment_values(form)
-    outcome = attempt(
-        session,
-        lambda: service.record_agreed(
-            session, principal, input_id, AssessmentIn.model_validate(values)
-        ),
-    )
-    if isinstance(outcome, Rejected):
-        return _rerender(request, session, principal, input_id, outcome, "agreed", values)
-    return RedirectResponse(f"/assessment/inputs/{input_id}?saved=agreed", status_code=303)
+    record = service.record_agreed
+    return _save_scores(request, session, principal, input_id, form, record, "agreed")
 
 
 @router.post("/inputs/{input_id}/overlap")
 def mark_overlap(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """The overlap gate failed: link the input to the existing solution and mark it covered."""
     values = {"solution_id": text(form, "solution_id") or None, "reason": text(form, "reason")}
@@ -286,239 +284,19 @@ def mark_overlap(
             session, principal, input_id, data.solution_id, data.reason, links(request)
         )
 
-    outcome = attempt(session, act)
-    if isinstance(outcome, Rejected):
-        return _rerender(request, session, principal, input_id, outcome, "overlap", {})
-    return RedirectResponse(f"/inputs/{input_id}?saved=1", status_code=303)
+    done = f"/inputs/{input_id}?saved=1"
+    return _post(request, session, principal, input_id, act, failed="overlap", done=done)
 
 
 @router.post("/inputs/{input_id}/notes")
 def add_note(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanAssessmentScore
 ) -> Response:
     """Add a private note that only its author sees."""
-    outcome = attempt(
-        session,
-        lambda: service.add_note(
-            session, principal, input_id, NoteIn.model_validate({"body": text(form, "body")})
-        ),
-    )
-    if isinstance(outcome, Rejected):
-        return _rerender(request, session, principal, input_id, outcome, "note", {})
-    return RedirectResponse(f"/assessment/inputs/{input_id}?saved=note#notes", status_code=303)
+    note = {"body": text(form, "body")}
 
+    def add() -> object:
+        return service.add_note(session, principal, input_id, NoteIn.model_validate(note))
 
-# Working groups --------------------------------------------------------------------------------
-
-
-def _groups_page(
-    request: Request,
-    session: Session,
-    *,
-    errors: dict[str, str] | None = None,
-    failed: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    context = {
-        "groups": working_groups.list_groups(session),
-        "assessors": working_groups.assessor_candidates(session),
-        "errors": errors or {},
-        "failed": failed,
-    }
-    return render(request, "assessment/groups.html", context, status_code=status_code)
-
-
-@router.get("/groups")
-def groups(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
-    """Show the working groups, their themes and members."""
-    return _groups_page(request, session)
-
-
-@router.post("/groups")
-def create_group(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
-) -> Response:
-    """Create a working group."""
-    data = {"name": text(form, "name"), "theme": text(form, "theme")}
-    outcome = attempt(
-        session,
-        lambda: working_groups.create_group(session, principal, GroupIn.model_validate(data)),
-    )
-    if isinstance(outcome, Rejected):
-        return _groups_page(
-            request, session, errors=outcome.errors, failed="new", status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/assessment/groups?saved={outcome.id}#group-{outcome.id}", 303)
-
-
-@router.post("/groups/{group_id}/members")
-def add_member(
-    group_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
-) -> Response:
-    """Add an assessor to a working group (or make them its lead)."""
-    data = {"user_id": text(form, "user_id") or None, "is_lead": form.get("is_lead") == "on"}
-    outcome = attempt(
-        session,
-        lambda: working_groups.add_member(
-            session, principal, group_id, MemberIn.model_validate(data)
-        ),
-    )
-    if isinstance(outcome, Rejected):
-        return _groups_page(
-            request,
-            session,
-            errors=outcome.errors,
-            failed=str(group_id),
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/assessment/groups?saved={group_id}#group-{group_id}", 303)
-
-
-@router.post("/groups/{group_id}/members/{user_id}/remove")
-def remove_member(
-    group_id: RowId,
-    user_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.WORKING_GROUP_MANAGE)),
-) -> Response:
-    """Take a member out of a working group."""
-    outcome = attempt(
-        session, lambda: working_groups.remove_member(session, principal, group_id, user_id)
-    )
-    if isinstance(outcome, Rejected):
-        return _groups_page(
-            request,
-            session,
-            errors=outcome.errors,
-            failed=str(group_id),
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/assessment/groups?saved={group_id}#group-{group_id}", 303)
-
-
-# Weights and settings --------------------------------------------------------------------------
-
-
-def _weights_page(
-    request: Request,
-    session: Session,
-    *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
-    weights = service.current_weights(session)
-    context = {
-        "weights": weights,
-        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
-        "criteria": scoring.CRITERIA,
-        "history": service.weights_history(session),
-        "values": values or weights.as_dict(),
-        "errors": errors or {},
-    }
-    return render(request, "assessment/weights.html", context, status_code=status_code)
-
-
-@router.get("/weights")
-def weights_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
-    """Show the decision group's current weights and their versions."""
-    return _weights_page(request, session)
-
-
-@router.post("/weights")
-def save_weights(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.WEIGHTS_MANAGE)),
-) -> Response:
-    """Store a new version of the weights (decision group members only)."""
-    values: dict[str, Any] = {
-        c.value: text(form, c.value).replace(",", ".") or None for c in scoring.CRITERIA
-    }
-    values["reason"] = text(form, "reason")
-    outcome = attempt(
-        session, lambda: service.set_weights(session, principal, WeightsIn.model_validate(values))
-    )
-    if isinstance(outcome, Rejected):
-        return _weights_page(
-            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/assessment/weights?saved={outcome.version}", status_code=303)
-
-
-_SETTING_FIELDS = (
-    "horizon_months",
-    "size_min",
-    "size_max",
-    "budget_hospitals",
-    "budget_municipalities",
-    "concentration",
-    "draws",
-)
-
-
-def _settings_page(
-    request: Request,
-    session: Session,
-    *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
-    row = service.get_settings(session)
-    context = {
-        "values": values or {name: getattr(row, name) for name in _SETTING_FIELDS},
-        "errors": errors or {},
-    }
-    return render(request, "assessment/settings.html", context, status_code=status_code)
-
-
-@router.get("/settings")
-def settings_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
-    """Show the prioritisation settings: crisis horizon, list size, budgets, draws."""
-    return _settings_page(request, session)
-
-
-@router.post("/settings")
-def save_settings(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
-) -> Response:
-    """Change the prioritisation settings (the portfolio office)."""
-    values = {name: text(form, name).replace(",", ".") or None for name in _SETTING_FIELDS}
-    outcome = attempt(
-        session,
-        lambda: service.update_settings(session, principal, SettingsIn.model_validate(values)),
-    )
-    if isinstance(outcome, Rejected):
-        return _settings_page(
-            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse("/assessment/settings?saved=1", status_code=303)
+    done = f"/assessment/inputs/{input_id}?saved=note#notes"
+    return _post(request, session, principal, input_id, add, failed="note", done=done)

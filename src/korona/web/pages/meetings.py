@@ -3,11 +3,10 @@ versions from draft through approval (decision members) to publication (the offi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,66 +26,50 @@ from korona.portfolio.netlist.meetings import (
 from korona.portfolio.netlist.models import NetlistStatus
 from korona.validation import RowId
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Rejected, attempt, text
+from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
+from korona.web.handlers import EntityForms, submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-
-def _fields(form: Any, *names: str) -> dict[str, Any]:
-    return {name: value for name in names if (value := text(form, name)) != ""}
+CanMeetingComment = Annotated[Principal, Depends(require(Permission.MEETING_COMMENT))]
+CanMeetingManage = Annotated[Principal, Depends(require(Permission.MEETING_MANAGE))]
+CanMeetingRead = Annotated[Principal, Depends(require(Permission.MEETING_READ))]
+CanNetlistApprove = Annotated[Principal, Depends(require(Permission.NETLIST_APPROVE))]
+CanNetlistPublish = Annotated[Principal, Depends(require(Permission.NETLIST_PUBLISH))]
 
 
 @router.get("/meetings")
-def meetings_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
-) -> Response:
+def meetings_page(request: Request, session: DbSession, principal: CanMeetingRead) -> Response:
     """List the decision group's meetings and every net-list version."""
-    return _meetings(request, session, errors={}, values={})
+    return _meetings(request, session, {})
 
 
 def _meetings(
-    request: Request,
-    session: Session,
-    *,
-    errors: dict[str, str],
-    values: dict[str, Any],
-    status_code: int = 200,
+    request: Request, session: Session, values: dict[str, Any], rejected: Rejected = NO_ERRORS
 ) -> Response:
     context = {
         "meetings": meetings.list_meetings(session),
         "versions": publication.list_versions(session),
-        "errors": errors,
+        "errors": rejected.errors,
         "values": values,
     }
-    return render(request, "netlist/meetings.html", context, status_code=status_code)
+    return render(request, "netlist/meetings.html", context, status_code=rejected.status_code)
 
 
 @router.post("/meetings")
 def create_meeting(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Create a meeting."""
-    values = _fields(form, "title", "held_on")
-    outcome = attempt(
+    values = filled(form, "title", "held_on")
+    return submit(
         session,
         lambda: meetings.create_meeting(session, principal, MeetingCreate.model_validate(values)),
         field="title",
+        redraw=lambda rejected: _meetings(request, session, values, rejected),
+        done=lambda meeting: f"/meetings/{meeting.id}",
     )
-    if isinstance(outcome, Rejected):
-        return _meetings(
-            request,
-            session,
-            errors=outcome.errors,
-            values=values,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/meetings/{outcome.id}", status_code=303)
 
 
 def _meeting(
@@ -94,9 +77,7 @@ def _meeting(
     session: Session,
     principal: Principal,
     meeting_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
     meeting = meetings.get_meeting(session, meeting_id)
     present = {attendee.user_id for attendee in meeting.attendees}
@@ -109,7 +90,7 @@ def _meeting(
     ]
     context = {
         "meeting": meeting,
-        "errors": errors or {},
+        "errors": rejected.errors,
         "candidates": candidates,
         "capacities": list(Capacity),
         "drafts": [
@@ -119,86 +100,49 @@ def _meeting(
         ],
         "versions": publication.list_versions(session),
     }
-    return render(request, "netlist/meeting.html", context, status_code=status_code)
+    return render(request, "netlist/meeting.html", context, status_code=rejected.status_code)
 
 
 @router.get("/meetings/{meeting_id}")
 def meeting_page(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
+    meeting_id: RowId, request: Request, session: DbSession, principal: CanMeetingRead
 ) -> Response:
     """Show a meeting: attendees, agenda with decisions, minutes, comments, drafts to approve."""
     return _meeting(request, session, principal, meeting_id)
 
 
-def _act(
-    request: Request,
-    session: Session,
-    principal: Principal,
-    meeting_id: int,
-    action: Callable[[], object],
-    *,
-    field: str,
-    target: str | None = None,
-) -> Response:
+def _forms(
+    request: Request, session: Session, principal: Principal, meeting_id: int
+) -> EntityForms:
+    """The forms on a meeting's page (a 404 if the meeting does not exist)."""
     meetings.get_meeting(session, meeting_id)
-    outcome = attempt(session, action, field=field)
-    if isinstance(outcome, Rejected):
-        return _meeting(
-            request,
-            session,
-            principal,
-            meeting_id,
-            errors=outcome.errors,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(target or f"/meetings/{meeting_id}?saved=1", status_code=303)
+    return EntityForms(
+        session,
+        principal,
+        meeting_id,
+        redraw=lambda rejected: _meeting(request, session, principal, meeting_id, rejected),
+        back=f"/meetings/{meeting_id}?saved=1",
+    )
 
 
 @router.post("/meetings/{meeting_id}/attendees")
 def add_attendee(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    meeting_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Record someone as present (member or observer)."""
-    values = _fields(form, "user_id", "capacity")
-    return _act(
-        request,
-        session,
-        principal,
-        meeting_id,
-        lambda: meetings.add_attendee(
-            session, principal, meeting_id, AttendeeAdd.model_validate(values)
-        ),
-        field="user_id",
-    )
+    values = filled(form, "user_id", "capacity")
+    page = _forms(request, session, principal, meeting_id)
+    return page.save("user_id", meetings.add_attendee, AttendeeAdd, values)
 
 
 @router.post("/meetings/{meeting_id}/agenda")
 def add_agenda_item(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    meeting_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Add an agenda item."""
-    values = _fields(form, "title", "netlist_version_id")
-    return _act(
-        request,
-        session,
-        principal,
-        meeting_id,
-        lambda: meetings.add_agenda_item(
-            session, principal, meeting_id, AgendaAdd.model_validate(values)
-        ),
-        field="agenda_title",
-    )
+    values = filled(form, "title", "netlist_version_id")
+    page = _forms(request, session, principal, meeting_id)
+    return page.save("agenda_title", meetings.add_agenda_item, AgendaAdd, values)
 
 
 @router.post("/meetings/{meeting_id}/agenda/{item_id}/decision")
@@ -208,42 +152,25 @@ def record_decision(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    principal: CanMeetingManage,
 ) -> Response:
     """Write an agenda item's decision into the minutes."""
-    values = {"decision": text(form, "decision")}
-    return _act(
-        request,
-        session,
-        principal,
-        meeting_id,
-        lambda: meetings.record_decision(
-            session, principal, meeting_id, item_id, DecisionText.model_validate(values)
-        ),
-        field="decision",
-    )
+
+    def decide(session: Session, principal: Principal, meeting_id: int, data: Any) -> object:
+        return meetings.record_decision(session, principal, meeting_id, item_id, data)
+
+    page = _forms(request, session, principal, meeting_id)
+    return page.save("decision", decide, DecisionText, {"decision": text(form, "decision")})
 
 
 @router.post("/meetings/{meeting_id}/minutes")
 def write_minutes(
-    meeting_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    meeting_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeetingManage
 ) -> Response:
     """Write the general minutes."""
+    page = _forms(request, session, principal, meeting_id)
     values = {"minutes": text(form, "minutes")}
-    return _act(
-        request,
-        session,
-        principal,
-        meeting_id,
-        lambda: meetings.write_minutes(
-            session, principal, meeting_id, MinutesText.model_validate(values)
-        ),
-        field="minutes",
-    )
+    return page.save("minutes", meetings.write_minutes, MinutesText, values)
 
 
 @router.post("/meetings/{meeting_id}/comments")
@@ -252,20 +179,11 @@ def add_comment(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_COMMENT)),
+    principal: CanMeetingComment,
 ) -> Response:
     """Comment on a meeting (members, observers and the office)."""
-    values = {"text": text(form, "text")}
-    return _act(
-        request,
-        session,
-        principal,
-        meeting_id,
-        lambda: meetings.comment(
-            session, principal, meeting_id, CommentCreate.model_validate(values)
-        ),
-        field="comment",
-    )
+    page = _forms(request, session, principal, meeting_id)
+    return page.save("comment", meetings.comment, CommentCreate, {"text": text(form, "text")})
 
 
 @router.post("/meetings/{meeting_id}/approve/{number}")
@@ -274,26 +192,18 @@ def approve_version(
     number: RowId,
     request: Request,
     session: DbSession,
-    principal: Principal = Depends(require(Permission.NETLIST_APPROVE)),
+    principal: CanNetlistApprove,
 ) -> Response:
     """Approve a draft net list in this meeting (decision members only)."""
-    return _act(
-        request,
-        session,
-        principal,
-        meeting_id,
+    return _forms(request, session, principal, meeting_id).post(
+        "approve",
         lambda: publication.approve(session, principal, number, meeting_id),
-        field="approve",
-        target=f"/meetings/{meeting_id}?approved={number}",
+        f"/meetings/{meeting_id}?approved={number}",
     )
 
 
 @router.get("/meetings/{meeting_id}/report.pdf")
-def meeting_report(
-    meeting_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
-) -> Response:
+def meeting_report(meeting_id: RowId, session: DbSession, principal: CanMeetingRead) -> Response:
     """Download the committee's case document for this meeting (PDF)."""
     from korona.portfolio.netlist.report import build_report
 
@@ -307,22 +217,14 @@ def meeting_report(
 
 @router.get("/decisions/versions/{number}")
 def version_page(
-    number: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_READ)),
+    number: RowId, request: Request, session: DbSession, principal: CanMeetingRead
 ) -> Response:
     """Show any version (drafts too) with its changes, reasons and the next step."""
-    return _version(request, session, number, errors={})
+    return _version(request, session, number)
 
 
 def _version(
-    request: Request,
-    session: Session,
-    number: int,
-    *,
-    errors: dict[str, str],
-    status_code: int = 200,
+    request: Request, session: Session, number: int, rejected: Rejected = NO_ERRORS
 ) -> Response:
     version = publication.get_by_number(session, number)
     view = publication.public_view(session, version)
@@ -332,25 +234,22 @@ def _version(
         "rows": changed(view.changes),
         "decision": publication.decision_of(session, version),
         "meetings": meetings.list_meetings(session),
-        "errors": errors,
+        "errors": rejected.errors,
     }
-    return render(request, "netlist/version.html", context, status_code=status_code)
+    return render(request, "netlist/version.html", context, status_code=rejected.status_code)
 
 
 @router.post("/decisions/versions/{number}/publish")
 def publish_version(
-    number: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NETLIST_PUBLISH)),
+    number: RowId, request: Request, session: DbSession, principal: CanNetlistPublish
 ) -> Response:
     """Publish an approved version (the portfolio office)."""
-    outcome = attempt(session, lambda: publication.publish(session, principal, number))
-    if isinstance(outcome, Rejected):
-        return _version(
-            request, session, number, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/netlist/versions/{number}", status_code=303)
+    return submit(
+        session,
+        lambda: publication.publish(session, principal, number),
+        redraw=lambda rejected: _version(request, session, number, rejected),
+        done=f"/netlist/versions/{number}",
+    )
 
 
 @router.post("/decisions/versions/{number}/reasons/{input_id}")
@@ -360,23 +259,19 @@ def record_reason(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    principal: CanMeetingManage,
 ) -> Response:
     """Record why an input came in, went out or moved."""
-    reason = text(form, "reason")
-    outcome = attempt(
+    reason = {"reason": text(form, "reason")}
+
+    def record() -> object:
+        data = publication.ReasonText.model_validate(reason)
+        return publication.record_reason(session, principal, number, input_id, data.reason)
+
+    return submit(
         session,
-        lambda: publication.record_reason(
-            session,
-            principal,
-            number,
-            input_id,
-            publication.ReasonText.model_validate({"reason": reason}).reason,
-        ),
+        record,
         field="reason",
+        redraw=lambda rejected: _version(request, session, number, rejected),
+        done=f"/decisions/versions/{number}?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        return _version(
-            request, session, number, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/decisions/versions/{number}?saved=1", status_code=303)

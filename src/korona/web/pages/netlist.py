@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -18,6 +18,8 @@ from korona.web.templating import render
 
 router = APIRouter(prefix="/netlist", include_in_schema=False)
 
+CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
+
 MEDIA_TYPES = {
     "csv": tabular.CSV_MEDIA_TYPE,
     "xlsx": tabular.XLSX_MEDIA_TYPE,
@@ -26,11 +28,7 @@ MEDIA_TYPES = {
 
 
 @router.get("")
-def newest_netlist(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def newest_netlist(request: Request, session: DbSession, principal: CanPublic) -> Response:
     """Show the newest published net list (or say that none is published yet)."""
     try:
         version = publication.latest_published(session)
@@ -50,10 +48,7 @@ def _page(request: Request, session: DbSession, number: int) -> Response:
 
 @router.get("/versions/{number}.{fmt}")
 def download_netlist(
-    number: RowId,
-    fmt: Literal["pdf", "csv", "xlsx"],
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    number: RowId, fmt: Literal["pdf", "csv", "xlsx"], session: DbSession, principal: CanPublic
 ) -> Response:
     """Download a published version as PDF, CSV or XLSX, in the reader's language."""
     version = publication.get_by_number(session, number, published_only=True)
@@ -70,10 +65,7 @@ def download_netlist(
 
 @router.get("/versions/{number}")
 def netlist_version(
-    number: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    number: RowId, request: Request, session: DbSession, principal: CanPublic
 ) -> Response:
     """Show one published version with what changed from the one before."""
     return _page(request, session, number)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from korona.auth.permissions import Permission, Principal
-from korona.errors import DomainError
 from korona.portfolio import importer
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import service as intake
@@ -24,13 +22,16 @@ from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
 from korona.web.charts import DEFAULT_WIDTH, ChartWidth, weekly_bars_svg
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Rejected, attempt
-from korona.web.labels import label, translate_error
+from korona.web.forms import Form, Rejected, attempt, row_errors, uploaded
+from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.pages.needs import STATUS_COLOURS
 from korona.web.templating import render
 
 router = APIRouter(prefix="/portfolio", include_in_schema=False)
+
+CanInputRead = Annotated[Principal, Depends(require(Permission.INPUT_READ))]
+CanPortfolioImport = Annotated[Principal, Depends(require(Permission.PORTFOLIO_IMPORT))]
 
 #: The dimensions inputs per week can be stacked by.
 CHART_DIMENSIONS = ("kind", "category", "sector")
@@ -45,11 +46,7 @@ def _weeks(items: Sequence[Any], today: date) -> list[str]:
 
 
 @router.get("/dashboard")
-def dashboard(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
-) -> Response:
+def dashboard(request: Request, session: DbSession, principal: CanInputRead) -> Response:
     """Show outcomes, inputs per week, need coverage over time and time to first feedback."""
     items = intake.list_inputs(session)
     by = request.query_params.get("by")
@@ -163,10 +160,7 @@ def coverage_chart(
 def _import_page(
     request: Request, report: Any = None, error: str | None = None, status_code: int = 200
 ) -> Response:
-    errors = [
-        (item.row or "–", item.column, _row_error_text(item))
-        for item in getattr(report, "errors", [])
-    ]
+    errors = row_errors(getattr(report, "errors", []))
     context = {
         "entities": list(importer.ImportEntity),
         "columns": importer.COLUMNS,
@@ -177,36 +171,23 @@ def _import_page(
     return render(request, "portfolio/import.html", context, status_code=status_code)
 
 
-def _row_error_text(item: importer.RowError) -> str:
-    if item.detail is not None:
-        return i18n.translate_validation_error(item.detail)
-    return translate_error(DomainError(item.message, **item.params))
-
-
 @router.get("/import")
-def import_form(
-    request: Request,
-    principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
-) -> Response:
+def import_form(request: Request, principal: CanPortfolioImport) -> Response:
     """Show the import form with the documented columns."""
     return _import_page(request)
 
 
 @router.post("/import")
 def import_upload(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.PORTFOLIO_IMPORT)),
+    request: Request, session: DbSession, form: Form, principal: CanPortfolioImport
 ) -> Response:
     """Import an uploaded file; any bad row imports nothing and is reported row by row."""
-    entity, upload = form.get("entity"), form.get("file")
-    if entity not in set(importer.ImportEntity) or not isinstance(upload, UploadFile):
+    entity, sent = form.get("entity"), uploaded(form)
+    if entity not in set(importer.ImportEntity) or sent is None:
         return _import_page(
             request, error=i18n.gettext("Choose what to import and a file"), status_code=422
         )
-    upload.file.seek(0)
-    content = upload.file.read(importer.MAX_FILE_BYTES + 1)
+    filename, content = sent
     if len(content) > importer.MAX_FILE_BYTES:
         return _import_page(
             request, error=i18n.gettext("The file is larger than 20 MB"), status_code=413
@@ -218,7 +199,7 @@ def import_upload(
                 session,
                 principal,
                 importer.ImportEntity(str(entity)),
-                upload.filename or "",
+                filename,
                 content,
                 links=links(request),
                 send_receipts=form.get("send_receipts") == "1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +23,9 @@ from korona.web.labels import label
 from korona.web.templating import render
 
 router = APIRouter(prefix="/prioritisation", include_in_schema=False)
+
+CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
+CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
 
 #: A candidate chosen in at least this share of the weight draws is shown as stable.
 STABLE = 0.9
@@ -58,19 +61,14 @@ def _page(
 
 @router.get("")
 def prioritisation_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    request: Request, session: DbSession, principal: CanAssessmentRead
 ) -> Response:
     """Show the ranking with the weights beside it and the proposal solved exactly."""
     return _page(request, session)
 
 
 @router.get("/sensitivity.svg")
-def sensitivity_chart(
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
+def sensitivity_chart(session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw each candidate's probability of being in the proposed list under weight draws."""
     proposal = prioritisation.propose(session)
     return Response(_chart(proposal), media_type="image/svg+xml")
@@ -100,10 +98,7 @@ def _chart(proposal: Proposal) -> str:
 
 @router.post("/pins")
 def pin(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanPrioritisationManage
 ) -> Response:
     """Pin an input into or out of the proposal with a reason (or clear the pin); re-solve."""
     values = {"pin": text(form, "pin") or None, "reason": text(form, "reason")}
@@ -131,9 +126,7 @@ def pin(
 
 @router.post("/drafts")
 def create_draft(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+    request: Request, session: DbSession, principal: CanPrioritisationManage
 ) -> Response:
     """Create a draft net list from the proposal as it is solved now."""
     outcome = attempt(
@@ -146,21 +139,14 @@ def create_draft(
 
 
 @router.get("/drafts")
-def draft_list(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
+def draft_list(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
     """List the net-list versions drafted from proposals."""
     return render(request, "assessment/drafts.html", {"versions": drafts.list_versions(session)})
 
 
 @router.get("/drafts/{version_id}")
 def draft_page(
-    version_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    version_id: RowId, request: Request, session: DbSession, principal: CanAssessmentRead
 ) -> Response:
     """Show a draft net list: the chosen inputs in order with P, its parts and stability."""
     version = drafts.get_version(session, version_id)
@@ -176,11 +162,7 @@ def draft_page(
 
 
 @router.get("/drafts/{version_id}/sensitivity.svg")
-def draft_chart(
-    version_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> Response:
+def draft_chart(version_id: RowId, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw the stored probability of each input of a draft net list."""
     version = drafts.get_version(session, version_id)
     label = i18n.gettext("In the proposal")

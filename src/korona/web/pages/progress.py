@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -18,13 +18,17 @@ from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+CanMeasureRead = Annotated[Principal, Depends(require(Permission.MEASURE_READ))]
+#: The programme to narrow to (all when absent).
+Programme = Annotated[RowId | None, Query()]
+
 
 @router.get("/progress")
 def progress_page(
     request: Request,
     session: DbSession,
-    programme: Annotated[RowId | None, Query()] = None,
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+    principal: CanMeasureRead,
+    programme: Programme = None,
 ) -> Response:
     """Show the progress status for the whole portfolio, or for one national programme."""
     overview = progress.progress_overview(session, programme_id=programme)
@@ -38,59 +42,47 @@ def progress_page(
     return render(request, "measures/progress.html", context)
 
 
-def _svg(svg: str) -> Response:
-    return Response(svg, media_type="image/svg+xml")
+def _svg(chart: Any) -> Response:
+    return Response(charts.to_svg(chart), media_type="image/svg+xml")
 
 
 @router.get("/progress/milestones.svg")
 def milestones_chart(
-    session: DbSession,
-    programme: Annotated[RowId | None, Query()] = None,
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+    session: DbSession, principal: CanMeasureRead, programme: Programme = None
 ) -> Response:
     """Return the milestone timeline (planned vs. done) as SVG."""
-    overview = progress.progress_overview(session, programme_id=programme)
+    milestones = progress.progress_overview(session, programme_id=programme).milestones
     return _svg(
-        charts.to_svg(
-            charts.milestone_timeline(
-                overview.milestones,
-                planned_label=i18n.gettext("Planned"),
-                done_label=i18n.gettext("Done"),
-                measure_title=i18n.gettext("Measure"),
-                date_title=i18n.gettext("Date"),
-                kind_title=i18n.gettext("Milestone"),
-            )
+        charts.milestone_timeline(
+            milestones,
+            planned_label=i18n.gettext("Planned"),
+            done_label=i18n.gettext("Done"),
+            measure_title=i18n.gettext("Measure"),
+            date_title=i18n.gettext("Date"),
+            kind_title=i18n.gettext("Milestone"),
         )
     )
 
 
 @router.get("/progress/rag.svg")
 def rag_chart(
-    session: DbSession,
-    programme: Annotated[RowId | None, Query()] = None,
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
+    session: DbSession, principal: CanMeasureRead, programme: Programme = None
 ) -> Response:
     """Return the RAG history of the progress reports as SVG."""
-    overview = progress.progress_overview(session, programme_id=programme)
+    reports = progress.progress_overview(session, programme_id=programme).reports
     return _svg(
-        charts.to_svg(
-            charts.rag_history(
-                overview.reports,
-                rag_labels={rag: label(rag) for rag in Rag},
-                measure_title=i18n.gettext("Measure"),
-                date_title=i18n.gettext("Date"),
-                rag_title=i18n.gettext("Status (RAG)"),
-            )
+        charts.rag_history(
+            reports,
+            rag_labels={rag: label(rag) for rag in Rag},
+            measure_title=i18n.gettext("Measure"),
+            date_title=i18n.gettext("Date"),
+            rag_title=i18n.gettext("Status (RAG)"),
         )
     )
 
 
 @router.get("/coverage")
-def coverage_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
-) -> Response:
+def coverage_page(request: Request, session: DbSession, principal: CanMeasureRead) -> Response:
     """Show, for every need, the measures and existing solutions that cover it."""
     rows = progress.needs_coverage(session)
     context = {"rows": rows, "urgent_count": sum(row.urgent_uncovered for row in rows)}

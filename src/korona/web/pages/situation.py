@@ -7,19 +7,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from korona.auth.models import Role
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, DomainError, Forbidden, NotFound
-from korona.portfolio.category import list_categories
-from korona.portfolio.import_files import MAX_FILE_BYTES
-from korona.portfolio.need import service as need_service
-from korona.portfolio.need.models import URGENCY_ANCHORS, AffectedGroup
-from korona.portfolio.need.schemas import NeedCreate
+from korona.errors import N_, Forbidden, NotFound
 from korona.portfolio.situation import dashboard, imports, service
 from korona.portfolio.situation.models import SituationReport
 from korona.portfolio.situation.places import Places
@@ -34,16 +28,17 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.api.situation import CountyNumber, PlacesDep
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Rejected, attempt, text
-from korona.web.labels import translate_error
+from korona.web.forms import NO_ERRORS, Form, Rejected, attempt, row_errors, text, uploaded
+from korona.web.handlers import submit
 from korona.web.pages import situation_views as views
-from korona.web.templating import render
 
 router = APIRouter(prefix="/situation", include_in_schema=False)
 
+CanSituationRead = Annotated[Principal, Depends(require(Permission.SITUATION_READ))]
+CanSituationReport = Annotated[Principal, Depends(require(Permission.SITUATION_REPORT))]
+
 #: The form's fields: the figures, the free text, and (new reports) municipality and week.
 FORM_FIELDS = ("municipality_number", "week", *FIGURES, "needs_text")
-NEED_FIELDS = ("title", "description", "category", "urgency")
 
 
 class WeekQuery(BaseModel):
@@ -70,15 +65,7 @@ def _dashboard(
         "linked": service.need_ids(session, [report.id for report in summary.reports]),
         "own": service.own_municipality(session, _principal(request)),
     }
-    return _render(request, "situation/dashboard.html", context)
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
-) -> Response:
-    """Render a situation page with the field labels and the load scale every page shows."""
-    shared = {"labels": views.FIGURE_LABELS, "load_levels": views.LOAD_LEVELS}
-    return render(request, template, shared | context, status_code=status_code)
+    return views.render_page(request, "situation/dashboard.html", context)
 
 
 def _principal(request: Request) -> Principal:
@@ -92,7 +79,7 @@ def national_dashboard(
     session: DbSession,
     places: PlacesDep,
     query: Annotated[WeekQuery, Query()],
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    principal: CanSituationRead,
 ) -> Response:
     """Show the national dashboard: the week's table, map, charts and who has not reported."""
     return _dashboard(request, session, places, None, query.week)
@@ -105,7 +92,7 @@ def county_dashboard(
     session: DbSession,
     places: PlacesDep,
     query: Annotated[WeekQuery, Query()],
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    principal: CanSituationRead,
 ) -> Response:
     """Show one county's dashboard."""
     if county_number not in places.counties:
@@ -121,9 +108,7 @@ class ChartQuery(BaseModel):
 
 @router.get("/chart.svg")
 def weekly_chart(
-    session: DbSession,
-    query: Annotated[ChartQuery, Query()],
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    session: DbSession, query: Annotated[ChartQuery, Query()], principal: CanSituationRead
 ) -> Response:
     """Draw the reported figures week by week as SVG (the page has the same in a table)."""
     series = dashboard.weekly_series(session, county=query.county)
@@ -141,38 +126,36 @@ def _report_form(
     request: Request,
     session: Session,
     places: Places,
-    *,
     values: dict[str, str],
-    errors: dict[str, str],
+    *,
     report: SituationReport | None = None,
     existing: SituationReport | None = None,
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
     principal = _principal(request)
     context = {
         "values": values,
-        "errors": errors,
+        "errors": rejected.errors,
         "report": report,
         "existing": existing,
         "places": places,
         "choose_municipality": principal.has_role(Role.PORTFOLIO_OFFICE),
         "own": service.own_municipality(session, principal),
     }
-    return _render(request, "situation/form.html", context, status_code=status_code)
+    return views.render_page(
+        request, "situation/form.html", context, status_code=rejected.status_code
+    )
 
 
 @router.get("/reports/new")
 def new_report_form(
-    request: Request,
-    session: DbSession,
-    places: PlacesDep,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    request: Request, session: DbSession, places: PlacesDep, principal: CanSituationReport
 ) -> Response:
     """Show the weekly report form for the reporter's municipality and the current week."""
     values = {key: "" for key in FORM_FIELDS}
     values["week"] = iso_week_label(date.today())
     values["municipality_number"] = service.own_municipality(session, principal) or ""
-    return _report_form(request, session, places, values=values, errors={})
+    return _report_form(request, session, places, values)
 
 
 @router.post("/reports")
@@ -181,7 +164,7 @@ def submit_report(
     session: DbSession,
     places: PlacesDep,
     form: Form,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> Response:
     """Store the week's report; on bad input show every message and store nothing."""
     values = _form_values(form)
@@ -190,29 +173,24 @@ def submit_report(
     # An empty figure is left out, so that pydantic names it as missing with the others.
     payload: dict[str, Any] = {k: v for k, v in values.items() if v or k == "needs_text"}
     payload.setdefault("municipality_number", None)
-    outcome = attempt(
+
+    def redraw(rejected: Rejected) -> Response:
+        number = values["municipality_number"] or service.own_municipality(session, principal)
+        existing = None
+        if rejected.status_code == 409 and number:
+            existing = service.find_report(session, number, values["week"])
+        if not values["municipality_number"]:
+            values["municipality_number"] = number or ""
+        return _report_form(request, session, places, values, existing=existing, rejected=rejected)
+
+    return submit(
         session,
         lambda: service.submit_report(
             session, principal, SituationReportCreate.model_validate(payload), places=places
         ),
+        redraw=redraw,
+        done=lambda report: f"/situation/reports/{report.id}?created=1",
     )
-    if isinstance(outcome, Rejected):
-        number = values["municipality_number"] or service.own_municipality(session, principal)
-        existing = None
-        if outcome.status_code == 409 and number:
-            existing = service.find_report(session, number, values["week"])
-        if not values["municipality_number"]:
-            values["municipality_number"] = number or ""
-        return _report_form(
-            request,
-            session,
-            places,
-            values=values,
-            errors=outcome.errors,
-            existing=existing,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/situation/reports/{outcome.id}?created=1", status_code=303)
 
 
 @router.get("/reports/{report_id}")
@@ -221,7 +199,7 @@ def report_page(
     request: Request,
     session: DbSession,
     places: PlacesDep,
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    principal: CanSituationRead,
 ) -> Response:
     """Show one report with its needs and its history."""
     report = service.get_report(session, report_id)
@@ -235,7 +213,7 @@ def report_page(
         "can_register_need": principal.can(Permission.NEED_CREATE)
         and service.may_report_for(session, principal, report.municipality_number),
     }
-    return _render(request, "situation/report.html", context)
+    return views.render_page(request, "situation/report.html", context)
 
 
 def _may_correct(session: Session, principal: Principal, report: SituationReport) -> None:
@@ -249,14 +227,14 @@ def correct_report_form(
     request: Request,
     session: DbSession,
     places: PlacesDep,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> Response:
     """Show the correction form of a report, filled in with its figures."""
     report = service.get_report(session, report_id)
     _may_correct(session, principal, report)
     values = {key: views.form_value(getattr(report, key, "")) for key in FORM_FIELDS}
     values["week"], values["municipality_number"] = report.week, report.municipality_number
-    return _report_form(request, session, places, values=values, errors={}, report=report)
+    return _report_form(request, session, places, values, report=report)
 
 
 @router.post("/reports/{report_id}")
@@ -266,132 +244,26 @@ def correct_report(
     session: DbSession,
     places: PlacesDep,
     form: Form,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> Response:
     """Replace a report's figures; on bad input show every message and change nothing."""
     service.get_report(session, report_id)
     values = _form_values(form)
     payload = {k: values[k] for k in (*FIGURES, "needs_text") if values[k] or k == "needs_text"}
-    outcome = attempt(
+
+    def redraw(rejected: Rejected) -> Response:
+        report = service.get_report(session, report_id)
+        values["week"], values["municipality_number"] = report.week, report.municipality_number
+        return _report_form(request, session, places, values, report=report, rejected=rejected)
+
+    return submit(
         session,
         lambda: service.correct_report(
             session, principal, report_id, SituationReportCorrection.model_validate(payload)
         ),
+        redraw=redraw,
+        done=f"/situation/reports/{report_id}?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        report = service.get_report(session, report_id)
-        values["week"], values["municipality_number"] = report.week, report.municipality_number
-        return _report_form(
-            request,
-            session,
-            places,
-            values=values,
-            errors=outcome.errors,
-            report=report,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/situation/reports/{report_id}?saved=1", status_code=303)
-
-
-# -- a need from a report -----------------------------------------------------------------------
-
-
-def _need_form(
-    request: Request,
-    session: Session,
-    places: Places,
-    report: SituationReport,
-    *,
-    values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> Response:
-    context = {
-        "report": report,
-        "places": places,
-        "values": values,
-        "errors": errors,
-        "categories": list_categories(session, active_only=True),
-        "groups": list(AffectedGroup),
-        "urgency_anchors": URGENCY_ANCHORS,
-    }
-    return _render(request, "situation/need_form.html", context, status_code=status_code)
-
-
-def _may_register(session: Session, principal: Principal, report: SituationReport) -> None:
-    if not service.may_report_for(session, principal, report.municipality_number):
-        raise Forbidden(N_("You can only register needs from your own municipality's reports"))
-
-
-@router.get("/reports/{report_id}/need")
-def new_need_from_report(
-    report_id: RowId,
-    request: Request,
-    session: DbSession,
-    places: PlacesDep,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
-) -> Response:
-    """Show the need form filled in from the report's free text."""
-    report = service.get_report(session, report_id)
-    _may_register(session, principal, report)
-    values = views.need_prefill(report, places)
-    return _need_form(request, session, places, report, values=values, errors={})
-
-
-@router.post("/reports/{report_id}/need")
-def create_need_from_report(
-    report_id: RowId,
-    request: Request,
-    session: DbSession,
-    places: PlacesDep,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
-) -> Response:
-    """Register the need, linked to the report, and open its page."""
-    service.get_report(session, report_id)
-    values: dict[str, Any] = {key: text(form, key) for key in NEED_FIELDS}
-    values["affected_groups"] = form.getlist("affected_groups")
-    outcome = attempt(
-        session,
-        lambda: service.register_need(
-            session, principal, report_id, NeedCreate.model_validate(values)
-        ),
-    )
-    if isinstance(outcome, Rejected):
-        report = service.get_report(session, report_id)
-        return _need_form(
-            request,
-            session,
-            places,
-            report,
-            values=values,
-            errors=outcome.errors,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/needs/{outcome.id}?created=1", status_code=303)
-
-
-@router.get("/needs/{need_id}/indicators")
-def need_indicators(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    places: PlacesDep,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
-) -> Response:
-    """Show the live indicators of the municipalities a need is linked to (an htmx fragment)."""
-    need = need_service.get_need(session, need_id)
-    numbers = service.need_municipalities(session, need)
-    context = {
-        "need": need,
-        "rows": views.indicator_rows(request, session, places, numbers),
-        "reports": service.reports_of_need(session, need_id),
-        "places": places,
-    }
-    # htmx swaps the fragment into the need page; without script the link opens a whole page.
-    fragment = bool(request.headers.get("HX-Request"))
-    template = "situation/_indicators.html" if fragment else "situation/indicators.html"
-    return _render(request, template, context)
 
 
 # -- import ---------------------------------------------------------------------------------------
@@ -411,20 +283,11 @@ def _import_page(
         "error": error,
         "columns": imports.COLUMNS,
     }
-    return _render(request, "situation/import.html", context, status_code=status_code)
-
-
-def _row_error_text(item: imports.RowError) -> str:
-    if item.detail is not None:
-        return i18n.translate_validation_error(item.detail)
-    return translate_error(DomainError(item.message, **item.params))
+    return views.render_page(request, "situation/import.html", context, status_code=status_code)
 
 
 @router.get("/import")
-def import_form(
-    request: Request,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
-) -> Response:
+def import_form(request: Request, principal: CanSituationReport) -> Response:
     """Show the import form with the sheet's columns."""
     return _import_page(request)
 
@@ -435,20 +298,17 @@ def import_upload(
     session: DbSession,
     places: PlacesDep,
     form: Form,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> Response:
     """Import a CSV or XLSX sheet: any bad row imports nothing and is named with its column."""
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
+    sent = uploaded(form)
+    if sent is None:
         return _import_page(request, error=i18n.gettext("Choose a file"), status_code=422)
-    upload.file.seek(0)
-    content = upload.file.read(MAX_FILE_BYTES + 1)
+    filename, content = sent
 
     def run() -> imports.ImportResult | imports.ReportImportRejected:
         try:
-            return imports.import_reports(
-                session, principal, upload.filename or "", content, places=places
-            )
+            return imports.import_reports(session, principal, filename, content, places=places)
         except imports.ReportImportRejected as rejected:
             return rejected  # attempt() rolls back what is not a result
 
@@ -456,6 +316,5 @@ def import_upload(
     if isinstance(outcome, Rejected):
         return _import_page(request, error=outcome.message, status_code=outcome.status_code)
     if isinstance(outcome, imports.ReportImportRejected):
-        rows = [(e.row or "–", e.column, _row_error_text(e)) for e in outcome.errors]
-        return _import_page(request, errors=rows, status_code=422)
+        return _import_page(request, errors=row_errors(outcome.errors), status_code=422)
     return _import_page(request, result=outcome)

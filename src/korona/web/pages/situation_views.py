@@ -11,6 +11,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 from fastapi import Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from korona.errors import N_
@@ -25,6 +26,7 @@ from korona.web import i18n
 from korona.web.charts import PALETTE
 from korona.web.deps import get_settings
 from korona.web.surveillance_context import get_reader
+from korona.web.templating import render
 
 #: The home-care load scale (hjemmetjenestebelastning), as the form and the map name it.
 LOAD_LEVELS: dict[int, str] = {
@@ -222,3 +224,11 @@ def indicator_rows(
             )
         )
     return rows
+
+
+def render_page(
+    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> Response:
+    """Render a situation page with the field labels and the load scale every page shows."""
+    shared = {"labels": FIGURE_LABELS, "load_levels": LOAD_LEVELS}
+    return render(request, template, shared | context, status_code=status_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from korona.auth.permissions import Permission, Principal
@@ -16,10 +16,14 @@ from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 from korona.validation import RowId
 from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Page, Rejected, SolutionQuery, attempt
+from korona.web.forms import NO_ERRORS, Form, Page, Rejected, SolutionQuery
+from korona.web.handlers import submit
 from korona.web.templating import render
 
 router = APIRouter(prefix="/solutions", include_in_schema=False)
+
+CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
+CanSolutionManage = Annotated[Principal, Depends(require(Permission.SOLUTION_MANAGE))]
 
 TEXT_FIELDS = ("name", "owner", "description", "status", "url", "contact")
 
@@ -29,7 +33,7 @@ def solutions_list(
     request: Request,
     session: DbSession,
     query: Annotated[SolutionQuery, Query()],
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: CanPublic,
 ) -> Response:
     """List the catalogue of existing solutions with filters, a page at a time."""
     filters = query.to_filter()
@@ -54,59 +58,46 @@ def _form_values(form: Any) -> dict[str, Any]:
 def _form_page(
     request: Request,
     session: Session,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
     solution: Solution | None = None,
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
     context = {
         "values": values,
-        "errors": errors,
+        "errors": rejected.errors,
         "solution": solution,
         "categories": list_categories(session),
         "statuses": list(SolutionStatus),
     }
-    return render(request, "solutions/form.html", context, status_code=status_code)
+    return render(request, "solutions/form.html", context, status_code=rejected.status_code)
 
 
 @router.get("/new")
 def new_solution_form(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+    request: Request, session: DbSession, principal: CanSolutionManage
 ) -> Response:
     """Show the form for adding a solution."""
     values = {"status": SolutionStatus.IN_OPERATION.value, "categories": []}
-    return _form_page(request, session, values=values, errors={})
+    return _form_page(request, session, values)
 
 
 @router.post("")
 def create_solution(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanSolutionManage
 ) -> Response:
     """Add a solution from the form; on bad input show the form again with messages."""
     values = _form_values(form)
-    outcome = attempt(
+    return submit(
         session,
         lambda: service.create_solution(session, principal, SolutionCreate.model_validate(values)),
+        redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
+        done=lambda solution: f"/solutions/{solution.id}?created=1",
     )
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/solutions/{outcome.id}?created=1", status_code=303)
 
 
 @router.get("/{solution_id}")
 def solution_page(
-    solution_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    solution_id: RowId, request: Request, session: DbSession, principal: CanPublic
 ) -> Response:
     """Show one solution."""
     solution = service.get_solution(session, solution_id)
@@ -124,10 +115,7 @@ def solution_page(
 
 @router.get("/{solution_id}/edit")
 def edit_solution_form(
-    solution_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+    solution_id: RowId, request: Request, session: DbSession, principal: CanSolutionManage
 ) -> Response:
     """Show the edit form of a solution."""
     solution = service.get_solution(session, solution_id)
@@ -137,7 +125,7 @@ def edit_solution_form(
         "categories": solution.categories,
         "quality_assured": solution.quality_assured,
     }
-    return _form_page(request, session, values=values, errors={}, solution=solution)
+    return _form_page(request, session, values, solution)
 
 
 @router.post("/{solution_id}")
@@ -146,24 +134,18 @@ def update_solution(
     request: Request,
     session: DbSession,
     form: Form,
-    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+    principal: CanSolutionManage,
 ) -> Response:
     """Save changes to a solution; on bad input show the form again with messages."""
     service.get_solution(session, solution_id)
     values = _form_values(form)
-    outcome = attempt(
+    return submit(
         session,
         lambda: service.update_solution(
             session, principal, solution_id, SolutionUpdate.model_validate(values)
         ),
+        redraw=lambda rejected: _form_page(
+            request, session, values, service.get_solution(session, solution_id), rejected
+        ),
+        done=f"/solutions/{solution_id}?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request,
-            session,
-            values=values,
-            errors=outcome.errors,
-            solution=service.get_solution(session, solution_id),
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/solutions/{solution_id}?saved=1", status_code=303)

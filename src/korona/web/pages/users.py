@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,16 +13,21 @@ from sqlalchemy.orm import Session
 
 from korona.auth import admin
 from korona.auth import service as auth_service
-from korona.auth.models import Role
+from korona.auth.models import Role, User
 from korona.auth.permissions import Permission, Principal
 from korona.errors import NotFound
 from korona.validation import CleanLine, MunicipalityNumber, RowId
 from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
-from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.handlers import submit
 from korona.web.labels import translate_error
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
+CanUserManage = Annotated[Principal, Depends(require(Permission.USER_MANAGE))]
+CanUserRead = Annotated[Principal, Depends(require(Permission.USER_READ))]
 
 #: Set-password tokens are 43 URL-safe characters; anything much longer is not one of ours.
 TOKEN_PATH = Annotated[str, Field(max_length=100)]
@@ -68,22 +75,21 @@ def _values(form: Any) -> dict[str, Any]:
 def _form_page(
     request: Request,
     session: Session,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
     user: Any = None,
+    rejected: Rejected = NO_ERRORS,
+    *,
     action_error: str | None = None,
-    status_code: int = 200,
 ) -> Response:
     context = {
         "values": values,
-        "errors": errors,
+        "errors": rejected.errors,
         "action_error": action_error,
         "user": user,
         "roles": list(Role),
         "organisations": auth_service.list_organisations(session),
     }
-    return render(request, "users/form.html", context, status_code=status_code)
+    return render(request, "users/form.html", context, status_code=rejected.status_code)
 
 
 def _user_values(user: Any) -> dict[str, Any]:
@@ -101,7 +107,7 @@ def users_page(
     request: Request,
     session: DbSession,
     query: Annotated[ListQuery, Query()],
-    principal: Principal = Depends(require(Permission.USER_READ)),
+    principal: CanUserRead,
 ) -> Response:
     """List users, their organisations, roles and state, a page at a time."""
     page = Page.of(admin.list_user_rows(session), query)
@@ -109,161 +115,114 @@ def users_page(
 
 
 @router.get("/admin/users/new")
-def new_user_form(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
-) -> Response:
+def new_user_form(request: Request, session: DbSession, principal: CanUserManage) -> Response:
     """Show the form for inviting a user."""
-    return _form_page(request, session, values={"roles": []}, errors={})
+    return _form_page(request, session, {"roles": []})
 
 
 @router.post("/admin/users")
 def create_user(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanUserManage
 ) -> Response:
     """Create the user and queue their invitation; on bad input show the form again."""
     values = _values(form)
     base_url = get_settings(request).base_url
-    outcome = attempt(
-        session,
-        lambda: admin.invite_user(
-            session,
-            principal,
-            NewUserForm.model_validate(values).change(),
-            email=values["email"],
-            base_url=base_url,
-        ),
-    )
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
+
+    def invite() -> User:
+        change = NewUserForm.model_validate(values).change()
+        return admin.invite_user(
+            session, principal, change, email=values["email"], base_url=base_url
         )
-    return RedirectResponse(f"/admin/users/{outcome.id}?invited=1", status_code=303)
+
+    return submit(
+        session,
+        invite,
+        redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
+        done=lambda user: f"/admin/users/{user.id}?invited=1",
+    )
 
 
 @router.get("/admin/users/{user_id}")
 def user_page(
-    user_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+    user_id: RowId, request: Request, session: DbSession, principal: CanUserManage
 ) -> Response:
     """Show one user with the form to change them and the account actions."""
     user = admin.get_user(session, user_id)
-    return _form_page(request, session, values=_user_values(user), errors={}, user=user)
+    return _form_page(request, session, _user_values(user), user)
 
 
 @router.post("/admin/users/{user_id}")
 def update_user(
-    user_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+    user_id: RowId, request: Request, session: DbSession, form: Form, principal: CanUserManage
 ) -> Response:
     """Save the user's name, roles, organisation and municipality number."""
     values = _values(form)
-    outcome = attempt(
+
+    def redraw(rejected: Rejected) -> Response:
+        user = admin.get_user(session, user_id)
+        values["email"] = user.email
+        return _form_page(request, session, values, user, rejected)
+
+    return submit(
         session,
         lambda: admin.update_user(
             session, principal, user_id, UserForm.model_validate(values).change()
         ),
+        redraw=redraw,
+        done=f"/admin/users/{user_id}?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        user = admin.get_user(session, user_id)
-        values["email"] = user.email
-        return _form_page(
-            request,
-            session,
-            values=values,
-            errors=outcome.errors,
-            user=user,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/admin/users/{user_id}?saved=1", status_code=303)
 
 
 def _account_action(
-    request: Request, session: Session, user_id: int, action: Any, done: str
+    request: Request,
+    session: Session,
+    principal: Principal,
+    user_id: int,
+    act: Callable[[Session, Principal, int], object],
+    done: str,
 ) -> Response:
     """Run an account action; a refusal shows the user page with the message."""
-    outcome = attempt(session, action)
-    if isinstance(outcome, Rejected):
+    action = partial(act, session, principal, user_id)
+
+    def redraw(rejected: Rejected) -> Response:
         user = admin.get_user(session, user_id)
-        return _form_page(
-            request,
-            session,
-            values=_user_values(user),
-            errors={},
-            user=user,
-            action_error=outcome.message,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/admin/users/{user_id}?{done}=1", status_code=303)
+        refused = Rejected({}, rejected.status_code)
+        values = _user_values(user)
+        return _form_page(request, session, values, user, refused, action_error=rejected.message)
+
+    return submit(session, action, redraw=redraw, done=f"/admin/users/{user_id}?{done}=1")
 
 
 @router.post("/admin/users/{user_id}/deactivate")
 def deactivate_user(
-    user_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+    user_id: RowId, request: Request, session: DbSession, principal: CanUserManage
 ) -> Response:
     """Deactivate the user: their sessions and API tokens end at once."""
-    return _account_action(
-        request,
-        session,
-        user_id,
-        lambda: admin.deactivate_user(session, principal, user_id),
-        "deactivated",
-    )
+    act = admin.deactivate_user
+    return _account_action(request, session, principal, user_id, act, "deactivated")
 
 
 @router.post("/admin/users/{user_id}/reactivate")
 def reactivate_user(
-    user_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+    user_id: RowId, request: Request, session: DbSession, principal: CanUserManage
 ) -> Response:
     """Let a deactivated user log in again."""
-    return _account_action(
-        request,
-        session,
-        user_id,
-        lambda: admin.reactivate_user(session, principal, user_id),
-        "reactivated",
-    )
+    act = admin.reactivate_user
+    return _account_action(request, session, principal, user_id, act, "reactivated")
 
 
 @router.post("/admin/users/{user_id}/reset-password")
 def reset_password(
-    user_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.USER_MANAGE)),
+    user_id: RowId, request: Request, session: DbSession, principal: CanUserManage
 ) -> Response:
     """E-mail the user a new set-password link (earlier links stop working)."""
-    base_url = get_settings(request).base_url
-    return _account_action(
-        request,
-        session,
-        user_id,
-        lambda: admin.send_password_reset(session, principal, user_id, base_url=base_url),
-        "reset",
-    )
+    act = partial(admin.send_password_reset, base_url=get_settings(request).base_url)
+    return _account_action(request, session, principal, user_id, act, "reset")
 
 
 @router.get("/password/{token}")
 def password_form(
-    token: TOKEN_PATH,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    token: TOKEN_PATH, request: Request, session: DbSession, principal: CanPublic
 ) -> Response:
     """Show the form for choosing a password through an e-mailed link."""
     try:
@@ -276,11 +235,7 @@ def password_form(
 
 @router.post("/password/{token}")
 def set_password(
-    token: TOKEN_PATH,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    token: TOKEN_PATH, request: Request, session: DbSession, form: Form, principal: CanPublic
 ) -> Response:
     """Set the password; the link is spent and the user goes to the login page."""
     password = form.get("password")

@@ -1,0 +1,74 @@
+"""The one shape of a page's form handler: run the service, redraw the form or redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from korona.auth.permissions import Principal
+from korona.web.forms import Rejected, attempt
+
+T = TypeVar("T")
+
+#: Draws the page again with the refused form's errors and status.
+Redraw = Callable[[Rejected], Response]
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Return the redirect after a successful post (303, so a reload does not post again)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def submit(
+    session: Session,
+    action: Callable[[], T],
+    *,
+    redraw: Redraw,
+    done: str | Callable[[T], str],
+    field: str = "form",
+) -> Response:
+    """Run a form's service call: redraw the page if it was refused, else redirect.
+
+    ``done`` is where to go afterwards, or builds that address from the service's result
+    (the new entity's page). A refusal has already been undone by :func:`attempt`.
+    """
+    outcome = attempt(session, action, field=field)
+    if isinstance(outcome, Rejected):
+        return redraw(outcome)
+    return see_other(done(outcome) if callable(done) else done)
+
+
+@dataclass(frozen=True)
+class EntityForms:
+    """The forms on one entity's page (a meeting, a measure): each posts, and a refusal draws
+    that page again with the errors; success goes back to it (or to ``done``)."""
+
+    session: Session
+    principal: Principal
+    entity_id: int
+    redraw: Redraw
+    back: str
+
+    def post(self, field: str, action: Callable[[], object], done: str | None = None) -> Response:
+        """Run one form's service call; ``field`` names where errors without a field go."""
+        return submit(self.session, action, field=field, redraw=self.redraw, done=done or self.back)
+
+    def save(
+        self,
+        field: str,
+        call: Callable[[Session, Principal, int, Any], object],
+        model: type[BaseModel],
+        values: dict[str, Any],
+    ) -> Response:
+        """Validate the form's values as ``model`` and hand them to ``call`` for this entity."""
+        return self.post(
+            field,
+            lambda: call(
+                self.session, self.principal, self.entity_id, model.model_validate(values)
+            ),
+        )

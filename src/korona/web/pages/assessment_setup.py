@@ -1,0 +1,201 @@
+"""How assessment is set up: working groups and members, the weights, the prioritisation settings.
+
+Its routes sit under ``/assessment``, beside :mod:`korona.web.pages.assessment`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio import scoring
+from korona.portfolio.assessment import groups as working_groups
+from korona.portfolio.assessment import service
+from korona.portfolio.assessment.schemas import GroupIn, MemberIn, SettingsIn, WeightsIn
+from korona.validation import RowId
+from korona.web.deps import DbSession, require
+from korona.web.forms import NO_ERRORS, Form, Rejected, text
+from korona.web.handlers import submit
+from korona.web.templating import render
+
+router = APIRouter(prefix="/assessment", include_in_schema=False)
+
+CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
+CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
+CanWeightsManage = Annotated[Principal, Depends(require(Permission.WEIGHTS_MANAGE))]
+CanWorkingGroupManage = Annotated[Principal, Depends(require(Permission.WORKING_GROUP_MANAGE))]
+
+
+def _groups_page(
+    request: Request,
+    session: Session,
+    failed: str | None = None,
+    rejected: Rejected = NO_ERRORS,
+) -> Response:
+    context = {
+        "groups": working_groups.list_groups(session),
+        "assessors": working_groups.assessor_candidates(session),
+        "errors": rejected.errors,
+        "failed": failed,
+    }
+    return render(request, "assessment/groups.html", context, status_code=rejected.status_code)
+
+
+@router.get("/groups")
+def groups(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
+    """Show the working groups, their themes and members."""
+    return _groups_page(request, session)
+
+
+@router.post("/groups")
+def create_group(
+    request: Request, session: DbSession, form: Form, principal: CanWorkingGroupManage
+) -> Response:
+    """Create a working group."""
+    data = {"name": text(form, "name"), "theme": text(form, "theme")}
+    return submit(
+        session,
+        lambda: working_groups.create_group(session, principal, GroupIn.model_validate(data)),
+        redraw=lambda rejected: _groups_page(request, session, "new", rejected),
+        done=lambda group: f"/assessment/groups?saved={group.id}#group-{group.id}",
+    )
+
+
+def _change_group(
+    request: Request, session: Session, group_id: int, change: Callable[[], object]
+) -> Response:
+    """Run a change to one group's members; refused, the groups page shows it at that group."""
+    return submit(
+        session,
+        change,
+        redraw=lambda rejected: _groups_page(request, session, str(group_id), rejected),
+        done=f"/assessment/groups?saved={group_id}#group-{group_id}",
+    )
+
+
+@router.post("/groups/{group_id}/members")
+def add_member(
+    group_id: RowId,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: CanWorkingGroupManage,
+) -> Response:
+    """Add an assessor to a working group (or make them its lead)."""
+    data = {"user_id": text(form, "user_id") or None, "is_lead": form.get("is_lead") == "on"}
+    return _change_group(
+        request,
+        session,
+        group_id,
+        lambda: working_groups.add_member(
+            session, principal, group_id, MemberIn.model_validate(data)
+        ),
+    )
+
+
+@router.post("/groups/{group_id}/members/{user_id}/remove")
+def remove_member(
+    group_id: RowId,
+    user_id: RowId,
+    request: Request,
+    session: DbSession,
+    principal: CanWorkingGroupManage,
+) -> Response:
+    """Take a member out of a working group."""
+    return _change_group(
+        request,
+        session,
+        group_id,
+        lambda: working_groups.remove_member(session, principal, group_id, user_id),
+    )
+
+
+def _weights_page(
+    request: Request,
+    session: Session,
+    values: dict[str, Any] | None = None,
+    rejected: Rejected = NO_ERRORS,
+) -> Response:
+    weights = service.current_weights(session)
+    context = {
+        "weights": weights,
+        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
+        "criteria": scoring.CRITERIA,
+        "history": service.weights_history(session),
+        "values": values or weights.as_dict(),
+        "errors": rejected.errors,
+    }
+    return render(request, "assessment/weights.html", context, status_code=rejected.status_code)
+
+
+@router.get("/weights")
+def weights_page(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
+    """Show the decision group's current weights and their versions."""
+    return _weights_page(request, session)
+
+
+@router.post("/weights")
+def save_weights(
+    request: Request, session: DbSession, form: Form, principal: CanWeightsManage
+) -> Response:
+    """Store a new version of the weights (decision group members only)."""
+    values: dict[str, Any] = {
+        c.value: text(form, c.value).replace(",", ".") or None for c in scoring.CRITERIA
+    }
+    values["reason"] = text(form, "reason")
+    return submit(
+        session,
+        lambda: service.set_weights(session, principal, WeightsIn.model_validate(values)),
+        redraw=lambda rejected: _weights_page(request, session, values, rejected),
+        done=lambda weights: f"/assessment/weights?saved={weights.version}",
+    )
+
+
+_SETTING_FIELDS = (
+    "horizon_months",
+    "size_min",
+    "size_max",
+    "budget_hospitals",
+    "budget_municipalities",
+    "concentration",
+    "draws",
+)
+
+
+def _settings_page(
+    request: Request,
+    session: Session,
+    values: dict[str, Any] | None = None,
+    rejected: Rejected = NO_ERRORS,
+) -> Response:
+    row = service.get_settings(session)
+    context = {
+        "values": values or {name: getattr(row, name) for name in _SETTING_FIELDS},
+        "errors": rejected.errors,
+    }
+    return render(request, "assessment/settings.html", context, status_code=rejected.status_code)
+
+
+@router.get("/settings")
+def settings_page(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
+    """Show the prioritisation settings: crisis horizon, list size, budgets, draws."""
+    return _settings_page(request, session)
+
+
+@router.post("/settings")
+def save_settings(
+    request: Request, session: DbSession, form: Form, principal: CanPrioritisationManage
+) -> Response:
+    """Change the prioritisation settings (the portfolio office)."""
+    values = {name: text(form, name).replace(",", ".") or None for name in _SETTING_FIELDS}
+    return submit(
+        session,
+        lambda: service.update_settings(session, principal, SettingsIn.model_validate(values)),
+        redraw=lambda rejected: _settings_page(request, session, values, rejected),
+        done="/assessment/settings?saved=1",
+    )

@@ -1,0 +1,103 @@
+"""What the office keeps for measures: the list of national programmes and the letter templates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from korona.auth.permissions import Permission, Principal
+from korona.portfolio.measure import notices, service
+from korona.portfolio.measure.models import NoticeKind
+from korona.portfolio.measure.schemas import NoticeUpdate, ProgrammeCreate
+from korona.validation import RowId
+from korona.web.deps import DbSession, require
+from korona.web.forms import NO_ERRORS, Form, Rejected, text
+from korona.web.handlers import see_other, submit
+from korona.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]
+
+
+@router.get("/programmes")
+def programmes_page(request: Request, session: DbSession, principal: CanMeasureManage) -> Response:
+    """Show the managed list of national programmes."""
+    return _programmes(request, session)
+
+
+def _programmes(request: Request, session: Session, rejected: Rejected = NO_ERRORS) -> Response:
+    context = {"programmes": service.list_programmes(session), "errors": rejected.errors}
+    return render(request, "measures/programmes.html", context, status_code=rejected.status_code)
+
+
+@router.post("/programmes")
+def create_programme(
+    request: Request, session: DbSession, form: Form, principal: CanMeasureManage
+) -> Response:
+    """Add a national programme."""
+    values = {"name": text(form, "name")}
+    return submit(
+        session,
+        lambda: service.create_programme(
+            session, principal, ProgrammeCreate.model_validate(values)
+        ),
+        field="name",
+        redraw=lambda rejected: _programmes(request, session, rejected),
+        done="/programmes?saved=1",
+    )
+
+
+@router.post("/programmes/{programme_id}/active")
+def set_programme_active(
+    programme_id: RowId, session: DbSession, form: Form, principal: CanMeasureManage
+) -> Response:
+    """Retire a programme from the choices, or bring it back."""
+    service.set_programme_active(session, principal, programme_id, form.get("active") == "1")
+    return see_other("/programmes?saved=1")
+
+
+@router.get("/letters/measures")
+def notice_templates(request: Request, session: DbSession, principal: CanMeasureManage) -> Response:
+    """Show the editable "delivered" and review reminder letters, nb and en."""
+    return _notices(request, session)
+
+
+def _notices(request: Request, session: Session, rejected: Rejected = NO_ERRORS) -> Response:
+    templates = {
+        (kind, language): notices.get_template(session, kind, language)
+        for kind in NoticeKind
+        for language in notices.LANGUAGES
+    }
+    context = {"templates": templates, "fields": notices.FIELDS, "errors": rejected.errors}
+    return render(request, "measures/letters.html", context, status_code=rejected.status_code)
+
+
+@router.post("/letters/measures/{notice_kind}/{language}")
+def save_notice_template(
+    notice_kind: NoticeKind,
+    language: str,
+    request: Request,
+    session: DbSession,
+    form: Form,
+    principal: CanMeasureManage,
+) -> Response:
+    """Save an edited letter template."""
+    values = {key: text(form, key) for key in ("subject", "body")}
+
+    def save() -> object:
+        data = NoticeUpdate.model_validate(values)
+        return notices.save_template(
+            session, principal, notice_kind, language, data.subject, data.body
+        )
+
+    return submit(
+        session,
+        save,
+        field="body",
+        redraw=lambda rejected: _notices(request, session, rejected),
+        done="/letters/measures?saved=1",
+    )
