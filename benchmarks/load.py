@@ -6,8 +6,9 @@ the demo data, or is pointed at one with ``--url``. Each virtual user logs in as
 creation, input submission and API reads until ``--duration`` seconds or ``--max-requests``
 have passed. With ``--ramp-up S`` the users arrive evenly over the first S seconds (like
 locust's spawn rate) instead of all logging in at the same instant. Afterwards it times
-``/healthz`` and, on PostgreSQL, counts the connections left "idle in transaction". Exit status 1 if any request failed
-(status >= 500, timeout, connection error) or ``/healthz`` did not answer within 1 s.
+``/healthz`` and, on PostgreSQL, counts the connections left "idle in transaction".
+Exit status 1 if any request failed (status >= 500, timeout, connection error) or
+``/healthz`` did not answer within 1 s.
 
     .venv/bin/python benchmarks/load.py --database sqlite --users 10 --duration 30
     .venv/bin/python benchmarks/load.py --database postgresql --workers 4 --users 200 \
