@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -34,7 +34,9 @@ from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate
+from korona.portfolio.read_cache import cached_reads
 from korona.portfolio.solution import service as solution_service
+from korona.portfolio.solution.models import Solution
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 
 #: The documented columns of each entity (docs/portfolio.md); external_ref is always required.
@@ -166,6 +168,62 @@ class _Context:
     session: Session
     codes: set[str]
     names: dict[str, int] = field(default_factory=dict)
+    #: Looked up for all rows at once before the checks (``_prefetch``).
+    organisations_by_ref: dict[str, Organisation] = field(default_factory=dict)
+    organisations_by_name: dict[str, Organisation] = field(default_factory=dict)
+    needs_by_ref: dict[str, int] = field(default_factory=dict)
+
+
+#: Values per IN (...) query: well below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+
+
+def _in_chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    distinct = sorted(set(values))
+    for start in range(0, len(distinct), _CHUNK):
+        yield distinct[start : start + _CHUNK]
+
+
+def _prefetch(context: _Context, entity: ImportEntity, rows: Sequence[SourceRow]) -> None:
+    """Look up what the row checks need with one query per 500 values, not one per row."""
+    session = context.session
+    if entity is ImportEntity.ORGANISATIONS:
+        names = [_text(row.values.get("name")) for row in rows]
+        for chunk in _in_chunks(names):
+            found = session.scalars(select(Organisation).where(Organisation.name.in_(chunk)))
+            context.organisations_by_name.update((item.name, item) for item in found)
+    elif entity is ImportEntity.NEEDS:
+        refs = [_text(row.values.get("organisation_ref")) for row in rows]
+        for chunk in _in_chunks(refs):
+            found = session.scalars(
+                select(Organisation).where(Organisation.external_ref.in_(chunk))
+            )
+            context.organisations_by_ref.update((item.external_ref or "", item) for item in found)
+    elif entity is ImportEntity.INPUTS:
+        refs = [ref for row in rows for ref in _list(row.values.get("need_refs"))]
+        for chunk in _in_chunks(refs):
+            statement = select(Need.external_ref, Need.id).where(Need.external_ref.in_(chunk))
+            context.needs_by_ref.update(
+                (ref or "", need_id) for ref, need_id in session.execute(statement)
+            )
+
+
+_MODELS: dict[ImportEntity, type[Organisation] | type[Solution] | type[Need] | type[Input]] = {
+    ImportEntity.ORGANISATIONS: Organisation,
+    ImportEntity.SOLUTIONS: Solution,
+    ImportEntity.NEEDS: Need,
+    ImportEntity.INPUTS: Input,
+}
+
+
+def _existing(session: Session, entity: ImportEntity, refs: Sequence[str]) -> dict[str, Any]:
+    """Return the rows of this entity that already have one of the references, by reference."""
+    model = _MODELS[entity]
+    found: dict[str, Any] = {}
+    for chunk in _in_chunks(refs):
+        items = session.scalars(select(model).where(model.external_ref.in_(chunk)))
+        found.update((item.external_ref, item) for item in items)
+    return found
 
 
 _Check = Callable[[_Context, int, dict[str, Any]], Any]
@@ -253,7 +311,7 @@ def _check_organisation(context: _Context, number: int, row: dict[str, Any]) -> 
     if data.name in context.names:
         raise InvalidInput(N_("Same name as row {row}"), field="name", row=context.names[data.name])
     context.names[data.name] = number
-    existing = context.session.scalar(select(Organisation).where(Organisation.name == data.name))
+    existing = context.organisations_by_name.get(data.name)
     if existing is not None and existing.external_ref != ref:
         raise InvalidInput(
             N_("An organisation named {name} exists already with another external_ref"),
@@ -285,7 +343,7 @@ def _check_need(
     context: _Context, number: int, row: dict[str, Any]
 ) -> tuple[NeedCreate, int, NeedStatus]:
     ref = _text(row.get("organisation_ref"))
-    owner = _organisation_by_ref(context.session, ref) if ref else None
+    owner = context.organisations_by_ref.get(ref) if ref else None
     if owner is None:
         raise InvalidInput(N_("Unknown organisation {id}"), field="organisation_ref", id=ref or "–")
     category = _text(row.get("category"))
@@ -326,7 +384,7 @@ def _check_input(
 ) -> tuple[InputCreate, datetime | None]:
     need_ids = []
     for ref in _list(row.get("need_refs")):
-        need_id = context.session.scalar(select(Need.id).where(Need.external_ref == ref))
+        need_id = context.needs_by_ref.get(ref)
         if need_id is None:
             raise InvalidInput(N_("Unknown need {ref}"), field="need_refs", ref=ref)
         need_ids.append(need_id)
@@ -367,11 +425,13 @@ class _Writer:
     principal: Principal
     links: intake.StatusLinks
     send_receipts: bool
+    #: The rows of this entity whose external_ref exists already (one query for all rows).
+    existing: dict[str, Any]
 
 
 def _write_organisation(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
     data: _OrganisationRow = item.payload
-    if _organisation_by_ref(writer.session, item.ref) is not None:
+    if item.ref in writer.existing:
         report.unchanged += 1
         return
     auth_service.get_or_create_organisation(
@@ -387,7 +447,7 @@ def _write_organisation(writer: _Writer, item: _Prepared, report: ImportReport) 
 
 def _write_solution(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
     data: SolutionCreate = item.payload
-    existing = solution_service.find_by_ref(writer.session, item.ref)
+    existing = writer.existing.get(item.ref)
     if existing is None:
         solution_service.create_solution(writer.session, writer.principal, data)
         report.created += 1
@@ -403,7 +463,7 @@ def _write_solution(writer: _Writer, item: _Prepared, report: ImportReport) -> N
 def _write_need(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
     data, organisation_id, status = item.payload
     session = writer.session
-    if session.scalar(select(Need.id).where(Need.external_ref == item.ref)) is not None:
+    if item.ref in writer.existing:
         report.unchanged += 1
         return
     organisation = session.get(Organisation, organisation_id)
@@ -421,11 +481,14 @@ def _write_need(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
 def _write_input(writer: _Writer, item: _Prepared, report: ImportReport) -> None:
     data, received_at = item.payload
     session = writer.session
-    if session.scalar(select(Input.id).where(Input.external_ref == item.ref)) is not None:
+    if item.ref in writer.existing:
         report.unchanged += 1
         return
     submission = intake.Submission(
-        imported=True, received_at=received_at, send_receipt=writer.send_receipts
+        imported=True,
+        received_at=received_at,
+        send_receipt=writer.send_receipts,
+        checked_in_bulk=True,
     )
     intake.submit_input(session, writer.principal, data, writer.links, submission)
     report.created += 1
@@ -471,12 +534,34 @@ def import_rows(
     report.errors = _check_columns(entity, columns)
     if report.errors:
         raise ImportRejected(report)
+    with cached_reads(session):
+        _check_and_write(session, principal, entity, numbered, report, links, send_receipts)
+    return report
+
+
+def _check_and_write(
+    session: Session,
+    principal: Principal,
+    entity: ImportEntity,
+    numbered: Sequence[SourceRow],
+    report: ImportReport,
+    links: intake.StatusLinks,
+    send_receipts: bool,
+) -> None:
+    """Check every row, then write them all, with every lookup made before the first write.
+
+    On SQLite the write lock is taken by the first INSERT and held until the commit, so all
+    reads (existing references, organisations, needs, categories, letter templates) are made
+    for all rows at once beforehand, and the writes themselves ask the database nothing.
+    """
     check, write = _ENTITIES[entity]
     context = _Context(session, category_codes(session))
+    _prefetch(context, entity, numbered)
     prepared, report.errors = _check_rows(numbered, context, check)
     if report.errors:
         raise ImportRejected(report)
-    writer = _Writer(session, principal, links, send_receipts)
+    existing = _existing(session, entity, [item.ref for item in prepared])
+    writer = _Writer(session, principal, links, send_receipts, existing)
     for item in prepared:
         try:
             write(writer, item, report)
@@ -485,7 +570,6 @@ def import_rows(
                 RowError(item.row, error.field or "row", error.message, error.params)
             )
             raise ImportRejected(report) from error
-    return report
 
 
 def import_file(

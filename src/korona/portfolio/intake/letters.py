@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
+from korona.portfolio.read_cache import remembered
 
 LANGUAGES = ("nb", "en")
 
@@ -113,14 +114,18 @@ def check_template(text: str) -> None:
 def get_template(session: Session, letter: LetterKind, language: str) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
-    row = session.scalar(
-        select(LetterTemplate).where(
-            LetterTemplate.letter == letter, LetterTemplate.language == language
+
+    def read() -> tuple[str, str]:
+        row = session.scalar(
+            select(LetterTemplate).where(
+                LetterTemplate.letter == letter, LetterTemplate.language == language
+            )
         )
-    )
-    if row is not None:
-        return row.subject, row.body
-    return DEFAULT_LETTERS[(letter, language)]
+        if row is not None:
+            return row.subject, row.body
+        return DEFAULT_LETTERS[(letter, language)]
+
+    return remembered(session, ("letter_template", letter, language), read)
 
 
 def fill(text: str, values: Mapping[str, Any]) -> str:

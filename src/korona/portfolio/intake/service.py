@@ -76,6 +76,9 @@ class Submission:
     imported: bool = False
     received_at: datetime | None = None
     send_receipt: bool = True
+    #: The caller (an import) checked the need ids and the external reference for all its
+    #: rows at once, so they are not asked again row by row.
+    checked_in_bulk: bool = False
 
 
 def reference_for(item: Input) -> str:
@@ -181,11 +184,14 @@ def submit_input(
     checked = [attachments.check(upload) for upload in submission.attachments]
     email = normalise_email(data.contact_email)
     categories = check_categories(session, data.categories)
-    need_ids = check_needs(session, data.need_ids)
+    if submission.checked_in_bulk:
+        need_ids = sorted(set(data.need_ids))
+    else:
+        need_ids = check_needs(session, data.need_ids)
+        _check_external_ref(session, data.external_ref)
     organisation_id, organisation_name, is_public = _organisation(
         session, Principal() if submission.imported else principal, data
     )
-    _check_external_ref(session, data.external_ref)
     now = utcnow()
     item = Input(
         reference=f"pending-{secrets.token_hex(6)}",  # replaced below, once the id is known
@@ -212,8 +218,7 @@ def submit_input(
     )
     session.add(item)
     session.flush()
-    item.reference = reference_for(item)
-    session.flush()
+    item.reference = reference_for(item)  # written by the next flush
     if checked:
         _store_attachments(session, item, checked, submission.attachment_dir)
     audit.record(
