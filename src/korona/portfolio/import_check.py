@@ -170,7 +170,7 @@ _MODELS: dict[ImportEntity, type[Organisation] | type[Solution] | type[Need] | t
 
 def existing_by_ref(session: Session, entity: ImportEntity, refs: Sequence[str]) -> dict[str, Any]:
     """Return the rows of this entity that already have one of the references, by reference."""
-    model = _MODELS[entity]
+    model: Any = _MODELS[entity]
     found: dict[str, Any] = {}
     for chunk in in_chunks(refs):
         items = session.scalars(select(model).where(model.external_ref.in_(chunk)))
