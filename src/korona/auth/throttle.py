@@ -25,7 +25,7 @@ class ThrottlePolicy:
     per_address: int = 20
     #: The longest an attempt waits for others still checking their passwords (then refused).
     max_wait: timedelta = timedelta(seconds=10)
-    #: How often a waiting attempt looks again.
+    #: How soon a waiting attempt first looks again (then twice as long each time, up to 1 s).
     poll: timedelta = timedelta(milliseconds=200)
     #: An unsettled row older than this belongs to a crashed attempt: it counts as a failure.
     stale: timedelta = timedelta(minutes=1)
@@ -71,6 +71,7 @@ def begin_attempt(
     again. The allowance is never exceeded; only a refusal can come later (``max_wait``).
     """
     give_up = time.monotonic() + policy.max_wait.total_seconds()
+    pause = policy.poll.total_seconds()
     while True:
         now = utcnow()
         attempt_id, refused, final = _try_admit(engine, email, address, policy, now)
@@ -78,7 +79,9 @@ def begin_attempt(
             return Attempt(attempt_id)
         if final or time.monotonic() >= give_up:
             return Attempt(None, wait=max(refused) - now)
-        time.sleep(policy.poll.total_seconds())
+        # Back off, so that a burst of waiting attempts does not keep the database busy.
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def settle(engine: Engine, attempt_id: int) -> None:
