@@ -4,12 +4,15 @@ Starts a fresh server (SQLite, or a throwaway PostgreSQL cluster from tests/post
 the demo data, or is pointed at one with ``--url``. Each virtual user logs in as a demo user
 (or stays anonymous) and runs a weighted mix of page views, list filters, match calls, need
 creation, input submission and API reads until ``--duration`` seconds or ``--max-requests``
-have passed. Afterwards it times ``/healthz`` and, on PostgreSQL, counts the connections left
-"idle in transaction". Exit status 1 if any request failed (status >= 500, timeout, connection
-error) or ``/healthz`` did not answer within 1 s.
+have passed. With ``--ramp-up S`` the users arrive evenly over the first S seconds (like
+locust's spawn rate) instead of all logging in at the same instant. Afterwards it times
+``/healthz`` and, on PostgreSQL, counts the connections left "idle in transaction".
+Exit status 1 if any request failed (status >= 500, timeout, connection error) or
+``/healthz`` did not answer within 1 s.
 
     .venv/bin/python benchmarks/load.py --database sqlite --users 10 --duration 30
-    .venv/bin/python benchmarks/load.py --database postgresql --workers 4 --users 50 --json out.json
+    .venv/bin/python benchmarks/load.py --database postgresql --workers 4 --users 200 \
+        --duration 300 --think 1.0 --ramp-up 60 --json out.json
 """
 
 from __future__ import annotations
@@ -100,6 +103,9 @@ class Budget:
     def __init__(self, duration: float, max_requests: int) -> None:
         self.deadline = time.monotonic() + duration
         self.remaining = max_requests
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.deadline or self.remaining <= 0
 
     def take(self) -> bool:
         if time.monotonic() >= self.deadline or self.remaining <= 0:
@@ -257,8 +263,10 @@ class User:
         }
         await self.call("submit_input", "POST", "/inputs", (303,), data=data)
 
-    async def run(self, budget: Budget, think: float) -> None:
-        if not await self.login():
+    async def run(self, budget: Budget, think: float, delay: float = 0.0) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)  # arrives during the ramp-up
+        if budget.spent() or not await self.login():
             return
         actions, weights = zip(*self.actions, strict=True)
         while budget.take():
@@ -274,6 +282,15 @@ def assign_users(count: int, anonymous_share: float) -> list[str | None]:
     return [None] * anonymous + [logged_in[i % len(logged_in)] for i in range(count - anonymous)]
 
 
+def arrival(number: int, users: int, ramp_up: float) -> float:
+    """Return when the user numbered ``number`` starts: evenly over the ramp-up (0: all at once).
+
+    Like locust's spawn rate (``users / ramp_up`` a second): people arrive over time, so their
+    logins (argon2, ~0.1 s of CPU each) do not all land in the same instant.
+    """
+    return ramp_up * number / users if ramp_up > 0 else 0.0
+
+
 async def run_load(
     base: str, token: str, args: argparse.Namespace
 ) -> tuple[dict[str, Stats], float, int]:
@@ -284,12 +301,18 @@ async def run_load(
         User(base, email, token, stats, args.timeout, random.Random(rng.random()))
         for email in assign_users(args.users, args.anonymous_share)
     ]
+    rng.shuffle(users)  # the roles arrive mixed during a ramp-up
     budget = Budget(args.duration, args.max_requests)
     start = time.perf_counter()
     try:
         # Requests in flight at the deadline finish or time out: the grace covers one timeout.
         await asyncio.wait_for(
-            asyncio.gather(*(user.run(budget, args.think) for user in users)),
+            asyncio.gather(
+                *(
+                    user.run(budget, args.think, arrival(number, len(users), args.ramp_up))
+                    for number, user in enumerate(users)
+                )
+            ),
             timeout=args.duration + args.timeout * 3 + 5,
         )
     except TimeoutError:
@@ -501,6 +524,7 @@ def summarise(
             "max_requests": args.max_requests,
             "timeout_s": args.timeout,
             "think_s": args.think,
+            "ramp_up_s": args.ramp_up,
             "anonymous_share": args.anonymous_share,
             "seed": args.seed,
         },
@@ -511,7 +535,7 @@ def show(result: dict[str, Any], console: Console) -> None:
     config = result["config"]
     table = Table(
         title=f"{config['users']} users × {config['duration_s']} s on {config['database']}, "
-        f"{config['workers']} worker(s)"
+        f"{config['workers']} worker(s), ramp-up {config['ramp_up_s']} s"
     )
     for column in ("class", "count", "errors", "4xx", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "class" else "right")
@@ -566,6 +590,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-requests", type=int, default=200_000, help="request budget")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, s")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause between actions")
+    parser.add_argument(
+        "--ramp-up",
+        type=float,
+        default=0.0,
+        help="seconds over which the users arrive, evenly (0: all log in at once)",
+    )
     parser.add_argument("--anonymous-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--url", help="load a running server instead (loopback only)")

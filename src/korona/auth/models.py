@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -124,6 +125,8 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: False while the attempt is still checking its password; True once it failed.
+    settled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class ApiToken(Base):

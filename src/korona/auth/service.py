@@ -222,16 +222,19 @@ def log_in(
 ) -> LoginOutcome:
     """Check credentials under the login throttle; while locked out even the right password fails.
 
-    Every attempt counts as a failure for the account and the client address until it
-    succeeds; a success forgets the account's failures (in the caller's transaction).
+    Every attempt counts for the account and the client address while its password is
+    checked and as a failure once it is wrong; a success forgets the account's failures
+    (in the caller's transaction).
     """
     key = email.strip().lower()[:254]
     attempt = throttle.begin_attempt(session.get_bind(), key, address[:64], policy=policy)  # type: ignore[arg-type]
     if attempt.refused:
         return LoginOutcome(None, throttled=attempt)
     user = authenticate(session, email, password)
-    if user is not None:
-        throttle.clear_account(session, key)
+    if user is None:
+        throttle.settle(session.get_bind(), attempt.id)  # type: ignore[arg-type]
+    else:
+        throttle.clear_account(session, key, attempt.id)
     return LoginOutcome(user)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, delete, insert, select
+from sqlalchemy import ColumnElement, Engine, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,12 @@ class ThrottlePolicy:
     per_account: int = 5
     #: Higher than per account: several people may share an office's address.
     per_address: int = 20
+    #: The longest an attempt waits for others still checking their passwords (then refused).
+    max_wait: timedelta = timedelta(seconds=10)
+    #: How soon a waiting attempt first looks again (then twice as long each time, up to 1 s).
+    poll: timedelta = timedelta(milliseconds=200)
+    #: An unsettled row older than this belongs to a crashed attempt: it counts as a failure.
+    stale: timedelta = timedelta(minutes=1)
 
 
 POLICY = ThrottlePolicy()
@@ -48,35 +55,78 @@ class Attempt:
 def begin_attempt(
     engine: Engine, email: str, address: str, *, policy: ThrottlePolicy = POLICY
 ) -> Attempt:
-    """Record an attempt as a failure first, then admit it only if the window has room.
+    """Record an attempt (unsettled) first, then admit it only if the window has room.
 
     The row is committed in its own short transaction before the count, so that parallel
     attempts (in any server process) see each other: of n simultaneous attempts at most the
     allowance are admitted. A refused attempt removes its row again (it guessed nothing).
-    A successful login later deletes the account's rows (``clear_account``).
+    The caller settles the row when the password is wrong (``settle``); a successful login
+    deletes the account's rows (``clear_account``).
+
+    Attempts still checking a password count like failures, but they are not failures yet:
+    a burst of correct logins from one address (an office behind NAT, a load test on
+    loopback) would otherwise be refused only because the others had not finished. So a
+    refusal is final at once only if settled failures alone fill an allowance; if attempts
+    in flight are needed to fill it, the attempt waits (no transaction open) and counts
+    again. The allowance is never exceeded; only a refusal can come later (``max_wait``).
     """
-    now = utcnow()
+    give_up = time.monotonic() + policy.max_wait.total_seconds()
+    pause = policy.poll.total_seconds()
+    while True:
+        now = utcnow()
+        attempt_id, refused, final = _try_admit(engine, email, address, policy, now)
+        if attempt_id is not None:
+            return Attempt(attempt_id)
+        if final or time.monotonic() >= give_up:
+            return Attempt(None, wait=max(refused) - now)
+        # Back off, so that a burst of waiting attempts does not keep the database busy.
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
+def settle(engine: Engine, attempt_id: int) -> None:
+    """Mark an admitted attempt as a failure (its password was wrong)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(LoginFailure).where(LoginFailure.id == attempt_id).values(settled=True)
+        )
+
+
+def _try_admit(
+    engine: Engine, email: str, address: str, policy: ThrottlePolicy, now: datetime
+) -> tuple[int | None, list[datetime], bool]:
+    """Insert the attempt and count.
+
+    Return its id if admitted; else None, when each full key has room again, and whether the
+    refusal is final (some key's allowance is filled by settled failures alone).
+    """
     since = now - policy.window
     with engine.begin() as connection:
         connection.execute(delete(LoginFailure).where(LoginFailure.failed_at <= since))
         attempt_id = connection.execute(
             insert(LoginFailure)
-            .values(email=email, address=address, failed_at=now)
+            .values(email=email, address=address, failed_at=now, settled=False)
             .returning(LoginFailure.id)
         ).scalar_one()
     with engine.begin() as connection:
+        keys = (
+            (LoginFailure.email == email, policy.per_account),
+            (LoginFailure.address == address, policy.per_address),
+        )
         waits = [
-            _room_again(connection, key, attempt_id, allowance, policy.window, since)
-            for key, allowance in (
-                (LoginFailure.email == email, policy.per_account),
-                (LoginFailure.address == address, policy.per_address),
-            )
+            _room_again(connection, key, attempt_id, allowance, since) for key, allowance in keys
         ]
-        refused = [moment for moment in waits if moment is not None]
+        refused = [moment + policy.window for moment in waits if moment is not None]
         if not refused:
-            return Attempt(attempt_id)
+            return attempt_id, [], False
         connection.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
-    return Attempt(None, wait=max(refused) - now)
+        failed = or_(LoginFailure.settled, LoginFailure.failed_at <= now - policy.stale)
+        final = any(
+            _room_again(connection, key & failed, attempt_id, allowance, since) is not None
+            for (key, allowance), moment in zip(keys, waits, strict=True)
+            if moment is not None
+        )
+    return None, refused, final
 
 
 def _room_again(
@@ -84,10 +134,9 @@ def _room_again(
     key: ColumnElement[bool],
     own_id: int,
     allowance: int,
-    window: timedelta,
     since: datetime,
 ) -> datetime | None:
-    """Return when the window has room again, or None if this attempt fits in it now."""
+    """Return the oldest counted row's time if the window is full, None if this attempt fits."""
     earlier = (
         select(LoginFailure.failed_at)
         .where(key, LoginFailure.id != own_id, LoginFailure.failed_at > since)
@@ -97,15 +146,20 @@ def _room_again(
     newest = connection.scalars(earlier.limit(allowance)).all()
     if len(newest) < allowance:
         return None
-    # There is room again once the allowance-th newest earlier failure leaves the window.
-    oldest_counted = newest[-1]
-    return oldest_counted + window
+    # There is room again once the allowance-th newest earlier row leaves the window.
+    return newest[-1]
 
 
-def clear_account(session: Session, email: str) -> None:
-    """Forget an account's failed logins after it logged in.
+def clear_account(session: Session, email: str, attempt_id: int | None) -> None:
+    """Forget an account's failed logins (and this attempt) after it logged in.
 
     Failures against other accounts from the same address stay, so logging in to one's own
-    account between guesses does not reset the address's count.
+    account between guesses does not reset the address's count; so do the account's other
+    attempts still in flight (each settles or clears itself).
     """
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.email == email,
+            or_(LoginFailure.settled, LoginFailure.id == attempt_id),
+        )
+    )

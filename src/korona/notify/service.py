@@ -1,17 +1,15 @@
-"""Queue e-mail in the outbox, and the outbox's state changes: claim, result, lease, resend."""
+"""Queue e-mail in the outbox, and the outbox's state changes: claim, result, lease, resend.
+
+Sending by SMTP lives in ``korona.notify.smtp`` and building the e-mail of a claimed row in
+``korona.notify.message``; their names are available here too, as before.
+"""
 
 from __future__ import annotations
 
-import smtplib
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy as email_policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import parseaddr
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import String, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
@@ -19,15 +17,45 @@ from sqlalchemy.orm import Session
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
-from korona.config import Settings
 from korona.db import utcnow
 from korona.errors import N_, Conflict, NotFound
+from korona.notify.message import (
+    Attachment,
+    BuildError,
+    Claim,
+    build_email,
+    mail_domain,
+    message_id_for,
+)
 from korona.notify.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from korona.notify.smtp import (
+    SMTP_TIMEOUT_SECONDS,
+    DeliveryError,
+    DeliveryUncertain,
+    MailSender,
+    NotDelivered,
+    SmtpSender,
+    sender_for,
+)
+
+__all__ = [
+    "SMTP_TIMEOUT_SECONDS",
+    "Attachment",
+    "BuildError",
+    "Claim",
+    "DeliveryError",
+    "DeliveryUncertain",
+    "MailSender",
+    "NotDelivered",
+    "SmtpSender",
+    "build_email",
+    "mail_domain",
+    "message_id_for",
+    "sender_for",
+]
 
 #: After this many failed attempts a message waits for a person (`korona mail send`, /outbox).
 MAX_AUTOMATIC_ATTEMPTS = 5
-#: Every socket operation of one SMTP conversation may take this long before it counts as failed.
-SMTP_TIMEOUT_SECONDS = 30.0
 #: The first retry waits this long; each later one twice as long, up to RETRY_CAP.
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
@@ -41,120 +69,6 @@ UNCERTAIN_REASON = (
 )
 #: What may be sent again by a person: never a message that is sent or being sent.
 RESENDABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.UNCERTAIN})
-
-
-class DeliveryError(Exception):
-    """Delivering one e-mail did not succeed; ``reason`` says why in one line."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason[:2000]
-        super().__init__(self.reason)
-
-
-class NotDelivered(DeliveryError):
-    """The server refused the message or was not reached before it had it: safe to retry.
-
-    ``unreachable``: no SMTP conversation was possible (refused, timed out), so the next message
-    would fare no better. ``permanent``: the server refused every recipient for good (5xx).
-    """
-
-    def __init__(self, reason: str, *, unreachable: bool = False, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.unreachable = unreachable
-        self.permanent = permanent
-
-
-class DeliveryUncertain(DeliveryError):
-    """The conversation broke after the message was handed over: it may have been delivered."""
-
-
-class MailSender(Protocol):
-    """Something that delivers one e-mail or raises a DeliveryError."""
-
-    def send(self, message: EmailMessage) -> None:
-        """Deliver the message; raise NotDelivered or DeliveryUncertain on failure."""
-
-
-class _TrackingSMTP(smtplib.SMTP):
-    """An SMTP client that remembers whether it began handing over the message (DATA)."""
-
-    data_started = False
-
-    def data(self, msg: Any) -> tuple[int, bytes]:
-        self.data_started = True
-        return super().data(msg)
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-@dataclass(frozen=True)
-class SmtpSender:
-    """Deliver through the SMTP server named in the settings, one connection per message."""
-
-    host: str
-    port: int = 25
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    timeout: float = SMTP_TIMEOUT_SECONDS
-
-    def send(self, message: EmailMessage) -> None:
-        """Deliver one message; say whether a failure may have delivered it after all."""
-        smtp = _TrackingSMTP(timeout=self.timeout)
-        try:
-            smtp.connect(self.host, self.port)
-            if self.starttls:
-                smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = [code for code, _ in error.recipients.values()]
-            permanent = bool(codes) and all(code >= 500 for code in codes)
-            raise NotDelivered(_describe(error), permanent=permanent) from error
-        except smtplib.SMTPResponseException as error:
-            # The server answered with a refusal, so it does not deliver this message.
-            raise NotDelivered(_describe(error)) from error
-        except (OSError, smtplib.SMTPException) as error:
-            if smtp.data_started:
-                raise DeliveryUncertain(_describe(error)) from error
-            raise NotDelivered(_describe(error), unreachable=True) from error
-        finally:
-            _close_quietly(smtp)
-
-
-def _close_quietly(smtp: smtplib.SMTP) -> None:
-    # The result is known before QUIT; a server that hangs up or stalls now changes nothing.
-    try:
-        if smtp.sock is not None:
-            smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
-
-
-def sender_for(settings: Settings, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> MailSender | None:
-    """Return the SMTP sender of the settings, or None in development (mail stays in the outbox)."""
-    if not settings.smtp_host:
-        return None
-    return SmtpSender(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        starttls=settings.smtp_starttls,
-        timeout=timeout,
-    )
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file to send with an e-mail."""
-
-    filename: str
-    content_type: str  # "application/pdf"
-    content: bytes
 
 
 def queue(
@@ -208,72 +122,6 @@ def attachments_of(session: Session, outbox_id: int) -> list[Attachment]:
         .order_by(OutboxAttachment.id)
     ).all()
     return [Attachment(row.filename, row.content_type, bytes(row.content)) for row in rows]
-
-
-def mail_domain(mail_from: str) -> str:
-    """Return the domain of the sender address (for Message-IDs), or 'localhost'."""
-    _, address = parseaddr(mail_from)
-    domain = address.rpartition("@")[2].strip().lower()
-    return domain or "localhost"
-
-
-def message_id_for(outbox_id: int, domain: str) -> str:
-    """Return the stable Message-ID of an outbox row: the same on every attempt."""
-    return f"<korona-outbox-{outbox_id}@{domain}>"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One message a worker has claimed (committed), with what it needs to send it."""
-
-    id: int
-    token: str
-    to_address: str
-    subject: str
-    body: str
-    message_id: str
-    attempts: int
-    html: str | None = None
-    unsubscribe_url: str | None = None
-    attachments: tuple[Attachment, ...] = ()
-
-
-_LONG_LINES = email_policy.default.clone(max_line_length=998)
-
-
-class BuildError(Exception):
-    """The outbox row cannot become an e-mail (a bad header or address)."""
-
-
-def build_email(claim: Claim, mail_from: str) -> EmailMessage:
-    """Return the claimed row as an e-mail, or raise BuildError saying what is wrong."""
-    try:
-        Address(addr_spec=claim.to_address)
-        # A List-Unsubscribe URL is one long word; the default 78-column folding would turn
-        # it into encoded words, which mail clients do not read as a URL (RFC 2369).
-        email = EmailMessage(policy=_LONG_LINES if claim.unsubscribe_url else email_policy.default)
-        email["From"] = mail_from
-        email["To"] = claim.to_address
-        email["Subject"] = claim.subject
-        email["Message-ID"] = claim.message_id
-        if claim.unsubscribe_url:
-            email["List-Unsubscribe"] = f"<{claim.unsubscribe_url}>"
-            # RFC 8058 one-click: the URL takes a POST with this body, no cookies, no page.
-            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        email.set_content(claim.body)
-        if claim.html is not None:
-            email.add_alternative(claim.html, subtype="html")
-        for attachment in claim.attachments:
-            maintype, _, subtype = attachment.content_type.partition("/")
-            email.add_attachment(
-                attachment.content,
-                maintype=maintype,
-                subtype=subtype or "octet-stream",
-                filename=attachment.filename,
-            )
-    except Exception as error:  # the email package raises many types; each means "cannot build"
-        raise BuildError(f"Cannot build the e-mail: {_describe(error)}") from error
-    return email
 
 
 def claim_next(

@@ -12,6 +12,7 @@ from korona.audit import AuditAction
 from korona.auth.permissions import Principal
 from korona.db import Base
 from korona.errors import N_, Conflict, InvalidInput
+from korona.portfolio.read_cache import remembered
 
 
 class Category(Base):
@@ -38,8 +39,10 @@ def list_categories(session: Session, *, active_only: bool = False) -> Sequence[
 
 
 def category_codes(session: Session) -> set[str]:
-    """Return every known category code."""
-    return set(session.scalars(select(Category.code)))
+    """Return every known category code (asked once inside ``read_cache.cached_reads``)."""
+    return remembered(
+        session, "category_codes", lambda: set(session.scalars(select(Category.code)))
+    )
 
 
 def add_category(

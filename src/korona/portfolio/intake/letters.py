@@ -14,6 +14,7 @@ from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
+from korona.portfolio.read_cache import remembered
 from korona.portfolio.rows import record_change
 from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
 
@@ -103,14 +104,18 @@ DEFAULT_LETTERS: dict[tuple[LetterKind, str], tuple[str, str]] = {
 def get_template(session: Session, letter: LetterKind, language: str) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
-    row = session.scalar(
-        select(LetterTemplate).where(
-            LetterTemplate.letter == letter, LetterTemplate.language == language
+
+    def read() -> tuple[str, str]:
+        row = session.scalar(
+            select(LetterTemplate).where(
+                LetterTemplate.letter == letter, LetterTemplate.language == language
+            )
         )
-    )
-    if row is not None:
-        return row.subject, row.body
-    return DEFAULT_LETTERS[(letter, language)]
+        if row is not None:
+            return row.subject, row.body
+        return DEFAULT_LETTERS[(letter, language)]
+
+    return remembered(session, ("letter_template", letter, language), read)
 
 
 def fill(text: str, values: Mapping[str, Any]) -> str:

@@ -1,9 +1,11 @@
-"""Input use cases: submit, private status links, letters to the submitter, lists and export."""
+"""Input use cases: submit and letters to the submitter.
+
+The private status links live in ``intake.links`` and the reading side (one input, lists,
+export) in ``intake.queries``; their names are available here too, as before.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -19,50 +21,64 @@ from korona.audit import AuditAction
 from korona.auth.models import Organisation
 from korona.auth.permissions import Principal
 from korona.auth.service import normalise_email
-from korona.config import Settings
 from korona.db import utcnow
-from korona.errors import N_, Conflict, InvalidInput, NotFound
+from korona.errors import N_, Conflict, InvalidInput
 from korona.notify import service as notify
 from korona.portfolio.category import category_codes
 from korona.portfolio.intake import attachments, letters
+from korona.portfolio.intake.links import StatusLinks, status_links
 from korona.portfolio.intake.models import (
     Input,
     InputAttachment,
-    InputKind,
     InputMessage,
     InputNeed,
     InputStatus,
     LetterKind,
 )
-from korona.portfolio.intake.schemas import InputCreate, InputRead
+from korona.portfolio.intake.queries import (
+    EXPORT_COLUMNS,
+    InputFilter,
+    attachments_of,
+    export_rows,
+    find_by_reference,
+    find_by_token,
+    get_attachment,
+    get_input,
+    input_history,
+    inputs_for_need,
+    inputs_of_user,
+    list_inputs,
+    merged_into,
+    messages,
+    needs_of,
+    to_read,
+)
+from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need.models import Need
-from korona.tabular import Coded
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "InputFilter",
+    "StatusLinks",
+    "attachments_of",
+    "export_rows",
+    "find_by_reference",
+    "find_by_token",
+    "get_attachment",
+    "get_input",
+    "input_history",
+    "inputs_for_need",
+    "inputs_of_user",
+    "list_inputs",
+    "merged_into",
+    "messages",
+    "needs_of",
+    "status_links",
+    "to_read",
+]
 
 ENTITY = "input"
 REFERENCE_PREFIX = "INN"
-
-
-@dataclass(frozen=True)
-class StatusLinks:
-    """Makes and checks the private status links (unguessable, derived with the secret key).
-
-    The token is an HMAC of the input's id and a random salt, so the database holds nothing a
-    thief could use as a link, and a new salt revokes the old link.
-    """
-
-    base_url: str
-    secret: str
-
-    def token(self, item: Input) -> str:
-        """Return the private status token of an input."""
-        mac = hmac.new(
-            self.secret.encode(), f"input:{item.id}:{item.token_salt}".encode(), hashlib.sha256
-        ).hexdigest()[:32]
-        return f"{item.id}-{mac}"
-
-    def url(self, item: Input) -> str:
-        """Return the full private status link of an input."""
-        return f"{self.base_url.rstrip('/')}/inputs/status/{self.token(item)}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,9 @@ class Submission:
     imported: bool = False
     received_at: datetime | None = None
     send_receipt: bool = True
+    #: The caller (an import) checked the need ids and the external reference for all its
+    #: rows at once, so they are not asked again row by row.
+    checked_in_bulk: bool = False
 
 
 def reference_for(item: Input) -> str:
@@ -181,11 +200,14 @@ def submit_input(
     checked = [attachments.check(upload) for upload in submission.attachments]
     email = normalise_email(data.contact_email)
     categories = check_categories(session, data.categories)
-    need_ids = check_needs(session, data.need_ids)
+    if submission.checked_in_bulk:
+        need_ids = sorted(set(data.need_ids))
+    else:
+        need_ids = check_needs(session, data.need_ids)
+        _check_external_ref(session, data.external_ref)
     organisation_id, organisation_name, is_public = _organisation(
         session, Principal() if submission.imported else principal, data
     )
-    _check_external_ref(session, data.external_ref)
     now = utcnow()
     item = Input(
         reference=f"pending-{secrets.token_hex(6)}",  # replaced below, once the id is known
@@ -212,8 +234,7 @@ def submit_input(
     )
     session.add(item)
     session.flush()
-    item.reference = reference_for(item)
-    session.flush()
+    item.reference = reference_for(item)  # written by the next flush
     if checked:
         _store_attachments(session, item, checked, submission.attachment_dir)
     audit.record(
@@ -262,196 +283,3 @@ def send_letter(
         item.first_feedback_at = message.created_at
     session.flush()
     return message
-
-
-def get_input(session: Session, input_id: int) -> Input:
-    """Return the input or raise NotFound."""
-    item = session.get(Input, input_id)
-    if item is None:
-        raise NotFound(N_("Input {id} does not exist"), id=input_id)
-    return item
-
-
-def find_by_token(session: Session, links: StatusLinks, token: str) -> Input:
-    """Return the input a private status token belongs to, or raise NotFound."""
-    # Only ASCII can be a real link: int() would read '²' as 2, and compare_digest refuses
-    # non-ASCII strings with a TypeError.
-    if not token.isascii():
-        raise NotFound(N_("No input has this status link"))
-    raw_id, _, _ = token.partition("-")
-    item = session.get(Input, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
-    if item is None or not hmac.compare_digest(links.token(item), token):
-        raise NotFound(N_("No input has this status link"))
-    return item
-
-
-def messages(session: Session, input_id: int) -> Sequence[InputMessage]:
-    """Return the messages sent to the submitter, oldest first."""
-    statement = (
-        select(InputMessage).where(InputMessage.input_id == input_id).order_by(InputMessage.id)
-    )
-    return session.scalars(statement).all()
-
-
-def attachments_of(session: Session, input_id: int) -> Sequence[InputAttachment]:
-    """Return the input's attachments."""
-    statement = (
-        select(InputAttachment)
-        .where(InputAttachment.input_id == input_id)
-        .order_by(InputAttachment.id)
-    )
-    return session.scalars(statement).all()
-
-
-def get_attachment(session: Session, input_id: int, attachment_id: int) -> InputAttachment:
-    """Return one attachment of an input or raise NotFound."""
-    attachment = session.get(InputAttachment, attachment_id)
-    if attachment is None or attachment.input_id != input_id:
-        raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)
-    return attachment
-
-
-def merged_into(session: Session, input_id: int) -> Sequence[Input]:
-    """Return the inputs merged into this one as duplicates."""
-    statement = select(Input).where(Input.duplicate_of_id == input_id).order_by(Input.id)
-    return session.scalars(statement).all()
-
-
-def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
-    """Return the inputs linked to a need, oldest first."""
-    statement = (
-        select(Input)
-        .join(InputNeed, InputNeed.input_id == Input.id)
-        .where(InputNeed.need_id == need_id)
-        .order_by(Input.id)
-    )
-    return session.scalars(statement).unique().all()
-
-
-def needs_of(session: Session, item: Input) -> Sequence[Need]:
-    """Return the needs an input is linked to, by title."""
-    if not item.need_ids:
-        return []
-    return session.scalars(
-        select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.title)
-    ).all()
-
-
-def inputs_of_user(session: Session, user_id: int) -> Sequence[Input]:
-    """Return the inputs a user submitted, newest first."""
-    statement = select(Input).where(Input.submitted_by_id == user_id).order_by(Input.id.desc())
-    return session.scalars(statement).all()
-
-
-@dataclass(frozen=True)
-class InputFilter:
-    """Filters of input lists and exports."""
-
-    status: InputStatus | None = None
-    kind: InputKind | None = None
-    category: str | None = None
-    text: str | None = None
-
-
-def list_inputs(session: Session, filters: InputFilter | None = None) -> list[Input]:
-    """Return inputs matching the filters, oldest first (the order they were received)."""
-    filters = filters or InputFilter()
-    statement = select(Input)
-    if filters.status:
-        statement = statement.where(Input.status == filters.status)
-    if filters.kind:
-        statement = statement.where(Input.kind == filters.kind)
-    if filters.text:
-        pattern = f"%{filters.text.strip()}%"
-        statement = statement.where(
-            or_(
-                Input.title.ilike(pattern),
-                Input.description.ilike(pattern),
-                Input.reference.ilike(pattern),
-                Input.organisation_name.ilike(pattern),
-            )
-        )
-    found = list(session.scalars(statement.order_by(Input.received_at, Input.id)).unique())
-    if filters.category:
-        found = [item for item in found if filters.category in item.categories]
-    return found
-
-
-def to_read(item: Input) -> InputRead:
-    """Return the read model of an input."""
-    return InputRead.model_validate(item)
-
-
-EXPORT_COLUMNS = (
-    "reference",
-    "kind",
-    "title",
-    "organisation",
-    "sector",
-    "commercial",
-    "categories",
-    "needs",
-    "effort_hospitals",
-    "effort_municipalities",
-    "status",
-    "covered_by",
-    "duplicate_of",
-    "working_group",
-    "outcome_note",
-    "received_at",
-    "first_feedback_at",
-    "link",
-)
-
-
-def export_rows(items: Sequence[Input], base_url: str) -> list[list[Any]]:
-    """Return inputs as rows of EXPORT_COLUMNS (plain values; see korona.tabular), with links
-    to the office's input pages."""
-    base = base_url.rstrip("/")
-    return [
-        [
-            item.reference,
-            item.kind,
-            item.title,
-            item.organisation_name,
-            Coded("public", N_("Public")) if item.is_public else Coded("private", N_("Private")),
-            item.commercial,
-            item.categories,
-            [f"{base}/needs/{n}" for n in item.need_ids],
-            item.effort_hospitals,
-            item.effort_municipalities,
-            item.status,
-            f"{item.covered_by.name} ({base}/solutions/{item.covered_by_id})"
-            if item.covered_by
-            else "",
-            item.duplicate_of.reference if item.duplicate_of else "",
-            item.working_group or "",
-            item.outcome_note or "",
-            item.received_at,
-            item.first_feedback_at,
-            f"{base}/inputs/{item.id}",
-        ]
-        for item in items
-    ]
-
-
-def input_history(session: Session, input_id: int) -> Sequence[audit.AuditEntry]:
-    """Return every recorded change to the input, oldest first."""
-    return audit.history(session, ENTITY, input_id)
-
-
-def status_links(settings: Settings) -> StatusLinks:
-    """Return the status-link maker for the app's base URL and secret key."""
-    return StatusLinks(settings.base_url, settings.secret_key.get_secret_value())
-
-
-def find_by_reference(session: Session, reference: str) -> Input:
-    """Return the input with this reference number (e.g. INN-2026-0001) or raise NotFound."""
-    item = session.scalar(select(Input).where(Input.reference == reference.strip().upper()))
-    if item is None:
-        raise NotFound(
-            N_("No input has reference number {reference}"),
-            field="duplicate_of_id",
-            reference=reference,
-        )
-    return item

@@ -1,0 +1,132 @@
+"""CPU time and queries per request of the load test's hot routes, in process, with the demo.
+
+Usage:
+    .venv/bin/python benchmarks/bench_routes.py [--requests 30] [--profile /needs]
+
+Builds a fresh SQLite database with ``korona demo``, logs in as the portfolio office through
+the form, then requests each route ``--requests`` times through the whole app (Starlette's
+TestClient: routing, middleware, unit of work, templates; no network). Prints per route the
+CPU time (user + sys) per request and the SQL statements per request. ``--profile PATH``
+prints a cProfile of that route (cumulative). Compare versions side by side with
+``PYTHONPATH=/tmp/old/src``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import resource
+import tempfile
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+import korona
+from korona.app import create_app
+from korona.auth import service as auth_service
+from korona.config import Environment, Settings
+from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.demo import load_demo
+from korona.migrations import upgrade
+
+PASSWORD = "bench-demo-password-2026"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+MATCH = "Digital hjemmeoppfølging av pasienter i isolasjon med pulsoksymeter"
+ROUTES: list[tuple[str, str, dict]] = [
+    ("GET", "/", {}),
+    ("GET", "/needs", {}),
+    ("GET", "/needs?status=registered&q=video", {}),
+    ("GET", "/needs/overview", {}),
+    ("GET", "/solutions", {}),
+    ("GET", "/inputs", {}),
+    ("GET", "/inputs?status=received&q=smitte", {}),
+    ("GET", "/triage", {}),
+    ("GET", f"/inputs/match-preview?title={MATCH}&description={MATCH}&categories=video", {}),
+    ("POST", "/api/v1/match", {"json": {"text": MATCH, "limit": 5}}),
+    ("GET", "/api/v1/needs", {}),
+    ("GET", "/api/v1/inputs", {}),
+    ("GET", "/api/v1/solutions", {}),
+]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--profile", help="print a cProfile of this path")
+    args = parser.parse_args()
+    print(f"korona from {korona.__file__}; load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        upgrade(url)
+        settings = Settings(
+            environment=Environment.TEST,
+            database_url=url,
+            data_dir=Path(folder) / "data",
+            secret_key="bench-secret-key-that-is-long-enough-0123456789",
+        )
+        factory = make_sessionmaker(make_engine(url))
+        with unit_of_work(factory) as session:
+            load_demo(session, password=PASSWORD)
+        with unit_of_work(factory) as session:
+            user = auth_service.get_user_by_email(session, "kontor@demo.korona.no")
+            assert user is not None
+            actor = auth_service.principal_for(user)
+            token = auth_service.create_api_token(session, actor, user.id, name="bench")
+        app = create_app(settings)
+        statements = [0]
+        event.listen(
+            app.state.engine,
+            "before_cursor_execute",
+            lambda *_: statements.__setitem__(0, statements[0] + 1),
+        )
+        with TestClient(app, base_url="https://testserver") as client:
+            page = client.get("/login")
+            form = {
+                "email": "kontor@demo.korona.no",
+                "password": PASSWORD,
+                "csrf_token": CSRF.search(page.text).group(1),  # type: ignore[union-attr]
+                "next": "/",
+            }
+            assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+            bearer = {"Authorization": f"Bearer {token}"}
+            total_cpu = 0.0
+            for method, path, extra in ROUTES:
+
+                def call(method: str = method, path: str = path, extra: dict = extra) -> None:
+                    response = client.request(method, path, headers=bearer, **extra)
+                    assert response.status_code == 200, (path, response.status_code)
+
+                call()  # warm-up
+                statements[0] = 0
+                cpu = _cpu()
+                for _ in range(args.requests):
+                    call()
+                per_request = (_cpu() - cpu) / args.requests
+                total_cpu += per_request
+                print(
+                    f"{method} {path[:60]:<60} {per_request * 1000:6.1f} ms CPU "
+                    f"{statements[0] / args.requests:5.1f} queries"
+                )
+                if args.profile and path == args.profile:
+                    profile = cProfile.Profile()
+                    profile.enable()
+                    for _ in range(args.requests):
+                        call()
+                    profile.disable()
+                    pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+            print(f"mean over the routes: {total_cpu / len(ROUTES) * 1000:.1f} ms CPU a request")
+        app.state.engine.dispose()
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

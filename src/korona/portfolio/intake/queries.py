@@ -1,0 +1,216 @@
+"""Reading inputs: one by id, token or reference, their letters and files, lists and export."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from korona import audit
+from korona.errors import N_, NotFound
+from korona.portfolio.intake.links import StatusLinks
+from korona.portfolio.intake.models import (
+    Input,
+    InputAttachment,
+    InputKind,
+    InputMessage,
+    InputNeed,
+    InputStatus,
+)
+from korona.portfolio.intake.schemas import InputRead
+from korona.portfolio.need.models import Need
+from korona.tabular import Coded
+
+ENTITY = "input"
+
+
+def get_input(session: Session, input_id: int) -> Input:
+    """Return the input or raise NotFound."""
+    item = session.get(Input, input_id)
+    if item is None:
+        raise NotFound(N_("Input {id} does not exist"), id=input_id)
+    return item
+
+
+def find_by_token(session: Session, links: StatusLinks, token: str) -> Input:
+    """Return the input a private status token belongs to, or raise NotFound."""
+    # Only ASCII can be a real link: int() would read '²' as 2, and compare_digest refuses
+    # non-ASCII strings with a TypeError.
+    if not token.isascii():
+        raise NotFound(N_("No input has this status link"))
+    raw_id, _, _ = token.partition("-")
+    item = session.get(Input, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    if item is None or not hmac.compare_digest(links.token(item), token):
+        raise NotFound(N_("No input has this status link"))
+    return item
+
+
+def messages(session: Session, input_id: int) -> Sequence[InputMessage]:
+    """Return the messages sent to the submitter, oldest first."""
+    statement = (
+        select(InputMessage).where(InputMessage.input_id == input_id).order_by(InputMessage.id)
+    )
+    return session.scalars(statement).all()
+
+
+def attachments_of(session: Session, input_id: int) -> Sequence[InputAttachment]:
+    """Return the input's attachments."""
+    statement = (
+        select(InputAttachment)
+        .where(InputAttachment.input_id == input_id)
+        .order_by(InputAttachment.id)
+    )
+    return session.scalars(statement).all()
+
+
+def get_attachment(session: Session, input_id: int, attachment_id: int) -> InputAttachment:
+    """Return one attachment of an input or raise NotFound."""
+    attachment = session.get(InputAttachment, attachment_id)
+    if attachment is None or attachment.input_id != input_id:
+        raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)
+    return attachment
+
+
+def merged_into(session: Session, input_id: int) -> Sequence[Input]:
+    """Return the inputs merged into this one as duplicates."""
+    statement = select(Input).where(Input.duplicate_of_id == input_id).order_by(Input.id)
+    return session.scalars(statement).all()
+
+
+def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
+    """Return the inputs linked to a need, oldest first."""
+    statement = (
+        select(Input)
+        .join(InputNeed, InputNeed.input_id == Input.id)
+        .where(InputNeed.need_id == need_id)
+        .order_by(Input.id)
+    )
+    return session.scalars(statement).unique().all()
+
+
+def needs_of(session: Session, item: Input) -> Sequence[Need]:
+    """Return the needs an input is linked to, by title."""
+    if not item.need_ids:
+        return []
+    return session.scalars(
+        select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.title)
+    ).all()
+
+
+def inputs_of_user(session: Session, user_id: int) -> Sequence[Input]:
+    """Return the inputs a user submitted, newest first."""
+    statement = select(Input).where(Input.submitted_by_id == user_id).order_by(Input.id.desc())
+    return session.scalars(statement).all()
+
+
+@dataclass(frozen=True)
+class InputFilter:
+    """Filters of input lists and exports."""
+
+    status: InputStatus | None = None
+    kind: InputKind | None = None
+    category: str | None = None
+    text: str | None = None
+
+
+def list_inputs(session: Session, filters: InputFilter | None = None) -> list[Input]:
+    """Return inputs matching the filters, oldest first (the order they were received)."""
+    filters = filters or InputFilter()
+    statement = select(Input)
+    if filters.status:
+        statement = statement.where(Input.status == filters.status)
+    if filters.kind:
+        statement = statement.where(Input.kind == filters.kind)
+    if filters.text:
+        pattern = f"%{filters.text.strip()}%"
+        statement = statement.where(
+            or_(
+                Input.title.ilike(pattern),
+                Input.description.ilike(pattern),
+                Input.reference.ilike(pattern),
+                Input.organisation_name.ilike(pattern),
+            )
+        )
+    found = list(session.scalars(statement.order_by(Input.received_at, Input.id)).unique())
+    if filters.category:
+        found = [item for item in found if filters.category in item.categories]
+    return found
+
+
+def to_read(item: Input) -> InputRead:
+    """Return the read model of an input."""
+    return InputRead.model_validate(item)
+
+
+EXPORT_COLUMNS = (
+    "reference",
+    "kind",
+    "title",
+    "organisation",
+    "sector",
+    "commercial",
+    "categories",
+    "needs",
+    "effort_hospitals",
+    "effort_municipalities",
+    "status",
+    "covered_by",
+    "duplicate_of",
+    "working_group",
+    "outcome_note",
+    "received_at",
+    "first_feedback_at",
+    "link",
+)
+
+
+def export_rows(items: Sequence[Input], base_url: str) -> list[list[Any]]:
+    """Return inputs as rows of EXPORT_COLUMNS (plain values; see korona.tabular), with links
+    to the office's input pages."""
+    base = base_url.rstrip("/")
+    return [
+        [
+            item.reference,
+            item.kind,
+            item.title,
+            item.organisation_name,
+            Coded("public", N_("Public")) if item.is_public else Coded("private", N_("Private")),
+            item.commercial,
+            item.categories,
+            [f"{base}/needs/{n}" for n in item.need_ids],
+            item.effort_hospitals,
+            item.effort_municipalities,
+            item.status,
+            f"{item.covered_by.name} ({base}/solutions/{item.covered_by_id})"
+            if item.covered_by
+            else "",
+            item.duplicate_of.reference if item.duplicate_of else "",
+            item.working_group or "",
+            item.outcome_note or "",
+            item.received_at,
+            item.first_feedback_at,
+            f"{base}/inputs/{item.id}",
+        ]
+        for item in items
+    ]
+
+
+def input_history(session: Session, input_id: int) -> Sequence[audit.AuditEntry]:
+    """Return every recorded change to the input, oldest first."""
+    return audit.history(session, ENTITY, input_id)
+
+
+def find_by_reference(session: Session, reference: str) -> Input:
+    """Return the input with this reference number (e.g. INN-2026-0001) or raise NotFound."""
+    item = session.scalar(select(Input).where(Input.reference == reference.strip().upper()))
+    if item is None:
+        raise NotFound(
+            N_("No input has reference number {reference}"),
+            field="duplicate_of_id",
+            reference=reference,
+        )
+    return item
