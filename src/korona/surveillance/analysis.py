@@ -173,12 +173,29 @@ def load_store_cases(store: SurveillanceStore, first: dt.date, last: dt.date) ->
     )
 
 
-def store_frame(detection: Detection, method: Method) -> pl.DataFrame:
-    """Return the rows ``run`` stores: keys, date (weekly: and ISO week columns), n,
-    denominator and the method's result columns."""
-    frame = detection.series.to_long()
+def store_frame(detection: Detection, method: Method) -> dict[int, pl.DataFrame]:
+    """Return the rows ``run`` stores, per prediction year: keys, date (weekly: and ISO week
+    columns), n, denominator and the method's result columns.
+
+    Each year's rows are built straight from that year's columns of the result arrays (a
+    weekly point belongs to the year of its Sunday, as in ``SurveillanceStore.write_results``),
+    so no frame of all years is built and then split again.
+    """
+    series = detection.series
     keep = _OPTIONAL_RESULTS[method]
-    return frame.select(c for c in frame.columns if c not in _RESULT_COLUMNS or c in keep)
+    year_of = series.years()
+    predicted = series.predicted
+    frames: dict[int, pl.DataFrame] = {}
+    for year in np.unique(year_of):
+        where = np.flatnonzero(year_of == year)  # consecutive: the dates are increasing
+        columns = slice(int(where[0]), int(where[-1]) + 1)
+        if predicted is not None and not predicted[:, columns].any():
+            continue
+        frame = series.to_long(columns=columns)
+        frames[int(year)] = frame.select(
+            c for c in frame.columns if c not in _RESULT_COLUMNS or c in keep
+        )
+    return frames
 
 
 @dataclass(frozen=True)
@@ -268,7 +285,7 @@ def run_store(
             analysis.detector, series, years, functools.partial(store_frame, method=method)
         )
         step(f"Writing {analysis.label} results")
-        store.write_results(analysis.result_name, analysis.frequency, result.frame, years)
+        store.write_results(analysis.result_name, analysis.frequency, result.frames, years)
         summaries.append(
             AnalysisSummary(
                 analysis.label,

@@ -28,23 +28,30 @@ class ExecutorError(DetectionError):
 
 @dataclass(frozen=True)
 class PartResult:
-    """What detection produced for some series: the result rows and the counts."""
+    """What detection produced for some series: the result rows per prediction year and the
+    counts."""
 
-    frame: pl.DataFrame
+    frames: dict[int, pl.DataFrame]
     fits: int
     failed_fits: int
     signals: dict[Status, int]
 
     @classmethod
-    def of(cls, detection: Detection, frame: pl.DataFrame) -> PartResult:
+    def of(cls, detection: Detection, frames: dict[int, pl.DataFrame]) -> PartResult:
         """Return the part result of a detection and its result rows."""
-        return cls(frame, detection.fits, detection.failed_fits, detection.signals())
+        return cls(frames, detection.fits, detection.failed_fits, detection.signals())
 
     @classmethod
     def combine(cls, parts: Sequence[PartResult]) -> PartResult:
         """Return the parts as one result, rows in the order of ``parts``."""
+        years = sorted({year for part in parts for year in part.frames})
         return cls(
-            pl.concat([p.frame for p in parts], how="vertical"),
+            {
+                year: pl.concat(
+                    [p.frames[year] for p in parts if year in p.frames], how="vertical"
+                )
+                for year in years
+            },
             sum(p.fits for p in parts),
             sum(p.failed_fits for p in parts),
             {s: sum(p.signals.get(s, 0) for p in parts) for s in Status},
@@ -52,9 +59,10 @@ class PartResult:
 
 
 class ToFrame(Protocol):
-    """Turns a detection into the rows a run stores (``analysis.store_frame`` for a method)."""
+    """Turns a detection into the rows a run stores, per prediction year
+    (``analysis.store_frame`` for a method)."""
 
-    def __call__(self, detection: Detection) -> pl.DataFrame: ...
+    def __call__(self, detection: Detection) -> dict[int, pl.DataFrame]: ...
 
 
 class RunExecutor(Protocol):

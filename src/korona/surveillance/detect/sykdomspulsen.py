@@ -257,9 +257,10 @@ class SykdomspulsenDetector(Detector):
             out["threshold2"][:, columns],
             out["threshold4"][:, columns],
         )
-        result_series = series.with_results(
-            predicted=predicted, status=status, excess=excess, failed=failed, **out
-        )
+        results = dict(predicted=predicted, status=status, excess=excess, failed=failed, **out)
+        for array in results.values():
+            array.setflags(write=False)  # handed over: the SeriesSet keeps them without a copy
+        result_series = series.with_results(**results)
         return Detection(
             series=result_series,
             fits=fits,

@@ -49,6 +49,21 @@ def _write_parquet(frame: pl.DataFrame) -> Callable[[Path], None]:
     return lambda path: frame.write_parquet(path, compression="zstd", statistics=True)
 
 
+def _split_years(results: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """Return the rows of each prediction year of a result frame."""
+    if "prediction_year" in results.columns:
+        year = pl.col("prediction_year")
+    elif "date" in results.columns:
+        year = pl.col("date").dt.year()
+    else:
+        raise StoreError("results need a 'date' or 'prediction_year' column")
+    parts = results.with_columns(year.alias("_year")).partition_by(
+        "_year", as_dict=True, include_key=False, maintain_order=True
+    )
+    # A row without a year belongs to no prediction year and is not stored.
+    return {int(key[0]): frame for key, frame in parts.items() if key[0] is not None}
+
+
 class SurveillanceStore:
     """Counts (consultations, cases, lab tests) and analysis results as Parquet under ``root``.
 
@@ -400,29 +415,34 @@ class SurveillanceStore:
         return f"{Table.RESULTS}/{method}"
 
     def write_results(
-        self, method: str, frequency: Frequency, results: pl.DataFrame, years: Sequence[int]
+        self,
+        method: str,
+        frequency: Frequency,
+        results: pl.DataFrame | Mapping[int, pl.DataFrame],
+        years: Sequence[int],
     ) -> None:
         """Replace the results of the given prediction years with ``results`` (one commit).
 
-        A row's prediction year is its ``prediction_year`` column if present, else the calendar
-        year of ``date`` (a weekly point belongs to the year of its Sunday, spec §2). A year
-        without rows in ``results`` is cleared.
+        ``results`` is one frame, or the rows of each prediction year (year → frame, as
+        ``run`` builds them, so nothing is split again). In one frame a row's prediction year
+        is its ``prediction_year`` column if present, else the calendar year of ``date`` (a
+        weekly point belongs to the year of its Sunday, spec §2). A year without rows is
+        cleared.
         """
-        if "prediction_year" in results.columns:
-            year = pl.col("prediction_year")
-        elif "date" in results.columns:
-            year = pl.col("date").dt.year()
-        else:
-            raise StoreError("results need a 'date' or 'prediction_year' column")
         table = self._results_table(method)
-        outside = results.filter(~year.is_in(list(years)))
-        if outside.height:
-            raise StoreError(f"{outside.height} result rows fall outside the years {list(years)}")
+        by_year = (
+            dict(results) if not isinstance(results, pl.DataFrame) else _split_years(results)
+        )
+        outside = {year: frame.height for year, frame in by_year.items() if year not in years}
+        if any(outside.values()):
+            raise StoreError(
+                f"{sum(outside.values())} result rows fall outside the years {list(years)}"
+            )
         with self.transaction():
             for each in sorted(set(years)):
-                rows = results.filter(year == each)
+                rows = by_year.get(each)
                 name = partition_name(table, frequency, each)
-                if rows.height:
+                if rows is not None and rows.height:
                     self._put(name, rows)
                 else:
                     self._drop(name)
