@@ -89,6 +89,32 @@ def design_matrix(dates: np.ndarray, frequency: Frequency) -> tuple[np.ndarray, 
     return columns, names
 
 
+#: An empty column selection (a year without a training window).
+_EMPTY = slice(0, 0)
+
+
+def _as_slice(mask: np.ndarray) -> slice | None:
+    """Return the consecutive True run of ``mask`` as a slice (None if none is True)."""
+    where = np.flatnonzero(mask)
+    if where.size == 0:
+        return None
+    if where[-1] - where[0] + 1 != where.size:
+        raise DetectionError("a training or prediction window is not one run of time points")
+    return slice(int(where[0]), int(where[-1]) + 1)
+
+
+@dataclass(frozen=True)
+class _WindowFit:
+    """The reweighted fit of one training window for the series that have one (A of them)."""
+
+    keep: np.ndarray  # design columns used (p of them)
+    beta: np.ndarray  # (A, p), 0 where the fit failed
+    cov: np.ndarray  # (A, p, p) unscaled covariance, 0 where failed
+    phi: np.ndarray  # (A,) dispersion, NaN where failed
+    ok: np.ndarray  # (A,) fit and refit converged, φ finite
+    start_next: np.ndarray  # (A, p) first-fit coefficients: the next window's warm start
+
+
 def prediction_years(series: SeriesSet) -> list[int]:
     """Return every calendar year that has points in ``series`` (weekly: year of the Sunday)."""
     return sorted({int(y) for y in np.unique(series.years())})
@@ -188,6 +214,8 @@ class SykdomspulsenDetector(Detector):
         }
         failed = np.zeros((n_series, n_time), dtype=bool)
         predicted = np.zeros((n_series, n_time), dtype=bool)
+        status = np.zeros((n_series, n_time), dtype=np.int8)
+        excess = np.zeros((n_series, n_time), dtype=np.int64)
         dispersion = np.full((n_series, len(wanted)), np.nan)
         fallback = dict(
             zip(
@@ -196,40 +224,75 @@ class SykdomspulsenDetector(Detector):
                 strict=True,
             )
         )
+        # Years whose training windows are the same (data starting late: every year trains on
+        # the first five years of data) share one fit; each year then only predicts from it.
+        groups: dict[tuple[int, int], list[tuple[int, slice]]] = {}
+        for j, year in enumerate(wanted):
+            pred = _as_slice(years_all == year)
+            if pred is not None:
+                train = _as_slice(training_window(series.dates, year, self.years_back))
+                key = (-1, -1) if train is None else (train.start, train.stop)
+                groups.setdefault(key, []).append((j, pred))
         windows = [
-            (j, training_window(series.dates, year, self.years_back), years_all == year)
-            for j, year in enumerate(wanted)
+            (None if key == (-1, -1) else slice(*key), preds) for key, preds in groups.items()
         ]
-        windows = [(j, train, pred) for j, train, pred in windows if pred.any()]
 
         def run_block(rows: slice) -> int:
-            """Fit one block of series for every year; write its rows; return failed fits."""
+            """Fit one block of series for every window; write its rows; return failed fits."""
             warm: tuple[np.ndarray, np.ndarray] | None = None
             block_failed = 0
-            for j, train_mask, pred_mask in windows:
-                mu0, var_eta0, phi, ok, warm = self._fit_year(
-                    design[train_mask],
-                    y_all[rows, train_mask],
-                    offset_all[rows, train_mask],
-                    design[pred_mask],
-                    offset_all[rows, pred_mask],
-                    warm,
-                )
-                dispersion[rows, j] = np.where(ok, phi, np.nan)
-                block_failed += int(np.count_nonzero(~ok))
-                t2, t4, t6, sd = self._thresholds(mu0, var_eta0, phi[:, None])
-                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    zscore = (np.cbrt(y_all[rows, pred_mask] ** 2) - np.cbrt(mu0 * mu0)) / sd
-                values = {
-                    "expected": mu0,
-                    "threshold2": t2,
-                    "threshold4": t4,
-                    "threshold6": t6,
-                    "zscore": zscore,
-                }
-                for name, value in values.items():
-                    out[name][rows, pred_mask] = np.where(ok[:, None], value, fallback[name])
-                failed[rows, pred_mask] = ~ok[:, None]
+            y_block, offset_block = y_all[rows], offset_all[rows]
+            for train, preds in windows:
+                # A series without a case in its training window has no Poisson fit (spec §6):
+                # it fails at once, so only the others are fitted.
+                y_train = y_block[:, _EMPTY if train is None else train]
+                active = np.flatnonzero(np.any(y_train > 0, axis=1))
+                fit = None
+                if train is not None and active.size:
+                    start = None
+                    if warm is not None:
+                        keep = np.any(design[train] != 0, axis=0)
+                        start = warm[1][active] if np.array_equal(warm[0], keep) else None
+                    fit = self._fit_window(
+                        design[train], y_train[active], offset_block[active, train], start
+                    )
+                if fit is None:
+                    warm = None  # no fit in this window: the next one starts cold
+                else:
+                    warm_next = np.full((y_block.shape[0], fit.start_next.shape[1]), np.nan)
+                    warm_next[active] = fit.start_next
+                    warm = (fit.keep, warm_next)
+                for j, pred in preds:
+                    ok = np.zeros(y_block.shape[0], dtype=bool)
+                    values = {
+                        name: np.full((y_block.shape[0], pred.stop - pred.start), value)
+                        for name, value in fallback.items()
+                    }
+                    if fit is not None:
+                        mu0, var_eta0, fit_ok = self._predict(
+                            fit, design[pred], offset_block[active, pred]
+                        )
+                        ok[active] = fit_ok
+                        dispersion[rows, j][active] = np.where(fit_ok, fit.phi, np.nan)
+                        t2, t4, t6, sd = self._thresholds(mu0, var_eta0, fit.phi[:, None])
+                        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                            y_pred = y_block[active, pred]
+                            zscore = (np.cbrt(y_pred * y_pred) - np.cbrt(mu0 * mu0)) / sd
+                        good = active[fit_ok]
+                        for name, value in zip(
+                            ("expected", "threshold2", "threshold4", "threshold6", "zscore"),
+                            (mu0, t2, t4, t6, zscore),
+                            strict=True,
+                        ):
+                            values[name][good] = value[fit_ok]
+                    block_failed += int(np.count_nonzero(~ok))
+                    for name, value in values.items():
+                        out[name][rows, pred] = value
+                    failed[rows, pred] = ~ok[:, None]
+                    predicted[rows, pred] = True
+                    status[rows, pred], excess[rows, pred] = classify(
+                        series.observed[rows, pred], values["threshold2"], values["threshold4"]
+                    )
             return block_failed
 
         # Blocks of series small enough to stay in the CPU cache; blocks are independent and
@@ -238,7 +301,7 @@ class SykdomspulsenDetector(Detector):
             slice(lo, min(lo + self.block_size, n_series))
             for lo in range(0, n_series, self.block_size)
         ]
-        fits = n_series * len(windows)
+        fits = n_series * sum(len(preds) for _, preds in windows)
         workers = self.workers or os.cpu_count() or 1
         with single_threaded_blas():
             if workers == 1 or len(blocks) == 1:
@@ -246,17 +309,7 @@ class SykdomspulsenDetector(Detector):
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     failed_fits = sum(pool.map(run_block, blocks))
-        for _, _, pred_mask in windows:
-            predicted[:, pred_mask] = True
 
-        status = np.zeros((n_series, n_time), dtype=np.int8)
-        excess = np.zeros((n_series, n_time), dtype=np.int64)
-        columns = np.flatnonzero(predicted.any(axis=0))
-        status[:, columns], excess[:, columns] = classify(
-            series.observed[:, columns],
-            out["threshold2"][:, columns],
-            out["threshold4"][:, columns],
-        )
         results = dict(predicted=predicted, status=status, excess=excess, failed=failed, **out)
         for array in results.values():
             array.setflags(write=False)  # handed over: the SeriesSet keeps them without a copy
@@ -269,40 +322,28 @@ class SykdomspulsenDetector(Detector):
             fit_labels=tuple(str(y) for y in wanted),
         )
 
-    def _fit_year(
+    def _fit_window(
         self,
         design: np.ndarray,
         y: np.ndarray,
         offset: np.ndarray,
-        design_pred: np.ndarray,
-        offset_pred: np.ndarray,
-        warm: tuple[np.ndarray, np.ndarray] | None,
-    ) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None
-    ]:
-        """Fit, reweight, refit and predict one year for all series.
+        start: np.ndarray | None,
+    ) -> _WindowFit | None:
+        """Fit, reweight and refit one training window for all series (spec §2 steps 2–4).
 
-        ``warm`` is (kept columns, coefficients) of the previous year's first fit: the
-        training windows overlap by four years, so it is a close start and saves iterations.
-        Returns (μ₀ (S, m), var(η₀) = φ·x₀ᵀ(XᵀWX)⁻¹x₀ (S, m), φ (S,), ok (S,), warm).
+        ``start`` is the previous window's first-fit coefficients (NaN rows: R's start): the
+        training windows of consecutive years overlap by four years, so it is a close start
+        and saves iterations. Returns None when the window has no more points than
+        coefficients (every fit fails).
         """
-        n_series = y.shape[0]
-        m = design_pred.shape[0]
         # Columns that are all zero in the training window (e.g. no holiday in a short
         # history) carry no information; drop them rather than fail on a singular matrix.
         keep = np.any(design != 0, axis=0)
-        design, design_pred = design[:, keep], design_pred[:, keep]
+        design = design[:, keep]
         n, p = design.shape
-        nan_result = (
-            np.full((n_series, m), np.nan),
-            np.full((n_series, m), np.nan),
-            np.full(n_series, np.nan),
-            np.zeros(n_series, dtype=bool),
-        )
         if n <= p:
-            return (*nan_result, None)
+            return None
         df = n - p
-        start = warm[1] if warm is not None and np.array_equal(warm[0], keep) else None
         first = fit_poisson(design, y, offset, start=start, tol=self.tol, max_iter=self.max_iter)
         ok = first.converged.copy()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -334,6 +375,7 @@ class SykdomspulsenDetector(Detector):
             max_iter=self.max_iter,
         )
         ok[rows] &= second.converged
+        n_series = y.shape[0]
         beta = np.zeros((n_series, p))
         beta[rows] = np.nan_to_num(second.beta)
         cov = np.zeros((n_series, p, p))
@@ -341,13 +383,23 @@ class SykdomspulsenDetector(Detector):
         phi = np.full(n_series, np.nan)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             phi[rows] = pearson_dispersion(y[rows], second.mu, weights[rows], df)
-            eta0 = beta @ design_pred.T + offset_pred
-            mu0 = np.exp(eta0)
-            var_eta0 = phi[:, None] * quadratic_form(design_pred, cov)
-        ok &= np.isfinite(phi) & np.all(np.isfinite(mu0) & np.isfinite(var_eta0), axis=1)
-        ok &= np.all(mu0 <= self.max_expected, axis=1)
+        ok &= np.isfinite(phi)
         start_next = np.where(first.converged[:, None], first.beta, np.nan)
-        return mu0, var_eta0, phi, ok, (keep, start_next)
+        return _WindowFit(keep, beta, cov, phi, ok, start_next)
+
+    def _predict(
+        self, fit: _WindowFit, design_pred: np.ndarray, offset_pred: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return μ₀ (S, m), var(η₀) = φ·x₀ᵀ(XᵀWX)⁻¹x₀ (S, m) and which fits hold for the
+        predicted points (spec §2 step 5; a mean above ``max_expected`` fails the fit)."""
+        design_pred = design_pred[:, fit.keep]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            eta0 = fit.beta @ design_pred.T + offset_pred
+            mu0 = np.exp(eta0)
+            var_eta0 = fit.phi[:, None] * quadratic_form(design_pred, fit.cov)
+        ok = fit.ok & np.all(np.isfinite(mu0) & np.isfinite(var_eta0), axis=1)
+        ok &= np.all(mu0 <= self.max_expected, axis=1)
+        return mu0, var_eta0, ok
 
     def _thresholds(
         self, mu0: np.ndarray, var_eta0: np.ndarray, phi: np.ndarray
