@@ -9,7 +9,7 @@ they need korona installed (the same version) but no access to the data director
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,13 +31,13 @@ class PartResult:
     """What detection produced for some series: the result rows per prediction year and the
     counts."""
 
-    frames: dict[int, pl.DataFrame]
+    frames: Mapping[int, pl.DataFrame]
     fits: int
     failed_fits: int
     signals: dict[Status, int]
 
     @classmethod
-    def of(cls, detection: Detection, frames: dict[int, pl.DataFrame]) -> PartResult:
+    def of(cls, detection: Detection, frames: Mapping[int, pl.DataFrame]) -> PartResult:
         """Return the part result of a detection and its result rows."""
         return cls(frames, detection.fits, detection.failed_fits, detection.signals())
 
@@ -47,9 +47,7 @@ class PartResult:
         years = sorted({year for part in parts for year in part.frames})
         return cls(
             {
-                year: pl.concat(
-                    [p.frames[year] for p in parts if year in p.frames], how="vertical"
-                )
+                year: pl.concat([p.frames[year] for p in parts if year in p.frames], how="vertical")
                 for year in years
             },
             sum(p.fits for p in parts),
@@ -62,7 +60,7 @@ class ToFrame(Protocol):
     """Turns a detection into the rows a run stores, per prediction year
     (``analysis.store_frame`` for a method)."""
 
-    def __call__(self, detection: Detection) -> dict[int, pl.DataFrame]: ...
+    def __call__(self, detection: Detection) -> Mapping[int, pl.DataFrame]: ...
 
 
 class RunExecutor(Protocol):
@@ -76,9 +74,10 @@ class RunExecutor(Protocol):
 def detect_part(
     detector: Detector, series: SeriesSet, years: Sequence[int], to_frame: ToFrame
 ) -> PartResult:
-    """Detect one part and return its rows (what each Dask task runs)."""
+    """Detect one part and return its rows (what each Dask task runs: the rows are built
+    here, on the worker, and sent back)."""
     detection = detector.detect(series, years=years)
-    return PartResult.of(detection, to_frame(detection))
+    return PartResult.of(detection, dict(to_frame(detection)))
 
 
 class LocalExecutor:
@@ -87,8 +86,9 @@ class LocalExecutor:
     def detect(
         self, detector: Detector, series: SeriesSet, years: Sequence[int], to_frame: ToFrame
     ) -> PartResult:
-        """Detect all series at once."""
-        return detect_part(detector, series, years, to_frame)
+        """Detect all series at once (each year's rows are built when they are written)."""
+        detection = detector.detect(series, years=years)
+        return PartResult.of(detection, to_frame(detection))
 
 
 def location_parts(series: SeriesSet, parts: int) -> list[np.ndarray]:

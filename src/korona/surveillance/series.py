@@ -278,9 +278,7 @@ class SeriesSet:
             denominator=den if denominator_column else None,
         )
 
-    def to_long(
-        self, *, predicted_only: bool = True, columns: slice | None = None
-    ) -> pl.DataFrame:
+    def to_long(self, *, predicted_only: bool = True, columns: slice | None = None) -> pl.DataFrame:
         """Return one row per series and time point (only predicted points by default).
 
         Columns: the key columns, ``date``, ``iso_year``, ``iso_week``, ``week`` (weekly),
@@ -291,11 +289,21 @@ class SeriesSet:
         window = slice(None) if columns is None else columns
         dates_in = self.dates[window]
         n_series, n_time = self.n_series, int(dates_in.size)
-        if predicted_only and self.predicted is not None:
-            rows, cols = np.nonzero(self.predicted[:, window])
-        else:
+        mask = self.predicted[:, window] if predicted_only and self.predicted is not None else None
+        if mask is None or mask.all():
+            # Every point: the rows are the arrays' rows laid end to end (no fancy indexing).
             rows = np.repeat(np.arange(n_series), n_time)
             cols = np.tile(np.arange(n_time), n_series)
+
+            def pick(array: np.ndarray) -> np.ndarray:
+                return array[:, window].reshape(-1)
+
+        else:
+            rows, cols = np.nonzero(mask)
+
+            def pick(array: np.ndarray) -> np.ndarray:
+                return array[:, window][rows, cols]
+
         data: dict[str, Any] = {}
         # Per-date values are computed for the few distinct dates, then gathered per row.
         data["date"] = pl.Series("date", dates_in, dtype=pl.Date).gather(cols)
@@ -303,16 +311,16 @@ class SeriesSet:
             week = pl.DataFrame({"date": dates_in}).select(week_columns())
             for name in ("iso_year", "iso_week", "week"):
                 data[name] = week[name].gather(cols)
-        data["n"] = self.observed[:, window][rows, cols]
+        data["n"] = pick(self.observed)
         if self.denominator is not None:
-            data["denominator"] = self.denominator[:, window][rows, cols]
+            data["denominator"] = pick(self.denominator)
         if self.predicted is not None:
             for name in _FLOAT_RESULTS:
-                data[name] = getattr(self, name)[:, window][rows, cols]
+                data[name] = pick(getattr(self, name))
             assert self.status is not None and self.excess is not None
             assert self.failed is not None
-            data["status"] = _STATUS_TEXT.gather(self.status[:, window][rows, cols])
-            data["excess"] = self.excess[:, window][rows, cols]
-            data["failed"] = self.failed[:, window][rows, cols]
+            data["status"] = _STATUS_TEXT.gather(pick(self.status))
+            data["excess"] = pick(self.excess)
+            data["failed"] = pick(self.failed)
         keys = self.keys[rows] if rows.size else self.keys.clear()
         return keys.hstack(pl.DataFrame(data))
