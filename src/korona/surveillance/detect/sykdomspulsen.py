@@ -201,12 +201,11 @@ class SykdomspulsenDetector(Detector):
         n_series, n_time = series.observed.shape
         design, _ = design_matrix(series.dates, series.frequency)
         y_all = series.observed.astype(np.float64)
-        den = (
-            np.ones_like(y_all)
-            if series.denominator is None
-            else np.maximum(series.denominator, 1.0)  # spec §1: a denominator below 1 is 1
-        )
-        offset_all = np.log(den)
+        if series.denominator is None:
+            offset_all = np.zeros_like(y_all)
+        else:  # spec §1: a denominator below 1 is 1; the log is taken in place
+            offset_all = np.maximum(series.denominator, 1.0)
+            np.log(offset_all, out=offset_all)
 
         out = {
             name: np.full((n_series, n_time), np.nan)
