@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -173,12 +173,45 @@ def load_store_cases(store: SurveillanceStore, first: dt.date, last: dt.date) ->
     )
 
 
-def store_frame(detection: Detection, method: Method) -> pl.DataFrame:
-    """Return the rows ``run`` stores: keys, date (weekly: and ISO week columns), n,
-    denominator and the method's result columns."""
-    frame = detection.series.to_long()
-    keep = _OPTIONAL_RESULTS[method]
-    return frame.select(c for c in frame.columns if c not in _RESULT_COLUMNS or c in keep)
+class _YearRows(Mapping[int, pl.DataFrame]):
+    """The rows ``run`` stores for each prediction year, built when a year is asked for.
+
+    ``SurveillanceStore.write_results`` takes one year at a time, so only one year's rows
+    exist at once (the arrays hold everything; the rows are a copy in another layout).
+    """
+
+    def __init__(self, detection: Detection, method: Method) -> None:
+        self._series = detection.series
+        self._keep = _OPTIONAL_RESULTS[method]
+        year_of = self._series.years()
+        predicted = self._series.predicted
+        self._columns: dict[int, slice] = {}
+        for year in np.unique(year_of):
+            where = np.flatnonzero(year_of == year)  # consecutive: the dates are increasing
+            columns = slice(int(where[0]), int(where[-1]) + 1)
+            if predicted is None or predicted[:, columns].any():
+                self._columns[int(year)] = columns
+
+    def __getitem__(self, year: int) -> pl.DataFrame:
+        frame = self._series.to_long(columns=self._columns[year])
+        return frame.select(c for c in frame.columns if c not in _RESULT_COLUMNS or c in self._keep)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def store_frame(detection: Detection, method: Method) -> Mapping[int, pl.DataFrame]:
+    """Return the rows ``run`` stores, per prediction year: keys, date (weekly: and ISO week
+    columns), n, denominator and the method's result columns.
+
+    Each year's rows are built straight from that year's columns of the result arrays when
+    they are read (a weekly point belongs to the year of its Sunday, as in
+    ``SurveillanceStore.write_results``): no frame of all years is built and split again.
+    """
+    return _YearRows(detection, method)
 
 
 @dataclass(frozen=True)
@@ -268,7 +301,7 @@ def run_store(
             analysis.detector, series, years, functools.partial(store_frame, method=method)
         )
         step(f"Writing {analysis.label} results")
-        store.write_results(analysis.result_name, analysis.frequency, result.frame, years)
+        store.write_results(analysis.result_name, analysis.frequency, result.frames, years)
         summaries.append(
             AnalysisSummary(
                 analysis.label,

@@ -9,7 +9,7 @@ they need korona installed (the same version) but no access to the data director
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,23 +28,28 @@ class ExecutorError(DetectionError):
 
 @dataclass(frozen=True)
 class PartResult:
-    """What detection produced for some series: the result rows and the counts."""
+    """What detection produced for some series: the result rows per prediction year and the
+    counts."""
 
-    frame: pl.DataFrame
+    frames: Mapping[int, pl.DataFrame]
     fits: int
     failed_fits: int
     signals: dict[Status, int]
 
     @classmethod
-    def of(cls, detection: Detection, frame: pl.DataFrame) -> PartResult:
+    def of(cls, detection: Detection, frames: Mapping[int, pl.DataFrame]) -> PartResult:
         """Return the part result of a detection and its result rows."""
-        return cls(frame, detection.fits, detection.failed_fits, detection.signals())
+        return cls(frames, detection.fits, detection.failed_fits, detection.signals())
 
     @classmethod
     def combine(cls, parts: Sequence[PartResult]) -> PartResult:
         """Return the parts as one result, rows in the order of ``parts``."""
+        years = sorted({year for part in parts for year in part.frames})
         return cls(
-            pl.concat([p.frame for p in parts], how="vertical"),
+            {
+                year: pl.concat([p.frames[year] for p in parts if year in p.frames], how="vertical")
+                for year in years
+            },
             sum(p.fits for p in parts),
             sum(p.failed_fits for p in parts),
             {s: sum(p.signals.get(s, 0) for p in parts) for s in Status},
@@ -52,9 +57,10 @@ class PartResult:
 
 
 class ToFrame(Protocol):
-    """Turns a detection into the rows a run stores (``analysis.store_frame`` for a method)."""
+    """Turns a detection into the rows a run stores, per prediction year
+    (``analysis.store_frame`` for a method)."""
 
-    def __call__(self, detection: Detection) -> pl.DataFrame: ...
+    def __call__(self, detection: Detection) -> Mapping[int, pl.DataFrame]: ...
 
 
 class RunExecutor(Protocol):
@@ -68,9 +74,10 @@ class RunExecutor(Protocol):
 def detect_part(
     detector: Detector, series: SeriesSet, years: Sequence[int], to_frame: ToFrame
 ) -> PartResult:
-    """Detect one part and return its rows (what each Dask task runs)."""
+    """Detect one part and return its rows (what each Dask task runs: the rows are built
+    here, on the worker, and sent back)."""
     detection = detector.detect(series, years=years)
-    return PartResult.of(detection, to_frame(detection))
+    return PartResult.of(detection, dict(to_frame(detection)))
 
 
 class LocalExecutor:
@@ -79,8 +86,9 @@ class LocalExecutor:
     def detect(
         self, detector: Detector, series: SeriesSet, years: Sequence[int], to_frame: ToFrame
     ) -> PartResult:
-        """Detect all series at once."""
-        return detect_part(detector, series, years, to_frame)
+        """Detect all series at once (each year's rows are built when they are written)."""
+        detection = detector.detect(series, years=years)
+        return PartResult.of(detection, to_frame(detection))
 
 
 def location_parts(series: SeriesSet, parts: int) -> list[np.ndarray]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from korona.surveillance.calendar import Frequency
+from korona.surveillance.calendar import Frequency, week_columns
 
 __all__ = ["RESULT_FIELDS", "SeriesSet", "SeriesSetError", "Status"]
 
@@ -39,7 +39,7 @@ class Status(StrEnum):
 
 
 _STATUS_CODES = {Status.NORMAL: 0, Status.MEDIUM: 1, Status.HIGH: 2}
-_STATUS_BY_CODE = np.array([s.value for s in Status], dtype=object)
+_STATUS_TEXT = pl.Series("status", [s.value for s in Status], dtype=pl.String)
 _STATUS_NB = {
     Status.NORMAL: "forventet",
     Status.MEDIUM: "høyere enn forventet",
@@ -60,11 +60,22 @@ RESULT_FIELDS: tuple[str, ...] = (
 _FLOAT_RESULTS = ("expected", "threshold2", "threshold4", "threshold6", "zscore")
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    """Return a read-only copy so neither the caller nor later code can change the set."""
-    out = np.array(array, copy=True)
-    out.setflags(write=False)
-    return out
+def _frozen(array: Any, dtype: Any = None) -> np.ndarray:
+    """Return a read-only copy so neither the caller nor later code can change the set.
+
+    An array that is already read-only and owns its memory (one this module froze, or one a
+    detector handed over with ``setflags(write=False)``) cannot change any more, so it is
+    kept as it is: results and counts are not copied again on every ``with_results``.
+    """
+    value = np.asarray(array)
+    if dtype is not None and value.dtype != dtype:
+        value = value.astype(dtype)
+    elif not value.flags.writeable and value.base is None:
+        return value
+    else:
+        value = np.array(value, copy=True)
+    value.setflags(write=False)
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,15 +150,15 @@ class SeriesSet:
             raise SeriesSetError("observed counts must not be negative")
         if observed.size and not np.array_equal(observed, np.round(observed)):
             raise SeriesSetError("observed counts must be whole numbers")
-        set_(self, "observed", _frozen(observed.astype(np.int64)))
+        set_(self, "observed", _frozen(observed, np.int64))
 
         if self.denominator is not None:
-            den = np.asarray(self.denominator, dtype=np.float64)
+            den = _frozen(self.denominator, np.float64)
             if den.shape != shape:
                 raise SeriesSetError(f"denominator has shape {den.shape}, expected {shape}")
             if den.size and (~np.isfinite(den) | (den < 0)).any():
                 raise SeriesSetError("denominators must be finite and not negative")
-            set_(self, "denominator", _frozen(den))
+            set_(self, "denominator", den)
 
         present = [f for f in ("predicted", *RESULT_FIELDS) if getattr(self, f) is not None]
         if present and "predicted" not in present:
@@ -158,7 +169,7 @@ class SeriesSet:
             value = np.asarray(getattr(self, name))
             if value.shape != shape:
                 raise SeriesSetError(f"{name} has shape {value.shape}, expected {shape}")
-            set_(self, name, _frozen(value.astype(dtypes[name])))
+            set_(self, name, _frozen(value, dtypes[name]))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -267,46 +278,49 @@ class SeriesSet:
             denominator=den if denominator_column else None,
         )
 
-    def to_long(self, *, predicted_only: bool = True) -> pl.DataFrame:
+    def to_long(self, *, predicted_only: bool = True, columns: slice | None = None) -> pl.DataFrame:
         """Return one row per series and time point (only predicted points by default).
 
         Columns: the key columns, ``date``, ``iso_year``, ``iso_week``, ``week`` (weekly),
         ``n``, ``denominator`` (if any), then the result columns with ``status`` as text.
+        ``columns`` keeps only those time points (e.g. one prediction year), without building
+        the rows of the others. Rows are ordered by series, then date.
         """
-        n_series, n_time = self.observed.shape
-        mask = (
-            self.predicted
-            if (predicted_only and self.predicted is not None)
-            else np.ones((n_series, n_time), dtype=bool)
-        )
-        rows, cols = np.nonzero(mask)
-        columns: dict[str, Any] = {}
-        out = self.keys[rows] if rows.size else self.keys.clear()
-        dates = self.dates[cols]
-        columns["date"] = pl.Series("date", dates, dtype=pl.Date)
-        columns["n"] = self.observed[rows, cols]
+        window = slice(None) if columns is None else columns
+        dates_in = self.dates[window]
+        n_series, n_time = self.n_series, int(dates_in.size)
+        mask = self.predicted[:, window] if predicted_only and self.predicted is not None else None
+        if mask is None or mask.all():
+            # Every point: the rows are the arrays' rows laid end to end (no fancy indexing).
+            rows = np.repeat(np.arange(n_series), n_time)
+            cols = np.tile(np.arange(n_time), n_series)
+
+            def pick(array: np.ndarray) -> np.ndarray:
+                return array[:, window].reshape(-1)
+
+        else:
+            rows, cols = np.nonzero(mask)
+
+            def pick(array: np.ndarray) -> np.ndarray:
+                return array[:, window][rows, cols]
+
+        data: dict[str, Any] = {}
+        # Per-date values are computed for the few distinct dates, then gathered per row.
+        data["date"] = pl.Series("date", dates_in, dtype=pl.Date).gather(cols)
+        if self.frequency is Frequency.WEEKLY:
+            week = pl.DataFrame({"date": dates_in}).select(week_columns())
+            for name in ("iso_year", "iso_week", "week"):
+                data[name] = week[name].gather(cols)
+        data["n"] = pick(self.observed)
         if self.denominator is not None:
-            columns["denominator"] = self.denominator[rows, cols]
+            data["denominator"] = pick(self.denominator)
         if self.predicted is not None:
             for name in _FLOAT_RESULTS:
-                columns[name] = getattr(self, name)[rows, cols]
+                data[name] = pick(getattr(self, name))
             assert self.status is not None and self.excess is not None
             assert self.failed is not None
-            columns["status"] = pl.Series(
-                "status", _STATUS_BY_CODE[self.status[rows, cols]], dtype=pl.String
-            )
-            columns["excess"] = self.excess[rows, cols]
-            columns["failed"] = self.failed[rows, cols]
-        frame = out.with_columns(pl.DataFrame(columns))
-        if self.frequency is Frequency.WEEKLY:
-            date = pl.col("date")
-            frame = frame.with_columns(
-                date.dt.iso_year().cast(pl.Int32).alias("iso_year"),
-                date.dt.week().cast(pl.Int32).alias("iso_week"),
-                pl.format(
-                    "{}-W{}", date.dt.iso_year(), date.dt.week().cast(pl.String).str.zfill(2)
-                ).alias("week"),
-            )
-            order = [*self.keys.columns, "date", "iso_year", "iso_week", "week"]
-            frame = frame.select(*order, pl.exclude(order))
-        return frame
+            data["status"] = _STATUS_TEXT.gather(pick(self.status))
+            data["excess"] = pick(self.excess)
+            data["failed"] = pick(self.failed)
+        keys = self.keys[rows] if rows.size else self.keys.clear()
+        return keys.hstack(pl.DataFrame(data))

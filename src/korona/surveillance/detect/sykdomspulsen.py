@@ -10,10 +10,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from korona.surveillance.calendar import Frequency, norwegian_holidays
 from korona.surveillance.detect.base import (
     Detection,
-    DetectionError,
     Detector,
     Method,
     classify,
@@ -25,6 +23,12 @@ from korona.surveillance.detect.glm import (
     pearson_dispersion,
     quadratic_form,
 )
+from korona.surveillance.detect.sykdomspulsen_model import (
+    as_slice,
+    design_matrix,
+    prediction_years,
+    training_window,
+)
 from korona.surveillance.series import SeriesSet
 
 __all__ = [
@@ -34,81 +38,17 @@ __all__ = [
     "training_window",
 ]
 
-_TREND_ORIGIN_DAYS = 13000.0
-_TREND_SCALE_DAYS = 100.0
 
+@dataclass(frozen=True)
+class _WindowFit:
+    """The reweighted fit of one training window for the series that have one (A of them)."""
 
-def _holiday_days(years: range) -> np.ndarray:
-    """Return all Norwegian public holidays in ``years`` as days since 1970-01-01."""
-    days = [d for year in years for d in norwegian_holidays(year)]
-    return np.array(days, dtype="datetime64[D]").astype(np.int64)
-
-
-def _day_of_year(days: np.ndarray) -> np.ndarray:
-    """Return the 1-based day of the year of each day number."""
-    as_date = days.astype("datetime64[D]")
-    return (as_date - as_date.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64) + 1
-
-
-def design_matrix(dates: np.ndarray, frequency: Frequency) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Return the model matrix of spec §2 step 2 for a time axis, and its column names.
-
-    Parameters:
-        dates: ``datetime64[D]``; weekly points are the ISO week's Sunday.
-        frequency: weekly → ``1, trend, sin, cos, holiday`` with seasonality on the ISO week;
-            daily → ``1, trend, 6 day-of-week dummies (Monday is the reference), sin, cos,
-            holiday`` with seasonality on the day of the year.
-    Returns:
-        ``(n_time, p)`` float64 matrix and column names. ``trend`` is (days since 1970-01-01
-        − 13000) / 100, weekly the mean over the week's seven days (its Thursday). The weekly
-        ``holiday`` is the share of the week's days that are public holidays.
-    """
-    days = np.asarray(dates).astype("datetime64[D]").astype(np.int64)
-    if days.size == 0:
-        raise DetectionError("no time points to build a design for")
-    first_year = int(days.min().astype("datetime64[D]").astype("datetime64[Y]").astype(int)) + 1970
-    last_year = int(days.max().astype("datetime64[D]").astype("datetime64[Y]").astype(int)) + 1970
-    holidays = _holiday_days(range(first_year - 1, last_year + 2))
-    ones = np.ones(days.size)
-    if frequency is Frequency.WEEKLY:
-        thursday = days - 3
-        trend = (thursday - _TREND_ORIGIN_DAYS) / _TREND_SCALE_DAYS
-        iso_week = (_day_of_year(thursday) - 1) // 7 + 1
-        angle = 2 * np.pi * (iso_week - 1) / 52
-        week_days = days[:, None] - np.arange(7)[None, :]
-        holiday = np.isin(week_days, holidays).sum(axis=1) / 7.0
-        columns = np.column_stack([ones, trend, np.sin(angle), np.cos(angle), holiday])
-        return columns, ("intercept", "trend", "sin", "cos", "holiday")
-    trend = (days - _TREND_ORIGIN_DAYS) / _TREND_SCALE_DAYS
-    weekday = (days + 3) % 7  # Monday = 0: day 0 (1970-01-01) was a Thursday
-    dummies = (weekday[:, None] == np.arange(1, 7)[None, :]).astype(np.float64)
-    angle = 2 * np.pi * _day_of_year(days) / 366
-    holiday = np.isin(days, holidays).astype(np.float64)
-    columns = np.column_stack([ones, trend, dummies, np.sin(angle), np.cos(angle), holiday])
-    names = ("intercept", "trend", *(f"weekday{i}" for i in range(2, 8)), "sin", "cos", "holiday")
-    return columns, names
-
-
-def prediction_years(series: SeriesSet) -> list[int]:
-    """Return every calendar year that has points in ``series`` (weekly: year of the Sunday)."""
-    return sorted({int(y) for y in np.unique(series.years())})
-
-
-def training_window(dates: np.ndarray, year: int, years_back: int = 5) -> np.ndarray:
-    """Return the training mask for prediction year ``year`` (spec §2 step 1).
-
-    Train on 1 January (year − 5) up to but not including 31 December (year − 1); if the
-    data start later, train on the first five years of data instead (the reference compares
-    ``date < train_end``, so 31 December is left out either way).
-    """
-    days = np.asarray(dates).astype("datetime64[D]")
-    first_year = int(days.min().astype("datetime64[Y]").astype(int)) + 1970
-    start_year = year - years_back
-    if start_year < first_year:
-        start_year = first_year
-    start = np.datetime64(f"{start_year:04d}-01-01")
-    end = np.datetime64(f"{start_year + years_back - 1:04d}-12-31")
-    return (days >= start) & (days < end)
+    keep: np.ndarray  # design columns used (p of them)
+    beta: np.ndarray  # (A, p), 0 where the fit failed
+    cov: np.ndarray  # (A, p, p) unscaled covariance, 0 where failed
+    phi: np.ndarray  # (A,) dispersion, NaN where failed
+    ok: np.ndarray  # (A,) fit and refit converged, φ finite
+    start_next: np.ndarray  # (A, p) first-fit coefficients: the next window's warm start
 
 
 @dataclass(frozen=True)
@@ -175,12 +115,11 @@ class SykdomspulsenDetector(Detector):
         n_series, n_time = series.observed.shape
         design, _ = design_matrix(series.dates, series.frequency)
         y_all = series.observed.astype(np.float64)
-        den = (
-            np.ones_like(y_all)
-            if series.denominator is None
-            else np.maximum(series.denominator, 1.0)  # spec §1: a denominator below 1 is 1
-        )
-        offset_all = np.log(den)
+        if series.denominator is None:
+            offset_all = np.zeros_like(y_all)
+        else:  # spec §1: a denominator below 1 is 1; the log is taken in place
+            offset_all = np.maximum(series.denominator, 1.0)
+            np.log(offset_all, out=offset_all)
 
         out = {
             name: np.full((n_series, n_time), np.nan)
@@ -188,6 +127,8 @@ class SykdomspulsenDetector(Detector):
         }
         failed = np.zeros((n_series, n_time), dtype=bool)
         predicted = np.zeros((n_series, n_time), dtype=bool)
+        status = np.zeros((n_series, n_time), dtype=np.int8)
+        excess = np.zeros((n_series, n_time), dtype=np.int64)
         dispersion = np.full((n_series, len(wanted)), np.nan)
         fallback = dict(
             zip(
@@ -196,40 +137,75 @@ class SykdomspulsenDetector(Detector):
                 strict=True,
             )
         )
+        # Years whose training windows are the same (data starting late: every year trains on
+        # the first five years of data) share one fit; each year then only predicts from it.
+        groups: dict[tuple[int, int], list[tuple[int, slice]]] = {}
+        for j, year in enumerate(wanted):
+            pred = as_slice(years_all == year)
+            if pred is not None:
+                train = as_slice(training_window(series.dates, year, self.years_back))
+                key = (-1, -1) if train is None else (train.start, train.stop)
+                groups.setdefault(key, []).append((j, pred))
         windows = [
-            (j, training_window(series.dates, year, self.years_back), years_all == year)
-            for j, year in enumerate(wanted)
+            (None if key == (-1, -1) else slice(*key), preds) for key, preds in groups.items()
         ]
-        windows = [(j, train, pred) for j, train, pred in windows if pred.any()]
 
         def run_block(rows: slice) -> int:
-            """Fit one block of series for every year; write its rows; return failed fits."""
+            """Fit one block of series for every window; write its rows; return failed fits."""
             warm: tuple[np.ndarray, np.ndarray] | None = None
             block_failed = 0
-            for j, train_mask, pred_mask in windows:
-                mu0, var_eta0, phi, ok, warm = self._fit_year(
-                    design[train_mask],
-                    y_all[rows, train_mask],
-                    offset_all[rows, train_mask],
-                    design[pred_mask],
-                    offset_all[rows, pred_mask],
-                    warm,
-                )
-                dispersion[rows, j] = np.where(ok, phi, np.nan)
-                block_failed += int(np.count_nonzero(~ok))
-                t2, t4, t6, sd = self._thresholds(mu0, var_eta0, phi[:, None])
-                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    zscore = (np.cbrt(y_all[rows, pred_mask] ** 2) - np.cbrt(mu0 * mu0)) / sd
-                values = {
-                    "expected": mu0,
-                    "threshold2": t2,
-                    "threshold4": t4,
-                    "threshold6": t6,
-                    "zscore": zscore,
-                }
-                for name, value in values.items():
-                    out[name][rows, pred_mask] = np.where(ok[:, None], value, fallback[name])
-                failed[rows, pred_mask] = ~ok[:, None]
+            y_block, offset_block = y_all[rows], offset_all[rows]
+            for train, preds in windows:
+                # A series without a case in its training window has no Poisson fit (spec §6):
+                # it fails at once, so only the others are fitted.
+                y_train = y_block[:, slice(0, 0) if train is None else train]
+                active = np.flatnonzero(np.any(y_train > 0, axis=1))
+                fit = None
+                if train is not None and active.size:
+                    start = None
+                    if warm is not None:
+                        keep = np.any(design[train] != 0, axis=0)
+                        start = warm[1][active] if np.array_equal(warm[0], keep) else None
+                    fit = self._fit_window(
+                        design[train], y_train[active], offset_block[active, train], start
+                    )
+                if fit is None:
+                    warm = None  # no fit in this window: the next one starts cold
+                else:
+                    warm_next = np.full((y_block.shape[0], fit.start_next.shape[1]), np.nan)
+                    warm_next[active] = fit.start_next
+                    warm = (fit.keep, warm_next)
+                for j, pred in preds:
+                    ok = np.zeros(y_block.shape[0], dtype=bool)
+                    values = {
+                        name: np.full((y_block.shape[0], pred.stop - pred.start), value)
+                        for name, value in fallback.items()
+                    }
+                    if fit is not None:
+                        mu0, var_eta0, fit_ok = self._predict(
+                            fit, design[pred], offset_block[active, pred]
+                        )
+                        ok[active] = fit_ok
+                        dispersion[rows, j][active] = np.where(fit_ok, fit.phi, np.nan)
+                        t2, t4, t6, sd = self._thresholds(mu0, var_eta0, fit.phi[:, None])
+                        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                            y_pred = y_block[active, pred]
+                            zscore = (np.cbrt(y_pred * y_pred) - np.cbrt(mu0 * mu0)) / sd
+                        good = active[fit_ok]
+                        for name, value in zip(
+                            ("expected", "threshold2", "threshold4", "threshold6", "zscore"),
+                            (mu0, t2, t4, t6, zscore),
+                            strict=True,
+                        ):
+                            values[name][good] = value[fit_ok]
+                    block_failed += int(np.count_nonzero(~ok))
+                    for name, value in values.items():
+                        out[name][rows, pred] = value
+                    failed[rows, pred] = ~ok[:, None]
+                    predicted[rows, pred] = True
+                    status[rows, pred], excess[rows, pred] = classify(
+                        series.observed[rows, pred], values["threshold2"], values["threshold4"]
+                    )
             return block_failed
 
         # Blocks of series small enough to stay in the CPU cache; blocks are independent and
@@ -238,7 +214,7 @@ class SykdomspulsenDetector(Detector):
             slice(lo, min(lo + self.block_size, n_series))
             for lo in range(0, n_series, self.block_size)
         ]
-        fits = n_series * len(windows)
+        fits = n_series * sum(len(preds) for _, preds in windows)
         workers = self.workers or os.cpu_count() or 1
         with single_threaded_blas():
             if workers == 1 or len(blocks) == 1:
@@ -246,20 +222,11 @@ class SykdomspulsenDetector(Detector):
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     failed_fits = sum(pool.map(run_block, blocks))
-        for _, _, pred_mask in windows:
-            predicted[:, pred_mask] = True
 
-        status = np.zeros((n_series, n_time), dtype=np.int8)
-        excess = np.zeros((n_series, n_time), dtype=np.int64)
-        columns = np.flatnonzero(predicted.any(axis=0))
-        status[:, columns], excess[:, columns] = classify(
-            series.observed[:, columns],
-            out["threshold2"][:, columns],
-            out["threshold4"][:, columns],
-        )
-        result_series = series.with_results(
-            predicted=predicted, status=status, excess=excess, failed=failed, **out
-        )
+        results = dict(predicted=predicted, status=status, excess=excess, failed=failed, **out)
+        for array in results.values():
+            array.setflags(write=False)  # handed over: the SeriesSet keeps them without a copy
+        result_series = series.with_results(**results)
         return Detection(
             series=result_series,
             fits=fits,
@@ -268,40 +235,28 @@ class SykdomspulsenDetector(Detector):
             fit_labels=tuple(str(y) for y in wanted),
         )
 
-    def _fit_year(
+    def _fit_window(
         self,
         design: np.ndarray,
         y: np.ndarray,
         offset: np.ndarray,
-        design_pred: np.ndarray,
-        offset_pred: np.ndarray,
-        warm: tuple[np.ndarray, np.ndarray] | None,
-    ) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None
-    ]:
-        """Fit, reweight, refit and predict one year for all series.
+        start: np.ndarray | None,
+    ) -> _WindowFit | None:
+        """Fit, reweight and refit one training window for all series (spec §2 steps 2–4).
 
-        ``warm`` is (kept columns, coefficients) of the previous year's first fit: the
-        training windows overlap by four years, so it is a close start and saves iterations.
-        Returns (μ₀ (S, m), var(η₀) = φ·x₀ᵀ(XᵀWX)⁻¹x₀ (S, m), φ (S,), ok (S,), warm).
+        ``start`` is the previous window's first-fit coefficients (NaN rows: R's start): the
+        training windows of consecutive years overlap by four years, so it is a close start
+        and saves iterations. Returns None when the window has no more points than
+        coefficients (every fit fails).
         """
-        n_series = y.shape[0]
-        m = design_pred.shape[0]
         # Columns that are all zero in the training window (e.g. no holiday in a short
         # history) carry no information; drop them rather than fail on a singular matrix.
         keep = np.any(design != 0, axis=0)
-        design, design_pred = design[:, keep], design_pred[:, keep]
+        design = design[:, keep]
         n, p = design.shape
-        nan_result = (
-            np.full((n_series, m), np.nan),
-            np.full((n_series, m), np.nan),
-            np.full(n_series, np.nan),
-            np.zeros(n_series, dtype=bool),
-        )
         if n <= p:
-            return (*nan_result, None)
+            return None
         df = n - p
-        start = warm[1] if warm is not None and np.array_equal(warm[0], keep) else None
         first = fit_poisson(design, y, offset, start=start, tol=self.tol, max_iter=self.max_iter)
         ok = first.converged.copy()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -333,6 +288,7 @@ class SykdomspulsenDetector(Detector):
             max_iter=self.max_iter,
         )
         ok[rows] &= second.converged
+        n_series = y.shape[0]
         beta = np.zeros((n_series, p))
         beta[rows] = np.nan_to_num(second.beta)
         cov = np.zeros((n_series, p, p))
@@ -340,13 +296,23 @@ class SykdomspulsenDetector(Detector):
         phi = np.full(n_series, np.nan)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             phi[rows] = pearson_dispersion(y[rows], second.mu, weights[rows], df)
-            eta0 = beta @ design_pred.T + offset_pred
-            mu0 = np.exp(eta0)
-            var_eta0 = phi[:, None] * quadratic_form(design_pred, cov)
-        ok &= np.isfinite(phi) & np.all(np.isfinite(mu0) & np.isfinite(var_eta0), axis=1)
-        ok &= np.all(mu0 <= self.max_expected, axis=1)
+        ok &= np.isfinite(phi)
         start_next = np.where(first.converged[:, None], first.beta, np.nan)
-        return mu0, var_eta0, phi, ok, (keep, start_next)
+        return _WindowFit(keep, beta, cov, phi, ok, start_next)
+
+    def _predict(
+        self, fit: _WindowFit, design_pred: np.ndarray, offset_pred: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return μ₀ (S, m), var(η₀) = φ·x₀ᵀ(XᵀWX)⁻¹x₀ (S, m) and which fits hold for the
+        predicted points (spec §2 step 5; a mean above ``max_expected`` fails the fit)."""
+        design_pred = design_pred[:, fit.keep]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            eta0 = fit.beta @ design_pred.T + offset_pred
+            mu0 = np.exp(eta0)
+            var_eta0 = fit.phi[:, None] * quadratic_form(design_pred, fit.cov)
+        ok = fit.ok & np.all(np.isfinite(mu0) & np.isfinite(var_eta0), axis=1)
+        ok &= np.all(mu0 <= self.max_expected, axis=1)
+        return mu0, var_eta0, ok
 
     def _thresholds(
         self, mu0: np.ndarray, var_eta0: np.ndarray, phi: np.ndarray

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime as dt
-import itertools
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import polars as pl
 
 from korona.surveillance.calendar import Frequency, week_columns
-from korona.surveillance.store import grid, health
-from korona.surveillance.store.files import (
-    Manifest,
-    StoreError,
-    crash_point,
-    leftover_files,
-    write_atomically,
-    write_manifest,
-    writer_lock,
-)
-from korona.surveillance.store.health import StoreStatus
+from korona.surveillance.store import grid
+from korona.surveillance.store.commits import CommittedFiles
+from korona.surveillance.store.files import StoreError, crash_point
 from korona.surveillance.store.layout import (
     CASE_SCHEMA,
     CONSULTATION_SCHEMA,
@@ -45,99 +33,30 @@ from korona.surveillance.store.layout import (
 __all__ = ["SurveillanceStore"]
 
 
-def _write_parquet(frame: pl.DataFrame) -> Callable[[Path], None]:
-    return lambda path: frame.write_parquet(path, compression="zstd", statistics=True)
+def _split_years(results: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """Return the rows of each prediction year of a result frame."""
+    if "prediction_year" in results.columns:
+        year = pl.col("prediction_year")
+    elif "date" in results.columns:
+        year = pl.col("date").dt.year()
+    else:
+        raise StoreError("results need a 'date' or 'prediction_year' column")
+    parts = results.with_columns(year.alias("_year")).partition_by(
+        "_year", as_dict=True, include_key=False, maintain_order=True
+    )
+    # A row without a year belongs to no prediction year and is not stored.
+    return {int(key[0]): frame for key, frame in parts.items() if key[0] is not None}
 
 
-class SurveillanceStore:
+class SurveillanceStore(CommittedFiles):
     """Counts (consultations, cases, lab tests) and analysis results as Parquet under ``root``.
 
-    Every write is one commit: new files are written beside the old ones and ``manifest.json``,
-    which names every file of the store, is switched with one ``os.replace``. A crash at any
-    point leaves the old store or the new one, never a mix. Writes inside
-    :meth:`transaction` commit together (one ingest of one file is one transaction).
+    Every write is one commit (:class:`~korona.surveillance.store.commits.CommittedFiles`:
+    new files beside the old ones, then ``manifest.json`` switched with one ``os.replace``);
+    writes inside :meth:`transaction` commit together (one ingest of one file is one
+    transaction).
     Layout and column naming: :mod:`korona.surveillance.store.layout`; ``docs/data.md``.
     """
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self._staged: Manifest | None = None
-        self._new: set[str] = set()
-        self._serial = itertools.count()
-
-    # generations ---------------------------------------------------------------------------
-
-    def _manifest(self) -> Manifest:
-        """Return the manifest being written, else the committed one (checked)."""
-        if self._staged is not None:
-            return self._staged
-        manifest, problems = health.inspect(self.root)
-        if problems:
-            raise StoreError(f"{problems[0]}; see `korona surveillance status`")
-        return manifest or Manifest()
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Make every write inside the block one commit (nested blocks join the outer one)."""
-        if self._staged is not None:
-            yield
-            return
-        with writer_lock(self.root):
-            current = self._manifest()
-            self._staged = dataclasses.replace(
-                Manifest.from_json(current.to_json()),  # a deep copy
-                generation=current.generation + 1,
-                retired=[],
-            )
-            self._new = set()
-            try:
-                yield
-                staged = self._staged
-                staged.retired = sorted(set(current.files.values()) - set(staged.files.values()))
-                crash_point("before-commit")
-                write_manifest(self.root, staged)
-            except BaseException:
-                for name in self._new:
-                    (self.root / name).unlink(missing_ok=True)
-                raise
-            finally:
-                self._staged = None
-            crash_point("after-commit")
-            for name in current.retired:
-                (self.root / name).unlink(missing_ok=True)
-            for path in leftover_files(self.root, staged):
-                path.unlink(missing_ok=True)
-
-    def _put(self, name: str, frame: pl.DataFrame) -> None:
-        """Write the new version of file ``name`` (committed with the transaction)."""
-        staged = self._staged
-        assert staged is not None, "writes run inside a transaction"
-        physical = f"{name}.g{staged.generation}.{next(self._serial)}.parquet"
-        write_atomically(self.root / physical, _write_parquet(frame))
-        self._drop(name)
-        staged.files[name] = physical
-        self._new.add(physical)
-
-    def _drop(self, name: str) -> None:
-        staged = self._staged
-        assert staged is not None, "writes run inside a transaction"
-        old = staged.files.pop(name, None)
-        if old in self._new:  # written earlier in this transaction, never committed
-            (self.root / old).unlink(missing_ok=True)
-            self._new.discard(old)
-
-    def _path(self, name: str) -> Path | None:
-        physical = self._manifest().files.get(name)
-        return None if physical is None else self.root / physical
-
-    def _partitions(self, table: Table | str, frequency: Frequency) -> dict[int, Path]:
-        prefix = f"{table}/{frequency.value}/year="
-        files = self._manifest().files
-        return {
-            int(name.removeprefix(prefix)): self.root / files[name]
-            for name in sorted(files)
-            if name.startswith(prefix)
-        }
 
     # consultations -------------------------------------------------------------------------
 
@@ -400,29 +319,31 @@ class SurveillanceStore:
         return f"{Table.RESULTS}/{method}"
 
     def write_results(
-        self, method: str, frequency: Frequency, results: pl.DataFrame, years: Sequence[int]
+        self,
+        method: str,
+        frequency: Frequency,
+        results: pl.DataFrame | Mapping[int, pl.DataFrame],
+        years: Sequence[int],
     ) -> None:
         """Replace the results of the given prediction years with ``results`` (one commit).
 
-        A row's prediction year is its ``prediction_year`` column if present, else the calendar
-        year of ``date`` (a weekly point belongs to the year of its Sunday, spec §2). A year
-        without rows in ``results`` is cleared.
+        ``results`` is one frame, or the rows of each prediction year (year → frame, as
+        ``run`` builds them, so nothing is split again). In one frame a row's prediction year
+        is its ``prediction_year`` column if present, else the calendar year of ``date`` (a
+        weekly point belongs to the year of its Sunday, spec §2). A year without rows is
+        cleared.
         """
-        if "prediction_year" in results.columns:
-            year = pl.col("prediction_year")
-        elif "date" in results.columns:
-            year = pl.col("date").dt.year()
-        else:
-            raise StoreError("results need a 'date' or 'prediction_year' column")
         table = self._results_table(method)
-        outside = results.filter(~year.is_in(list(years)))
-        if outside.height:
-            raise StoreError(f"{outside.height} result rows fall outside the years {list(years)}")
+        by_year = results if not isinstance(results, pl.DataFrame) else _split_years(results)
+        outside = sum(by_year[year].height for year in by_year if year not in years)
+        if outside:
+            raise StoreError(f"{outside} result rows fall outside the years {list(years)}")
         with self.transaction():
             for each in sorted(set(years)):
-                rows = results.filter(year == each)
+                # One year's rows at a time: a mapping may build them only when asked.
+                rows = by_year.get(each)
                 name = partition_name(table, frequency, each)
-                if rows.height:
+                if rows is not None and rows.height:
                     self._put(name, rows)
                 else:
                     self._drop(name)
@@ -434,23 +355,3 @@ class SurveillanceStore:
         if not paths:
             return pl.LazyFrame()
         return pl.scan_parquet(paths, missing_columns="insert")
-
-    # status and repair ---------------------------------------------------------------------
-
-    @property
-    def generation(self) -> int:
-        """Return the committed generation (it grows with every commit; readers cache on it)."""
-        return self._manifest().generation
-
-    def last_ingest(self, table: str) -> dt.datetime | None:
-        """Return when ``table`` (cases, lab_tests, consultations, results) was last written."""
-        stamp = self._manifest().ingest_log.get(str(table))
-        return dt.datetime.fromisoformat(stamp) if stamp else None
-
-    def status(self) -> StoreStatus:
-        """Summarise each stored table and say what is wrong with the store, if anything."""
-        return health.status(self.root)
-
-    def repair(self) -> list[str]:
-        """Make the store readable again where no data is lost; return what was done."""
-        return health.repair(self.root)
