@@ -14,7 +14,7 @@ from korona.surveillance.geo import NATION
 from korona.surveillance.metrics import SMALL_CELL_LIMIT, SUPPRESSED_LABEL
 
 if TYPE_CHECKING:
-    from korona.surveillance.location_view import LocationView
+    from korona.surveillance.location_model import LocationView
 
 __all__ = [
     "COMPLEMENTARY_LABEL",
@@ -59,27 +59,14 @@ def suppress_linked(
     values = frame.get_column(value).cast(pl.Int64).fill_null(0).to_numpy()
     primary = (values >= 1) & (values < limit)
     hidden = primary.copy()
-    rows = np.arange(frame.height)
     group_ids = []
     for group in groups:
-        keys = frame.select(group)
-        # Rows with a null key are in no relation of this kind: each is a group of its own.
-        outside = keys.select(pl.any_horizontal(pl.all().is_null())).to_series().to_numpy()
-        # A relation's id is the row number of its first row (exact, unlike a hash); a row
-        # outside every relation of this kind keeps its own row number.
-        ids = (
-            keys.with_row_index("_row")
-            .select(pl.first("_row").over(list(group)))
-            .to_series()
-            .to_numpy()
-            .astype(np.int64)
-        )
-        group_ids.append(np.where(outside, rows, ids))
+        ids, size = _relation_ids(frame.select(group))
+        group_ids.append((ids, size))
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for ids in group_ids:
-            # Ids are row numbers, so this length also serves an empty frame.
-            hidden_per_group = np.bincount(ids, weights=hidden, minlength=frame.height)
+        for ids, size in group_ids:
+            hidden_per_group = np.bincount(ids, weights=hidden, minlength=size)
             needy = hidden_per_group[ids] == 1
             candidates = np.flatnonzero(needy & ~hidden & (values > 0))
             if candidates.size == 0:
@@ -100,6 +87,41 @@ def suppress_linked(
         .alias(f"{value}{LABEL_SUFFIX}")
     )
     return pl.concat([frame, flags], how="horizontal").with_columns(label).drop("_primary")
+
+
+def _key_codes(column: pl.Series) -> tuple[np.ndarray, int]:
+    """Return exact integer codes 0 … k − 1 of a key column's values (null: −1) and k."""
+    if column.dtype == pl.Date or column.dtype.is_integer():
+        physical = column.to_physical().cast(pl.Int64)
+        low = physical.min()
+        if low is None:
+            return np.full(column.len(), -1, dtype=np.int64), 1
+        codes = (physical - low).fill_null(-1).to_numpy()
+    else:
+        # A categorical's physical codes are exact: one per distinct string.
+        codes = column.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64)
+        codes = codes.fill_null(-1).to_numpy()
+    size = int(codes.max()) + 1 if codes.size else 1
+    return codes.astype(np.int64, copy=False), max(size, 1)
+
+
+def _relation_ids(keys: pl.DataFrame) -> tuple[np.ndarray, int]:
+    """Return an exact id per row for its relation (rows with equal keys share one) and an
+    upper bound of the ids. A row with a null key is in no relation: it gets an id of its own.
+    """
+    height = keys.height
+    combined = np.zeros(height, dtype=np.int64)
+    outside = np.zeros(height, dtype=bool)
+    span = 1
+    for name in keys.columns:
+        codes, size = _key_codes(keys.get_column(name))
+        outside |= codes < 0
+        if span * size >= 2**53:  # keep the mixed-radix number exact: renumber densely first
+            _, combined = np.unique(combined, return_inverse=True)
+            span = int(combined.max()) + 1 if height else 1
+        combined = combined * size + np.maximum(codes, 0)
+        span *= size
+    return np.where(outside, span + np.arange(height), combined), span + height
 
 
 def family_columns(codes: pl.Expr) -> list[pl.Expr]:
@@ -138,6 +160,24 @@ class PublicMasks:
         self.cases = self._cases(cases)
         self.consultations = self._consultations(consultations)
         self.signals = self._signals(signals)
+        # Each location's rows, so that a location's view reads its own rows only.
+        self._by_location = {
+            name: _by_location(frame)
+            for name, frame in (
+                ("cases", self.cases),
+                ("consultations", self.consultations),
+                ("signals", self.signals),
+            )
+            if frame is not None
+        }
+
+    def of(self, table: str, codes: Sequence[str]) -> pl.DataFrame:
+        """Return the masks of ``table`` (cases, consultations, signals) for ``codes``."""
+        frame = {"cases": self.cases, "consultations": self.consultations}.get(table, self.signals)
+        assert frame is not None, f"no {table} masks"
+        parts = self._by_location[table]
+        found = [parts[code] for code in codes if code in parts]
+        return pl.concat(found) if found else frame.clear()
 
     @staticmethod
     def _cases(cases: pl.DataFrame) -> pl.DataFrame:
@@ -199,6 +239,12 @@ class PublicMasks:
         )
 
 
+def _by_location(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {
+        str(key[0]): part for key, part in frame.partition_by("location_code", as_dict=True).items()
+    }
+
+
 def _hide(frame: pl.DataFrame, column: str, hidden: str, label: pl.Expr) -> pl.DataFrame:
     """Null a count where ``hidden`` and put its label beside it."""
     return frame.with_columns(
@@ -231,8 +277,9 @@ def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
     # Weeks oldest first: the 14-day rule below looks at the previous row.
     covid = view.covid.sort("date")
     # Cases: this location's weekly masks; the cumulative count only for the latest week.
-    weekly = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_not_null())
-    total = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_null())
+    mine = masks.of("cases", [code])
+    weekly = mine.filter(pl.col("date").is_not_null())
+    total = mine.filter(pl.col("date").is_null())
     covid = covid.join(
         weekly.drop("location_code"), on="date", how="left", maintain_order="left"
     ).with_columns(pl.col("n_hidden").fill_null(False))
@@ -264,7 +311,7 @@ def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
     )
     # Consultations: covid and all consultations hidden by the national masks.
     if masks.consultations is not None:
-        mine = masks.consultations.filter(pl.col("location_code") == code).drop("location_code")
+        mine = masks.of("consultations", [code]).drop("location_code")
         covid = covid.join(mine, on="date", how="left", maintain_order="left").with_columns(
             pl.col("covid_n_hidden", "all_n_hidden").fill_null(False)
         )
@@ -310,7 +357,7 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
     if masks.signals is None or signals.height == 0:
         out = signals.with_columns(pl.lit(True).alias("_hidden"))
     else:
-        mine = masks.signals.filter(pl.col("location_code") == code).drop("location_code")
+        mine = masks.of("signals", [code]).drop("location_code")
         out = signals.join(
             mine, on=["age", "syndrome", "date"], how="left", maintain_order="left"
         ).with_columns(pl.col("n_hidden").fill_null(True).alias("_hidden"))
@@ -329,7 +376,8 @@ def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.
 
 
 def _public_comparison(comparison: pl.DataFrame, masks: PublicMasks) -> pl.DataFrame:
-    weekly = masks.cases.filter(pl.col("date").is_not_null())
+    codes = comparison["location_code"].unique(maintain_order=True).to_list()
+    weekly = masks.of("cases", codes).filter(pl.col("date").is_not_null())
     out = comparison.join(
         weekly, on=["location_code", "date"], how="left", maintain_order="left"
     ).with_columns(pl.col("n_hidden").fill_null(False))

@@ -6,15 +6,25 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from korona.auth.permissions import Permission, Principal
 from korona.surveillance.disclosure import records
 from korona.surveillance.location_view import Location, LocationView
 from korona.web.deps import require
-from korona.web.surveillance_context import Detail, Reader, view_for
+from korona.web.surveillance_context import (
+    Detail,
+    Reader,
+    RenderCache,
+    generation_view_for,
+    rendered,
+)
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
+#: Serialised answers per (generation, document, location, detail): three documents of every
+#: location, full and public, with room to spare.
+DOCUMENTS = RenderCache(size=3 * 368 * 2 + 64)
 
 LocationCode = Annotated[
     str, Path(max_length=40, description="norge, countyNN or municipNNNN (2020 borders)")
@@ -145,15 +155,38 @@ def list_locations(
     return [_location(reader, location) for location in reader.locations()]
 
 
+def _document(
+    reader: Any,
+    principal: Principal,
+    code: str,
+    kind: str,
+    build: Any,
+) -> Response:
+    """Answer from the serialised document of this snapshot, location and detail (built on
+    the first request of a generation: ``build(view, detail)`` returns the response model)."""
+    generation, view, detail = generation_view_for(reader, principal, code)
+    body = rendered(
+        DOCUMENTS,
+        (generation, kind, code, detail.value),
+        lambda: build(view, detail).model_dump_json().encode(),
+    )
+    return Response(body, media_type="application/json")
+
+
 @router.get("/locations/{location_code}", response_model=LocationSummaryOut)
 def get_location(
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> LocationSummaryOut:
+) -> Response:
     """Return a location with its county, neighbours and data sources (404 if unknown)."""
-    view, detail = view_for(reader, principal, location_code)
-    return LocationSummaryOut(**_summary(reader, view, detail))
+    return _document(
+        reader,
+        principal,
+        location_code,
+        "summary",
+        lambda view, detail: LocationSummaryOut(**_summary(reader, view, detail)),
+    )
 
 
 @router.get("/locations/{location_code}/covid19", response_model=CovidSeriesOut)
@@ -161,15 +194,18 @@ def covid_series(
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> CovidSeriesOut:
+) -> Response:
     """Return covid-19 per week: cases, rates, share infected, tests, consultations, signals.
 
     Municipal doctors get full detail for their municipality and its neighbours, logged-in
     users for the nation and counties; everyone else gets counts 1–4 as "<5".
     """
-    view, detail = view_for(reader, principal, location_code)
-    weeks = [CovidWeekOut(**row, population_n=row["population"]) for row in records(view.covid)]
-    return CovidSeriesOut(**_summary(reader, view, detail), weeks=weeks)
+
+    def build(view: LocationView, detail: Detail) -> CovidSeriesOut:
+        weeks = [CovidWeekOut(**row, population_n=row["population"]) for row in records(view.covid)]
+        return CovidSeriesOut(**_summary(reader, view, detail), weeks=weeks)
+
+    return _document(reader, principal, location_code, "covid19", build)
 
 
 @router.get("/locations/{location_code}/signals", response_model=SignalsOut)
@@ -177,8 +213,11 @@ def signals(
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> SignalsOut:
+) -> Response:
     """Return the last year's weekly signals of the other syndromes, every age group."""
-    view, detail = view_for(reader, principal, location_code)
-    rows = [SignalOut(**row, excess_n=row["excess"]) for row in records(view.signals)]
-    return SignalsOut(**_summary(reader, view, detail), signals=rows)
+
+    def build(view: LocationView, detail: Detail) -> SignalsOut:
+        rows = [SignalOut(**row, excess_n=row["excess"]) for row in records(view.signals)]
+        return SignalsOut(**_summary(reader, view, detail), signals=rows)
+
+    return _document(reader, principal, location_code, "signals", build)

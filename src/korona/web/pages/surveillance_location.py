@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -20,11 +22,20 @@ from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.deps import require
 from korona.web.exports import AudienceQuery, export_response
-from korona.web.surveillance_context import Detail, Reader, view_for
+from korona.web.surveillance_context import (
+    Detail,
+    Reader,
+    RenderCache,
+    generation_view_for,
+    rendered,
+    view_for,
+    warm_in_background,
+)
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
-from korona.web.templating import render
+from korona.web.templating import render, templates
 
-router = APIRouter(prefix="/surveillance", include_in_schema=False)
+# The router's lifespan starts the surveillance warm-up thread with the app.
+router = APIRouter(prefix="/surveillance", include_in_schema=False, lifespan=warm_in_background)
 
 LocationCode = Annotated[str, Path(max_length=40, description="norge, countyNN or municipNNNN")]
 #: Weeks of the signals table on the page (the CSV file holds all); the covid table, folded
@@ -56,16 +67,41 @@ LEVEL_LABELS = {
 #: The signal table's columns, in order, and which of them the page may sort by.
 SIGNAL_SORT = ("week", "syndrome", "age", "n", "expected", "zscore", "status", "excess")
 TABLES = ("covid", "signals", "comparison")
+#: Rendered page contents kept: every location, full and public, in both languages, with
+#: room for the other syndromes and sort orders people choose.
+BODIES = RenderCache(size=4 * 368 * 2)
+_STEPS = {digits: decimal.Decimal(1).scaleb(-digits) for digits in range(7)}
 
 
 def _number(value: Any, digits: int = 0) -> str:
-    """Format a figure for the page in the current language ("–" for none)."""
+    """Format a figure for the page in the current language ("–" for none).
+
+    The same text as Babel's ``format_decimal(value, "#,##0.0…")`` (half-even rounding of
+    the decimal the float prints as; Norwegian: non-breaking space between thousands and a
+    decimal comma), at a tenth of its cost: a page shows thousands of figures.
+    """
     if value is None:
         return "–"
     if isinstance(value, str):
         return value  # "<5" or ":"
+    language = i18n.current_language.get()
+    if isinstance(value, float) and not math.isfinite(value):
+        return _babel_number(value, digits, language)
+    try:
+        rounded = decimal.Decimal(str(value)).quantize(
+            _STEPS[digits], rounding=decimal.ROUND_HALF_EVEN
+        )
+    except (decimal.InvalidOperation, KeyError):
+        return _babel_number(value, digits, language)
+    text = f"{rounded:,}"
+    if language == "nb":
+        return text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def _babel_number(value: Any, digits: int, language: str) -> str:
     pattern = "#,##0" if digits == 0 else "#,##0." + "0" * digits
-    return format_decimal(value, format=pattern, locale=i18n.current_language.get())
+    return format_decimal(value, format=pattern, locale=language)
 
 
 def syndrome_label(name: str) -> str:
@@ -240,17 +276,47 @@ def location_page(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
-    view, detail = view_for(reader, principal, location_code)
+    generation, view, detail = generation_view_for(reader, principal, location_code)
+    language = i18n.current_language.get()
+    # Everything the content depends on: the snapshot, the figures shown, the language and
+    # the query (a municipal doctor's full view is a key of its own, never the public's).
+    key = (
+        generation,
+        location_code,
+        detail.value,
+        principal.is_authenticated,
+        language,
+        syndrome,
+        sort if sort in SIGNAL_SORT else None,
+        order,
+    )
+    body = rendered(
+        BODIES,
+        key,
+        lambda: _body(view, detail, principal, syndrome, sort, order).encode(),
+    )
+    return render(request, "surveillance/location.html", {"view": view, "body": body.decode()})
+
+
+def _body(
+    view: LocationView,
+    detail: Detail,
+    principal: Principal,
+    syndrome: str | None,
+    sort: str | None,
+    order: str,
+) -> str:
+    """Render the page's content (without the site's frame) for one view and query."""
     syndromes = sorted(set(view.signals["syndrome"].to_list()), key=syndrome_label)
     chosen = syndrome if syndrome in syndromes else (syndromes[0] if syndromes else None)
-    signal_rows = records(view.signals)
-    latest_weeks = sorted({r["date"] for r in signal_rows}, key=str, reverse=True)[:TABLE_WEEKS]
+    latest_weeks = view.signals["date"].unique().sort(descending=True).head(TABLE_WEEKS)
     table_rows = _sorted_signals(
-        [r for r in signal_rows if r["date"] in set(latest_weeks)], sort, order
+        records(view.signals.filter(pl.col("date").is_in(latest_weeks.implode()))), sort, order
     )
     covid_rows = records(view.covid.filter(_has_count(view.covid, "n")))
     context = {
         "view": view,
+        "principal": principal,
         "detail": detail.value,
         "public": detail is Detail.PUBLIC,
         "level_label": i18n.gettext(LEVEL_LABELS[view.location.level]),
@@ -268,7 +334,7 @@ def location_page(
         "age_label": age_label,
         **_charts(view, chosen),
     }
-    return render(request, "surveillance/location.html", context)
+    return templates.env.get_template("surveillance/location_body.html").render(context)
 
 
 def table_rows(view: LocationView, table: str) -> tuple[list[str], list[list[Any]]]:
