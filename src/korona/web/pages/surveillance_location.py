@@ -21,7 +21,7 @@ from korona.surveillance.series import Status
 from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.deps import require
-from korona.web.exports import AudienceQuery, export_response
+from korona.web.exports import AudienceQuery
 from korona.web.surveillance_context import (
     Detail,
     Reader,
@@ -31,6 +31,7 @@ from korona.web.surveillance_context import (
     view_for,
     warm_in_background,
 )
+from korona.web.surveillance_csv import csv_response
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
 from korona.web.templating import render, templates
 
@@ -337,9 +338,14 @@ def _body(
     return templates.env.get_template("surveillance/location_body.html").render(context)
 
 
+def table_frame(view: LocationView, table: str) -> pl.DataFrame:
+    """Return one of the page's tables (hidden counts beside their labels)."""
+    return {"covid": view.covid, "signals": view.signals, "comparison": view.comparison}[table]
+
+
 def table_rows(view: LocationView, table: str) -> tuple[list[str], list[list[Any]]]:
     """Return the columns and rows of one of the page's tables (hidden counts as labels)."""
-    frame = {"covid": view.covid, "signals": view.signals, "comparison": view.comparison}[table]
+    frame = table_frame(view, table)
     rows = records(frame)
     columns = [c for c in frame.columns if not c.endswith("__label")]
     return columns, [[row.get(c) for c in columns] for row in rows]
@@ -358,5 +364,6 @@ def location_csv(
     if table not in TABLES:
         raise NotFound(N_("No such table: use covid, signals or comparison"))
     view, _ = view_for(reader, principal, location_code)
-    columns, rows = table_rows(view, table)
-    return export_response("csv", columns, rows, name=f"{location_code}-{table}", audience=audience)
+    return csv_response(
+        table_frame(view, table), name=f"{location_code}-{table}", audience=audience
+    )
