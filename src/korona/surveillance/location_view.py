@@ -29,6 +29,7 @@ from korona.surveillance.location_model import (
 from korona.surveillance.national_tables import NationalTables
 from korona.surveillance.outlines import neighbours as neighbour_table
 from korona.surveillance.store import SurveillanceStore
+from korona.surveillance.store.files import MANIFEST
 
 __all__ = [
     "COVID_COLUMNS",
@@ -73,6 +74,7 @@ class SurveillanceReader:
         self._names = self.geography.names()
         self._tables: NationalTables | None = None
         self._build_lock = threading.Lock()
+        self._seen: tuple[tuple[int, int, int], int] | None = None
 
     # locations ---------------------------------------------------------------------------
 
@@ -101,14 +103,29 @@ class SurveillanceReader:
 
     # the snapshot ------------------------------------------------------------------------
 
+    def generation(self) -> int:
+        """Return the committed generation, reading the manifest only when it has changed (a
+        commit replaces the file: a new inode and modification time)."""
+        try:
+            stat = (self.store.root / MANIFEST).stat()
+        except FileNotFoundError:
+            return self.store.generation
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        seen = self._seen
+        if seen is not None and seen[0] == stamp:
+            return seen[1]
+        generation = self.store.generation
+        self._seen = (stamp, generation)
+        return generation
+
     def tables(self) -> NationalTables:
         """Return the national tables of the committed generation (read once, then shared)."""
         current = self._tables
-        if current is not None and current.generation == self.store.generation:
+        if current is not None and current.generation == self.generation():
             return current
         with self._build_lock:
             current = self._tables
-            if current is not None and current.generation == self.store.generation:
+            if current is not None and current.generation == self.generation():
                 return current
             built = self._read_generation()
             self._tables = built

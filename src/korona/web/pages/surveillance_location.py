@@ -155,9 +155,9 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     )
     if known.height == 0:
         return None
-    latest = records(known.tail(1))[0]
+    latest = _rows(known.tail(1))[0]
     cumulative = covid.filter(pl.col("cumulative_n").is_not_null())
-    share = records(cumulative.tail(1))[0] if cumulative.height else None
+    share = _rows(cumulative.tail(1))[0] if cumulative.height else None
     tests = covid.filter(pl.col("positivity_percent").is_not_null())
     consultations = covid.filter(
         pl.col("consultations_all_n").is_not_null()
@@ -171,10 +171,26 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     return {
         "latest": latest,
         "share": share,
-        "tests": records(tests.tail(1))[0] if tests.height else None,
-        "consultations": records(consultations.tail(1))[0] if consultations.height else None,
-        "hospital": records(hospital.tail(1))[0] if hospital.height else None,
+        "tests": _rows(tests.tail(1))[0] if tests.height else None,
+        "consultations": _rows(consultations.tail(1))[0] if consultations.height else None,
+        "hospital": _rows(hospital.tail(1))[0] if hospital.height else None,
     }
+
+
+class _Row(dict):
+    """A table row whose cells the templates read as attributes (``row.n``) without Jinja's
+    failed attribute lookup on a plain dict before the item lookup: thousands per page."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _rows(frame: pl.DataFrame) -> list[_Row]:
+    """Return a frame's rows for the templates, hidden counts as their labels."""
+    return [_Row(row) for row in records(frame)]
 
 
 def _has_count(frame: pl.DataFrame, column: str) -> pl.Expr:
@@ -188,7 +204,7 @@ def _signal_chart_rows(view: LocationView, syndrome: str) -> list[dict[str, Any]
     rows = view.signals.filter(
         pl.col("syndrome") == syndrome, pl.col("age") == AgeGroup.TOTAL.value
     ).sort("date")
-    return records(rows.tail(CHART_WEEKS))
+    return _rows(rows.tail(CHART_WEEKS))
 
 
 def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
@@ -261,7 +277,7 @@ def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
         latest_week = recent.filter(pl.col("date") == last)
         place = {code: i for i, code in enumerate(order)}
         out["comparison_rows"] = sorted(
-            records(latest_week), key=lambda row: place.get(row["location_code"], len(place))
+            _rows(latest_week), key=lambda row: place.get(row["location_code"], len(place))
         )
     return out
 
@@ -312,9 +328,9 @@ def _body(
     chosen = syndrome if syndrome in syndromes else (syndromes[0] if syndromes else None)
     latest_weeks = view.signals["date"].unique().sort(descending=True).head(TABLE_WEEKS)
     table_rows = _sorted_signals(
-        records(view.signals.filter(pl.col("date").is_in(latest_weeks.implode()))), sort, order
+        _rows(view.signals.filter(pl.col("date").is_in(latest_weeks.implode()))), sort, order
     )
-    covid_rows = records(view.covid.filter(_has_count(view.covid, "n")))
+    covid_rows = _rows(view.covid.filter(_has_count(view.covid, "n")))
     context = {
         "view": view,
         "principal": principal,
