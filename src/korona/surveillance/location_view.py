@@ -28,6 +28,7 @@ from korona.surveillance.location_model import (
 )
 from korona.surveillance.national_tables import NationalTables
 from korona.surveillance.outlines import neighbours as neighbour_table
+from korona.surveillance.public_view import public_view
 from korona.surveillance.store import SurveillanceStore
 from korona.surveillance.store.files import MANIFEST
 
@@ -174,7 +175,7 @@ class SurveillanceReader:
         if hit is not None:
             return hit
         if public:
-            built = disclosure.public_view(self._view(tables, location, False), tables.masks)
+            built = public_view(self._view(tables, location, False), tables.masks)
         else:
             built = self._build(tables, location)
         tables.views[key] = built  # one assignment: safe across threads

@@ -42,9 +42,9 @@ __all__ = [
 ]
 
 _LOCK = threading.Lock()
-#: What the web warms after the reader's snapshot and views: functions of (app, should_stop),
-#: registered by the page and API modules (the map's tables and default maps).
-WARM_JOBS: list[Callable[[Any, Callable[[], bool]], object]] = []
+#: What the web warms after the reader's snapshot and views: (order, function of app and
+#: should_stop), registered by the page and API modules (maps, page contents, documents).
+WARM_JOBS: list[tuple[int, Callable[[Any, Callable[[], bool]], object]]] = []
 
 
 def reader_for(app: Any) -> SurveillanceReader:
@@ -83,7 +83,8 @@ async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
     def warm_reader(should_stop: Callable[[], bool]) -> object:
         return reader_for(app).warm(should_stop)
 
-    jobs = [warm_reader, *(lambda stop, job=job: job(app, stop) for job in WARM_JOBS)]
+    ordered = [job for _, job in sorted(WARM_JOBS, key=lambda item: item[0])]
+    jobs = [warm_reader, *(lambda stop, job=job: job(app, stop) for job in ordered)]
     warmer = Warmer(store, jobs).start()
     app.state.surveillance_warmer = warmer
     try:

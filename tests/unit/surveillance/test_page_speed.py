@@ -122,3 +122,37 @@ def test_the_warmer_reads_each_new_generation_in_the_background(reference_dir, t
         assert reader.tables().generation == store.generation != tables.generation
     finally:
         warmer.stop()
+
+
+@pytest.mark.parametrize("code", ["norge", "county46", "municip4601", "municip1151"])
+def test_location_documents_are_the_models_json(reader, code):
+    from korona.surveillance.disclosure import records
+    from korona.web.api.surveillance import (
+        CovidSeriesOut,
+        CovidWeekOut,
+        Detail,
+        LocationSummaryOut,
+        SignalOut,
+        SignalsOut,
+        _summary,
+        document_json,
+        rows_json,
+    )
+
+    for view, detail in (
+        (reader.view(code), Detail.FULL),
+        (reader.public_view(code), Detail.PUBLIC),
+    ):
+        summary = _summary(reader, view, detail)
+        covid = records(view.covid)
+        slow = CovidSeriesOut(
+            **summary, weeks=[CovidWeekOut(**r, population_n=r["population"]) for r in covid]
+        ).model_dump_json()
+        rows = rows_json(CovidWeekOut, covid, {"population_n": "population"})
+        assert document_json(LocationSummaryOut(**summary), "weeks", rows).decode() == slow
+        signals = records(view.signals)
+        slow = SignalsOut(
+            **summary, signals=[SignalOut(**r, excess_n=r["excess"]) for r in signals]
+        ).model_dump_json()
+        rows = rows_json(SignalOut, signals, {"excess_n": "excess"})
+        assert document_json(LocationSummaryOut(**summary), "signals", rows).decode() == slow

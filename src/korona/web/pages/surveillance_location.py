@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import polars as pl
@@ -12,7 +12,7 @@ from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.errors import N_, NotFound
 from korona.surveillance.disclosure import records
 from korona.surveillance.geo import AgeGroup, LocationLevel
@@ -23,10 +23,12 @@ from korona.web import i18n
 from korona.web.deps import require
 from korona.web.exports import AudienceQuery
 from korona.web.surveillance_context import (
+    WARM_JOBS,
     Detail,
     Reader,
     RenderCache,
     generation_view_for,
+    reader_for,
     rendered,
     view_for,
     warm_in_background,
@@ -294,25 +296,52 @@ def location_page(
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
     generation, view, detail = generation_view_for(reader, principal, location_code)
-    language = i18n.current_language.get()
+    body = page_body(generation, view, detail, principal, syndrome, sort, order)
+    return render(request, "surveillance/location.html", {"view": view, "body": body.decode()})
+
+
+def page_body(
+    generation: int,
+    view: LocationView,
+    detail: Detail,
+    principal: Principal,
+    syndrome: str | None = None,
+    sort: str | None = None,
+    order: str = "desc",
+) -> bytes:
+    """Return the page's content for a view and query (from the cache when rendered before)."""
     # Everything the content depends on: the snapshot, the figures shown, the language and
     # the query (a municipal doctor's full view is a key of its own, never the public's).
     key = (
         generation,
-        location_code,
+        view.location.code,
         detail.value,
         principal.is_authenticated,
-        language,
+        i18n.current_language.get(),
         syndrome,
         sort if sort in SIGNAL_SORT else None,
         order,
     )
-    body = rendered(
-        BODIES,
-        key,
-        lambda: _body(view, detail, principal, syndrome, sort, order).encode(),
+    return rendered(
+        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
     )
-    return render(request, "surveillance/location.html", {"view": view, "body": body.decode()})
+
+
+def warm_pages(app: Any, should_stop: Callable[[], bool]) -> None:
+    """Render every location's public page content in Norwegian (warm-up thread)."""
+    reader = reader_for(app)
+    token = i18n.current_language.set(i18n.DEFAULT_LANGUAGE)
+    try:
+        for location in reader.locations():
+            if should_stop():
+                return
+            tables, _, public = reader.views(location.code)
+            page_body(tables.generation, public, Detail.PUBLIC, ANONYMOUS)
+    finally:
+        i18n.current_language.reset(token)
+
+
+WARM_JOBS.append((2, warm_pages))
 
 
 def _body(

@@ -190,7 +190,7 @@ def warm_maps(app: Any, should_stop: Callable[[], bool]) -> None:
             i18n.current_language.reset(token)
 
 
-WARM_JOBS.append(warm_maps)
+WARM_JOBS.append((1, warm_maps))
 
 
 @router.get("")
