@@ -298,6 +298,8 @@ def main() -> None:
         f"cold: server up {up:.1f} s after start; first requests in turn: "
         + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cold.items())
     )
+    warmed = [line for line in log.read_text().splitlines() if "caches warmed" in line]
+    print("warm-up thread: " + (warmed[0].split(":", 1)[1].strip() if warmed else "none logged"))
     print("| request | n | p50 ms | p95 ms | p99 ms | target p95 |")
     print("|---|---|---|---|---|---|")
     for kind, values in times.items():

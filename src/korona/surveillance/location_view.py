@@ -241,9 +241,11 @@ class Warmer:
         jobs: Sequence[Callable[[Callable[[], bool]], object]],
         *,
         interval: float = 1.0,
+        on_warm: Callable[[int, float], object] | None = None,
     ) -> None:
         self.store = store
         self.jobs = list(jobs)
+        self.on_warm = on_warm
         self.interval = interval
         self.warmed: int | None = None
         self.seconds: float | None = None  # how long the last warm-up took
@@ -271,6 +273,8 @@ class Warmer:
                     self.warmed = generation
                     self.seconds = time.perf_counter() - started
                     _log.info("surveillance caches warmed in %.1f s", self.seconds)
+                    if self.on_warm is not None:
+                        self.on_warm(generation, self.seconds)
             except Exception:  # a broken store is reported by the requests themselves
                 _log.exception("warming the surveillance caches failed")
                 self.warmed = self.store_generation_or_none()

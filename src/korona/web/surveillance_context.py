@@ -3,8 +3,9 @@ warmed in a background thread, and a cache of what the pages render from it."""
 
 from __future__ import annotations
 
+import gzip
+import logging
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
 
 from korona.auth.permissions import Permission, Principal
 from korona.config import Environment
@@ -35,8 +37,10 @@ __all__ = [
     "detail_for",
     "generation_view_for",
     "get_reader",
+    "json_response",
     "reader_for",
     "rendered",
+    "rendered_gzip",
     "view_for",
     "warm_in_background",
 ]
@@ -85,7 +89,14 @@ async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
 
     ordered = [job for _, job in sorted(WARM_JOBS, key=lambda item: item[0])]
     jobs = [warm_reader, *(lambda stop, job=job: job(app, stop) for job in ordered)]
-    warmer = Warmer(store, jobs).start()
+    server_log = logging.getLogger("uvicorn.error")  # the log `korona serve` prints
+
+    def report(generation: int, seconds: float) -> None:
+        server_log.info(
+            "Surveillance caches warmed for store generation %d in %.1f s", generation, seconds
+        )
+
+    warmer = Warmer(store, jobs, on_warm=report).start()
     app.state.surveillance_warmer = warmer
     try:
         yield
@@ -97,7 +108,7 @@ class RenderCache:
     """What pages and the API render from a snapshot (HTML, SVG, JSON), kept compressed.
 
     Keys name everything the text depends on (store generation, location, detail, language,
-    query); at most ``size`` entries, least recently used first out. Entries are zlib-
+    query); at most ``size`` entries, least recently used first out. Entries are gzip-
     compressed (a location's page or signals JSON shrinks ten times), so a bound covering
     every location in both languages and both details costs some tens of megabytes.
     """
@@ -108,30 +119,52 @@ class RenderCache:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> bytes | None:
+        packed = self.get_gzip(key)
+        return None if packed is None else gzip.decompress(packed)
+
+    def get_gzip(self, key: Hashable) -> bytes | None:
+        """Return the entry as kept: gzip (a response may send it so to a client that takes
+        gzip)."""
         with self._lock:
             packed = self._entries.get(key)
-            if packed is None:
-                return None
-            self._entries.move_to_end(key)
-        return zlib.decompress(packed)
+            if packed is not None:
+                self._entries.move_to_end(key)
+            return packed
 
     def put(self, key: Hashable, data: bytes) -> bytes:
-        packed = zlib.compress(data, 1)
+        """Keep ``data`` (gzip, fastest level) and return what is kept."""
+        packed = gzip.compress(data, compresslevel=1, mtime=0)
         with self._lock:
             self._entries[key] = packed
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return data
+        return packed
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
+def rendered_gzip(cache: RenderCache, key: Hashable, render: Callable[[], bytes]) -> bytes:
+    """Return the cached text for ``key`` as gzip, rendering and keeping it on a miss."""
+    hit = cache.get_gzip(key)
+    return hit if hit is not None else cache.put(key, render())
+
+
 def rendered(cache: RenderCache, key: Hashable, render: Callable[[], bytes]) -> bytes:
     """Return the cached text for ``key``, rendering and keeping it on a miss."""
-    hit = cache.get(key)
-    return hit if hit is not None else cache.put(key, render())
+    return gzip.decompress(rendered_gzip(cache, key, render))
+
+
+def json_response(request: Request, packed: bytes) -> Response:
+    """Answer with a gzip-kept JSON document: as it is to clients that accept gzip (browsers,
+    httpx, curl --compressed), unpacked to the others."""
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(packed, media_type="application/json", headers=headers)
+    return Response(
+        gzip.decompress(packed), media_type="application/json", headers={"Vary": "Accept-Encoding"}
+    )
 
 
 Reader = Annotated[SurveillanceReader, Depends(get_reader)]

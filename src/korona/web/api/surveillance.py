@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
@@ -21,8 +21,9 @@ from korona.web.surveillance_context import (
     Reader,
     RenderCache,
     generation_view_for,
+    json_response,
     reader_for,
-    rendered,
+    rendered_gzip,
 )
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
@@ -212,17 +213,18 @@ BUILDERS = {"summary": _summary_json, "covid19": _covid_json, "signals": _signal
 
 
 def document(reader: Any, generation: int, view: LocationView, detail: Detail, kind: str) -> bytes:
-    """Return one location document of a generation (from the cache when written before)."""
+    """Return one location document of a generation, gzip (from the cache when written)."""
     key = (generation, kind, view.location.code, detail.value)
-    return rendered(DOCUMENTS, key, lambda: BUILDERS[kind](reader, view, detail))
+    return rendered_gzip(DOCUMENTS, key, lambda: BUILDERS[kind](reader, view, detail))
 
 
-def _document(reader: Any, principal: Principal, code: str, kind: str) -> Response:
+def _document(
+    request: Request, reader: Any, principal: Principal, code: str, kind: str
+) -> Response:
     """Answer from the serialised document of this snapshot, location and detail (written
     on the first request of a generation, or by the warm-up thread)."""
     generation, view, detail = generation_view_for(reader, principal, code)
-    body = document(reader, generation, view, detail, kind)
-    return Response(body, media_type="application/json")
+    return json_response(request, document(reader, generation, view, detail, kind))
 
 
 def warm_documents(app: Any, should_stop: Callable[[], bool]) -> None:
@@ -241,16 +243,18 @@ WARM_JOBS.append((3, warm_documents))
 
 @router.get("/locations/{location_code}", response_model=LocationSummaryOut)
 def get_location(
+    request: Request,
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Return a location with its county, neighbours and data sources (404 if unknown)."""
-    return _document(reader, principal, location_code, "summary")
+    return _document(request, reader, principal, location_code, "summary")
 
 
 @router.get("/locations/{location_code}/covid19", response_model=CovidSeriesOut)
 def covid_series(
+    request: Request,
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
@@ -260,14 +264,15 @@ def covid_series(
     Municipal doctors get full detail for their municipality and its neighbours, logged-in
     users for the nation and counties; everyone else gets counts 1–4 as "<5".
     """
-    return _document(reader, principal, location_code, "covid19")
+    return _document(request, reader, principal, location_code, "covid19")
 
 
 @router.get("/locations/{location_code}/signals", response_model=SignalsOut)
 def signals(
+    request: Request,
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Return the last year's weekly signals of the other syndromes, every age group."""
-    return _document(reader, principal, location_code, "signals")
+    return _document(request, reader, principal, location_code, "signals")

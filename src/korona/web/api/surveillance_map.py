@@ -17,7 +17,12 @@ from korona.surveillance.outlines import neighbours
 from korona.surveillance.series import Status
 from korona.web.deps import get_settings, require
 from korona.web.forms import FilterQuery
-from korona.web.surveillance_context import RenderCache, get_reader, rendered
+from korona.web.surveillance_context import (
+    RenderCache,
+    get_reader,
+    json_response,
+    rendered_gzip,
+)
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
 #: Serialised map answers per (generation, query, figures shown).
@@ -205,7 +210,7 @@ def map_indicators(
     view = loaded.view
     # The answer depends on the snapshot, the map chosen and which figures the viewer sees.
     key = (loaded.generation, view.indicator, view.week, county, view.syndrome, loaded.full_detail)
-    body = rendered(
+    packed = rendered_gzip(
         ANSWERS, key, lambda: indicators(loaded.tables, view).model_dump_json().encode()
     )
-    return Response(body, media_type="application/json")
+    return json_response(request, packed)
