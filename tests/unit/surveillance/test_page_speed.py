@@ -15,9 +15,11 @@ from korona.surveillance.store import SurveillanceStore
 from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.exports import export_response
-from korona.web.pages.surveillance_location import _babel_number, _number, table_rows
+from korona.web.pages.surveillance_location import table_rows
 from korona.web.surveillance_context import RenderCache, rendered
 from korona.web.surveillance_csv import HEADERS, csv_response
+from korona.web.surveillance_numbers import babel_number as _babel_number
+from korona.web.surveillance_numbers import number as _number
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import decimal
-import math
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import polars as pl
-from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
@@ -34,6 +31,7 @@ from korona.web.surveillance_context import (
     warm_in_background,
 )
 from korona.web.surveillance_csv import csv_response
+from korona.web.surveillance_numbers import number as _number
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
 from korona.web.templating import render, templates
 
@@ -73,38 +71,6 @@ TABLES = ("covid", "signals", "comparison")
 #: Rendered page contents kept: every location, full and public, in both languages, with
 #: room for the other syndromes and sort orders people choose.
 BODIES = RenderCache(size=4 * 368 * 2)
-_STEPS = {digits: decimal.Decimal(1).scaleb(-digits) for digits in range(7)}
-
-
-def _number(value: Any, digits: int = 0) -> str:
-    """Format a figure for the page in the current language ("–" for none).
-
-    The same text as Babel's ``format_decimal(value, "#,##0.0…")`` (half-even rounding of
-    the decimal the float prints as; Norwegian: non-breaking space between thousands and a
-    decimal comma), at a tenth of its cost: a page shows thousands of figures.
-    """
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        return value  # "<5" or ":"
-    language = i18n.current_language.get()
-    if isinstance(value, float) and not math.isfinite(value):
-        return _babel_number(value, digits, language)
-    try:
-        rounded = decimal.Decimal(str(value)).quantize(
-            _STEPS[digits], rounding=decimal.ROUND_HALF_EVEN
-        )
-    except (decimal.InvalidOperation, KeyError):
-        return _babel_number(value, digits, language)
-    text = f"{rounded:,}"
-    if language == "nb":
-        return text.replace(",", "\u00a0").replace(".", ",")
-    return text
-
-
-def _babel_number(value: Any, digits: int, language: str) -> str:
-    pattern = "#,##0" if digits == 0 else "#,##0." + "0" * digits
-    return format_decimal(value, format=pattern, locale=language)
 
 
 def syndrome_label(name: str) -> str:
