@@ -9,9 +9,12 @@ years (2017–2022) of weekly Sykdomspulsen results for every location × age gr
 (synthetic: expected counts, thresholds and statuses drawn per series, so the result table has
 the national shape without the minutes a national detector run takes on a loaded machine),
 plus the covid-19 detector's results from a real run. Then ``korona serve`` (one process) is
-started, each page is requested once to build the shared caches (reported as "cold"), and
-``--clients`` concurrent anonymous clients request random municipality pages, map pages
-(indicators, weeks, county views) and map API calls for ``--duration`` seconds.
+started, each kind of request is made once right away (reported as "cold": it waits for the
+store's snapshot), ``--settle`` seconds pass, and ``--clients`` concurrent anonymous clients
+request random municipality pages, location API documents (summary, covid-19, signals), map
+pages (indicators, weeks, county views) and map API calls for ``--duration`` seconds. Compare
+two versions side by side by running the script twice with ``PYTHONPATH`` set to the other
+version's ``src`` (the server inherits it).
 
     .venv/bin/python benchmarks/bench_surveillance_pages.py --work /tmp/korona-bench-surv
 """
@@ -51,8 +54,14 @@ from korona.surveillance.store import SurveillanceStore
 YEARS = range(2017, 2023)
 AGES = ("total", "0-4", "5-14", "15-19", "20-29", "30-64", "65+")
 INDICATORS = ("share_infected", "incidence_14d", "signal")
-TARGETS_MS = {"municipality page": 100.0, "map page": 300.0, "map API": 50.0}
-WEIGHTS = {"municipality page": 4, "map page": 2, "map API": 4}
+TARGETS_MS = {
+    "municipality page": 100.0,
+    "map page": 300.0,
+    "map API": 50.0,
+    "location API": 50.0,
+}
+WEIGHTS = {"municipality page": 4, "map page": 2, "map API": 3, "location API": 3}
+LOCATION_DOCUMENTS = ("", "/covid19", "/signals")
 
 
 def build_store(root: Path, reference: Path, scale: float) -> None:
@@ -153,6 +162,9 @@ async def client(
                 county = chance.choice(["", "", "/map/county46", "/map/county03", "/map/county54"])
                 path = f"/surveillance{county}?indicator={indicator}"
                 path += f"&week={week}" if indicator != "signal" else ""
+            elif kind == "location API":
+                document = chance.choice(LOCATION_DOCUMENTS)
+                path = f"/api/v1/surveillance/locations/{chance.choice(municipalities)}{document}"
             else:
                 path = f"/api/v1/surveillance/map?indicator={indicator}"
                 path += f"&week={week}" if indicator != "signal" else ""
@@ -176,9 +188,15 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument(
         "--only",
-        choices=["all", "map"],
+        choices=["all", "map", "location"],
         default="all",
-        help="map: map pages and map API only (without the municipality pages' load)",
+        help="map: map pages and map API only; location: municipality pages and their API",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after the cold requests (lets a background warm-up finish)",
     )
     args = parser.parse_args()
     reference = Settings().reference_dir
@@ -220,13 +238,16 @@ def main() -> None:
             start_new_session=True,
         )
     server = Server(f"http://127.0.0.1:{port}", "", None, process, log)
+    started_process = time.perf_counter()
     try:
         wait_until_up(server)
+        up = time.perf_counter() - started_process
         cold: dict[str, float] = {}
         for name, path in (
             ("map page", "/surveillance"),
             ("municipality page", "/surveillance/municip4601"),
             ("map API", "/api/v1/surveillance/map?indicator=incidence_14d"),
+            ("location API", "/api/v1/surveillance/locations/municip1151/signals"),
         ):
             started = time.perf_counter()
             response = httpx.get(server.base + path, timeout=600)
@@ -235,7 +256,12 @@ def main() -> None:
         server_cpu = cpu_seconds(process.pid)
         client_cpu = resource.getrusage(resource.RUSAGE_SELF)
         load_before = os.getloadavg()
-        kinds = list(TARGETS_MS) if args.only == "all" else ["map page", "map API"]
+        time.sleep(args.settle)
+        kinds = {
+            "all": list(TARGETS_MS),
+            "map": ["map page", "map API"],
+            "location": ["municipality page", "location API"],
+        }[args.only]
         times: dict[str, list[float]] = {kind: [] for kind in kinds}
         failures: list[str] = []
         until = time.monotonic() + args.duration
@@ -263,11 +289,17 @@ def main() -> None:
         f"{args.clients} clients for {wall:.0f} s on one `korona serve` process"
     )
     print(f"load average before {load_before}, after {load_after}")
-    print(f"CPU: server {server_cpu:.1f} s, load clients {own_cpu:.1f} s (wall {wall:.0f} s)")
+    served = sum(len(values) for values in times.values())
     print(
-        "cold (first request, builds the shared tables): "
+        f"CPU: server {server_cpu:.1f} s ({server_cpu / max(served, 1) * 1000:.1f} ms a request, "
+        f"{served} requests), load clients {own_cpu:.1f} s (wall {wall:.0f} s)"
+    )
+    print(
+        f"cold: server up {up:.1f} s after start; first requests in turn: "
         + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cold.items())
     )
+    warmed = [line for line in log.read_text().splitlines() if "caches warmed" in line]
+    print("warm-up thread: " + (warmed[0].split(":", 1)[1].strip() if warmed else "none logged"))
     print("| request | n | p50 ms | p95 ms | p99 ms | target p95 |")
     print("|---|---|---|---|---|---|")
     for kind, values in times.items():

@@ -119,7 +119,7 @@ def test_municipal_doctor_sees_bergen_opens_a_neighbour_and_downloads_a_csv(
     saved = tmp_path / "signals.csv"
     download.save_as(saved)
     header = saved.read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.startswith("uke;iso_year;iso_week;date;syndrome;age;n;")  # Norwegian Excel
+    assert header.startswith("uke;ISO-år;ISO-uke;Dato (søndag);Syndrom;Alder;Antall;")  # Excel
 
     neighbours.get_by_role("link", name="Askøy").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Askøy")

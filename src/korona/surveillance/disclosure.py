@@ -4,8 +4,6 @@ published total gives a hidden count back, and no rate computed from a hidden co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -13,15 +11,11 @@ import polars as pl
 from korona.surveillance.geo import NATION
 from korona.surveillance.metrics import SMALL_CELL_LIMIT, SUPPRESSED_LABEL
 
-if TYPE_CHECKING:
-    from korona.surveillance.location_view import LocationView
-
 __all__ = [
     "COMPLEMENTARY_LABEL",
     "LABEL_SUFFIX",
     "PublicMasks",
     "family_columns",
-    "public_view",
     "records",
     "suppress_linked",
 ]
@@ -59,27 +53,14 @@ def suppress_linked(
     values = frame.get_column(value).cast(pl.Int64).fill_null(0).to_numpy()
     primary = (values >= 1) & (values < limit)
     hidden = primary.copy()
-    rows = np.arange(frame.height)
     group_ids = []
     for group in groups:
-        keys = frame.select(group)
-        # Rows with a null key are in no relation of this kind: each is a group of its own.
-        outside = keys.select(pl.any_horizontal(pl.all().is_null())).to_series().to_numpy()
-        # A relation's id is the row number of its first row (exact, unlike a hash); a row
-        # outside every relation of this kind keeps its own row number.
-        ids = (
-            keys.with_row_index("_row")
-            .select(pl.first("_row").over(list(group)))
-            .to_series()
-            .to_numpy()
-            .astype(np.int64)
-        )
-        group_ids.append(np.where(outside, rows, ids))
+        ids, size = _relation_ids(frame.select(group))
+        group_ids.append((ids, size))
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for ids in group_ids:
-            # Ids are row numbers, so this length also serves an empty frame.
-            hidden_per_group = np.bincount(ids, weights=hidden, minlength=frame.height)
+        for ids, size in group_ids:
+            hidden_per_group = np.bincount(ids, weights=hidden, minlength=size)
             needy = hidden_per_group[ids] == 1
             candidates = np.flatnonzero(needy & ~hidden & (values > 0))
             if candidates.size == 0:
@@ -100,6 +81,41 @@ def suppress_linked(
         .alias(f"{value}{LABEL_SUFFIX}")
     )
     return pl.concat([frame, flags], how="horizontal").with_columns(label).drop("_primary")
+
+
+def _key_codes(column: pl.Series) -> tuple[np.ndarray, int]:
+    """Return exact integer codes 0 … k − 1 of a key column's values (null: −1) and k."""
+    if column.dtype == pl.Date or column.dtype.is_integer():
+        physical = column.to_physical().cast(pl.Int64)
+        low = physical.min()
+        if low is None:
+            return np.full(column.len(), -1, dtype=np.int64), 1
+        codes = (physical - low).fill_null(-1).to_numpy()
+    else:
+        # A categorical's physical codes are exact: one per distinct string.
+        codes = column.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64)
+        codes = codes.fill_null(-1).to_numpy()
+    size = int(codes.max()) + 1 if codes.size else 1
+    return codes.astype(np.int64, copy=False), max(size, 1)
+
+
+def _relation_ids(keys: pl.DataFrame) -> tuple[np.ndarray, int]:
+    """Return an exact id per row for its relation (rows with equal keys share one) and an
+    upper bound of the ids. A row with a null key is in no relation: it gets an id of its own.
+    """
+    height = keys.height
+    combined = np.zeros(height, dtype=np.int64)
+    outside = np.zeros(height, dtype=bool)
+    span = 1
+    for name in keys.columns:
+        codes, size = _key_codes(keys.get_column(name))
+        outside |= codes < 0
+        if span * size >= 2**53:  # keep the mixed-radix number exact: renumber densely first
+            _, combined = np.unique(combined, return_inverse=True)
+            span = int(combined.max()) + 1 if height else 1
+        combined = combined * size + np.maximum(codes, 0)
+        span *= size
+    return np.where(outside, span + np.arange(height), combined), span + height
 
 
 def family_columns(codes: pl.Expr) -> list[pl.Expr]:
@@ -138,6 +154,24 @@ class PublicMasks:
         self.cases = self._cases(cases)
         self.consultations = self._consultations(consultations)
         self.signals = self._signals(signals)
+        # Each location's rows, so that a location's view reads its own rows only.
+        self._by_location = {
+            name: _by_location(frame)
+            for name, frame in (
+                ("cases", self.cases),
+                ("consultations", self.consultations),
+                ("signals", self.signals),
+            )
+            if frame is not None
+        }
+
+    def of(self, table: str, codes: Sequence[str]) -> pl.DataFrame:
+        """Return the masks of ``table`` (cases, consultations, signals) for ``codes``."""
+        frame = {"cases": self.cases, "consultations": self.consultations}.get(table, self.signals)
+        assert frame is not None, f"no {table} masks"
+        parts = self._by_location[table]
+        found = [parts[code] for code in codes if code in parts]
+        return pl.concat(found) if found else frame.clear()
 
     @staticmethod
     def _cases(cases: pl.DataFrame) -> pl.DataFrame:
@@ -199,145 +233,10 @@ class PublicMasks:
         )
 
 
-def _hide(frame: pl.DataFrame, column: str, hidden: str, label: pl.Expr) -> pl.DataFrame:
-    """Null a count where ``hidden`` and put its label beside it."""
-    return frame.with_columns(
-        pl.when(pl.col(hidden)).then(None).otherwise(pl.col(column)).alias(column),
-        pl.when(pl.col(hidden)).then(label).alias(f"{column}{LABEL_SUFFIX}"),
-    )
-
-
-def _blank(frame: pl.DataFrame, columns: Sequence[str], when: pl.Expr) -> pl.DataFrame:
-    """Null derived columns (rates, shares, signal details) where ``when`` holds."""
-    return frame.with_columns(
-        pl.when(when.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c) for c in columns
-    )
-
-
-def _primary_only(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Hide a national count below 5 (no published total contains it)."""
-    frame = frame.with_columns(pl.col(column).cast(pl.Int64))
-    small = pl.col(column).is_between(1, SMALL_CELL_LIMIT - 1).fill_null(False)
-    return (
-        frame.with_columns(small.alias("_small"))
-        .pipe(_hide, column, "_small", pl.lit(SUPPRESSED_LABEL))
-        .drop("_small")
-    )
-
-
-def public_view(view: LocationView, masks: PublicMasks) -> LocationView:
-    """Return the view as the public may see it (every count checked against ``masks``)."""
-    code = view.location.code
-    # Weeks oldest first: the 14-day rule below looks at the previous row.
-    covid = view.covid.sort("date")
-    # Cases: this location's weekly masks; the cumulative count only for the latest week.
-    weekly = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_not_null())
-    total = masks.cases.filter(pl.col("location_code") == code, pl.col("date").is_null())
-    covid = covid.join(
-        weekly.drop("location_code"), on="date", how="left", maintain_order="left"
-    ).with_columns(pl.col("n_hidden").fill_null(False))
-    covid = _hide(covid, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
-    previous_hidden = pl.col("n_hidden").shift(1).fill_null(False)
-    covid = _blank(covid, ["per_100k"], pl.col("n_hidden"))
-    covid = _blank(covid, ["n_14d", "per_100k_14d"], pl.col("n_hidden") | previous_hidden)
-    latest = (
-        covid.filter(pl.col("n").is_not_null() | pl.col("n_hidden"))
-        .select(pl.col("date").max())
-        .item()
-    )
-    total_hidden = bool(total["n_hidden"].any()) if total.height else True
-    covid = _blank(
-        covid,
-        ["cumulative_n", "share_infected_percent"],
-        (pl.col("date") != pl.lit(latest)) | pl.lit(total_hidden),
-    )
-    covid = _blank(
-        covid,
-        [
-            "cases_signal",
-            "cases_expected",
-            "cases_threshold",
-            "consultation_expected",
-            "consultation_threshold",
-        ],
-        pl.lit(True),
-    )
-    # Consultations: covid and all consultations hidden by the national masks.
-    if masks.consultations is not None:
-        mine = masks.consultations.filter(pl.col("location_code") == code).drop("location_code")
-        covid = covid.join(mine, on="date", how="left", maintain_order="left").with_columns(
-            pl.col("covid_n_hidden", "all_n_hidden").fill_null(False)
-        )
-    else:
-        covid = covid.with_columns(
-            pl.lit(False).alias("covid_n_hidden"),
-            pl.lit(False).alias("all_n_hidden"),
-            pl.lit(None, pl.String).alias(f"covid_n{LABEL_SUFFIX}"),
-            pl.lit(None, pl.String).alias(f"all_n{LABEL_SUFFIX}"),
-        )
-    covid = _hide(
-        covid, "consultations_covid_n", "covid_n_hidden", pl.col(f"covid_n{LABEL_SUFFIX}")
-    )
-    covid = _hide(covid, "consultations_all_n", "all_n_hidden", pl.col(f"all_n{LABEL_SUFFIX}"))
-    either = pl.col("covid_n_hidden") | pl.col("all_n_hidden")
-    covid = _blank(covid, ["consultation_share_percent", "consultation_signal"], either)
-    # National lab tests and hospital admissions are in no published total.
-    for column in ("tests_positive_n", "tests_negative_n", "hospital_admissions_n"):
-        covid = _primary_only(covid, column)
-    covid = _blank(
-        covid,
-        ["positivity_percent"],
-        pl.col(f"tests_positive_n{LABEL_SUFFIX}").is_not_null()
-        | pl.col(f"tests_negative_n{LABEL_SUFFIX}").is_not_null(),
-    )
-    covid = covid.drop(
-        "n_hidden",
-        "covid_n_hidden",
-        "all_n_hidden",
-        f"covid_n{LABEL_SUFFIX}",
-        f"all_n{LABEL_SUFFIX}",
-        strict=False,
-    )
-    return replace(
-        view,
-        covid=covid,
-        signals=_public_signals(view.signals, masks, code),
-        comparison=_public_comparison(view.comparison, masks),
-    )
-
-
-def _public_signals(signals: pl.DataFrame, masks: PublicMasks, code: str) -> pl.DataFrame:
-    if masks.signals is None or signals.height == 0:
-        out = signals.with_columns(pl.lit(True).alias("_hidden"))
-    else:
-        mine = masks.signals.filter(pl.col("location_code") == code).drop("location_code")
-        out = signals.join(
-            mine, on=["age", "syndrome", "date"], how="left", maintain_order="left"
-        ).with_columns(pl.col("n_hidden").fill_null(True).alias("_hidden"))
-    label = (
-        pl.col(f"n{LABEL_SUFFIX}").fill_null(pl.lit(COMPLEMENTARY_LABEL))
-        if f"n{LABEL_SUFFIX}" in out.columns
-        else pl.lit(COMPLEMENTARY_LABEL)
-    )
-    out = out.with_columns(label.alias("_label")).drop(f"n{LABEL_SUFFIX}", "n_hidden", strict=False)
-    out = _hide(out, "n", "_hidden", pl.col("_label"))
-    out = _blank(out, ["zscore", "status", "excess"], pl.col("_hidden"))
-    # The excess is a count of consultations too; 1–4 are hidden like any other count.
-    out = _primary_only(out, "excess")
-    out = out.with_columns(pl.lit(None, pl.Int64).alias("denominator"))
-    return out.drop("_hidden", "_label")
-
-
-def _public_comparison(comparison: pl.DataFrame, masks: PublicMasks) -> pl.DataFrame:
-    weekly = masks.cases.filter(pl.col("date").is_not_null())
-    out = comparison.join(
-        weekly, on=["location_code", "date"], how="left", maintain_order="left"
-    ).with_columns(pl.col("n_hidden").fill_null(False))
-    previous = pl.col("n_hidden").shift(1).over("location_code", order_by="date").fill_null(False)
-    out = _hide(out, "n", "n_hidden", pl.col(f"n{LABEL_SUFFIX}"))
-    out = _blank(out, ["per_100k"], pl.col("n_hidden"))
-    out = _blank(out, ["n_14d", "per_100k_14d"], pl.col("n_hidden") | previous)
-    return out.drop("n_hidden")
+def _by_location(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {
+        str(key[0]): part for key, part in frame.partition_by("location_code", as_dict=True).items()
+    }
 
 
 def records(frame: pl.DataFrame) -> list[dict[str, object]]:

@@ -1,14 +1,22 @@
-"""How the web app reaches the surveillance store: one reader per app, built from its settings."""
+"""How the web app reaches the surveillance store: one reader per app, built from its settings,
+warmed in a background thread, and a cache of what the pages render from it."""
 
 from __future__ import annotations
 
+import gzip
+import logging
 import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
 
 from korona.auth.permissions import Permission, Principal
+from korona.config import Environment
 from korona.errors import N_, NotFound
 from korona.surveillance.geo import LocationLevel
 from korona.surveillance.location_view import (
@@ -16,31 +24,147 @@ from korona.surveillance.location_view import (
     LocationView,
     SurveillanceReader,
     UnknownLocation,
+    Warmer,
 )
 from korona.surveillance.store import SurveillanceStore
-from korona.web.deps import get_settings
 
-__all__ = ["UNKNOWN_LOCATION", "Detail", "Reader", "detail_for", "get_reader", "view_for"]
+__all__ = [
+    "UNKNOWN_LOCATION",
+    "WARM_JOBS",
+    "Detail",
+    "Reader",
+    "RenderCache",
+    "detail_for",
+    "generation_view_for",
+    "get_reader",
+    "json_response",
+    "reader_for",
+    "rendered",
+    "rendered_gzip",
+    "view_for",
+    "warm_in_background",
+]
 
 _LOCK = threading.Lock()
+#: What the web warms after the reader's snapshot and views: (order, function of app and
+#: should_stop), registered by the page and API modules (maps, page contents, documents).
+WARM_JOBS: list[tuple[int, Callable[[Any, Callable[[], bool]], object]]] = []
 
 
-def get_reader(request: Request) -> SurveillanceReader:
+def reader_for(app: Any) -> SurveillanceReader:
     """Return the app's surveillance reader (store at ``Settings.surveillance_dir``, reference
-    data at ``Settings.reference_dir``), built on first use and kept on the app: it caches
-    location views per store generation, so every request shares one cache."""
-    state = request.app.state
+    data at ``Settings.reference_dir``), built on first use and kept on the app: it keeps one
+    snapshot of the store per generation, so every request shares it."""
+    state = app.state
     reader: SurveillanceReader | None = getattr(state, "surveillance_reader", None)
     if reader is None:
         with _LOCK:
             reader = getattr(state, "surveillance_reader", None)
             if reader is None:
-                settings = get_settings(request)
+                settings = state.settings
                 reader = SurveillanceReader(
                     SurveillanceStore(settings.surveillance_dir), settings.reference_dir
                 )
                 state.surveillance_reader = reader
     return reader
+
+
+def get_reader(request: Request) -> SurveillanceReader:
+    """Return the app's surveillance reader (see :func:`reader_for`)."""
+    return reader_for(request.app)
+
+
+@asynccontextmanager
+async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
+    """Warm the surveillance caches in a thread at start and after every store commit, so
+    that no request pays for reading a generation. Tests build on demand instead."""
+    settings = getattr(app.state, "settings", None)
+    if settings is None or settings.environment is Environment.TEST:
+        yield
+        return
+    store = SurveillanceStore(settings.surveillance_dir)
+
+    def warm_reader(should_stop: Callable[[], bool]) -> object:
+        return reader_for(app).warm(should_stop)
+
+    ordered = [job for _, job in sorted(WARM_JOBS, key=lambda item: item[0])]
+    jobs = [warm_reader, *(lambda stop, job=job: job(app, stop) for job in ordered)]
+    server_log = logging.getLogger("uvicorn.error")  # the log `korona serve` prints
+
+    def report(generation: int, seconds: float) -> None:
+        server_log.info(
+            "Surveillance caches warmed for store generation %d in %.1f s", generation, seconds
+        )
+
+    warmer = Warmer(store, jobs, on_warm=report).start()
+    app.state.surveillance_warmer = warmer
+    try:
+        yield
+    finally:
+        warmer.stop()
+
+
+class RenderCache:
+    """What pages and the API render from a snapshot (HTML, SVG, JSON), kept compressed.
+
+    Keys name everything the text depends on (store generation, location, detail, language,
+    query); at most ``size`` entries, least recently used first out. Entries are gzip-
+    compressed (a location's page or signals JSON shrinks ten times), so a bound covering
+    every location in both languages and both details costs some tens of megabytes.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        packed = self.get_gzip(key)
+        return None if packed is None else gzip.decompress(packed)
+
+    def get_gzip(self, key: Hashable) -> bytes | None:
+        """Return the entry as kept: gzip (a response may send it so to a client that takes
+        gzip)."""
+        with self._lock:
+            packed = self._entries.get(key)
+            if packed is not None:
+                self._entries.move_to_end(key)
+            return packed
+
+    def put(self, key: Hashable, data: bytes) -> bytes:
+        """Keep ``data`` (gzip, fastest level) and return what is kept."""
+        packed = gzip.compress(data, compresslevel=1, mtime=0)
+        with self._lock:
+            self._entries[key] = packed
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return packed
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def rendered_gzip(cache: RenderCache, key: Hashable, render: Callable[[], bytes]) -> bytes:
+    """Return the cached text for ``key`` as gzip, rendering and keeping it on a miss."""
+    hit = cache.get_gzip(key)
+    return hit if hit is not None else cache.put(key, render())
+
+
+def rendered(cache: RenderCache, key: Hashable, render: Callable[[], bytes]) -> bytes:
+    """Return the cached text for ``key``, rendering and keeping it on a miss."""
+    return gzip.decompress(rendered_gzip(cache, key, render))
+
+
+def json_response(request: Request, packed: bytes) -> Response:
+    """Answer with a gzip-kept JSON document: as it is to clients that accept gzip (browsers,
+    httpx, curl --compressed), unpacked to the others."""
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(packed, media_type="application/json", headers=headers)
+    return Response(
+        gzip.decompress(packed), media_type="application/json", headers={"Vary": "Accept-Encoding"}
+    )
 
 
 Reader = Annotated[SurveillanceReader, Depends(get_reader)]
@@ -82,6 +206,20 @@ def view_for(
     detail = detail_for(reader, principal, location)
     view = reader.view(code) if detail is Detail.FULL else reader.public_view(code)
     return view, detail
+
+
+def generation_view_for(
+    reader: SurveillanceReader, principal: Principal, code: str
+) -> tuple[int, LocationView, Detail]:
+    """Return :func:`view_for` with the store generation the view belongs to (for cache keys:
+    the view and the generation come from one snapshot)."""
+    try:
+        location = reader.location(code)
+    except UnknownLocation:
+        raise NotFound(UNKNOWN_LOCATION, code=code) from None
+    detail = detail_for(reader, principal, location)
+    tables, full, public = reader.views(code)
+    return tables.generation, (full if detail is Detail.FULL else public), detail
 
 
 #: The message of a bad location code (the UI shows it translated).

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from korona.auth.permissions import Permission, Principal
 from korona.surveillance.disclosure import records
 from korona.surveillance.location_view import Location, LocationView
 from korona.web.deps import require
-from korona.web.surveillance_context import Detail, Reader, view_for
+from korona.web.surveillance_context import (
+    WARM_JOBS,
+    Detail,
+    Reader,
+    RenderCache,
+    generation_view_for,
+    json_response,
+    reader_for,
+    rendered_gzip,
+)
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
+#: Serialised answers per (generation, document, location, detail): three documents of every
+#: location, full and public, with room to spare.
+DOCUMENTS = RenderCache(size=3 * 368 * 2 + 64)
 
 LocationCode = Annotated[
     str, Path(max_length=40, description="norge, countyNN or municipNNNN (2020 borders)")
@@ -145,40 +160,119 @@ def list_locations(
     return [_location(reader, location) for location in reader.locations()]
 
 
+def _float_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Return the fields a model types as ``float | None`` (it turns an int into a float)."""
+    return frozenset(
+        name for name, field in model.model_fields.items() if field.annotation == float | None
+    )
+
+
+def rows_json(
+    model: type[BaseModel], rows: list[dict[str, Any]], renamed: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Return rows as ``model`` serialises them, without validating each row (thousands per
+    document): its fields in order, ``renamed`` (field → column) taken from other columns,
+    ints in float fields as floats. The same JSON as the model's (tested byte for byte)."""
+    fields = list(model.model_fields)
+    floats = _float_fields(model)
+    out = []
+    for row in rows:
+        item = {}
+        for name in fields:
+            value = row.get(renamed.get(name, name))
+            if name in floats and type(value) is int:
+                value = float(value)
+            item[name] = value
+        out.append(item)
+    return out
+
+
+def document_json(summary: LocationSummaryOut, key: str, rows: list[dict[str, Any]]) -> bytes:
+    """Return a location document: its summary's fields, then ``key`` holding ``rows``."""
+    return to_json({**summary.model_dump(mode="json"), key: rows})
+
+
+def _summary_json(reader: Any, view: LocationView, detail: Detail) -> bytes:
+    return LocationSummaryOut(**_summary(reader, view, detail)).model_dump_json().encode()
+
+
+def _covid_json(reader: Any, view: LocationView, detail: Detail) -> bytes:
+    summary = LocationSummaryOut(**_summary(reader, view, detail))
+    weeks = rows_json(CovidWeekOut, records(view.covid), {"population_n": "population"})
+    return document_json(summary, "weeks", weeks)
+
+
+def _signals_json(reader: Any, view: LocationView, detail: Detail) -> bytes:
+    summary = LocationSummaryOut(**_summary(reader, view, detail))
+    rows = rows_json(SignalOut, records(view.signals), {"excess_n": "excess"})
+    return document_json(summary, "signals", rows)
+
+
+#: The location documents: what follows /locations/{code} → how it is written.
+BUILDERS = {"summary": _summary_json, "covid19": _covid_json, "signals": _signals_json}
+
+
+def document(reader: Any, generation: int, view: LocationView, detail: Detail, kind: str) -> bytes:
+    """Return one location document of a generation, gzip (from the cache when written)."""
+    key = (generation, kind, view.location.code, detail.value)
+    return rendered_gzip(DOCUMENTS, key, lambda: BUILDERS[kind](reader, view, detail))
+
+
+def _document(
+    request: Request, reader: Any, principal: Principal, code: str, kind: str
+) -> Response:
+    """Answer from the serialised document of this snapshot, location and detail (written
+    on the first request of a generation, or by the warm-up thread)."""
+    generation, view, detail = generation_view_for(reader, principal, code)
+    return json_response(request, document(reader, generation, view, detail, kind))
+
+
+def warm_documents(app: Any, should_stop: Callable[[], bool]) -> None:
+    """Write every location's public documents of the current generation (warm-up thread)."""
+    reader = reader_for(app)
+    for location in reader.locations():
+        if should_stop():
+            return
+        tables, _, public = reader.views(location.code)
+        for kind in BUILDERS:
+            document(reader, tables.generation, public, Detail.PUBLIC, kind)
+
+
+WARM_JOBS.append((3, warm_documents))
+
+
 @router.get("/locations/{location_code}", response_model=LocationSummaryOut)
 def get_location(
+    request: Request,
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> LocationSummaryOut:
+) -> Response:
     """Return a location with its county, neighbours and data sources (404 if unknown)."""
-    view, detail = view_for(reader, principal, location_code)
-    return LocationSummaryOut(**_summary(reader, view, detail))
+    return _document(request, reader, principal, location_code, "summary")
 
 
 @router.get("/locations/{location_code}/covid19", response_model=CovidSeriesOut)
 def covid_series(
+    request: Request,
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> CovidSeriesOut:
+) -> Response:
     """Return covid-19 per week: cases, rates, share infected, tests, consultations, signals.
 
     Municipal doctors get full detail for their municipality and its neighbours, logged-in
     users for the nation and counties; everyone else gets counts 1–4 as "<5".
     """
-    view, detail = view_for(reader, principal, location_code)
-    weeks = [CovidWeekOut(**row, population_n=row["population"]) for row in records(view.covid)]
-    return CovidSeriesOut(**_summary(reader, view, detail), weeks=weeks)
+    return _document(request, reader, principal, location_code, "covid19")
 
 
 @router.get("/locations/{location_code}/signals", response_model=SignalsOut)
 def signals(
+    request: Request,
     reader: Reader,
     location_code: LocationCode,
     principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> SignalsOut:
+) -> Response:
     """Return the last year's weekly signals of the other syndromes, every age group."""
-    view, detail = view_for(reader, principal, location_code)
-    rows = [SignalOut(**row, excess_n=row["excess"]) for row in records(view.signals)]
-    return SignalsOut(**_summary(reader, view, detail), signals=rows)
+    return _document(request, reader, principal, location_code, "signals")

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput, NotFound
-from korona.surveillance.map_view import (
-    ANY_SYNDROME,
-    Indicator,
-    MapError,
-    MapTables,
-    MapView,
-    empty_tables,
-    has_cases,
-    map_tables,
-    map_view,
-)
+from korona.surveillance.map_tables import ANY_SYNDROME, MapTables, empty_tables, map_tables
+from korona.surveillance.map_view import Indicator, MapError, MapView, map_view
 from korona.surveillance.neighbours import neighbours
 from korona.surveillance.series import Status
 from korona.web.deps import get_settings, require
 from korona.web.forms import FilterQuery
-from korona.web.surveillance_context import get_reader
+from korona.web.surveillance_context import (
+    RenderCache,
+    get_reader,
+    json_response,
+    rendered_gzip,
+)
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
+#: Serialised map answers per (generation, query, figures shown).
+ANSWERS = RenderCache(size=4096)
 
 ISO_WEEK = r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"
 Hidden = Literal["<5", ":"]
@@ -121,15 +121,27 @@ def full_detail_codes(principal: Principal, request: Request) -> frozenset[str]:
     return frozenset(f"municip{code}" for code in (number, *near))
 
 
+@dataclass(frozen=True)
+class LoadedMap:
+    """One map as a principal may see it, with the generation and query it answers."""
+
+    generation: int
+    tables: MapTables
+    view: MapView
+    full_detail: frozenset[str]
+
+
 def load_map(
     request: Request, principal: Principal, query: MapQuery, county: str | None
-) -> tuple[MapTables, MapView]:
+) -> LoadedMap:
     """Return the shared tables and the view the principal may see; bad choices raise 4xx."""
     reader = get_reader(request)
-    if has_cases(reader.store):
-        tables = map_tables(reader.store, reader.reference_dir, reader.public_masks())
+    national = reader.tables()
+    if national.rates_all.height:
+        tables = map_tables(national)
     else:
         tables = empty_tables(reader.reference_dir)
+    full_detail = full_detail_codes(principal, request)
     try:
         view = map_view(
             tables,
@@ -137,32 +149,18 @@ def load_map(
             week=query.week,
             county=county,
             syndrome=query.syndrome,
-            full_detail=full_detail_codes(principal, request),
+            full_detail=full_detail,
         )
     except MapError as error:
         if "county" in error.params:
             raise NotFound(error.message, field="county", **error.params) from None
         field = "week" if "week" in error.params else "syndrome"
         raise InvalidInput(error.message, field=field, **error.params) from None
-    return tables, view
+    return LoadedMap(national.generation, tables, view, full_detail)
 
 
-@router.get("/map", response_model=MapIndicators)
-def map_indicators(
-    request: Request,
-    query: Annotated[MapQuery, Query()],
-    county: Annotated[
-        str | None, Query(pattern=r"^county\d{2}$", description="Only this county, e.g. county46")
-    ] = None,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> MapIndicators:
-    """Return one week's share infected, 14-day incidence or signal status per municipality.
-
-    The public and users outside the municipality see counts 1–4 as the string "<5", with a
-    second count hidden where a county total would give one back, and no rate computed from a
-    hidden count. A municipal doctor sees their municipality and its neighbours in full.
-    """
-    tables, view = load_map(request, principal, query, county)
+def indicators(tables: MapTables, view: MapView) -> MapIndicators:
+    """Return the API's answer for one map."""
     return MapIndicators(
         indicator=view.indicator,
         week=view.week,
@@ -191,3 +189,28 @@ def map_indicators(
         ],
         source=SOURCES[view.indicator],
     )
+
+
+@router.get("/map", response_model=MapIndicators)
+def map_indicators(
+    request: Request,
+    query: Annotated[MapQuery, Query()],
+    county: Annotated[
+        str | None, Query(pattern=r"^county\d{2}$", description="Only this county, e.g. county46")
+    ] = None,
+    principal: Principal = Depends(require(Permission.PUBLIC)),
+) -> Response:
+    """Return one week's share infected, 14-day incidence or signal status per municipality.
+
+    The public and users outside the municipality see counts 1–4 as the string "<5", with a
+    second count hidden where a county total would give one back, and no rate computed from a
+    hidden count. A municipal doctor sees their municipality and its neighbours in full.
+    """
+    loaded = load_map(request, principal, query, county)
+    view = loaded.view
+    # The answer depends on the snapshot, the map chosen and which figures the viewer sees.
+    key = (loaded.generation, view.indicator, view.week, county, view.syndrome, loaded.full_detail)
+    packed = rendered_gzip(
+        ANSWERS, key, lambda: indicators(loaded.tables, view).model_dump_json().encode()
+    )
+    return json_response(request, packed)

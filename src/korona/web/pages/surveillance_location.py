@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import polars as pl
-from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.errors import N_, NotFound
 from korona.surveillance.disclosure import records
 from korona.surveillance.geo import AgeGroup, LocationLevel
@@ -19,12 +18,25 @@ from korona.surveillance.series import Status
 from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.deps import require
-from korona.web.exports import AudienceQuery, export_response
-from korona.web.surveillance_context import Detail, Reader, view_for
+from korona.web.exports import AudienceQuery
+from korona.web.surveillance_context import (
+    WARM_JOBS,
+    Detail,
+    Reader,
+    RenderCache,
+    generation_view_for,
+    reader_for,
+    rendered,
+    view_for,
+    warm_in_background,
+)
+from korona.web.surveillance_csv import csv_response
+from korona.web.surveillance_numbers import number as _number
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
-from korona.web.templating import render
+from korona.web.templating import render, templates
 
-router = APIRouter(prefix="/surveillance", include_in_schema=False)
+# The router's lifespan starts the surveillance warm-up thread with the app.
+router = APIRouter(prefix="/surveillance", include_in_schema=False, lifespan=warm_in_background)
 
 LocationCode = Annotated[str, Path(max_length=40, description="norge, countyNN or municipNNNN")]
 #: Weeks of the signals table on the page (the CSV file holds all); the covid table, folded
@@ -56,16 +68,9 @@ LEVEL_LABELS = {
 #: The signal table's columns, in order, and which of them the page may sort by.
 SIGNAL_SORT = ("week", "syndrome", "age", "n", "expected", "zscore", "status", "excess")
 TABLES = ("covid", "signals", "comparison")
-
-
-def _number(value: Any, digits: int = 0) -> str:
-    """Format a figure for the page in the current language ("–" for none)."""
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        return value  # "<5" or ":"
-    pattern = "#,##0" if digits == 0 else "#,##0." + "0" * digits
-    return format_decimal(value, format=pattern, locale=i18n.current_language.get())
+#: Rendered page contents kept: every location, full and public, in both languages, with
+#: room for the other syndromes and sort orders people choose.
+BODIES = RenderCache(size=4 * 368 * 2)
 
 
 def syndrome_label(name: str) -> str:
@@ -118,9 +123,9 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     )
     if known.height == 0:
         return None
-    latest = records(known.tail(1))[0]
+    latest = _rows(known.tail(1))[0]
     cumulative = covid.filter(pl.col("cumulative_n").is_not_null())
-    share = records(cumulative.tail(1))[0] if cumulative.height else None
+    share = _rows(cumulative.tail(1))[0] if cumulative.height else None
     tests = covid.filter(pl.col("positivity_percent").is_not_null())
     consultations = covid.filter(
         pl.col("consultations_all_n").is_not_null()
@@ -134,10 +139,26 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     return {
         "latest": latest,
         "share": share,
-        "tests": records(tests.tail(1))[0] if tests.height else None,
-        "consultations": records(consultations.tail(1))[0] if consultations.height else None,
-        "hospital": records(hospital.tail(1))[0] if hospital.height else None,
+        "tests": _rows(tests.tail(1))[0] if tests.height else None,
+        "consultations": _rows(consultations.tail(1))[0] if consultations.height else None,
+        "hospital": _rows(hospital.tail(1))[0] if hospital.height else None,
     }
+
+
+class _Row(dict):
+    """A table row whose cells the templates read as attributes (``row.n``) without Jinja's
+    failed attribute lookup on a plain dict before the item lookup: thousands per page."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _rows(frame: pl.DataFrame) -> list[_Row]:
+    """Return a frame's rows for the templates, hidden counts as their labels."""
+    return [_Row(row) for row in records(frame)]
 
 
 def _has_count(frame: pl.DataFrame, column: str) -> pl.Expr:
@@ -151,7 +172,7 @@ def _signal_chart_rows(view: LocationView, syndrome: str) -> list[dict[str, Any]
     rows = view.signals.filter(
         pl.col("syndrome") == syndrome, pl.col("age") == AgeGroup.TOTAL.value
     ).sort("date")
-    return records(rows.tail(CHART_WEEKS))
+    return _rows(rows.tail(CHART_WEEKS))
 
 
 def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
@@ -224,7 +245,7 @@ def _charts(view: LocationView, syndrome: str | None) -> dict[str, Any]:
         latest_week = recent.filter(pl.col("date") == last)
         place = {code: i for i, code in enumerate(order)}
         out["comparison_rows"] = sorted(
-            records(latest_week), key=lambda row: place.get(row["location_code"], len(place))
+            _rows(latest_week), key=lambda row: place.get(row["location_code"], len(place))
         )
     return out
 
@@ -240,17 +261,74 @@ def location_page(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
-    view, detail = view_for(reader, principal, location_code)
+    generation, view, detail = generation_view_for(reader, principal, location_code)
+    body = page_body(generation, view, detail, principal, syndrome, sort, order)
+    return render(request, "surveillance/location.html", {"view": view, "body": body.decode()})
+
+
+def page_body(
+    generation: int,
+    view: LocationView,
+    detail: Detail,
+    principal: Principal,
+    syndrome: str | None = None,
+    sort: str | None = None,
+    order: str = "desc",
+) -> bytes:
+    """Return the page's content for a view and query (from the cache when rendered before)."""
+    # Everything the content depends on: the snapshot, the figures shown, the language and
+    # the query (a municipal doctor's full view is a key of its own, never the public's).
+    key = (
+        generation,
+        view.location.code,
+        detail.value,
+        principal.is_authenticated,
+        i18n.current_language.get(),
+        syndrome,
+        sort if sort in SIGNAL_SORT else None,
+        order,
+    )
+    return rendered(
+        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
+    )
+
+
+def warm_pages(app: Any, should_stop: Callable[[], bool]) -> None:
+    """Render every location's public page content in Norwegian (warm-up thread)."""
+    reader = reader_for(app)
+    token = i18n.current_language.set(i18n.DEFAULT_LANGUAGE)
+    try:
+        for location in reader.locations():
+            if should_stop():
+                return
+            tables, _, public = reader.views(location.code)
+            page_body(tables.generation, public, Detail.PUBLIC, ANONYMOUS)
+    finally:
+        i18n.current_language.reset(token)
+
+
+WARM_JOBS.append((2, warm_pages))
+
+
+def _body(
+    view: LocationView,
+    detail: Detail,
+    principal: Principal,
+    syndrome: str | None,
+    sort: str | None,
+    order: str,
+) -> str:
+    """Render the page's content (without the site's frame) for one view and query."""
     syndromes = sorted(set(view.signals["syndrome"].to_list()), key=syndrome_label)
     chosen = syndrome if syndrome in syndromes else (syndromes[0] if syndromes else None)
-    signal_rows = records(view.signals)
-    latest_weeks = sorted({r["date"] for r in signal_rows}, key=str, reverse=True)[:TABLE_WEEKS]
+    latest_weeks = view.signals["date"].unique().sort(descending=True).head(TABLE_WEEKS)
     table_rows = _sorted_signals(
-        [r for r in signal_rows if r["date"] in set(latest_weeks)], sort, order
+        _rows(view.signals.filter(pl.col("date").is_in(latest_weeks.implode()))), sort, order
     )
-    covid_rows = records(view.covid.filter(_has_count(view.covid, "n")))
+    covid_rows = _rows(view.covid.filter(_has_count(view.covid, "n")))
     context = {
         "view": view,
+        "principal": principal,
         "detail": detail.value,
         "public": detail is Detail.PUBLIC,
         "level_label": i18n.gettext(LEVEL_LABELS[view.location.level]),
@@ -268,12 +346,17 @@ def location_page(
         "age_label": age_label,
         **_charts(view, chosen),
     }
-    return render(request, "surveillance/location.html", context)
+    return templates.env.get_template("surveillance/location_body.html").render(context)
+
+
+def table_frame(view: LocationView, table: str) -> pl.DataFrame:
+    """Return one of the page's tables (hidden counts beside their labels)."""
+    return {"covid": view.covid, "signals": view.signals, "comparison": view.comparison}[table]
 
 
 def table_rows(view: LocationView, table: str) -> tuple[list[str], list[list[Any]]]:
     """Return the columns and rows of one of the page's tables (hidden counts as labels)."""
-    frame = {"covid": view.covid, "signals": view.signals, "comparison": view.comparison}[table]
+    frame = table_frame(view, table)
     rows = records(frame)
     columns = [c for c in frame.columns if not c.endswith("__label")]
     return columns, [[row.get(c) for c in columns] for row in rows]
@@ -292,5 +375,6 @@ def location_csv(
     if table not in TABLES:
         raise NotFound(N_("No such table: use covid, signals or comparison"))
     view, _ = view_for(reader, principal, location_code)
-    columns, rows = table_rows(view, table)
-    return export_response("csv", columns, rows, name=f"{location_code}-{table}", audience=audience)
+    return csv_response(
+        table_frame(view, table), name=f"{location_code}-{table}", audience=audience
+    )

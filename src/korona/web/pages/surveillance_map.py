@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from korona.auth.permissions import Permission, Principal
 from korona.surveillance.choropleth import Area, map_geometry, render_choropleth
+from korona.surveillance.map_tables import ANY_SYNDROME, MapTables, map_tables
 from korona.surveillance.map_view import (
-    ANY_SYNDROME,
     NO_DATA_FILL,
     SUPPRESSED_FILL,
     Indicator,
     MapRow,
-    MapTables,
     MapView,
+    map_view,
 )
 from korona.surveillance.metrics import SUPPRESSED_LABEL
 from korona.surveillance.series import Status
 from korona.web import i18n
-from korona.web.api.surveillance_map import SOURCES, MapQuery, load_map
-from korona.web.deps import get_settings, require
-from korona.web.templating import render
+from korona.web.api.surveillance_map import SOURCES, LoadedMap, MapQuery, load_map
+from korona.web.deps import require
+from korona.web.surveillance_context import WARM_JOBS, RenderCache, reader_for, rendered
+from korona.web.templating import render, templates
 
 router = APIRouter(prefix="/surveillance", include_in_schema=False)
 
@@ -75,10 +77,14 @@ def shown_value(view: MapView, row: MapRow) -> str:
     return number(row.value)
 
 
-@functools.lru_cache(maxsize=64)
-def _svg(tables: MapTables, view: MapView, language: str, reference_dir: FilePath) -> str:
-    """Render one map: cached per store generation, figures shown and language (the figures
-    differ between the public and a municipal doctor, so each sees their own map)."""
+#: Rendered maps (SVG) and page contents per generation, query, figures shown and language.
+MAPS = RenderCache(size=2048)
+BODIES = RenderCache(size=2048)
+
+
+def _svg(tables: MapTables, view: MapView, reference_dir: FilePath) -> str:
+    """Render one map (the figures differ between the public and a municipal doctor, so each
+    sees their own map)."""
     areas = {
         row.number: Area(
             row.fill,
@@ -101,23 +107,55 @@ def _svg(tables: MapTables, view: MapView, language: str, reference_dir: FilePat
     )
 
 
-def map_svg(request: Request, tables: MapTables, view: MapView) -> str:
+def map_svg(loaded: LoadedMap, reference_dir: FilePath) -> str:
     """Return the map's SVG (shared by every viewer who sees the same figures)."""
-    reference = get_settings(request).reference_dir
-    return _svg(tables, view, i18n.current_language.get(), reference)
+    view = loaded.view
+    key = (
+        loaded.generation,
+        view.indicator,
+        view.week,
+        view.county,
+        view.syndrome,
+        loaded.full_detail,
+        i18n.current_language.get(),
+    )
+    return rendered(MAPS, key, lambda: _svg(loaded.tables, view, reference_dir).encode()).decode()
 
 
 def _page(request: Request, principal: Principal, query: MapQuery, county: str | None) -> Response:
-    tables, view = load_map(request, principal, query, county)
-    counties = sorted(tables.county_names.items(), key=lambda item: item[0])
-    context = {
+    loaded = load_map(request, principal, query, county)
+    tables, view = loaded.tables, loaded.view
+    reference_dir = reader_for(request.app).reference_dir
+    key = (
+        loaded.generation,
+        county,
+        str(request.query_params),
+        loaded.full_detail,
+        principal.is_authenticated,
+        i18n.current_language.get(),
+    )
+
+    def body() -> bytes:
+        context = _context(loaded, county, reference_dir)
+        context |= {"principal": principal, "request": request}
+        template = templates.env.get_template("surveillance/map_body.html")
+        return template.render(context).encode()
+
+    content = rendered(BODIES, key, body).decode()
+    title = {"county_name": tables.county_names.get(county or ""), "view": view}
+    return render(request, "surveillance/map.html", {**title, "body": content})
+
+
+def _context(loaded: LoadedMap, county: str | None, reference_dir: FilePath) -> dict[str, Any]:
+    tables, view = loaded.tables, loaded.view
+    return {
         "view": view,
-        "svg": map_svg(request, tables, view) if view.rows else "",
+        "svg": map_svg(loaded, reference_dir) if view.rows else "",
         "rows": sorted(view.rows, key=lambda row: row.name),
         "indicators": indicator_names(),
         "statuses": status_names(),
         "syndromes": [ANY_SYNDROME, *tables.syndromes],
-        "counties": counties,
+        "counties": sorted(tables.county_names.items(), key=lambda item: item[0]),
         "county_name": tables.county_names.get(county or ""),
         "shown_value": functools.partial(shown_value, view),
         "number": number,
@@ -127,7 +165,32 @@ def _page(request: Request, principal: Principal, query: MapQuery, county: str |
         "Indicator": Indicator,
         "action": f"/surveillance/map/{county}" if county else "/surveillance",
     }
-    return render(request, "surveillance/map.html", context)
+
+
+def warm_maps(app: Any, should_stop: Callable[[], bool]) -> None:
+    """Build the map's tables and the public maps of the latest week, in both languages (run
+    by the warm-up thread after the location views)."""
+    reader = reader_for(app)
+    national = reader.tables()
+    if not national.rates_all.height:
+        return
+    tables = map_tables(national)
+    for language in i18n.LANGUAGES:
+        token = i18n.current_language.set(language)
+        try:
+            for indicator in Indicator:
+                for county in (None, *sorted(tables.county_names)):
+                    if should_stop():
+                        return
+                    view = map_view(tables, indicator, county=county)
+                    if view.rows:
+                        loaded = LoadedMap(national.generation, tables, view, frozenset())
+                        map_svg(loaded, reader.reference_dir)
+        finally:
+            i18n.current_language.reset(token)
+
+
+WARM_JOBS.append((1, warm_maps))
 
 
 @router.get("")
