@@ -4,10 +4,12 @@ covid and gastro consultations and signals for the last weeks (built in a few se
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 from korona.surveillance.analysis import run_store
 from korona.surveillance.calendar import Frequency
@@ -90,6 +92,25 @@ def build_store(root: Path, reference_dir: Path, *, seed: int = 13) -> Surveilla
     return store
 
 
+def copy_store(
+    tmp_path_factory: pytest.TempPathFactory, reference_dir: Path, root: Path
+) -> SurveillanceStore:
+    """Return a copy at ``root`` of ``build_store(…, reference_dir)``'s store.
+
+    The store is built once per test run and shared by the xdist workers
+    (tests.conftest.build_once); each caller gets its own copy, which it may write.
+    """
+    from tests.conftest import build_once
+
+    shared = build_once(
+        tmp_path_factory,
+        "surveillance-store",
+        lambda path: build_store(path / "store", reference_dir),
+    )
+    shutil.copytree(shared / "store", root, dirs_exist_ok=True)
+    return SurveillanceStore(root)
+
+
 def _write_signals(store: SurveillanceStore, rng: np.random.Generator) -> None:
     """Write Sykdomspulsen-shaped results for gastro: expected near the count, some weeks
     medium or high by the spec's status rule (§2.7)."""
@@ -129,4 +150,4 @@ def _write_signals(store: SurveillanceStore, rng: np.random.Generator) -> None:
     store.write_results("sykdomspulsen", Frequency.WEEKLY, results, years)
 
 
-__all__ = ["build_store"]
+__all__ = ["build_store", "copy_store"]

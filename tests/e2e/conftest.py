@@ -16,7 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, build_once
 
 DEMO_PASSWORD = "e2e-demo-password"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
@@ -55,10 +55,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `korona serve` on a free port with a migrated, demo-loaded SQLite database."""
-    data_dir = tmp_path_factory.mktemp("e2e-data")
+def korona_env(data_dir: Path) -> dict[str, str]:
+    """Return the environment of a `korona` command on the data directory (SQLite in it)."""
     env = {
         **os.environ,
         "KORONA_DATA_DIR": str(data_dir),
@@ -66,15 +64,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "KORONA_ENVIRONMENT": "test",
     }
     env.pop("KORONA_DATABASE_URL", None)
-    korona = [sys.executable, "-m", "korona"]
-    subprocess.run([*korona, "db", "upgrade"], env=env, check=True, capture_output=True)
+    return env
+
+
+KORONA = [sys.executable, "-m", "korona"]
+
+
+def _load_demo(data_dir: Path) -> None:
+    env = korona_env(data_dir)
+    subprocess.run([*KORONA, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
-        [*korona, "demo", "--password", DEMO_PASSWORD], env=env, check=True, capture_output=True
+        [*KORONA, "demo", "--password", DEMO_PASSWORD], env=env, check=True, capture_output=True
     )
+
+
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """Return a new data directory with a migrated SQLite database and `korona demo` loaded.
+
+    `korona demo` (with its surveillance store, about 40 s of CPU) runs once per test run and
+    is shared by the xdist workers; every caller gets its own copy, which its server writes.
+    """
+    shared = build_once(tmp_path_factory, "e2e-demo", _load_demo)
+    data_dir = tmp_path_factory.mktemp(name)
+    shutil.copytree(shared, data_dir, dirs_exist_ok=True)
+    return data_dir
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
+    """Run `korona serve` on a free port on the data directory; yield its base URL."""
     port = _free_port()
     log = (data_dir / "server.log").open("w")
     process = subprocess.Popen(
-        [*korona, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*KORONA, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -93,6 +115,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `korona serve` on a free port with a migrated, demo-loaded SQLite database."""
+    data_dir = demo_data_dir(tmp_path_factory, "e2e-data")
+    with serve(data_dir, korona_env(data_dir)) as base:
+        yield base
 
 
 def process_wait(process: subprocess.Popen[bytes]) -> None:

@@ -3,72 +3,31 @@ chart and table, neighbours, a neighbour's page, a CSV download; the public's Ut
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.conftest import TEST_SECRET
-from tests.e2e.conftest import (
-    DEMO_PASSWORD,
-    _free_port,
-    assert_accessible,
-    log_in,
-    process_wait,
-)
-from tests.surveillance_store import build_store
+from tests.e2e.conftest import assert_accessible, demo_data_dir, korona_env, log_in, serve
+from tests.surveillance_store import copy_store
 
 from korona.config import Settings
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+#: Its own server (not the shared one of group "e2e"), so xdist may run it beside that group.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-surveillance-location")]
 
 
 @pytest.fixture(scope="module")
 def surveillance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the demo with the test surveillance store (the demo's own store replaced)."""
-    data_dir = tmp_path_factory.mktemp("e2e-surveillance")
-    env = {
-        **os.environ,
-        "KORONA_DATA_DIR": str(data_dir),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-        "KORONA_REFERENCE_DIR": str(Settings().reference_dir),
-    }
-    env.pop("KORONA_DATABASE_URL", None)
-    korona = [sys.executable, "-m", "korona"]
-    subprocess.run([*korona, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*korona, "demo", "--password", DEMO_PASSWORD], env=env, check=True, capture_output=True
-    )
+    reference_dir = Settings().reference_dir
+    data_dir = demo_data_dir(tmp_path_factory, "e2e-surveillance")
     shutil.rmtree(data_dir / "surveillance", ignore_errors=True)
-    build_store(data_dir / "surveillance", Settings().reference_dir)
-    port = _free_port()
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [*korona, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                pytest.fail("korona serve exited: " + (data_dir / "server.log").read_text())
-            process_wait(process)
-        else:
-            pytest.fail("korona serve did not answer /healthz")
+    copy_store(tmp_path_factory, reference_dir, data_dir / "surveillance")
+    env = {**korona_env(data_dir), "KORONA_REFERENCE_DIR": str(reference_dir)}
+    with serve(data_dir, env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tests.conftest import login, make_organisation, make_user
-from tests.surveillance_store import build_store
+from tests.surveillance_store import copy_store
 
 from korona.auth import service as auth_service
 from korona.auth.models import OrganisationKind, Role, Sector
@@ -518,9 +518,14 @@ def test_dashboards_show_table_map_chart_and_missing(
 
 
 def test_a_need_from_a_report_shows_live_indicators(
-    client: TestClient, db: Session, places: Places, settings: object, reference_dir: Path
+    client: TestClient,
+    db: Session,
+    places: Places,
+    settings: object,
+    reference_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    build_store(settings.surveillance_dir, reference_dir)  # type: ignore[attr-defined]
+    copy_store(tmp_path_factory, reference_dir, settings.surveillance_dir)  # type: ignore[attr-defined]
     knut = reporter(db)
     report = submit(db, knut, places, needs_text="Flere smittesporere i helgene. Nå!")
     db.commit()
