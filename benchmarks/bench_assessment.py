@@ -32,11 +32,11 @@ def build(url: str, n: int, seed: int) -> None:
     factory = make_sessionmaker(make_engine(url))
     with unit_of_work(factory) as session:
         org = auth_service.get_or_create_organisation(
-            session, name="Bench", kind=OrganisationKind.KS, sector=Sector.MUNICIPAL
+            session=session, name="Bench", kind=OrganisationKind.KS, sector=Sector.MUNICIPAL
         )
         user = auth_service.create_user(
-            session,
             Principal(),
+            session=session,
             email="bench@example.no",
             name="Bench",
             password="correct-horse-battery-staple",
@@ -44,10 +44,9 @@ def build(url: str, n: int, seed: int) -> None:
             organisation=org,
         )
         office = principal_for(user)
-        group = groups.create_group(session, office, GroupIn(name="Bench"))
-        groups.add_member(session, office, group.id, MemberIn(user_id=user.id))
+        group = groups.create_group(office, GroupIn(name="Bench"), session=session)
+        groups.add_member(office, group.id, MemberIn(user_id=user.id), session=session)
         assessment.update_settings(
-            session,
             office,
             SettingsIn(
                 horizon_months=3,
@@ -58,6 +57,7 @@ def build(url: str, n: int, seed: int) -> None:
                 concentration=100,
                 draws=1000,
             ),
+            session=session,
         )
         steps = np.array(scoring.EFFORT_STEPS)
         p = [0.3, 0.25, 0.2, 0.15, 0.1]
@@ -114,12 +114,12 @@ def main() -> None:
             prioritisation._solve.cache_clear()  # each run solves afresh, as after any change
             with unit_of_work(factory) as session:
                 t0, c0 = time.perf_counter(), time.process_time()
-                _weights, passed, _failed = prioritisation.ranking(session)
+                _weights, passed, _failed = prioritisation.ranking(session=session)
                 t1 = time.perf_counter()
-                proposal = prioritisation.propose(session)
+                proposal = prioritisation.propose(session=session)
                 t2, c2 = time.perf_counter(), time.process_time()
                 cached = time.perf_counter()
-                prioritisation.propose(session)
+                prioritisation.propose(session=session)
                 cached = time.perf_counter() - cached
             runs.append(
                 {

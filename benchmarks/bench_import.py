@@ -112,11 +112,11 @@ def main() -> None:
             cpu, started = _cpu(), time.perf_counter()
             with unit_of_work(factory) as session:
                 report = importer.import_file(
-                    session,
                     CLI,
                     ImportEntity(entity),
                     f"{entity}.csv",
                     content,
+                    session=session,
                     links=links,
                     send_receipts=True,
                 )

@@ -76,7 +76,7 @@ def main() -> None:
         factory = make_sessionmaker(engine)
         started = time.perf_counter()
         with unit_of_work(factory) as session:
-            load_demo(session, password="bench-demo-password")
+            load_demo(session=session, password="bench-demo-password")
         print(f"demo loaded in {time.perf_counter() - started:.1f} s")
         app = create_app(settings)
         with TestClient(app, base_url="https://testserver") as client:
@@ -94,7 +94,7 @@ def main() -> None:
 
         def report() -> None:
             with unit_of_work(factory) as session:
-                assert build_report(session, 2).startswith(b"%PDF")
+                assert build_report(2, session=session).startswith(b"%PDF")
 
         _report("case document (meeting 2)", *_time(max(3, args.pdfs // 5), report))
         app.state.engine.dispose()

@@ -75,12 +75,12 @@ def main() -> None:
         )
         factory = make_sessionmaker(make_engine(url))
         with unit_of_work(factory) as session:
-            load_demo(session, password=PASSWORD)
+            load_demo(session=session, password=PASSWORD)
         with unit_of_work(factory) as session:
-            user = auth_service.get_user_by_email(session, "kontor@demo.korona.no")
+            user = auth_service.get_user_by_email("kontor@demo.korona.no", session=session)
             assert user is not None
             actor = auth_service.principal_for(user)
-            token = auth_service.create_api_token(session, actor, user.id, name="bench")
+            token = auth_service.create_api_token(actor, user.id, session=session, name="bench")
         app = create_app(settings)
         statements = [0]
         event.listen(

@@ -154,7 +154,11 @@ def make_organisation(
 ) -> Organisation:
     """Create (or fetch) an organisation."""
     return auth_service.get_or_create_organisation(
-        session, name=name, kind=kind, sector=sector, municipality_number=municipality_number
+        session=session,
+        name=name,
+        kind=kind,
+        sector=sector,
+        municipality_number=municipality_number,
     )
 
 
@@ -167,8 +171,8 @@ def make_user(
     """Create a user with the roles (and an organisation, default a municipality)."""
     organisation = organisation or make_organisation(session)
     return auth_service.create_user(
-        session,
         Principal(),
+        session=session,
         email=email or f"user{next(_counter)}@example.no",
         name="Test Person",
         password=PASSWORD,

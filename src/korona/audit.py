@@ -68,12 +68,12 @@ def snapshot(entity: Any, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
 
 
 def record(
-    session: Session,
     principal: Principal,
     action: AuditAction,
     entity_type: str,
     entity_id: object,
     *,
+    session: Session,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
@@ -109,7 +109,7 @@ class AuditFilter:
 
 
 def query(
-    session: Session, filters: AuditFilter, *, limit: int | None = 500, offset: int = 0
+    filters: AuditFilter, *, session: Session, limit: int | None = 500, offset: int = 0
 ) -> Sequence[AuditEntry]:
     """Return audit entries, newest first, matching the filters."""
     statement = select(AuditEntry).order_by(AuditEntry.id.desc())
@@ -131,7 +131,7 @@ def query(
     return session.scalars(statement).all()
 
 
-def history(session: Session, entity_type: str, entity_id: object) -> Sequence[AuditEntry]:
+def history(entity_type: str, entity_id: object, *, session: Session) -> Sequence[AuditEntry]:
     """Return every recorded change to one entity, oldest first."""
     statement = (
         select(AuditEntry)

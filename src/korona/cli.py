@@ -108,7 +108,7 @@ def demo(
         _surveillance_demo(config)
     password_file = config.data_dir / "demo-password.txt"
     with transaction() as session:
-        if if_empty and not is_empty(session):
+        if if_empty and not is_empty(session=session):
             if password_file.exists():
                 _print_logins(password_file.read_text().strip())
             else:
@@ -116,7 +116,7 @@ def demo(
             return
         chosen = password or generate_password()
         auth_service.check_password_strength(chosen)
-        result = load_demo(session, password=chosen, settings=config)
+        result = load_demo(session=session, password=chosen, settings=config)
     password_file.write_text(chosen + "\n")
     password_file.chmod(0o600)
     console.print(

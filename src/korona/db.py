@@ -122,22 +122,22 @@ class _Action:
     on_rollback: Callable[[], None] | None = None
 
 
-def on_commit(session: Session, action: Callable[[], None]) -> None:
+def on_commit(action: Callable[[], None], *, session: Session) -> None:
     """Run ``action`` after the session's transaction commits (never if it rolls back)."""
-    _register(session, _Action(_current_transaction(session), on_commit=action))
+    _register(_Action(_current_transaction(session=session), on_commit=action), session=session)
 
 
-def on_rollback(session: Session, action: Callable[[], None]) -> None:
+def on_rollback(action: Callable[[], None], *, session: Session) -> None:
     """Run ``action`` if the session's transaction (or the savepoint around it) rolls back."""
-    _register(session, _Action(_current_transaction(session), on_rollback=action))
+    _register(_Action(_current_transaction(session=session), on_rollback=action), session=session)
 
 
-def _current_transaction(session: Session) -> SessionTransaction:
+def _current_transaction(*, session: Session) -> SessionTransaction:
     transaction = session.get_nested_transaction() or session.get_transaction()
     return transaction if transaction is not None else session.begin()
 
 
-def _register(session: Session, action: _Action) -> None:
+def _register(action: _Action, *, session: Session) -> None:
     session.info.setdefault(_ACTIONS_KEY, []).append(action)
 
 

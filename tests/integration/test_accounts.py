@@ -103,7 +103,7 @@ def test_password_change_revokes_every_session(
     assert changed.status_code == 303
     assert other_device.get("/account", follow_redirects=False).status_code == 303
     db.expire_all()
-    assert auth_service.authenticate(db, user.email, "a-much-better-password") is not None
+    assert auth_service.authenticate(user.email, "a-much-better-password", session=db) is not None
 
 
 def test_api_token_lifecycle(client: TestClient, db: Session) -> None:
@@ -117,9 +117,11 @@ def test_api_token_lifecycle(client: TestClient, db: Session) -> None:
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["roles"] == ["assessor"]
-    stored = auth_service.list_api_tokens(db, user.id)[0]
+    stored = auth_service.list_api_tokens(user.id, session=db)[0]
     assert stored.token_hash != token and stored.last_used_at is not None
-    auth_service.revoke_api_token(db, Principal(user_id=user.id, email=user.email), stored.id)
+    auth_service.revoke_api_token(
+        Principal(user_id=user.id, email=user.email), stored.id, session=db
+    )
     db.commit()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
@@ -251,7 +253,7 @@ def test_parallel_attempts_from_two_processes_share_one_allowance(settings: Sett
         start.wait()
         with unit_of_work(factories[number % 2]) as session:
             outcome = auth_service.log_in(
-                session, email, "wrong-password", address=f"10.0.0.{number}"
+                email, "wrong-password", session=session, address=f"10.0.0.{number}"
             )
             return outcome.throttled is None
 
@@ -291,7 +293,7 @@ def test_planted_csrf_cookie_and_token_fail_with_the_victims_session(
 
     assert post_as_victim(planted_cookie, planted_token) == 403
     assert post_as_victim(session_cookie, session_token) == 403
-    assert auth_service.list_api_tokens(db, victim.id) == []
+    assert auth_service.list_api_tokens(victim.id, session=db) == []
     # The same planted cookie with a token the page mints for the victim's session works.
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, victim_session)

@@ -46,10 +46,10 @@ def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def office_token(session_factory: sessionmaker[Session]) -> str:
     with unit_of_work(session_factory) as session:
-        load_demo(session, password="fuzz-demo-password")
-        user = auth_service.get_user_by_email(session, OFFICE)
+        load_demo(session=session, password="fuzz-demo-password")
+        user = auth_service.get_user_by_email(OFFICE, session=session)
         assert user is not None
-        return auth_service.create_api_token(session, CLI, user.id, name="fuzz")
+        return auth_service.create_api_token(CLI, user.id, session=session, name="fuzz")
 
 
 def test_api_answers_every_generated_request_without_500_and_as_documented(

@@ -47,7 +47,7 @@ def new_input(session: Session, title: str) -> Input:
         contact_name="Per",
         contact_email="per@fjordtech.example",
     )
-    return intake.submit_input(session, Principal(), data, LINKS)
+    return intake.submit_input(Principal(), data, LINKS, session=session)
 
 
 def scores(level: int = 3, **changes: object) -> AssessmentIn:
@@ -90,17 +90,17 @@ def team(db: Session) -> Team:
     }
     people = {name: principal_for(user) for name, user in users.items()}
     group = groups.create_group(
-        db, people["office"], GroupIn(name="Video og avstandsoppfølging", theme="Video")
+        people["office"], GroupIn(name="Video og avstandsoppfølging", theme="Video"), session=db
     )
     lead = MemberIn(user_id=users["lead"].id, is_lead=True)
-    groups.add_member(db, people["office"], group.id, lead)
-    groups.add_member(db, people["office"], group.id, MemberIn(user_id=users["second"].id))
+    groups.add_member(people["office"], group.id, lead, session=db)
+    groups.add_member(people["office"], group.id, MemberIn(user_id=users["second"].id), session=db)
     return Team(people, group.id)
 
 
 def sent(db: Session, team: Team, title: str) -> Input:
     item = new_input(db, title)
-    workflow.send_to_working_group(db, team["office"], item.id, team.group_id, LINKS)
+    workflow.send_to_working_group(team["office"], item.id, team.group_id, LINKS, session=db)
     return item
 
 
@@ -108,10 +108,10 @@ def test_members_must_hold_the_assessor_role_and_names_are_unique(db: Session, t
     group_id = team.group_id
     decider = MemberIn(user_id=team["decider"].user_id)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        groups.add_member(db, team["office"], group_id, decider)
+        groups.add_member(team["office"], group_id, decider, session=db)
     with pytest.raises(Conflict):
-        groups.create_group(db, team["office"], GroupIn(name="video og avstandsoppfølging"))
-    group = groups.get_group(db, group_id)
+        groups.create_group(team["office"], GroupIn(name="video og avstandsoppfølging"), session=db)
+    group = groups.get_group(group_id, session=db)
     assert [u.id for u in group.leads] == [team["lead"].user_id]
 
 
@@ -122,10 +122,10 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
     with pytest.raises(Forbidden):
         assessment.save_assessment(db, team["outsider"], item.id, scores())
     assessment.save_assessment(db, team["lead"], item.id, scores(3))
-    summary = assessment.assessments_of(db, item.id)
+    summary = assessment.assessments_of(item.id, session=db)
     assert summary.agreement is Agreement.SINGLE and summary.effective is not None
     assessment.save_assessment(db, team["second"], item.id, scores(1))
-    summary = assessment.assessments_of(db, item.id)
+    summary = assessment.assessments_of(item.id, session=db)
     assert summary.agreement is Agreement.DIFFER and summary.effective is None
     clinical = next(s for s in summary.spread if s.field == "clinical_benefit")
     assert (clinical.low, clinical.high, clinical.differs) == (1, 3, True)
@@ -134,10 +134,10 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
     with pytest.raises(InvalidInput):
         assessment.record_agreed(db, team["lead"], item.id, scores(2))
     assessment.record_agreed(db, team["lead"], item.id, scores(2, reason="Enige etter møtet"))
-    summary = assessment.assessments_of(db, item.id)
+    summary = assessment.assessments_of(item.id, session=db)
     assert summary.agreement is Agreement.AGREED
     assert summary.effective is not None and summary.effective.clinical_benefit == 2
-    assert audit.history(db, "assessment", summary.effective.id)[-1].action == "create"
+    assert audit.history("assessment", summary.effective.id, session=db)[-1].action == "create"
 
 
 def test_queue_filters_and_private_notes(db: Session, team: Team) -> None:
@@ -146,16 +146,18 @@ def test_queue_filters_and_private_notes(db: Session, team: Team) -> None:
     assessment.save_assessment(db, team["second"], done.id, scores())
     ids = lambda rows: [r.item.id for r in rows]  # noqa: E731
     show = assessment.QueueFilter
-    assert ids(assessment.queue(db, team["lead"])) == [done.id, waiting.id]
-    assert ids(assessment.queue(db, team["lead"], show.ASSESSED)) == [done.id]
-    assert ids(assessment.queue(db, team["lead"], show.NOT_ASSESSED)) == [waiting.id]
-    assert ids(assessment.queue(db, team["lead"], show.MINE)) == []
-    assert ids(assessment.queue(db, team["second"], show.MINE)) == [done.id]
-    assert assessment.queue(db, team["outsider"]) == []
-    assert ids(assessment.queue(db, team["observer"])) == [done.id, waiting.id]
-    assessment.add_note(db, team["lead"], done.id, NoteIn(body="Sjekk med NHN"))
-    assert [n.body for n in assessment.my_notes(db, team["lead"], done.id)] == ["Sjekk med NHN"]
-    assert assessment.my_notes(db, team["second"], done.id) == []
+    assert ids(assessment.queue(team["lead"], session=db)) == [done.id, waiting.id]
+    assert ids(assessment.queue(team["lead"], show.ASSESSED, session=db)) == [done.id]
+    assert ids(assessment.queue(team["lead"], show.NOT_ASSESSED, session=db)) == [waiting.id]
+    assert ids(assessment.queue(team["lead"], show.MINE, session=db)) == []
+    assert ids(assessment.queue(team["second"], show.MINE, session=db)) == [done.id]
+    assert assessment.queue(team["outsider"], session=db) == []
+    assert ids(assessment.queue(team["observer"], session=db)) == [done.id, waiting.id]
+    assessment.add_note(team["lead"], done.id, NoteIn(body="Sjekk med NHN"), session=db)
+    assert [n.body for n in assessment.my_notes(team["lead"], done.id, session=db)] == [
+        "Sjekk med NHN"
+    ]
+    assert assessment.my_notes(team["second"], done.id, session=db) == []
 
 
 def test_only_decision_members_change_the_weights(db: Session, team: Team) -> None:
@@ -163,24 +165,23 @@ def test_only_decision_members_change_the_weights(db: Session, team: Team) -> No
         clinical_benefit=3, relief=3, severity=1, reuse=1, time_criticality=1, need_coverage=1
     )
     with pytest.raises(Forbidden):
-        assessment.set_weights(db, team["observer"], new)
+        assessment.set_weights(team["observer"], new, session=db)
     with pytest.raises(Forbidden):
-        assessment.set_weights(db, team["office"], new)
-    assert assessment.current_weights(db).version == 1
-    weights = assessment.set_weights(db, team["decider"], new)
-    assert weights.version == 2 and assessment.current_weights(db).relief == 3
+        assessment.set_weights(team["office"], new, session=db)
+    assert assessment.current_weights(session=db).version == 1
+    weights = assessment.set_weights(team["decider"], new, session=db)
+    assert weights.version == 2 and assessment.current_weights(session=db).relief == 3
     zero = WeightsIn(
         clinical_benefit=0, relief=0, severity=0, reuse=0, time_criticality=0, need_coverage=0
     )
     with pytest.raises(InvalidInput):
-        assessment.set_weights(db, team["decider"], zero)
+        assessment.set_weights(team["decider"], zero, session=db)
 
 
 def test_proposal_ranks_only_gate_passers_and_a_draft_keeps_its_parts(
     db: Session, team: Team
 ) -> None:
     assessment.update_settings(
-        db,
         team["office"],
         SettingsIn(
             horizon_months=3,
@@ -191,6 +192,7 @@ def test_proposal_ranks_only_gate_passers_and_a_draft_keeps_its_parts(
             concentration=50,
             draws=50,
         ),
+        session=db,
     )
     items = [sent(db, team, f"Tiltak nummer {n}") for n in range(5)]
     for n, item in enumerate(items):
@@ -201,18 +203,18 @@ def test_proposal_ranks_only_gate_passers_and_a_draft_keeps_its_parts(
         db, team["lead"], items[0].id, scores(4, delivery_months=12, reason="Tar et år")
     )
     prioritisation.set_pin(
-        db, team["office"], items[4].id, PinIn(pin=Pin.IN, reason="Avtalt med KS")
+        team["office"], items[4].id, PinIn(pin=Pin.IN, reason="Avtalt med KS"), session=db
     )
     with pytest.raises(InvalidInput):
-        prioritisation.set_pin(db, team["office"], items[3].id, PinIn(pin=Pin.OUT))
-    proposal = prioritisation.propose(db)
+        prioritisation.set_pin(team["office"], items[3].id, PinIn(pin=Pin.OUT), session=db)
+    proposal = prioritisation.propose(session=db)
     assert proposal.status is Status.OPTIMAL and proposal.gap == 0
     assert [c.input_id for c in proposal.gate_failed] == [items[0].id]
     assert items[0].id not in proposal.chosen and items[4].id in proposal.chosen
     assert len(proposal.chosen) == 3 and proposal.draws == 50
     pinned = next(i for i in proposal.items if i.candidate.input_id == items[4].id)
     assert pinned.probability == 1.0
-    version = create_draft(db, team["office"], proposal)
+    version = create_draft(team["office"], proposal, session=db)
     assert version.status is NetlistStatus.DRAFT and version.number == 1
     assert [i.input_id for i in version.items] == list(proposal.chosen)
     assert [i.position for i in version.items] == [1, 2, 3]
@@ -224,16 +226,16 @@ def test_proposal_ranks_only_gate_passers_and_a_draft_keeps_its_parts(
     )
     pinned_item = next(i for i in version.items if i.input_id == items[4].id)
     assert (pinned_item.pin, pinned_item.pin_reason) == (Pin.IN, "Avtalt med KS")
-    assert create_draft(db, team["office"], proposal).number == 2
+    assert create_draft(team["office"], proposal, session=db).number == 2
 
 
 def test_an_infeasible_proposal_cannot_become_a_draft(db: Session, team: Team) -> None:
     item = sent(db, team, "Eneste kandidat")
     assessment.save_assessment(db, team["lead"], item.id, scores())
-    proposal = prioritisation.propose(db, draws=0)
+    proposal = prioritisation.propose(session=db, draws=0)
     assert proposal.status is Status.INFEASIBLE and proposal.infeasible_reason
     with pytest.raises(Conflict):
-        create_draft(db, team["office"], proposal)
+        create_draft(team["office"], proposal, session=db)
 
 
 def test_the_migration_turns_free_text_groups_into_working_groups(database_url: str) -> None:
@@ -280,7 +282,7 @@ def test_the_migration_turns_free_text_groups_into_working_groups(database_url: 
 def test_sending_needs_an_existing_group(db: Session, team: Team) -> None:
     item = new_input(db, "Uten gruppe")
     with pytest.raises(InvalidInput):
-        workflow.send_to_working_group(db, team["office"], item.id, None, LINKS)
-    workflow.send_to_working_group(db, team["office"], item.id, team.group_id, LINKS)
+        workflow.send_to_working_group(team["office"], item.id, None, LINKS, session=db)
+    workflow.send_to_working_group(team["office"], item.id, team.group_id, LINKS, session=db)
     assert item.status is InputStatus.IN_ASSESSMENT
     assert item.working_group == "Video og avstandsoppfølging"

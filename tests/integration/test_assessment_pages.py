@@ -48,7 +48,6 @@ def form(values: dict[str, object], csrf: str) -> dict[str, object]:
 
 def small_settings(db: Session, team: Team) -> None:  # noqa: F811
     assessment.update_settings(
-        db,
         team["office"],
         SettingsIn(
             horizon_months=3,
@@ -59,6 +58,7 @@ def small_settings(db: Session, team: Team) -> None:  # noqa: F811
             concentration=100,
             draws=20,
         ),
+        session=db,
     )
 
 
@@ -170,7 +170,7 @@ def test_observers_and_the_office_cannot_change_the_weights(
     assert saved.status_code == 303
     assert "Vekter, versjon 2" in client.get("/assessment/weights").text
     db.expire_all()
-    assert assessment.current_weights(db).version == 2
+    assert assessment.current_weights(session=db).version == 2
 
 
 def test_groups_settings_queue_and_overlap_pages(
@@ -180,7 +180,6 @@ def test_groups_settings_queue_and_overlap_pages(
 ) -> None:
     item = sent(db, team, "Smittesporingsapp")
     solution = create_solution(
-        db,
         team["office"],
         SolutionCreate(
             name="Smittestopp",
@@ -189,6 +188,7 @@ def test_groups_settings_queue_and_overlap_pages(
             categories=["contact_tracing"],
             status="in_operation",
         ),
+        session=db,
     )
     newcomer = make_user(db, Role.ASSESSOR)
     db.commit()
@@ -199,7 +199,7 @@ def test_groups_settings_queue_and_overlap_pages(
     assert created.status_code == 303
     twice = client.post("/assessment/groups", data={"name": "samhandling", "csrf_token": csrf})
     assert twice.status_code == 409
-    group_id = next(g.id for g in groups.list_groups(db) if g.name == "Samhandling")
+    group_id = next(g.id for g in groups.list_groups(session=db) if g.name == "Samhandling")
     added = client.post(
         f"/assessment/groups/{group_id}/members",
         data={"user_id": str(newcomer.id), "is_lead": "on", "csrf_token": csrf},
@@ -246,7 +246,7 @@ def test_the_json_api(client: TestClient, db: Session, team: Team) -> None:  # n
     item = sent(db, team, "Videotolk")
     small_settings(db, team)
     tokens = {
-        who: auth_service.create_api_token(db, Principal(), team[who].user_id)  # type: ignore[arg-type]
+        who: auth_service.create_api_token(Principal(), team[who].user_id, session=db)  # type: ignore[arg-type]
         for who in ("lead", "second", "observer", "decider", "office")
     }
     db.commit()

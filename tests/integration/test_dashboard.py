@@ -19,7 +19,6 @@ from korona.portfolio.need.service import change_status, create_need
 
 def add_need(db: Session, office: object, title: str) -> int:
     need = create_need(
-        db,
         office,  # type: ignore[arg-type]
         NeedCreate(
             title=title,
@@ -28,6 +27,7 @@ def add_need(db: Session, office: object, title: str) -> int:
             urgency=2,
             affected_groups=["citizens"],
         ),
+        session=db,
     )
     return need.id
 
@@ -36,14 +36,14 @@ def test_coverage_by_week_replays_status_changes(db: Session) -> None:
     office = principal_for(make_user(db, Role.PORTFOLIO_OFFICE))
     first = add_need(db, office, "Video for fastleger")
     add_need(db, office, "Video for legevakt")
-    change_status(db, office, first, NeedStatus.VALIDATED)
-    change_status(db, office, first, NeedStatus.COVERED)
-    weeks = trend.coverage_by_week(db, today=date.today() + timedelta(days=14))
+    change_status(office, first, NeedStatus.VALIDATED, session=db)
+    change_status(office, first, NeedStatus.COVERED, session=db)
+    weeks = trend.coverage_by_week(session=db, today=date.today() + timedelta(days=14))
     assert len(weeks) >= 3  # this week and the two empty weeks after it
     last = weeks[-1]
     assert last.by_status[NeedStatus.COVERED] == 1 and last.by_status[NeedStatus.REGISTERED] == 1
     assert last.total == 2 and last.covered_share == 0.5
-    assert trend.coverage_by_week(db, today=date.today())[-1].by_status == last.by_status
+    assert trend.coverage_by_week(session=db, today=date.today())[-1].by_status == last.by_status
 
 
 def test_dashboard_shows_outcomes_trend_and_narrow_charts(client: TestClient, db: Session) -> None:

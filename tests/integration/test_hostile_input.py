@@ -79,12 +79,14 @@ class Demo:
 @pytest.fixture
 def demo(app: FastAPI, session_factory: sessionmaker[Session]) -> Demo:
     with unit_of_work(session_factory) as session:
-        load_demo(session, password=DEMO_PASSWORD)
+        load_demo(session=session, password=DEMO_PASSWORD)
         tokens = {}
         for email in (OFFICE, REPORTER):
-            user = auth_service.get_user_by_email(session, email)
+            user = auth_service.get_user_by_email(email, session=session)
             assert user is not None
-            tokens[email] = auth_service.create_api_token(session, CLI, user.id, name="hostile")
+            tokens[email] = auth_service.create_api_token(
+                CLI, user.id, session=session, name="hostile"
+            )
     return Demo(app, tokens[OFFICE], tokens[REPORTER], session_factory)
 
 

@@ -56,7 +56,6 @@ def count(session: Session, model: type) -> int:
 
 def add_solution(session: Session, name: str, description: str, categories: list[str]) -> int:
     solution = solution_service.create_solution(
-        session,
         Principal(),
         SolutionCreate(
             name=name,
@@ -67,6 +66,7 @@ def add_solution(session: Session, name: str, description: str, categories: list
             quality_assured=True,
             url="https://www.nhn.no/",
         ),
+        session=session,
     )
     return solution.id
 
@@ -111,7 +111,7 @@ def test_anonymous_submits_with_attachments_and_gets_receipt_and_status_link(
     ]
     folder = settings.data_dir / "attachments"  # type: ignore[attr-defined]
     assert (folder / stored[0].storage_name).read_bytes() == PNG
-    assert [e.action for e in audit.history(db, "input", item.id)] == ["create"]
+    assert [e.action for e in audit.history("input", item.id, session=db)] == ["create"]
 
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     db.commit()
@@ -180,7 +180,7 @@ def test_logged_in_submitter_uses_own_organisation_and_sees_my_inputs(
 def test_match_preview_while_typing_and_new_solutions_match_at_once(
     client: TestClient, db: Session
 ) -> None:
-    load_demo(db, password="demo-password-123")  # a realistic catalogue: 22 solutions
+    load_demo(session=db, password="demo-password-123")  # a realistic catalogue: 22 solutions
     db.commit()
     smittestopp = db.scalars(select(Solution.id).where(Solution.name == "Smittestopp")).one()
     text = {"title": "App for smittesporing", "description": "Digital smittesporing med mobilapp"}
@@ -192,7 +192,7 @@ def test_match_preview_while_typing_and_new_solutions_match_at_once(
     assert "dekket av" not in client.get("/inputs/match-preview", params=lunch).text
 
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(db, Principal(), office.id)
+    token = auth_service.create_api_token(Principal(), office.id, session=db)
     db.commit()
     created = client.post(
         "/api/v1/solutions",
@@ -217,10 +217,12 @@ def test_api_match_submit_and_list(client: TestClient, db: Session) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     submitter = make_user(db, Role.SUBMITTER)
     office_auth = {
-        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), office.id, session=db)
     }
     submitter_auth = {
-        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), submitter.id)
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), submitter.id, session=db)
     }
     db.commit()
     found = client.post(
@@ -296,11 +298,11 @@ def test_files_of_a_rolled_back_submission_are_removed(db: Session, settings: ob
     data = InputCreate.model_validate({**FORM, "is_public": False, "commercial": True})
     links = intake.StatusLinks("https://t", "secret")
     submission = intake.Submission([Upload("a.png", PNG)], attachment_dir=folder)
-    intake.submit_input(db, Principal(), data, links, submission)
+    intake.submit_input(Principal(), data, links, submission, session=db)
     assert len(list(folder.iterdir())) == 1
     db.rollback()
     assert list(folder.iterdir()) == []
-    intake.submit_input(db, Principal(), data, links, submission)
+    intake.submit_input(Principal(), data, links, submission, session=db)
     db.commit()
     assert len(list(folder.iterdir())) == 1
 
@@ -322,7 +324,7 @@ def test_reference_numbers_come_from_the_row_id(db: Session) -> None:
             contact_name="Kari",
             contact_email="kari@example.no",
         )
-        item = intake.submit_input(db, Principal(), data, links)
+        item = intake.submit_input(Principal(), data, links, session=db)
         references.append((item.id, item.reference))
     year = datetime.now(UTC).year
     assert references == [(i, f"INN-{year}-{i:04d}") for i, _ in references]

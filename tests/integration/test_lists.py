@@ -59,7 +59,8 @@ def test_needs_list_pages_and_keeps_its_filters(client: TestClient, db: Session)
     assert 'class="k-pager"' not in short.text  # one page: no pager
 
     headers = {
-        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), office.id, session=db)
     }
     db.commit()
     api = client.get("/api/v1/needs?category=video", headers=headers)
@@ -94,10 +95,9 @@ def test_inputs_solutions_and_triage_page(client: TestClient, db: Session) -> No
             contact_name="Per",
             contact_email="per@fjordtech.example",
         )
-        intake.submit_input(db, Principal(), data, LINKS)
+        intake.submit_input(Principal(), data, LINKS, session=db)
     for number in range(52):
         solution_service.create_solution(
-            db,
             Principal(),
             SolutionCreate(
                 name=f"Løsning {number:03d}",
@@ -106,6 +106,7 @@ def test_inputs_solutions_and_triage_page(client: TestClient, db: Session) -> No
                 categories=["video"],
                 status="in_operation",
             ),
+            session=db,
         )
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     db.commit()

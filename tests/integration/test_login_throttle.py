@@ -35,7 +35,7 @@ def test_a_burst_of_correct_logins_from_one_address_is_not_refused(settings: Set
         start.wait()
         with unit_of_work(factory) as session:
             outcome = auth_service.log_in(
-                session, email, PASSWORD, address="192.0.2.7", policy=policy
+                email, PASSWORD, session=session, address="192.0.2.7", policy=policy
             )
             return outcome.user is not None
 
@@ -90,7 +90,7 @@ def test_a_waiting_attempt_is_admitted_when_the_others_succeed(settings: Setting
             time.sleep(0.5)
             with unit_of_work(factory) as session:
                 for attempt in attempts:
-                    throttle.clear_account(session, "b@example.no", attempt.id)
+                    throttle.clear_account("b@example.no", attempt.id, session=session)
 
         worker = threading.Thread(target=succeed)
         worker.start()

@@ -67,7 +67,7 @@ def outbox(session: Session) -> dict[int, OutboxMessage]:
 
 def queue_three(db: Session) -> list[int]:
     ids = [
-        notify.queue(db, to=f"p{n}@example.no", subject=f"Kvittering {n}", body="Tekst").id
+        notify.queue(session=db, to=f"p{n}@example.no", subject=f"Kvittering {n}", body="Tekst").id
         for n in range(3)
     ]
     db.commit()

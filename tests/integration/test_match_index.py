@@ -94,7 +94,10 @@ def test_a_change_in_one_server_is_seen_by_another_at_once(
     session_factory: sessionmaker[Session],
 ) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    auth = {"Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)}
+    auth = {
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), office.id, session=db)
+    }
     db.commit()
     env = _env(database_url, tmp_path / "data")
     with (
@@ -243,7 +246,7 @@ def _submit(session: Session, settings: Settings, title: str) -> None:
         contact_name="Kari Nordmann",
         contact_email="kari@example.no",
     )
-    intake.submit_input(session, Principal(), data, intake.status_links(settings))
+    intake.submit_input(Principal(), data, intake.status_links(settings), session=session)
 
 
 @pytest.mark.parametrize(
@@ -295,7 +298,7 @@ def test_pruning_keeps_the_newest_row_and_an_index_that_lost_its_row_rebuilds(
     with unit_of_work(session_factory) as session:
         newest = max(session.scalars(select(MatchChange.seq)))
         # Everything is older than a moment from now, but the newest row stays.
-        assert prune(session, before=utcnow() + timedelta(days=1)) == 1
+        assert prune(session=session, before=utcnow() + timedelta(days=1)) == 1
     with session_factory() as session:
         assert list(session.scalars(select(MatchChange.seq))) == [newest]
     portfolio.get()
@@ -303,7 +306,7 @@ def test_pruning_keeps_the_newest_row_and_an_index_that_lost_its_row_rebuilds(
     with unit_of_work(session_factory) as session:
         _submit(session, settings, "Smittesporingsverktøy for kommuner")
     with unit_of_work(session_factory) as session:
-        assert prune(session, before=utcnow() + timedelta(days=1)) == 1
+        assert prune(session=session, before=utcnow() + timedelta(days=1)) == 1
     found = portfolio.get().search("Smittesporingsverktøy kommuner", limit=1)
     assert [m.title for m in found] == ["Smittesporingsverktøy for kommuner"]
     assert portfolio.builds == 2  # the row it had applied is gone: rebuilt, nothing missed

@@ -36,7 +36,6 @@ from korona.portfolio.solution.service import create_solution
 
 def _need(session: Session, reporter: Principal, title: str, urgency: int, **extra: object):
     return create_need(
-        session,
         reporter,
         NeedCreate(
             title=title,
@@ -46,6 +45,7 @@ def _need(session: Session, reporter: Principal, title: str, urgency: int, **ext
             affected_groups=["citizens"],
             **extra,
         ),
+        session=session,
     )
 
 
@@ -59,7 +59,6 @@ def _world(session: Session):
     owner = principal_for(make_user(session, Role.NEEDS_REPORTER, organisation=nhn))
     need = _need(session, reporter, "Video for fastleger", 3)
     item = intake.submit_input(
-        session,
         Principal(),
         InputCreate(
             kind=InputKind.PROPOSAL,
@@ -71,12 +70,12 @@ def _world(session: Session):
             contact_email="per@example.no",
         ),
         intake.StatusLinks("https://testserver", TEST_SECRET),
+        session=session,
     )
     programme = service.create_programme(
-        session, office, ProgrammeCreate(name="Digital hjemmeoppfølging")
+        office, ProgrammeCreate(name="Digital hjemmeoppfølging"), session=session
     )
     measure = service.create_measure(
-        session,
         office,
         MeasureCreate(
             title="Nasjonal video for fastleger",
@@ -86,6 +85,7 @@ def _world(session: Session):
             need_ids=[need.id],
             input_id=item.id,
         ),
+        session=session,
     )
     return office, reporter, owner, need, measure
 
@@ -115,7 +115,7 @@ def test_measure_flow_reports_and_delivered_letters(db: Session) -> None:
     ]
     assert all("Nasjonal video for fastleger" in letter.subject for letter in letters)
     assert "https://k/measures/" in letters[0].body
-    overview = progress.progress_overview(db)
+    overview = progress.progress_overview(session=db)
     assert overview.by_status[MeasureStatus.DELIVERED] == 1
     assert overview.by_rag[Rag.RED] == 1
     assert overview.programmes[0].name == "Digital hjemmeoppfølging"
@@ -130,7 +130,7 @@ def test_coverage_puts_urgent_uncovered_needs_first(db: Session) -> None:
     _office, reporter, _owner, need, _measure = _world(db)
     urgent = _need(db, reporter, "Kritisk mangel på smittesporing", 4)
     calm = _need(db, reporter, "Kan vente", 1)
-    rows = progress.needs_coverage(db)
+    rows = progress.needs_coverage(session=db)
     assert rows[0].need.id == urgent.id and rows[0].urgent_uncovered
     by_id = {row.need.id: row for row in rows}
     assert by_id[need.id].covered and not by_id[need.id].urgent_uncovered
@@ -143,10 +143,10 @@ def test_review_reminders_are_sent_once_per_date(db: Session) -> None:
     need = _need(db, reporter, "Gammelt behov", 2, review_by_date=soon)
     _need(db, reporter, "Nytt behov", 2, review_by_date=soon + timedelta(days=400))
     today = soon + timedelta(days=30)
-    assert notices.remind_reviews(db, today=today, base_url="https://k") == 1
-    assert notices.remind_reviews(db, today=today, base_url="https://k") == 0
+    assert notices.remind_reviews(session=db, today=today, base_url="https://k") == 1
+    assert notices.remind_reviews(session=db, today=today, base_url="https://k") == 0
     need.review_by_date = soon + timedelta(days=20)  # a new review date earns a new reminder
-    assert notices.remind_reviews(db, today=today + timedelta(days=1), base_url="") == 1
+    assert notices.remind_reviews(session=db, today=today + timedelta(days=1), base_url="") == 1
     mail = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "r@example.no"))
     assert ["Gammelt behov" in message.subject for message in mail] == [True, True]
 
@@ -169,7 +169,7 @@ def test_pages_and_refused_owner(client: TestClient, db: Session) -> None:
         data={"status": "stopped", "reason": "", "csrf_token": csrf},
     )
     assert bad.status_code == 422 and "ds-alert" in bad.text
-    assert service.get_measure(db, measure.id).status == MeasureStatus.PLANNED
+    assert service.get_measure(measure.id, session=db).status == MeasureStatus.PLANNED
     for path in ("/measures", f"/measures/{measure.id}", "/progress", "/coverage", "/programmes"):
         assert client.get(path).status_code == 200, path
     assert client.get("/letters/measures").status_code == 200
@@ -191,7 +191,6 @@ def test_api_reports_and_solution_experience(client: TestClient, db: Session) ->
     solution = (
         db.scalar(select(Solution.id))
         or create_solution(
-            db,
             _office,
             SolutionCreate(
                 name="Nasjonal video",
@@ -200,10 +199,11 @@ def test_api_reports_and_solution_experience(client: TestClient, db: Session) ->
                 categories=["video"],
                 status=SolutionStatus.IN_OPERATION,
             ),
+            session=db,
         ).id
     )
-    owner_token = auth_service.create_api_token(db, Principal(), owner.user_id)
-    other_token = auth_service.create_api_token(db, Principal(), reporter.user_id)
+    owner_token = auth_service.create_api_token(Principal(), owner.user_id, session=db)
+    other_token = auth_service.create_api_token(Principal(), reporter.user_id, session=db)
     db.commit()
     body = {"rag": "amber", "text": "Litt forsinket", "next_milestone": "Pilot"}
     path = f"/api/v1/measures/{measure.id}/reports"

@@ -37,7 +37,8 @@ def count(session: Session, model: type) -> int:
 
 def bearer(session: Session, user_id: int) -> dict[str, str]:
     return {
-        "Authorization": "Bearer " + auth_service.create_api_token(session, Principal(), user_id)
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), user_id, session=session)
     }
 
 
@@ -57,7 +58,7 @@ def test_reporter_registers_need_in_browser_and_sees_it(client: TestClient, db: 
     assert need.sector == Sector.MUNICIPAL
     assert need.municipality_number == "4601"  # taken from the reporting municipality
     assert need.status == NeedStatus.REGISTERED
-    history = audit.history(db, "need", need.id)
+    history = audit.history("need", need.id, session=db)
     assert [entry.action for entry in history] == ["create"]
     assert history[0].actor == reporter.email
 
@@ -130,7 +131,7 @@ def test_reporter_edits_own_but_not_other_organisations_need(
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert client.get(f"/api/v1/needs/{need_id}", headers=headers_own).json()["urgency"] == 4
-    history = audit.history(db, "need", need_id)
+    history = audit.history("need", need_id, session=db)
     assert [entry.action for entry in history] == ["create", "update"]
     assert history[1].before == {"updated_at": history[1].before["updated_at"], "urgency": 3}
 
@@ -184,7 +185,7 @@ def test_office_validates_along_allowed_transitions_only(client: TestClient, db:
             f"/api/v1/needs/{need_id}/status", json={"status": status}, headers=headers
         )
         assert response.status_code == 200, response.text
-    assert [entry.action for entry in audit.history(db, "need", need_id)] == [
+    assert [entry.action for entry in audit.history("need", need_id, session=db)] == [
         "create",
         "status",
         "status",
@@ -327,4 +328,6 @@ def test_category_admin_validates_and_adds(client: TestClient, db: Session) -> N
     assert added.status_code == 303
     codes = [row["code"] for row in client.get("/api/v1/categories").json()]
     assert "vaccination" in codes and len(codes) == 10
-    assert [entry.action for entry in audit.history(db, "category", "vaccination")] == ["create"]
+    assert [entry.action for entry in audit.history("category", "vaccination", session=db)] == [
+        "create"
+    ]

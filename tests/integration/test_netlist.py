@@ -31,7 +31,6 @@ def _inputs(session: Session, count: int) -> list[Input]:
     links = intake.StatusLinks("https://testserver", TEST_SECRET)
     return [
         intake.submit_input(
-            session,
             Principal(),
             InputCreate(
                 kind=InputKind.PROPOSAL,
@@ -43,6 +42,7 @@ def _inputs(session: Session, count: int) -> list[Input]:
                 contact_email=f"per{n}@example.no",
             ),
             links,
+            session=session,
         )
         for n in range(1, count + 1)
     ]
@@ -73,7 +73,7 @@ def world(db: Session) -> dict[str, object]:
     observer = make_user(db, Role.OBSERVER, organisation=ks, email="observer@example.no")
     inputs = _inputs(db, 5)
     meeting = meetings.create_meeting(
-        db, principal_for(office), MeetingCreate(title="Møte 1", held_on=date(2026, 11, 1))
+        principal_for(office), MeetingCreate(title="Møte 1", held_on=date(2026, 11, 1)), session=db
     )
     return {
         "office": principal_for(office),
@@ -88,8 +88,8 @@ def world(db: Session) -> dict[str, object]:
 def _published_v1(db: Session, world: dict[str, object]) -> NetlistVersion:
     inputs = world["inputs"]
     v1 = _draft(db, 1, inputs[:3])  # type: ignore[index]
-    publication.approve(db, world["member"], 1, world["meeting"].id)  # type: ignore[arg-type, attr-defined]
-    publication.publish(db, world["office"], 1)  # type: ignore[arg-type]
+    publication.approve(world["member"], 1, world["meeting"].id, session=db)  # type: ignore[arg-type, attr-defined]
+    publication.publish(world["office"], 1, session=db)  # type: ignore[arg-type]
     return v1
 
 
@@ -100,17 +100,17 @@ def test_only_decision_members_approve_and_items_become_measures(
     _draft(db, 1, inputs[:3])
     meeting = world["meeting"]
     with pytest.raises(Forbidden):
-        publication.approve(db, world["observer"], 1, meeting.id)  # type: ignore[arg-type, attr-defined]
+        publication.approve(world["observer"], 1, meeting.id, session=db)  # type: ignore[arg-type, attr-defined]
     with pytest.raises(Conflict):  # a draft is not published before approval
-        publication.publish(db, world["office"], 1)  # type: ignore[arg-type]
-    version = publication.approve(db, world["member"], 1, meeting.id)  # type: ignore[arg-type, attr-defined]
+        publication.publish(world["office"], 1, session=db)  # type: ignore[arg-type]
+    version = publication.approve(world["member"], 1, meeting.id, session=db)  # type: ignore[arg-type, attr-defined]
     assert version.status == NetlistStatus.APPROVED
     assert [a.capacity for a in meeting.attendees] == [Capacity.MEMBER]  # type: ignore[attr-defined]
     assert "vedtatt" in meeting.agenda[0].decision  # type: ignore[attr-defined]
     made = db.scalars(select(Measure.input_id).order_by(Measure.input_id)).all()
     assert made == [item.id for item in inputs[:3]]
-    publication.publish(db, world["office"], 1)  # type: ignore[arg-type]
-    assert publication.latest_published(db).number == 1
+    publication.publish(world["office"], 1, session=db)  # type: ignore[arg-type]
+    assert publication.latest_published(session=db).number == 1
 
 
 def test_observer_cannot_attend_as_member(db: Session, world: dict[str, object]) -> None:
@@ -128,8 +128,10 @@ def test_diff_from_previous_published_version(db: Session, world: dict[str, obje
     _published_v1(db, world)
     inputs: list[Input] = world["inputs"]  # type: ignore[assignment]
     v2 = _draft(db, 2, [inputs[1], inputs[0], inputs[3]])
-    publication.record_reason(db, world["office"], 2, inputs[2].id, "Dekket av annen løsning")  # type: ignore[arg-type]
-    rows = {row.input_id: row for row in publication.diff_of(db, v2)}
+    publication.record_reason(
+        world["office"], 2, inputs[2].id, "Dekket av annen løsning", session=db
+    )  # type: ignore[arg-type]
+    rows = {row.input_id: row for row in publication.diff_of(v2, session=db)}
     assert rows[inputs[0].id].change == Change.MOVED
     assert (rows[inputs[0].id].old_position, rows[inputs[0].id].new_position) == (1, 2)
     assert rows[inputs[3].id].change == Change.IN
@@ -143,9 +145,9 @@ def test_changing_a_published_version_fails_via_service_api_and_sql(
     v1 = _published_v1(db, world)
     db.commit()
     with pytest.raises(Conflict):
-        publication.update_note(db, world["office"], 1, "ny merknad")  # type: ignore[arg-type]
+        publication.update_note(world["office"], 1, "ny merknad", session=db)  # type: ignore[arg-type]
     db.rollback()
-    token = auth_service.create_api_token(db, Principal(), world["office"].user_id)  # type: ignore[attr-defined]
+    token = auth_service.create_api_token(Principal(), world["office"].user_id, session=db)  # type: ignore[attr-defined]
     db.commit()
     response = client.patch(
         "/api/v1/netlist/versions/1",

@@ -90,7 +90,9 @@ def outbox(session: Session) -> list[OutboxMessage]:
 
 
 def queue(session: Session, *addresses: str, subject: str = "Hei") -> list[int]:
-    ids = [notify.queue(session, to=to, subject=subject, body="Tekst").id for to in addresses]
+    ids = [
+        notify.queue(session=session, to=to, subject=subject, body="Tekst").id for to in addresses
+    ]
     session.commit()
     return ids
 
@@ -353,7 +355,9 @@ def test_ten_simultaneous_receipts_with_workers_running_give_one_email_each(
 
     def queue_receipt(number: int) -> None:
         with unit_of_work(session_factory) as session:
-            notify.queue(session, to=f"p{number}@x.no", subject=f"Kvittering {number}", body="")
+            notify.queue(
+                session=session, to=f"p{number}@x.no", subject=f"Kvittering {number}", body=""
+            )
 
     with running_workers(mail_settings):
         run_simultaneously(10, queue_receipt)
@@ -444,7 +448,7 @@ def test_a_stale_claim_becomes_uncertain_and_the_office_can_resend_it(
     )
     with crashed.factory.begin() as session:  # a worker that claimed and then died
         claim = notify.claim_next(
-            session, now=utcnow(), worker="dead", domain=crashed.domain, exclude=()
+            session=session, now=utcnow(), worker="dead", domain=crashed.domain, exclude=()
         )
     assert claim is not None and claim.id == first
     sender = notify.sender_for(mail_settings, timeout=5)
@@ -498,7 +502,7 @@ def test_a_stale_claim_becomes_uncertain_and_the_office_can_resend_it(
     }
     assert entry.after is not None and entry.after["status"] == "queued"
     with crashed.factory.begin() as session:
-        assert not notify.record_sent(session, claim, now=utcnow())
+        assert not notify.record_sent(claim, session=session, now=utcnow())
 
     assert later.run_round().sent == 1
     assert [m["To"] for m in mailbox.received] == ["b@example.no", "a@example.no"]

@@ -43,13 +43,12 @@ def new_input(
         contact_email="per@fjordtech.example",
         **extra,  # type: ignore[arg-type]
     )
-    return intake.submit_input(session, Principal(), data, LINKS, submission)
+    return intake.submit_input(Principal(), data, LINKS, submission, session=session)
 
 
 def new_need(session: Session, title: str) -> Need:
     office = make_user(session, Role.PORTFOLIO_OFFICE)
     return create_need(
-        session,
         principal_for(office),
         NeedCreate(
             title=title,
@@ -58,13 +57,14 @@ def new_need(session: Session, title: str) -> Need:
             urgency=2,
             affected_groups=["citizens"],
         ),
+        session=session,
     )
 
 
 def office(client: TestClient, session: Session, name: str = "Kari Kontor") -> str:
     user = auth_service.create_user(
-        session,
         Principal(),
+        session=session,
         email="kontor@example.no",
         name=name,
         password="korrekt hest batteri stift",
@@ -90,7 +90,6 @@ def test_history_reads_as_sentences_with_names_in_both_languages(
     client: TestClient, db: Session
 ) -> None:
     solution = solution_service.create_solution(
-        db,
         Principal(),
         SolutionCreate(
             name="Smittestopp",
@@ -100,6 +99,7 @@ def test_history_reads_as_sentences_with_names_in_both_languages(
             status="in_operation",
             quality_assured=True,
         ),
+        session=db,
     )
     item = new_input(db, "Smittesporingsapp")
     db.commit()
@@ -243,8 +243,8 @@ def test_merge_says_which_is_kept_carries_links_and_can_be_undone(
     assert back is not None and back.status == InputStatus.RECEIVED
     assert back.duplicate_of_id is None and back.need_ids == [need.id]
     assert db.get(Input, kept.id).need_ids == []  # type: ignore[union-attr]
-    assert audit.history(db, "input", kept.id)[-1].after == {"merged": [], "need_ids": []}
-    assert audit.history(db, "input", dropped.id)[-1].after["status"] == "received"  # type: ignore[index]
+    assert audit.history("input", kept.id, session=db)[-1].after == {"merged": [], "need_ids": []}
+    assert audit.history("input", dropped.id, session=db)[-1].after["status"] == "received"  # type: ignore[index]
     page = client.get(undone.headers["location"]).text
     assert "Sammenslåingen ble angret." in page
     assert f"angret sammenslåingen med {kept.reference}" in page
@@ -274,7 +274,7 @@ def test_municipality_numbers_are_checked_against_the_2020_list(
     client: TestClient, db: Session
 ) -> None:
     reporter = make_user(db, Role.NEEDS_REPORTER)
-    token = auth_service.create_api_token(db, Principal(), reporter.id)
+    token = auth_service.create_api_token(Principal(), reporter.id, session=db)
     db.commit()
     csrf = login(client, reporter.email)
     form = {

@@ -84,15 +84,14 @@ def build_world(session: Session) -> World:
     token_id = 0
     for role in Role:
         user = make_user(session, role, organisation=organisation)
-        tokens[role] = auth_service.create_api_token(session, Principal(), user.id)
+        tokens[role] = auth_service.create_api_token(Principal(), user.id, session=session)
         # A spare token for the revoke route, so that revoking does not lock the role out.
-        auth_service.create_api_token(session, Principal(), user.id, name="spare")
-        token_id = auth_service.list_api_tokens(session, user.id)[0].id
+        auth_service.create_api_token(Principal(), user.id, session=session, name="spare")
+        token_id = auth_service.list_api_tokens(user.id, session=session)[0].id
     office = make_user(session, Role.PORTFOLIO_OFFICE, organisation=organisation)
     # The user the user-administration routes act on (deactivating it locks no role out).
     target = make_user(session, Role.OBSERVER, organisation=organisation)
     need = create_need(
-        session,
         principal_for(office),
         NeedCreate(
             title="Videokonsultasjon for fastleger",
@@ -101,9 +100,9 @@ def build_world(session: Session) -> World:
             urgency=3,
             affected_groups=["citizens"],
         ),
+        session=session,
     )
     solution = create_solution(
-        session,
         principal_for(office),
         SolutionCreate(
             name="Smittestopp",
@@ -112,10 +111,10 @@ def build_world(session: Session) -> World:
             categories=["contact_tracing"],
             status=SolutionStatus.IN_OPERATION,
         ),
+        session=session,
     )
     links = intake.StatusLinks("https://testserver", TEST_SECRET)
     item = intake.submit_input(
-        session,
         Principal(),
         InputCreate(
             kind=InputKind.IDEA,
@@ -127,6 +126,7 @@ def build_world(session: Session) -> World:
             contact_email="kari@example.no",
         ),
         links,
+        session=session,
     )
     return World(
         tokens=tokens,

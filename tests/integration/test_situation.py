@@ -80,7 +80,7 @@ def submit(
     session: Session, principal: Principal, places: Places, **changes: object
 ) -> SituationReport:
     data = SituationReportCreate.model_validate({"week": week_ago(1), **figures(**changes)})
-    return service.submit_report(session, principal, data, places=places)
+    return service.submit_report(principal, data, session=session, places=places)
 
 
 def count_reports(session: Session) -> int:
@@ -153,7 +153,7 @@ def test_one_report_per_municipality_and_week(db: Session, places: Places) -> No
         db.flush()
     # Another week and another municipality are fine.
     data = SituationReportCreate.model_validate({"week": week_ago(2), **figures()})
-    service.submit_report(db, knut, data, places=places)
+    service.submit_report(knut, data, session=db, places=places)
     submit(db, reporter(db, number=OSLO), places)
     assert count_reports(db) == 3
 
@@ -166,11 +166,11 @@ def test_correction_replaces_the_report_and_the_audit_log_keeps_history(
     correction = SituationReportCorrection.model_validate(
         figures(staff_absence_percent=9.0, home_care_load=4)
     )
-    service.correct_report(db, knut, report.id, correction)
-    service.correct_report(db, knut, report.id, correction)  # no change: no history row
+    service.correct_report(knut, report.id, correction, session=db)
+    service.correct_report(knut, report.id, correction, session=db)  # no change: no history row
     assert count_reports(db) == 1
     assert (report.staff_absence_percent, report.home_care_load) == (9.0, 4)
-    history = service.report_history(db, report.id)
+    history = service.report_history(report.id, session=db)
     assert [entry.action for entry in history] == ["create", "update"]
     assert history[0].after["staff_absence_percent"] == 6.5
     changed = {"home_care_load", "staff_absence_percent", "updated_at"}
@@ -188,7 +188,7 @@ def test_reporters_report_only_for_their_own_municipality(db: Session, places: P
     assert askoy.municipality_number == ASKOY
     with pytest.raises(Forbidden):
         service.correct_report(
-            db, knut, askoy.id, SituationReportCorrection.model_validate(figures())
+            knut, askoy.id, SituationReportCorrection.model_validate(figures()), session=db
         )
     assessor = principal_for(make_user(db, Role.ASSESSOR))
     with pytest.raises(Forbidden):
@@ -209,9 +209,9 @@ def test_import_csv_and_xlsx_then_again_changes_nothing(db: Session, places: Pla
         + f"{BERGEN};{week_ago(1)};10;2;300;5,5;2;30;Mangler smittevernutstyr\n"
         + f"0301;{week_ago(1)};40;8;2000;7;3;200;\n"
     ).encode()
-    result = imports.import_reports(db, kari, "rapporter.csv", csv_file, places=places)
+    result = imports.import_reports(kari, "rapporter.csv", csv_file, session=db, places=places)
     assert (result.rows, result.created, result.corrected, result.unchanged) == (2, 2, 0, 0)
-    again = imports.import_reports(db, kari, "rapporter.csv", csv_file, places=places)
+    again = imports.import_reports(kari, "rapporter.csv", csv_file, session=db, places=places)
     assert (again.created, again.corrected, again.unchanged) == (0, 0, 2)
 
     workbook = Workbook()
@@ -221,11 +221,11 @@ def test_import_csv_and_xlsx_then_again_changes_nothing(db: Session, places: Pla
     sheet.append([int(ASKOY), week_ago(1), 3, 1, 50, 2.5, 1, 5, "Trenger testpersonell"])
     content = io.BytesIO()
     workbook.save(content)
-    result = imports.import_reports(db, kari, "uke.xlsx", content.getvalue(), places=places)
+    result = imports.import_reports(kari, "uke.xlsx", content.getvalue(), session=db, places=places)
     assert (result.created, result.corrected) == (1, 1)
-    oslo = service.find_report(db, OSLO, week_ago(1))
+    oslo = service.find_report(OSLO, week_ago(1), session=db)
     assert oslo is not None and oslo.nursing_home_beds_free == 41
-    assert [e.action for e in service.report_history(db, oslo.id)] == ["create", "update"]
+    assert [e.action for e in service.report_history(oslo.id, session=db)] == ["create", "update"]
     assert count_reports(db) == 3
 
 
@@ -247,7 +247,7 @@ def test_a_bad_file_is_refused_precisely_and_stores_nothing(
     db: Session, places: Places, name: str, content: bytes, expected: tuple[int, str, str]
 ) -> None:
     with pytest.raises(imports.ReportImportRejected) as caught:
-        imports.import_reports(db, office(db), name, content, places=places)
+        imports.import_reports(office(db), name, content, session=db, places=places)
     first = caught.value.errors[0]
     assert (first.row, first.column, first.message) == expected
     assert count_reports(db) == 0
@@ -263,7 +263,7 @@ def test_a_bad_row_names_row_and_column_and_nothing_is_stored(db: Session, place
         + f"{BERGEN},{week_ago(1)},10,2,300,5,2,30,\n"
     ).encode()
     with pytest.raises(imports.ReportImportRejected) as caught:
-        imports.import_reports(db, knut, "uke.csv", content, places=places)
+        imports.import_reports(knut, "uke.csv", content, session=db, places=places)
     found = {(error.row, error.column) for error in caught.value.errors}
     assert found == {
         (3, "acute_beds_free"),
@@ -292,17 +292,19 @@ def need_data(**changes: object) -> NeedCreate:
 def test_a_need_registered_from_a_report_links_back(db: Session, places: Places) -> None:
     knut = reporter(db)
     report = submit(db, knut, places)
-    need = service.register_need(db, knut, report.id, need_data(municipality_number=OSLO))
+    need = service.register_need(knut, report.id, need_data(municipality_number=OSLO), session=db)
     assert need.municipality_number == BERGEN  # the report's municipality, whatever was sent
-    assert [n.id for n in service.needs_of_report(db, report.id)] == [need.id]
-    assert [r.id for r in service.reports_of_need(db, need.id)] == [report.id]
-    assert service.need_municipalities(db, need) == [BERGEN]
-    assert service.report_history(db, report.id)[-1].after == {"need_ids": [need.id]}
+    assert [n.id for n in service.needs_of_report(report.id, session=db)] == [need.id]
+    assert [r.id for r in service.reports_of_need(need.id, session=db)] == [report.id]
+    assert service.need_municipalities(need, session=db) == [BERGEN]
+    assert service.report_history(report.id, session=db)[-1].after == {"need_ids": [need.id]}
     other = reporter(db, number=OSLO)
     with pytest.raises(Forbidden):
-        service.register_need(db, other, report.id, need_data())
+        service.register_need(other, report.id, need_data(), session=db)
     # The office registers it for the municipality's own organisation.
-    by_office = service.register_need(db, office(db), report.id, need_data(title="Testutstyr"))
+    by_office = service.register_need(
+        office(db), report.id, need_data(title="Testutstyr"), session=db
+    )
     assert by_office.organisation.municipality_number == BERGEN
     assert db.scalar(select(func.count(SituationReportNeed.id))) == 2
 
@@ -311,17 +313,17 @@ def test_week_summary_lists_who_has_not_reported(db: Session, places: Places) ->
     submit(db, reporter(db), places, home_care_load=5, nursing_home_beds_free=4)
     submit(db, reporter(db, number=ASKOY), places, home_care_load=2, nursing_home_beds_free=6)
     submit(db, reporter(db, number=OSLO), places)
-    vestland = dashboard.week_summary(db, places, week=week_ago(1), county="46")
+    vestland = dashboard.week_summary(places, session=db, week=week_ago(1), county="46")
     assert [r.municipality_number for r in vestland.reports] == [ASKOY, BERGEN]  # by name
     assert vestland.expected == len(places.in_county("46"))
     assert len(vestland.missing) == vestland.expected - 2
     assert (BERGEN, "Bergen") not in vestland.missing
     assert vestland.total("nursing_home_beds_free") == 10
     assert vestland.strained_home_care == 1
-    assert dashboard.reported_weeks(db) == [week_ago(1)]
-    series = dashboard.weekly_series(db)
+    assert dashboard.reported_weeks(session=db) == [week_ago(1)]
+    series = dashboard.weekly_series(session=db)
     assert [(p.week, p.reported) for p in series] == [(week_ago(1), 3)]
-    assert dashboard.weekly_series(db, county="46")[0].nursing_home_beds_free == 10
+    assert dashboard.weekly_series(session=db, county="46")[0].nursing_home_beds_free == 10
 
 
 # -- pages and API ------------------------------------------------------------------------------
@@ -334,7 +336,7 @@ def form_data(csrf: str, **changes: str) -> dict[str, str]:
 
 def bearer(session: Session, principal: Principal) -> dict[str, str]:
     assert principal.user_id is not None
-    token = auth_service.create_api_token(session, Principal(), principal.user_id)
+    token = auth_service.create_api_token(Principal(), principal.user_id, session=session)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -498,7 +500,7 @@ def test_dashboards_show_table_map_chart_and_missing(
     knut = reporter(db)
     submit(db, knut, places, home_care_load=5)
     data = SituationReportCreate.model_validate({"week": week_ago(2), **figures()})
-    service.submit_report(db, knut, data, places=places)
+    service.submit_report(knut, data, session=db, places=places)
     submit(db, reporter(db, number=OSLO), places)
     observer = make_user(db, Role.OBSERVER)
     db.commit()

@@ -27,7 +27,7 @@ FORM = {
 
 
 def bearer(session: Session, user_id: int) -> dict[str, str]:
-    token = auth_service.create_api_token(session, Principal(), user_id)
+    token = auth_service.create_api_token(Principal(), user_id, session=session)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -42,7 +42,7 @@ def test_office_adds_solution_in_browser_and_public_sees_it(
     solution = db.scalars(select(Solution)).one()
     assert solution.categories == ["video"]
     assert solution.quality_assured is True
-    assert [e.action for e in audit.history(db, "solution", solution.id)] == ["create"]
+    assert [e.action for e in audit.history("solution", solution.id, session=db)] == ["create"]
 
     client.cookies.clear()  # the catalogue is public
     listing = client.get("/solutions?category=video")
@@ -87,7 +87,7 @@ def test_office_edits_solution_and_history_records_the_change(
     assert solution is not None
     assert solution.status == SolutionStatus.PILOT
     assert solution.categories == ["video", "triage"]
-    update = audit.history(db, "solution", solution_id)[-1]
+    update = audit.history("solution", solution_id, session=db)[-1]
     assert update.action == "update"
     assert update.after == {
         "categories": ["video", "triage"],
@@ -129,8 +129,8 @@ def test_api_create_list_update_and_refuse(client: TestClient, db: Session) -> N
 
 
 def test_demo_loads_the_catalogue_once(db: Session) -> None:
-    first = load_demo(db, password="demo-password-123")
-    second = load_demo(db, password="demo-password-123")
+    first = load_demo(session=db, password="demo-password-123")
+    second = load_demo(session=db, password="demo-password-123")
     assert first.solutions_added == 22
     assert second.solutions_added == 0
     owners = set(db.scalars(select(Solution.owner)))

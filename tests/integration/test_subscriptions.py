@@ -29,7 +29,7 @@ def followed(db: Session, user_id: int) -> set[tuple[str, SubscriptionKind, bool
     db.expire_all()
     user = db.get(User, user_id)
     assert user is not None
-    return {(f.location_code, f.kind, f.automatic) for f in service.followed(db, user)}
+    return {(f.location_code, f.kind, f.automatic) for f in service.followed(user, session=db)}
 
 
 def test_a_doctor_follows_their_municipality_and_adds_a_county(

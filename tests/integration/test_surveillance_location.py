@@ -47,8 +47,8 @@ def web(app: object, client: TestClient, reader: SurveillanceReader) -> TestClie
 def user(db: Session, *roles: Role, municipality: str | None = None) -> str:
     """Create a user and return the e-mail address to log in with."""
     created = auth_service.create_user(
-        db,
         Principal(),
+        session=db,
         email=f"{'-'.join(r.value for r in roles)}-{municipality}@example.no",
         name="Test Person",
         password=PASSWORD,

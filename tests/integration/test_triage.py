@@ -41,12 +41,11 @@ def new_input(session: Session, title: str, description: str, **extra: object) -
         contact_email="per@fjordtech.example",
         **extra,  # type: ignore[arg-type]
     )
-    return intake.submit_input(session, Principal(), data, LINKS)
+    return intake.submit_input(Principal(), data, LINKS, session=session)
 
 
 def add_solution(session: Session) -> int:
     return solution_service.create_solution(
-        session,
         Principal(),
         SolutionCreate(
             name="Smittestopp",
@@ -57,6 +56,7 @@ def add_solution(session: Session) -> int:
             quality_assured=True,
             url="https://www.fhi.no/smittestopp",
         ),
+        session=session,
     ).id
 
 
@@ -68,7 +68,7 @@ def office_client(client: TestClient, session: Session) -> str:
 
 def messages(session: Session, item_id: int) -> list[InputMessage]:
     session.expire_all()
-    return list(intake.messages(session, item_id))
+    return list(intake.messages(item_id, session=session))
 
 
 def test_covered_by_existing_solution_sends_the_feedback_letter(
@@ -102,7 +102,7 @@ def test_covered_by_existing_solution_sends_the_feedback_letter(
     assert "Smittestopp gjør dette nasjonalt." in letter.body
     actions = [
         (e.action, e.after.get("status") if e.after else None)
-        for e in audit.history(db, "input", item.id)
+        for e in audit.history("input", item.id, session=db)
     ]
     assert actions == [("create", "received"), ("status", "covered")]
 
@@ -139,9 +139,9 @@ def test_duplicate_merge_keeps_both_histories_and_tells_the_submitter(
     assert dropped.reference in page.text and earlier.reference in page.text
     letter = messages(db, dropped.id)[-1]
     assert letter.letter == LetterKind.DUPLICATE and kept.reference in letter.subject
-    kept_history = audit.history(db, "input", kept.id)
+    kept_history = audit.history("input", kept.id, session=db)
     assert kept_history[-1].after == {"merged": [dropped.reference, earlier.reference]}
-    assert audit.history(db, "input", dropped.id)[-1].action == "status"
+    assert audit.history("input", dropped.id, session=db)[-1].action == "status"
     itself = client.post(
         f"/triage/{kept.id}",
         data={"action": "duplicate", "duplicate_of": kept.reference, "csrf_token": csrf},
@@ -157,7 +157,6 @@ def test_link_needs_working_group_decline_and_refused_moves(
     from korona.auth.permissions import principal_for
 
     need = create_need(
-        db,
         principal_for(office),
         NeedCreate(
             title="Smittesporing i kommunene",
@@ -166,9 +165,10 @@ def test_link_needs_working_group_decline_and_refused_moves(
             urgency=3,
             affected_groups=["citizens"],
         ),
+        session=db,
     )
     item = new_input(db, "Sporingsverktøy", "Et verktøy for smittesporing i kommunene.")
-    group = create_group(db, principal_for(office), GroupIn(name="Smittesporing"))
+    group = create_group(principal_for(office), GroupIn(name="Smittesporing"), session=db)
     db.commit()
     csrf = office_client(client, db)
     no_group = client.post(
@@ -207,7 +207,7 @@ def test_link_needs_working_group_decline_and_refused_moves(
         LetterKind.IN_ASSESSMENT,
         LetterKind.DECLINED,
     ]
-    assert [e.action for e in audit.history(db, "input", item.id)] == [
+    assert [e.action for e in audit.history("input", item.id, session=db)] == [
         "create",
         "update",
         "status",
@@ -239,10 +239,10 @@ def import_inputs(session: Session, count: int) -> None:
         for n in range(count)
     ]
     report = importer.import_rows(
-        session,
         Principal(email="import"),
         importer.ImportEntity.INPUTS,
         rows,
+        session=session,
         links=LINKS,
         send_receipts=False,
     )
@@ -340,7 +340,7 @@ def test_edited_letter_template_is_used_and_unknown_fields_are_refused(
     letter = messages(db, item.id)[-1]
     assert letter.subject == f"Svar på {item.reference}"
     assert letter.body == "Hei Per! Vi går ikke videre fordi: for dyrt"
-    assert audit.history(db, "letter_template", 0) == []  # ids are real rows, not 0
+    assert audit.history("letter_template", 0, session=db) == []  # ids are real rows, not 0
     assert (
         db.scalar(
             select(func.count())
@@ -376,7 +376,7 @@ def test_dashboard_shows_feedback_times_and_chart(client: TestClient, db: Sessio
     import_inputs(db, 40)  # five hours apart: weeks 12 and 13 of 2020
     first = db.scalars(select(Input).order_by(Input.id)).first()
     assert first is not None
-    workflow.decline(db, Principal(), first.id, "Ikke nå", LINKS)
+    workflow.decline(Principal(), first.id, "Ikke nå", LINKS, session=db)
     first.first_feedback_at = first.received_at + timedelta(hours=6)
     db.commit()
     office_client(client, db)
@@ -404,12 +404,14 @@ def test_triage_over_the_api(client: TestClient, db: Session) -> None:
     second = new_input(db, "Sporingsapp", "Mobilapp for smittesporing i kommunen.")
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     observer = make_user(db, Role.OBSERVER)
-    group = create_group(db, Principal(), GroupIn(name="Smittesporing"))
+    group = create_group(Principal(), GroupIn(name="Smittesporing"), session=db)
     office_auth = {
-        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), office.id)
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), office.id, session=db)
     }
     observer_auth = {
-        "Authorization": "Bearer " + auth_service.create_api_token(db, Principal(), observer.id)
+        "Authorization": "Bearer "
+        + auth_service.create_api_token(Principal(), observer.id, session=db)
     }
     db.commit()
     body = {

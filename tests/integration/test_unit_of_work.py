@@ -47,7 +47,7 @@ def test_thirty_concurrent_requests_on_a_pool_of_two_all_finish(
     settings: Settings, db: Session
 ) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(db, Principal(), office.id)
+    token = auth_service.create_api_token(Principal(), office.id, session=db)
     db.commit()
     small = settings.model_copy(
         update={"database_pool_size": 2, "database_max_overflow": 0, "database_pool_timeout": 5}
@@ -69,7 +69,7 @@ def test_thirty_concurrent_requests_on_a_pool_of_two_all_finish(
 
 def test_an_api_token_is_stamped_at_most_once_a_minute(db: Session, client: object) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(db, Principal(), office.id)
+    token = auth_service.create_api_token(Principal(), office.id, session=db)
     db.commit()
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -96,8 +96,8 @@ def test_after_commit_actions_wait_for_the_outer_commit(
     with unit_of_work(session_factory) as session:
         session.execute(text("SELECT 1"))
         with session.begin_nested():
-            on_commit(session, lambda: done.append("kept"))
-            on_rollback(session, lambda: done.append("never"))
+            on_commit(lambda: done.append("kept"), session=session)
+            on_rollback(lambda: done.append("never"), session=session)
         assert done == []  # releasing a savepoint is not a commit
     assert done == ["kept"]
 
@@ -107,11 +107,11 @@ def test_a_rolled_back_savepoint_undoes_only_its_own_actions(
 ) -> None:
     done: list[str] = []
     with unit_of_work(session_factory) as session:
-        on_commit(session, lambda: done.append("outer committed"))
+        on_commit(lambda: done.append("outer committed"), session=session)
         try:
             with session.begin_nested():
-                on_commit(session, lambda: done.append("inner committed"))
-                on_rollback(session, lambda: done.append("inner undone"))
+                on_commit(lambda: done.append("inner committed"), session=session)
+                on_rollback(lambda: done.append("inner undone"), session=session)
                 raise ValueError
         except ValueError:
             pass
@@ -125,8 +125,8 @@ def test_a_failed_unit_of_work_runs_its_rollback_actions(
     done: list[str] = []
     try:
         with unit_of_work(session_factory) as session:
-            on_commit(session, lambda: done.append("committed"))
-            on_rollback(session, lambda: done.append("undone"))
+            on_commit(lambda: done.append("committed"), session=session)
+            on_rollback(lambda: done.append("undone"), session=session)
             raise RuntimeError("the use case failed")
     except RuntimeError:
         pass

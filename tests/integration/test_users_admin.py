@@ -56,7 +56,7 @@ def test_office_invites_user_who_sets_password_and_logs_in(client: TestClient, d
         client, csrf, organisation_id=str(organisation.id), roles=["assessor", "observer"]
     )
     assert response.status_code == 303, response.text
-    user = auth_service.get_user_by_email(db, "ny.bruker@example.no")
+    user = auth_service.get_user_by_email("ny.bruker@example.no", session=db)
     assert user is not None and user.password_hash is None
     assert user.roles == {Role.ASSESSOR, Role.OBSERVER}
     assert user.organisation_id == organisation.id
@@ -97,7 +97,7 @@ def test_invite_form_shows_every_error_at_once_and_writes_nothing(
     assert response.status_code == 422
     for message in ("Feltet må fylles ut", "Velg minst 1", "Har feil format"):
         assert message in response.text
-    assert auth_service.get_user_by_email(db, "ny.bruker@example.no") is None
+    assert auth_service.get_user_by_email("ny.bruker@example.no", session=db) is None
     assert db.scalars(select(OutboxMessage)).all() == []
     assert invite(client, csrf, email=office.email).status_code == 409
 
@@ -107,7 +107,7 @@ def test_deactivate_ends_sessions_and_tokens_and_reactivate_restores_login(
 ) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     user = make_user(db, Role.NEEDS_REPORTER)
-    token = auth_service.create_api_token(db, principal_for(user), user.id)
+    token = auth_service.create_api_token(principal_for(user), user.id, session=db)
     db.commit()
     user_client = TestClient(client.app, base_url="https://testserver")
     login(user_client, user.email)
@@ -194,23 +194,25 @@ def test_observer_sees_the_list_but_cannot_manage(client: TestClient, db: Sessio
 def test_links_expire_and_die_with_deactivation(db: Session) -> None:
     office = principal_for(make_user(db, Role.PORTFOLIO_OFFICE))
     user = admin.invite_user(
-        db,
         office,
         admin.UserChange(name="Kari", roles=frozenset({Role.OBSERVER})),
+        session=db,
         email="kari@example.no",
         base_url="https://korona.example",
     )
     link = db.scalars(select(PasswordLink).where(PasswordLink.user_id == user.id)).one()
     token = outbox_link(db, user.email).rsplit("/", 1)[1]
-    assert admin.open_password_link(db, token).id == link.id
+    assert admin.open_password_link(token, session=db).id == link.id
     link.expires_at = link.created_at - timedelta(seconds=1)
     with pytest.raises(NotFound):
-        admin.open_password_link(db, token)
-    admin.send_password_link(db, office, user, admin.LinkPurpose.RESET, base_url="https://k")
+        admin.open_password_link(token, session=db)
+    admin.send_password_link(
+        office, user, admin.LinkPurpose.RESET, session=db, base_url="https://k"
+    )
     fresh = outbox_link(db, user.email).rsplit("/", 1)[1]
     admin.deactivate_user(db, office, user.id)
     with pytest.raises(NotFound):
-        admin.use_password_link(db, fresh, NEW_PASSWORD)
+        admin.use_password_link(fresh, NEW_PASSWORD, session=db)
     with pytest.raises(Conflict):
         admin.send_password_reset(db, office, user.id, base_url="https://k")
 
@@ -219,4 +221,4 @@ def test_municipal_doctor_needs_a_municipality(db: Session) -> None:
     office = principal_for(make_user(db, Role.PORTFOLIO_OFFICE))
     change = admin.UserChange(name="Lege", roles=frozenset({Role.MUNICIPAL_DOCTOR}))
     with pytest.raises(InvalidInput):
-        admin.invite_user(db, office, change, email="lege@example.no", base_url="https://k")
+        admin.invite_user(office, change, session=db, email="lege@example.no", base_url="https://k")

@@ -130,7 +130,7 @@ def test_a_week_of_reports_goes_out_once_with_pdf_and_a_working_unsubscribe_link
     assert page.status_code == 200 and "Vil du stoppe denne e-posten" in page.text
     db.expire_all()
     assert SubscriptionKind.WEEKLY_REPORT in {
-        f.kind for f in service.followed(db, db.get(User, bergen.id))
+        f.kind for f in service.followed(db.get(User, bergen.id), session=db)
     }
     # The mail provider's one-click POST (RFC 8058): the header's URL, its body, no cookies.
     client.cookies.clear()
@@ -141,7 +141,7 @@ def test_a_week_of_reports_goes_out_once_with_pdf_and_a_working_unsubscribe_link
     )
     assert answer.status_code == 200 and "Ferdig" in answer.text
     db.expire_all()
-    kinds = {f.kind for f in service.followed(db, db.get(User, bergen.id))}
+    kinds = {f.kind for f in service.followed(db.get(User, bergen.id), session=db)}
     assert kinds == {SubscriptionKind.ALERTS}  # the weekly report stopped, alerts kept
 
     again = cli(settings, monkeypatch, port, "surveillance", "send-reports", "--week", WEEK)
@@ -204,11 +204,11 @@ def test_alerts_list_new_high_signals_once_most_unusual_first(
     oslo = doctor(db, "0301", "lege.oslo@example.no")
     team = make_user(db, Role.OBSERVER, email="utbrudd.vestland@example.no")
     service.follow(
-        db,
         service.Principal(user_id=team.id),
         team.id,
         "county46",
         [SubscriptionKind.ALERTS],
+        session=db,
         known={"county46"},
     )
     db.commit()

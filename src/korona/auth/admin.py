@@ -80,7 +80,7 @@ def password_link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/password/{token}"
 
 
-def _organisation(session: Session, organisation_id: int | None) -> Organisation | None:
+def _organisation(organisation_id: int | None, *, session: Session) -> Organisation | None:
     if organisation_id is None:
         return None
     organisation = session.get(Organisation, organisation_id)
@@ -101,7 +101,7 @@ def _check_municipality(value: str | None) -> str | None:
     return value
 
 
-def get_user(session: Session, user_id: int) -> User:
+def get_user(user_id: int, *, session: Session) -> User:
     """Return a user or raise NotFound."""
     user = session.get(User, user_id)
     if user is None:
@@ -110,29 +110,29 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def invite_user(
-    session: Session, actor: Principal, change: UserChange, *, email: str, base_url: str
+    actor: Principal, change: UserChange, *, session: Session, email: str, base_url: str
 ) -> User:
     """Create a user without a password and e-mail them a link to choose one."""
     user = auth_service.create_user(
-        session,
         actor,
+        session=session,
         email=email,
         name=change.name,
         password=None,
         roles=change.roles,
-        organisation=_organisation(session, change.organisation_id),
+        organisation=_organisation(change.organisation_id, session=session),
         municipality_number=_check_municipality(change.municipality_number),
     )
-    send_password_link(session, actor, user, LinkPurpose.INVITATION, base_url=base_url)
+    send_password_link(actor, user, LinkPurpose.INVITATION, session=session, base_url=base_url)
     return user
 
 
-def update_user(session: Session, actor: Principal, user_id: int, change: UserChange) -> User:
+def update_user(actor: Principal, user_id: int, change: UserChange, *, session: Session) -> User:
     """Change a user's name, roles, organisation and municipality number."""
-    user = get_user(session, user_id)
+    user = get_user(user_id, session=session)
     if not change.roles:
         raise InvalidInput(N_("A user needs at least one role"), field="roles")
-    organisation = _organisation(session, change.organisation_id)
+    organisation = _organisation(change.organisation_id, session=session)
     municipality = _check_municipality(change.municipality_number)
     if municipality is None and organisation is not None:
         municipality = organisation.municipality_number
@@ -157,7 +157,7 @@ def update_user(session: Session, actor: Principal, user_id: int, change: UserCh
     after = _summary(user)
     if before != after:
         audit.record(
-            session, actor, AuditAction.UPDATE, "user", user.id, before=before, after=after
+            actor, AuditAction.UPDATE, "user", user.id, session=session, before=before, after=after
         )
     return user
 
@@ -173,26 +173,26 @@ def _summary(user: User) -> dict[str, object]:
 
 def deactivate_user(session: Session, actor: Principal, user_id: int) -> User:
     """Deactivate a user: their sessions, API tokens and set-password links end at once."""
-    user = get_user(session, user_id)
+    user = get_user(user_id, session=session)
     if user.id == actor.user_id:
         raise Conflict(N_("You cannot deactivate yourself"))
     if not user.is_active:
         return user
     now = utcnow()
     user.is_active = False
-    auth_service.revoke_all_sessions(session, user)
+    auth_service.revoke_all_sessions(user, session=session)
     tokens = session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     ).rowcount  # type: ignore[attr-defined]
-    _spend_links(session, user, now)
+    _spend_links(user, now, session=session)
     audit.record(
-        session,
         actor,
         AuditAction.UPDATE,
         "user",
         user.id,
+        session=session,
         before={"is_active": True},
         after={"is_active": False, "api_tokens_revoked": tokens},
     )
@@ -201,16 +201,16 @@ def deactivate_user(session: Session, actor: Principal, user_id: int) -> User:
 
 def reactivate_user(session: Session, actor: Principal, user_id: int) -> User:
     """Let a deactivated user log in again (their old sessions and tokens stay ended)."""
-    user = get_user(session, user_id)
+    user = get_user(user_id, session=session)
     if user.is_active:
         return user
     user.is_active = True
     audit.record(
-        session,
         actor,
         AuditAction.UPDATE,
         "user",
         user.id,
+        session=session,
         before={"is_active": False},
         after={"is_active": True},
     )
@@ -218,13 +218,13 @@ def reactivate_user(session: Session, actor: Principal, user_id: int) -> User:
 
 
 def send_password_link(
-    session: Session, actor: Principal, user: User, purpose: LinkPurpose, *, base_url: str
+    actor: Principal, user: User, purpose: LinkPurpose, *, session: Session, base_url: str
 ) -> datetime:
     """Queue an e-mail with a fresh set-password link (earlier ones stop); return its expiry."""
     if not user.is_active:
         raise Conflict(N_("The user is deactivated; reactivate the user first"))
     now = utcnow()
-    _spend_links(session, user, now)
+    _spend_links(user, now, session=session)
     token = new_token()
     link = PasswordLink(
         token_hash=token_hash(token),
@@ -239,7 +239,7 @@ def send_password_link(
     subject, body = _MAIL[(purpose, language)]
     expires = link.expires_at.astimezone(_OSLO).strftime("%d.%m.%Y %H:%M")
     notify.queue(
-        session,
+        session=session,
         to=user.email,
         subject=subject,
         body=body.format(
@@ -250,11 +250,11 @@ def send_password_link(
         ),
     )
     audit.record(
-        session,
         actor,
         AuditAction.CREATE,
         "password_link",
         link.id,
+        session=session,
         after={
             "user_id": user.id,
             "purpose": purpose.value,
@@ -268,11 +268,11 @@ def send_password_reset(
     session: Session, actor: Principal, user_id: int, *, base_url: str
 ) -> datetime:
     """E-mail a user a link to choose a new password; return when it expires."""
-    user = get_user(session, user_id)
-    return send_password_link(session, actor, user, LinkPurpose.RESET, base_url=base_url)
+    user = get_user(user_id, session=session)
+    return send_password_link(actor, user, LinkPurpose.RESET, session=session, base_url=base_url)
 
 
-def _spend_links(session: Session, user: User, now: datetime) -> None:
+def _spend_links(user: User, now: datetime, *, session: Session) -> None:
     session.execute(
         update(PasswordLink)
         .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
@@ -280,7 +280,7 @@ def _spend_links(session: Session, user: User, now: datetime) -> None:
     )
 
 
-def open_password_link(session: Session, token: str) -> PasswordLink:
+def open_password_link(token: str, *, session: Session) -> PasswordLink:
     """Return the live link of a token, or raise NotFound (unknown, used, expired, deactivated)."""
     link = session.scalar(select(PasswordLink).where(PasswordLink.token_hash == token_hash(token)))
     if (
@@ -295,20 +295,20 @@ def open_password_link(session: Session, token: str) -> PasswordLink:
     return link
 
 
-def use_password_link(session: Session, token: str, password: str) -> User:
+def use_password_link(token: str, password: str, *, session: Session) -> User:
     """Set the password through a link (which is spent), ending the user's other sessions."""
-    link = open_password_link(session, token)
+    link = open_password_link(token, session=session)
     user = link.user
     auth_service.check_password_strength(password, user_inputs=(user.email, user.name))
     user.password_hash = hash_password(password)
-    auth_service.revoke_all_sessions(session, user)
-    _spend_links(session, user, utcnow())
+    auth_service.revoke_all_sessions(user, session=session)
+    _spend_links(user, utcnow(), session=session)
     audit.record(
-        session,
         principal_for(user),
         AuditAction.PASSWORD,
         "user",
         user.id,
+        session=session,
         after={"via": link.purpose},
     )
     return user
@@ -322,6 +322,9 @@ class UserRow:
     invited: bool
 
 
-def list_user_rows(session: Session) -> Sequence[UserRow]:
+def list_user_rows(*, session: Session) -> Sequence[UserRow]:
     """Return every user with whether they still have to choose a password."""
-    return [UserRow(user, user.password_hash is None) for user in auth_service.list_users(session)]
+    return [
+        UserRow(user, user.password_hash is None)
+        for user in auth_service.list_users(session=session)
+    ]

@@ -23,7 +23,7 @@ MunicipalityNumber = Annotated[
 ]
 
 
-def _organisation(session: Session, name: str | None) -> Organisation | None:
+def _organisation(name: str | None, *, session: Session) -> Organisation | None:
     if name is None:
         return None
     org = session.scalar(select(Organisation).where(Organisation.name == name))
@@ -56,10 +56,10 @@ def user_add(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction() as session:
-        org = _organisation(session, organisation)
+        org = _organisation(organisation, session=session)
         user = auth_service.create_user(
-            session,
             CLI,
+            session=session,
             email=email,
             name=name,
             password=password,
@@ -77,12 +77,14 @@ def user_token(
 ) -> None:
     """Print a new API token for the user (shown once; only its hash is stored)."""
     with transaction() as session:
-        token = auth_service.create_api_token(session, CLI, _user_id(session, email), name=name)
+        token = auth_service.create_api_token(
+            CLI, _user_id(email, session=session), session=session, name=name
+        )
     typer.echo(token)
 
 
-def _user_id(session: Session, email: str) -> int:
-    user = auth_service.get_user_by_email(session, email)
+def _user_id(email: str, *, session: Session) -> int:
+    user = auth_service.get_user_by_email(email, session=session)
     if user is None:
         fail(f"No user with e-mail {email}")
     return user.id
@@ -98,14 +100,16 @@ def user_invite(
 ) -> None:
     """Create a user without a password and queue an invitation with a set-password link."""
     with transaction() as session:
-        org = _organisation(session, organisation)
+        org = _organisation(organisation, session=session)
         change = admin.UserChange(
             name=name,
             roles=frozenset(role),
             organisation_id=org.id if org is not None else None,
             municipality_number=municipality,
         )
-        user = admin.invite_user(session, CLI, change, email=email, base_url=settings().base_url)
+        user = admin.invite_user(
+            CLI, change, session=session, email=email, base_url=settings().base_url
+        )
         console.print(f"[green]Invited[/] {user.email}: the invitation is in the outbox")
 
 
@@ -113,7 +117,7 @@ def user_invite(
 def user_deactivate(email: str) -> None:
     """Deactivate a user: their sessions, API tokens and set-password links end at once."""
     with transaction() as session:
-        admin.deactivate_user(session, CLI, _user_id(session, email))
+        admin.deactivate_user(session, CLI, _user_id(email, session=session))
     console.print(f"[green]Deactivated[/] {email}")
 
 
@@ -121,7 +125,7 @@ def user_deactivate(email: str) -> None:
 def user_reactivate(email: str) -> None:
     """Let a deactivated user log in again."""
     with transaction() as session:
-        admin.reactivate_user(session, CLI, _user_id(session, email))
+        admin.reactivate_user(session, CLI, _user_id(email, session=session))
     console.print(f"[green]Reactivated[/] {email}")
 
 
@@ -130,7 +134,7 @@ def user_reset_password(email: str) -> None:
     """Queue an e-mail with a new set-password link (earlier links stop working)."""
     with transaction() as session:
         expires = admin.send_password_reset(
-            session, CLI, _user_id(session, email), base_url=settings().base_url
+            session, CLI, _user_id(email, session=session), base_url=settings().base_url
         )
     until = f"{expires:%Y-%m-%d %H:%M} UTC"
     console.print(f"[green]Queued[/] a set-password link for {email}, valid until {until}")

@@ -78,8 +78,8 @@ def _personal_words(user_inputs: Iterable[str]) -> list[str]:
 
 
 def get_or_create_organisation(
-    session: Session,
     *,
+    session: Session,
     name: str,
     kind: OrganisationKind,
     sector: Sector,
@@ -108,30 +108,30 @@ def get_or_create_organisation(
     session.add(organisation)
     session.flush()
     audit.record(
-        session,
         SYSTEM,
         AuditAction.CREATE,
         "organisation",
         organisation.id,
+        session=session,
         after=audit.snapshot(organisation),
     )
     return organisation
 
 
-def list_organisations(session: Session) -> Sequence[Organisation]:
+def list_organisations(*, session: Session) -> Sequence[Organisation]:
     """Return all organisations by name."""
     return session.scalars(select(Organisation).order_by(Organisation.name)).all()
 
 
-def get_user_by_email(session: Session, email: str) -> User | None:
+def get_user_by_email(email: str, *, session: Session) -> User | None:
     """Return the user with this e-mail address, if any."""
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
 def create_user(
-    session: Session,
     actor: Principal,
     *,
+    session: Session,
     email: str,
     name: str,
     password: str | None,
@@ -141,7 +141,7 @@ def create_user(
 ) -> User:
     """Create a user with roles; refuse duplicates, weak passwords, doctors without municipality."""
     address = normalise_email(email)
-    if get_user_by_email(session, address) is not None:
+    if get_user_by_email(address, session=session) is not None:
         raise Conflict(
             N_("A user with e-mail {email} already exists"), field="email", email=address
         )
@@ -167,37 +167,37 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session,
         actor,
         AuditAction.CREATE,
         "user",
         user.id,
+        session=session,
         after=audit.snapshot(user, exclude={"password_hash"}) | {"roles": sorted(role_set)},
     )
     return user
 
 
-def set_password(session: Session, actor: Principal, user: User, password: str) -> None:
+def set_password(actor: Principal, user: User, password: str, *, session: Session) -> None:
     """Set a new password and revoke every session and token of the user's sessions."""
     check_password_strength(password, user_inputs=(user.email, user.name))
     user.password_hash = hash_password(password)
-    revoke_all_sessions(session, user)
-    audit.record(session, actor, AuditAction.PASSWORD, "user", user.id)
+    revoke_all_sessions(user, session=session)
+    audit.record(actor, AuditAction.PASSWORD, "user", user.id, session=session)
 
 
-def change_password(session: Session, principal: Principal, *, current: str, new: str) -> None:
+def change_password(principal: Principal, *, session: Session, current: str, new: str) -> None:
     """Change the caller's own password after checking the current one."""
     user = session.get(User, principal.user_id) if principal.user_id is not None else None
     if user is None:
         raise InvalidInput(N_("You must be logged in"))
     if not verify_password(user.password_hash, current):
         raise InvalidInput(N_("The current password is wrong"), field="current_password")
-    set_password(session, principal, user, new)
+    set_password(principal, user, new, session=session)
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
+def authenticate(email: str, password: str, *, session: Session) -> User | None:
     """Return the active user with these credentials, or None (same work either way)."""
-    user = get_user_by_email(session, email)
+    user = get_user_by_email(email, session=session)
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         return None
@@ -213,10 +213,10 @@ class LoginOutcome:
 
 
 def log_in(
-    session: Session,
     email: str,
     password: str,
     *,
+    session: Session,
     address: str,
     policy: throttle.ThrottlePolicy = throttle.POLICY,
 ) -> LoginOutcome:
@@ -230,15 +230,15 @@ def log_in(
     attempt = throttle.begin_attempt(session.get_bind(), key, address[:64], policy=policy)  # type: ignore[arg-type]
     if attempt.refused:
         return LoginOutcome(None, throttled=attempt)
-    user = authenticate(session, email, password)
+    user = authenticate(email, password, session=session)
     if user is None:
         throttle.settle(session.get_bind(), attempt.id)  # type: ignore[arg-type]
     else:
-        throttle.clear_account(session, key, attempt.id)
+        throttle.clear_account(key, attempt.id, session=session)
     return LoginOutcome(user)
 
 
-def start_session(session: Session, user: User, *, hours: int) -> str:
+def start_session(user: User, *, session: Session, hours: int) -> str:
     """Create a login session and return its cookie token (stored only as a hash)."""
     token = new_token()
     session.add(
@@ -248,11 +248,11 @@ def start_session(session: Session, user: User, *, hours: int) -> str:
             expires_at=utcnow() + timedelta(hours=hours),
         )
     )
-    audit.record(session, principal_for(user), AuditAction.LOGIN, "user", user.id)
+    audit.record(principal_for(user), AuditAction.LOGIN, "user", user.id, session=session)
     return token
 
 
-def resolve_session(session: Session, token: str) -> User | None:
+def resolve_session(token: str, *, session: Session) -> User | None:
     """Return the user of a live, unrevoked session token."""
     row = session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
@@ -260,7 +260,7 @@ def resolve_session(session: Session, token: str) -> User | None:
     return row.user if row.user.is_active else None
 
 
-def end_session(session: Session, principal: Principal, token: str) -> None:
+def end_session(principal: Principal, token: str, *, session: Session) -> None:
     """Revoke one login session (logout)."""
     session.execute(
         update(LoginSession)
@@ -268,10 +268,10 @@ def end_session(session: Session, principal: Principal, token: str) -> None:
         .values(revoked_at=utcnow())
     )
     if principal.user_id is not None:
-        audit.record(session, principal, AuditAction.LOGOUT, "user", principal.user_id)
+        audit.record(principal, AuditAction.LOGOUT, "user", principal.user_id, session=session)
 
 
-def revoke_all_sessions(session: Session, user: User) -> None:
+def revoke_all_sessions(user: User, *, session: Session) -> None:
     """Revoke every open login session of a user."""
     session.execute(
         update(LoginSession)
@@ -280,18 +280,18 @@ def revoke_all_sessions(session: Session, user: User) -> None:
     )
 
 
-def create_api_token(session: Session, actor: Principal, user_id: int, *, name: str = "cli") -> str:
+def create_api_token(actor: Principal, user_id: int, *, session: Session, name: str = "cli") -> str:
     """Create an API bearer token for the user and return it; only its hash is kept."""
     token = "kor_" + new_token()
     row = ApiToken(token_hash=token_hash(token), prefix=token[:12], user_id=user_id, name=name)
     session.add(row)
     session.flush()
     audit.record(
-        session,
         actor,
         AuditAction.TOKEN,
         "api_token",
         row.id,
+        session=session,
         after={"user_id": user_id, "name": name, "prefix": row.prefix},
     )
     return token
@@ -301,7 +301,7 @@ def create_api_token(session: Session, actor: Principal, user_id: int, *, name: 
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
-def resolve_api_token(session: Session, token: str) -> User | None:
+def resolve_api_token(token: str, *, session: Session) -> User | None:
     """Return the user of a live API token and stamp its last use (at most once a minute)."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None or not row.user.is_active:
@@ -313,14 +313,14 @@ def resolve_api_token(session: Session, token: str) -> User | None:
     return row.user
 
 
-def list_api_tokens(session: Session, user_id: int) -> Sequence[ApiToken]:
+def list_api_tokens(user_id: int, *, session: Session) -> Sequence[ApiToken]:
     """Return a user's API tokens, newest first."""
     return session.scalars(
         select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
     ).all()
 
 
-def revoke_api_token(session: Session, principal: Principal, token_id: int) -> None:
+def revoke_api_token(principal: Principal, token_id: int, *, session: Session) -> None:
     """Revoke one of the caller's API tokens."""
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != principal.user_id:
@@ -328,16 +328,16 @@ def revoke_api_token(session: Session, principal: Principal, token_id: int) -> N
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(
-            session,
             principal,
             AuditAction.TOKEN,
             "api_token",
             row.id,
+            session=session,
             before={"revoked_at": None},
             after={"revoked_at": row.revoked_at.isoformat()},
         )
 
 
-def list_users(session: Session) -> Sequence[User]:
+def list_users(*, session: Session) -> Sequence[User]:
     """Return all users by e-mail."""
     return session.scalars(select(User).order_by(User.email)).all()

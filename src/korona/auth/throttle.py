@@ -150,7 +150,7 @@ def _room_again(
     return newest[-1]
 
 
-def clear_account(session: Session, email: str, attempt_id: int | None) -> None:
+def clear_account(email: str, attempt_id: int | None, *, session: Session) -> None:
     """Forget an account's failed logins (and this attempt) after it logged in.
 
     Failures against other accounts from the same address stay, so logging in to one's own

@@ -76,7 +76,7 @@ def generate_password() -> str:
             return candidate
 
 
-def is_empty(session: Session) -> bool:
+def is_empty(*, session: Session) -> bool:
     """Return whether the database has no users yet."""
     return session.scalar(select(User.id).limit(1)) is None
 
@@ -94,8 +94,8 @@ class DemoResult:
 
 
 def load_demo(
-    session: Session,
     *,
+    session: Session,
     password: str,
     today: date | None = None,
     settings: Settings | None = None,
@@ -108,7 +108,7 @@ def load_demo(
     organisations: dict[str, Organisation] = {}
     for row in _load("organisations.json"):
         organisations[row["key"]] = auth_service.get_or_create_organisation(
-            session,
+            session=session,
             name=row["name"],
             kind=OrganisationKind(row["kind"]),
             sector=Sector(row["sector"]),
@@ -116,11 +116,11 @@ def load_demo(
             external_ref=f"demo-org-{row['key']}",
         )
     for demo in DEMO_USERS:
-        user = auth_service.get_user_by_email(session, demo.email)
+        user = auth_service.get_user_by_email(demo.email, session=session)
         if user is None:
             auth_service.create_user(
-                session,
                 SYSTEM,
+                session=session,
                 email=demo.email,
                 name=demo.name,
                 password=password,
@@ -128,7 +128,7 @@ def load_demo(
                 organisation=organisations[demo.organisation],
             )
         else:
-            auth_service.set_password(session, SYSTEM, user, password)
+            auth_service.set_password(SYSTEM, user, password, session=session)
     added = 0
     for row in _load("needs.json"):
         ref = f"demo-{row['ref']}"
@@ -148,19 +148,19 @@ def load_demo(
             else None,
         )
         record_need(
-            session,
             SYSTEM,
             data,
+            session=session,
             organisation=organisations[row["organisation"]],
             status=NeedStatus(row["status"]),
         )
         added += 1
-    solutions_added = load_solutions(session, organisations)
-    inputs_added = load_inputs(session, today=today)
-    load_assessment(session, today=today)
-    load_decisions(session, today=today)
-    load_situation(session, today=today)
-    reports = load_report_demo(session, settings, today=today) if settings else None
+    solutions_added = load_solutions(organisations, session=session)
+    inputs_added = load_inputs(session=session, today=today)
+    load_assessment(session=session, today=today)
+    load_decisions(session=session, today=today)
+    load_situation(session=session, today=today)
+    reports = load_report_demo(settings, session=session, today=today) if settings else None
     return DemoResult(
         organisations=len(organisations),
         users=DEMO_USERS,
@@ -171,12 +171,12 @@ def load_demo(
     )
 
 
-def load_solutions(session: Session, organisations: dict[str, Organisation]) -> int:
+def load_solutions(organisations: dict[str, Organisation], *, session: Session) -> int:
     """Add the demo catalogue of existing solutions (solutions.json); return how many were new."""
     added = 0
     for row in _load("solutions.json"):
         ref = f"demo-{row['ref']}"
-        if solution_service.find_by_ref(session, ref) is not None:
+        if solution_service.find_by_ref(ref, session=session) is not None:
             continue
         owner = organisations.get(row["owner"])
         data = SolutionCreate(
@@ -190,12 +190,12 @@ def load_solutions(session: Session, organisations: dict[str, Organisation]) -> 
             url=row.get("url", ""),
             contact=row.get("contact", ""),
         )
-        solution_service.create_solution(session, SYSTEM, data)
+        solution_service.create_solution(SYSTEM, data, session=session)
         added += 1
     return added
 
 
-def load_inputs(session: Session, *, today: date) -> int:
+def load_inputs(*, session: Session, today: date) -> int:
     """Add demo inputs (innspill) received over the last weeks, waiting in the triage queue."""
     added = 0
     for row in _load("inputs.json"):
@@ -219,6 +219,6 @@ def load_inputs(session: Session, *, today: date) -> int:
         )
         # Demo inputs are "received elsewhere": no receipts queued for invented addresses.
         submission = Submission(imported=True, received_at=received, send_receipt=False)
-        submit_input(session, SYSTEM, data, NO_LINKS, submission)
+        submit_input(SYSTEM, data, NO_LINKS, submission, session=session)
         added += 1
     return added

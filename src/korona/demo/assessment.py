@@ -151,33 +151,39 @@ def _scores(key: str, *, shift: int = 0) -> AssessmentIn:
     )
 
 
-def _user(session: Session, email: str) -> User:
-    user = auth_service.get_user_by_email(session, email)
+def _user(email: str, *, session: Session) -> User:
+    user = auth_service.get_user_by_email(email, session=session)
     if user is None:  # load_demo creates every demo user before this runs
         raise LookupError(email)
     return user
 
 
-def load_assessment(session: Session, *, today: date) -> int:
+def load_assessment(*, session: Session, today: date) -> int:
     """Add working groups, send and assess demo inputs, set weights and draft a net list.
 
     Returns how many inputs were assessed now (0 when the demo was loaded before).
     """
     if session.scalar(select(WorkingGroup.id).limit(1)) is not None:
         return 0
-    office = principal_for(_user(session, OFFICE))
-    assessor = principal_for(_user(session, ASSESSOR))
-    second = principal_for(_user(session, SECOND_ASSESSOR))
-    lead = principal_for(_user(session, LEAD))
+    office = principal_for(_user(OFFICE, session=session))
+    assessor = principal_for(_user(ASSESSOR, session=session))
+    second = principal_for(_user(SECOND_ASSESSOR, session=session))
+    lead = principal_for(_user(LEAD, session=session))
     groups: list[WorkingGroup] = []
     for name, theme, _categories in GROUPS:
-        group = working_groups.create_group(session, office, GroupIn(name=name, theme=theme))
-        working_groups.add_member(
-            session, office, group.id, MemberIn(user_id=lead.user_id, is_lead=True)
+        group = working_groups.create_group(
+            office, GroupIn(name=name, theme=theme), session=session
         )
-        working_groups.add_member(session, office, group.id, MemberIn(user_id=assessor.user_id))
+        working_groups.add_member(
+            office, group.id, MemberIn(user_id=lead.user_id, is_lead=True), session=session
+        )
+        working_groups.add_member(
+            office, group.id, MemberIn(user_id=assessor.user_id), session=session
+        )
         if len(groups) < 3:
-            working_groups.add_member(session, office, group.id, MemberIn(user_id=second.user_id))
+            working_groups.add_member(
+                office, group.id, MemberIn(user_id=second.user_id), session=session
+            )
         groups.append(group)
     needs_by_category: dict[str, list[Need]] = {}
     for need in session.scalars(select(Need).order_by(Need.id)):
@@ -202,7 +208,9 @@ def load_assessment(session: Session, *, today: date) -> int:
         )
         received = datetime.combine(today - timedelta(days=45 + n), time(10, 0), tzinfo=UTC)
         submission = Submission(imported=True, received_at=received, send_receipt=False)
-        sent.append((ref, submit_input(session, SYSTEM, data, NO_LINKS, submission), group_index))
+        sent.append(
+            (ref, submit_input(SYSTEM, data, NO_LINKS, submission, session=session), group_index)
+        )
 
     assessed = 0
     for position, (ref, item, group_index) in enumerate(sent):
@@ -229,8 +237,7 @@ def load_assessment(session: Session, *, today: date) -> int:
                 agreed = _scores(ref).model_copy(update={"reason": "Enige etter gruppemøtet."})
                 assessment.record_agreed(session, lead, item.id, agreed)
     assessment.set_weights(
-        session,
-        principal_for(_user(session, DECIDER)),
+        principal_for(_user(DECIDER, session=session)),
         WeightsIn(
             clinical_benefit=0.25,
             relief=0.25,
@@ -240,9 +247,9 @@ def load_assessment(session: Session, *, today: date) -> int:
             need_coverage=0.15,
             reason="Avlastning av helsepersonell veier like tungt som klinisk nytte nå.",
         ),
+        session=session,
     )
     assessment.update_settings(
-        session,
         office,
         SettingsIn(
             horizon_months=3,
@@ -253,16 +260,17 @@ def load_assessment(session: Session, *, today: date) -> int:
             concentration=100,
             draws=1000,
         ),
+        session=session,
     )
-    ranked = prioritisation.ranking(session)[1]
+    ranked = prioritisation.ranking(session=session)[1]
     if len(ranked) > 20:
         prioritisation.set_pin(
-            session,
             office,
             ranked[20].input_id,
             PinIn(pin=Pin.IN, reason="Avtalt med KS: kommunene har bedt om dette."),
+            session=session,
         )
     if session.scalar(select(NetlistVersion.id).limit(1)) is None:
-        create_draft(session, office, prioritisation.propose(session))
+        create_draft(office, prioritisation.propose(session=session), session=session)
     session.flush()
     return assessed

@@ -65,25 +65,25 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time(10, 0), tzinfo=UTC)
 
 
-def _user(session: Session, email: str) -> User | None:
+def _user(email: str, *, session: Session) -> User | None:
     return session.scalar(select(User).where(User.email == email))
 
 
-def _add_experience(session: Session, notes: tuple[tuple[str, str], ...], **target: int) -> None:
+def _add_experience(notes: tuple[tuple[str, str], ...], *, session: Session, **target: int) -> None:
     """Add experience notes (organisation key, text) on one measure or solution."""
     for org_key, note in notes:
-        org = _organisation(session, org_key)
+        org = _organisation(org_key, session=session)
         if org is not None:
             session.add(ExperienceNote(organisation_id=org.id, note=note, **target))
 
 
-def _organisation(session: Session, key: str) -> Organisation | None:
+def _organisation(key: str, *, session: Session) -> Organisation | None:
     return session.scalar(
         select(Organisation).where(Organisation.external_ref == f"demo-org-{key}")
     )
 
 
-def _inputs(session: Session, refs: list[str]) -> list[Input]:
+def _inputs(refs: list[str], *, session: Session) -> list[Input]:
     found = {
         i.external_ref: i
         for i in session.scalars(select(Input).where(Input.external_ref.in_(refs)))
@@ -92,7 +92,7 @@ def _inputs(session: Session, refs: list[str]) -> list[Input]:
 
 
 def _version(
-    session: Session, number: int, inputs: list[Input], creator: User | None
+    number: int, inputs: list[Input], creator: User | None, *, session: Session
 ) -> NetlistVersion:
     version = NetlistVersion(
         number=number,
@@ -119,13 +119,13 @@ def _version(
     return version
 
 
-def load_decisions(session: Session, *, today: date) -> None:
+def load_decisions(*, session: Session, today: date) -> None:
     """Add the decision-group demo; running it again adds nothing twice."""
     if session.scalar(select(Meeting.id).limit(1)) is not None:
         return
-    office_user = _user(session, "kontor@demo.korona.no")
-    member_user = _user(session, "beslutter@demo.korona.no")
-    observer_user = _user(session, "observator@demo.korona.no")
+    office_user = _user("kontor@demo.korona.no", session=session)
+    member_user = _user("beslutter@demo.korona.no", session=session)
+    observer_user = _user("observator@demo.korona.no", session=session)
     if office_user is None or member_user is None or observer_user is None:
         return
     office, member, observer = (
@@ -133,15 +133,17 @@ def load_decisions(session: Session, *, today: date) -> None:
         principal_for(member_user),
         principal_for(observer_user),
     )
-    _reporters(session)
+    _reporters(session=session)
     programmes = [
         session.scalar(select(Programme).where(Programme.name == name))
-        or measures.create_programme(session, office, ProgrammeCreate(name=name))
+        or measures.create_programme(office, ProgrammeCreate(name=name), session=session)
         for name in PROGRAMMES
     ]
     first, second = (
         meetings.create_meeting(
-            session, office, MeetingCreate(title=title, held_on=today - timedelta(days=days_ago))
+            office,
+            MeetingCreate(title=title, held_on=today - timedelta(days=days_ago)),
+            session=session,
         )
         for title, days_ago in MEETINGS
     )
@@ -158,15 +160,15 @@ def load_decisions(session: Session, *, today: date) -> None:
             meeting.id,
             AttendeeAdd(user_id=observer_user.id, capacity=Capacity.OBSERVER),
         )
-    v1_inputs = _inputs(session, V1)
-    versions = publication.list_versions(session)
+    v1_inputs = _inputs(V1, session=session)
+    versions = publication.list_versions(session=session)
     draft = next((v for v in versions if v.status == NetlistStatus.DRAFT), None)
-    v1 = draft if draft is not None else _version(session, 1, v1_inputs, office_user)
+    v1 = draft if draft is not None else _version(1, v1_inputs, office_user, session=session)
     meetings.add_agenda_item(
         session, office, first.id, AgendaAdd(title="Første nettoliste", netlist_version_id=v1.id)
     )
-    publication.approve(session, member, v1.number, first.id)
-    publication.publish(session, office, v1.number)
+    publication.approve(member, v1.number, first.id, session=session)
+    publication.publish(office, v1.number, session=session)
     meetings.write_minutes(
         session,
         office,
@@ -183,7 +185,7 @@ def load_decisions(session: Session, *, today: date) -> None:
             text="KS ber om at kommunenes innføringsinnsats vektes tyngre i neste versjon."
         ),
     )
-    _measures(session, office, v1, programmes, today)
+    _measures(office, v1, programmes, today, session=session)
     on_v1 = [item.input for item in v1.items]
     gone = on_v1[-2:]  # the two lowest-ranked leave the list
     kept = on_v1[:-2]
@@ -194,7 +196,7 @@ def load_decisions(session: Session, *, today: date) -> None:
         select(Input).where(Input.external_ref.is_not(None)).order_by(Input.external_ref)
     ).all()
     coming = [item for item in waiting if item.id not in listed][:2]
-    v2 = _version(session, v1.number + 1, kept[:3] + coming + kept[3:], office_user)
+    v2 = _version(v1.number + 1, kept[:3] + coming + kept[3:], office_user, session=session)
     reasons = list(zip(gone, OUT_REASONS, strict=False)) + list(
         zip(coming, IN_REASONS, strict=False)
     )
@@ -212,13 +214,13 @@ def load_decisions(session: Session, *, today: date) -> None:
     session.flush()
 
 
-def _reporters(session: Session) -> None:
+def _reporters(*, session: Session) -> None:
     """Let the demo reporters stand as the reporters of their organisations' needs.
 
     Then "delivered" letters and review reminders have someone to go to.
     """
     for email in ("sykehus@demo.korona.no", "kommune@demo.korona.no"):
-        user = _user(session, email)
+        user = _user(email, session=session)
         if user is None:
             continue
         for need in session.scalars(
@@ -230,14 +232,15 @@ def _reporters(session: Session) -> None:
 
 
 def _measures(
-    session: Session,
     office: Principal,
     v1: NetlistVersion,
     programmes: list[Programme],
     today: date,
+    *,
+    session: Session,
 ) -> None:
     needs = list(session.scalars(select(Need).order_by(Need.id)))
-    owners = [org for key in OWNERS if (org := _organisation(session, key)) is not None]
+    owners = [org for key in OWNERS if (org := _organisation(key, session=session)) is not None]
     solution = session.scalar(select(Solution).order_by(Solution.id).limit(1))
     rags = (Rag.GREEN, Rag.AMBER, Rag.RED, Rag.GREEN, Rag.GREEN, Rag.AMBER)
     for index, item in enumerate(v1.items):
@@ -287,7 +290,7 @@ def _measures(
                 ("oslo", "Brukt på legevakten siden mars; god erfaring."),
                 ("tromso", "Tatt i bruk i hjemmetjenesten."),
             )
-            _add_experience(session, notes, measure_id=measure.id)
+            _add_experience(notes, session=session, measure_id=measure.id)
         if index == 8:
             measures.change_status(
                 session,
@@ -300,5 +303,5 @@ def _measures(
             ("bergen", "Alle fastleger i Bergen bruker løsningen."),
             ("ahus", "Brukes i poliklinikken."),
         )
-        _add_experience(session, notes, solution_id=solution.id)
+        _add_experience(notes, session=session, solution_id=solution.id)
     session.flush()

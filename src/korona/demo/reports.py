@@ -46,7 +46,7 @@ def latest_week(store: SurveillanceStore, today: dt.date) -> tuple[str, bool]:
     return iso_week_label(today - dt.timedelta(weeks=1)), False
 
 
-def load_report_demo(session: Session, settings: Settings, *, today: dt.date) -> ReportDemo | None:
+def load_report_demo(settings: Settings, *, session: Session, today: dt.date) -> ReportDemo | None:
     """Subscribe the demo doctor and queue their report for the latest week in the store.
 
     Idempotent: following is a no-op when already followed, and the report is queued once per
@@ -60,16 +60,20 @@ def load_report_demo(session: Session, settings: Settings, *, today: dt.date) ->
     chooser = principal_for(doctor)
     known = set(load_geography(settings.reference_dir).location_codes)
     for code, kinds in DEMO_FOLLOWS:
-        if {(f.location_code, f.kind) for f in service.followed(session, doctor)} >= {
+        if {(f.location_code, f.kind) for f in service.followed(doctor, session=session)} >= {
             (code, kind) for kind in kinds
         }:
             continue
-        service.follow(session, chooser, doctor.id, code, kinds, known=known)
+        service.follow(chooser, doctor.id, code, kinds, session=session, known=known)
     week, from_store = latest_week(SurveillanceStore(settings.surveillance_dir), today)
-    (subscriber,) = [s for s in service.subscribers(session) if s.user_id == doctor.id]
+    (subscriber,) = [s for s in service.subscribers(session=session) if s.user_id == doctor.id]
     request = report_request(settings, subscriber)
     # The store is read only when the week's report is new (the unique key was free).
     queued = queue_report(
-        session, subscriber, week, request, lambda r: weekly_renderer(settings, week).render(r)
+        subscriber,
+        week,
+        request,
+        lambda r: weekly_renderer(settings, week).render(r),
+        session=session,
     )
     return ReportDemo(week=week, from_store=from_store, queued=queued)

@@ -76,7 +76,7 @@ def _figures(number: str, weeks_ago: int) -> dict[str, object]:
     }
 
 
-def load_situation(session: Session, *, today: date) -> int:
+def load_situation(*, session: Session, today: date) -> int:
     """Add the demo reports of the last six weeks (not the current one) and register two of
     them as needs; return how many reports were new. Running it again adds nothing twice."""
     places = _places()
@@ -84,7 +84,7 @@ def load_situation(session: Session, *, today: date) -> int:
     for weeks_ago in range(WEEKS, 0, -1):
         week = iso_week_label(today - timedelta(weeks=weeks_ago))
         for number in MUNICIPALITIES:
-            if service.find_report(session, number, week) is not None:
+            if service.find_report(number, week, session=session) is not None:
                 continue
             figures = _figures(number, weeks_ago)
             for registered, ago, _title, _category in REGISTERED:
@@ -93,15 +93,17 @@ def load_situation(session: Session, *, today: date) -> int:
             data = SituationReportCreate.model_validate(
                 {"municipality_number": number, "week": week, **figures}
             )
-            service.submit_report(session, DEMO_REPORTER, data, places=places)
+            service.submit_report(DEMO_REPORTER, data, session=session, places=places)
             added += 1
     for number, ago, title, category in REGISTERED:
-        _register(session, number, iso_week_label(today - timedelta(weeks=ago)), title, category)
+        _register(
+            number, iso_week_label(today - timedelta(weeks=ago)), title, category, session=session
+        )
     return added
 
 
-def _register(session: Session, number: str, week: str, title: str, category: str) -> None:
-    report = service.find_report(session, number, week)
+def _register(number: str, week: str, title: str, category: str, *, session: Session) -> None:
+    report = service.find_report(number, week, session=session)
     ref = f"demo-situation-{number}-{week}"
     if report is None or session.scalar(select(Need.id).where(Need.external_ref == ref)):
         return
@@ -123,7 +125,11 @@ def _register(session: Session, number: str, week: str, title: str, category: st
         affected_groups=["health_personnel", "citizens"],
     )
     need = record_need(
-        session, DEMO_REPORTER, data, organisation=organisation, status=NeedStatus.REGISTERED
+        DEMO_REPORTER,
+        data,
+        session=session,
+        organisation=organisation,
+        status=NeedStatus.REGISTERED,
     )
     session.add(SituationReportNeed(report_id=report.id, need_id=need.id))
     session.flush()

@@ -36,7 +36,7 @@ def mail() -> None:
 
 def _no_smtp() -> NoReturn:
     with transaction() as session:
-        waiting = service.waiting_count(session)
+        waiting = service.waiting_count(session=session)
     fail(f"No SMTP server is set (KORONA_SMTP_HOST); {waiting} e-mails wait in the outbox.")
 
 

@@ -72,8 +72,8 @@ RESENDABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.UNCERTAIN})
 
 
 def queue(
-    session: Session,
     *,
+    session: Session,
     to: str,
     subject: str,
     body: str,
@@ -114,7 +114,7 @@ def queue(
     return message
 
 
-def attachments_of(session: Session, outbox_id: int) -> list[Attachment]:
+def attachments_of(outbox_id: int, *, session: Session) -> list[Attachment]:
     """Return the files stored with an outbox message, in the order they were queued."""
     rows = session.execute(
         select(OutboxAttachment.filename, OutboxAttachment.content_type, OutboxAttachment.content)
@@ -125,8 +125,8 @@ def attachments_of(session: Session, outbox_id: int) -> list[Attachment]:
 
 
 def claim_next(
-    session: Session,
     *,
+    session: Session,
     now: datetime,
     worker: str,
     domain: str,
@@ -194,7 +194,7 @@ def claim_next(
                 html=row.html_body,
                 unsubscribe_url=row.unsubscribe_url,
                 # Read in the claiming transaction: the claim and its files are one snapshot.
-                attachments=tuple(attachments_of(session, row.id)),
+                attachments=tuple(attachments_of(row.id, session=session)),
             )
         if session.scalar(due) is None:
             return None
@@ -208,7 +208,7 @@ def retry_delay(attempts: int) -> timedelta | None:
     return min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
 
 
-def _finish(session: Session, claim: Claim, **values: Any) -> bool:
+def _finish(claim: Claim, *, session: Session, **values: Any) -> bool:
     """Record a result, only if the claim is still this worker's; return whether it was."""
     result = session.execute(
         update(OutboxMessage)
@@ -223,38 +223,47 @@ def _finish(session: Session, claim: Claim, **values: Any) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def record_sent(session: Session, claim: Claim, *, now: datetime) -> bool:
+def record_sent(claim: Claim, *, session: Session, now: datetime) -> bool:
     """Record that the server accepted the claimed message."""
     return _finish(
-        session, claim, status=OutboxStatus.SENT, sent_at=now, last_error=None, next_attempt_at=None
+        claim,
+        session=session,
+        status=OutboxStatus.SENT,
+        sent_at=now,
+        last_error=None,
+        next_attempt_at=None,
     )
 
 
-def record_failed(session: Session, claim: Claim, reason: str) -> bool:
+def record_failed(claim: Claim, reason: str, *, session: Session) -> bool:
     """Record that the claimed message cannot be sent as it is; a person decides."""
     return _finish(
-        session, claim, status=OutboxStatus.FAILED, last_error=reason[:2000], next_attempt_at=None
+        claim,
+        session=session,
+        status=OutboxStatus.FAILED,
+        last_error=reason[:2000],
+        next_attempt_at=None,
     )
 
 
-def record_uncertain(session: Session, claim: Claim, reason: str) -> bool:
+def record_uncertain(claim: Claim, reason: str, *, session: Session) -> bool:
     """Record that the claimed message may or may not have been delivered; a person decides."""
     return _finish(
-        session,
         claim,
+        session=session,
         status=OutboxStatus.UNCERTAIN,
         last_error=reason[:2000],
         next_attempt_at=None,
     )
 
 
-def record_retry(session: Session, claim: Claim, reason: str, *, now: datetime) -> datetime | None:
+def record_retry(claim: Claim, reason: str, *, session: Session, now: datetime) -> datetime | None:
     """Put the claimed message back in the queue with a later attempt time (None: given up)."""
     delay = retry_delay(claim.attempts)
     next_attempt = None if delay is None else now + delay
     _finish(
-        session,
         claim,
+        session=session,
         status=OutboxStatus.QUEUED,
         last_error=reason[:2000],
         next_attempt_at=next_attempt,
@@ -262,7 +271,7 @@ def record_retry(session: Session, claim: Claim, reason: str, *, now: datetime) 
     return next_attempt
 
 
-def mark_stale_claims(session: Session, *, now: datetime, lease: timedelta) -> int:
+def mark_stale_claims(*, session: Session, now: datetime, lease: timedelta) -> int:
     """Mark claims older than the lease, with no result, as uncertain; return how many."""
     result = session.execute(
         update(OutboxMessage)
@@ -286,7 +295,7 @@ def can_resend(message: OutboxMessage) -> bool:
     return _needs_person(message)
 
 
-def resend(session: Session, principal: Principal, outbox_id: int) -> OutboxMessage:
+def resend(principal: Principal, outbox_id: int, *, session: Session) -> OutboxMessage:
     """Queue a failed, uncertain or given-up message again, due now; audit-logged."""
     message = session.get(OutboxMessage, outbox_id, with_for_update=True)
     if message is None:
@@ -304,11 +313,11 @@ def resend(session: Session, principal: Principal, outbox_id: int) -> OutboxMess
     message.claimed_at = None
     message.claimed_by = None
     audit.record(
-        session,
         principal,
         AuditAction.STATUS,
         AUDIT_ENTITY,
         message.id,
+        session=session,
         before=before,
         after=audit.snapshot(message),
     )
@@ -316,7 +325,7 @@ def resend(session: Session, principal: Principal, outbox_id: int) -> OutboxMess
     return message
 
 
-def retry_waiting_now(session: Session, principal: Principal) -> int:
+def retry_waiting_now(principal: Principal, *, session: Session) -> int:
     """Make every queued message due now (also given-up ones); return how many; audit-logged."""
     now = utcnow()
     ids = list(
@@ -335,18 +344,23 @@ def retry_waiting_now(session: Session, principal: Principal) -> int:
             .execution_options(synchronize_session=False)
         )
         audit.record(
-            session, principal, AuditAction.UPDATE, AUDIT_ENTITY, "*", after={"due_now": ids}
+            principal,
+            AuditAction.UPDATE,
+            AUDIT_ENTITY,
+            "*",
+            session=session,
+            after={"due_now": ids},
         )
     return len(ids)
 
 
-def list_outbox(session: Session, *, limit: int = 200) -> Sequence[OutboxMessage]:
+def list_outbox(*, session: Session, limit: int = 200) -> Sequence[OutboxMessage]:
     """Return the newest outbox messages first."""
     statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     return session.scalars(statement).all()
 
 
-def count_by_status(session: Session) -> dict[OutboxStatus, int]:
+def count_by_status(*, session: Session) -> dict[OutboxStatus, int]:
     """Return how many messages have each status (every status present, zero if none)."""
     rows = session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
@@ -356,13 +370,13 @@ def count_by_status(session: Session) -> dict[OutboxStatus, int]:
     return counts
 
 
-def waiting_count(session: Session) -> int:
+def waiting_count(*, session: Session) -> int:
     """Return how many messages are queued or being sent."""
-    counts = count_by_status(session)
+    counts = count_by_status(session=session)
     return counts[OutboxStatus.QUEUED] + counts[OutboxStatus.SENDING]
 
 
-def needs_person_count(session: Session) -> int:
+def needs_person_count(*, session: Session) -> int:
     """Return how many messages wait for a person: failed, uncertain or given up."""
     given_up = (OutboxMessage.status == OutboxStatus.QUEUED) & OutboxMessage.next_attempt_at.is_(
         None

@@ -107,7 +107,7 @@ class DeliveryWorker:
     def mark_stale_claims(self) -> int:
         """Mark claims older than the lease as uncertain (in their own transaction)."""
         with unit_of_work(self.factory) as session:
-            marked = service.mark_stale_claims(session, now=self.clock(), lease=self.lease)
+            marked = service.mark_stale_claims(session=session, now=self.clock(), lease=self.lease)
         if marked:
             log.warning("%d e-mail(s) marked uncertain: claimed, but no result recorded", marked)
         return marked
@@ -118,7 +118,7 @@ class DeliveryWorker:
         """Claim, send and record one message; None when nothing is due."""
         with unit_of_work(self.factory) as session:
             claim = service.claim_next(
-                session,
+                session=session,
                 now=self.clock(),
                 worker=self.name,
                 domain=self.domain,
@@ -160,14 +160,14 @@ class DeliveryWorker:
     def _record(self, session: Session, delivery: Delivery) -> bool:
         claim, reason, now = delivery.claim, delivery.reason or "", self.clock()
         if delivery.outcome == Outcome.SENT:
-            return service.record_sent(session, claim, now=now)
+            return service.record_sent(claim, session=session, now=now)
         if delivery.outcome == Outcome.FAILED:
             log.warning("outbox %d failed for good: %s", claim.id, reason)
-            return service.record_failed(session, claim, reason)
+            return service.record_failed(claim, reason, session=session)
         if delivery.outcome == Outcome.UNCERTAIN:
             log.warning("outbox %d may have been sent: %s", claim.id, reason)
-            return service.record_uncertain(session, claim, reason)
-        next_attempt = service.record_retry(session, claim, reason, now=now)
+            return service.record_uncertain(claim, reason, session=session)
+        next_attempt = service.record_retry(claim, reason, session=session, now=now)
         log.info("outbox %d not delivered (%s); next attempt %s", claim.id, reason, next_attempt)
         return True
 
@@ -197,7 +197,7 @@ class DeliveryWorker:
                 result.unreachable = True
                 break
         with unit_of_work(self.factory) as session:
-            result.waiting = service.waiting_count(session)
+            result.waiting = service.waiting_count(session=session)
         return result
 
     def run(self, stop: threading.Event, *, poll_seconds: float = DEFAULT_POLL_SECONDS) -> None:

@@ -30,7 +30,7 @@ class Category(Base):
         return self.name_en if language == "en" else self.name_nb
 
 
-def list_categories(session: Session, *, active_only: bool = False) -> Sequence[Category]:
+def list_categories(*, session: Session, active_only: bool = False) -> Sequence[Category]:
     """Return the categories in list order."""
     statement = select(Category).order_by(Category.name_nb)
     if active_only:
@@ -38,15 +38,15 @@ def list_categories(session: Session, *, active_only: bool = False) -> Sequence[
     return session.scalars(statement).all()
 
 
-def category_codes(session: Session) -> set[str]:
+def category_codes(*, session: Session) -> set[str]:
     """Return every known category code (asked once inside ``read_cache.cached_reads``)."""
     return remembered(
-        session, "category_codes", lambda: set(session.scalars(select(Category.code)))
+        "category_codes", lambda: set(session.scalars(select(Category.code))), session=session
     )
 
 
 def add_category(
-    session: Session, principal: Principal, *, code: str, name_nb: str, name_en: str
+    principal: Principal, *, session: Session, code: str, name_nb: str, name_en: str
 ) -> Category:
     """Add a category to the managed list."""
     code = code.strip().lower()
@@ -63,6 +63,11 @@ def add_category(
     session.add(category)
     session.flush()
     audit.record(
-        session, principal, AuditAction.CREATE, "category", code, after=audit.snapshot(category)
+        principal,
+        AuditAction.CREATE,
+        "category",
+        code,
+        session=session,
+        after=audit.snapshot(category),
     )
     return category

@@ -58,9 +58,9 @@ def match(
         fail("give either TEXT or --file TEXTS.jsonl", code=2)
     config = settings()
     with transaction(config) as session:
-        loaded = load_index(session, snapshot_path(config.data_dir))
+        loaded = load_index(snapshot_path(config.data_dir), session=session)
         if loaded.changed:
-            save_snapshot(session, snapshot_path(config.data_dir), loaded)
+            save_snapshot(snapshot_path(config.data_dir), loaded, session=session)
     if file is not None:
         for query, categories in queries:
             found = loaded.index.search(query, categories, limit=limit)
@@ -136,7 +136,7 @@ def prune_match_log(
     from korona.portfolio.matching import changes
 
     with transaction(settings()) as session:
-        removed = changes.prune(session, before=utcnow() - timedelta(days=keep_days))
+        removed = changes.prune(session=session, before=utcnow() - timedelta(days=keep_days))
     console.print(f"Removed {removed} match log rows older than {keep_days} days.")
 
 
@@ -167,11 +167,11 @@ def import_file(
     try:
         with transaction(config) as session:
             report = importer.import_file(
-                session,
                 CLI,
                 chosen,
                 file.name,
                 file.read_bytes(),
+                session=session,
                 links=intake.status_links(config),
                 send_receipts=receipts,
             )
@@ -212,7 +212,7 @@ def export_inputs(
     if suffix not in {".csv", ".xlsx"}:
         fail("the file must end in .csv or .xlsx", code=2)
     with transaction(config) as session:
-        items = intake.list_inputs(session)
+        items = intake.list_inputs(session=session)
         rows = intake.export_rows(items, config.base_url)
     # The console export is for scripts: codes and UTC times (the web offers people's format).
     cells = [[tabular.machine_cell(value) for value in row] for row in rows]

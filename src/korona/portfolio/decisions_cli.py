@@ -34,7 +34,7 @@ def remind_reviews(
     config = settings()
     try:
         with transaction(config) as session:
-            sent = remind(session, today=day, base_url=config.base_url)
+            sent = remind(session=session, today=day, base_url=config.base_url)
     except IntegrityError:
         # Another run reminded the same needs at the same moment; its reminders stand.
         fail("another remind-reviews run was sending the same reminders; nothing sent twice")
@@ -51,7 +51,7 @@ def report(
     if out.parent and not out.parent.is_dir():
         fail(f"the folder {out.parent} does not exist", code=2)
     with transaction(settings()) as session:
-        pdf = build_report(session, meeting)
+        pdf = build_report(meeting, session=session)
     write_atomically(out, lambda path: path.write_bytes(pdf))
     console.print(f"wrote {out} ({len(pdf) // 1024} KiB)")
 

@@ -168,7 +168,9 @@ _MODELS: dict[ImportEntity, type[Organisation] | type[Solution] | type[Need] | t
 }
 
 
-def existing_by_ref(session: Session, entity: ImportEntity, refs: Sequence[str]) -> dict[str, Any]:
+def existing_by_ref(
+    entity: ImportEntity, refs: Sequence[str], *, session: Session
+) -> dict[str, Any]:
     """Return the rows of this entity that already have one of the references, by reference."""
     model: Any = _MODELS[entity]
     found: dict[str, Any] = {}

@@ -39,7 +39,7 @@ def _write_organisation(writer: Writer, item: Prepared) -> Outcome:
     if item.ref in writer.existing:
         return "unchanged"
     auth_service.get_or_create_organisation(
-        writer.session,
+        session=writer.session,
         name=data.name,
         kind=data.kind,
         sector=data.sector,
@@ -53,12 +53,12 @@ def _write_solution(writer: Writer, item: Prepared) -> Outcome:
     data: SolutionCreate = item.payload
     existing = writer.existing.get(item.ref)
     if existing is None:
-        solution_service.create_solution(writer.session, writer.principal, data)
+        solution_service.create_solution(writer.principal, data, session=writer.session)
         return "created"
     update = SolutionUpdate.model_validate(data.model_dump(exclude={"external_ref"}))
     if all(getattr(existing, key) == value for key, value in update.model_dump().items()):
         return "unchanged"
-    solution_service.update_solution(writer.session, writer.principal, existing.id, update)
+    solution_service.update_solution(writer.principal, existing.id, update, session=writer.session)
     return "updated"
 
 
@@ -70,9 +70,9 @@ def _write_need(writer: Writer, item: Prepared) -> Outcome:
     organisation = session.get(Organisation, organisation_id)
     assert organisation is not None
     need_service.record_need(
-        session,
         writer.principal,
         data.model_copy(update={"external_ref": item.ref}),
+        session=session,
         organisation=organisation,
         status=status,
     )
@@ -90,7 +90,7 @@ def _write_input(writer: Writer, item: Prepared) -> Outcome:
         send_receipt=writer.send_receipts,
         checked_in_bulk=True,
     )
-    intake.submit_input(session, writer.principal, data, writer.links, submission)
+    intake.submit_input(writer.principal, data, writer.links, submission, session=session)
     return "created"
 
 

@@ -82,11 +82,11 @@ class ImportRejected(Exception):
 
 
 def import_rows(
-    session: Session,
     principal: Principal,
     entity: ImportEntity,
     rows: Sequence[SourceRow | Mapping[str, Any]],
     *,
+    session: Session,
     links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
@@ -109,18 +109,19 @@ def import_rows(
     if report.errors:
         raise ImportRejected(report)
     with cached_reads(session):
-        _check_and_write(session, principal, entity, numbered, report, links, send_receipts)
+        _check_and_write(principal, entity, numbered, report, links, send_receipts, session=session)
     return report
 
 
 def _check_and_write(
-    session: Session,
     principal: Principal,
     entity: ImportEntity,
     numbered: Sequence[SourceRow],
     report: ImportReport,
     links: intake.StatusLinks,
     send_receipts: bool,
+    *,
+    session: Session,
 ) -> None:
     """Check every row, then write them all, with every lookup made before the first write.
 
@@ -129,12 +130,12 @@ def _check_and_write(
     for all rows at once beforehand, and the writes themselves ask the database nothing.
     """
     check, write = CHECKS[entity], WRITERS[entity]
-    context = Context(session, category_codes(session))
+    context = Context(session, category_codes(session=session))
     prefetch(context, entity, numbered)
     prepared, report.errors = check_rows(numbered, context, check)
     if report.errors:
         raise ImportRejected(report)
-    existing = existing_by_ref(session, entity, [item.ref for item in prepared])
+    existing = existing_by_ref(entity, [item.ref for item in prepared], session=session)
     writer = Writer(session, principal, links, send_receipts, existing)
     for item in prepared:
         try:
@@ -148,12 +149,12 @@ def _check_and_write(
 
 
 def import_file(
-    session: Session,
     principal: Principal,
     entity: ImportEntity,
     filename: str,
     content: bytes,
     *,
+    session: Session,
     links: intake.StatusLinks,
     send_receipts: bool = True,
 ) -> ImportReport:
@@ -167,5 +168,5 @@ def import_file(
     if report.errors:
         raise ImportRejected(report)
     return import_rows(
-        session, principal, entity, table.rows, links=links, send_receipts=send_receipts
+        principal, entity, table.rows, session=session, links=links, send_receipts=send_receipts
     )

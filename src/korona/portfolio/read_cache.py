@@ -29,7 +29,7 @@ def cached_reads(session: Session) -> Iterator[None]:
         session.info.pop(_KEY, None)
 
 
-def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
+def remembered(key: Hashable, read: Callable[[], T], *, session: Session) -> T:
     """Return ``read()``, asked once per ``cached_reads`` block (every time outside one)."""
     cache: dict[Hashable, object] | None = session.info.get(_KEY)
     if cache is None:

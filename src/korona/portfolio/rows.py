@@ -15,7 +15,7 @@ RowT = TypeVar("RowT")
 
 
 def get_or_raise(
-    session: Session, model: type[RowT], row_id: int, message: str, **params: Any
+    model: type[RowT], row_id: int, message: str, *, session: Session, **params: Any
 ) -> RowT:
     """Return the `model` row with this id, or raise NotFound with `message` (given `id`)."""
     row = session.get(model, row_id)
@@ -25,15 +25,15 @@ def get_or_raise(
 
 
 def record_change(
-    session: Session,
     principal: Principal,
     action: AuditAction,
     entity: str,
     row: Any,
     before: dict[str, Any] | None = None,
     *,
+    session: Session,
     after: dict[str, Any] | None = None,
 ) -> None:
     """Write the audit row of a change to `row`: `before`, and `after` (default: its state now)."""
     after = audit.snapshot(row) if after is None else after
-    audit.record(session, principal, action, entity, row.id, before=before, after=after)
+    audit.record(principal, action, entity, row.id, session=session, before=before, after=after)

@@ -60,7 +60,7 @@ def _urls(settings: Settings, user_id: int, kind: SubscriptionKind) -> tuple[str
 
 
 def _insert_once(
-    session: Session, model: type[ReportDelivery | AlertDelivery], **values: Any
+    model: type[ReportDelivery | AlertDelivery], *, session: Session, **values: Any
 ) -> int | None:
     """Insert a delivery row unless its unique key is taken; return its id, or None if taken.
 
@@ -101,21 +101,24 @@ def report_request(settings: Settings, subscriber: service.Subscriber) -> Report
 
 
 def queue_report(
-    session: Session,
     subscriber: service.Subscriber,
     week: str,
     request: ReportRequest,
     report: Callable[[ReportRequest], RenderedReport],
+    *,
+    session: Session,
 ) -> bool:
     """Queue one subscriber's report for a week in the caller's transaction, unless the week's
     unique key (user, week) is taken; return whether it was queued. ``report`` renders it only
     once the key is held."""
-    delivery_id = _insert_once(session, ReportDelivery, user_id=subscriber.user_id, iso_week=week)
+    delivery_id = _insert_once(
+        ReportDelivery, session=session, user_id=subscriber.user_id, iso_week=week
+    )
     if delivery_id is None:
         return False
     rendered = report(request)
     message = notify.queue(
-        session,
+        session=session,
         to=subscriber.email,
         subject=rendered.subject,
         body=rendered.text,
@@ -153,7 +156,7 @@ def send_reports(
     clock = time.perf_counter()
     summary = ReportSummary(week)
     with runtime.unit_of_work() as session:
-        subscribers = [s for s in service.subscribers(session) if s.weekly]
+        subscribers = [s for s in service.subscribers(session=session) if s.weekly]
         done = set(
             session.scalars(select(ReportDelivery.user_id).where(ReportDelivery.iso_week == week))
         )
@@ -177,7 +180,7 @@ def send_reports(
                 summary.written.append(path)
         else:
             with runtime.unit_of_work() as session:
-                queued = queue_report(session, subscriber, week, request, renderer.render)
+                queued = queue_report(subscriber, week, request, renderer.render, session=session)
             if queued:
                 summary.queued += 1
             else:
@@ -197,7 +200,7 @@ def queue_alerts(runtime: Runtime, method: str) -> AlertSummary:
     if not signals:
         return summary
     with runtime.unit_of_work() as session:
-        subscribers = [s for s in service.subscribers(session) if s.alerts]
+        subscribers = [s for s in service.subscribers(session=session) if s.alerts]
     summary.subscribers = len(subscribers)
     for subscriber in subscribers:
         area = area_codes(geography, subscriber.alerts)
@@ -219,7 +222,7 @@ def _queue_alert(
     new = []
     for signal in signals:
         delivery_id = _insert_once(
-            session, AlertDelivery, user_id=subscriber.user_id, signal_key=signal.key
+            AlertDelivery, session=session, user_id=subscriber.user_id, signal_key=signal.key
         )
         if delivery_id is not None:
             deliveries.append(delivery_id)
@@ -235,7 +238,7 @@ def _queue_alert(
         unsubscribe_url=unsubscribe,
     )
     message = notify.queue(
-        session,
+        session=session,
         to=subscriber.email,
         subject=mail.subject,
         body=mail.text,

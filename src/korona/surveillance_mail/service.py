@@ -57,7 +57,7 @@ def automatic_locations(user: User) -> list[str]:
     return []
 
 
-def followed(session: Session, user: User) -> list[Followed]:
+def followed(user: User, *, session: Session) -> list[Followed]:
     """Return what the user follows now: active rows and automatic ones not stopped."""
     rows = session.scalars(select(Subscription).where(Subscription.user_id == user.id)).all()
     stated = {(row.location_code, row.kind): row.active for row in rows}
@@ -72,7 +72,7 @@ def followed(session: Session, user: User) -> list[Followed]:
     return sorted(result, key=lambda f: (f.location_code, f.kind.value))
 
 
-def _user_for(session: Session, principal: Principal, user_id: int) -> User:
+def _user_for(principal: Principal, user_id: int, *, session: Session) -> User:
     """Return the user whose subscriptions the principal may manage: their own, or (office) any."""
     if principal.user_id != user_id and not principal.can(Permission.SUBSCRIPTION_MANAGE):
         raise Forbidden(N_("You may only change your own subscriptions."))
@@ -82,18 +82,19 @@ def _user_for(session: Session, principal: Principal, user_id: int) -> User:
     return user
 
 
-def user_for(session: Session, principal: Principal, user_id: int) -> User:
+def user_for(principal: Principal, user_id: int, *, session: Session) -> User:
     """Return the user whose subscriptions the principal may see and change."""
-    return _user_for(session, principal, user_id)
+    return _user_for(principal, user_id, session=session)
 
 
 def _set(
-    session: Session,
     principal: Principal,
     user: User,
     code: str,
     kind: SubscriptionKind,
     active: bool,
+    *,
+    session: Session,
 ) -> None:
     row = session.scalar(
         select(Subscription).where(
@@ -107,7 +108,12 @@ def _set(
         session.add(row)
         session.flush()
         audit.record(
-            session, principal, AuditAction.CREATE, AUDIT_ENTITY, row.id, after=audit.snapshot(row)
+            principal,
+            AuditAction.CREATE,
+            AUDIT_ENTITY,
+            row.id,
+            session=session,
+            after=audit.snapshot(row),
         )
         return
     if row.active == active:
@@ -117,27 +123,27 @@ def _set(
     row.updated_at = utcnow()
     session.flush()
     audit.record(
-        session,
         principal,
         AuditAction.UPDATE,
         AUDIT_ENTITY,
         row.id,
+        session=session,
         before=before,
         after=audit.snapshot(row),
     )
 
 
 def follow(
-    session: Session,
     principal: Principal,
     user_id: int,
     location_code: str,
     kinds: Collection[SubscriptionKind],
     *,
+    session: Session,
     known: Collection[str],
 ) -> None:
     """Follow a location (municipality, county or the nation) for the given kinds; audited."""
-    user = _user_for(session, principal, user_id)
+    user = _user_for(principal, user_id, session=session)
     if location_code not in known:
         raise InvalidInput(
             N_("Unknown location {code}."), field="location_code", code=location_code
@@ -145,45 +151,50 @@ def follow(
     if not kinds:
         raise InvalidInput(NO_KIND, field="kinds")
     for kind in kinds:
-        _set(session, principal, user, location_code, kind, True)
+        _set(principal, user, location_code, kind, True, session=session)
 
 
 def unfollow(
-    session: Session, principal: Principal, user_id: int, location_code: str, kind: SubscriptionKind
+    principal: Principal,
+    user_id: int,
+    location_code: str,
+    kind: SubscriptionKind,
+    *,
+    session: Session,
 ) -> None:
     """Stop following a location for one kind (kept as stopped, so automatic ones stay off)."""
-    user = _user_for(session, principal, user_id)
-    _set(session, principal, user, location_code, kind, False)
+    user = _user_for(principal, user_id, session=session)
+    _set(principal, user, location_code, kind, False, session=session)
 
 
-def following(session: Session, user_id: int, kind: SubscriptionKind) -> list[str]:
+def following(user_id: int, kind: SubscriptionKind, *, session: Session) -> list[str]:
     """Return the locations a user follows for one kind (what the signed link would stop)."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(N_("No user {id}."), id=user_id)
-    return [f.location_code for f in followed(session, user) if f.kind == kind]
+    return [f.location_code for f in followed(user, session=session) if f.kind == kind]
 
 
-def unsubscribe(session: Session, user_id: int, kind: SubscriptionKind) -> int:
+def unsubscribe(user_id: int, kind: SubscriptionKind, *, session: Session) -> int:
     """Stop every location of one kind for a user (the signed link); return how many stopped."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(N_("No user {id}."), id=user_id)
     principal = Principal(user_id=user.id, email=user.email, name=user.name)
-    current = [f for f in followed(session, user) if f.kind == kind]
+    current = [f for f in followed(user, session=session) if f.kind == kind]
     for item in current:
-        _set(session, principal, user, item.location_code, kind, False)
+        _set(principal, user, item.location_code, kind, False, session=session)
     return len(current)
 
 
-def subscribers(session: Session) -> list[Subscriber]:
+def subscribers(*, session: Session) -> list[Subscriber]:
     """Return every active user who follows something, with their weekly and alert locations."""
     users = session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.id)).unique()
     result = []
     for user in users:
         # Own municipality first, then other municipalities, counties, the nation.
         items = sorted(
-            followed(session, user),
+            followed(user, session=session),
             key=lambda f: (
                 not f.automatic,
                 _LEVEL_ORDER.get(f.location_code[:6], 3),

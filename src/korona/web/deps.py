@@ -110,12 +110,12 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     principal = ANONYMOUS
     token = _bearer_token(request)
     if token is not None:
-        user = auth_service.resolve_api_token(session, token)
+        user = auth_service.resolve_api_token(token, session=session)
         if user is None:
             raise NotAuthenticated
         principal = principal_for(user, via_token=True)
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        user = auth_service.resolve_session(session, cookie)
+        user = auth_service.resolve_session(cookie, session=session)
         if user is not None:
             principal = principal_for(user)
     request.state.principal = principal

@@ -146,9 +146,9 @@ def check_all(model: type[M], payload: Any, checks: Sequence[Callable[[], object
 
 
 def attempt(
-    session: Session,
     action: Callable[[], T],
     *,
+    session: Session,
     field: str = "form",
     keep: Callable[[T], bool] = lambda _result: True,
 ) -> T | Rejected:

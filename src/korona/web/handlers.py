@@ -25,9 +25,9 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def submit(
-    session: Session,
     action: Callable[[], T],
     *,
+    session: Session,
     redraw: Redraw,
     done: str | Callable[[T], str],
     field: str = "form",
@@ -37,7 +37,7 @@ def submit(
     ``done`` is where to go afterwards, or builds that address from the service's result
     (the new entity's page). A refusal has already been undone by :func:`attempt`.
     """
-    outcome = attempt(session, action, field=field)
+    outcome = attempt(action, session=session, field=field)
     if isinstance(outcome, Rejected):
         return redraw(outcome)
     return see_other(done(outcome) if callable(done) else done)
@@ -56,7 +56,9 @@ class EntityForms:
 
     def post(self, field: str, action: Callable[[], object], done: str | None = None) -> Response:
         """Run one form's service call; ``field`` names where errors without a field go."""
-        return submit(self.session, action, field=field, redraw=self.redraw, done=done or self.back)
+        return submit(
+            action, session=self.session, field=field, redraw=self.redraw, done=done or self.back
+        )
 
     def save(
         self,

@@ -302,7 +302,7 @@ def _ids(entries: Sequence[AuditEntry], entity_type: str, *keys: str) -> set[int
     return found
 
 
-def load_names(session: Session, entries: Sequence[AuditEntry], language: str) -> Names:
+def load_names(entries: Sequence[AuditEntry], language: str, *, session: Session) -> Names:
     """Look up, in a few queries, the names of everything the entries refer to."""
     user_ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
     user_ids |= _ids(entries, "user", "submitted_by_id", "created_by_id")
@@ -331,7 +331,7 @@ def load_names(session: Session, entries: Sequence[AuditEntry], language: str) -
     )
 
 
-def history_lines(session: Session, entries: Sequence[AuditEntry]) -> list[HistoryLine]:
+def history_lines(entries: Sequence[AuditEntry], *, session: Session) -> list[HistoryLine]:
     """Return the entries as sentences in the current language (names looked up once)."""
     language = i18n.current_language.get()
-    return describe(entries, load_names(session, entries, language))
+    return describe(entries, load_names(entries, language, session=session))

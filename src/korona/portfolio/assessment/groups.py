@@ -19,23 +19,23 @@ from korona.portfolio.rows import get_or_raise, record_change
 GROUP = "working_group"
 
 
-def list_groups(session: Session) -> list[WorkingGroup]:
+def list_groups(*, session: Session) -> list[WorkingGroup]:
     """Return every working group by name."""
     return list(session.scalars(select(WorkingGroup).order_by(WorkingGroup.name)))
 
 
-def get_group(session: Session, group_id: int) -> WorkingGroup:
+def get_group(group_id: int, *, session: Session) -> WorkingGroup:
     """Return one working group or raise NotFound."""
     return get_or_raise(
-        session,
         WorkingGroup,
         group_id,
         N_("Working group {id} not found"),
+        session=session,
         field="working_group_id",
     )
 
 
-def _name_taken(session: Session, name: str, group_id: int | None) -> None:
+def _name_taken(name: str, group_id: int | None, *, session: Session) -> None:
     other = session.scalar(
         select(WorkingGroup).where(func.lower(WorkingGroup.name) == name.lower())
     )
@@ -43,26 +43,28 @@ def _name_taken(session: Session, name: str, group_id: int | None) -> None:
         raise Conflict(N_("A working group named {name} exists"), field="name", name=name)
 
 
-def create_group(session: Session, principal: Principal, data: GroupIn) -> WorkingGroup:
+def create_group(principal: Principal, data: GroupIn, *, session: Session) -> WorkingGroup:
     """Create a working group for a theme."""
-    _name_taken(session, data.name, None)
+    _name_taken(data.name, None, session=session)
     group = WorkingGroup(name=data.name, theme=data.theme)
     session.add(group)
     session.flush()
-    audit.record(session, principal, AuditAction.CREATE, GROUP, group.id, after=_group_state(group))
+    audit.record(
+        principal, AuditAction.CREATE, GROUP, group.id, session=session, after=_group_state(group)
+    )
     return group
 
 
 def update_group(
-    session: Session, principal: Principal, group_id: int, data: GroupIn
+    principal: Principal, group_id: int, data: GroupIn, *, session: Session
 ) -> WorkingGroup:
     """Rename a working group or change its theme."""
-    group = get_group(session, group_id)
-    _name_taken(session, data.name, group.id)
+    group = get_group(group_id, session=session)
+    _name_taken(data.name, group.id, session=session)
     before = _group_state(group)
     group.name, group.theme = data.name, data.theme
     session.flush()
-    _record_group_update(session, principal, group, before)
+    _record_group_update(principal, group, before, session=session)
     return group
 
 
@@ -75,18 +77,24 @@ def _group_state(group: WorkingGroup) -> dict[str, object]:
 
 
 def _record_group_update(
-    session: Session, principal: Principal, group: WorkingGroup, before: dict[str, object]
+    principal: Principal, group: WorkingGroup, before: dict[str, object], *, session: Session
 ) -> None:
     record_change(
-        session, principal, AuditAction.UPDATE, GROUP, group, before, after=_group_state(group)
+        principal,
+        AuditAction.UPDATE,
+        GROUP,
+        group,
+        before,
+        session=session,
+        after=_group_state(group),
     )
 
 
 def add_member(
-    session: Session, principal: Principal, group_id: int, data: MemberIn
+    principal: Principal, group_id: int, data: MemberIn, *, session: Session
 ) -> WorkingGroupMember:
     """Add an assessor to a working group, or change whether they lead it."""
-    group = get_group(session, group_id)
+    group = get_group(group_id, session=session)
     user = session.get(User, data.user_id)
     if user is None or not user.is_active:
         raise NotFound(N_("User {id} not found"), field="user_id", id=data.user_id)
@@ -102,29 +110,29 @@ def add_member(
     else:
         member.is_lead = data.is_lead
     session.flush()
-    _record_group_update(session, principal, group, before)
+    _record_group_update(principal, group, before, session=session)
     return member
 
 
-def remove_member(session: Session, principal: Principal, group_id: int, user_id: int) -> None:
+def remove_member(principal: Principal, group_id: int, user_id: int, *, session: Session) -> None:
     """Take a user out of a working group (their scores stay)."""
-    group = get_group(session, group_id)
+    group = get_group(group_id, session=session)
     member = next((m for m in group.members if m.user_id == user_id), None)
     if member is None:
         raise NotFound(N_("User {id} not found"), field="user_id", id=user_id)
     before = _group_state(group)
     group.members.remove(member)
     session.flush()
-    _record_group_update(session, principal, group, before)
+    _record_group_update(principal, group, before, session=session)
 
 
-def assessor_candidates(session: Session) -> list[User]:
+def assessor_candidates(*, session: Session) -> list[User]:
     """Return the active users who hold the assessor role, by name."""
     users = session.scalars(select(User).where(User.is_active).order_by(User.name, User.email))
     return [u for u in users if Role.ASSESSOR in u.roles]
 
 
-def group_ids_of(session: Session, user_id: int | None) -> set[int]:
+def group_ids_of(user_id: int | None, *, session: Session) -> set[int]:
     """Return the ids of the working groups a user is a member of."""
     if user_id is None:
         return set()
@@ -135,14 +143,14 @@ def group_ids_of(session: Session, user_id: int | None) -> set[int]:
     )
 
 
-def is_member(session: Session, principal: Principal, item: Input) -> bool:
+def is_member(principal: Principal, item: Input, *, session: Session) -> bool:
     """Return whether the principal assesses in the input's working group."""
     return item.working_group_id is not None and item.working_group_id in group_ids_of(
-        session, principal.user_id
+        principal.user_id, session=session
     )
 
 
-def is_lead(session: Session, principal: Principal, item: Input) -> bool:
+def is_lead(principal: Principal, item: Input, *, session: Session) -> bool:
     """Return whether the principal leads the input's working group."""
     if item.working_group_id is None or principal.user_id is None:
         return False

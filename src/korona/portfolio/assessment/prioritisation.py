@@ -31,7 +31,7 @@ SEED = 2020
 
 
 def candidates(
-    session: Session, weights: scoring.Weights, settings: AssessmentSetting
+    weights: scoring.Weights, settings: AssessmentSetting, *, session: Session
 ) -> list[Candidate]:
     """Return every input in assessment with a settled score, scored and checked at the gates."""
     items = session.scalars(
@@ -83,10 +83,10 @@ def candidates(
     return out
 
 
-def ranking(session: Session) -> tuple[scoring.Weights, list[Candidate], list[Candidate]]:
+def ranking(*, session: Session) -> tuple[scoring.Weights, list[Candidate], list[Candidate]]:
     """Return the weights, the candidates that pass every gate by priority, and those that fail."""
-    weights = service.current_weights(session)
-    found = candidates(session, weights, service.get_settings(session))
+    weights = service.current_weights(session=session)
+    found = candidates(weights, service.get_settings(session=session), session=session)
     passed = sorted(
         (c for c in found if c.gates.passed),
         key=lambda c: (-c.breakdown.priority, c.input_id),
@@ -94,15 +94,15 @@ def ranking(session: Session) -> tuple[scoring.Weights, list[Candidate], list[Ca
     return weights, passed, [c for c in found if not c.gates.passed]
 
 
-def propose(session: Session, *, draws: int | None = None) -> Proposal:
+def propose(*, session: Session, draws: int | None = None) -> Proposal:
     """Solve the net-list proposal exactly and give each candidate's probability of being chosen.
 
     Only candidates that pass every gate take part; pins are the planner's. The probabilities
     come from `draws` Dirichlet weight draws (the settings' number unless given) around the
     current weights, with the settings' concentration, each solved exactly.
     """
-    settings = service.get_settings(session)
-    weights, passed, failed = ranking(session)
+    settings = service.get_settings(session=session)
+    weights, passed, failed = ranking(session=session)
     limits = solver.Limits(
         budget_hospitals=settings.budget_hospitals,
         budget_municipalities=settings.budget_municipalities,
@@ -178,9 +178,9 @@ def _solve(
     return result, tuple(float(p) for p in sensitivity.probabilities)
 
 
-def set_pin(session: Session, principal: Principal, input_id: int, data: PinIn) -> None:
+def set_pin(principal: Principal, input_id: int, data: PinIn, *, session: Session) -> None:
     """Pin an input into or out of the proposal with a reason, or clear its pin."""
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     if item.status != InputStatus.IN_ASSESSMENT:
         raise Conflict(
             N_("Input {reference} is not in assessment"), field="input", reference=item.reference
@@ -191,7 +191,9 @@ def set_pin(session: Session, principal: Principal, input_id: int, data: PinIn) 
         if row is not None:
             session.delete(row)
             session.flush()
-            audit.record(session, principal, AuditAction.DELETE, PIN, input_id, before=before)
+            audit.record(
+                principal, AuditAction.DELETE, PIN, input_id, session=session, before=before
+            )
         return
     if len(data.reason.strip()) < 3:
         raise InvalidInput(N_("Give the reason for the pin"), field="reason")
@@ -201,11 +203,11 @@ def set_pin(session: Session, principal: Principal, input_id: int, data: PinIn) 
     row.pin, row.reason, row.created_by_id = data.pin, data.reason, principal.user_id
     session.flush()
     audit.record(
-        session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         PIN,
         input_id,
+        session=session,
         before=before,
         after=audit.snapshot(row),
     )

@@ -51,20 +51,20 @@ SETTINGS = "assessment_setting"
 # Assessments ----------------------------------------------------------------------------------
 
 
-def assessments_of(session: Session, input_id: int) -> InputAssessments:
+def assessments_of(input_id: int, *, session: Session) -> InputAssessments:
     """Return the assessments of one input, summarised."""
     rows = session.scalars(select(Assessment).where(Assessment.input_id == input_id)).all()
     return summarise(rows)
 
 
-def check_can_assess(session: Session, principal: Principal, input_id: int) -> Input:
+def check_can_assess(principal: Principal, input_id: int, *, session: Session) -> Input:
     """Return the input if it is in assessment and the principal assesses in its group."""
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     if item.status != InputStatus.IN_ASSESSMENT:
         raise Conflict(
             N_("Input {reference} is not in assessment"), field="input", reference=item.reference
         )
-    if not is_member(session, principal, item):
+    if not is_member(principal, item, session=session):
         raise Forbidden(N_("Only members of the input's working group can assess it"))
     return item
 
@@ -81,24 +81,24 @@ def save_assessment(
     session: Session, principal: Principal, input_id: int, data: AssessmentIn
 ) -> Assessment:
     """Record (or change) the principal's own gates and scores of an input."""
-    item = check_can_assess(session, principal, input_id)
-    return _upsert(session, principal, item, data, agreed=False)
+    item = check_can_assess(principal, input_id, session=session)
+    return _upsert(principal, item, data, session=session, agreed=False)
 
 
 def record_agreed(
     session: Session, principal: Principal, input_id: int, data: AssessmentIn
 ) -> Assessment:
     """Record the group's agreed score of an input; only the group lead may, with a reason."""
-    item = check_can_assess(session, principal, input_id)
-    if not is_lead(session, principal, item):
+    item = check_can_assess(principal, input_id, session=session)
+    if not is_lead(principal, item, session=session):
         raise Forbidden(N_("Only the working group's lead can record the agreed score"))
     if len(data.reason.strip()) < 3:
         raise InvalidInput(N_("Give the reason for the agreed score"), field="reason")
-    return _upsert(session, principal, item, data, agreed=True)
+    return _upsert(principal, item, data, session=session, agreed=True)
 
 
 def _upsert(
-    session: Session, principal: Principal, item: Input, data: AssessmentIn, *, agreed: bool
+    principal: Principal, item: Input, data: AssessmentIn, *, session: Session, agreed: bool
 ) -> Assessment:
     query = select(Assessment).where(Assessment.input_id == item.id, Assessment.agreed == agreed)
     if not agreed:
@@ -113,12 +113,12 @@ def _upsert(
     _write(row, data)
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         ASSESSMENT,
         row,
         before,
+        session=session,
     )
     return row
 
@@ -156,17 +156,20 @@ class QueueRow:
 
 
 def queue(
-    session: Session,
     principal: Principal,
     show: QueueFilter = QueueFilter.ALL,
     group_id: int | None = None,
+    *,
+    session: Session,
 ) -> list[QueueRow]:
     """Return the inputs in assessment of the principal's groups (every group for the office,
     the decision group and observers), oldest first, filtered."""
     query = select(Input).where(Input.status == InputStatus.IN_ASSESSMENT)
     reads_all = principal.roles & {Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER}
     if not reads_all:
-        query = query.where(Input.working_group_id.in_(group_ids_of(session, principal.user_id)))
+        query = query.where(
+            Input.working_group_id.in_(group_ids_of(principal.user_id, session=session))
+        )
     if group_id is not None:
         query = query.where(Input.working_group_id == group_id)
     items = session.scalars(query.order_by(Input.received_at, Input.id)).unique().all()
@@ -196,9 +199,11 @@ def queue(
 # Private notes --------------------------------------------------------------------------------
 
 
-def add_note(session: Session, principal: Principal, input_id: int, data: NoteIn) -> AssessmentNote:
+def add_note(
+    principal: Principal, input_id: int, data: NoteIn, *, session: Session
+) -> AssessmentNote:
     """Add a private note to an input; only its author will see it."""
-    intake.get_input(session, input_id)
+    intake.get_input(input_id, session=session)
     if principal.user_id is None:
         raise Forbidden(N_("Log in to write notes"))
     note = AssessmentNote(input_id=input_id, author_id=principal.user_id, body=data.body)
@@ -207,7 +212,7 @@ def add_note(session: Session, principal: Principal, input_id: int, data: NoteIn
     return note
 
 
-def my_notes(session: Session, principal: Principal, input_id: int) -> list[AssessmentNote]:
+def my_notes(principal: Principal, input_id: int, *, session: Session) -> list[AssessmentNote]:
     """Return the principal's own notes on an input, oldest first."""
     return list(
         session.scalars(
@@ -228,38 +233,40 @@ def _weights(row: WeightsVersion) -> Weights:
     return Weights.from_mapping(row.version, {c.value: getattr(row, c.value) for c in CRITERIA})
 
 
-def current_weights(session: Session) -> Weights:
+def current_weights(*, session: Session) -> Weights:
     """Return the newest version of the decision group's weights (version 1 = the defaults)."""
     row = session.scalar(select(WeightsVersion).order_by(WeightsVersion.version.desc()).limit(1))
     return DEFAULT_WEIGHTS if row is None else _weights(row)
 
 
-def weights_history(session: Session) -> list[WeightsVersion]:
+def weights_history(*, session: Session) -> list[WeightsVersion]:
     """Return every stored weights version, newest first."""
     return list(session.scalars(select(WeightsVersion).order_by(WeightsVersion.version.desc())))
 
 
-def set_weights(session: Session, principal: Principal, data: WeightsIn) -> Weights:
+def set_weights(principal: Principal, data: WeightsIn, *, session: Session) -> Weights:
     """Store a new version of the weights; only members of the decision group may."""
     if not principal.has_role(Role.DECISION_MEMBER):
         raise Forbidden(N_("Only members of the decision group can change the weights"))
     values = {c.value: getattr(data, c.value) for c in CRITERIA}
     if sum(values.values()) <= 0:
         raise InvalidInput(N_("At least one weight must be above 0"), field="clinical_benefit")
-    version = current_weights(session).version + 1
+    version = current_weights(session=session).version + 1
     row = WeightsVersion(version=version, reason=data.reason, created_by_id=principal.user_id)
     for name, value in values.items():
         setattr(row, name, value)
     session.add(row)
     session.flush()
-    audit.record(session, principal, AuditAction.CREATE, WEIGHTS, row.id, after=audit.snapshot(row))
+    audit.record(
+        principal, AuditAction.CREATE, WEIGHTS, row.id, session=session, after=audit.snapshot(row)
+    )
     return _weights(row)
 
 
 # Settings --------------------------------------------------------------------------------------
 
 
-def get_settings(session: Session) -> AssessmentSetting:
+def get_settings(*, session: Session) -> AssessmentSetting:
     """Return the prioritisation settings (the defaults until the office saves them)."""
     row = session.get(AssessmentSetting, 1)
     if row is None:
@@ -276,7 +283,9 @@ def get_settings(session: Session) -> AssessmentSetting:
     return row
 
 
-def update_settings(session: Session, principal: Principal, data: SettingsIn) -> AssessmentSetting:
+def update_settings(
+    principal: Principal, data: SettingsIn, *, session: Session
+) -> AssessmentSetting:
     """Change the prioritisation settings."""
     if data.size_min > data.size_max:
         raise InvalidInput(
@@ -292,11 +301,11 @@ def update_settings(session: Session, principal: Principal, data: SettingsIn) ->
     row.updated_at = utcnow()
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.UPDATE if before else AuditAction.CREATE,
         SETTINGS,
         row,
         before,
+        session=session,
     )
     return row

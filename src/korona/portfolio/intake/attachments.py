@@ -73,7 +73,7 @@ def check(upload: Upload) -> CheckedFile:
     )
 
 
-def store(session: Session, directory: Path, checked: CheckedFile) -> str:
+def store(directory: Path, checked: CheckedFile, *, session: Session) -> str:
     """Write the file under a random storage name in ``directory``; return that name.
 
     The file is removed again if the session's transaction rolls back.
@@ -82,5 +82,5 @@ def store(session: Session, directory: Path, checked: CheckedFile) -> str:
     storage_name = uuid.uuid4().hex
     path = directory / storage_name
     path.write_bytes(checked.content)
-    on_rollback(session, partial(path.unlink, missing_ok=True))
+    on_rollback(partial(path.unlink, missing_ok=True), session=session)
     return storage_name

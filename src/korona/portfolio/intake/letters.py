@@ -101,7 +101,7 @@ DEFAULT_LETTERS: dict[tuple[LetterKind, str], tuple[str, str]] = {
 }
 
 
-def get_template(session: Session, letter: LetterKind, language: str) -> tuple[str, str]:
+def get_template(letter: LetterKind, language: str, *, session: Session) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
 
@@ -115,7 +115,7 @@ def get_template(session: Session, letter: LetterKind, language: str) -> tuple[s
             return row.subject, row.body
         return DEFAULT_LETTERS[(letter, language)]
 
-    return remembered(session, ("letter_template", letter, language), read)
+    return remembered(("letter_template", letter, language), read, session=session)
 
 
 def fill(text: str, values: Mapping[str, Any]) -> str:
@@ -124,12 +124,13 @@ def fill(text: str, values: Mapping[str, Any]) -> str:
 
 
 def update_template(
-    session: Session,
     principal: Principal,
     letter: LetterKind,
     language: str,
     subject: str,
     body: str,
+    *,
+    session: Session,
 ) -> LetterTemplate:
     """Change a letter template after checking it uses only known fields."""
     if language not in LANGUAGES:
@@ -151,14 +152,14 @@ def update_template(
     before = audit.snapshot(row)
     row.subject, row.body, row.updated_at = subject, body, utcnow()
     session.flush()
-    record_change(session, principal, AuditAction.UPDATE, "letter_template", row, before)
+    record_change(principal, AuditAction.UPDATE, "letter_template", row, before, session=session)
     return row
 
 
-def list_templates(session: Session) -> list[tuple[LetterKind, str, str, str]]:
+def list_templates(*, session: Session) -> list[tuple[LetterKind, str, str, str]]:
     """Return every letter template as (letter, language, subject, body)."""
     return [
-        (letter, language, *get_template(session, letter, language))
+        (letter, language, *get_template(letter, language, session=session))
         for letter in LetterKind
         for language in LANGUAGES
     ]

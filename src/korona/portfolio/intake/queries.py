@@ -28,7 +28,7 @@ from korona.tabular import Coded
 ENTITY = "input"
 
 
-def get_input(session: Session, input_id: int) -> Input:
+def get_input(input_id: int, *, session: Session) -> Input:
     """Return the input or raise NotFound."""
     item = session.get(Input, input_id)
     if item is None:
@@ -36,7 +36,7 @@ def get_input(session: Session, input_id: int) -> Input:
     return item
 
 
-def find_by_token(session: Session, links: StatusLinks, token: str) -> Input:
+def find_by_token(links: StatusLinks, token: str, *, session: Session) -> Input:
     """Return the input a private status token belongs to, or raise NotFound."""
     # Only ASCII can be a real link: int() would read '²' as 2, and compare_digest refuses
     # non-ASCII strings with a TypeError.
@@ -49,7 +49,7 @@ def find_by_token(session: Session, links: StatusLinks, token: str) -> Input:
     return item
 
 
-def messages(session: Session, input_id: int) -> Sequence[InputMessage]:
+def messages(input_id: int, *, session: Session) -> Sequence[InputMessage]:
     """Return the messages sent to the submitter, oldest first."""
     statement = (
         select(InputMessage).where(InputMessage.input_id == input_id).order_by(InputMessage.id)
@@ -57,7 +57,7 @@ def messages(session: Session, input_id: int) -> Sequence[InputMessage]:
     return session.scalars(statement).all()
 
 
-def attachments_of(session: Session, input_id: int) -> Sequence[InputAttachment]:
+def attachments_of(input_id: int, *, session: Session) -> Sequence[InputAttachment]:
     """Return the input's attachments."""
     statement = (
         select(InputAttachment)
@@ -67,7 +67,7 @@ def attachments_of(session: Session, input_id: int) -> Sequence[InputAttachment]
     return session.scalars(statement).all()
 
 
-def get_attachment(session: Session, input_id: int, attachment_id: int) -> InputAttachment:
+def get_attachment(input_id: int, attachment_id: int, *, session: Session) -> InputAttachment:
     """Return one attachment of an input or raise NotFound."""
     attachment = session.get(InputAttachment, attachment_id)
     if attachment is None or attachment.input_id != input_id:
@@ -75,13 +75,13 @@ def get_attachment(session: Session, input_id: int, attachment_id: int) -> Input
     return attachment
 
 
-def merged_into(session: Session, input_id: int) -> Sequence[Input]:
+def merged_into(input_id: int, *, session: Session) -> Sequence[Input]:
     """Return the inputs merged into this one as duplicates."""
     statement = select(Input).where(Input.duplicate_of_id == input_id).order_by(Input.id)
     return session.scalars(statement).all()
 
 
-def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
+def inputs_for_need(need_id: int, *, session: Session) -> Sequence[Input]:
     """Return the inputs linked to a need, oldest first."""
     statement = (
         select(Input)
@@ -92,7 +92,7 @@ def inputs_for_need(session: Session, need_id: int) -> Sequence[Input]:
     return session.scalars(statement).unique().all()
 
 
-def needs_of(session: Session, item: Input) -> Sequence[Need]:
+def needs_of(item: Input, *, session: Session) -> Sequence[Need]:
     """Return the needs an input is linked to, by title."""
     if not item.need_ids:
         return []
@@ -101,7 +101,7 @@ def needs_of(session: Session, item: Input) -> Sequence[Need]:
     ).all()
 
 
-def inputs_of_user(session: Session, user_id: int) -> Sequence[Input]:
+def inputs_of_user(user_id: int, *, session: Session) -> Sequence[Input]:
     """Return the inputs a user submitted, newest first."""
     statement = select(Input).where(Input.submitted_by_id == user_id).order_by(Input.id.desc())
     return session.scalars(statement).all()
@@ -117,7 +117,7 @@ class InputFilter:
     text: str | None = None
 
 
-def list_inputs(session: Session, filters: InputFilter | None = None) -> list[Input]:
+def list_inputs(filters: InputFilter | None = None, *, session: Session) -> list[Input]:
     """Return inputs matching the filters, oldest first (the order they were received)."""
     filters = filters or InputFilter()
     statement = select(Input)
@@ -199,12 +199,12 @@ def export_rows(items: Sequence[Input], base_url: str) -> list[list[Any]]:
     ]
 
 
-def input_history(session: Session, input_id: int) -> Sequence[audit.AuditEntry]:
+def input_history(input_id: int, *, session: Session) -> Sequence[audit.AuditEntry]:
     """Return every recorded change to the input, oldest first."""
-    return audit.history(session, ENTITY, input_id)
+    return audit.history(ENTITY, input_id, session=session)
 
 
-def find_by_reference(session: Session, reference: str) -> Input:
+def find_by_reference(reference: str, *, session: Session) -> Input:
     """Return the input with this reference number (e.g. INN-2026-0001) or raise NotFound."""
     item = session.scalar(select(Input).where(Input.reference == reference.strip().upper()))
     if item is None:

@@ -106,7 +106,7 @@ def reference_for(item: Input) -> str:
     return f"{REFERENCE_PREFIX}-{item.received_at.year}-{item.id:04d}"
 
 
-def check_needs(session: Session, need_ids: Sequence[int]) -> list[int]:
+def check_needs(need_ids: Sequence[int], *, session: Session) -> list[int]:
     """Return the distinct need ids sorted, or raise if one does not exist."""
     wanted = sorted(set(need_ids))
     found = set(session.scalars(select(Need.id).where(Need.id.in_(wanted)))) if wanted else set()
@@ -116,9 +116,9 @@ def check_needs(session: Session, need_ids: Sequence[int]) -> list[int]:
     return wanted
 
 
-def check_categories(session: Session, codes: Sequence[str]) -> list[str]:
+def check_categories(codes: Sequence[str], *, session: Session) -> list[str]:
     """Return the category codes without repeats, or raise at the first unknown one."""
-    known = category_codes(session)
+    known = category_codes(session=session)
     for code in codes:
         if code not in known:
             raise InvalidInput(N_("Unknown category '{code}'"), field="categories", code=code)
@@ -126,7 +126,7 @@ def check_categories(session: Session, codes: Sequence[str]) -> list[str]:
 
 
 def _organisation(
-    session: Session, principal: Principal, data: InputCreate
+    principal: Principal, data: InputCreate, *, session: Session
 ) -> tuple[int | None, str, bool]:
     """Return (organisation id, name, is public): the user's own, or what the form says."""
     if principal.organisation_id is not None:
@@ -158,7 +158,7 @@ def check_public_or_private(is_public: bool | None) -> None:
         )
 
 
-def _check_external_ref(session: Session, external_ref: str | None) -> None:
+def _check_external_ref(external_ref: str | None, *, session: Session) -> None:
     if external_ref and session.scalar(select(Input.id).where(Input.external_ref == external_ref)):
         raise Conflict(
             N_("An input with reference {ref} exists already"),
@@ -168,10 +168,11 @@ def _check_external_ref(session: Session, external_ref: str | None) -> None:
 
 
 def _store_attachments(
-    session: Session,
     item: Input,
     checked: Sequence[attachments.CheckedFile],
     directory: Path | None,
+    *,
+    session: Session,
 ) -> None:
     if directory is None:
         raise InvalidInput(N_("Attachments cannot be stored here"), field="attachments")
@@ -183,30 +184,31 @@ def _store_attachments(
                 media_type=file.media_type,
                 size_bytes=file.size_bytes,
                 sha256=file.sha256,
-                storage_name=attachments.store(session, directory, file),
+                storage_name=attachments.store(directory, file, session=session),
             )
         )
 
 
 def submit_input(
-    session: Session,
     principal: Principal,
     data: InputCreate,
     links: StatusLinks,
     submission: Submission | None = None,
+    *,
+    session: Session,
 ) -> Input:
     """Register an input from anyone, store its attachments and send the receipt."""
     submission = submission or Submission()
     checked = [attachments.check(upload) for upload in submission.attachments]
     email = normalise_email(data.contact_email)
-    categories = check_categories(session, data.categories)
+    categories = check_categories(data.categories, session=session)
     if submission.checked_in_bulk:
         need_ids = sorted(set(data.need_ids))
     else:
-        need_ids = check_needs(session, data.need_ids)
-        _check_external_ref(session, data.external_ref)
+        need_ids = check_needs(data.need_ids, session=session)
+        _check_external_ref(data.external_ref, session=session)
     organisation_id, organisation_name, is_public = _organisation(
-        session, Principal() if submission.imported else principal, data
+        Principal() if submission.imported else principal, data, session=session
     )
     now = utcnow()
     item = Input(
@@ -236,17 +238,17 @@ def submit_input(
     session.flush()
     item.reference = reference_for(item)  # written by the next flush
     if checked:
-        _store_attachments(session, item, checked, submission.attachment_dir)
+        _store_attachments(item, checked, submission.attachment_dir, session=session)
     audit.record(
-        session,
         principal,
         AuditAction.CREATE,
         ENTITY,
         item.id,
+        session=session,
         after=audit.snapshot(item, exclude={"token_salt"}) | {"need_ids": need_ids},
     )
     if submission.send_receipt:
-        send_letter(session, item, LetterKind.RECEIPT, links)
+        send_letter(item, LetterKind.RECEIPT, links, session=session)
     return item
 
 
@@ -262,14 +264,14 @@ def letter_values(item: Input, links: StatusLinks, **extra: Any) -> dict[str, An
 
 
 def send_letter(
-    session: Session, item: Input, letter: LetterKind, links: StatusLinks, **values: Any
+    item: Input, letter: LetterKind, links: StatusLinks, *, session: Session, **values: Any
 ) -> InputMessage:
     """Write a letter from its template to the submitter: e-mail via the outbox + status page."""
-    subject_template, body_template = letters.get_template(session, letter, item.language)
+    subject_template, body_template = letters.get_template(letter, item.language, session=session)
     filled = letter_values(item, links, **values)
     subject = letters.fill(subject_template, filled)
     body = letters.fill(body_template, filled)
-    outbox = notify.queue(session, to=item.contact_email, subject=subject, body=body)
+    outbox = notify.queue(session=session, to=item.contact_email, subject=subject, body=body)
     message = InputMessage(
         input_id=item.id,
         letter=letter,

@@ -71,7 +71,7 @@ class TriageRequest:
 
 
 def _move(
-    session: Session, item: Input, status: InputStatus, **fields: object
+    item: Input, status: InputStatus, *, session: Session, **fields: object
 ) -> dict[str, object]:
     if status not in INPUT_TRANSITIONS[item.status]:
         raise Conflict(
@@ -91,27 +91,27 @@ def _move(
 
 
 def _record_status(
-    session: Session, principal: Principal, item: Input, before: dict[str, object]
+    principal: Principal, item: Input, before: dict[str, object], *, session: Session
 ) -> None:
     record_change(
-        session,
         principal,
         AuditAction.STATUS,
         ENTITY,
         item,
         before,
+        session=session,
         after=audit.snapshot(item, exclude={"token_salt"}),
     )
 
 
 def link_needs(
-    session: Session, principal: Principal, input_id: int, need_ids: Sequence[int]
+    principal: Principal, input_id: int, need_ids: Sequence[int], *, session: Session
 ) -> Input:
     """Link an input to needs it addresses (links already there are kept)."""
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     if not need_ids:
         raise InvalidInput(N_("Choose at least one need"), field="need_ids")
-    wanted = intake.check_needs(session, need_ids)
+    wanted = intake.check_needs(need_ids, session=session)
     before = item.need_ids
     for need_id in wanted:
         if need_id not in before:
@@ -122,12 +122,12 @@ def link_needs(
         item.triaged_at = item.updated_at
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
         item,
         {"need_ids": before},
+        session=session,
         after={"need_ids": item.need_ids},
     )
     return item
@@ -141,36 +141,37 @@ def _reason(reason: str, *, required: bool) -> str:
 
 
 def mark_covered(
-    session: Session,
     principal: Principal,
     input_id: int,
     solution_id: int | None,
     reason: str,
     links: StatusLinks,
+    *,
+    session: Session,
 ) -> Input:
     """Mark an input as covered by an existing solution and send the feedback letter."""
     if solution_id is None:
         raise InvalidInput(N_("Choose the existing solution"), field="solution_id")
-    solution = solutions.get_solution(session, solution_id)
-    item = intake.get_input(session, input_id)
+    solution = solutions.get_solution(solution_id, session=session)
+    item = intake.get_input(input_id, session=session)
     why = _reason(reason, required=True)
     before = _move(
-        session,
         item,
         InputStatus.COVERED,
+        session=session,
         covered_by_id=solution.id,
         outcome_note=why,
     )
     intake.send_letter(
-        session,
         item,
         LetterKind.COVERED,
         links,
+        session=session,
         solution=solution.name,
         solution_url=solution.url or links.base_url.rstrip("/") + f"/solutions/{solution.id}",
         reason=why,
     )
-    _record_status(session, principal, item, before)
+    _record_status(principal, item, before, session=session)
     return item
 
 
@@ -182,27 +183,28 @@ def _carry_links(item: Input, kept: Input) -> None:
             kept.need_links.append(InputNeed(need_id=need_id, merged_from_id=item.id))
 
 
-def _kept_state(session: Session, kept: Input) -> dict[str, object]:
-    merged = [other.reference for other in intake.merged_into(session, kept.id)]
+def _kept_state(kept: Input, *, session: Session) -> dict[str, object]:
+    merged = [other.reference for other in intake.merged_into(kept.id, session=session)]
     return {"merged": merged, "need_ids": kept.need_ids}
 
 
 def _record_kept(
-    session: Session, principal: Principal, kept: Input, before: dict[str, object]
+    principal: Principal, kept: Input, before: dict[str, object], *, session: Session
 ) -> None:
-    after = _kept_state(session, kept)
+    after = _kept_state(kept, session=session)
     audit.record(
-        session, principal, AuditAction.UPDATE, ENTITY, kept.id, before=before, after=after
+        principal, AuditAction.UPDATE, ENTITY, kept.id, session=session, before=before, after=after
     )
 
 
 def mark_duplicate(
-    session: Session,
     principal: Principal,
     input_id: int,
     kept_id: int | None,
     reason: str,
     links: StatusLinks,
+    *,
+    session: Session,
 ) -> Input:
     """Merge an input into the kept one: both keep their history, the submitter is told.
 
@@ -213,45 +215,45 @@ def mark_duplicate(
         raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
     if kept_id == input_id:
         raise InvalidInput(N_("An input cannot be a duplicate of itself"), field="duplicate_of_id")
-    kept = intake.get_input(session, kept_id)
+    kept = intake.get_input(kept_id, session=session)
     if kept.status == InputStatus.DUPLICATE:
         raise Conflict(
             N_("Input {reference} is itself merged; choose the input it was merged into"),
             field="duplicate_of_id",
             reference=kept.reference,
         )
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     why = _reason(reason, required=False)
-    kept_before = _kept_state(session, kept)
+    kept_before = _kept_state(kept, session=session)
     before = _move(
-        session,
         item,
         InputStatus.DUPLICATE,
+        session=session,
         duplicate_of_id=kept.id,
         outcome_note=why or None,
     )
     # Inputs merged into this one follow it to the kept input, so every chain has one head.
-    for earlier in intake.merged_into(session, item.id):
+    for earlier in intake.merged_into(item.id, session=session):
         earlier.duplicate_of_id = kept.id
     _carry_links(item, kept)
     session.flush()
     intake.send_letter(
-        session,
         item,
         LetterKind.DUPLICATE,
         links,
+        session=session,
         kept_reference=kept.reference,
         kept_title=kept.title,
         reason=why,
     )
-    _record_status(session, principal, item, before)
-    _record_kept(session, principal, kept, kept_before)
+    _record_status(principal, item, before, session=session)
+    _record_kept(principal, kept, kept_before, session=session)
     return item
 
 
-def _status_before_merge(session: Session, item: Input) -> tuple[InputStatus, str | None]:
+def _status_before_merge(item: Input, *, session: Session) -> tuple[InputStatus, str | None]:
     """Return the status and reason the input had before it was merged (from its audit rows)."""
-    for entry in reversed(audit.history(session, ENTITY, item.id)):
+    for entry in reversed(audit.history(ENTITY, item.id, session=session)):
         after, before = entry.after or {}, entry.before or {}
         if entry.action == AuditAction.STATUS and after.get("status") == InputStatus.DUPLICATE:
             status = before.get("status")
@@ -262,21 +264,21 @@ def _status_before_merge(session: Session, item: Input) -> tuple[InputStatus, st
     return InputStatus.RECEIVED, None
 
 
-def undo_merge(session: Session, principal: Principal, input_id: int) -> Input:
+def undo_merge(principal: Principal, input_id: int, *, session: Session) -> Input:
     """Take a merged input out of the kept one again: its status and own links come back.
 
     The links it carried to the kept input are removed; both inputs get an audit row.
     """
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     if item.status != InputStatus.DUPLICATE or item.duplicate_of_id is None:
         raise Conflict(
             N_("Input {reference} is not merged into another input"),
             field="input_ids",
             reference=item.reference,
         )
-    kept = intake.get_input(session, item.duplicate_of_id)
-    kept_before = _kept_state(session, kept)
-    status, note = _status_before_merge(session, item)
+    kept = intake.get_input(item.duplicate_of_id, session=session)
+    kept_before = _kept_state(kept, session=session)
+    status, note = _status_before_merge(item, session=session)
     before = audit.snapshot(item, exclude={"token_salt"})
     item.status = status
     item.duplicate_of_id = None
@@ -284,47 +286,51 @@ def undo_merge(session: Session, principal: Principal, input_id: int) -> Input:
     item.updated_at = utcnow()
     kept.need_links = [link for link in kept.need_links if link.merged_from_id != item.id]
     session.flush()
-    _record_status(session, principal, item, before)
-    _record_kept(session, principal, kept, kept_before)
+    _record_status(principal, item, before, session=session)
+    _record_kept(principal, kept, kept_before, session=session)
     return item
 
 
 def send_to_working_group(
-    session: Session,
     principal: Principal,
     input_id: int,
     working_group_id: int | None,
     links: StatusLinks,
+    *,
+    session: Session,
 ) -> Input:
     """Send an input to a working group (arbeidsgruppe) for assessment."""
     if working_group_id is None:
         raise InvalidInput(N_("Choose the working group"), field="working_group_id")
-    group = groups.get_group(session, working_group_id)
-    item = intake.get_input(session, input_id)
-    before = _move(session, item, InputStatus.IN_ASSESSMENT, working_group_id=group.id)
-    intake.send_letter(session, item, LetterKind.IN_ASSESSMENT, links, working_group=group.name)
-    _record_status(session, principal, item, before)
+    group = groups.get_group(working_group_id, session=session)
+    item = intake.get_input(input_id, session=session)
+    before = _move(item, InputStatus.IN_ASSESSMENT, session=session, working_group_id=group.id)
+    intake.send_letter(
+        item, LetterKind.IN_ASSESSMENT, links, session=session, working_group=group.name
+    )
+    _record_status(principal, item, before, session=session)
     return item
 
 
 def decline(
-    session: Session, principal: Principal, input_id: int, reason: str, links: StatusLinks
+    principal: Principal, input_id: int, reason: str, links: StatusLinks, *, session: Session
 ) -> Input:
     """Decline an input with a reason the submitter is told."""
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     why = _reason(reason, required=True)
-    before = _move(session, item, InputStatus.DECLINED, outcome_note=why)
-    intake.send_letter(session, item, LetterKind.DECLINED, links, reason=why)
-    _record_status(session, principal, item, before)
+    before = _move(item, InputStatus.DECLINED, session=session, outcome_note=why)
+    intake.send_letter(item, LetterKind.DECLINED, links, session=session, reason=why)
+    _record_status(principal, item, before, session=session)
     return item
 
 
 def apply(
-    session: Session,
     principal: Principal,
     input_ids: Sequence[int],
     request: TriageRequest,
     links: StatusLinks,
+    *,
+    session: Session,
 ) -> list[Input]:
     """Apply one action to every listed input, all or nothing (one transaction)."""
     if not input_ids:
@@ -338,38 +344,43 @@ def apply(
     for input_id in wanted:
         match request.action:
             case TriageAction.LINK_NEEDS:
-                done.append(link_needs(session, principal, input_id, request.need_ids))
+                done.append(link_needs(principal, input_id, request.need_ids, session=session))
             case TriageAction.COVERED:
                 done.append(
                     mark_covered(
-                        session, principal, input_id, request.solution_id, request.reason, links
+                        principal,
+                        input_id,
+                        request.solution_id,
+                        request.reason,
+                        links,
+                        session=session,
                     )
                 )
             case TriageAction.DUPLICATE:
                 done.append(
                     mark_duplicate(
-                        session,
                         principal,
                         input_id,
                         request.duplicate_of_id,
                         request.reason,
                         links,
+                        session=session,
                     )
                 )
             case TriageAction.WORKING_GROUP:
                 done.append(
                     send_to_working_group(
-                        session, principal, input_id, request.working_group_id, links
+                        principal, input_id, request.working_group_id, links, session=session
                     )
                 )
             case TriageAction.DECLINE:
-                done.append(decline(session, principal, input_id, request.reason, links))
+                done.append(decline(principal, input_id, request.reason, links, session=session))
     return done
 
 
-def queue(session: Session) -> list[Input]:
+def queue(*, session: Session) -> list[Input]:
     """Return the triage queue: received inputs not yet dealt with, oldest first."""
-    received = intake.list_inputs(session, intake.InputFilter(status=InputStatus.RECEIVED))
+    received = intake.list_inputs(intake.InputFilter(status=InputStatus.RECEIVED), session=session)
     return [item for item in received if item.triaged_at is None]
 
 

@@ -86,7 +86,7 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
-def prune(session: Session, *, before: datetime) -> int:
+def prune(*, session: Session, before: datetime) -> int:
     """Delete log rows written before ``before``, always keeping the newest; return how many.
 
     Safe at any time: a process whose last-applied row is gone rebuilds its index once.

@@ -66,7 +66,7 @@ def document_of(entity: Any) -> Document | None:
 _MODEL_OF: dict[DocumentKind, Any] = {kind: model for model, kind in KIND_OF.items()}
 
 
-def documents(session: Session) -> Iterator[Document]:
+def documents(*, session: Session) -> Iterator[Document]:
     """Yield every matchable document in the database."""
     for model in (Solution, Need, Input):
         for entity in session.scalars(select(model).order_by(model.id)):
@@ -75,10 +75,10 @@ def documents(session: Session) -> Iterator[Document]:
                 yield doc
 
 
-def build_index(session: Session) -> MatchIndex:
+def build_index(*, session: Session) -> MatchIndex:
     """Return a fresh index over the database."""
     index = MatchIndex()
-    for doc in documents(session):
+    for doc in documents(session=session):
         index.add(doc)
     return index
 
@@ -95,7 +95,7 @@ class Position:
     mark: tuple[str, int, datetime] | None = None
 
 
-def log_head(session: Session) -> Position:
+def log_head(*, session: Session) -> Position:
     """Return the newest row of the change log (one indexed query)."""
     row = session.execute(
         select(MatchChange.seq, MatchChange.kind, MatchChange.entity_id, MatchChange.changed_at)
@@ -107,16 +107,16 @@ def log_head(session: Session) -> Position:
     return Position(row.seq, (row.kind, row.entity_id, row.changed_at))
 
 
-def _can_follow(session: Session, position: Position) -> bool:
+def _can_follow(position: Position, *, session: Session) -> bool:
     """Tell whether every change after ``position`` is still in the log."""
     if position.seq == 0:
         # Built from an empty log: the first row must still be there (PostgreSQL may skip
         # numbers, so a first row above 1 costs a rebuild rather than a missed change).
         return session.scalar(select(func.min(MatchChange.seq))) in (None, 1)
-    return log_head_at(session, position.seq) == position
+    return log_head_at(position.seq, session=session) == position
 
 
-def log_head_at(session: Session, seq: int) -> Position | None:
+def log_head_at(seq: int, *, session: Session) -> Position | None:
     """Return the position of the log row ``seq`` (None: pruned or never written)."""
     row = session.execute(
         select(MatchChange.kind, MatchChange.entity_id, MatchChange.changed_at).where(
@@ -126,7 +126,7 @@ def log_head_at(session: Session, seq: int) -> Position | None:
     return None if row is None else Position(seq, (row.kind, row.entity_id, row.changed_at))
 
 
-def apply_changes(session: Session, index: MatchIndex, since: int, head: int) -> int:
+def apply_changes(index: MatchIndex, since: int, head: int, *, session: Session) -> int:
     """Re-read what the log rows ``since < seq <= head`` name and add, replace or remove it.
 
     Returns how many documents were touched.
@@ -154,7 +154,7 @@ def apply_changes(session: Session, index: MatchIndex, since: int, head: int) ->
 
 
 def refresh(
-    session: Session, index: MatchIndex | None, position: Position
+    index: MatchIndex | None, position: Position, *, session: Session
 ) -> tuple[MatchIndex, Position, bool]:
     """Bring ``index`` up to the database: follow the log, or rebuild when it cannot.
 
@@ -162,13 +162,13 @@ def refresh(
     changed. The log head is read before the tables, so whatever a rebuild reads is at least
     as new as the head; rows re-applied later are harmless (add replaces).
     """
-    head = log_head(session)
+    head = log_head(session=session)
     if index is not None and head == position:
         return index, position, False
-    if index is None or head.seq <= position.seq or not _can_follow(session, position):
+    if index is None or head.seq <= position.seq or not _can_follow(position, session=session):
         log.info("building the match index from the database (log at %d)", head.seq)
-        return build_index(session), head, True
-    touched = apply_changes(session, index, position.seq, head.seq)
+        return build_index(session=session), head, True
+    touched = apply_changes(index, position.seq, head.seq, session=session)
     log.debug(
         "match index followed the log %d -> %d (%d documents)", position.seq, head.seq, touched
     )
@@ -202,7 +202,7 @@ class PortfolioIndex:
     def get(self) -> MatchIndex:
         """Return the index, up to date with every commit so far (run it off the event loop)."""
         with self._lock, self._sessions() as session:
-            index, self._position, _ = refresh(session, self._index, self._position)
+            index, self._position, _ = refresh(self._index, self._position, session=session)
             if index is not self._index:
                 self.builds += 1
                 self._index = index
@@ -235,7 +235,7 @@ def snapshot_path(data_dir: Path) -> Path:
     return data_dir / "match-index" / "index.pickle"
 
 
-def _fingerprint(session: Session) -> tuple[int, ...]:
+def _fingerprint(*, session: Session) -> tuple[int, ...]:
     """Return row counts and highest ids of the matchable tables (catches a replaced database)."""
     values: list[int] = []
     for model in (Solution, Need, Input):
@@ -246,7 +246,7 @@ def _fingerprint(session: Session) -> tuple[int, ...]:
     return tuple(values)
 
 
-def _database_key(session: Session) -> str:
+def _database_key(*, session: Session) -> str:
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     return engine.url.render_as_string(hide_password=True)
@@ -263,7 +263,7 @@ class CliIndex:
     changed: bool
 
 
-def _read_snapshot(session: Session, path: Path) -> Snapshot | None:
+def _read_snapshot(path: Path, *, session: Session) -> Snapshot | None:
     try:
         with path.open("rb") as file:
             # The snapshot is korona's own file in the deployment's data directory.
@@ -277,39 +277,39 @@ def _read_snapshot(session: Session, path: Path) -> Snapshot | None:
         isinstance(loaded, Snapshot)
         and loaded.format == SNAPSHOT_FORMAT
         and loaded.version == korona.__version__
-        and loaded.database == _database_key(session)
+        and loaded.database == _database_key(session=session)
     ):
         return loaded
     log.info("ignoring the match index snapshot %s: made for another database or version", path)
     return None
 
 
-def load_index(session: Session, path: Path) -> CliIndex:
+def load_index(path: Path, *, session: Session) -> CliIndex:
     """Return the snapshot at ``path`` brought up to date with the log, or a fresh build.
 
     The snapshot is a pickle in the deployment's own data directory, which only korona
     writes (the same trust as the SQLite database beside it); an unreadable one is rebuilt.
     """
-    fingerprint = _fingerprint(session)  # read first: anything later shows up in the log
-    snapshot = _read_snapshot(session, path)
+    fingerprint = _fingerprint(session=session)  # read first: anything later shows up in the log
+    snapshot = _read_snapshot(path, session=session)
     if snapshot is not None:
-        index, position, changed = refresh(session, snapshot.index, snapshot.position)
+        index, position, changed = refresh(snapshot.index, snapshot.position, session=session)
         if changed or fingerprint == snapshot.fingerprint:
             rebuilt = index is not snapshot.index
             return CliIndex(index, position, fingerprint, rebuilt, changed)
         # Same log position but other tables: changed outside korona, or a replaced database.
         log.info("the matchable tables changed without a log entry: rebuilding the index")
-    position = log_head(session)
+    position = log_head(session=session)
     log.info("building the match index from the database (log at %d)", position.seq)
-    return CliIndex(build_index(session), position, fingerprint, rebuilt=True, changed=True)
+    return CliIndex(build_index(session=session), position, fingerprint, rebuilt=True, changed=True)
 
 
-def save_snapshot(session: Session, path: Path, loaded: CliIndex) -> None:
+def save_snapshot(path: Path, loaded: CliIndex, *, session: Session) -> None:
     """Write the snapshot atomically: a reader sees the old file or the new one, never half."""
     snapshot = Snapshot(
         SNAPSHOT_FORMAT,
         korona.__version__,
-        _database_key(session),
+        _database_key(session=session),
         loaded.fingerprint,
         loaded.position,
         loaded.index,

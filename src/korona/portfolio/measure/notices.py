@@ -52,7 +52,7 @@ DEFAULT_NOTICES: dict[tuple[NoticeKind, str], tuple[str, str]] = {
 }
 
 
-def get_template(session: Session, kind: NoticeKind, language: str) -> tuple[str, str]:
+def get_template(kind: NoticeKind, language: str, *, session: Session) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
     row = session.scalar(
@@ -64,7 +64,13 @@ def get_template(session: Session, kind: NoticeKind, language: str) -> tuple[str
 
 
 def save_template(
-    session: Session, principal: Principal, kind: NoticeKind, language: str, subject: str, body: str
+    principal: Principal,
+    kind: NoticeKind,
+    language: str,
+    subject: str,
+    body: str,
+    *,
+    session: Session,
 ) -> NoticeTemplate:
     """Store an edited template (subject and body are checked for known fields)."""
     if language not in LANGUAGES:
@@ -83,11 +89,11 @@ def save_template(
     row.subject, row.body, row.updated_at = subject, body, utcnow()
     session.flush()
     audit.record(
-        session,
         principal,
         AuditAction.UPDATE,
         "notice_template",
         f"{kind.value}:{language}",
+        session=session,
         before=before,
         after={"subject": subject, "body": body},
     )
@@ -108,7 +114,7 @@ class Recipient:
     language: str
 
 
-def delivered_recipients(session: Session, measure: Measure) -> list[Recipient]:
+def delivered_recipients(measure: Measure, *, session: Session) -> list[Recipient]:
     """Return the reporters of the covered needs and the proposers of linked inputs, once each."""
     found: dict[str, Recipient] = {}
     needs = [link.need for link in measure.need_links]
@@ -134,9 +140,9 @@ def delivered_recipients(session: Session, measure: Measure) -> list[Recipient]:
     return list(found.values())
 
 
-def send_delivered_letters(session: Session, measure: Measure, *, base_url: str) -> int:
+def send_delivered_letters(measure: Measure, *, session: Session, base_url: str) -> int:
     """Queue the "delivered" letter to every recipient; return how many were queued."""
-    recipients = delivered_recipients(session, measure)
+    recipients = delivered_recipients(measure, session=session)
     values = {
         "measure": measure.title,
         "owner": measure.owner.name if measure.owner else "",
@@ -144,15 +150,18 @@ def send_delivered_letters(session: Session, measure: Measure, *, base_url: str)
         "measure_url": f"{base_url}/measures/{measure.id}",
     }
     for recipient in recipients:
-        subject, body = get_template(session, NoticeKind.DELIVERED, recipient.language)
+        subject, body = get_template(NoticeKind.DELIVERED, recipient.language, session=session)
         filled = values | {"name": recipient.name}
         outbox.queue(
-            session, to=recipient.email, subject=fill(subject, filled), body=fill(body, filled)
+            session=session,
+            to=recipient.email,
+            subject=fill(subject, filled),
+            body=fill(body, filled),
         )
     return len(recipients)
 
 
-def remind_reviews(session: Session, *, today: date, base_url: str) -> int:
+def remind_reviews(*, session: Session, today: date, base_url: str) -> int:
     """Queue one reminder per need past its review date; a need is reminded once per date.
 
     The (need, review date) unique key makes a second run on the same day, or a run that
@@ -177,7 +186,7 @@ def remind_reviews(session: Session, *, today: date, base_url: str) -> int:
         reporter = need.created_by
         message_id = None
         if reporter is not None:
-            subject, body = get_template(session, NoticeKind.REVIEW_DUE, reporter.language)
+            subject, body = get_template(NoticeKind.REVIEW_DUE, reporter.language, session=session)
             values = {
                 "name": reporter.name,
                 "need": need.title,
@@ -185,7 +194,10 @@ def remind_reviews(session: Session, *, today: date, base_url: str) -> int:
                 "need_url": f"{base_url}/needs/{need.id}",
             }
             message = outbox.queue(
-                session, to=reporter.email, subject=fill(subject, values), body=fill(body, values)
+                session=session,
+                to=reporter.email,
+                subject=fill(subject, values),
+                body=fill(body, values),
             )
             message_id = message.id
             sent += 1

@@ -68,7 +68,7 @@ def _counts(measures: Sequence[Measure]) -> tuple[dict[MeasureStatus, int], dict
     )
 
 
-def progress_overview(session: Session, *, programme_id: int | None = None) -> ProgressOverview:
+def progress_overview(*, session: Session, programme_id: int | None = None) -> ProgressOverview:
     """Return the progress overview of every programme, or of one."""
     statement = select(Measure).order_by(Measure.title, Measure.id)
     if programme_id is not None:
@@ -117,7 +117,7 @@ class NeedCoverage:
         return self.need.urgency >= URGENT and not self.covered
 
 
-def needs_coverage(session: Session) -> list[NeedCoverage]:
+def needs_coverage(*, session: Session) -> list[NeedCoverage]:
     """Return every need still in play with what covers it; urgent uncovered needs first."""
     needs = session.scalars(
         select(Need).where(Need.status != NeedStatus.EXPIRED).order_by(Need.id)

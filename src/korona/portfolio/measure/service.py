@@ -42,7 +42,7 @@ from korona.portfolio.solution.models import Solution
 ENTITY = "measure"
 
 
-def list_programmes(session: Session, *, active_only: bool = False) -> Sequence[Programme]:
+def list_programmes(*, session: Session, active_only: bool = False) -> Sequence[Programme]:
     """Return the national programmes by name."""
     statement = select(Programme).order_by(Programme.name)
     if active_only:
@@ -50,7 +50,7 @@ def list_programmes(session: Session, *, active_only: bool = False) -> Sequence[
     return session.scalars(statement).all()
 
 
-def create_programme(session: Session, principal: Principal, data: ProgrammeCreate) -> Programme:
+def create_programme(principal: Principal, data: ProgrammeCreate, *, session: Session) -> Programme:
     """Add a national programme to the managed list."""
     if session.scalar(select(Programme.id).where(Programme.name == data.name)):
         raise Conflict(N_("The programme {name} exists already"), field="name", name=data.name)
@@ -58,13 +58,18 @@ def create_programme(session: Session, principal: Principal, data: ProgrammeCrea
     session.add(programme)
     session.flush()
     audit.record(
-        session, principal, AuditAction.CREATE, "programme", programme.id, after={"name": data.name}
+        principal,
+        AuditAction.CREATE,
+        "programme",
+        programme.id,
+        session=session,
+        after={"name": data.name},
     )
     return programme
 
 
 def set_programme_active(
-    session: Session, principal: Principal, programme_id: int, active: bool
+    principal: Principal, programme_id: int, active: bool, *, session: Session
 ) -> Programme:
     """Retire a programme from the choices (or bring it back); its measures keep it."""
     programme = session.get(Programme, programme_id)
@@ -73,28 +78,28 @@ def set_programme_active(
     before = {"active": programme.active}
     programme.active = active
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         "programme",
         programme,
         before,
+        session=session,
         after={"active": active},
     )
     return programme
 
 
-def get_measure(session: Session, measure_id: int) -> Measure:
+def get_measure(measure_id: int, *, session: Session) -> Measure:
     """Return the measure or raise NotFound."""
-    return get_or_raise(session, Measure, measure_id, N_("Measure {id} does not exist"))
+    return get_or_raise(Measure, measure_id, N_("Measure {id} does not exist"), session=session)
 
 
-def measure_for_input(session: Session, input_id: int) -> Measure | None:
+def measure_for_input(input_id: int, *, session: Session) -> Measure | None:
     """Return the measure that an input became, if any."""
     return session.scalar(select(Measure).where(Measure.input_id == input_id))
 
 
-def _check_references(session: Session, data: MeasureCreate) -> None:
+def _check_references(data: MeasureCreate, *, session: Session) -> None:
     if data.owner_organisation_id and session.get(Organisation, data.owner_organisation_id) is None:
         raise InvalidInput(
             N_("Organisation {id} does not exist"),
@@ -112,10 +117,10 @@ def _check_references(session: Session, data: MeasureCreate) -> None:
         raise InvalidInput(N_("Input {id} does not exist"), field="input_id", id=data.input_id)
 
 
-def create_measure(session: Session, principal: Principal, data: MeasureCreate) -> Measure:
+def create_measure(principal: Principal, data: MeasureCreate, *, session: Session) -> Measure:
     """Create a measure; an input becomes at most one measure."""
-    _check_references(session, data)
-    if data.input_id and measure_for_input(session, data.input_id) is not None:
+    _check_references(data, session=session)
+    if data.input_id and measure_for_input(data.input_id, session=session) is not None:
         raise Conflict(N_("Input {id} is already a measure"), field="input_id", id=data.input_id)
     measure = Measure(
         title=data.title,
@@ -130,7 +135,7 @@ def create_measure(session: Session, principal: Principal, data: MeasureCreate) 
     session.add(measure)
     session.flush()
     audit.record(
-        session, principal, AuditAction.CREATE, ENTITY, measure.id, after=_snapshot(measure)
+        principal, AuditAction.CREATE, ENTITY, measure.id, session=session, after=_snapshot(measure)
     )
     return measure
 
@@ -140,13 +145,13 @@ def _snapshot(measure: Measure) -> dict[str, object]:
 
 
 def update_measure(
-    session: Session, principal: Principal, measure_id: int, data: MeasureCreate
+    principal: Principal, measure_id: int, data: MeasureCreate, *, session: Session
 ) -> Measure:
     """Change a measure's owner, responsible person, programme, needs and texts."""
-    measure = get_measure(session, measure_id)
-    _check_references(session, data)
+    measure = get_measure(measure_id, session=session)
+    _check_references(data, session=session)
     if data.input_id and data.input_id != measure.input_id:
-        other = measure_for_input(session, data.input_id)
+        other = measure_for_input(data.input_id, session=session)
         if other is not None:
             raise Conflict(
                 N_("Input {id} is already a measure"), field="input_id", id=data.input_id
@@ -167,7 +172,13 @@ def update_measure(
     measure.updated_at = utcnow()
     session.flush()
     record_change(
-        session, principal, AuditAction.UPDATE, ENTITY, measure, before, after=_snapshot(measure)
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        measure,
+        before,
+        session=session,
+        after=_snapshot(measure),
     )
     return measure
 
@@ -185,7 +196,7 @@ def change_status(
     Delivering it queues the "delivered" letter to the reporters of the needs it covers and
     to the proposers of linked inputs, in the same transaction.
     """
-    measure = get_measure(session, measure_id)
+    measure = get_measure(measure_id, session=session)
     if change.status not in MEASURE_TRANSITIONS[measure.status]:
         raise Conflict(
             N_("A measure cannot go from {old} to {new}"),
@@ -202,16 +213,16 @@ def change_status(
     measure.updated_at = utcnow()
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.STATUS,
         ENTITY,
         measure,
         before,
+        session=session,
         after={"status": measure.status.value, "stop_reason": measure.stop_reason},
     )
     if change.status == MeasureStatus.DELIVERED:
-        notices.send_delivered_letters(session, measure, base_url=base_url)
+        notices.send_delivered_letters(measure, session=session, base_url=base_url)
     return measure
 
 
@@ -219,7 +230,7 @@ def add_milestone(
     session: Session, principal: Principal, measure_id: int, data: MilestoneCreate
 ) -> Milestone:
     """Add a milestone to a measure."""
-    measure = get_measure(session, measure_id)
+    measure = get_measure(measure_id, session=session)
     milestone = Milestone(
         measure_id=measure.id,
         title=data.title,
@@ -229,12 +240,12 @@ def add_milestone(
     session.add(milestone)
     session.flush()
     session.refresh(measure, ["milestones"])
-    record_change(session, principal, AuditAction.CREATE, "milestone", milestone)
+    record_change(principal, AuditAction.CREATE, "milestone", milestone, session=session)
     return milestone
 
 
 def complete_milestone(
-    session: Session, principal: Principal, measure_id: int, milestone_id: int, done: date
+    principal: Principal, measure_id: int, milestone_id: int, done: date, *, session: Session
 ) -> Milestone:
     """Record the date a milestone was done."""
     milestone = session.get(Milestone, milestone_id)
@@ -244,12 +255,12 @@ def complete_milestone(
         raise Conflict(N_("The milestone is done already"))
     milestone.done_date = done
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         "milestone",
         milestone,
         {"done_date": None},
+        session=session,
         after={"done_date": done.isoformat()},
     )
     return milestone
@@ -267,7 +278,7 @@ def report_progress(
     session: Session, principal: Principal, measure_id: int, data: ReportCreate
 ) -> ProgressReport:
     """Add a progress report; only users of the owner organisation report on a measure."""
-    measure = get_measure(session, measure_id)
+    measure = get_measure(measure_id, session=session)
     if not is_owner(principal, measure):
         raise Forbidden(N_("Only the measure's owner organisation reports its progress"))
     if measure.status in (MeasureStatus.DELIVERED, MeasureStatus.STOPPED):
@@ -286,11 +297,11 @@ def report_progress(
     session.flush()
     session.refresh(measure, ["reports"])
     record_change(
-        session,
         principal,
         AuditAction.CREATE,
         "progress_report",
         report,
+        session=session,
         after={"measure_id": measure.id, "rag": data.rag.value, "text": data.text},
     )
     return report
@@ -305,7 +316,7 @@ class MeasureFilter:
     owner_organisation_id: int | None = None
 
 
-def list_measures(session: Session, filters: MeasureFilter | None = None) -> Sequence[Measure]:
+def list_measures(filters: MeasureFilter | None = None, *, session: Session) -> Sequence[Measure]:
     """Return measures by title, filtered."""
     filters = filters or MeasureFilter()
     statement = select(Measure).order_by(Measure.title, Measure.id)
@@ -318,7 +329,7 @@ def list_measures(session: Session, filters: MeasureFilter | None = None) -> Seq
     return session.scalars(statement).all()
 
 
-def measures_for_need(session: Session, need_id: int) -> Sequence[Measure]:
+def measures_for_need(need_id: int, *, session: Session) -> Sequence[Measure]:
     """Return the measures that cover a need, by title."""
     statement = (
         select(Measure)
@@ -336,10 +347,10 @@ def _experience_author(principal: Principal) -> int:
 
 
 def share_experience(
-    session: Session,
     principal: Principal,
     data: ExperienceCreate,
     *,
+    session: Session,
     solution_id: int | None = None,
     measure_id: int | None = None,
 ) -> ExperienceNote:
@@ -349,7 +360,7 @@ def share_experience(
         if session.get(Solution, solution_id) is None:
             raise NotFound(N_("Solution {id} does not exist"), id=solution_id)
     elif measure_id is not None:
-        measure = get_measure(session, measure_id)
+        measure = get_measure(measure_id, session=session)
         if measure.status != MeasureStatus.DELIVERED:
             raise Conflict(N_("Only a delivered measure can be in use"))
     note = ExperienceNote(
@@ -362,12 +373,12 @@ def share_experience(
     )
     session.add(note)
     session.flush()
-    record_change(session, principal, AuditAction.CREATE, "experience_note", note)
+    record_change(principal, AuditAction.CREATE, "experience_note", note, session=session)
     return note
 
 
 def experience_notes(
-    session: Session, *, solution_id: int | None = None, measure_id: int | None = None
+    *, session: Session, solution_id: int | None = None, measure_id: int | None = None
 ) -> Sequence[ExperienceNote]:
     """Return the experience notes on a solution or a measure, newest first."""
     statement = select(ExperienceNote).order_by(ExperienceNote.id.desc())

@@ -27,9 +27,9 @@ from korona.portfolio.rows import get_or_raise, record_change
 ENTITY = "need"
 
 
-def check_category(session: Session, code: str) -> None:
+def check_category(code: str, *, session: Session) -> None:
     """Raise unless the category code is on the managed list."""
-    if code not in category_codes(session):
+    if code not in category_codes(session=session):
         raise InvalidInput(N_("Unknown category '{code}'"), field="category", code=code)
 
 
@@ -48,7 +48,7 @@ def known_municipalities(given: Municipalities | None = None) -> Municipalities:
 
 
 def reporting_organisation(
-    session: Session, principal: Principal, organisation_id: int | None
+    principal: Principal, organisation_id: int | None, *, session: Session
 ) -> Organisation:
     """Return the organisation a need is reported for, checking the caller may report for it."""
     own = principal.organisation_id
@@ -69,18 +69,18 @@ def reporting_organisation(
 
 
 def create_need(
-    session: Session,
     principal: Principal,
     data: NeedCreate,
     *,
+    session: Session,
     places: Municipalities | None = None,
 ) -> Need:
     """Register a new need for the caller's organisation (or any, for the portfolio office).
 
     ``places`` is the 2020 municipality list the number is checked against.
     """
-    check_category(session, data.category)
-    organisation = reporting_organisation(session, principal, data.organisation_id)
+    check_category(data.category, session=session)
+    organisation = reporting_organisation(principal, data.organisation_id, session=session)
     check_review_date(data.review_by_date)
     known_municipalities(places).check(data.municipality_number)
     if data.external_ref and session.scalar(
@@ -92,15 +92,15 @@ def create_need(
             ref=data.external_ref,
         )
     return record_need(
-        session, principal, data, organisation=organisation, status=NeedStatus.REGISTERED
+        principal, data, session=session, organisation=organisation, status=NeedStatus.REGISTERED
     )
 
 
 def record_need(
-    session: Session,
     principal: Principal,
     data: NeedCreate,
     *,
+    session: Session,
     organisation: Organisation,
     status: NeedStatus,
 ) -> Need:
@@ -123,13 +123,13 @@ def record_need(
     )
     session.add(need)
     session.flush()
-    record_change(session, principal, AuditAction.CREATE, ENTITY, need)
+    record_change(principal, AuditAction.CREATE, ENTITY, need, session=session)
     return need
 
 
-def get_need(session: Session, need_id: int) -> Need:
+def get_need(need_id: int, *, session: Session) -> Need:
     """Return the need or raise NotFound."""
-    return get_or_raise(session, Need, need_id, N_("Need {id} does not exist"))
+    return get_or_raise(Need, need_id, N_("Need {id} does not exist"), session=session)
 
 
 def can_edit(principal: Principal, need: Need) -> bool:
@@ -145,22 +145,22 @@ def can_edit(principal: Principal, need: Need) -> bool:
 
 
 def update_need(
-    session: Session,
     principal: Principal,
     need_id: int,
     data: NeedUpdate,
     *,
+    session: Session,
     places: Municipalities | None = None,
 ) -> Need:
     """Change a need's content; reporters only their own organisation's needs."""
-    need = get_need(session, need_id)
+    need = get_need(need_id, session=session)
     if not can_edit(principal, need):
         raise Forbidden(N_("You can only edit your own organisation's needs"))
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         raise InvalidInput(N_("Nothing to change"))
     if "category" in changes:
-        check_category(session, changes["category"])
+        check_category(changes["category"], session=session)
     if "municipality_number" in changes:
         known_municipalities(places).check(changes["municipality_number"])
     if changes.get("title") is None and "title" in changes:
@@ -175,13 +175,15 @@ def update_need(
             setattr(need, key, value)
     need.updated_at = utcnow()
     session.flush()
-    record_change(session, principal, AuditAction.UPDATE, ENTITY, need, before)
+    record_change(principal, AuditAction.UPDATE, ENTITY, need, before, session=session)
     return need
 
 
-def change_status(session: Session, principal: Principal, need_id: int, status: NeedStatus) -> Need:
+def change_status(
+    principal: Principal, need_id: int, status: NeedStatus, *, session: Session
+) -> Need:
     """Move a need to a new status along the allowed transitions."""
-    need = get_need(session, need_id)
+    need = get_need(need_id, session=session)
     if status not in NEED_TRANSITIONS[need.status]:
         raise Conflict(
             N_("A need cannot go from {current} to {new}"),
@@ -193,7 +195,7 @@ def change_status(session: Session, principal: Principal, need_id: int, status: 
     need.status = status
     need.updated_at = utcnow()
     session.flush()
-    record_change(session, principal, AuditAction.STATUS, ENTITY, need, before)
+    record_change(principal, AuditAction.STATUS, ENTITY, need, before, session=session)
     return need
 
 
@@ -231,7 +233,7 @@ def _filtered(filters: NeedFilter, today: date) -> Select[Need]:
 
 
 def list_needs(
-    session: Session, filters: NeedFilter, *, today: date | None = None
+    filters: NeedFilter, *, session: Session, today: date | None = None
 ) -> Sequence[Need]:
     """Return the needs matching the filters, most urgent and newest first."""
     statement = _filtered(filters, today or date.today()).order_by(
@@ -330,6 +332,6 @@ def _group(value: str) -> AffectedGroup | str:
         return value
 
 
-def need_history(session: Session, need_id: int) -> Sequence[AuditEntry]:
+def need_history(need_id: int, *, session: Session) -> Sequence[AuditEntry]:
     """Return every recorded change to the need, oldest first."""
-    return audit.history(session, ENTITY, need_id)
+    return audit.history(ENTITY, need_id, session=session)

@@ -39,7 +39,7 @@ class CoverageWeek:
         return covered / live if live else None
 
 
-def coverage_by_week(session: Session, *, today: date) -> list[CoverageWeek]:
+def coverage_by_week(*, session: Session, today: date) -> list[CoverageWeek]:
     """Replay the audit log of needs: each need's status at the end of every week.
 
     The audit log holds every creation and status change with its time, so the history

@@ -42,7 +42,7 @@ def parts_of(item: ProposalItem) -> dict[str, Any]:
     }
 
 
-def create_draft(session: Session, principal: Principal, proposal: Proposal) -> NetlistVersion:
+def create_draft(principal: Principal, proposal: Proposal, *, session: Session) -> NetlistVersion:
     """Create the next net-list version, in draft, listing the proposal's chosen inputs in order."""
     if proposal.status is not Status.OPTIMAL or not proposal.chosen:
         raise Conflict(N_("The proposal has no feasible list to draft from"), field="proposal")
@@ -71,11 +71,11 @@ def create_draft(session: Session, principal: Principal, proposal: Proposal) -> 
     session.add(version)
     session.flush()
     audit.record(
-        session,
         principal,
         AuditAction.CREATE,
         ENTITY,
         version.id,
+        session=session,
         after={
             "number": version.number,
             "status": version.status.value,
@@ -86,11 +86,13 @@ def create_draft(session: Session, principal: Principal, proposal: Proposal) -> 
     return version
 
 
-def get_version(session: Session, version_id: int) -> NetlistVersion:
+def get_version(version_id: int, *, session: Session) -> NetlistVersion:
     """Return one net-list version or raise NotFound."""
-    return get_or_raise(session, NetlistVersion, version_id, N_("Net-list version {id} not found"))
+    return get_or_raise(
+        NetlistVersion, version_id, N_("Net-list version {id} not found"), session=session
+    )
 
 
-def list_versions(session: Session) -> list[NetlistVersion]:
+def list_versions(*, session: Session) -> list[NetlistVersion]:
     """Return every net-list version, newest first."""
     return list(session.scalars(select(NetlistVersion).order_by(NetlistVersion.number.desc())))

@@ -80,29 +80,29 @@ class CommentCreate(_Strict):
     text: Text
 
 
-def list_meetings(session: Session) -> Sequence[Meeting]:
+def list_meetings(*, session: Session) -> Sequence[Meeting]:
     """Return the meetings, newest first."""
     return session.scalars(
         select(Meeting).order_by(Meeting.held_on.desc(), Meeting.id.desc())
     ).all()
 
 
-def get_meeting(session: Session, meeting_id: int) -> Meeting:
+def get_meeting(meeting_id: int, *, session: Session) -> Meeting:
     """Return the meeting or raise NotFound."""
-    return get_or_raise(session, Meeting, meeting_id, N_("Meeting {id} does not exist"))
+    return get_or_raise(Meeting, meeting_id, N_("Meeting {id} does not exist"), session=session)
 
 
-def create_meeting(session: Session, principal: Principal, data: MeetingCreate) -> Meeting:
+def create_meeting(principal: Principal, data: MeetingCreate, *, session: Session) -> Meeting:
     """Create a meeting of the decision group."""
     meeting = Meeting(title=data.title, held_on=data.held_on, minutes="", created_at=utcnow())
     session.add(meeting)
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.CREATE,
         ENTITY,
         meeting,
+        session=session,
         after={"title": data.title, "held_on": data.held_on.isoformat()},
     )
     return meeting
@@ -112,7 +112,7 @@ def add_attendee(
     session: Session, principal: Principal, meeting_id: int, data: AttendeeAdd
 ) -> MeetingAttendee:
     """Record someone as present; only decision members attend as members."""
-    meeting = get_meeting(session, meeting_id)
+    meeting = get_meeting(meeting_id, session=session)
     user = session.get(User, data.user_id)
     if user is None:
         raise InvalidInput(N_("User {id} does not exist"), field="user_id", id=data.user_id)
@@ -126,11 +126,11 @@ def add_attendee(
     meeting.attendees.append(attendee)
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
         meeting,
+        session=session,
         after={"attendee": user.email, "capacity": data.capacity.value},
     )
     return attendee
@@ -140,7 +140,7 @@ def add_agenda_item(
     session: Session, principal: Principal, meeting_id: int, data: AgendaAdd
 ) -> AgendaItem:
     """Add an item at the end of the agenda."""
-    meeting = get_meeting(session, meeting_id)
+    meeting = get_meeting(meeting_id, session=session)
     if data.netlist_version_id and session.get(NetlistVersion, data.netlist_version_id) is None:
         raise InvalidInput(
             N_("Net-list version {id} does not exist"),
@@ -162,12 +162,12 @@ def add_agenda_item(
     )
     meeting.agenda.append(item)
     session.flush()
-    record_change(session, principal, AuditAction.CREATE, "agenda_item", item)
+    record_change(principal, AuditAction.CREATE, "agenda_item", item, session=session)
     return item
 
 
 def record_decision(
-    session: Session, principal: Principal, meeting_id: int, item_id: int, data: DecisionText
+    principal: Principal, meeting_id: int, item_id: int, data: DecisionText, *, session: Session
 ) -> AgendaItem:
     """Write the decision (vedtak) of an agenda item into the minutes."""
     item = session.get(AgendaItem, item_id)
@@ -176,12 +176,12 @@ def record_decision(
     before = {"decision": item.decision}
     item.decision = data.decision
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         "agenda_item",
         item,
         before,
+        session=session,
         after={"decision": data.decision},
     )
     return item
@@ -191,16 +191,16 @@ def write_minutes(
     session: Session, principal: Principal, meeting_id: int, data: MinutesText
 ) -> Meeting:
     """Write the meeting's general minutes."""
-    meeting = get_meeting(session, meeting_id)
+    meeting = get_meeting(meeting_id, session=session)
     before = {"minutes": meeting.minutes}
     meeting.minutes = data.minutes
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
         meeting,
         before,
+        session=session,
         after={"minutes": data.minutes},
     )
     return meeting
@@ -210,24 +210,24 @@ def comment(
     session: Session, principal: Principal, meeting_id: int, data: CommentCreate
 ) -> MeetingComment:
     """Add a comment (observers comment; they decide nothing)."""
-    meeting = get_meeting(session, meeting_id)
+    meeting = get_meeting(meeting_id, session=session)
     note = MeetingComment(
         meeting_id=meeting.id, user_id=principal.user_id, text=data.text, created_at=utcnow()
     )
     meeting.comments.append(note)
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.CREATE,
         "meeting_comment",
         note,
+        session=session,
         after={"meeting_id": meeting.id, "text": data.text},
     )
     return note
 
 
-def ensure_member_present(session: Session, principal: Principal, meeting: Meeting) -> None:
+def ensure_member_present(principal: Principal, meeting: Meeting, *, session: Session) -> None:
     """Record a decision member who approves in a meeting as present, if not already."""
     for attendee in meeting.attendees:
         if attendee.user_id == principal.user_id:

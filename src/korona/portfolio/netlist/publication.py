@@ -49,7 +49,7 @@ class ReasonText(BaseModel):
     ]
 
 
-def list_versions(session: Session, *, published_only: bool = False) -> list[NetlistVersion]:
+def list_versions(*, session: Session, published_only: bool = False) -> list[NetlistVersion]:
     """Return the versions, newest first (only published ones for the public)."""
     statement = select(NetlistVersion).order_by(NetlistVersion.number.desc())
     if published_only:
@@ -57,7 +57,7 @@ def list_versions(session: Session, *, published_only: bool = False) -> list[Net
     return list(session.scalars(statement))
 
 
-def published_numbers(session: Session) -> list[int]:
+def published_numbers(*, session: Session) -> list[int]:
     """Return the numbers of the published versions, newest first."""
     return list(
         session.scalars(
@@ -76,7 +76,7 @@ _ITEMS = selectinload(NetlistVersion.items).options(
 )
 
 
-def get_by_number(session: Session, number: int, *, published_only: bool = False) -> NetlistVersion:
+def get_by_number(number: int, *, session: Session, published_only: bool = False) -> NetlistVersion:
     """Return version ``number`` or raise NotFound (drafts are not found by the public)."""
     version = session.scalar(
         select(NetlistVersion).where(NetlistVersion.number == number).options(_ITEMS)
@@ -86,7 +86,7 @@ def get_by_number(session: Session, number: int, *, published_only: bool = False
     return version
 
 
-def latest_published(session: Session) -> NetlistVersion:
+def latest_published(*, session: Session) -> NetlistVersion:
     """Return the newest published version or raise NotFound."""
     version = session.scalar(
         select(NetlistVersion)
@@ -99,7 +99,7 @@ def latest_published(session: Session) -> NetlistVersion:
     return version
 
 
-def previous_published(session: Session, version: NetlistVersion) -> NetlistVersion | None:
+def previous_published(version: NetlistVersion, *, session: Session) -> NetlistVersion | None:
     """Return the newest published version before this one, the base of its diff."""
     return session.scalar(
         select(NetlistVersion)
@@ -113,12 +113,12 @@ def previous_published(session: Session, version: NetlistVersion) -> NetlistVers
     )
 
 
-def decision_of(session: Session, version: NetlistVersion) -> NetlistDecision | None:
+def decision_of(version: NetlistVersion, *, session: Session) -> NetlistDecision | None:
     """Return the approval and publication record of a version, if approved."""
     return session.scalar(select(NetlistDecision).where(NetlistDecision.version_id == version.id))
 
 
-def reasons_of(session: Session, version: NetlistVersion) -> dict[int, str]:
+def reasons_of(version: NetlistVersion, *, session: Session) -> dict[int, str]:
     """Return the change reasons recorded for a version, by input id."""
     rows = session.scalars(
         select(NetlistChangeReason).where(NetlistChangeReason.version_id == version.id)
@@ -126,10 +126,10 @@ def reasons_of(session: Session, version: NetlistVersion) -> dict[int, str]:
     return {row.input_id: row.reason for row in rows}
 
 
-def diff_of(session: Session, version: NetlistVersion) -> list[DiffRow]:
+def diff_of(version: NetlistVersion, *, session: Session) -> list[DiffRow]:
     """Return the changes of a version from the previous published one."""
     return diff_versions(
-        previous_published(session, version), version, reasons_of(session, version)
+        previous_published(version, session=session), version, reasons_of(version, session=session)
     )
 
 
@@ -142,28 +142,36 @@ def ensure_mutable(version: NetlistVersion) -> None:
         )
 
 
-def update_note(session: Session, principal: Principal, number: int, note: str) -> NetlistVersion:
+def update_note(
+    principal: Principal, number: int, note: str, *, session: Session
+) -> NetlistVersion:
     """Change the note of a version that is not yet published."""
-    version = get_by_number(session, number)
+    version = get_by_number(number, session=session)
     ensure_mutable(version)
     before = {"note": version.note}
     version.note = note
     session.flush()
     record_change(
-        session, principal, AuditAction.UPDATE, ENTITY, version, before, after={"note": note}
+        principal,
+        AuditAction.UPDATE,
+        ENTITY,
+        version,
+        before,
+        session=session,
+        after={"note": note},
     )
     return version
 
 
 def record_reason(
-    session: Session, principal: Principal, number: int, input_id: int, reason: str
+    principal: Principal, number: int, input_id: int, reason: str, *, session: Session
 ) -> NetlistChangeReason:
     """Record why an input came in, went out or moved in a version not yet published."""
     if not 3 <= len(reason) <= 2000:
         raise InvalidInput(N_("Write a reason of 3 to 2000 characters"), field="reason")
-    version = get_by_number(session, number)
+    version = get_by_number(number, session=session)
     ensure_mutable(version)
-    if input_id not in {row.input_id for row in diff_of(session, version)}:
+    if input_id not in {row.input_id for row in diff_of(version, session=session)}:
         raise NotFound(N_("Input {id} is not on this version or the one before"), id=input_id)
     row = session.scalar(
         select(NetlistChangeReason).where(
@@ -176,17 +184,19 @@ def record_reason(
     row.reason = reason
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
         version,
+        session=session,
         after={"input_id": input_id, "reason": reason},
     )
     return row
 
 
-def approve(session: Session, principal: Principal, number: int, meeting_id: int) -> NetlistVersion:
+def approve(
+    principal: Principal, number: int, meeting_id: int, *, session: Session
+) -> NetlistVersion:
     """Approve (vedta) a draft in a meeting; only a decision member may.
 
     The approver is recorded as present, the meeting's minutes get the decision, and every
@@ -194,15 +204,15 @@ def approve(session: Session, principal: Principal, number: int, meeting_id: int
     """
     if not principal.has_role(Role.DECISION_MEMBER):
         raise Forbidden(N_("Only members of the decision group approve a net list"))
-    version = get_by_number(session, number)
+    version = get_by_number(number, session=session)
     if version.status != NetlistStatus.DRAFT:
         raise Conflict(
             N_("Net-list version {number} is {status}, not a draft"),
             number=number,
             status=version.status,
         )
-    meeting = meetings.get_meeting(session, meeting_id)
-    meetings.ensure_member_present(session, principal, meeting)
+    meeting = meetings.get_meeting(meeting_id, session=session)
+    meetings.ensure_member_present(principal, meeting, session=session)
     session.add(
         NetlistDecision(
             version_id=version.id,
@@ -227,27 +237,26 @@ def approve(session: Session, principal: Principal, number: int, meeting_id: int
     item.decision = (item.decision + "\n" if item.decision else "") + decision_text
     session.flush()
     for entry in version.items:
-        measure_for_item(session, principal, entry)
+        measure_for_item(principal, entry, session=session)
     record_change(
-        session,
         principal,
         AuditAction.STATUS,
         ENTITY,
         version,
         {"status": NetlistStatus.DRAFT.value},
+        session=session,
         after={"status": NetlistStatus.APPROVED.value, "meeting_id": meeting.id},
     )
     return version
 
 
-def measure_for_item(session: Session, principal: Principal, item: NetlistItem) -> Measure:
+def measure_for_item(principal: Principal, item: NetlistItem, *, session: Session) -> Measure:
     """Return the measure an approved item's input is, creating it from the input if needed."""
-    existing = measures.measure_for_input(session, item.input_id)
+    existing = measures.measure_for_input(item.input_id, session=session)
     if existing is not None:
         return existing
     source = item.input
     return measures.create_measure(
-        session,
         principal,
         MeasureCreate(
             title=source.title,
@@ -256,19 +265,20 @@ def measure_for_item(session: Session, principal: Principal, item: NetlistItem) 
             need_ids=source.need_ids,
             input_id=source.id,
         ),
+        session=session,
     )
 
 
-def publish(session: Session, principal: Principal, number: int) -> NetlistVersion:
+def publish(principal: Principal, number: int, *, session: Session) -> NetlistVersion:
     """Publish an approved version; from now on it is public and immutable."""
-    version = get_by_number(session, number)
+    version = get_by_number(number, session=session)
     if version.status != NetlistStatus.APPROVED:
         raise Conflict(
             N_("Net-list version {number} is {status}; only an approved version is published"),
             number=number,
             status=version.status,
         )
-    decision = decision_of(session, version)
+    decision = decision_of(version, session=session)
     assert decision is not None, "an approved version has its decision"
     decision.published_by_id = principal.user_id
     decision.published_at = utcnow()
@@ -278,12 +288,12 @@ def publish(session: Session, principal: Principal, number: int) -> NetlistVersi
     version.status = NetlistStatus.PUBLISHED
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.STATUS,
         ENTITY,
         version,
         {"status": NetlistStatus.APPROVED.value},
+        session=session,
         after={"status": NetlistStatus.PUBLISHED.value},
     )
     return version
@@ -321,7 +331,7 @@ class PublicVersion:
     previous_number: int | None
 
 
-def public_view(session: Session, version: NetlistVersion) -> PublicVersion:
+def public_view(version: NetlistVersion, *, session: Session) -> PublicVersion:
     """Return the version with each item's measure, owner, status and needs."""
     # Plain rows, not ORM measures: this is the public page's hot path (docs/benchmarks.md).
     input_ids = [item.input_id for item in version.items]
@@ -358,8 +368,8 @@ def public_view(session: Session, version: NetlistVersion) -> PublicVersion:
                 parts=item.parts,
             )
         )
-    decision = decision_of(session, version)
-    previous = previous_published(session, version)
+    decision = decision_of(version, session=session)
+    previous = previous_published(version, session=session)
     return PublicVersion(
         number=version.number,
         status=version.status,
@@ -373,6 +383,6 @@ def public_view(session: Session, version: NetlistVersion) -> PublicVersion:
         ),
         note=version.note,
         items=items,
-        changes=diff_versions(previous, version, reasons_of(session, version)),
+        changes=diff_versions(previous, version, reasons_of(version, session=session)),
         previous_number=previous.number if previous else None,
     )

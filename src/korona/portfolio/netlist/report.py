@@ -58,11 +58,11 @@ def _table(counter: Counter[str]) -> list[list[str]]:
     return [[name, str(n)] for name, n in counter.most_common()]
 
 
-def report_data(session: Session, meeting_id: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+def report_data(meeting_id: int, *, session: Session) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Return the document's data and its chart images (PNG) for one meeting."""
-    meeting = meetings.get_meeting(session, meeting_id)
+    meeting = meetings.get_meeting(meeting_id, session=session)
     items = list(session.scalars(select(Input).order_by(Input.received_at)))
-    names = {category.code: category.name("nb") for category in list_categories(session)}
+    names = {category.code: category.name("nb") for category in list_categories(session=session)}
     by_category: Counter[str] = Counter()
     for item in items:
         for code in item.categories or ["other"]:
@@ -71,7 +71,7 @@ def report_data(session: Session, meeting_id: int) -> tuple[dict[str, Any], dict
     images: dict[str, bytes] = {}
     if items:
         images["received.png"] = charts.to_png(_received_chart(items))
-    overview = progress.progress_overview(session)
+    overview = progress.progress_overview(session=session)
     if overview.milestones:
         images["milestones.png"] = charts.to_png(
             charts.milestone_timeline(
@@ -96,10 +96,10 @@ def report_data(session: Session, meeting_id: int) -> tuple[dict[str, Any], dict
             )
         )
     netlist: dict[str, Any] | None = None
-    versions = publication.list_versions(session)
+    versions = publication.list_versions(session=session)
     published = [v for v in versions if v.status == NetlistStatus.PUBLISHED]
     if published:
-        view = publication.public_view(session, published[0])
+        view = publication.public_view(published[0], session=session)
         _columns, rows = documents.table(view, "nb")
         netlist = {
             "number": view.number,
@@ -145,7 +145,7 @@ def report_data(session: Session, meeting_id: int) -> tuple[dict[str, Any], dict
     ]
     urgent = [
         [row.need.title, str(row.need.urgency), row.need.organisation.name]
-        for row in progress.needs_coverage(session)
+        for row in progress.needs_coverage(session=session)
         if row.urgent_uncovered
     ]
     data = {
@@ -246,9 +246,9 @@ Alle tiltak: #data.totals. Siste rapport: #data.rag_totals.
 """
 
 
-def build_report(session: Session, meeting_id: int) -> bytes:
+def build_report(meeting_id: int, *, session: Session) -> bytes:
     """Return the case document for a meeting as a PDF."""
-    data, images = report_data(session, meeting_id)
+    data, images = report_data(meeting_id, session=session)
     files: dict[str, bytes | str] = {"data.json": json.dumps(data, ensure_ascii=False)}
     files.update(images)
     return documents.compile_typst(REPORT_TYPST, files)

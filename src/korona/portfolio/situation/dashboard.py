@@ -23,7 +23,7 @@ def _in_county(county: str | None) -> ColumnElement[bool]:
     return SituationReport.municipality_number.startswith(county) if county else true()
 
 
-def reported_weeks(session: Session, county: str | None = None) -> list[str]:
+def reported_weeks(county: str | None = None, *, session: Session) -> list[str]:
     """Return the ISO weeks with at least one report (in the county), newest first."""
     rows = session.execute(
         select(SituationReport.iso_year, SituationReport.iso_week)
@@ -66,7 +66,7 @@ class WeekSummary:
 
 
 def week_summary(
-    session: Session, places: Places, *, week: str | None, county: str | None = None
+    places: Places, *, session: Session, week: str | None, county: str | None = None
 ) -> WeekSummary:
     """Return a week's reports (sorted by municipality name) and the municipalities missing."""
     expected = places.in_county(county)
@@ -74,7 +74,7 @@ def week_summary(
         missing = [(number, places.municipality_name(number)) for number in expected]
         return WeekSummary(None, county, [], sorted(missing, key=lambda m: m[1]), len(expected))
     reports = sorted(
-        list_reports(session, ReportFilter(week=week, county=county)),
+        list_reports(ReportFilter(week=week, county=county), session=session),
         key=lambda report: places.municipality_name(report.municipality_number),
     )
     reported = {report.municipality_number for report in reports}
@@ -104,7 +104,7 @@ class WeekPoint:
 
 
 def weekly_series(
-    session: Session, *, county: str | None = None, weeks: int = CHART_WEEKS
+    *, session: Session, county: str | None = None, weeks: int = CHART_WEEKS
 ) -> list[WeekPoint]:
     """Return the last ``weeks`` reported weeks, oldest first, each week's reports added up."""
     r = SituationReport

@@ -89,7 +89,7 @@ def _check_columns(columns: tuple[str, ...]) -> list[RowError]:
 
 
 def _check_rows(
-    session: Session, principal: Principal, rows: list[SourceRow], places: Places
+    principal: Principal, rows: list[SourceRow], places: Places, *, session: Session
 ) -> tuple[list[tuple[int, SituationReportCreate]], list[RowError]]:
     checked: list[tuple[int, SituationReportCreate]] = []
     errors: list[RowError] = []
@@ -111,7 +111,7 @@ def _check_rows(
                 )
             )
             continue
-        if not service.may_report_for(session, principal, number):
+        if not service.may_report_for(principal, number, session=session):
             errors.append(
                 RowError(
                     source.number,
@@ -137,7 +137,7 @@ def _check_rows(
 
 
 def import_reports(
-    session: Session, principal: Principal, filename: str, content: bytes, *, places: Places
+    principal: Principal, filename: str, content: bytes, *, session: Session, places: Places
 ) -> ImportResult:
     """Read a CSV or XLSX file of reports and store them all, or raise ReportImportRejected.
 
@@ -153,13 +153,13 @@ def import_reports(
     errors = _check_columns(table.columns)
     if errors:
         raise ReportImportRejected(errors)
-    checked, errors = _check_rows(session, principal, table.rows, places)
+    checked, errors = _check_rows(principal, table.rows, places, session=session)
     if errors:
         raise ReportImportRejected(errors)
     result = ImportResult(rows=len(checked))
     for row, data in checked:
         try:
-            _write(session, principal, data, places, result)
+            _write(principal, data, places, result, session=session)
         except DomainError as error:
             raise ReportImportRejected(
                 [RowError(row, error.field or "row", error.message, error.params)]
@@ -168,22 +168,23 @@ def import_reports(
 
 
 def _write(
-    session: Session,
     principal: Principal,
     data: SituationReportCreate,
     places: Places,
     result: ImportResult,
+    *,
+    session: Session,
 ) -> None:
-    existing = service.find_report(session, data.municipality_number or "", data.week)
+    existing = service.find_report(data.municipality_number or "", data.week, session=session)
     if existing is None:
-        service.submit_report(session, principal, data, places=places)
+        service.submit_report(principal, data, session=session, places=places)
         result.created += 1
         return
     before = existing.updated_at
     correction = SituationReportCorrection.model_validate(
         data.model_dump(exclude={"municipality_number", "week"})
     )
-    service.correct_report(session, principal, existing.id, correction)
+    service.correct_report(principal, existing.id, correction, session=session)
     if existing.updated_at == before:
         result.unchanged += 1
     else:

@@ -35,7 +35,7 @@ ENTITY = "situation_report"
 REPLACED = (*FIGURES, "needs_text")
 
 
-def own_municipality(session: Session, principal: Principal) -> str | None:
+def own_municipality(principal: Principal, *, session: Session) -> str | None:
     """Return the municipality the principal reports for: their own, else their organisation's."""
     if principal.municipality_number:
         return principal.municipality_number
@@ -45,7 +45,7 @@ def own_municipality(session: Session, principal: Principal) -> str | None:
     return organisation.municipality_number if organisation else None
 
 
-def may_report_for(session: Session, principal: Principal, number: str) -> bool:
+def may_report_for(principal: Principal, number: str, *, session: Session) -> bool:
     """Return whether the principal may report or correct for the municipality.
 
     The portfolio office may act for any municipality; municipal needs reporters and municipal
@@ -55,13 +55,13 @@ def may_report_for(session: Session, principal: Principal, number: str) -> bool:
         return True
     if not (principal.has_role(Role.NEEDS_REPORTER) or principal.has_role(Role.MUNICIPAL_DOCTOR)):
         return False
-    return own_municipality(session, principal) == number
+    return own_municipality(principal, session=session) == number
 
 
 def _reporting_municipality(
-    session: Session, principal: Principal, requested: str | None, places: Places
+    principal: Principal, requested: str | None, places: Places, *, session: Session
 ) -> str:
-    number = requested or own_municipality(session, principal)
+    number = requested or own_municipality(principal, session=session)
     if number is None:
         if principal.has_role(Role.PORTFOLIO_OFFICE):
             raise InvalidInput(N_("Choose the municipality"), field="municipality_number")
@@ -70,20 +70,20 @@ def _reporting_municipality(
         raise InvalidInput(
             N_("Unknown municipality number {number}"), field="municipality_number", number=number
         )
-    if not may_report_for(session, principal, number):
+    if not may_report_for(principal, number, session=session):
         raise Forbidden(N_("You can only report for your own municipality"))
     return number
 
 
 def submit_report(
-    session: Session, principal: Principal, data: SituationReportCreate, *, places: Places
+    principal: Principal, data: SituationReportCreate, *, session: Session, places: Places
 ) -> SituationReport:
     """Store a new report; a second one for the same municipality and week is a Conflict.
 
     The unique constraint decides (two reporters submitting at once cannot both win); the
     insert runs in a savepoint so that the refusal leaves the caller's transaction usable.
     """
-    number = _reporting_municipality(session, principal, data.municipality_number, places)
+    number = _reporting_municipality(principal, data.municipality_number, places, session=session)
     iso_year, iso_week = parse_iso_week(data.week)
     report = SituationReport(
         municipality_number=number,
@@ -97,7 +97,7 @@ def submit_report(
             session.add(report)
             session.flush()
     except IntegrityError:
-        if find_report(session, number, data.week) is None:
+        if find_report(number, data.week, session=session) is None:
             raise
         raise Conflict(
             N_("{municipality} has already reported for week {week}: correct that report instead"),
@@ -105,16 +105,16 @@ def submit_report(
             municipality=places.municipality_name(number),
             week=data.week,
         ) from None
-    record_change(session, principal, AuditAction.CREATE, ENTITY, report)
+    record_change(principal, AuditAction.CREATE, ENTITY, report, session=session)
     return report
 
 
 def correct_report(
-    session: Session, principal: Principal, report_id: int, data: SituationFigures
+    principal: Principal, report_id: int, data: SituationFigures, *, session: Session
 ) -> SituationReport:
     """Replace a report's figures and text; the audit log keeps what they were."""
-    report = get_report(session, report_id)
-    if not may_report_for(session, principal, report.municipality_number):
+    report = get_report(report_id, session=session)
+    if not may_report_for(principal, report.municipality_number, session=session):
         raise Forbidden(N_("You can only report for your own municipality"))
     before = audit.snapshot(report)
     for name in REPLACED:
@@ -124,18 +124,18 @@ def correct_report(
     report.updated_at = utcnow()
     report.reported_by_id = principal.user_id
     session.flush()
-    record_change(session, principal, AuditAction.UPDATE, ENTITY, report, before)
+    record_change(principal, AuditAction.UPDATE, ENTITY, report, before, session=session)
     return report
 
 
-def get_report(session: Session, report_id: int) -> SituationReport:
+def get_report(report_id: int, *, session: Session) -> SituationReport:
     """Return the report or raise NotFound."""
     return get_or_raise(
-        session, SituationReport, report_id, N_("Situation report {id} does not exist")
+        SituationReport, report_id, N_("Situation report {id} does not exist"), session=session
     )
 
 
-def find_report(session: Session, number: str, week: str) -> SituationReport | None:
+def find_report(number: str, week: str, *, session: Session) -> SituationReport | None:
     """Return a municipality's report for an ISO week, if there is one."""
     iso_year, iso_week = parse_iso_week(week)
     return session.scalar(
@@ -172,7 +172,7 @@ def _filtered(filters: ReportFilter) -> Select[Any]:
     return statement
 
 
-def list_reports(session: Session, filters: ReportFilter) -> Sequence[SituationReport]:
+def list_reports(filters: ReportFilter, *, session: Session) -> Sequence[SituationReport]:
     """Return the matching reports, newest week first, then by municipality number."""
     statement = _filtered(filters).order_by(
         SituationReport.iso_year.desc(),
@@ -182,7 +182,7 @@ def list_reports(session: Session, filters: ReportFilter) -> Sequence[SituationR
     return session.scalars(statement).all()
 
 
-def latest_reports(session: Session, numbers: Iterable[str]) -> dict[str, SituationReport]:
+def latest_reports(numbers: Iterable[str], *, session: Session) -> dict[str, SituationReport]:
     """Return each municipality's newest report (municipalities without one are left out)."""
     wanted = sorted(set(numbers))
     if not wanted:
@@ -195,12 +195,12 @@ def latest_reports(session: Session, numbers: Iterable[str]) -> dict[str, Situat
     return {report.municipality_number: report for report in reports}
 
 
-def report_history(session: Session, report_id: int) -> Sequence[AuditEntry]:
+def report_history(report_id: int, *, session: Session) -> Sequence[AuditEntry]:
     """Return every recorded change to the report, oldest first."""
-    return audit.history(session, ENTITY, report_id)
+    return audit.history(ENTITY, report_id, session=session)
 
 
-def need_ids(session: Session, report_ids: Iterable[int]) -> dict[int, list[int]]:
+def need_ids(report_ids: Iterable[int], *, session: Session) -> dict[int, list[int]]:
     """Return report id → ids of the needs registered from it."""
     ids = sorted(set(report_ids))
     found: dict[int, list[int]] = {report_id: [] for report_id in ids}
@@ -216,7 +216,7 @@ def need_ids(session: Session, report_ids: Iterable[int]) -> dict[int, list[int]
     return found
 
 
-def needs_of_report(session: Session, report_id: int) -> Sequence[Need]:
+def needs_of_report(report_id: int, *, session: Session) -> Sequence[Need]:
     """Return the needs registered from a report, oldest first."""
     return session.scalars(
         select(Need)
@@ -226,7 +226,7 @@ def needs_of_report(session: Session, report_id: int) -> Sequence[Need]:
     ).all()
 
 
-def reports_of_need(session: Session, need_id: int) -> Sequence[SituationReport]:
+def reports_of_need(need_id: int, *, session: Session) -> Sequence[SituationReport]:
     """Return the report a need was registered from (none or one)."""
     return session.scalars(
         select(SituationReport)
@@ -235,14 +235,14 @@ def reports_of_need(session: Session, need_id: int) -> Sequence[SituationReport]
     ).all()
 
 
-def need_municipalities(session: Session, need: Need) -> list[str]:
+def need_municipalities(need: Need, *, session: Session) -> list[str]:
     """Return the municipalities a need is linked to: its own and those of its reports."""
     numbers = [need.municipality_number] if need.municipality_number else []
-    numbers += [report.municipality_number for report in reports_of_need(session, need.id)]
+    numbers += [report.municipality_number for report in reports_of_need(need.id, session=session)]
     return sorted(set(numbers))
 
 
-def _municipality_organisation(session: Session, number: str) -> Organisation | None:
+def _municipality_organisation(number: str, *, session: Session) -> Organisation | None:
     return session.scalars(
         select(Organisation)
         .where(
@@ -254,18 +254,20 @@ def _municipality_organisation(session: Session, number: str) -> Organisation | 
     ).first()
 
 
-def register_need(session: Session, principal: Principal, report_id: int, data: NeedCreate) -> Need:
+def register_need(
+    principal: Principal, report_id: int, data: NeedCreate, *, session: Session
+) -> Need:
     """Register a need from a report's free text, linked back to the report.
 
     Municipal reporters register for their own municipality; the portfolio office registers
     it for the municipality's organisation when there is one.
     """
-    report = get_report(session, report_id)
-    if not may_report_for(session, principal, report.municipality_number):
+    report = get_report(report_id, session=session)
+    if not may_report_for(principal, report.municipality_number, session=session):
         raise Forbidden(N_("You can only register needs from your own municipality's reports"))
     organisation_id = None
     if principal.has_role(Role.PORTFOLIO_OFFICE):
-        organisation = _municipality_organisation(session, report.municipality_number)
+        organisation = _municipality_organisation(report.municipality_number, session=session)
         organisation_id = organisation.id if organisation else data.organisation_id
     data = data.model_copy(
         update={
@@ -273,17 +275,17 @@ def register_need(session: Session, principal: Principal, report_id: int, data: 
             "organisation_id": organisation_id,
         }
     )
-    need = need_service.create_need(session, principal, data)
+    need = need_service.create_need(principal, data, session=session)
     session.add(SituationReportNeed(report_id=report.id, need_id=need.id))
     session.flush()
     record_change(
-        session,
         principal,
         AuditAction.UPDATE,
         ENTITY,
         report,
-        {"need_ids": need_ids(session, [report.id])[report.id][:-1]},
-        after={"need_ids": need_ids(session, [report.id])[report.id]},
+        {"need_ids": need_ids([report.id], session=session)[report.id][:-1]},
+        session=session,
+        after={"need_ids": need_ids([report.id], session=session)[report.id]},
     )
     return need
 

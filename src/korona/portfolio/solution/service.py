@@ -21,16 +21,16 @@ from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 ENTITY = "solution"
 
 
-def _check_categories(session: Session, codes: Sequence[str]) -> None:
-    known = category_codes(session)
+def _check_categories(codes: Sequence[str], *, session: Session) -> None:
+    known = category_codes(session=session)
     for code in codes:
         if code not in known:
             raise InvalidInput(N_("Unknown category '{code}'"), field="categories", code=code)
 
 
-def create_solution(session: Session, principal: Principal, data: SolutionCreate) -> Solution:
+def create_solution(principal: Principal, data: SolutionCreate, *, session: Session) -> Solution:
     """Add a solution to the catalogue."""
-    _check_categories(session, data.categories)
+    _check_categories(data.categories, session=session)
     if data.external_ref and session.scalar(
         select(Solution.id).where(Solution.external_ref == data.external_ref)
     ):
@@ -52,20 +52,20 @@ def create_solution(session: Session, principal: Principal, data: SolutionCreate
     )
     session.add(solution)
     session.flush()
-    record_change(session, principal, AuditAction.CREATE, ENTITY, solution)
+    record_change(principal, AuditAction.CREATE, ENTITY, solution, session=session)
     return solution
 
 
-def get_solution(session: Session, solution_id: int) -> Solution:
+def get_solution(solution_id: int, *, session: Session) -> Solution:
     """Return the solution or raise NotFound."""
-    return get_or_raise(session, Solution, solution_id, N_("Solution {id} does not exist"))
+    return get_or_raise(Solution, solution_id, N_("Solution {id} does not exist"), session=session)
 
 
 def update_solution(
-    session: Session, principal: Principal, solution_id: int, data: SolutionUpdate
+    principal: Principal, solution_id: int, data: SolutionUpdate, *, session: Session
 ) -> Solution:
     """Change a catalogue entry."""
-    solution = get_solution(session, solution_id)
+    solution = get_solution(solution_id, session=session)
     changes = {
         key: value
         for key, value in data.model_dump(exclude_unset=True).items()
@@ -74,14 +74,14 @@ def update_solution(
     if not changes:
         raise InvalidInput(N_("Nothing to change"))
     if "categories" in changes:
-        _check_categories(session, changes["categories"])
+        _check_categories(changes["categories"], session=session)
         changes["categories"] = list(dict.fromkeys(changes["categories"]))
     before = audit.snapshot(solution)
     for key, value in changes.items():
         setattr(solution, key, value)
     solution.updated_at = utcnow()
     session.flush()
-    record_change(session, principal, AuditAction.UPDATE, ENTITY, solution, before)
+    record_change(principal, AuditAction.UPDATE, ENTITY, solution, before, session=session)
     return solution
 
 
@@ -95,7 +95,7 @@ class SolutionFilter:
     text: str | None = None
 
 
-def list_solutions(session: Session, filters: SolutionFilter | None = None) -> list[Solution]:
+def list_solutions(filters: SolutionFilter | None = None, *, session: Session) -> list[Solution]:
     """Return the catalogue, quality-assured and in-operation first, then by name."""
     filters = filters or SolutionFilter()
     statement = select(Solution)
@@ -120,11 +120,11 @@ def list_solutions(session: Session, filters: SolutionFilter | None = None) -> l
     return sorted(solutions, key=lambda s: (not s.quality_assured, order[s.status]))
 
 
-def find_by_ref(session: Session, external_ref: str) -> Solution | None:
+def find_by_ref(external_ref: str, *, session: Session) -> Solution | None:
     """Return the solution with this external reference, if any."""
     return session.scalar(select(Solution).where(Solution.external_ref == external_ref))
 
 
-def solution_history(session: Session, solution_id: int) -> Sequence[audit.AuditEntry]:
+def solution_history(solution_id: int, *, session: Session) -> Sequence[audit.AuditEntry]:
     """Return every recorded change to the solution, oldest first."""
-    return audit.history(session, ENTITY, solution_id)
+    return audit.history(ENTITY, solution_id, session=session)

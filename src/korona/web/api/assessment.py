@@ -45,7 +45,7 @@ def queue(
             assessors=len(row.summary.individual),
             scored_by_me=row.mine is not None,
         )
-        for row in service.queue(session, principal, show)
+        for row in service.queue(principal, show, session=session)
     ]
 
 
@@ -56,8 +56,8 @@ def assessments(
     principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
 ) -> list[AssessmentRead]:
     """Return every assessor's scores of an input and the agreed score, if recorded."""
-    intake.get_input(session, input_id)
-    summary = service.assessments_of(session, input_id)
+    intake.get_input(input_id, session=session)
+    summary = service.assessments_of(input_id, session=session)
     rows = [*summary.individual, *([summary.agreed] if summary.agreed else [])]
     return [AssessmentRead.model_validate(row) for row in rows]
 
@@ -92,7 +92,7 @@ def weights(
     principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
 ) -> WeightsRead:
     """Return the decision group's current weights."""
-    current = service.current_weights(session)
+    current = service.current_weights(session=session)
     return WeightsRead(version=current.version, weights=current.as_dict())
 
 
@@ -103,7 +103,7 @@ def set_weights(
     principal: Principal = Depends(require(Permission.WEIGHTS_MANAGE)),
 ) -> WeightsRead:
     """Store a new version of the weights (decision group members only)."""
-    new = service.set_weights(session, principal, data)
+    new = service.set_weights(principal, data, session=session)
     return WeightsRead(version=new.version, weights=new.as_dict())
 
 
@@ -150,7 +150,7 @@ def proposal(
     principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
 ) -> ProposalRead:
     """Solve the net-list proposal exactly (HiGHS) with each candidate's probability."""
-    return _read(prioritisation.propose(session))
+    return _read(prioritisation.propose(session=session))
 
 
 @router.put("/pins/{input_id}", response_model=ProposalRead)
@@ -161,8 +161,8 @@ def set_pin(
     principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
 ) -> ProposalRead:
     """Pin an input in or out (or clear the pin) and return the re-solved proposal."""
-    prioritisation.set_pin(session, principal, input_id, data)
-    return _read(prioritisation.propose(session))
+    prioritisation.set_pin(principal, input_id, data, session=session)
+    return _read(prioritisation.propose(session=session))
 
 
 @router.post("/drafts", response_model=DraftRead, status_code=201)
@@ -171,7 +171,9 @@ def create_draft(
     principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
 ) -> DraftRead:
     """Create a draft net list from the proposal as it is solved now."""
-    version = drafts.create_draft(session, principal, prioritisation.propose(session))
+    version = drafts.create_draft(
+        principal, prioritisation.propose(session=session), session=session
+    )
     return DraftRead(
         id=version.id,
         number=version.number,

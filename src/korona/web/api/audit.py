@@ -39,5 +39,5 @@ def audit_api(
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""
-    entries = audit.query(session, query.to_filter(), limit=limit, offset=offset)
+    entries = audit.query(query.to_filter(), session=session, limit=limit, offset=offset)
     return [AuditEntryRead.model_validate(entry, from_attributes=True) for entry in entries]

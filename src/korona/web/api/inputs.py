@@ -47,7 +47,7 @@ def list_inputs(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> list[InputRead]:
     """List inputs in the order they were received, a page at a time."""
-    page = Page.of(intake.list_inputs(session, query.to_filter()), query)
+    page = Page.of(intake.list_inputs(query.to_filter(), session=session), query)
     paged(response, page)
     return [intake.to_read(item) for item in page.items]
 
@@ -61,7 +61,7 @@ def submit_input(
 ) -> InputReceipt:
     """Submit an input; the answer carries the reference number and the private status link."""
     links = status_links(request)
-    item = intake.submit_input(session, principal, data, links)
+    item = intake.submit_input(principal, data, links, session=session)
     return InputReceipt(
         id=item.id, reference=item.reference, status=item.status, status_url=links.url(item)
     )
@@ -74,7 +74,7 @@ def get_input(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> InputRead:
     """Return one input."""
-    return intake.to_read(intake.get_input(session, input_id))
+    return intake.to_read(intake.get_input(input_id, session=session))
 
 
 def _triage_request(data: TriageIn) -> workflow.TriageRequest:
@@ -98,7 +98,7 @@ def triage_input(
 ) -> InputRead:
     """Apply one triage action to an input; the submitter gets the letter (portfolio office)."""
     links = status_links(request)
-    (item,) = workflow.apply(session, principal, [input_id], _triage_request(data), links)
+    (item,) = workflow.apply(principal, [input_id], _triage_request(data), links, session=session)
     return intake.to_read(item)
 
 
@@ -111,5 +111,5 @@ def triage_bulk(
 ) -> list[InputRead]:
     """Apply one triage action to many inputs at once, all or nothing (portfolio office)."""
     links = status_links(request)
-    items = workflow.apply(session, principal, data.input_ids, _triage_request(data), links)
+    items = workflow.apply(principal, data.input_ids, _triage_request(data), links, session=session)
     return [intake.to_read(item) for item in items]

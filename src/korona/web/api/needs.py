@@ -27,7 +27,7 @@ def list_needs(
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> list[NeedRead]:
     """List needs, most urgent first, a page at a time (X-Total-Count: all that match)."""
-    page = Page.of(service.list_needs(session, query.to_filter()), query)
+    page = Page.of(service.list_needs(query.to_filter(), session=session), query)
     paged(response, page)
     today = date.today()
     return [service.to_read(need, today=today) for need in page.items]
@@ -42,7 +42,7 @@ def create_need(
 ) -> NeedRead:
     """Register a need for the caller's organisation."""
     places = get_municipalities(request)
-    return service.to_read(service.create_need(session, principal, data, places=places))
+    return service.to_read(service.create_need(principal, data, session=session, places=places))
 
 
 @router.get("/needs/{need_id}", response_model=NeedRead)
@@ -52,7 +52,7 @@ def get_need(
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> NeedRead:
     """Return one need."""
-    return service.to_read(service.get_need(session, need_id))
+    return service.to_read(service.get_need(need_id, session=session))
 
 
 @router.patch("/needs/{need_id}", response_model=NeedRead)
@@ -65,7 +65,9 @@ def update_need(
 ) -> NeedRead:
     """Change a need's content (reporters: own organisation's needs only)."""
     places = get_municipalities(request)
-    return service.to_read(service.update_need(session, principal, need_id, data, places=places))
+    return service.to_read(
+        service.update_need(principal, need_id, data, session=session, places=places)
+    )
 
 
 @router.post("/needs/{need_id}/status", response_model=NeedRead)
@@ -76,7 +78,7 @@ def change_status(
     principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
 ) -> NeedRead:
     """Move a need to a new status (portfolio office)."""
-    return service.to_read(service.change_status(session, principal, need_id, data.status))
+    return service.to_read(service.change_status(principal, need_id, data.status, session=session))
 
 
 class CategoryRead(BaseModel):
@@ -95,5 +97,6 @@ def categories(
 ) -> list[CategoryRead]:
     """List the need categories."""
     return [
-        CategoryRead.model_validate(row, from_attributes=True) for row in list_categories(session)
+        CategoryRead.model_validate(row, from_attributes=True)
+        for row in list_categories(session=session)
     ]

@@ -116,8 +116,8 @@ def newest_netlist(
 ) -> NetlistRead:
     """Return the newest published net list: items in order with measure, owner, status,
     the needs each covers and its score parts."""
-    version = publication.latest_published(session)
-    return _read(publication.public_view(session, version))
+    version = publication.latest_published(session=session)
+    return _read(publication.public_view(version, session=session))
 
 
 @router.get("/netlist/versions/{number}", response_model=NetlistRead)
@@ -125,8 +125,8 @@ def netlist_version(
     number: RowId, session: DbSession, principal: Principal = Depends(require(Permission.PUBLIC))
 ) -> NetlistRead:
     """Return one published net-list version."""
-    version = publication.get_by_number(session, number, published_only=True)
-    return _read(publication.public_view(session, version))
+    version = publication.get_by_number(number, session=session, published_only=True)
+    return _read(publication.public_view(version, session=session))
 
 
 class VersionUpdate(BaseModel):
@@ -163,7 +163,7 @@ def update_version(
 ) -> VersionStatus:
     """Change the note of a draft or approved version; a published one answers 409."""
     return VersionStatus.model_validate(
-        publication.update_note(session, principal, number, data.note)
+        publication.update_note(principal, number, data.note, session=session)
     )
 
 
@@ -176,7 +176,7 @@ def approve_version(
 ) -> VersionStatus:
     """Approve a draft in a meeting (decision members only)."""
     return VersionStatus.model_validate(
-        publication.approve(session, principal, number, data.meeting_id)
+        publication.approve(principal, number, data.meeting_id, session=session)
     )
 
 
@@ -187,7 +187,7 @@ def publish_version(
     principal: Principal = Depends(require(Permission.NETLIST_PUBLISH)),
 ) -> VersionStatus:
     """Publish an approved version (the portfolio office)."""
-    return VersionStatus.model_validate(publication.publish(session, principal, number))
+    return VersionStatus.model_validate(publication.publish(principal, number, session=session))
 
 
 class MilestoneRead(BaseModel):
@@ -248,7 +248,7 @@ def list_measures(
     session: DbSession, principal: Principal = Depends(require(Permission.MEASURE_READ))
 ) -> list[MeasureRead]:
     """List every measure by title."""
-    return [_measure(measure) for measure in measures.list_measures(session)]
+    return [_measure(measure) for measure in measures.list_measures(session=session)]
 
 
 @router.get("/measures/{measure_id}", response_model=MeasureRead, tags=["measures"])
@@ -258,7 +258,7 @@ def get_measure(
     principal: Principal = Depends(require(Permission.MEASURE_READ)),
 ) -> MeasureRead:
     """Return one measure."""
-    return _measure(measures.get_measure(session, measure_id))
+    return _measure(measures.get_measure(measure_id, session=session))
 
 
 @router.post(

@@ -100,8 +100,8 @@ class ImportResultRead(BaseModel):
     unchanged: int
 
 
-def _read(session: Session, places: Places, report: SituationReport) -> SituationReportRead:
-    linked = service.need_ids(session, [report.id])[report.id]
+def _read(places: Places, report: SituationReport, *, session: Session) -> SituationReportRead:
+    linked = service.need_ids([report.id], session=session)[report.id]
     return service.to_read(report, places, linked)
 
 
@@ -114,9 +114,9 @@ def list_reports(
     principal: Principal = Depends(require(Permission.SITUATION_READ)),
 ) -> list[SituationReportRead]:
     """List reports, newest week first, a page at a time (X-Total-Count: all that match)."""
-    page = Page.of(service.list_reports(session, query.to_filter()), query)
+    page = Page.of(service.list_reports(query.to_filter(), session=session), query)
     paged(response, page)
-    linked = service.need_ids(session, [report.id for report in page.items])
+    linked = service.need_ids([report.id for report in page.items], session=session)
     return [service.to_read(report, places, linked[report.id]) for report in page.items]
 
 
@@ -128,7 +128,7 @@ def submit_report(
     principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
 ) -> SituationReportRead:
     """Report a week for a municipality (409 if it has reported that week: PUT corrects)."""
-    report = service.submit_report(session, principal, data, places=places)
+    report = service.submit_report(principal, data, session=session, places=places)
     return service.to_read(report, places, [])
 
 
@@ -140,8 +140,8 @@ def summary(
     principal: Principal = Depends(require(Permission.SITUATION_READ)),
 ) -> WeekSummaryRead:
     """Add up one week of reports nationally or in a county, with who has not reported."""
-    week = query.week or next(iter(dashboard.reported_weeks(session, query.county)), None)
-    found = dashboard.week_summary(session, places, week=week, county=query.county)
+    week = query.week or next(iter(dashboard.reported_weeks(query.county, session=session)), None)
+    found = dashboard.week_summary(places, session=session, week=week, county=query.county)
     return WeekSummaryRead(
         week=found.week,
         county=found.county,
@@ -155,7 +155,7 @@ def summary(
         mean_home_care_load=found.mean("home_care_load"),
         strained_home_care=found.strained_home_care,
         missing=[Municipality(number=n, name=name) for n, name in found.missing],
-        weeks=dashboard.weekly_series(session, county=query.county),
+        weeks=dashboard.weekly_series(session=session, county=query.county),
     )
 
 
@@ -174,7 +174,7 @@ def import_reports(
     content = file.file.read(MAX_FILE_BYTES + 1)
     try:
         result = imports.import_reports(
-            session, principal, file.filename or "", content, places=places
+            principal, file.filename or "", content, session=session, places=places
         )
     except imports.ReportImportRejected as rejected:
         errors = [
@@ -193,7 +193,7 @@ def get_report(
     principal: Principal = Depends(require(Permission.SITUATION_READ)),
 ) -> SituationReportRead:
     """Return one report."""
-    return _read(session, places, service.get_report(session, report_id))
+    return _read(places, service.get_report(report_id, session=session), session=session)
 
 
 @router.put("/{report_id}", response_model=SituationReportRead)
@@ -205,7 +205,9 @@ def correct_report(
     principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
 ) -> SituationReportRead:
     """Correct a report: the figures and text sent replace it; the history keeps the old."""
-    return _read(session, places, service.correct_report(session, principal, report_id, data))
+    return _read(
+        places, service.correct_report(principal, report_id, data, session=session), session=session
+    )
 
 
 @router.get("/{report_id}/history", response_model=list[HistoryEntry])
@@ -215,7 +217,7 @@ def report_history(
     principal: Principal = Depends(require(Permission.SITUATION_READ)),
 ) -> list[HistoryEntry]:
     """Return every recorded change to a report, oldest first."""
-    service.get_report(session, report_id)
+    service.get_report(report_id, session=session)
     return [
         HistoryEntry(
             at=entry.at.isoformat(),
@@ -224,5 +226,5 @@ def report_history(
             before=entry.before,
             after=entry.after,
         )
-        for entry in service.report_history(session, report_id)
+        for entry in service.report_history(report_id, session=session)
     ]

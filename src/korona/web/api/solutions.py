@@ -24,7 +24,7 @@ def list_solutions(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> list[SolutionRead]:
     """List the catalogue, quality-assured solutions first, a page at a time."""
-    page = Page.of(service.list_solutions(session, query.to_filter()), query)
+    page = Page.of(service.list_solutions(query.to_filter(), session=session), query)
     paged(response, page)
     return [SolutionRead.model_validate(s) for s in page.items]
 
@@ -36,7 +36,7 @@ def create_solution(
     principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
 ) -> SolutionRead:
     """Add a solution to the catalogue (portfolio office)."""
-    return SolutionRead.model_validate(service.create_solution(session, principal, data))
+    return SolutionRead.model_validate(service.create_solution(principal, data, session=session))
 
 
 @router.get("/solutions/{solution_id}", response_model=SolutionRead)
@@ -46,7 +46,7 @@ def get_solution(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> SolutionRead:
     """Return one solution."""
-    return SolutionRead.model_validate(service.get_solution(session, solution_id))
+    return SolutionRead.model_validate(service.get_solution(solution_id, session=session))
 
 
 @router.patch("/solutions/{solution_id}", response_model=SolutionRead)
@@ -58,5 +58,5 @@ def update_solution(
 ) -> SolutionRead:
     """Change a catalogue entry (portfolio office)."""
     return SolutionRead.model_validate(
-        service.update_solution(session, principal, solution_id, data)
+        service.update_solution(principal, solution_id, data, session=session)
     )

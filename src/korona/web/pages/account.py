@@ -21,7 +21,7 @@ def _account_page(
     request: Request, session: DbSession, principal: Principal, **extra: object
 ) -> dict[str, object]:
     assert principal.user_id is not None
-    return {"tokens": auth_service.list_api_tokens(session, principal.user_id), **extra}
+    return {"tokens": auth_service.list_api_tokens(principal.user_id, session=session), **extra}
 
 
 @router.get("")
@@ -44,10 +44,10 @@ def change_password(
 ) -> Response:
     """Change the password; every session, this one included, is revoked."""
     outcome = attempt(
-        session,
         lambda: auth_service.change_password(
-            session, principal, current=current_password, new=new_password
+            principal, session=session, current=current_password, new=new_password
         ),
+        session=session,
         field="",
     )
     if isinstance(outcome, Rejected):
@@ -73,7 +73,9 @@ def create_token(
 ) -> Response:
     """Create an API token and show it once."""
     assert principal.user_id is not None
-    token = auth_service.create_api_token(session, principal, principal.user_id, name=name.strip())
+    token = auth_service.create_api_token(
+        principal, principal.user_id, session=session, name=name.strip()
+    )
     context = _account_page(request, session, principal, new_token=token)
     return render(request, "account.html", context, status_code=201)
 
@@ -85,5 +87,5 @@ def revoke_token(
     principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Revoke one of the user's API tokens."""
-    auth_service.revoke_api_token(session, principal, token_id)
+    auth_service.revoke_api_token(principal, token_id, session=session)
     return RedirectResponse("/account", status_code=303)

@@ -24,7 +24,7 @@ def categories_page(
     principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
 ) -> Response:
     """Show the managed list of need categories."""
-    context = {"categories": category.list_categories(session), "values": {}, "errors": {}}
+    context = {"categories": category.list_categories(session=session), "values": {}, "errors": {}}
     return render(request, "admin/categories.html", context)
 
 
@@ -39,15 +39,15 @@ def add_category(
 ) -> Response:
     """Add a category; on bad input show the page again with the message."""
     outcome = attempt(
-        session,
         lambda: category.add_category(
-            session, principal, code=code, name_nb=name_nb, name_en=name_en
+            principal, session=session, code=code, name_nb=name_nb, name_en=name_en
         ),
+        session=session,
         field="code",
     )
     if isinstance(outcome, Rejected):
         context = {
-            "categories": category.list_categories(session),
+            "categories": category.list_categories(session=session),
             "values": {"code": code, "name_nb": name_nb, "name_en": name_en},
             "errors": outcome.errors,
         }

@@ -111,7 +111,7 @@ def field_labels() -> dict[str, str]:
     }
 
 
-def _needs_of(session: Session, item: Input) -> list[Need]:
+def _needs_of(item: Input, *, session: Session) -> list[Need]:
     if not item.need_ids:
         return []
     return list(session.scalars(select(Need).where(Need.id.in_(item.need_ids)).order_by(Need.id)))
@@ -121,14 +121,14 @@ def input_context(
     request: Request, session: Session, principal: Principal, item: Input
 ) -> dict[str, Any]:
     """Return what an input's assessment page shows."""
-    summary = service.assessments_of(session, item.id)
+    summary = service.assessments_of(item.id, session=session)
     mine = next((a for a in summary.individual if a.assessor_id == principal.user_id), None)
-    member = working_groups.is_member(session, principal, item)
-    lead = working_groups.is_lead(session, principal, item)
-    needs = _needs_of(session, item)
+    member = working_groups.is_member(principal, item, session=session)
+    lead = working_groups.is_lead(principal, item, session=session)
+    needs = _needs_of(item, session=session)
     coverage = scoring.need_coverage((n.urgency, str(n.sector)) for n in needs)
-    settings = service.get_settings(session)
-    weights = service.current_weights(session)
+    settings = service.get_settings(session=session)
+    weights = service.current_weights(session=session)
     breakdown = gates = None
     benefit_labels: list[str] = []
     if summary.effective is not None:
@@ -169,8 +169,8 @@ def input_context(
         "effort_anchors": scoring.EFFORT_ANCHORS,
         "confidence_anchors": scoring.CONFIDENCE_ANCHORS,
         "benefit_groups": list(BenefitGroup),
-        "solutions": solution_service.list_solutions(session),
-        "notes": service.my_notes(session, principal, item.id),
+        "solutions": solution_service.list_solutions(session=session),
+        "notes": service.my_notes(principal, item.id, session=session),
         "values": _form_from(mine),
         "agreed_values": agreed_values,
         "errors": {},
@@ -186,13 +186,13 @@ def assessment_queue(
     principal: CanAssessmentRead,
 ) -> Response:
     """Show the inputs in assessment of the user's working groups, filtered."""
-    rows = service.queue(session, principal, query.show, query.group)
+    rows = service.queue(principal, query.show, query.group, session=session)
     context = {
         "rows": rows,
         "query": query,
         "filters": list(service.QueueFilter),
-        "groups": working_groups.list_groups(session),
-        "my_groups": working_groups.group_ids_of(session, principal.user_id),
+        "groups": working_groups.list_groups(session=session),
+        "my_groups": working_groups.group_ids_of(principal.user_id, session=session),
     }
     return render(request, "assessment/queue.html", context)
 
@@ -202,7 +202,7 @@ def assessment_page(
     input_id: RowId, request: Request, session: DbSession, principal: CanAssessmentRead
 ) -> Response:
     """Show an input's gates and criteria, every assessor's scores and the agreed score."""
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     return render(
         request, "assessment/input.html", input_context(request, session, principal, item)
     )
@@ -222,13 +222,13 @@ def _post(
     """Run one of the assessment page's forms; refused, the page shows it at that form."""
 
     def redraw(rejected: Rejected) -> Response:
-        item = intake.get_input(session, input_id)
+        item = intake.get_input(input_id, session=session)
         context = input_context(request, session, principal, item)
         context["errors"], context["failed"] = rejected.errors, failed
         context["agreed_values" if failed == "agreed" else "values"] = values or {}
         return render(request, "assessment/input.html", context, status_code=rejected.status_code)
 
-    return submit(session, action, redraw=redraw, done=done)
+    return submit(action, session=session, redraw=redraw, done=done)
 
 
 def _save_scores(
@@ -279,9 +279,9 @@ def mark_overlap(
 
     def act() -> Input:
         data = OverlapIn.model_validate(values)
-        service.check_can_assess(session, principal, input_id)
+        service.check_can_assess(principal, input_id, session=session)
         return workflow.mark_covered(
-            session, principal, input_id, data.solution_id, data.reason, links(request)
+            principal, input_id, data.solution_id, data.reason, links(request), session=session
         )
 
     done = f"/inputs/{input_id}?saved=1"
@@ -296,7 +296,7 @@ def add_note(
     note = {"body": text(form, "body")}
 
     def add() -> object:
-        return service.add_note(session, principal, input_id, NoteIn.model_validate(note))
+        return service.add_note(principal, input_id, NoteIn.model_validate(note), session=session)
 
     done = f"/assessment/inputs/{input_id}?saved=note#notes"
     return _post(request, session, principal, input_id, add, failed="note", done=done)

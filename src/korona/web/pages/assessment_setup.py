@@ -38,8 +38,8 @@ def _groups_page(
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
     context = {
-        "groups": working_groups.list_groups(session),
-        "assessors": working_groups.assessor_candidates(session),
+        "groups": working_groups.list_groups(session=session),
+        "assessors": working_groups.assessor_candidates(session=session),
         "errors": rejected.errors,
         "failed": failed,
     }
@@ -59,8 +59,10 @@ def create_group(
     """Create a working group."""
     data = {"name": text(form, "name"), "theme": text(form, "theme")}
     return submit(
-        session,
-        lambda: working_groups.create_group(session, principal, GroupIn.model_validate(data)),
+        lambda: working_groups.create_group(
+            principal, GroupIn.model_validate(data), session=session
+        ),
+        session=session,
         redraw=lambda rejected: _groups_page(request, session, "new", rejected),
         done=lambda group: f"/assessment/groups?saved={group.id}#group-{group.id}",
     )
@@ -71,8 +73,8 @@ def _change_group(
 ) -> Response:
     """Run a change to one group's members; refused, the groups page shows it at that group."""
     return submit(
-        session,
         change,
+        session=session,
         redraw=lambda rejected: _groups_page(request, session, str(group_id), rejected),
         done=f"/assessment/groups?saved={group_id}#group-{group_id}",
     )
@@ -93,7 +95,7 @@ def add_member(
         session,
         group_id,
         lambda: working_groups.add_member(
-            session, principal, group_id, MemberIn.model_validate(data)
+            principal, group_id, MemberIn.model_validate(data), session=session
         ),
     )
 
@@ -111,7 +113,7 @@ def remove_member(
         request,
         session,
         group_id,
-        lambda: working_groups.remove_member(session, principal, group_id, user_id),
+        lambda: working_groups.remove_member(principal, group_id, user_id, session=session),
     )
 
 
@@ -121,12 +123,12 @@ def _weights_page(
     values: dict[str, Any] | None = None,
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    weights = service.current_weights(session)
+    weights = service.current_weights(session=session)
     context = {
         "weights": weights,
         "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
         "criteria": scoring.CRITERIA,
-        "history": service.weights_history(session),
+        "history": service.weights_history(session=session),
         "values": values or weights.as_dict(),
         "errors": rejected.errors,
     }
@@ -149,8 +151,8 @@ def save_weights(
     }
     values["reason"] = text(form, "reason")
     return submit(
-        session,
-        lambda: service.set_weights(session, principal, WeightsIn.model_validate(values)),
+        lambda: service.set_weights(principal, WeightsIn.model_validate(values), session=session),
+        session=session,
         redraw=lambda rejected: _weights_page(request, session, values, rejected),
         done=lambda weights: f"/assessment/weights?saved={weights.version}",
     )
@@ -173,7 +175,7 @@ def _settings_page(
     values: dict[str, Any] | None = None,
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    row = service.get_settings(session)
+    row = service.get_settings(session=session)
     context = {
         "values": values or {name: getattr(row, name) for name in _SETTING_FIELDS},
         "errors": rejected.errors,
@@ -194,8 +196,10 @@ def save_settings(
     """Change the prioritisation settings (the portfolio office)."""
     values = {name: text(form, name).replace(",", ".") or None for name in _SETTING_FIELDS}
     return submit(
-        session,
-        lambda: service.update_settings(session, principal, SettingsIn.model_validate(values)),
+        lambda: service.update_settings(
+            principal, SettingsIn.model_validate(values), session=session
+        ),
+        session=session,
         redraw=lambda rejected: _settings_page(request, session, values, rejected),
         done="/assessment/settings?saved=1",
     )

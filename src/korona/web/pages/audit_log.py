@@ -32,9 +32,11 @@ def audit_page(
 ) -> Response:
     """Show the audit log, newest first, with filters."""
     filters = query.to_filter()
-    entries = audit.query(session, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    entries = audit.query(
+        filters, session=session, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+    )
     context = {
-        "entries": history_lines(session, entries[:PAGE_SIZE]),
+        "entries": history_lines(entries[:PAGE_SIZE], session=session),
         "has_more": len(entries) > PAGE_SIZE,
         "page": page,
         "filters": filters,
@@ -54,5 +56,5 @@ def audit_export(
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> Response:
     """Download the filtered audit log as CSV or XLSX, the raw before/after as JSON text."""
-    rows = audit.export_rows(audit.query(session, query.to_filter(), limit=None))
+    rows = audit.export_rows(audit.query(query.to_filter(), session=session, limit=None))
     return export_response(fmt, audit.CSV_COLUMNS, rows, name="logg", audience=audience)

@@ -68,7 +68,9 @@ def login(
 ) -> Response:
     """Check the credentials (throttled per account and address) and start a session."""
     address = request.client.host if request.client else "unknown"
-    outcome = auth_service.log_in(session, email, password, address=address) if email else None
+    outcome = (
+        auth_service.log_in(email, password, session=session, address=address) if email else None
+    )
     user = outcome.user if outcome else None
     if user is None:
         context = {"next": safe_next(next), "email": email}
@@ -85,7 +87,7 @@ def login(
         refused.headers["Retry-After"] = str(minutes * 60)
         return refused
     settings = get_settings(request)
-    token = auth_service.start_session(session, user, hours=settings.session_hours)
+    token = auth_service.start_session(user, session=session, hours=settings.session_hours)
     response = RedirectResponse(landing_page(user, safe_next(next)), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -117,7 +119,7 @@ def logout(
     """End the session (the server forgets it, not only the browser)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        auth_service.end_session(session, principal, token)
+        auth_service.end_session(principal, token, session=session)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -84,14 +84,14 @@ def preview_matches(
     return [match for match in found if match.score >= found[0].score * RELATIVE_CUT]
 
 
-def _choices(session: Session, principal: Principal) -> dict[str, Any]:
+def _choices(principal: Principal, *, session: Session) -> dict[str, Any]:
     needs = (
-        need_service.list_needs(session, NeedFilter())
+        need_service.list_needs(NeedFilter(), session=session)
         if principal.can(Permission.NEED_READ)
         else []
     )
     return {
-        "categories": list_categories(session, active_only=True),
+        "categories": list_categories(session=session, active_only=True),
         "kinds": list(InputKind),
         "efforts": list(Effort),
         "needs": needs,
@@ -137,11 +137,13 @@ def _uploads(form: Any) -> list[attachments.Upload]:
 MAX_NEED_QUERY = 100
 
 
-def need_options(session: Session, query: str, selected: list[str]) -> dict[str, Any]:
+def need_options(query: str, selected: list[str], *, session: Session) -> dict[str, Any]:
     """Return the needs picker's list: the ticked needs first, then those matching the query."""
     query = query.strip()[:MAX_NEED_QUERY]
-    everything = need_service.list_needs(session, NeedFilter())
-    matching = need_service.list_needs(session, NeedFilter(text=query)) if query else everything
+    everything = need_service.list_needs(NeedFilter(), session=session)
+    matching = (
+        need_service.list_needs(NeedFilter(text=query), session=session) if query else everything
+    )
     ticked = [need for need in everything if str(need.id) in selected]
     rest = [need for need in matching if str(need.id) not in selected]
     return {
@@ -161,8 +163,8 @@ def _form_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    context = {"values": values, "errors": errors, **_choices(session, principal)}
-    context |= need_options(session, values.get("need_q", ""), values.get("need_ids", []))
+    context = {"values": values, "errors": errors, **_choices(principal, session=session)}
+    context |= need_options(values.get("need_q", ""), values.get("need_ids", []), session=session)
     return render(request, "inputs/form.html", context, status_code=status_code)
 
 
@@ -208,7 +210,7 @@ def need_picker_options(
     """Return the needs picker's list for the search typed so far (htmx fragment)."""
     params = request.query_params
     selected = [v for v in params.getlist("need_ids")[:500] if v.isdigit()]
-    context = need_options(session, params.get("need_q", ""), selected)
+    context = need_options(params.get("need_q", ""), selected, session=session)
     return render(request, "inputs/_need_options.html", context)
 
 
@@ -230,9 +232,9 @@ def submit_input(
     def submit() -> Input:
         payload = _payload(values, principal)
         checks: list[Callable[[], object]] = [
-            lambda: intake.check_categories(session, values["categories"]),
+            lambda: intake.check_categories(values["categories"], session=session),
             lambda: intake.check_needs(
-                session, [int(v) for v in values["need_ids"] if len(v) < 12]
+                [int(v) for v in values["need_ids"] if len(v) < 12], session=session
             ),
         ]
         if principal.organisation_id is None:
@@ -242,9 +244,9 @@ def submit_input(
         submission = intake.Submission(
             attachments=_uploads(form), attachment_dir=settings.data_dir / "attachments"
         )
-        return intake.submit_input(session, principal, data, links(request), submission)
+        return intake.submit_input(principal, data, links(request), submission, session=session)
 
-    outcome = attempt(session, submit)
+    outcome = attempt(submit, session=session)
     if isinstance(outcome, Rejected):
         return _form_page(
             request,
@@ -267,13 +269,13 @@ def status_page(
     principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Show the submitter the receipt, current status and every message sent to them."""
-    item = intake.find_by_token(session, links(request), token)
+    item = intake.find_by_token(links(request), token, session=session)
     context = {
         "item": item,
-        "messages": intake.messages(session, item.id),
-        "attachments": intake.attachments_of(session, item.id),
+        "messages": intake.messages(item.id, session=session),
+        "attachments": intake.attachments_of(item.id, session=session),
         "kept": item.duplicate_of,
-        "categories": list_categories(session),
+        "categories": list_categories(session=session),
     }
     return render(request, "inputs/status.html", context)
 
@@ -287,7 +289,7 @@ def my_inputs(
 ) -> Response:
     """List the inputs the logged-in user submitted, each with its status link, by pages."""
     assert principal.user_id is not None
-    page = Page.of(intake.inputs_of_user(session, principal.user_id), query)
+    page = Page.of(intake.inputs_of_user(principal.user_id, session=session), query)
     maker = links(request)
     tokens = {item.id: maker.token(item) for item in page.items}
     context = {"items": page.items, "page": page, "tokens": tokens}
@@ -303,12 +305,12 @@ def inputs_list(
 ) -> Response:
     """List every input with filters and export links, a page at a time."""
     filters = query.to_filter()
-    page = Page.of(intake.list_inputs(session, filters), query)
+    page = Page.of(intake.list_inputs(filters, session=session), query)
     context = {
         "items": page.items,
         "page": page,
         "filters": filters,
-        "categories": list_categories(session),
+        "categories": list_categories(session=session),
         "statuses": list(InputStatus),
         "kinds": list(InputKind),
     }
@@ -325,7 +327,7 @@ def inputs_export(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download the filtered inputs with status and links as CSV or XLSX (people or machines)."""
-    items = intake.list_inputs(session, query.to_filter())
+    items = intake.list_inputs(query.to_filter(), session=session)
     rows = intake.export_rows(items, public_base_url(request))
     return export_response(fmt, intake.EXPORT_COLUMNS, rows, name="innspill", audience=audience)
 
@@ -334,30 +336,34 @@ def detail_context(
     request: Request, session: Session, principal: Principal, item: Input
 ) -> dict[str, Any]:
     """Return what the input page shows: matches, messages, merges, history, triage choices."""
-    merged = intake.merged_into(session, item.id)
+    merged = intake.merged_into(item.id, session=session)
     context: dict[str, Any] = {
         "item": item,
         "carried_attachments": [
-            (other, file) for other in merged for file in intake.attachments_of(session, other.id)
+            (other, file)
+            for other in merged
+            for file in intake.attachments_of(other.id, session=session)
         ],
         "carried_messages": [
-            (other, message) for other in merged for message in intake.messages(session, other.id)
+            (other, message)
+            for other in merged
+            for message in intake.messages(other.id, session=session)
         ],
         "suggestions": workflow.suggestions(match_index(request), item, per_kind=3),
-        "messages": intake.messages(session, item.id),
+        "messages": intake.messages(item.id, session=session),
         "merged": merged,
-        "attachments": intake.attachments_of(session, item.id),
-        "history": history_lines(session, intake.input_history(session, item.id)),
-        "linked_needs": intake.needs_of(session, item),
-        "categories": list_categories(session),
+        "attachments": intake.attachments_of(item.id, session=session),
+        "history": history_lines(intake.input_history(item.id, session=session), session=session),
+        "linked_needs": intake.needs_of(item, session=session),
+        "categories": list_categories(session=session),
         "next_statuses": workflow.INPUT_TRANSITIONS[item.status],
         "errors": {},
         "values": {},
     }
     if principal.can(Permission.INPUT_TRIAGE):
-        context["solutions"] = solution_service.list_solutions(session)
-        context["needs"] = need_service.list_needs(session, NeedFilter())
-        context["working_groups"] = working_groups.list_groups(session)
+        context["solutions"] = solution_service.list_solutions(session=session)
+        context["needs"] = need_service.list_needs(NeedFilter(), session=session)
+        context["working_groups"] = working_groups.list_groups(session=session)
     return context
 
 
@@ -369,7 +375,7 @@ def input_page(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Show one input with its match suggestions, messages and history."""
-    item = intake.get_input(session, input_id)
+    item = intake.get_input(input_id, session=session)
     return render(request, "inputs/detail.html", detail_context(request, session, principal, item))
 
 
@@ -382,7 +388,7 @@ def download_attachment(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download an attachment of an input."""
-    attachment = intake.get_attachment(session, input_id, attachment_id)
+    attachment = intake.get_attachment(input_id, attachment_id, session=session)
     path = get_settings(request).data_dir / "attachments" / attachment.storage_name
     if not path.is_file():
         raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)

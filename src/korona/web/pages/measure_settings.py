@@ -30,7 +30,7 @@ def programmes_page(request: Request, session: DbSession, principal: CanMeasureM
 
 
 def _programmes(request: Request, session: Session, rejected: Rejected = NO_ERRORS) -> Response:
-    context = {"programmes": service.list_programmes(session), "errors": rejected.errors}
+    context = {"programmes": service.list_programmes(session=session), "errors": rejected.errors}
     return render(request, "measures/programmes.html", context, status_code=rejected.status_code)
 
 
@@ -41,10 +41,10 @@ def create_programme(
     """Add a national programme."""
     values = {"name": text(form, "name")}
     return submit(
-        session,
         lambda: service.create_programme(
-            session, principal, ProgrammeCreate.model_validate(values)
+            principal, ProgrammeCreate.model_validate(values), session=session
         ),
+        session=session,
         field="name",
         redraw=lambda rejected: _programmes(request, session, rejected),
         done="/programmes?saved=1",
@@ -56,7 +56,9 @@ def set_programme_active(
     programme_id: RowId, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Retire a programme from the choices, or bring it back."""
-    service.set_programme_active(session, principal, programme_id, form.get("active") == "1")
+    service.set_programme_active(
+        principal, programme_id, form.get("active") == "1", session=session
+    )
     return see_other("/programmes?saved=1")
 
 
@@ -68,7 +70,7 @@ def notice_templates(request: Request, session: DbSession, principal: CanMeasure
 
 def _notices(request: Request, session: Session, rejected: Rejected = NO_ERRORS) -> Response:
     templates = {
-        (kind, language): notices.get_template(session, kind, language)
+        (kind, language): notices.get_template(kind, language, session=session)
         for kind in NoticeKind
         for language in notices.LANGUAGES
     }
@@ -91,12 +93,12 @@ def save_notice_template(
     def save() -> object:
         data = NoticeUpdate.model_validate(values)
         return notices.save_template(
-            session, principal, notice_kind, language, data.subject, data.body
+            principal, notice_kind, language, data.subject, data.body, session=session
         )
 
     return submit(
-        session,
         save,
+        session=session,
         field="body",
         redraw=lambda rejected: _notices(request, session, rejected),
         done="/letters/measures?saved=1",

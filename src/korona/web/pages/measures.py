@@ -60,12 +60,12 @@ def measures_list(
     except ValueError:
         raise InvalidInput(N_("Choose a valid filter")) from None
     measures = service.list_measures(
-        session, service.MeasureFilter(programme_id=query.programme, status=query.status)
+        service.MeasureFilter(programme_id=query.programme, status=query.status), session=session
     )
     context = {
         "measures": measures,
         "query": query,
-        "programmes": service.list_programmes(session),
+        "programmes": service.list_programmes(session=session),
         "statuses": list(MeasureStatus),
     }
     return render(request, "measures/list.html", context)
@@ -92,9 +92,9 @@ def _form_page(
         "values": values,
         "errors": rejected.errors,
         "measure": measure,
-        "organisations": auth_service.list_organisations(session),
-        "programmes": service.list_programmes(session, active_only=True),
-        "needs": list_needs(session, NeedFilter()),
+        "organisations": auth_service.list_organisations(session=session),
+        "programmes": service.list_programmes(session=session, active_only=True),
+        "needs": list_needs(NeedFilter(), session=session),
     }
     return render(request, "measures/form.html", context, status_code=rejected.status_code)
 
@@ -112,8 +112,10 @@ def create_measure(
     """Create a measure from the form."""
     values = _form_values(form)
     return submit(
-        session,
-        lambda: service.create_measure(session, principal, MeasureCreate.model_validate(values)),
+        lambda: service.create_measure(
+            principal, MeasureCreate.model_validate(values), session=session
+        ),
+        session=session,
         redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
         done=lambda measure: f"/measures/{measure.id}?saved=1",
     )
@@ -126,14 +128,14 @@ def _detail(
     measure_id: int,
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    measure = service.get_measure(session, measure_id)
+    measure = service.get_measure(measure_id, session=session)
     context = {
         "measure": measure,
         "errors": rejected.errors,
         "next_statuses": sorted(MEASURE_TRANSITIONS[measure.status]),
         "rags": list(Rag),
         "is_owner": service.is_owner(principal, measure),
-        "notes": service.experience_notes(session, measure_id=measure.id),
+        "notes": service.experience_notes(session=session, measure_id=measure.id),
         "today": date.today(),
     }
     return render(request, "measures/detail.html", context, status_code=rejected.status_code)
@@ -152,7 +154,7 @@ def edit_measure_form(
     measure_id: RowId, request: Request, session: DbSession, principal: CanMeasureManage
 ) -> Response:
     """Show the edit form of a measure."""
-    measure = service.get_measure(session, measure_id)
+    measure = service.get_measure(measure_id, session=session)
     values = {name: getattr(measure, name) for name in MeasureCreate.model_fields}
     values["need_ids"] = [str(need_id) for need_id in measure.need_ids]
     return _form_page(request, session, values, measure)
@@ -163,13 +165,13 @@ def update_measure(
     measure_id: RowId, request: Request, session: DbSession, form: Form, principal: CanMeasureManage
 ) -> Response:
     """Save a measure's changes."""
-    measure = service.get_measure(session, measure_id)
+    measure = service.get_measure(measure_id, session=session)
     values = _form_values(form)
     return submit(
-        session,
         lambda: service.update_measure(
-            session, principal, measure_id, MeasureCreate.model_validate(values)
+            principal, measure_id, MeasureCreate.model_validate(values), session=session
         ),
+        session=session,
         redraw=lambda rejected: _form_page(request, session, values, measure, rejected),
         done=f"/measures/{measure_id}?saved=1",
     )
@@ -179,7 +181,7 @@ def _forms(
     request: Request, session: Session, principal: Principal, measure_id: int
 ) -> EntityForms:
     """The forms on a measure's page (a 404 if the measure does not exist)."""
-    service.get_measure(session, measure_id)
+    service.get_measure(measure_id, session=session)
     return EntityForms(
         session,
         principal,
@@ -222,7 +224,7 @@ def complete_milestone(
     return _forms(request, session, principal, measure_id).post(
         "milestones",
         lambda: service.complete_milestone(
-            session, principal, measure_id, milestone_id, date.today()
+            principal, measure_id, milestone_id, date.today(), session=session
         ),
     )
 
@@ -238,7 +240,7 @@ def report_progress(
 
 
 def _share(session: Session, principal: Principal, measure_id: int, data: Any) -> object:
-    return service.share_experience(session, principal, data, measure_id=measure_id)
+    return service.share_experience(principal, data, session=session, measure_id=measure_id)
 
 
 @router.post("/measures/{measure_id}/experience")
@@ -259,13 +261,13 @@ def share_solution_experience(
     solution_id: RowId, session: DbSession, form: Form, principal: CanExperienceShare
 ) -> Response:
     """Record that the user's organisation uses an existing solution."""
-    get_solution(session, solution_id)
+    get_solution(solution_id, session=session)
     note = {"note": text(form, "note")}
 
     def act() -> object:
         data = ExperienceCreate.model_validate(note)
-        return service.share_experience(session, principal, data, solution_id=solution_id)
+        return service.share_experience(principal, data, session=session, solution_id=solution_id)
 
-    if isinstance(attempt(session, act, field="note"), Rejected):
+    if isinstance(attempt(act, session=session, field="note"), Rejected):
         raise InvalidInput(N_("Write a note of at least 3 characters"), field="note")
     return see_other(f"/solutions/{solution_id}?saved=1#experience")

@@ -49,8 +49,8 @@ def _meetings(
     request: Request, session: Session, values: dict[str, Any], rejected: Rejected = NO_ERRORS
 ) -> Response:
     context = {
-        "meetings": meetings.list_meetings(session),
-        "versions": publication.list_versions(session),
+        "meetings": meetings.list_meetings(session=session),
+        "versions": publication.list_versions(session=session),
         "errors": rejected.errors,
         "values": values,
     }
@@ -64,8 +64,10 @@ def create_meeting(
     """Create a meeting."""
     values = filled(form, "title", "held_on")
     return submit(
-        session,
-        lambda: meetings.create_meeting(session, principal, MeetingCreate.model_validate(values)),
+        lambda: meetings.create_meeting(
+            principal, MeetingCreate.model_validate(values), session=session
+        ),
+        session=session,
         field="title",
         redraw=lambda rejected: _meetings(request, session, values, rejected),
         done=lambda meeting: f"/meetings/{meeting.id}",
@@ -79,7 +81,7 @@ def _meeting(
     meeting_id: int,
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    meeting = meetings.get_meeting(session, meeting_id)
+    meeting = meetings.get_meeting(meeting_id, session=session)
     present = {attendee.user_id for attendee in meeting.attendees}
     candidates = [
         user
@@ -95,10 +97,10 @@ def _meeting(
         "capacities": list(Capacity),
         "drafts": [
             version
-            for version in publication.list_versions(session)
+            for version in publication.list_versions(session=session)
             if version.status == NetlistStatus.DRAFT
         ],
-        "versions": publication.list_versions(session),
+        "versions": publication.list_versions(session=session),
     }
     return render(request, "netlist/meeting.html", context, status_code=rejected.status_code)
 
@@ -115,7 +117,7 @@ def _forms(
     request: Request, session: Session, principal: Principal, meeting_id: int
 ) -> EntityForms:
     """The forms on a meeting's page (a 404 if the meeting does not exist)."""
-    meetings.get_meeting(session, meeting_id)
+    meetings.get_meeting(meeting_id, session=session)
     return EntityForms(
         session,
         principal,
@@ -157,7 +159,7 @@ def record_decision(
     """Write an agenda item's decision into the minutes."""
 
     def decide(session: Session, principal: Principal, meeting_id: int, data: Any) -> object:
-        return meetings.record_decision(session, principal, meeting_id, item_id, data)
+        return meetings.record_decision(principal, meeting_id, item_id, data, session=session)
 
     page = _forms(request, session, principal, meeting_id)
     return page.save("decision", decide, DecisionText, {"decision": text(form, "decision")})
@@ -197,7 +199,7 @@ def approve_version(
     """Approve a draft net list in this meeting (decision members only)."""
     return _forms(request, session, principal, meeting_id).post(
         "approve",
-        lambda: publication.approve(session, principal, number, meeting_id),
+        lambda: publication.approve(principal, number, meeting_id, session=session),
         f"/meetings/{meeting_id}?approved={number}",
     )
 
@@ -207,7 +209,7 @@ def meeting_report(meeting_id: RowId, session: DbSession, principal: CanMeetingR
     """Download the committee's case document for this meeting (PDF)."""
     from korona.portfolio.netlist.report import build_report
 
-    pdf = build_report(session, meeting_id)
+    pdf = build_report(meeting_id, session=session)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -226,14 +228,14 @@ def version_page(
 def _version(
     request: Request, session: Session, number: int, rejected: Rejected = NO_ERRORS
 ) -> Response:
-    version = publication.get_by_number(session, number)
-    view = publication.public_view(session, version)
+    version = publication.get_by_number(number, session=session)
+    view = publication.public_view(version, session=session)
     context = {
         "version": version,
         "view": view,
         "rows": changed(view.changes),
-        "decision": publication.decision_of(session, version),
-        "meetings": meetings.list_meetings(session),
+        "decision": publication.decision_of(version, session=session),
+        "meetings": meetings.list_meetings(session=session),
         "errors": rejected.errors,
     }
     return render(request, "netlist/version.html", context, status_code=rejected.status_code)
@@ -245,8 +247,8 @@ def publish_version(
 ) -> Response:
     """Publish an approved version (the portfolio office)."""
     return submit(
-        session,
-        lambda: publication.publish(session, principal, number),
+        lambda: publication.publish(principal, number, session=session),
+        session=session,
         redraw=lambda rejected: _version(request, session, number, rejected),
         done=f"/netlist/versions/{number}",
     )
@@ -266,11 +268,11 @@ def record_reason(
 
     def record() -> object:
         data = publication.ReasonText.model_validate(reason)
-        return publication.record_reason(session, principal, number, input_id, data.reason)
+        return publication.record_reason(principal, number, input_id, data.reason, session=session)
 
     return submit(
-        session,
         record,
+        session=session,
         field="reason",
         redraw=lambda rejected: _version(request, session, number, rejected),
         done=f"/decisions/versions/{number}?saved=1",

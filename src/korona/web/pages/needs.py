@@ -62,14 +62,14 @@ FORM_FIELDS = (
 OPTIONAL_FIELDS = frozenset({"municipality_number", "review_by_date", "organisation_id"})
 
 
-def _choices(session: Session) -> dict[str, Any]:
+def _choices(*, session: Session) -> dict[str, Any]:
     return {
-        "categories": list_categories(session),
+        "categories": list_categories(session=session),
         "sectors": list(Sector),
         "statuses": list(NeedStatus),
         "groups": list(AffectedGroup),
         "urgency_anchors": URGENCY_ANCHORS,
-        "organisations": auth_service.list_organisations(session),
+        "organisations": auth_service.list_organisations(session=session),
     }
 
 
@@ -82,13 +82,13 @@ def needs_list(
 ) -> Response:
     """List needs with filters, a page at a time; htmx requests get only the result table."""
     filters = query.to_filter()
-    page = Page.of(service.list_needs(session, filters), query)
+    page = Page.of(service.list_needs(filters, session=session), query)
     context = {
         "needs": page.items,
         "page": page,
         "filters": filters,
         "today": date.today(),
-        **_choices(session),
+        **_choices(session=session),
     }
     template = "needs/_table.html" if request.headers.get("HX-Request") else "needs/list.html"
     return render(request, template, context)
@@ -103,9 +103,14 @@ def needs_overview(
 ) -> Response:
     """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
     filters = query.to_filter()
-    needs = service.list_needs(session, filters)
+    needs = service.list_needs(filters, session=session)
     counts = service.overview(needs)
-    context = {"counts": counts, "filters": filters, "today": date.today(), **_choices(session)}
+    context = {
+        "counts": counts,
+        "filters": filters,
+        "today": date.today(),
+        **_choices(session=session),
+    }
     return render(request, "needs/overview.html", context)
 
 
@@ -117,10 +122,12 @@ def needs_chart(
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
-    needs = service.list_needs(session, query.to_filter())
+    needs = service.list_needs(query.to_filter(), session=session)
     counts = service.overview(needs)
     language = i18n.current_language.get()
-    names = {category.code: category.name(language) for category in list_categories(session)}
+    names = {
+        category.code: category.name(language) for category in list_categories(session=session)
+    }
     rows = [
         {"category": names.get(code, code), "status": label(NeedStatus(status)), "n": n}
         for (code, status), n in counts.by_category_status.items()
@@ -148,7 +155,7 @@ def needs_export(
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Download the filtered needs as CSV or XLSX (for people or for machines)."""
-    rows = service.export_rows(service.list_needs(session, query.to_filter()))
+    rows = service.export_rows(service.list_needs(query.to_filter(), session=session))
     return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov", audience=audience)
 
 
@@ -170,23 +177,23 @@ def _to_payload(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 
 def _raw_checks(
-    session: Session,
     principal: Principal,
     values: dict[str, Any],
     places: Municipalities,
     *,
+    session: Session,
     new: bool,
 ) -> list[Callable[[], object]]:
     """Return the service's checks on the raw form values, so all errors show in one round."""
     checks: list[Callable[[], object]] = [
-        lambda: service.check_category(session, values["category"]),
+        lambda: service.check_category(values["category"], session=session),
         lambda: places.check(values["municipality_number"] or None),
     ]
     if new:
         organisation = values["organisation_id"]
         checks.append(
             lambda: service.reporting_organisation(
-                session, principal, int(organisation) if organisation.isdigit() else None
+                principal, int(organisation) if organisation.isdigit() else None, session=session
             )
         )
         checks.append(lambda: service.check_review_date(_date_or_none(values["review_by_date"])))
@@ -209,7 +216,7 @@ def _form_page(
     need: Any = None,
     status_code: int = 200,
 ) -> Response:
-    context = {"values": values, "errors": errors, "need": need, **_choices(session)}
+    context = {"values": values, "errors": errors, "need": need, **_choices(session=session)}
     return render(request, "needs/form.html", context, status_code=status_code)
 
 
@@ -245,11 +252,11 @@ def create_need(
         data = check_all(
             NeedCreate,
             _to_payload(values, partial=False),
-            _raw_checks(session, principal, values, places, new=True),
+            _raw_checks(principal, values, places, session=session, new=True),
         )
-        return service.create_need(session, principal, data, places=places)
+        return service.create_need(principal, data, session=session, places=places)
 
-    outcome = attempt(session, create)
+    outcome = attempt(create, session=session)
     if isinstance(outcome, Rejected):
         return _form_page(
             request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
@@ -265,19 +272,21 @@ def need_page(
     principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Show one need with its history."""
-    need = service.get_need(session, need_id)
+    need = service.get_need(need_id, session=session)
     context = {
         "need": need,
-        "history": history_lines(session, service.need_history(session, need_id)),
+        "history": history_lines(service.need_history(need_id, session=session), session=session),
         "linked_inputs": (
-            intake.inputs_for_need(session, need_id) if principal.can(Permission.INPUT_READ) else []
+            intake.inputs_for_need(need_id, session=session)
+            if principal.can(Permission.INPUT_READ)
+            else []
         ),
         "can_edit": service.can_edit(principal, need),
         "can_validate": principal.can(Permission.NEED_VALIDATE),
         "next_statuses": sorted(NEED_TRANSITIONS[need.status]),
         "today": date.today(),
-        "measures": measures_for_need(session, need_id),
-        **_choices(session),
+        "measures": measures_for_need(need_id, session=session),
+        **_choices(session=session),
     }
     return render(request, "needs/detail.html", context)
 
@@ -290,7 +299,7 @@ def edit_need_form(
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
 ) -> Response:
     """Show the edit form of a need the user may edit."""
-    need = service.get_need(session, need_id)
+    need = service.get_need(need_id, session=session)
     if not service.can_edit(principal, need):
         raise Forbidden(N_("You can only edit your own organisation's needs"))
     values = {
@@ -316,7 +325,7 @@ def update_need(
     principal: Principal = Depends(require(Permission.NEED_EDIT)),
 ) -> Response:
     """Save changes to a need; on bad input show the form again with messages."""
-    service.get_need(session, need_id)
+    service.get_need(need_id, session=session)
     values = _form_values(form)
     places = get_municipalities(request)
 
@@ -324,13 +333,13 @@ def update_need(
         data = check_all(
             NeedUpdate,
             _to_payload(values, partial=True),
-            _raw_checks(session, principal, values, places, new=False),
+            _raw_checks(principal, values, places, session=session, new=False),
         )
-        return service.update_need(session, principal, need_id, data, places=places)
+        return service.update_need(principal, need_id, data, session=session, places=places)
 
-    outcome = attempt(session, update)
+    outcome = attempt(update, session=session)
     if isinstance(outcome, Rejected):
-        need = service.get_need(session, need_id)
+        need = service.get_need(need_id, session=session)
         return _form_page(
             request,
             session,
@@ -353,5 +362,5 @@ def change_need_status(
     raw = form.get("status")
     if raw not in {status.value for status in NeedStatus}:
         raise InvalidInput(N_("Choose a valid status"), field="status")
-    service.change_status(session, principal, need_id, NeedStatus(str(raw)))
+    service.change_status(principal, need_id, NeedStatus(str(raw)), session=session)
     return RedirectResponse(f"/needs/{need_id}?saved=1", status_code=303)

@@ -31,17 +31,17 @@ MEDIA_TYPES = {
 def newest_netlist(request: Request, session: DbSession, principal: CanPublic) -> Response:
     """Show the newest published net list (or say that none is published yet)."""
     try:
-        version = publication.latest_published(session)
+        version = publication.latest_published(session=session)
     except NotFound:
         return render(request, "netlist/public.html", {"view": None, "numbers": []})
     return _page(request, session, version.number)
 
 
 def _page(request: Request, session: DbSession, number: int) -> Response:
-    version = publication.get_by_number(session, number, published_only=True)
+    version = publication.get_by_number(number, session=session, published_only=True)
     context = {
-        "view": publication.public_view(session, version),
-        "numbers": publication.published_numbers(session),
+        "view": publication.public_view(version, session=session),
+        "numbers": publication.published_numbers(session=session),
     }
     return render(request, "netlist/public.html", context)
 
@@ -51,8 +51,8 @@ def download_netlist(
     number: RowId, fmt: Literal["pdf", "csv", "xlsx"], session: DbSession, principal: CanPublic
 ) -> Response:
     """Download a published version as PDF, CSV or XLSX, in the reader's language."""
-    version = publication.get_by_number(session, number, published_only=True)
-    view = publication.public_view(session, version)
+    version = publication.get_by_number(number, session=session, published_only=True)
+    view = publication.public_view(version, session=session)
     language = i18n.current_language.get()
     render_as = {"pdf": documents.to_pdf, "csv": documents.to_csv, "xlsx": documents.to_xlsx}
     filename = f"nettoliste-v{number}.{fmt}"

@@ -35,15 +35,15 @@ def outbox_page(
     principal: Principal = Depends(require(Permission.OUTBOX_READ)),
 ) -> Response:
     """List the newest e-mails with their status, attempts, last error and next attempt."""
-    counts = notify.count_by_status(session)
+    counts = notify.count_by_status(session=session)
     context = {
-        "messages": notify.list_outbox(session),
+        "messages": notify.list_outbox(session=session),
         "smtp": bool(get_settings(request).smtp_host),
         "waiting": counts[OutboxStatus.QUEUED] + counts[OutboxStatus.SENDING],
         "counts": counts,
         "can_resend": notify.can_resend,
         "status_tags": STATUS_TAGS,
-        "needs_person": notify.needs_person_count(session),
+        "needs_person": notify.needs_person_count(session=session),
     }
     return render(request, "outbox/list.html", context)
 
@@ -55,7 +55,7 @@ def outbox_send(
     principal: Principal = Depends(require(Permission.OUTBOX_READ)),
 ) -> Response:
     """Make every waiting e-mail due now; the delivery worker sends it (not this request)."""
-    due = notify.retry_waiting_now(session, principal)
+    due = notify.retry_waiting_now(principal, session=session)
     return RedirectResponse(f"/outbox?due={due}", status_code=303)
 
 
@@ -67,5 +67,5 @@ def outbox_resend(
     principal: Principal = Depends(require(Permission.OUTBOX_READ)),
 ) -> Response:
     """Queue a failed, uncertain or given-up e-mail again (a person decided to resend it)."""
-    notify.resend(session, principal, outbox_id)
+    notify.resend(principal, outbox_id, session=session)
     return RedirectResponse(f"/outbox?resent={outbox_id}", status_code=303)

@@ -48,7 +48,7 @@ def _weeks(items: Sequence[Any], today: date) -> list[str]:
 @router.get("/dashboard")
 def dashboard(request: Request, session: DbSession, principal: CanInputRead) -> Response:
     """Show outcomes, inputs per week, need coverage over time and time to first feedback."""
-    items = intake.list_inputs(session)
+    items = intake.list_inputs(session=session)
     by = request.query_params.get("by")
     dimension = by if by in CHART_DIMENSIONS else "kind"
     today = date.today()
@@ -56,8 +56,8 @@ def dashboard(request: Request, session: DbSession, principal: CanInputRead) -> 
         "weeks": stats.time_to_first_feedback(items),
         "total": len(items),
         "outcomes": stats.outcome_counts(items),
-        "received": _received_table(session, items, dimension, today),
-        "coverage": trend.coverage_by_week(session, today=today),
+        "received": _received_table(items, dimension, today, session=session),
+        "coverage": trend.coverage_by_week(session=session, today=today),
         "need_statuses": list(NeedStatus),
         "by": dimension,
         "dimensions": CHART_DIMENSIONS,
@@ -73,11 +73,15 @@ def _dimension_label(dimension: str, value: str, names: dict[str, str]) -> str:
     return i18n.gettext("Public") if value == "public" else i18n.gettext("Private")
 
 
-def _received_rows(session: Session, items: Sequence[Any], dimension: str) -> list[dict[str, Any]]:
+def _received_rows(
+    items: Sequence[Any], dimension: str, *, session: Session
+) -> list[dict[str, Any]]:
     counts = stats.received_counts(items)
     table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
     language = i18n.current_language.get()
-    names = {category.code: category.name(language) for category in list_categories(session)}
+    names = {
+        category.code: category.name(language) for category in list_categories(session=session)
+    }
     return [
         {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
         for (week, value), n in sorted(table[dimension].items())
@@ -85,10 +89,10 @@ def _received_rows(session: Session, items: Sequence[Any], dimension: str) -> li
 
 
 def _received_table(
-    session: Session, items: Sequence[Any], dimension: str, today: date
+    items: Sequence[Any], dimension: str, today: date, *, session: Session
 ) -> dict[str, Any]:
     """Return the chart's numbers as a table: groups as columns, one row per week."""
-    rows = _received_rows(session, items, dimension)
+    rows = _received_rows(items, dimension, session=session)
     groups = sorted({row["group"] for row in rows})
     cells = {(row["week"], row["group"]): row["n"] for row in rows}
     weeks = _weeks(items, today)
@@ -108,11 +112,11 @@ def dashboard_chart(
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
     by = request.query_params.get("by")
     dimension = by if by in CHART_DIMENSIONS else "kind"
-    items = intake.list_inputs(session)
+    items = intake.list_inputs(session=session)
     short = {week: i18n.format_week(week, short=True) for week in _weeks(items, date.today())}
     rows = [
         {**row, "week": short.get(row["week"], row["week"])}
-        for row in _received_rows(session, items, dimension)
+        for row in _received_rows(items, dimension, session=session)
     ]
     titles = {
         "kind": i18n.gettext("Kind of input"),
@@ -137,7 +141,7 @@ def coverage_chart(
     principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Draw the needs by status at the end of every week, as SVG."""
-    weeks = trend.coverage_by_week(session, today=date.today())
+    weeks = trend.coverage_by_week(session=session, today=date.today())
     short = [i18n.format_week(week.week, short=True) for week in weeks]
     rows = [
         {"week": name, "group": label(status), "n": n}
@@ -196,18 +200,18 @@ def import_upload(
     def run_import() -> importer.ImportReport:
         try:
             return importer.import_file(
-                session,
                 principal,
                 importer.ImportEntity(str(entity)),
                 filename,
                 content,
+                session=session,
                 links=links(request),
                 send_receipts=form.get("send_receipts") == "1",
             )
         except importer.ImportRejected as rejected:
             return rejected.report  # attempt() rolls back a report that is not ok
 
-    outcome = attempt(session, run_import, keep=lambda report: report.ok)
+    outcome = attempt(run_import, session=session, keep=lambda report: report.ok)
     if isinstance(outcome, Rejected):
         return _import_page(request, error=outcome.message, status_code=outcome.status_code)
     if not outcome.ok:

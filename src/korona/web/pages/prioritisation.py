@@ -54,7 +54,7 @@ def _page(
     failed: int | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = _context(prioritisation.propose(session))
+    context = _context(prioritisation.propose(session=session))
     context |= {"errors": errors or {}, "failed": failed}
     return render(request, "assessment/prioritisation.html", context, status_code=status_code)
 
@@ -70,7 +70,7 @@ def prioritisation_page(
 @router.get("/sensitivity.svg")
 def sensitivity_chart(session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw each candidate's probability of being in the proposed list under weight draws."""
-    proposal = prioritisation.propose(session)
+    proposal = prioritisation.propose(session=session)
     return Response(_chart(proposal), media_type="image/svg+xml")
 
 
@@ -109,10 +109,10 @@ def pin(
         if not raw_id:
             raise InvalidInput(N_("Choose the input"), field="input_id")
         input_id = parse_row_id(raw_id, field="input_id")
-        prioritisation.set_pin(session, principal, input_id, data)
+        prioritisation.set_pin(principal, input_id, data, session=session)
         return input_id
 
-    outcome = attempt(session, act)
+    outcome = attempt(act, session=session)
     if isinstance(outcome, Rejected):
         return _page(
             request,
@@ -130,8 +130,10 @@ def create_draft(
 ) -> Response:
     """Create a draft net list from the proposal as it is solved now."""
     outcome = attempt(
-        session,
-        lambda: drafts.create_draft(session, principal, prioritisation.propose(session)),
+        lambda: drafts.create_draft(
+            principal, prioritisation.propose(session=session), session=session
+        ),
+        session=session,
     )
     if isinstance(outcome, Rejected):
         return _page(request, session, errors=outcome.errors, status_code=outcome.status_code)
@@ -141,7 +143,9 @@ def create_draft(
 @router.get("/drafts")
 def draft_list(request: Request, session: DbSession, principal: CanAssessmentRead) -> Response:
     """List the net-list versions drafted from proposals."""
-    return render(request, "assessment/drafts.html", {"versions": drafts.list_versions(session)})
+    return render(
+        request, "assessment/drafts.html", {"versions": drafts.list_versions(session=session)}
+    )
 
 
 @router.get("/drafts/{version_id}")
@@ -149,7 +153,7 @@ def draft_page(
     version_id: RowId, request: Request, session: DbSession, principal: CanAssessmentRead
 ) -> Response:
     """Show a draft net list: the chosen inputs in order with P, its parts and stability."""
-    version = drafts.get_version(session, version_id)
+    version = drafts.get_version(version_id, session=session)
     return render(
         request,
         "assessment/draft.html",
@@ -164,7 +168,7 @@ def draft_page(
 @router.get("/drafts/{version_id}/sensitivity.svg")
 def draft_chart(version_id: RowId, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw the stored probability of each input of a draft net list."""
-    version = drafts.get_version(session, version_id)
+    version = drafts.get_version(version_id, session=session)
     label = i18n.gettext("In the proposal")
     rows = [
         {

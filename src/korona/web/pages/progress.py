@@ -31,10 +31,10 @@ def progress_page(
     programme: Programme = None,
 ) -> Response:
     """Show the progress status for the whole portfolio, or for one national programme."""
-    overview = progress.progress_overview(session, programme_id=programme)
+    overview = progress.progress_overview(session=session, programme_id=programme)
     context = {
         "overview": overview,
-        "programmes": service.list_programmes(session),
+        "programmes": service.list_programmes(session=session),
         "chosen": programme,
         "statuses": list(MeasureStatus),
         "rags": list(Rag),
@@ -51,7 +51,7 @@ def milestones_chart(
     session: DbSession, principal: CanMeasureRead, programme: Programme = None
 ) -> Response:
     """Return the milestone timeline (planned vs. done) as SVG."""
-    milestones = progress.progress_overview(session, programme_id=programme).milestones
+    milestones = progress.progress_overview(session=session, programme_id=programme).milestones
     return _svg(
         charts.milestone_timeline(
             milestones,
@@ -69,7 +69,7 @@ def rag_chart(
     session: DbSession, principal: CanMeasureRead, programme: Programme = None
 ) -> Response:
     """Return the RAG history of the progress reports as SVG."""
-    reports = progress.progress_overview(session, programme_id=programme).reports
+    reports = progress.progress_overview(session=session, programme_id=programme).reports
     return _svg(
         charts.rag_history(
             reports,
@@ -84,6 +84,6 @@ def rag_chart(
 @router.get("/coverage")
 def coverage_page(request: Request, session: DbSession, principal: CanMeasureRead) -> Response:
     """Show, for every need, the measures and existing solutions that cover it."""
-    rows = progress.needs_coverage(session)
+    rows = progress.needs_coverage(session=session)
     context = {"rows": rows, "urgent_count": sum(row.urgent_uncovered for row in rows)}
     return render(request, "measures/coverage.html", context)

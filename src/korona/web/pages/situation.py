@@ -50,20 +50,20 @@ class WeekQuery(BaseModel):
 def _dashboard(
     request: Request, session: Session, places: Places, county: str | None, week: str | None
 ) -> Response:
-    weeks = dashboard.reported_weeks(session, county)
+    weeks = dashboard.reported_weeks(county, session=session)
     chosen = week or next(iter(weeks), None)
-    summary = dashboard.week_summary(session, places, week=chosen, county=county)
+    summary = dashboard.week_summary(places, session=session, week=chosen, county=county)
     context = {
         "summary": summary,
         "weeks": weeks,
-        "series": dashboard.weekly_series(session, county=county),
+        "series": dashboard.weekly_series(session=session, county=county),
         "places": places,
         "county": county,
         "county_name": places.counties.get(county) if county else None,
         "map_svg": views.load_map(request, summary, places),
         "legend": views.LOAD_LEGEND,
-        "linked": service.need_ids(session, [report.id for report in summary.reports]),
-        "own": service.own_municipality(session, _principal(request)),
+        "linked": service.need_ids([report.id for report in summary.reports], session=session),
+        "own": service.own_municipality(_principal(request), session=session),
     }
     return views.render_page(request, "situation/dashboard.html", context)
 
@@ -111,7 +111,7 @@ def weekly_chart(
     session: DbSession, query: Annotated[ChartQuery, Query()], principal: CanSituationRead
 ) -> Response:
     """Draw the reported figures week by week as SVG (the page has the same in a table)."""
-    series = dashboard.weekly_series(session, county=query.county)
+    series = dashboard.weekly_series(session=session, county=query.county)
     return Response(views.weekly_chart_svg(series), media_type="image/svg+xml")
 
 
@@ -140,7 +140,7 @@ def _report_form(
         "existing": existing,
         "places": places,
         "choose_municipality": principal.has_role(Role.PORTFOLIO_OFFICE),
-        "own": service.own_municipality(session, principal),
+        "own": service.own_municipality(principal, session=session),
     }
     return views.render_page(
         request, "situation/form.html", context, status_code=rejected.status_code
@@ -154,7 +154,7 @@ def new_report_form(
     """Show the weekly report form for the reporter's municipality and the current week."""
     values = {key: "" for key in FORM_FIELDS}
     values["week"] = iso_week_label(date.today())
-    values["municipality_number"] = service.own_municipality(session, principal) or ""
+    values["municipality_number"] = service.own_municipality(principal, session=session) or ""
     return _report_form(request, session, places, values)
 
 
@@ -175,19 +175,21 @@ def submit_report(
     payload.setdefault("municipality_number", None)
 
     def redraw(rejected: Rejected) -> Response:
-        number = values["municipality_number"] or service.own_municipality(session, principal)
+        number = values["municipality_number"] or service.own_municipality(
+            principal, session=session
+        )
         existing = None
         if rejected.status_code == 409 and number:
-            existing = service.find_report(session, number, values["week"])
+            existing = service.find_report(number, values["week"], session=session)
         if not values["municipality_number"]:
             values["municipality_number"] = number or ""
         return _report_form(request, session, places, values, existing=existing, rejected=rejected)
 
     return submit(
-        session,
         lambda: service.submit_report(
-            session, principal, SituationReportCreate.model_validate(payload), places=places
+            principal, SituationReportCreate.model_validate(payload), session=session, places=places
         ),
+        session=session,
         redraw=redraw,
         done=lambda report: f"/situation/reports/{report.id}?created=1",
     )
@@ -202,22 +204,24 @@ def report_page(
     principal: CanSituationRead,
 ) -> Response:
     """Show one report with its needs and its history."""
-    report = service.get_report(session, report_id)
+    report = service.get_report(report_id, session=session)
     context = {
         "report": report,
         "places": places,
-        "needs": service.needs_of_report(session, report_id),
-        "history": service.report_history(session, report_id),
-        "can_correct": service.may_report_for(session, principal, report.municipality_number)
+        "needs": service.needs_of_report(report_id, session=session),
+        "history": service.report_history(report_id, session=session),
+        "can_correct": service.may_report_for(
+            principal, report.municipality_number, session=session
+        )
         and principal.can(Permission.SITUATION_REPORT),
         "can_register_need": principal.can(Permission.NEED_CREATE)
-        and service.may_report_for(session, principal, report.municipality_number),
+        and service.may_report_for(principal, report.municipality_number, session=session),
     }
     return views.render_page(request, "situation/report.html", context)
 
 
-def _may_correct(session: Session, principal: Principal, report: SituationReport) -> None:
-    if not service.may_report_for(session, principal, report.municipality_number):
+def _may_correct(principal: Principal, report: SituationReport, *, session: Session) -> None:
+    if not service.may_report_for(principal, report.municipality_number, session=session):
         raise Forbidden(N_("You can only report for your own municipality"))
 
 
@@ -230,8 +234,8 @@ def correct_report_form(
     principal: CanSituationReport,
 ) -> Response:
     """Show the correction form of a report, filled in with its figures."""
-    report = service.get_report(session, report_id)
-    _may_correct(session, principal, report)
+    report = service.get_report(report_id, session=session)
+    _may_correct(principal, report, session=session)
     values = {key: views.form_value(getattr(report, key, "")) for key in FORM_FIELDS}
     values["week"], values["municipality_number"] = report.week, report.municipality_number
     return _report_form(request, session, places, values, report=report)
@@ -247,20 +251,20 @@ def correct_report(
     principal: CanSituationReport,
 ) -> Response:
     """Replace a report's figures; on bad input show every message and change nothing."""
-    service.get_report(session, report_id)
+    service.get_report(report_id, session=session)
     values = _form_values(form)
     payload = {k: values[k] for k in (*FIGURES, "needs_text") if values[k] or k == "needs_text"}
 
     def redraw(rejected: Rejected) -> Response:
-        report = service.get_report(session, report_id)
+        report = service.get_report(report_id, session=session)
         values["week"], values["municipality_number"] = report.week, report.municipality_number
         return _report_form(request, session, places, values, report=report, rejected=rejected)
 
     return submit(
-        session,
         lambda: service.correct_report(
-            session, principal, report_id, SituationReportCorrection.model_validate(payload)
+            principal, report_id, SituationReportCorrection.model_validate(payload), session=session
         ),
+        session=session,
         redraw=redraw,
         done=f"/situation/reports/{report_id}?saved=1",
     )
@@ -308,11 +312,15 @@ def import_upload(
 
     def run() -> imports.ImportResult | imports.ReportImportRejected:
         try:
-            return imports.import_reports(session, principal, filename, content, places=places)
+            return imports.import_reports(
+                principal, filename, content, session=session, places=places
+            )
         except imports.ReportImportRejected as rejected:
             return rejected  # attempt() rolls back what is not a result
 
-    outcome = attempt(session, run, keep=lambda found: isinstance(found, imports.ImportResult))
+    outcome = attempt(
+        run, session=session, keep=lambda found: isinstance(found, imports.ImportResult)
+    )
     if isinstance(outcome, Rejected):
         return _import_page(request, error=outcome.message, status_code=outcome.status_code)
     if isinstance(outcome, imports.ReportImportRejected):

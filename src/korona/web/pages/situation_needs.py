@@ -49,7 +49,7 @@ def _need_form(
         "places": places,
         "values": values,
         "errors": rejected.errors,
-        "categories": list_categories(session, active_only=True),
+        "categories": list_categories(session=session, active_only=True),
         "groups": list(AffectedGroup),
         "urgency_anchors": URGENCY_ANCHORS,
     }
@@ -58,8 +58,8 @@ def _need_form(
     )
 
 
-def _may_register(session: Session, principal: Principal, report: SituationReport) -> None:
-    if not service.may_report_for(session, principal, report.municipality_number):
+def _may_register(principal: Principal, report: SituationReport, *, session: Session) -> None:
+    if not service.may_report_for(principal, report.municipality_number, session=session):
         raise Forbidden(N_("You can only register needs from your own municipality's reports"))
 
 
@@ -72,8 +72,8 @@ def new_need_from_report(
     principal: CanNeedCreate,
 ) -> Response:
     """Show the need form filled in from the report's free text."""
-    report = service.get_report(session, report_id)
-    _may_register(session, principal, report)
+    report = service.get_report(report_id, session=session)
+    _may_register(principal, report, session=session)
     values = views.need_prefill(report, places)
     return _need_form(request, session, places, report, values)
 
@@ -88,19 +88,19 @@ def create_need_from_report(
     principal: CanNeedCreate,
 ) -> Response:
     """Register the need, linked to the report, and open its page."""
-    service.get_report(session, report_id)
+    service.get_report(report_id, session=session)
     values: dict[str, Any] = {key: text(form, key) for key in NEED_FIELDS}
     values["affected_groups"] = form.getlist("affected_groups")
 
     def redraw(rejected: Rejected) -> Response:
-        report = service.get_report(session, report_id)
+        report = service.get_report(report_id, session=session)
         return _need_form(request, session, places, report, values, rejected)
 
     return submit(
-        session,
         lambda: service.register_need(
-            session, principal, report_id, NeedCreate.model_validate(values)
+            principal, report_id, NeedCreate.model_validate(values), session=session
         ),
+        session=session,
         redraw=redraw,
         done=lambda need: f"/needs/{need.id}?created=1",
     )
@@ -111,12 +111,12 @@ def need_indicators(
     need_id: RowId, request: Request, session: DbSession, places: PlacesDep, principal: CanNeedRead
 ) -> Response:
     """Show the live indicators of the municipalities a need is linked to (an htmx fragment)."""
-    need = need_service.get_need(session, need_id)
-    numbers = service.need_municipalities(session, need)
+    need = need_service.get_need(need_id, session=session)
+    numbers = service.need_municipalities(need, session=session)
     context = {
         "need": need,
         "rows": views.indicator_rows(request, session, places, numbers),
-        "reports": service.reports_of_need(session, need_id),
+        "reports": service.reports_of_need(need_id, session=session),
         "places": places,
     }
     # htmx swaps the fragment into the need page; without script the link opens a whole page.

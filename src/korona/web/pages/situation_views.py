@@ -197,7 +197,7 @@ def indicator_rows(
 ) -> list[Indicators]:
     """Return the live indicators of each municipality, from the store and the reports."""
     reader = get_reader(request)
-    latest = service.latest_reports(session, numbers)
+    latest = service.latest_reports(numbers, session=session)
     rows = []
     for number in numbers:
         view = reader.view(f"municip{number}")

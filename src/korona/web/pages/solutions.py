@@ -37,12 +37,12 @@ def solutions_list(
 ) -> Response:
     """List the catalogue of existing solutions with filters, a page at a time."""
     filters = query.to_filter()
-    page = Page.of(service.list_solutions(session, filters), query)
+    page = Page.of(service.list_solutions(filters, session=session), query)
     context = {
         "solutions": page.items,
         "page": page,
         "filters": filters,
-        "categories": list_categories(session),
+        "categories": list_categories(session=session),
         "statuses": list(SolutionStatus),
     }
     return render(request, "solutions/list.html", context)
@@ -66,7 +66,7 @@ def _form_page(
         "values": values,
         "errors": rejected.errors,
         "solution": solution,
-        "categories": list_categories(session),
+        "categories": list_categories(session=session),
         "statuses": list(SolutionStatus),
     }
     return render(request, "solutions/form.html", context, status_code=rejected.status_code)
@@ -88,8 +88,10 @@ def create_solution(
     """Add a solution from the form; on bad input show the form again with messages."""
     values = _form_values(form)
     return submit(
-        session,
-        lambda: service.create_solution(session, principal, SolutionCreate.model_validate(values)),
+        lambda: service.create_solution(
+            principal, SolutionCreate.model_validate(values), session=session
+        ),
+        session=session,
         redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
         done=lambda solution: f"/solutions/{solution.id}?created=1",
     )
@@ -100,13 +102,13 @@ def solution_page(
     solution_id: RowId, request: Request, session: DbSession, principal: CanPublic
 ) -> Response:
     """Show one solution."""
-    solution = service.get_solution(session, solution_id)
+    solution = service.get_solution(solution_id, session=session)
     context = {
         "solution": solution,
-        "categories": list_categories(session),
-        "notes": experience_notes(session, solution_id=solution_id),
+        "categories": list_categories(session=session),
+        "notes": experience_notes(session=session, solution_id=solution_id),
         "experience_action": f"/solutions/{solution_id}/experience",
-        "history": service.solution_history(session, solution_id)
+        "history": service.solution_history(solution_id, session=session)
         if principal.can(Permission.SOLUTION_MANAGE)
         else [],
     }
@@ -118,7 +120,7 @@ def edit_solution_form(
     solution_id: RowId, request: Request, session: DbSession, principal: CanSolutionManage
 ) -> Response:
     """Show the edit form of a solution."""
-    solution = service.get_solution(session, solution_id)
+    solution = service.get_solution(solution_id, session=session)
     values = {key: getattr(solution, key) for key in TEXT_FIELDS}
     values |= {
         "status": solution.status.value,
@@ -137,15 +139,15 @@ def update_solution(
     principal: CanSolutionManage,
 ) -> Response:
     """Save changes to a solution; on bad input show the form again with messages."""
-    service.get_solution(session, solution_id)
+    service.get_solution(solution_id, session=session)
     values = _form_values(form)
     return submit(
-        session,
         lambda: service.update_solution(
-            session, principal, solution_id, SolutionUpdate.model_validate(values)
+            principal, solution_id, SolutionUpdate.model_validate(values), session=session
         ),
+        session=session,
         redraw=lambda rejected: _form_page(
-            request, session, values, service.get_solution(session, solution_id), rejected
+            request, session, values, service.get_solution(solution_id, session=session), rejected
         ),
         done=f"/solutions/{solution_id}?saved=1",
     )

@@ -48,11 +48,11 @@ def _page(
     status_code: int = 200,
     error: Rejected | None = None,
 ) -> Response:
-    user = service.user_for(session, principal, user_id)
+    user = service.user_for(principal, user_id, session=session)
     context = {
         "subject_user": user,
         "own": user.id == principal.user_id,
-        "followed": service.followed(session, user),
+        "followed": service.followed(user, session=session),
         "locations": _locations(request),
         "kind_labels": KIND_LABELS,
         "action": "/subscriptions"
@@ -73,10 +73,15 @@ def _follow(
 ) -> Response:
     known = _locations(request)
     outcome = attempt(
-        session,
         lambda: service.follow(
-            session, principal, user_id, location_code, service.kinds_from(kinds), known=known
+            principal,
+            user_id,
+            location_code,
+            service.kinds_from(kinds),
+            session=session,
+            known=known,
         ),
+        session=session,
         field="location_code",
     )
     if isinstance(outcome, Rejected):
@@ -93,7 +98,7 @@ def _stop(
     session: DbSession, principal: Principal, user_id: int, location_code: str, kind: str
 ) -> Response:
     (chosen,) = service.kinds_from([kind])
-    service.unfollow(session, principal, user_id, location_code, chosen)
+    service.unfollow(principal, user_id, location_code, chosen, session=session)
     own = user_id == principal.user_id
     return RedirectResponse(
         "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
@@ -229,7 +234,7 @@ def unsubscribe_page(
         return _invalid_link(request)
     _in_users_language(request, session, user_id)
     names = _locations(request)
-    places = [names.get(code, code) for code in service.following(session, user_id, kind)]
+    places = [names.get(code, code) for code in service.following(user_id, kind, session=session)]
     context = {"kind_label": KIND_LABELS[kind], "places": places}
     return render(request, "subscriptions/unsubscribe.html", context)
 
@@ -252,6 +257,6 @@ def unsubscribe(
     if not _signed(request, user_id, kind, signature):
         return _invalid_link(request)
     _in_users_language(request, session, user_id)
-    stopped = service.unsubscribe(session, user_id, kind)
+    stopped = service.unsubscribe(user_id, kind, session=session)
     context = {"valid": True, "stopped": stopped, "kind_label": KIND_LABELS[kind]}
     return render(request, "subscriptions/unsubscribed.html", context)

@@ -41,7 +41,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
     }
 
 
-def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest:
+def _request(values: dict[str, Any], *, session: Session) -> workflow.TriageRequest:
     """Turn the action form into a triage request, or raise with the field at fault."""
     if values["action"] not in set(workflow.TriageAction):
         raise InvalidInput(N_("Choose an action"), field="action")
@@ -50,7 +50,7 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
     if action == workflow.TriageAction.DUPLICATE:
         if not values["duplicate_of"]:
             raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
-        duplicate_of_id = intake.find_by_reference(session, values["duplicate_of"]).id
+        duplicate_of_id = intake.find_by_reference(values["duplicate_of"], session=session).id
     solution, group = values["solution_id"], values["working_group_id"]
     return workflow.TriageRequest(
         action=action,
@@ -62,7 +62,7 @@ def _request(session: Session, values: dict[str, Any]) -> workflow.TriageRequest
     )
 
 
-def _merge_done(session: Session, request: Request) -> tuple[Any, list[Any]] | None:
+def _merge_done(request: Request, *, session: Session) -> tuple[Any, list[Any]] | None:
     """Return (kept, merged inputs) named in the query after a merge, to say what happened."""
     kept_id = request.query_params.get("kept", "")
     merged_ids = request.query_params.get("merged", "").split(",")
@@ -84,7 +84,7 @@ def _queue_page(
     status_code: int = 200,
 ) -> Response:
     index = match_index(request)
-    queue = workflow.queue(session)
+    queue = workflow.queue(session=session)
     page = Page.of(queue, query)
     items = page.items
     context = {
@@ -94,13 +94,13 @@ def _queue_page(
             item.id: workflow.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
             for item in items
         },
-        "solutions": solution_service.list_solutions(session),
-        "needs": need_service.list_needs(session, NeedFilter()),
-        "working_groups": working_groups.list_groups(session),
+        "solutions": solution_service.list_solutions(session=session),
+        "needs": need_service.list_needs(NeedFilter(), session=session),
+        "working_groups": working_groups.list_groups(session=session),
         "values": values,
         "errors": errors,
         "selected": set(values.get("input_ids", [])),
-        "merge_done": _merge_done(session, request),
+        "merge_done": _merge_done(request, session=session),
         "keep_choices": queue,
     }
     return render(request, "triage/queue.html", context, status_code=status_code)
@@ -127,14 +127,14 @@ def triage_bulk(
     """Apply one action to every ticked input; all or nothing."""
     values = _form_values(form)
     outcome = attempt(
-        session,
         lambda: workflow.apply(
-            session,
             principal,
             [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
-            _request(session, values),
+            _request(values, session=session),
             links(request),
+            session=session,
         ),
+        session=session,
     )
     if isinstance(outcome, Rejected):
         return _queue_page(
@@ -160,7 +160,7 @@ def letter_templates(
 ) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
     context: dict[str, Any] = {
-        "templates": letters.list_templates(session),
+        "templates": letters.list_templates(session=session),
         "fields": letters.FIELDS,
         "errors": {},
         "failed": None,
@@ -182,18 +182,18 @@ def save_letter_template(
         if letter not in set(LetterKind):
             raise InvalidInput(N_("Unknown letter"), field="letter")
         letters.update_template(
-            session,
             principal,
             LetterKind(letter),
             language,
             str(form.get("subject", "")),
             str(form.get("body", "")),
+            session=session,
         )
 
-    outcome = attempt(session, save)
+    outcome = attempt(save, session=session)
     if isinstance(outcome, Rejected):
         context = {
-            "templates": letters.list_templates(session),
+            "templates": letters.list_templates(session=session),
             "fields": letters.FIELDS,
             "errors": {"form": outcome.message},
             "failed": (letter, language),
@@ -211,16 +211,20 @@ def triage_one(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Apply one action to one input from its page."""
-    intake.get_input(session, input_id)
+    intake.get_input(input_id, session=session)
     values = _form_values(form)
     outcome = attempt(
-        session,
         lambda: workflow.apply(
-            session, principal, [input_id], _request(session, values), links(request)
+            principal,
+            [input_id],
+            _request(values, session=session),
+            links(request),
+            session=session,
         ),
+        session=session,
     )
     if isinstance(outcome, Rejected):
-        item = intake.get_input(session, input_id)
+        item = intake.get_input(input_id, session=session)
         context = detail_context(request, session, principal, item)
         context |= {"values": values, "errors": outcome.errors}
         return render(request, "inputs/detail.html", context, status_code=outcome.status_code)
@@ -234,5 +238,5 @@ def undo_merge(
     principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
 ) -> Response:
     """Take a merged input out of the input it was merged into (portfolio office)."""
-    workflow.undo_merge(session, principal, input_id)
+    workflow.undo_merge(principal, input_id, session=session)
     return RedirectResponse(f"/inputs/{input_id}?unmerged=1", status_code=303)

@@ -87,7 +87,7 @@ def _form_page(
         "action_error": action_error,
         "user": user,
         "roles": list(Role),
-        "organisations": auth_service.list_organisations(session),
+        "organisations": auth_service.list_organisations(session=session),
     }
     return render(request, "users/form.html", context, status_code=rejected.status_code)
 
@@ -110,7 +110,7 @@ def users_page(
     principal: CanUserRead,
 ) -> Response:
     """List users, their organisations, roles and state, a page at a time."""
-    page = Page.of(admin.list_user_rows(session), query)
+    page = Page.of(admin.list_user_rows(session=session), query)
     return render(request, "users/list.html", {"rows": page.items, "page": page})
 
 
@@ -131,12 +131,12 @@ def create_user(
     def invite() -> User:
         change = NewUserForm.model_validate(values).change()
         return admin.invite_user(
-            session, principal, change, email=values["email"], base_url=base_url
+            principal, change, session=session, email=values["email"], base_url=base_url
         )
 
     return submit(
-        session,
         invite,
+        session=session,
         redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
         done=lambda user: f"/admin/users/{user.id}?invited=1",
     )
@@ -147,7 +147,7 @@ def user_page(
     user_id: RowId, request: Request, session: DbSession, principal: CanUserManage
 ) -> Response:
     """Show one user with the form to change them and the account actions."""
-    user = admin.get_user(session, user_id)
+    user = admin.get_user(user_id, session=session)
     return _form_page(request, session, _user_values(user), user)
 
 
@@ -159,15 +159,15 @@ def update_user(
     values = _values(form)
 
     def redraw(rejected: Rejected) -> Response:
-        user = admin.get_user(session, user_id)
+        user = admin.get_user(user_id, session=session)
         values["email"] = user.email
         return _form_page(request, session, values, user, rejected)
 
     return submit(
-        session,
         lambda: admin.update_user(
-            session, principal, user_id, UserForm.model_validate(values).change()
+            principal, user_id, UserForm.model_validate(values).change(), session=session
         ),
+        session=session,
         redraw=redraw,
         done=f"/admin/users/{user_id}?saved=1",
     )
@@ -185,12 +185,12 @@ def _account_action(
     action = partial(act, session, principal, user_id)
 
     def redraw(rejected: Rejected) -> Response:
-        user = admin.get_user(session, user_id)
+        user = admin.get_user(user_id, session=session)
         refused = Rejected({}, rejected.status_code)
         values = _user_values(user)
         return _form_page(request, session, values, user, refused, action_error=rejected.message)
 
-    return submit(session, action, redraw=redraw, done=f"/admin/users/{user_id}?{done}=1")
+    return submit(action, session=session, redraw=redraw, done=f"/admin/users/{user_id}?{done}=1")
 
 
 @router.post("/admin/users/{user_id}/deactivate")
@@ -226,7 +226,7 @@ def password_form(
 ) -> Response:
     """Show the form for choosing a password through an e-mailed link."""
     try:
-        link = admin.open_password_link(session, token)
+        link = admin.open_password_link(token, session=session)
     except NotFound as error:
         context = {"link_error": translate_error(error)}
         return render(request, "users/password.html", context, status_code=404)
@@ -240,17 +240,17 @@ def set_password(
     """Set the password; the link is spent and the user goes to the login page."""
     password = form.get("password")
     outcome = attempt(
-        session,
         lambda: admin.use_password_link(
-            session, token, password if isinstance(password, str) else ""
+            token, password if isinstance(password, str) else "", session=session
         ),
+        session=session,
         field="password",
     )
     if isinstance(outcome, Rejected):
         if outcome.status_code == 404:
             context: dict[str, Any] = {"link_error": outcome.message}
             return render(request, "users/password.html", context, status_code=404)
-        link = admin.open_password_link(session, token)
+        link = admin.open_password_link(token, session=session)
         context = {"link_user": link.user, "errors": outcome.errors}
         return render(request, "users/password.html", context, status_code=outcome.status_code)
     response = RedirectResponse("/login?changed=1", status_code=303)
