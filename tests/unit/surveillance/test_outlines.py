@@ -235,10 +235,11 @@ def test_map_is_north_up_and_true_to_scale(geometry):
 )
 def test_projection_keeps_distances_within_half_a_percent(lon, lat, bearing, km):
     # Norway's outlines reach 612 km east and 574 km west of 15°E.
-    assume(abs(transverse_mercator_km(np.array([lon]), np.array([lat]))[0][0]) < 600)
     lon2 = lon + km * math.sin(bearing) / (111.2 * math.cos(math.radians(lat)))
     lat2 = lat + km * math.cos(bearing) / 111.2
     x, y = transverse_mercator_km(np.array([lon, lon2]), np.array([lat, lat2]))
+    # Both ends inside that extent (the scale error grows with the distance from 15°E).
+    assume(max(abs(x[0]), abs(x[1])) < 600)
     planar = math.hypot(x[1] - x[0], y[1] - y[0])
     assert planar == pytest.approx(haversine_km(lon, lat, lon2, lat2), rel=0.005)
 
