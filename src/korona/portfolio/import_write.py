@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sqlalchemy import delete, event, func, inspect, literal, select
 from sqlalchemy.orm import Session
 
 from korona.auth import service as auth_service
 from korona.auth.models import Organisation
 from korona.auth.permissions import Principal
+from korona.notify.models import OutboxMessage
 from korona.portfolio.import_check import OrganisationRow, Prepared
 from korona.portfolio.import_files import ImportEntity
+from korona.portfolio.intake import models as intake_models
 from korona.portfolio.intake import service as intake
+from korona.portfolio.need import models as need_models
 from korona.portfolio.need import service as need_service
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
@@ -103,3 +108,76 @@ WRITERS: dict[ImportEntity, Write] = {
     ImportEntity.NEEDS: _write_need,
     ImportEntity.INPUTS: _write_input,
 }
+
+
+# -- writing on SQLite without holding the write lock for the whole write phase ---------------
+
+#: Tables whose new rows' ids other rows of the same import use: audit rows (entity_id),
+#: reference numbers, status links, need links and receipts (outbox_message_id).
+_RESERVED: tuple[type[Any], ...] = (
+    Organisation,
+    need_models.Need,
+    intake_models.Input,
+    OutboxMessage,
+)
+
+
+@dataclass
+class NextIds:
+    """The next free id of each reserved table, as the database would hand them out."""
+
+    next: dict[str, int]
+
+    @classmethod
+    def read(cls, session: Session) -> NextIds:
+        found: dict[str, int] = {}
+        for model in _RESERVED:
+            table = model.__table__
+            found[table.name] = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+        return cls(found)
+
+    @contextmanager
+    def deferred(self, session: Session) -> Iterator[None]:
+        """Inside the block, flushes write nothing: they give new rows the next reserved id
+        and their Python-side column defaults, as a real INSERT would. The rows stay pending
+        until the next real flush, which writes them all in a few batched INSERTs."""
+        counters = dict(self.next)
+        added: list[Any] = []  # rows made pending since the last flush (session.new grows)
+
+        def pending(_session: Session, obj: Any) -> None:
+            added.append(obj)
+
+        def assign(objects: Any = None) -> None:
+            fresh = list(added)
+            added.clear()
+            for obj in fresh:
+                mapper = inspect(obj).mapper
+                table = mapper.local_table
+                if table.name not in counters:
+                    continue
+                for attribute in mapper.column_attrs:
+                    default = attribute.columns[0].default
+                    if default is None or getattr(obj, attribute.key) is not None:
+                        continue
+                    if default.is_callable:
+                        setattr(obj, attribute.key, default.arg(None))
+                    elif default.is_scalar:
+                        setattr(obj, attribute.key, default.arg)
+                if obj.id is None:
+                    obj.id = counters[table.name]
+                    counters[table.name] += 1
+
+        event.listen(session, "transient_to_pending", pending)
+        session.flush = assign  # type: ignore[method-assign]
+        try:
+            with session.no_autoflush:
+                yield
+            assign()
+        finally:
+            del session.flush
+            event.remove(session, "transient_to_pending", pending)
+
+
+def take_write_lock(session: Session) -> None:
+    """Start the write transaction now (SQLite takes its write lock at the first write)."""
+    session.execute(delete(OutboxMessage).where(literal(False)))
