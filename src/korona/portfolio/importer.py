@@ -32,7 +32,14 @@ from korona.portfolio.import_files import (
     read_table,
     too_many_rows,
 )
-from korona.portfolio.import_write import WRITERS, NextIds, Write, Writer, take_write_lock
+from korona.portfolio.import_write import (
+    WRITERS,
+    NextIds,
+    Write,
+    Writer,
+    take_write_lock,
+    write_pending,
+)
 from korona.portfolio.intake import service as intake
 from korona.portfolio.read_cache import cached_reads
 
@@ -152,12 +159,13 @@ def _check_and_write(
     with session.no_autoflush:
         take_write_lock(session)
         taken = NextIds.read(session) != reserved
-    if taken:
-        for item in list(session.new):
-            session.expunge(item)
-        report.created, report.updated, report.unchanged = before
-        _write_rows(writer, write, prepared, report)
-    session.flush()
+    if not taken:
+        write_pending(session)
+        return
+    for item in list(session.new):
+        session.expunge(item)
+    report.created, report.updated, report.unchanged = before
+    _write_rows(writer, write, prepared, report)
 
 
 #: The entities written with ids reserved beforehand on SQLite (they only add rows; solutions
