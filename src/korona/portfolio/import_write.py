@@ -182,49 +182,53 @@ def take_write_lock(session: Session) -> None:
     session.execute(delete(OutboxMessage).where(literal(False)))
 
 
-def write_pending(session: Session) -> None:
-    """Write the session's pending rows with one executemany INSERT per table, then forget them.
+def pending_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Take the session's pending rows out of it as column values, table by table.
 
     The rows were built inside ``NextIds.deferred`` (ids of the reserved tables and Python-side
-    defaults set); the other tables' ids come from the database, in the order the rows were
-    added. Columns set through a relationship (an input's need links) are copied here, as a
-    flush would. Much less work than the ORM's flush of the same rows, and all of it is done
-    while holding the write lock.
+    defaults set); the other tables' ids will come from the database, in the order the rows
+    were added. Columns set through a relationship (an input's need links) are copied here, as
+    a flush would. Done before taking the write lock; ``insert_rows`` then writes them.
     """
     with session.no_autoflush:
-        _write_pending(session)
+        objects = list(session.new)  # strong references: the session holds pending rows weakly
+        states = sorted((inspect(obj) for obj in objects), key=lambda state: state.insert_order)
+        for state in states:
+            _copy_relationship_keys(state)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        reserved = {model.__table__.name for model in _RESERVED}
+        for state in states:
+            obj, mapper = state.obj(), state.mapper
+            name = mapper.local_table.name
+            rows.setdefault(name, []).append(
+                {
+                    attribute.columns[0].key: getattr(obj, attribute.key)
+                    for attribute in mapper.column_attrs
+                    if name in reserved or attribute.key != "id"
+                }
+            )
+        for obj in objects:
+            if obj in session:  # not yet expunged with its parent
+                session.expunge(obj)
+    return rows
 
 
-def _write_pending(session: Session) -> None:
-    objects = list(session.new)  # strong references: the session holds pending rows weakly
-    states = sorted((inspect(obj) for obj in objects), key=lambda state: state.insert_order)
-    for state in states:
-        for relationship in state.mapper.relationships:
-            if relationship.direction is not ONETOMANY:
+def _copy_relationship_keys(state: Any) -> None:
+    for relationship in state.mapper.relationships:
+        if relationship.direction is not ONETOMANY:
+            continue
+        children = getattr(state.obj(), relationship.key) or []
+        for child in children if isinstance(children, list) else [children]:
+            if child is None:
                 continue
-            children = getattr(state.obj(), relationship.key) or []
-            for child in children if isinstance(children, list) else [children]:
-                if child is None:
-                    continue
-                for parent_column, child_column in relationship.local_remote_pairs:
-                    key = state.mapper.get_property_by_column(parent_column).key
-                    child_key = inspect(child).mapper.get_property_by_column(child_column).key
-                    setattr(child, child_key, getattr(state.obj(), key))
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for state in states:
-        obj, mapper = state.obj(), state.mapper
-        reserved = mapper.local_table.name in {model.__table__.name for model in _RESERVED}
-        rows.setdefault(mapper.local_table.name, []).append(
-            {
-                attribute.columns[0].key: getattr(obj, attribute.key)
-                for attribute in mapper.column_attrs
-                if reserved or attribute.key != "id"
-            }
-        )
-    tables = {table.name: table for table in Base.metadata.sorted_tables}
+            for parent_column, child_column in relationship.local_remote_pairs:
+                key = state.mapper.get_property_by_column(parent_column).key
+                child_key = inspect(child).mapper.get_property_by_column(child_column).key
+                setattr(child, child_key, getattr(state.obj(), key))
+
+
+def insert_rows(session: Session, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Write ``pending_rows`` with one executemany INSERT per table, parents first."""
     for table in Base.metadata.sorted_tables:
         if table.name in rows:
-            session.execute(insert(tables[table.name]), rows[table.name])
-    for obj in objects:
-        if obj in session:  # not yet expunged with its parent
-            session.expunge(obj)
+            session.execute(insert(table), rows[table.name])

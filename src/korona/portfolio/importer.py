@@ -37,8 +37,9 @@ from korona.portfolio.import_write import (
     NextIds,
     Write,
     Writer,
+    insert_rows,
+    pending_rows,
     take_write_lock,
-    write_pending,
 )
 from korona.portfolio.intake import service as intake
 from korona.portfolio.read_cache import cached_reads
@@ -156,14 +157,13 @@ def _check_and_write(
     reserved = NextIds.read(session)
     with reserved.deferred(session):
         _write_rows(writer, write, prepared, report)
+    rows = pending_rows(session)
     with session.no_autoflush:
         take_write_lock(session)
         taken = NextIds.read(session) != reserved
     if not taken:
-        write_pending(session)
+        insert_rows(session, rows)
         return
-    for item in list(session.new):
-        session.expunge(item)
     report.created, report.updated, report.unchanged = before
     _write_rows(writer, write, prepared, report)
 
