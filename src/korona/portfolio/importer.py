@@ -154,6 +154,7 @@ def _check_and_write(
     # If another writer took one of those ids meanwhile, the rows are built again holding the
     # lock (as before: slower for web writes, never wrong).
     before = (report.created, report.updated, report.unchanged)
+    session.flush()  # the caller's own pending rows, if any, are written as they were
     reserved = NextIds.read(session)
     with reserved.deferred(session):
         _write_rows(writer, write, prepared, report)
