@@ -30,6 +30,7 @@ from korona.notify.models import OutboxMessage
 from korona.portfolio.cli import app as portfolio_cli
 from korona.portfolio.import_files import read_table
 from korona.portfolio.intake.models import Input
+from korona.portfolio.matching.changes import MatchChange
 from korona.portfolio.need.models import Need
 from korona.portfolio.solution.models import Solution
 
@@ -59,6 +60,9 @@ def test_documented_examples_import_once_and_again_change_nothing(
         assert "Imported" in result.output
     assert (count(db, Solution), count(db, Need), count(db, Input)) == (2, 2, 3)
     assert count(db, OutboxMessage) == 3  # a receipt to each submitter
+    # Every new solution, need and input is in the match change log (other processes' indexes).
+    logged = {(row.kind, row.entity_id) for row in db.scalars(select(MatchChange))}
+    assert {kind for kind, _ in logged} == {"solution", "need", "input"} and len(logged) == 7
     english = db.scalars(select(Input).where(Input.external_ref == "inn-ext-003")).one()
     assert english.language == "en" and english.is_public is False
     assert english.received_at.isoformat() == "2020-03-24T00:00:00+00:00"

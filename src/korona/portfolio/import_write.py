@@ -19,6 +19,7 @@ from korona.portfolio.import_check import OrganisationRow, Prepared
 from korona.portfolio.import_files import ImportEntity
 from korona.portfolio.intake import models as intake_models
 from korona.portfolio.intake import service as intake
+from korona.portfolio.matching import changes
 from korona.portfolio.need import models as need_models
 from korona.portfolio.need import service as need_service
 from korona.portfolio.solution import service as solution_service
@@ -207,6 +208,7 @@ def pending_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
                     if name in reserved or attribute.key != "id"
                 }
             )
+        changes.note(session, objects)  # the match change log, as a flush would
         for obj in objects:
             if obj in session:  # not yet expunged with its parent
                 session.expunge(obj)
