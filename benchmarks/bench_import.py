@@ -93,6 +93,22 @@ class Writer(threading.Thread):
             self.times.append(time.perf_counter() - started)
 
 
+def _time_lock_from_write_phase() -> list[float]:
+    """Note when the importer takes SQLite's write lock (code that has take_write_lock)."""
+    taken: list[float] = []
+    take = getattr(importer, "take_write_lock", None)
+    if take is not None and not hasattr(take, "timed"):
+
+        def timed(session: object) -> None:
+            taken[:] = [time.perf_counter()]
+            take(session)
+
+        timed.timed = True  # type: ignore[attr-defined]
+        importer.take_write_lock = timed  # type: ignore[attr-defined]
+        importer._taken = taken  # type: ignore[attr-defined]
+    return getattr(importer, "_taken", taken)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
@@ -110,6 +126,7 @@ def main() -> None:
             writer.start()
             time.sleep(0.3)
             cpu, started = _cpu(), time.perf_counter()
+            locked = _time_lock_from_write_phase()
             with unit_of_work(factory) as session:
                 report = importer.import_file(
                     CLI,
@@ -121,6 +138,7 @@ def main() -> None:
                     send_receipts=True,
                 )
             wall, cpu = time.perf_counter() - started, _cpu() - cpu
+            held = f"{time.perf_counter() - locked[0]:.2f} s" if locked else "?"
             time.sleep(0.3)
             writer.stop.set()
             writer.join()
@@ -129,7 +147,8 @@ def main() -> None:
             print(
                 f"{entity}: {report.created} new in {wall:.1f} s wall, {cpu:.1f} s CPU "
                 f"({wall / args.rows * 1000:.1f} ms a row); concurrent writes: "
-                f"{len(writer.times)}, slowest {slowest:.2f} s, failed (locked) {writer.failed}"
+                f"{len(writer.times)}, slowest {slowest:.2f} s, failed (locked) {writer.failed}; "
+                f"write lock held (first write to commit) {held}"
             )
     print(f"load average after: {os.getloadavg()}")
 

@@ -8,6 +8,7 @@ and a committed one is never missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -49,6 +50,22 @@ def _collect(session: Session, _context: Any) -> None:
     changed = {
         (KIND_OF[type(entity)], entity.id)
         for entity in chain(session.new, session.dirty, session.deleted)
+        if type(entity) in KIND_OF
+    }
+    if changed:
+        session.info.setdefault(_PENDING_KEY, set()).update(changed)
+
+
+def note(session: Session, entities: Iterable[object]) -> None:
+    """Log these entities as changed by the session's transaction, as a flush of them would
+    (for rows written with Core INSERTs, which no ORM flush sees: a bulk import)."""
+    _collect_from(session, entities)
+
+
+def _collect_from(session: Session, entities: Iterable[object]) -> None:
+    changed = {
+        (KIND_OF[type(entity)], entity.id)  # type: ignore[attr-defined]
+        for entity in entities
         if type(entity) in KIND_OF
     }
     if changed:
