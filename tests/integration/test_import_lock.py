@@ -128,11 +128,11 @@ def test_ids_taken_meanwhile_by_another_writer_are_not_reused(
     links = StatusLinks(base_url="https://korona.example", secret="test-secret-0123456789")
     with unit_of_work(factory) as session:
         report = importer.import_file(
-            session,
             CLI,
             ImportEntity.ORGANISATIONS,
             "organisations.csv",
             _organisations(20).encode(),
+            session=session,
             links=links,
         )
     assert report.created == 20

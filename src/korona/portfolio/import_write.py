@@ -183,7 +183,7 @@ def take_write_lock(session: Session) -> None:
     session.execute(delete(OutboxMessage).where(literal(False)))
 
 
-def pending_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+def pending_rows(*, session: Session) -> dict[str, list[dict[str, Any]]]:
     """Take the session's pending rows out of it as column values, table by table.
 
     The rows were built inside ``NextIds.deferred`` (ids of the reserved tables and Python-side
@@ -208,7 +208,7 @@ def pending_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
                     if name in reserved or attribute.key != "id"
                 }
             )
-        changes.note(session, objects)  # the match change log, as a flush would
+        changes.note(objects, session=session)  # the match change log, as a flush would
         for obj in objects:
             if obj in session:  # not yet expunged with its parent
                 session.expunge(obj)
@@ -229,7 +229,7 @@ def _copy_relationship_keys(state: Any) -> None:
                 setattr(child, child_key, getattr(state.obj(), key))
 
 
-def insert_rows(session: Session, rows: dict[str, list[dict[str, Any]]]) -> None:
+def insert_rows(rows: dict[str, list[dict[str, Any]]], *, session: Session) -> None:
     """Write ``pending_rows`` with one executemany INSERT per table, parents first."""
     for table in Base.metadata.sorted_tables:
         if table.name in rows:

@@ -159,12 +159,12 @@ def _check_and_write(
     reserved = NextIds.read(session)
     with reserved.deferred(session):
         _write_rows(writer, write, prepared, report)
-    rows = pending_rows(session)
+    rows = pending_rows(session=session)
     with session.no_autoflush:
         take_write_lock(session)
         taken = NextIds.read(session) != reserved
     if not taken:
-        insert_rows(session, rows)
+        insert_rows(rows, session=session)
         return
     report.created, report.updated, report.unchanged = before
     _write_rows(writer, write, prepared, report)

@@ -56,13 +56,13 @@ def _collect(session: Session, _context: Any) -> None:
         session.info.setdefault(_PENDING_KEY, set()).update(changed)
 
 
-def note(session: Session, entities: Iterable[object]) -> None:
+def note(entities: Iterable[object], *, session: Session) -> None:
     """Log these entities as changed by the session's transaction, as a flush of them would
     (for rows written with Core INSERTs, which no ORM flush sees: a bulk import)."""
-    _collect_from(session, entities)
+    _collect_from(entities, session=session)
 
 
-def _collect_from(session: Session, entities: Iterable[object]) -> None:
+def _collect_from(entities: Iterable[object], *, session: Session) -> None:
     changed = {
         (KIND_OF[type(entity)], entity.id)  # type: ignore[attr-defined]
         for entity in entities
