@@ -8,9 +8,10 @@ consultations for 2017–2022 at ``--scale`` of the national volume (every syndr
 years (2017–2022) of weekly Sykdomspulsen results for every location × age group × syndrome
 (synthetic: expected counts, thresholds and statuses drawn per series, so the result table has
 the national shape without the minutes a national detector run takes on a loaded machine),
-plus the covid-19 detector's results from a real run. Then ``korona serve`` (one process) is
-started, each kind of request is made once right away (reported as "cold": it waits for the
-store's snapshot), ``--settle`` seconds pass, and ``--clients`` concurrent anonymous clients
+plus the covid-19 detector's results from a real run. Then ``korona serve`` (one process;
+uvicorn with ``--workers N`` processes) is started, each kind of request is made once right
+away (reported as "cold": it waits for the store's snapshot), ``--settle`` seconds pass,
+and ``--clients`` concurrent anonymous clients
 request random municipality pages, location API documents (summary, covid-19, signals), map
 pages (indicators, weeks, county views) and map API calls for ``--duration`` seconds. Compare
 two versions side by side by running the script twice with ``PYTHONPATH`` set to the other
@@ -62,6 +63,17 @@ TARGETS_MS = {
 }
 WEIGHTS = {"municipality page": 4, "map page": 2, "map API": 3, "location API": 3}
 LOCATION_DOCUMENTS = ("", "/covid19", "/signals")
+
+
+def serve_command(port: int, workers: int) -> list[str]:
+    """`korona serve` (one process), or uvicorn with several worker processes of the same app."""
+    if workers == 1:
+        return [sys.executable, "-m", "korona", "serve", "--port", str(port), "--no-mail-worker"]
+    return [
+        *(sys.executable, "-m", "uvicorn", "korona.app:create_app", "--factory"),
+        *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+        *("--log-level", "warning"),
+    ]
 
 
 def build_store(root: Path, reference: Path, scale: float) -> None:
@@ -133,9 +145,17 @@ def build_store(root: Path, reference: Path, scale: float) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """Return a process's user + system CPU seconds (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """Return the user + system CPU seconds (from /proc) of the server's session: the server
+    process and, with ``--workers``, its worker processes (started in their own session)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[3]) == pid:  # the session id: the server leads its own session
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def client(
@@ -187,6 +207,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (uvicorn), default one"
+    )
+    parser.add_argument(
         "--only",
         choices=["all", "map", "location"],
         default="all",
@@ -231,7 +254,7 @@ def main() -> None:
     log = args.work / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "korona", "serve", "--port", str(port), "--no-mail-worker"],
+            serve_command(port, args.workers),
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -286,7 +309,7 @@ def main() -> None:
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(
         f"store: {len(weeks)} case weeks, {results:,} weekly result rows; "
-        f"{args.clients} clients for {wall:.0f} s on one `korona serve` process"
+        f"{args.clients} clients for {wall:.0f} s on one server ({args.workers} worker process(es))"
     )
     print(f"load average before {load_before}, after {load_after}")
     served = sum(len(values) for values in times.values())
