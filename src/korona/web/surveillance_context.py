@@ -3,6 +3,7 @@ warmed in a background thread, and a cache of what the pages render from it."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 import threading
@@ -101,7 +102,8 @@ async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        warmer.stop()
+        # The stop joins the warm-up thread (up to a second): not on the event loop.
+        await asyncio.to_thread(warmer.stop)
 
 
 class RenderCache:
