@@ -15,37 +15,27 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import resource
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from demo_app import cpu_seconds, demo_database
 from fastapi.testclient import TestClient
 
 from korona.app import create_app
-from korona.config import Environment, Settings
-from korona.db import make_engine, make_sessionmaker, unit_of_work
-from korona.demo import load_demo
-from korona.migrations import upgrade
+from korona.db import unit_of_work
 from korona.portfolio.netlist.report import build_report
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _time(runs: int, call: Callable[[], object]) -> tuple[list[float], float]:
     call()  # warm-up: templates compiled, caches filled
-    cpu = _cpu()
+    cpu = cpu_seconds()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
-    return times, _cpu() - cpu
+    return times, cpu_seconds() - cpu
 
 
 def _report(name: str, times: list[float], cpu: float) -> None:
@@ -63,22 +53,8 @@ def main() -> None:
     parser.add_argument("--pdfs", type=int, default=20)
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        upgrade(url)
-        settings = Settings(
-            environment=Environment.TEST,
-            database_url=url,
-            data_dir=Path(folder) / "data",
-            secret_key="bench-secret-key-that-is-long-enough-0123456789",
-        )
-        engine = make_engine(url)
-        factory = make_sessionmaker(engine)
-        started = time.perf_counter()
-        with unit_of_work(factory) as session:
-            load_demo(session=session, password="bench-demo-password")
-        print(f"demo loaded in {time.perf_counter() - started:.1f} s")
-        app = create_app(settings)
+    with demo_database("bench-demo-password") as demo:
+        app = create_app(demo.settings)
         with TestClient(app, base_url="https://testserver") as client:
 
             def page() -> None:
@@ -93,12 +69,11 @@ def main() -> None:
             _report("GET /netlist/versions/1.pdf", *_time(args.pdfs, pdf))
 
         def report() -> None:
-            with unit_of_work(factory) as session:
+            with unit_of_work(demo.sessions) as session:
                 assert build_report(2, session=session).startswith(b"%PDF")
 
         _report("case document (meeting 2)", *_time(max(3, args.pdfs // 5), report))
         app.state.engine.dispose()
-        engine.dispose()
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -18,20 +18,15 @@ import cProfile
 import os
 import pstats
 import re
-import resource
-import tempfile
-from pathlib import Path
 
+from demo_app import cpu_seconds, demo_database
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 import korona
 from korona.app import create_app
 from korona.auth import service as auth_service
-from korona.config import Environment, Settings
-from korona.db import make_engine, make_sessionmaker, unit_of_work
-from korona.demo import load_demo
-from korona.migrations import upgrade
+from korona.db import unit_of_work
 
 PASSWORD = "bench-demo-password-2026"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -53,35 +48,19 @@ ROUTES: list[tuple[str, str, dict]] = [
 ]
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--profile", help="print a cProfile of this path")
     args = parser.parse_args()
     print(f"korona from {korona.__file__}; load average before: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        upgrade(url)
-        settings = Settings(
-            environment=Environment.TEST,
-            database_url=url,
-            data_dir=Path(folder) / "data",
-            secret_key="bench-secret-key-that-is-long-enough-0123456789",
-        )
-        factory = make_sessionmaker(make_engine(url))
-        with unit_of_work(factory) as session:
-            load_demo(session=session, password=PASSWORD)
-        with unit_of_work(factory) as session:
+    with demo_database(PASSWORD) as demo:
+        with unit_of_work(demo.sessions) as session:
             user = auth_service.get_user_by_email("kontor@demo.korona.no", session=session)
             assert user is not None
             actor = auth_service.principal_for(user)
             token = auth_service.create_api_token(actor, user.id, session=session, name="bench")
-        app = create_app(settings)
+        app = create_app(demo.settings)
         statements = [0]
         event.listen(
             app.state.engine,
@@ -107,10 +86,10 @@ def main() -> None:
 
                 call()  # warm-up
                 statements[0] = 0
-                cpu = _cpu()
+                cpu = cpu_seconds()
                 for _ in range(args.requests):
                     call()
-                per_request = (_cpu() - cpu) / args.requests
+                per_request = (cpu_seconds() - cpu) / args.requests
                 total_cpu += per_request
                 print(
                     f"{method} {path[:60]:<60} {per_request * 1000:6.1f} ms CPU "
