@@ -1,36 +1,39 @@
 """Command line for surveillance: simulate, ingest, status, repair (wiring only).
 
-``detect`` and ``run`` are in :mod:`korona.surveillance.cli_detect`, which adds them to
-:data:`app` when this module is imported. The analysis modules are imported by the commands
+``detect`` and ``run`` are written in :mod:`korona.surveillance.cli_detect` and added to
+:data:`app` at the end of this module; the helpers both use are in
+:mod:`korona.surveillance.cli_common`. The analysis modules are imported by the commands
 that use them, so ``korona surveillance --help`` stays quick.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from korona.config import Settings
-from korona.surveillance.detect.base import DetectionError
-from korona.surveillance.detect_csv import CsvInputError
+from korona.surveillance.cli_common import (
+    AFTER_RUN,
+    EXIT_FAILED,
+    EXIT_ROWS_REJECTED,
+    DataDir,
+    ReferenceDir,
+    command_settings,
+    console,
+    domain_errors,
+    error_console,
+    progress_bar,
+)
+from korona.surveillance.cli_detect import detect_command, run_command
 from korona.surveillance.geo import GeographyError
-from korona.surveillance.series import SeriesSetError
 from korona.surveillance.sources import IngestError, IngestReport, SourceKind
 from korona.surveillance.sources.simulator import OutputFormat
 from korona.surveillance.store import StoreError, SurveillanceStore, write_atomically
-
-if TYPE_CHECKING:
-    from korona.surveillance.analysis import RunSummary
 
 __all__ = ["AFTER_RUN", "app"]
 
@@ -39,72 +42,6 @@ app = typer.Typer(
     "repair the store, detect outbreaks in a CSV file or in the whole store.",
     no_args_is_help=True,
 )
-console = Console()
-error_console = Console(stderr=True)
-#: Called after every successful `run` with its settings and summary. The root CLI adds the
-#: alert e-mails here (korona.surveillance_mail.cli), so this package needs no database code.
-AFTER_RUN: list[Callable[[Settings, RunSummary], None]] = []
-
-EXIT_ROWS_REJECTED = 1
-EXIT_FAILED = 2
-_DOMAIN_ERRORS = (
-    IngestError,
-    GeographyError,
-    StoreError,
-    CsvInputError,
-    DetectionError,
-    SeriesSetError,
-)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data directory; the store is <dir>/surveillance (default: $KORONA_DATA_DIR, ./var).",
-        show_default=False,
-    ),
-]
-ReferenceDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--reference-dir",
-        help="Public reference data (default: $KORONA_REFERENCE_DIR or <repo>/../shared/data).",
-        show_default=False,
-    ),
-]
-DetectorSettings = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Detector parameter NAME=VALUE (repeatable), e.g. years_back=4."),
-]
-
-
-def _settings(data_dir: Path | None = None, reference_dir: Path | None = None) -> Settings:
-    """Build the settings once for this command; the options override their variables."""
-    overrides: dict[str, Any] = {"data_dir": data_dir, "reference_dir": reference_dir}
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as error:
-        raise StoreError(f"bad KORONA_* setting: {error.errors()[0]['msg']}") from None
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    """Turn domain and file errors into one red English line and exit 2, never a traceback."""
-    try:
-        yield
-    except _DOMAIN_ERRORS as error:
-        error_console.print(f"[red]Error:[/red] {error}")
-        raise typer.Exit(EXIT_FAILED) from None
-    except OSError as error:
-        error_console.print(f"[red]Error:[/red] {error.strerror or error}: {error.filename}")
-        raise typer.Exit(EXIT_FAILED) from None
-
-
-def _progress(*, counts: bool = True) -> Progress:
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
-    if counts:
-        columns.append(TextColumn("{task.completed}/{task.total}"))
-    return Progress(*columns, TimeElapsedColumn(), console=console, transient=True)
 
 
 @app.command()
@@ -120,13 +57,13 @@ def simulate(
     reference_dir: ReferenceDir = None,
 ) -> None:
     """Write simulated KUHR records (one file per year) and outbreaks.csv (ground truth)."""
-    with _domain_errors():
+    with domain_errors():
         from korona.surveillance.geo import load_geography
         from korona.surveillance.sources.simulator import SimulationParameters, simulate_kuhr
 
-        geography = load_geography(_settings(reference_dir=reference_dir).reference_dir)
+        geography = load_geography(command_settings(reference_dir=reference_dir).reference_dir)
         started = time.perf_counter()
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("Simulating", total=years)
             result = simulate_kuhr(
                 geography,
@@ -217,11 +154,11 @@ def ingest(
     """
     from korona.surveillance.sources.ingest import ingest_file
 
-    with _domain_errors():
-        settings = _settings(data_dir, reference_dir)
+    with domain_errors():
+        settings = command_settings(data_dir, reference_dir)
     store = SurveillanceStore(settings.surveillance_dir)
     outcomes: list[_Outcome] = []
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Ingesting", total=len(files))
         for path in files:
             progress.update(task, description=f"Ingesting {path.name}")
@@ -250,8 +187,8 @@ def ingest(
 @app.command()
 def status(data_dir: DataDir = None) -> None:
     """Show what the store holds; exit 2 with what to do when the store is inconsistent."""
-    with _domain_errors():
-        store_status = SurveillanceStore(_settings(data_dir).surveillance_dir).status()
+    with domain_errors():
+        store_status = SurveillanceStore(command_settings(data_dir).surveillance_dir).status()
     if store_status.problems:
         for problem in store_status.problems:
             error_console.print(f"[red]Error:[/red] {problem}.")
@@ -285,10 +222,11 @@ def status(data_dir: DataDir = None) -> None:
 @app.command()
 def repair(data_dir: DataDir = None) -> None:
     """Make an inconsistent store readable again (adopt an old layout, drop leftover files)."""
-    with _domain_errors():
-        done = SurveillanceStore(_settings(data_dir).surveillance_dir).repair()
+    with domain_errors():
+        done = SurveillanceStore(command_settings(data_dir).surveillance_dir).repair()
     console.print("\n".join(done) if done else "Nothing to repair.")
 
 
-# The analysis commands join the app (imported last: they use the helpers above).
-from korona.surveillance import cli_detect  # noqa: E402, F401
+# The analysis commands, after the store commands in --help.
+app.command("detect")(detect_command)
+app.command("run")(run_command)

@@ -1,5 +1,5 @@
 """`korona surveillance detect` and `run`: outbreak detection on a CSV file or the whole store
-(wiring only; added to :data:`korona.surveillance.cli.app`)."""
+(wiring only; :mod:`korona.surveillance.cli` adds them to its app)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ import typer
 from rich.table import Table
 
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.cli import (
+from korona.surveillance.cli_common import (
     AFTER_RUN,
     DataDir,
     DetectorSettings,
-    _domain_errors,
-    _progress,
-    _settings,
-    app,
+    command_settings,
     console,
+    domain_errors,
+    progress_bar,
 )
 from korona.surveillance.detect.base import DetectionError, Method
 from korona.surveillance.series import Status
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from korona.surveillance.detect import Detector
     from korona.surveillance.executors import RunExecutor
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "detect_command", "run_command"]
 
 
 def _summary_table(title: str, rows: Sequence[AnalysisSummary]) -> Table:
@@ -62,7 +61,6 @@ def _detector(method: Method, settings: Sequence[str]) -> Detector:
     return parameters_from_strings(DETECTORS[method], values)
 
 
-@app.command("detect")
 def detect_command(
     method: Annotated[Method, typer.Option("--method", help="Detection method.")],
     input_path: Annotated[
@@ -78,7 +76,7 @@ def detect_command(
     from korona.surveillance.analysis import AnalysisSummary
     from korona.surveillance.detect_csv import read_detect_csv, result_frame, write_result_csv
 
-    with _domain_errors():
+    with domain_errors():
         detector = _detector(method, settings or [])  # fails before reading the input
         series = read_detect_csv(input_path, frequency)
         detection = detector.detect(series)
@@ -128,7 +126,6 @@ def _executor(kind: Executor, scheduler: str | None, timeout: float) -> RunExecu
     return DaskExecutor(scheduler, timeout_seconds=timeout)
 
 
-@app.command("run")
 def run_command(
     data_dir: DataDir = None,
     method: Annotated[
@@ -159,13 +156,13 @@ def run_command(
     from korona.surveillance.analysis import run_store
     from korona.surveillance.store import SurveillanceStore
 
-    with _domain_errors():
+    with domain_errors():
         year_list = _parse_years(years)
         detector = _detector(method, settings or [])
         runner = _executor(executor, scheduler, connect_timeout)
-        settings_used = _settings(data_dir)
+        settings_used = command_settings(data_dir)
         store = SurveillanceStore(settings_used.surveillance_dir)
-        with _progress(counts=False) as progress:
+        with progress_bar(counts=False) as progress:
             task = progress.add_task("Analysing", total=None)
             summary = run_store(
                 store,

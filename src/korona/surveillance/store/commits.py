@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+import korona.surveillance.store.health as health
 from korona.surveillance.calendar import Frequency
-from korona.surveillance.store import health
 from korona.surveillance.store.files import (
     Manifest,
     StoreError,

@@ -7,8 +7,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import polars as pl
 
+import korona.surveillance.store.grid as grid
 from korona.surveillance.calendar import Frequency, week_columns
-from korona.surveillance.store import grid
 from korona.surveillance.store.commits import CommittedFiles
 from korona.surveillance.store.files import StoreError, crash_point
 from korona.surveillance.store.layout import (
