@@ -35,7 +35,7 @@ from tests.report_store import fill_store
 
 from korona.config import Settings
 from korona.surveillance.geo import load_geography
-from korona.surveillance.report import WeeklyData
+from korona.surveillance.report.data import WeeklyData
 from korona.surveillance.report.render import ReportRenderer, ReportRequest
 from korona.surveillance.sources.syndromes import load_syndromes
 from korona.surveillance.store import SurveillanceStore

@@ -79,30 +79,31 @@ def read_detect_csv(path: Path, frequency: Frequency) -> SeriesSet:
 
 def _with_counts(frame: pl.DataFrame) -> pl.DataFrame:
     """Parse ``n`` (whole numbers ≥ 0) and ``denominator`` (numbers ≥ 0) if present."""
-    n = pl.col("n").str.strip_chars().cast(pl.Int64, strict=False)
-    bad = frame.filter(n.is_null())
+    frame = _non_negative(frame, "n", pl.Int64, "whole numbers", "counts")
+    if "denominator" in frame.columns:
+        frame = _non_negative(frame, "denominator", pl.Float64, "numbers", "denominators")
+    return frame
+
+
+def _non_negative(
+    frame: pl.DataFrame, column: str, dtype: type[pl.DataType], kind: str, plural: str
+) -> pl.DataFrame:
+    """Parse ``column`` as ``dtype`` (finite), naming the rows that are not ``kind`` or are
+    negative ``plural``."""
+    value = pl.col(column).str.strip_chars().cast(dtype, strict=False)
+    invalid = value.is_null()
+    if dtype.is_float():
+        invalid = invalid | value.is_nan() | value.is_infinite()
+    bad = frame.filter(invalid)
     if bad.height:
         raise CsvInputError(
-            f"column n must hold whole numbers; row(s) {_row_list(bad['_row'])} "
-            f"hold {bad['n'][0]!r}"
+            f"column {column} must hold {kind}; row(s) {_row_list(bad['_row'])} "
+            f"hold {bad[column][0]!r}"
         )
-    frame = frame.with_columns(n.alias("n"))
-    negative = frame.filter(pl.col("n") < 0)
+    frame = frame.with_columns(value.alias(column))
+    negative = frame.filter(pl.col(column) < 0)
     if negative.height:
-        raise CsvInputError(f"negative counts in row(s) {_row_list(negative['_row'])}")
-
-    if "denominator" in frame.columns:
-        den = pl.col("denominator").str.strip_chars().cast(pl.Float64, strict=False)
-        bad = frame.filter(den.is_null() | den.is_nan() | den.is_infinite())
-        if bad.height:
-            raise CsvInputError(
-                f"column denominator must hold numbers; row(s) {_row_list(bad['_row'])} "
-                f"hold {bad['denominator'][0]!r}"
-            )
-        frame = frame.with_columns(den.alias("denominator"))
-        negative = frame.filter(pl.col("denominator") < 0)
-        if negative.height:
-            raise CsvInputError(f"negative denominators in row(s) {_row_list(negative['_row'])}")
+        raise CsvInputError(f"negative {plural} in row(s) {_row_list(negative['_row'])}")
     return frame
 
 

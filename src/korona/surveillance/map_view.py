@@ -193,11 +193,9 @@ def _case_rows(
 
         value = shown(rate, count)
         rows.append(
-            MapRow(
-                location_code=code,
-                name=tables.names.get(code, code),
-                county_code=record["county_code"],
-                county_name=tables.county_names.get(record["county_code"], ""),
+            _map_row(
+                tables,
+                record,
                 population=record["population"],
                 value=value,
                 fill=_fill(value, scale),
@@ -223,11 +221,9 @@ def _signal_rows(
         status = record["status"] if open_ else record["public_status"]
         hidden = status is None and record["status"] is not None
         rows.append(
-            MapRow(
-                location_code=code,
-                name=tables.names.get(code, code),
-                county_code=record["county_code"],
-                county_name=tables.county_names.get(record["county_code"], ""),
+            _map_row(
+                tables,
+                record,
                 population=None,
                 value=status,
                 fill=SUPPRESSED_FILL
@@ -242,6 +238,18 @@ def _signal_rows(
         )
     legend = tuple(LegendEntry(colour, None, None) for colour in STATUS_COLOURS.values())
     return rows, legend
+
+
+def _map_row(tables: MapTables, record: dict[str, Any], **figures: Any) -> MapRow:
+    """Return the row of ``record``'s municipality, named from ``tables``, with ``figures``."""
+    code, county = record["location_code"], record["county_code"]
+    return MapRow(
+        location_code=code,
+        name=tables.names.get(code, code),
+        county_code=county,
+        county_name=tables.county_names.get(county, ""),
+        **figures,
+    )
 
 
 def _fill(value: float | str | None, scale: ColourScale) -> str:

@@ -14,8 +14,8 @@ from tests.report_store import fill_store
 
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.geo import Geography
-from korona.surveillance.report import WeeklyData, report_weeks
 from korona.surveillance.report.alerts import area_codes, latest_high_signals
+from korona.surveillance.report.data import WeeklyData, report_weeks
 from korona.surveillance.report.render import ReportRenderer, ReportRequest
 from korona.surveillance.series import Status
 

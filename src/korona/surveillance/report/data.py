@@ -20,7 +20,7 @@ from korona.surveillance.calendar import (
 from korona.surveillance.completeness import BASELINE_WEEKS, possibly_incomplete
 from korona.surveillance.geo import NATION, AgeGroup, Geography
 from korona.surveillance.series import Status
-from korona.surveillance.store import SurveillanceStore
+from korona.surveillance.store import SERIES_SCHEMA, SurveillanceStore
 
 __all__ = [
     "COVID19_SYNDROME",
@@ -36,6 +36,12 @@ __all__ = [
 #: The report shows this many ISO weeks, the asked week last.
 REPORT_WEEKS = 4
 COVID19_SYNDROME = "covid19"
+#: Result columns the report reads when the method stored them (null otherwise).
+_OPTIONAL_RESULTS: dict[str, type[pl.DataType]] = {
+    "expected": pl.Float64,
+    "zscore": pl.Float64,
+    "status": pl.String,
+}
 #: Age groups in the order the tables list them.
 AGE_ORDER = [AgeGroup.TOTAL.value, *(a.value for a in AgeGroup if a is not AgeGroup.TOTAL)]
 
@@ -198,8 +204,8 @@ class WeeklyData:
         )
         lab = metrics.positivity(geography.roll_up(lab_all, ["n_pos", "n_neg"]).collect())
 
-        wanted = ["location_code", "age", "syndrome", "date", "n", "denominator"]
-        optional = ["expected", "zscore", "status"]
+        wanted = list(SERIES_SCHEMA)
+        optional = list(_OPTIONAL_RESULTS)
         stored = store.results(method, Frequency.WEEKLY)
         names = stored.collect_schema().names() if stored.collect_schema().len() else []
         if names:
@@ -211,19 +217,7 @@ class WeeklyData:
                 if column not in history.columns:
                     history = history.with_columns(pl.lit(None).alias(column))
         else:
-            history = pl.DataFrame(
-                schema={
-                    "location_code": pl.String,
-                    "age": pl.String,
-                    "syndrome": pl.String,
-                    "date": pl.Date,
-                    "n": pl.Int64,
-                    "denominator": pl.Int64,
-                    "expected": pl.Float64,
-                    "zscore": pl.Float64,
-                    "status": pl.String,
-                }
-            )
+            history = pl.DataFrame(schema={**SERIES_SCHEMA, **_OPTIONAL_RESULTS})
         results = history.filter(pl.col("date").is_between(first, last))
         incomplete = _incomplete_weeks(history, history_start, sundays)
 

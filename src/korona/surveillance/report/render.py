@@ -6,7 +6,7 @@ import functools
 import html
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -97,13 +97,19 @@ def _covid_rows(
     return rows
 
 
-def _signal_cell(cell: SignalCell | None, words: dict[str, str]) -> _Cell:
+def _signal_cell(cell: SignalCell | None, marks: Mapping[Status, str]) -> _Cell:
+    """A signal cell: the consultations, the signal's mark where ``marks`` has one (colour is
+    not the only cue), and the fill level."""
     if cell is None:
         return _Cell("–")
-    if cell.status in _FILLS:
-        assert cell.status is not None
-        return _Cell(f"{_count(cell.n)} ({words[cell.status.value]})", cell.status.value)
-    return _Cell(_count(cell.n))
+    if cell.status is None or cell.status not in marks:
+        return _Cell(_count(cell.n))
+    return _Cell(f"{_count(cell.n)} {marks[cell.status]}", cell.status.value)
+
+
+def _word_marks(words: dict[str, str]) -> dict[Status, str]:
+    """The marks of the HTML and text reports: the status word in brackets, "12 (høy)"."""
+    return {status: f"({words[status.value]})" for status in _FILLS}
 
 
 def _signal_tables(
@@ -111,10 +117,10 @@ def _signal_tables(
 ) -> list[tuple[str, list[str], list[list[_Cell]]]]:
     """Return (syndrome, header, rows) per syndrome, rows by age group."""
     tables: dict[str, list[list[_Cell]]] = {}
+    marks = _word_marks(words)
     for row in location.signals:
-        age = words["total"] if row.age == "total" else row.age
         tables.setdefault(row.syndrome, []).append(
-            [_Cell(age), *(_signal_cell(cell, words) for cell in row.cells)]
+            [_Cell(_age_label(row.age, words)), *(_signal_cell(c, marks) for c in row.cells)]
         )
     header = [
         words["age"],
@@ -150,6 +156,7 @@ def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[_Ce
     return "".join(parts)
 
 
+#: The PDF's marks of a signal (the HTML and text reports use words, :func:`_word_marks`).
 _MARKS = {Status.MEDIUM: "▲", Status.HIGH: "▲▲"}
 _LEVEL_CODES = {Status.MEDIUM.value: "m", Status.HIGH.value: "h"}
 
@@ -165,17 +172,6 @@ def _pdf_table(header: Sequence[str], rows: Sequence[Sequence[_Cell]], first: in
     }
 
 
-def _pdf_cell(cell: SignalCell | None) -> _Cell:
-    """A signal cell in the PDF: consultations, a mark for the signal (colour is not the only
-    cue), and the fill level."""
-    if cell is None:
-        return _Cell("–")
-    if cell.status in _MARKS:
-        assert cell.status is not None
-        return _Cell(f"{_count(cell.n)} {_MARKS[cell.status]}", cell.status.value)
-    return _Cell(_count(cell.n))
-
-
 def _age_label(age: str, words: dict[str, str]) -> str:
     return words["total"] if age == "total" else age
 
@@ -189,7 +185,7 @@ def _pdf_matrix(location: LocationReport, words: dict[str, str]) -> dict:
             ages.append(row.age)
         by_syndrome.setdefault(row.syndrome, {})[row.age] = row.cells[-1]
     rows = [
-        [_Cell(syndrome), *(_pdf_cell(cells.get(age)) for age in ages)]
+        [_Cell(syndrome), *(_signal_cell(cells.get(age), _MARKS) for age in ages)]
         for syndrome, cells in by_syndrome.items()
     ]
     header = [words["syndrome"], *(_age_label(age, words) for age in ages)]
@@ -202,7 +198,7 @@ def _pdf_detail(location: LocationReport, words: dict[str, str]) -> dict | None:
         [
             _Cell(row.syndrome),
             _Cell(_age_label(row.age, words)),
-            *(_pdf_cell(cell) for cell in row.cells),
+            *(_signal_cell(cell, _MARKS) for cell in row.cells),
         ]
         for row in location.signals
         if any(cell is not None and cell.status in _MARKS for cell in row.cells)
@@ -278,9 +274,10 @@ class ReportRenderer:
                 f"{words['consultations']} {_count(week.consultations)}, "
                 f"{words['signal']} {_status_text(week.signal, words)}"
             )
+        marks = _word_marks(words)
         flagged = [
-            f"{row.syndrome} ({words['total'] if row.age == 'total' else row.age}) {week}: "
-            f"{_signal_cell(cell, words).text}"
+            f"{row.syndrome} ({_age_label(row.age, words)}) {week}: "
+            f"{_signal_cell(cell, marks).text}"
             for row in location.signals
             for week, cell in zip(location.weeks, row.cells, strict=True)
             if cell is not None and cell.status in _FILLS

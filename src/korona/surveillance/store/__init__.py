@@ -1,6 +1,7 @@
 """Where surveillance counts and analysis results live: Parquet under one root, committed whole."""
 
 from korona.surveillance.store.files import CRASH_VARIABLE, StoreError, write_atomically
+from korona.surveillance.store.grid import SERIES_SCHEMA
 from korona.surveillance.store.health import StoreStatus, TableStatus
 from korona.surveillance.store.layout import (
     CONSULTATION_KEYS,
@@ -13,6 +14,7 @@ from korona.surveillance.store.store import SurveillanceStore
 __all__ = [
     "CONSULTATION_KEYS",
     "CRASH_VARIABLE",
+    "SERIES_SCHEMA",
     "STRATUM_KEYS",
     "StoreError",
     "StoreStatus",
