@@ -33,7 +33,7 @@ from korona.portfolio.netlist.decision_models import (
 )
 from korona.portfolio.netlist.diff import DiffRow, diff_versions
 from korona.portfolio.netlist.models import NetlistItem, NetlistStatus, NetlistVersion
-from korona.portfolio.rows import record_change
+from korona.portfolio.rows import record_change, set_field
 from korona.validation import CLEAN_TEXT
 
 ENTITY = "netlist_version"
@@ -148,18 +148,8 @@ def update_note(
     """Change the note of a version that is not yet published."""
     version = get_by_number(number, session=session)
     ensure_mutable(version)
-    before = {"note": version.note}
-    version.note = note
+    set_field(principal, ENTITY, version, "note", note, session=session)
     session.flush()
-    record_change(
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        version,
-        before,
-        session=session,
-        after={"note": note},
-    )
     return version
 
 
