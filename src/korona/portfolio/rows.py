@@ -71,6 +71,14 @@ def record_change(
     audit.record(principal, action, entity, row.id, session=session, before=before, after=after)
 
 
+def add_new(principal: Principal, entity: str, row: RowT, *, session: Session) -> RowT:
+    """Add a new row, flush it (so it has its id) and audit its creation; return it."""
+    session.add(row)
+    session.flush()
+    record_change(principal, AuditAction.CREATE, entity, row, session=session)
+    return row
+
+
 def record_update(
     principal: Principal,
     action: AuditAction,

@@ -37,6 +37,7 @@ from korona.portfolio.measure.schemas import (
 )
 from korona.portfolio.need.models import Need
 from korona.portfolio.rows import (
+    add_new,
     get_or_raise,
     get_owned_or_raise,
     record_change,
@@ -367,10 +368,7 @@ def share_experience(
         created_by_id=principal.user_id,
         created_at=utcnow(),
     )
-    session.add(note)
-    session.flush()
-    record_change(principal, AuditAction.CREATE, "experience_note", note, session=session)
-    return note
+    return add_new(principal, "experience_note", note, session=session)
 
 
 def experience_notes(

@@ -22,8 +22,8 @@ from korona.portfolio.category import category_codes
 from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 from korona.portfolio.rows import (
+    add_new,
     get_or_raise,
-    record_change,
     record_update,
     text_matches,
     where_given,
@@ -126,10 +126,7 @@ def record_need(
         review_by_date=data.review_by_date,
         created_by_id=principal.user_id,
     )
-    session.add(need)
-    session.flush()
-    record_change(principal, AuditAction.CREATE, ENTITY, need, session=session)
-    return need
+    return add_new(principal, ENTITY, need, session=session)
 
 
 def get_need(need_id: int, *, session: Session) -> Need:

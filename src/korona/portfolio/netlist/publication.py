@@ -133,6 +133,20 @@ def diff_of(version: NetlistVersion, *, session: Session) -> list[DiffRow]:
     )
 
 
+NOT_A_DRAFT = N_("Net-list version {number} is {status}, not a draft")
+NOT_APPROVED = N_("Net-list version {number} is {status}; only an approved version is published")
+
+
+def _in_status(
+    number: int, status: NetlistStatus, message: str, *, session: Session
+) -> NetlistVersion:
+    """Return version `number` if it has `status`, else refuse with `message`."""
+    version = get_by_number(number, session=session)
+    if version.status != status:
+        raise Conflict(message, number=number, status=version.status)
+    return version
+
+
 def ensure_mutable(version: NetlistVersion) -> None:
     """Refuse any change to a published version."""
     if version.status == NetlistStatus.PUBLISHED:
@@ -194,13 +208,7 @@ def approve(
     """
     if not principal.has_role(Role.DECISION_MEMBER):
         raise Forbidden(N_("Only members of the decision group approve a net list"))
-    version = get_by_number(number, session=session)
-    if version.status != NetlistStatus.DRAFT:
-        raise Conflict(
-            N_("Net-list version {number} is {status}, not a draft"),
-            number=number,
-            status=version.status,
-        )
+    version = _in_status(number, NetlistStatus.DRAFT, NOT_A_DRAFT, session=session)
     meeting = meetings.get_meeting(meeting_id, session=session)
     meetings.ensure_member_present(principal, meeting, session=session)
     session.add(
@@ -261,13 +269,7 @@ def measure_for_item(principal: Principal, item: NetlistItem, *, session: Sessio
 
 def publish(principal: Principal, number: int, *, session: Session) -> NetlistVersion:
     """Publish an approved version; from now on it is public and immutable."""
-    version = get_by_number(number, session=session)
-    if version.status != NetlistStatus.APPROVED:
-        raise Conflict(
-            N_("Net-list version {number} is {status}; only an approved version is published"),
-            number=number,
-            status=version.status,
-        )
+    version = _in_status(number, NetlistStatus.APPROVED, NOT_APPROVED, session=session)
     decision = decision_of(version, session=session)
     assert decision is not None, "an approved version has its decision"
     decision.published_by_id = principal.user_id

@@ -14,8 +14,8 @@ from korona.auth.permissions import Principal
 from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio.category import category_codes
 from korona.portfolio.rows import (
+    add_new,
     get_or_raise,
-    record_change,
     record_update,
     text_matches,
     where_given,
@@ -55,10 +55,7 @@ def create_solution(principal: Principal, data: SolutionCreate, *, session: Sess
         url=data.url,
         contact=data.contact,
     )
-    session.add(solution)
-    session.flush()
-    record_change(principal, AuditAction.CREATE, ENTITY, solution, session=session)
-    return solution
+    return add_new(principal, ENTITY, solution, session=session)
 
 
 def get_solution(solution_id: int, *, session: Session) -> Solution:
