@@ -198,6 +198,27 @@ def record_reason(
     return row
 
 
+def _record_move(
+    principal: Principal,
+    version: NetlistVersion,
+    old: NetlistStatus,
+    *,
+    session: Session,
+    **facts: object,
+) -> None:
+    """Audit a version's move from `old` to the status it has now, with any other facts."""
+    after = {"status": version.status.value, **facts}
+    record_change(
+        principal,
+        AuditAction.STATUS,
+        ENTITY,
+        version,
+        {"status": old.value},
+        session=session,
+        after=after,
+    )
+
+
 def approve(
     principal: Principal, number: int, meeting_id: int, *, session: Session
 ) -> NetlistVersion:
@@ -236,15 +257,7 @@ def approve(
     session.flush()
     for entry in version.items:
         measure_for_item(principal, entry, session=session)
-    record_change(
-        principal,
-        AuditAction.STATUS,
-        ENTITY,
-        version,
-        {"status": NetlistStatus.DRAFT.value},
-        session=session,
-        after={"status": NetlistStatus.APPROVED.value, "meeting_id": meeting.id},
-    )
+    _record_move(principal, version, NetlistStatus.DRAFT, session=session, meeting_id=meeting.id)
     return version
 
 
@@ -279,15 +292,7 @@ def publish(principal: Principal, number: int, *, session: Session) -> NetlistVe
     session.flush()
     version.status = NetlistStatus.PUBLISHED
     session.flush()
-    record_change(
-        principal,
-        AuditAction.STATUS,
-        ENTITY,
-        version,
-        {"status": NetlistStatus.APPROVED.value},
-        session=session,
-        after={"status": NetlistStatus.PUBLISHED.value},
-    )
+    _record_move(principal, version, NetlistStatus.APPROVED, session=session)
     return version
 
 
