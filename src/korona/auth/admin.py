@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -156,10 +157,21 @@ def update_user(actor: Principal, user_id: int, change: UserChange, *, session: 
     session.flush()
     after = _summary(user)
     if before != after:
-        audit.record(
-            actor, AuditAction.UPDATE, "user", user.id, session=session, before=before, after=after
-        )
+        _record(actor, user, before, after, session=session)
     return user
+
+
+def _record(
+    actor: Principal,
+    user: User,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    *,
+    session: Session,
+    action: AuditAction = AuditAction.UPDATE,
+) -> None:
+    """Write the audit row of a change to a user."""
+    audit.record(actor, action, "user", user.id, session=session, before=before, after=after)
 
 
 def _summary(user: User) -> dict[str, object]:
@@ -187,15 +199,8 @@ def deactivate_user(session: Session, actor: Principal, user_id: int) -> User:
         .values(revoked_at=now)
     ).rowcount  # type: ignore[attr-defined]
     _spend_links(user, now, session=session)
-    audit.record(
-        actor,
-        AuditAction.UPDATE,
-        "user",
-        user.id,
-        session=session,
-        before={"is_active": True},
-        after={"is_active": False, "api_tokens_revoked": tokens},
-    )
+    after = {"is_active": False, "api_tokens_revoked": tokens}
+    _record(actor, user, {"is_active": True}, after, session=session)
     return user
 
 
@@ -205,15 +210,7 @@ def reactivate_user(session: Session, actor: Principal, user_id: int) -> User:
     if user.is_active:
         return user
     user.is_active = True
-    audit.record(
-        actor,
-        AuditAction.UPDATE,
-        "user",
-        user.id,
-        session=session,
-        before={"is_active": False},
-        after={"is_active": True},
-    )
+    _record(actor, user, {"is_active": False}, {"is_active": True}, session=session)
     return user
 
 
@@ -303,14 +300,8 @@ def use_password_link(token: str, password: str, *, session: Session) -> User:
     user.password_hash = hash_password(password)
     auth_service.revoke_all_sessions(user, session=session)
     _spend_links(user, utcnow(), session=session)
-    audit.record(
-        principal_for(user),
-        AuditAction.PASSWORD,
-        "user",
-        user.id,
-        session=session,
-        after={"via": link.purpose},
-    )
+    after = {"via": link.purpose}
+    _record(principal_for(user), user, None, after, session=session, action=AuditAction.PASSWORD)
     return user
 
 

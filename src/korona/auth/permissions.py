@@ -59,36 +59,42 @@ class Permission(StrEnum):
 
 
 _ANYONE_LOGGED_IN = frozenset(Role)
+_OFFICE = frozenset({Role.PORTFOLIO_OFFICE})
+_NEED_REPORTERS = frozenset({Role.NEEDS_REPORTER, Role.PORTFOLIO_OFFICE})
+#: Who reads the portfolio's inputs and assessments (not those who submit or report).
+_PORTFOLIO_READERS = frozenset(
+    {Role.PORTFOLIO_OFFICE, Role.ASSESSOR, Role.DECISION_MEMBER, Role.OBSERVER}
+)
+#: Who sits in (or runs) a decision-group meeting.
+_MEETING_PARTICIPANTS = frozenset({Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER})
+#: Hospitals and municipalities, and the office on their behalf.
+_LOCAL_REPORTERS = frozenset({Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE})
 
 #: Permission -> roles holding it. PUBLIC is also granted to anonymous visitors.
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.PUBLIC: _ANYONE_LOGGED_IN,
     Permission.PROFILE: _ANYONE_LOGGED_IN,
     Permission.NEED_READ: _ANYONE_LOGGED_IN,
-    Permission.NEED_CREATE: frozenset({Role.NEEDS_REPORTER, Role.PORTFOLIO_OFFICE}),
-    Permission.NEED_EDIT: frozenset({Role.NEEDS_REPORTER, Role.PORTFOLIO_OFFICE}),
-    Permission.NEED_VALIDATE: frozenset({Role.PORTFOLIO_OFFICE}),
-    Permission.CATEGORY_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.NEED_CREATE: _NEED_REPORTERS,
+    Permission.NEED_EDIT: _NEED_REPORTERS,
+    Permission.NEED_VALIDATE: _OFFICE,
+    Permission.CATEGORY_MANAGE: _OFFICE,
     Permission.AUDIT_READ: frozenset({Role.PORTFOLIO_OFFICE, Role.OBSERVER}),
     Permission.USER_READ: frozenset({Role.PORTFOLIO_OFFICE, Role.OBSERVER}),
-    Permission.SOLUTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
-    Permission.INPUT_READ: frozenset(
-        {Role.PORTFOLIO_OFFICE, Role.ASSESSOR, Role.DECISION_MEMBER, Role.OBSERVER}
-    ),
-    Permission.INPUT_TRIAGE: frozenset({Role.PORTFOLIO_OFFICE}),
-    Permission.PORTFOLIO_IMPORT: frozenset({Role.PORTFOLIO_OFFICE}),
-    Permission.OUTBOX_READ: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.SOLUTION_MANAGE: _OFFICE,
+    Permission.INPUT_READ: _PORTFOLIO_READERS,
+    Permission.INPUT_TRIAGE: _OFFICE,
+    Permission.PORTFOLIO_IMPORT: _OFFICE,
+    Permission.OUTBOX_READ: _OFFICE,
     # assessment (#11)
-    Permission.ASSESSMENT_READ: frozenset(
-        {Role.PORTFOLIO_OFFICE, Role.ASSESSOR, Role.DECISION_MEMBER, Role.OBSERVER}
-    ),
+    Permission.ASSESSMENT_READ: _PORTFOLIO_READERS,
     Permission.ASSESSMENT_SCORE: frozenset({Role.ASSESSOR}),
-    Permission.WORKING_GROUP_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.WORKING_GROUP_MANAGE: _OFFICE,
     Permission.WEIGHTS_MANAGE: frozenset({Role.DECISION_MEMBER}),
-    Permission.PRIORITISATION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.PRIORITISATION_MANAGE: _OFFICE,
     # decisions and measures (#12)
     Permission.MEASURE_READ: _ANYONE_LOGGED_IN,
-    Permission.MEASURE_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.MEASURE_MANAGE: _OFFICE,
     Permission.MEASURE_REPORT: frozenset(
         {
             Role.PORTFOLIO_OFFICE,
@@ -98,18 +104,12 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
             Role.SUBMITTER,
         }
     ),
-    Permission.EXPERIENCE_SHARE: frozenset(
-        {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
-    ),
-    Permission.MEETING_READ: frozenset(
-        {Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER}
-    ),
-    Permission.MEETING_COMMENT: frozenset(
-        {Role.PORTFOLIO_OFFICE, Role.DECISION_MEMBER, Role.OBSERVER}
-    ),
-    Permission.MEETING_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.EXPERIENCE_SHARE: _LOCAL_REPORTERS,
+    Permission.MEETING_READ: _MEETING_PARTICIPANTS,
+    Permission.MEETING_COMMENT: _MEETING_PARTICIPANTS,
+    Permission.MEETING_MANAGE: _OFFICE,
     Permission.NETLIST_APPROVE: frozenset({Role.DECISION_MEMBER}),
-    Permission.NETLIST_PUBLISH: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.NETLIST_PUBLISH: _OFFICE,
     Permission.SURVEILLANCE_DETAIL: frozenset({Role.MUNICIPAL_DOCTOR}),
     # situation reports (#14)
     Permission.SITUATION_READ: frozenset(
@@ -122,16 +122,14 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
             Role.MUNICIPAL_DOCTOR,
         }
     ),
-    Permission.SITUATION_REPORT: frozenset(
-        {Role.NEEDS_REPORTER, Role.MUNICIPAL_DOCTOR, Role.PORTFOLIO_OFFICE}
-    ),
+    Permission.SITUATION_REPORT: _LOCAL_REPORTERS,
     # Surveillance e-mail (issue 14). Outbreak teams are observers or municipal doctors.
     Permission.SUBSCRIPTION_OWN: frozenset(
         {Role.MUNICIPAL_DOCTOR, Role.OBSERVER, Role.PORTFOLIO_OFFICE}
     ),
-    Permission.SUBSCRIPTION_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.SUBSCRIPTION_MANAGE: _OFFICE,
     # User administration in the browser (issue 15)
-    Permission.USER_MANAGE: frozenset({Role.PORTFOLIO_OFFICE}),
+    Permission.USER_MANAGE: _OFFICE,
 }
 
 ANONYMOUS_PERMISSIONS = frozenset({Permission.PUBLIC})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -65,6 +66,19 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 def _load(name: str) -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = json.loads((DEMO_DIR / name).read_text(encoding="utf-8"))
     return data
+
+
+def _new_rows(name: str, stored: Callable[[str], bool]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (reference, row) of the demo rows in `name` whose ``demo-`` reference is not stored."""
+    for row in _load(name):
+        ref = f"demo-{row['ref']}"
+        if not stored(ref):
+            yield ref, row
+
+
+def _stored_ref(model: type[Need] | type[Input], *, session: Session) -> Callable[[str], bool]:
+    """Return whether a row of `model` with an external reference is stored already."""
+    return lambda ref: session.scalar(select(model.id).where(model.external_ref == ref)) is not None
 
 
 def generate_password() -> str:
@@ -130,10 +144,7 @@ def load_demo(
         else:
             auth_service.set_password(SYSTEM, user, password, session=session)
     added = 0
-    for row in _load("needs.json"):
-        ref = f"demo-{row['ref']}"
-        if session.scalar(select(Need.id).where(Need.external_ref == ref)) is not None:
-            continue
+    for ref, row in _new_rows("needs.json", _stored_ref(Need, session=session)):
         data = NeedCreate(
             external_ref=ref,
             title=row["title"],
@@ -174,10 +185,11 @@ def load_demo(
 def load_solutions(organisations: dict[str, Organisation], *, session: Session) -> int:
     """Add the demo catalogue of existing solutions (solutions.json); return how many were new."""
     added = 0
-    for row in _load("solutions.json"):
-        ref = f"demo-{row['ref']}"
-        if solution_service.find_by_ref(ref, session=session) is not None:
-            continue
+
+    def stored(ref: str) -> bool:
+        return solution_service.find_by_ref(ref, session=session) is not None
+
+    for ref, row in _new_rows("solutions.json", stored):
         owner = organisations.get(row["owner"])
         data = SolutionCreate(
             external_ref=ref,
@@ -198,10 +210,7 @@ def load_solutions(organisations: dict[str, Organisation], *, session: Session) 
 def load_inputs(*, session: Session, today: date) -> int:
     """Add demo inputs (innspill) received over the last weeks, waiting in the triage queue."""
     added = 0
-    for row in _load("inputs.json"):
-        ref = f"demo-{row['ref']}"
-        if session.scalar(select(Input.id).where(Input.external_ref == ref)) is not None:
-            continue
+    for ref, row in _new_rows("inputs.json", _stored_ref(Input, session=session)):
         data = InputCreate(
             external_ref=ref,
             kind=InputKind(row["kind"]),

@@ -17,11 +17,11 @@ from korona.portfolio.assessment import prioritisation
 from korona.portfolio.assessment import service as assessment
 from korona.portfolio.assessment.models import WorkingGroup
 from korona.portfolio.assessment.schemas import (
+    DEFAULT_SETTINGS,
     AssessmentIn,
     GroupIn,
     MemberIn,
     PinIn,
-    SettingsIn,
     WeightsIn,
 )
 from korona.portfolio.intake.models import Input, InputKind, InputNeed, InputStatus
@@ -251,14 +251,8 @@ def load_assessment(*, session: Session, today: date) -> int:
     )
     assessment.update_settings(
         office,
-        SettingsIn(
-            horizon_months=3,
-            size_min=15,
-            size_max=20,
-            budget_hospitals=50,
-            budget_municipalities=50,
-            concentration=100,
-            draws=1000,
+        DEFAULT_SETTINGS.model_copy(
+            update={"budget_hospitals": 50.0, "budget_municipalities": 50.0}
         ),
         session=session,
     )

@@ -235,26 +235,21 @@ def record_sent(claim: Claim, *, session: Session, now: datetime) -> bool:
     )
 
 
+def _leave_to_person(claim: Claim, status: OutboxStatus, reason: str, *, session: Session) -> bool:
+    """Record a result no worker retries (failed or uncertain) with its reason."""
+    return _finish(
+        claim, session=session, status=status, last_error=reason[:2000], next_attempt_at=None
+    )
+
+
 def record_failed(claim: Claim, reason: str, *, session: Session) -> bool:
     """Record that the claimed message cannot be sent as it is; a person decides."""
-    return _finish(
-        claim,
-        session=session,
-        status=OutboxStatus.FAILED,
-        last_error=reason[:2000],
-        next_attempt_at=None,
-    )
+    return _leave_to_person(claim, OutboxStatus.FAILED, reason, session=session)
 
 
 def record_uncertain(claim: Claim, reason: str, *, session: Session) -> bool:
     """Record that the claimed message may or may not have been delivered; a person decides."""
-    return _finish(
-        claim,
-        session=session,
-        status=OutboxStatus.UNCERTAIN,
-        last_error=reason[:2000],
-        next_attempt_at=None,
-    )
+    return _leave_to_person(claim, OutboxStatus.UNCERTAIN, reason, session=session)
 
 
 def record_retry(claim: Claim, reason: str, *, session: Session, now: datetime) -> datetime | None:

@@ -1,11 +1,12 @@
-"""Column declarations the portfolio's tables share: the key to an owning row, a UTC timestamp."""
+"""Column declarations the portfolio's tables share: owning key, UTC timestamp, template text."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey
-from sqlalchemy.orm import mapped_column
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from korona.db import UTCDateTime, utcnow
 
@@ -18,3 +19,15 @@ def owner_key(target: str) -> Any:
 def timestamp_column() -> Any:
     """Return a UTC-aware timestamp column that defaults to the time the row is written."""
     return mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TemplateText:
+    """The columns of an editable letter template after its id and kind: language and text.
+
+    A mixin: its columns follow the ones the table declares itself, so the schema is unchanged.
+    """
+
+    language: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = timestamp_column()

@@ -1,14 +1,17 @@
-"""Fetching one row by id and auditing a change to it: two steps every portfolio service repeats."""
+"""Steps every portfolio service repeats: fetch a row by id, filter a list, audit a change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
+from korona.db import utcnow
 from korona.errors import NotFound
 
 RowT = TypeVar("RowT")
@@ -24,6 +27,35 @@ def get_or_raise(
     return row
 
 
+def get_owned_or_raise(
+    model: type[RowT], row_id: int, owner_key: str, owner_id: int, message: str, *, session: Session
+) -> RowT:
+    """Return the `model` row with this id if its `owner_key` column is `owner_id`, else NotFound.
+
+    For a row reached through its owner's URL (a meeting's agenda item, a measure's milestone).
+    """
+    row = session.get(model, row_id)
+    if row is None or getattr(row, owner_key) != owner_id:
+        raise NotFound(message, id=row_id)
+    return row
+
+
+def where_given(
+    statement: Select[Any], conditions: Iterable[tuple[InstrumentedAttribute[Any], Any]]
+) -> Select[Any]:
+    """Add ``column == value`` for each (column, value) whose value a filter gave (not empty)."""
+    for column, value in conditions:
+        if value:
+            statement = statement.where(column == value)
+    return statement
+
+
+def text_matches(text: str, *columns: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """Return the condition that one of the columns contains `text`, ignoring case."""
+    pattern = f"%{text.strip()}%"
+    return or_(*(column.ilike(pattern) for column in columns))
+
+
 def record_change(
     principal: Principal,
     action: AuditAction,
@@ -37,3 +69,38 @@ def record_change(
     """Write the audit row of a change to `row`: `before`, and `after` (default: its state now)."""
     after = audit.snapshot(row) if after is None else after
     audit.record(principal, action, entity, row.id, session=session, before=before, after=after)
+
+
+def add_new(principal: Principal, entity: str, row: RowT, *, session: Session) -> RowT:
+    """Add a new row, flush it (so it has its id) and audit its creation; return it."""
+    session.add(row)
+    session.flush()
+    record_change(principal, AuditAction.CREATE, entity, row, session=session)
+    return row
+
+
+def record_update(
+    principal: Principal,
+    action: AuditAction,
+    entity: str,
+    row: Any,
+    before: dict[str, Any] | None,
+    *,
+    session: Session,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Stamp `row` as updated now, flush it and write the audit row of the change."""
+    row.updated_at = utcnow()
+    session.flush()
+    record_change(principal, action, entity, row, before, session=session, after=after)
+
+
+def set_field(
+    principal: Principal, entity: str, row: Any, field: str, value: Any, *, session: Session
+) -> None:
+    """Set one field of `row` and audit the change as its old and new value."""
+    before = {field: getattr(row, field)}
+    setattr(row, field, value)
+    record_change(
+        principal, AuditAction.UPDATE, entity, row, before, session=session, after={field: value}
+    )

@@ -91,17 +91,21 @@ class NoteIn(BaseModel):
     ]
 
 
+#: A criterion's weight as the decision group enters it, 0 to 100.
+Weight = Annotated[float, Field(ge=0, le=100)]
+
+
 class WeightsIn(BaseModel):
     """A new version of the decision group's weights, with the reason for the change."""
 
     model_config = ConfigDict(extra="forbid")
 
-    clinical_benefit: Annotated[float, Field(ge=0, le=100)]
-    relief: Annotated[float, Field(ge=0, le=100)]
-    severity: Annotated[float, Field(ge=0, le=100)]
-    reuse: Annotated[float, Field(ge=0, le=100)]
-    time_criticality: Annotated[float, Field(ge=0, le=100)]
-    need_coverage: Annotated[float, Field(ge=0, le=100)]
+    clinical_benefit: Weight
+    relief: Weight
+    severity: Weight
+    reuse: Weight
+    time_criticality: Weight
+    need_coverage: Weight
     reason: Reason_ = ""
 
 
@@ -117,6 +121,17 @@ class SettingsIn(BaseModel):
     budget_municipalities: Annotated[float, Field(ge=0, le=10_000)]
     concentration: Annotated[float, Field(gt=0, le=10_000)]
     draws: Annotated[int, Field(ge=10, le=5000)] = 1000
+
+
+#: The prioritisation settings until the office saves its own.
+DEFAULT_SETTINGS = SettingsIn(
+    horizon_months=3.0,
+    size_min=15,
+    size_max=20,
+    budget_hospitals=60.0,
+    budget_municipalities=60.0,
+    concentration=100.0,
+)
 
 
 class PinIn(BaseModel):

@@ -28,6 +28,7 @@ from korona.portfolio.assessment.models import (
     WeightsVersion,
 )
 from korona.portfolio.assessment.schemas import (
+    DEFAULT_SETTINGS,
     AssessmentIn,
     NoteIn,
     SettingsIn,
@@ -36,7 +37,7 @@ from korona.portfolio.assessment.schemas import (
 from korona.portfolio.gates import BenefitGroup, GateFacts
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, InputStatus
-from korona.portfolio.rows import record_change
+from korona.portfolio.rows import record_change, record_update
 from korona.portfolio.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
@@ -270,16 +271,7 @@ def get_settings(*, session: Session) -> AssessmentSetting:
     """Return the prioritisation settings (the defaults until the office saves them)."""
     row = session.get(AssessmentSetting, 1)
     if row is None:
-        return AssessmentSetting(
-            id=1,
-            horizon_months=3.0,
-            size_min=15,
-            size_max=20,
-            budget_hospitals=60.0,
-            budget_municipalities=60.0,
-            concentration=100.0,
-            draws=1000,
-        )
+        return AssessmentSetting(id=1, **DEFAULT_SETTINGS.model_dump())
     return row
 
 
@@ -298,14 +290,6 @@ def update_settings(
         session.add(row)
     for name, value in data.model_dump().items():
         setattr(row, name, value)
-    row.updated_at = utcnow()
-    session.flush()
-    record_change(
-        principal,
-        AuditAction.UPDATE if before else AuditAction.CREATE,
-        SETTINGS,
-        row,
-        before,
-        session=session,
-    )
+    action = AuditAction.UPDATE if before else AuditAction.CREATE
+    record_update(principal, action, SETTINGS, row, before, session=session)
     return row

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -16,7 +15,13 @@ from korona.errors import N_, InvalidInput
 from korona.portfolio.intake.models import LetterKind, LetterTemplate
 from korona.portfolio.read_cache import remembered
 from korona.portfolio.rows import record_change
-from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
+from korona.portfolio.templates import (
+    LANGUAGES,
+    check_fields,
+    fill_fields,
+    find_template,
+    template_text,
+)
 
 #: The fields a template may use, for the template editor's help text.
 FIELDS = (
@@ -106,14 +111,9 @@ def get_template(letter: LetterKind, language: str, *, session: Session) -> tupl
     language = language if language in LANGUAGES else "nb"
 
     def read() -> tuple[str, str]:
-        row = session.scalar(
-            select(LetterTemplate).where(
-                LetterTemplate.letter == letter, LetterTemplate.language == language
-            )
+        return template_text(
+            LetterTemplate.letter, letter, language, DEFAULT_LETTERS, session=session
         )
-        if row is not None:
-            return row.subject, row.body
-        return DEFAULT_LETTERS[(letter, language)]
 
     return remembered(("letter_template", letter, language), read, session=session)
 
@@ -140,11 +140,7 @@ def update_template(
         raise InvalidInput(N_("The letter needs a subject and a body"), field="body")
     check_fields(subject, FIELDS)
     check_fields(body, FIELDS)
-    row = session.scalar(
-        select(LetterTemplate).where(
-            LetterTemplate.letter == letter, LetterTemplate.language == language
-        )
-    )
+    row = find_template(LetterTemplate.letter, letter, language, session=session)
     if row is None:
         row = LetterTemplate(letter=letter, language=language, subject="", body="")
         session.add(row)

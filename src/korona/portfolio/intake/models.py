@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from korona.auth.models import Organisation, enum_column
 from korona.db import Base, UTCDateTime, utcnow
 from korona.portfolio.assessment.models import WorkingGroup
-from korona.portfolio.columns import owner_key, timestamp_column
+from korona.portfolio.columns import TemplateText, owner_key, timestamp_column
 from korona.portfolio.solution.models import Solution
 
 
@@ -175,7 +175,7 @@ class InputMessage(Base):
     created_at: Mapped[datetime] = timestamp_column()
 
 
-class LetterTemplate(Base):
+class LetterTemplate(TemplateText, Base):
     """An editable letter template (brevmal) in one language; ``{name}`` fields are filled in."""
 
     __tablename__ = "letter_template"
@@ -183,7 +183,3 @@ class LetterTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     letter: Mapped[LetterKind] = mapped_column(enum_column(LetterKind))
-    language: Mapped[str] = mapped_column(String(5))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = timestamp_column()

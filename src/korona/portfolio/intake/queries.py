@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -23,6 +23,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.intake.schemas import InputRead
 from korona.portfolio.need.models import Need
+from korona.portfolio.rows import get_owned_or_raise, text_matches, where_given
 from korona.tabular import Coded
 
 ENTITY = "input"
@@ -69,10 +70,14 @@ def attachments_of(input_id: int, *, session: Session) -> Sequence[InputAttachme
 
 def get_attachment(input_id: int, attachment_id: int, *, session: Session) -> InputAttachment:
     """Return one attachment of an input or raise NotFound."""
-    attachment = session.get(InputAttachment, attachment_id)
-    if attachment is None or attachment.input_id != input_id:
-        raise NotFound(N_("Attachment {id} does not exist"), id=attachment_id)
-    return attachment
+    return get_owned_or_raise(
+        InputAttachment,
+        attachment_id,
+        "input_id",
+        input_id,
+        N_("Attachment {id} does not exist"),
+        session=session,
+    )
 
 
 def merged_into(input_id: int, *, session: Session) -> Sequence[Input]:
@@ -120,21 +125,12 @@ class InputFilter:
 def list_inputs(filters: InputFilter | None = None, *, session: Session) -> list[Input]:
     """Return inputs matching the filters, oldest first (the order they were received)."""
     filters = filters or InputFilter()
-    statement = select(Input)
-    if filters.status:
-        statement = statement.where(Input.status == filters.status)
-    if filters.kind:
-        statement = statement.where(Input.kind == filters.kind)
+    statement = where_given(
+        select(Input), [(Input.status, filters.status), (Input.kind, filters.kind)]
+    )
     if filters.text:
-        pattern = f"%{filters.text.strip()}%"
-        statement = statement.where(
-            or_(
-                Input.title.ilike(pattern),
-                Input.description.ilike(pattern),
-                Input.reference.ilike(pattern),
-                Input.organisation_name.ilike(pattern),
-            )
-        )
+        columns = (Input.title, Input.description, Input.reference, Input.organisation_name)
+        statement = statement.where(text_matches(filters.text, *columns))
     found = list(session.scalars(statement.order_by(Input.received_at, Input.id)).unique())
     if filters.category:
         found = [item for item in found if filters.category in item.categories]

@@ -140,6 +140,13 @@ def _reason(reason: str, *, required: bool) -> str:
     return text[:2000]
 
 
+def _chosen(row_id: int | None, message: str, field: str) -> int:
+    """Return the id the office chose for an outcome that needs one, or refuse an empty choice."""
+    if row_id is None:
+        raise InvalidInput(message, field=field)
+    return row_id
+
+
 def mark_covered(
     principal: Principal,
     input_id: int,
@@ -150,8 +157,7 @@ def mark_covered(
     session: Session,
 ) -> Input:
     """Mark an input as covered by an existing solution and send the feedback letter."""
-    if solution_id is None:
-        raise InvalidInput(N_("Choose the existing solution"), field="solution_id")
+    solution_id = _chosen(solution_id, N_("Choose the existing solution"), "solution_id")
     solution = solutions.get_solution(solution_id, session=session)
     item = intake.get_input(input_id, session=session)
     why = _reason(reason, required=True)
@@ -211,8 +217,7 @@ def mark_duplicate(
     The kept input gains the merged one's need links; its attachments and messages are shown
     on the kept input's page (they stay where the submitter's status link finds them).
     """
-    if kept_id is None:
-        raise InvalidInput(N_("Choose the input to keep"), field="duplicate_of_id")
+    kept_id = _chosen(kept_id, N_("Choose the input to keep"), "duplicate_of_id")
     if kept_id == input_id:
         raise InvalidInput(N_("An input cannot be a duplicate of itself"), field="duplicate_of_id")
     kept = intake.get_input(kept_id, session=session)
@@ -300,9 +305,8 @@ def send_to_working_group(
     session: Session,
 ) -> Input:
     """Send an input to a working group (arbeidsgruppe) for assessment."""
-    if working_group_id is None:
-        raise InvalidInput(N_("Choose the working group"), field="working_group_id")
-    group = groups.get_group(working_group_id, session=session)
+    group_id = _chosen(working_group_id, N_("Choose the working group"), "working_group_id")
+    group = groups.get_group(group_id, session=session)
     item = intake.get_input(input_id, session=session)
     before = _move(item, InputStatus.IN_ASSESSMENT, session=session, working_group_id=group.id)
     intake.send_letter(
@@ -340,42 +344,34 @@ def apply(
     if request.action == TriageAction.DUPLICATE and kept_id in wanted and len(wanted) > 1:
         # Ticking the kept input too is natural when choosing among duplicates: it is kept.
         wanted.remove(kept_id)
-    done = []
-    for input_id in wanted:
-        match request.action:
-            case TriageAction.LINK_NEEDS:
-                done.append(link_needs(principal, input_id, request.need_ids, session=session))
-            case TriageAction.COVERED:
-                done.append(
-                    mark_covered(
-                        principal,
-                        input_id,
-                        request.solution_id,
-                        request.reason,
-                        links,
-                        session=session,
-                    )
-                )
-            case TriageAction.DUPLICATE:
-                done.append(
-                    mark_duplicate(
-                        principal,
-                        input_id,
-                        request.duplicate_of_id,
-                        request.reason,
-                        links,
-                        session=session,
-                    )
-                )
-            case TriageAction.WORKING_GROUP:
-                done.append(
-                    send_to_working_group(
-                        principal, input_id, request.working_group_id, links, session=session
-                    )
-                )
-            case TriageAction.DECLINE:
-                done.append(decline(principal, input_id, request.reason, links, session=session))
-    return done
+    return [_apply_one(principal, item_id, request, links, session=session) for item_id in wanted]
+
+
+def _apply_one(
+    principal: Principal,
+    input_id: int,
+    request: TriageRequest,
+    links: StatusLinks,
+    *,
+    session: Session,
+) -> Input:
+    match request.action:
+        case TriageAction.LINK_NEEDS:
+            return link_needs(principal, input_id, request.need_ids, session=session)
+        case TriageAction.COVERED:
+            return mark_covered(
+                principal, input_id, request.solution_id, request.reason, links, session=session
+            )
+        case TriageAction.DUPLICATE:
+            return mark_duplicate(
+                principal, input_id, request.duplicate_of_id, request.reason, links, session=session
+            )
+        case TriageAction.WORKING_GROUP:
+            return send_to_working_group(
+                principal, input_id, request.working_group_id, links, session=session
+            )
+        case TriageAction.DECLINE:
+            return decline(principal, input_id, request.reason, links, session=session)
 
 
 def queue(*, session: Session) -> list[Input]:

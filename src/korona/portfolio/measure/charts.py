@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import vl_convert as vlc
@@ -34,6 +35,14 @@ def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
+def _timeline_axes(date_title: str, measure_title: str) -> dict[str, Any]:
+    """Return the x (date) and y (one row per measure) encodings both timelines share."""
+    return {
+        "x": alt.X("date:T", title=date_title, axis=alt.Axis(format="%d.%m.%y", labelAngle=0)),
+        "y": alt.Y("measure:N", title=measure_title, sort=None),
+    }
+
+
 def milestone_timeline(
     milestones: Sequence[tuple[Measure, Milestone]],
     *,
@@ -45,28 +54,22 @@ def milestone_timeline(
     width: int = 560,
 ) -> alt.TopLevelMixin:
     """Return the milestone timeline: planned dates (hollow) beside done dates (filled)."""
-    rows = []
-    for measure, milestone in milestones:
-        rows.append(
-            {
-                "measure": measure.title,
-                "milestone": milestone.title,
-                "date": milestone.planned_date.isoformat(),
-                "kind": planned_label,
-            }
+    rows = [
+        {
+            "measure": measure.title,
+            "milestone": milestone.title,
+            "date": day.isoformat(),
+            "kind": kind,
+        }
+        for measure, milestone in milestones
+        for day, kind in (
+            (milestone.planned_date, planned_label),
+            (milestone.done_date, done_label),
         )
-        if milestone.done_date is not None:
-            rows.append(
-                {
-                    "measure": measure.title,
-                    "milestone": milestone.title,
-                    "date": milestone.done_date.isoformat(),
-                    "kind": done_label,
-                }
-            )
+        if day is not None
+    ]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("date:T", title=date_title, axis=alt.Axis(format="%d.%m.%y", labelAngle=0)),
-        y=alt.Y("measure:N", title=measure_title, sort=None),
+        **_timeline_axes(date_title, measure_title),
         color=alt.Color(
             "kind:N",
             title=kind_title,
@@ -112,8 +115,7 @@ def rag_history(
         alt.Chart(alt.Data(values=rows))
         .mark_square(size=120)
         .encode(
-            x=alt.X("date:T", title=date_title, axis=alt.Axis(format="%d.%m.%y", labelAngle=0)),
-            y=alt.Y("measure:N", title=measure_title, sort=None),
+            **_timeline_axes(date_title, measure_title),
             color=alt.Color(
                 "rag:N",
                 title=rag_title,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import Organisation, User, enum_column
 from korona.db import Base, UTCDateTime, utcnow
-from korona.portfolio.columns import owner_key, timestamp_column
+from korona.portfolio.columns import TemplateText, owner_key, timestamp_column
 from korona.portfolio.need.models import Need
 
 
@@ -183,7 +183,7 @@ class ExperienceNote(Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
-class NoticeTemplate(Base):
+class NoticeTemplate(TemplateText, Base):
     """An editable template of a measure or reminder letter in one language."""
 
     __tablename__ = "notice_template"
@@ -191,10 +191,6 @@ class NoticeTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind))
-    language: Mapped[str] = mapped_column(String(5))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = timestamp_column()
 
 
 class ReviewReminder(Base):

@@ -19,7 +19,13 @@ from korona.notify import service as outbox
 from korona.portfolio.intake.models import Input, InputNeed
 from korona.portfolio.measure.models import Measure, NoticeKind, NoticeTemplate, ReviewReminder
 from korona.portfolio.need.models import Need, NeedStatus
-from korona.portfolio.templates import LANGUAGES, check_fields, fill_fields
+from korona.portfolio.templates import (
+    LANGUAGES,
+    check_fields,
+    fill_fields,
+    find_template,
+    template_text,
+)
 
 #: The fields a template may use.
 FIELDS = ("name", "measure", "owner", "needs", "measure_url", "need", "review_by_date", "need_url")
@@ -55,12 +61,7 @@ DEFAULT_NOTICES: dict[tuple[NoticeKind, str], tuple[str, str]] = {
 def get_template(kind: NoticeKind, language: str, *, session: Session) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
     language = language if language in LANGUAGES else "nb"
-    row = session.scalar(
-        select(NoticeTemplate).where(
-            NoticeTemplate.kind == kind, NoticeTemplate.language == language
-        )
-    )
-    return (row.subject, row.body) if row is not None else DEFAULT_NOTICES[(kind, language)]
+    return template_text(NoticeTemplate.kind, kind, language, DEFAULT_NOTICES, session=session)
 
 
 def save_template(
@@ -77,11 +78,7 @@ def save_template(
         raise InvalidInput(N_("Unknown language {language}"), field="language", language=language)
     check_fields(subject, FIELDS)
     check_fields(body, FIELDS)
-    row = session.scalar(
-        select(NoticeTemplate).where(
-            NoticeTemplate.kind == kind, NoticeTemplate.language == language
-        )
-    )
+    row = find_template(NoticeTemplate.kind, kind, language, session=session)
     before = {"subject": row.subject, "body": row.body} if row else None
     if row is None:
         row = NoticeTemplate(kind=kind, language=language, subject=subject, body=body)

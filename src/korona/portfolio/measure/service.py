@@ -36,7 +36,15 @@ from korona.portfolio.measure.schemas import (
     StatusChange,
 )
 from korona.portfolio.need.models import Need
-from korona.portfolio.rows import get_or_raise, record_change
+from korona.portfolio.rows import (
+    add_new,
+    get_or_raise,
+    get_owned_or_raise,
+    record_change,
+    record_update,
+    set_field,
+    where_given,
+)
 from korona.portfolio.solution.models import Solution
 
 ENTITY = "measure"
@@ -72,20 +80,10 @@ def set_programme_active(
     principal: Principal, programme_id: int, active: bool, *, session: Session
 ) -> Programme:
     """Retire a programme from the choices (or bring it back); its measures keep it."""
-    programme = session.get(Programme, programme_id)
-    if programme is None:
-        raise NotFound(N_("Programme {id} does not exist"), id=programme_id)
-    before = {"active": programme.active}
-    programme.active = active
-    record_change(
-        principal,
-        AuditAction.UPDATE,
-        "programme",
-        programme,
-        before,
-        session=session,
-        after={"active": active},
+    programme = get_or_raise(
+        Programme, programme_id, N_("Programme {id} does not exist"), session=session
     )
+    set_field(principal, "programme", programme, "active", active, session=session)
     return programme
 
 
@@ -210,16 +208,9 @@ def change_status(
         measure.stop_reason = change.reason
     if change.status == MeasureStatus.DELIVERED:
         measure.delivered_at = utcnow()
-    measure.updated_at = utcnow()
-    session.flush()
-    record_change(
-        principal,
-        AuditAction.STATUS,
-        ENTITY,
-        measure,
-        before,
-        session=session,
-        after={"status": measure.status.value, "stop_reason": measure.stop_reason},
+    after = {"status": measure.status.value, "stop_reason": measure.stop_reason}
+    record_update(
+        principal, AuditAction.STATUS, ENTITY, measure, before, session=session, after=after
     )
     if change.status == MeasureStatus.DELIVERED:
         notices.send_delivered_letters(measure, session=session, base_url=base_url)
@@ -248,9 +239,14 @@ def complete_milestone(
     principal: Principal, measure_id: int, milestone_id: int, done: date, *, session: Session
 ) -> Milestone:
     """Record the date a milestone was done."""
-    milestone = session.get(Milestone, milestone_id)
-    if milestone is None or milestone.measure_id != measure_id:
-        raise NotFound(N_("Milestone {id} does not exist"), id=milestone_id)
+    milestone = get_owned_or_raise(
+        Milestone,
+        milestone_id,
+        "measure_id",
+        measure_id,
+        N_("Milestone {id} does not exist"),
+        session=session,
+    )
     if milestone.done_date is not None:
         raise Conflict(N_("The milestone is done already"))
     milestone.done_date = done
@@ -319,13 +315,14 @@ class MeasureFilter:
 def list_measures(filters: MeasureFilter | None = None, *, session: Session) -> Sequence[Measure]:
     """Return measures by title, filtered."""
     filters = filters or MeasureFilter()
-    statement = select(Measure).order_by(Measure.title, Measure.id)
-    if filters.programme_id:
-        statement = statement.where(Measure.programme_id == filters.programme_id)
-    if filters.status:
-        statement = statement.where(Measure.status == filters.status)
-    if filters.owner_organisation_id:
-        statement = statement.where(Measure.owner_organisation_id == filters.owner_organisation_id)
+    statement = where_given(
+        select(Measure).order_by(Measure.title, Measure.id),
+        [
+            (Measure.programme_id, filters.programme_id),
+            (Measure.status, filters.status),
+            (Measure.owner_organisation_id, filters.owner_organisation_id),
+        ],
+    )
     return session.scalars(statement).all()
 
 
@@ -371,10 +368,7 @@ def share_experience(
         created_by_id=principal.user_id,
         created_at=utcnow(),
     )
-    session.add(note)
-    session.flush()
-    record_change(principal, AuditAction.CREATE, "experience_note", note, session=session)
-    return note
+    return add_new(principal, "experience_note", note, session=session)
 
 
 def experience_notes(

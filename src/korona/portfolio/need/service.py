@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from korona import audit, municipalities
@@ -16,13 +16,18 @@ from korona.audit import AuditAction, AuditEntry
 from korona.auth.models import Organisation, Role, Sector
 from korona.auth.permissions import Principal
 from korona.config import default_reference_dir
-from korona.db import utcnow
 from korona.errors import N_, Conflict, Forbidden, InvalidInput
 from korona.municipalities import Municipalities
 from korona.portfolio.category import category_codes
 from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
-from korona.portfolio.rows import get_or_raise, record_change
+from korona.portfolio.rows import (
+    add_new,
+    get_or_raise,
+    record_update,
+    text_matches,
+    where_given,
+)
 
 ENTITY = "need"
 
@@ -121,10 +126,7 @@ def record_need(
         review_by_date=data.review_by_date,
         created_by_id=principal.user_id,
     )
-    session.add(need)
-    session.flush()
-    record_change(principal, AuditAction.CREATE, ENTITY, need, session=session)
-    return need
+    return add_new(principal, ENTITY, need, session=session)
 
 
 def get_need(need_id: int, *, session: Session) -> Need:
@@ -173,9 +175,7 @@ def update_need(
             need.affected_groups = [group.value for group in data.affected_groups or []]
         elif value is not None or key in {"municipality_number", "review_by_date"}:
             setattr(need, key, value)
-    need.updated_at = utcnow()
-    session.flush()
-    record_change(principal, AuditAction.UPDATE, ENTITY, need, before, session=session)
+    record_update(principal, AuditAction.UPDATE, ENTITY, need, before, session=session)
     return need
 
 
@@ -193,9 +193,7 @@ def change_status(
         )
     before = audit.snapshot(need)
     need.status = status
-    need.updated_at = utcnow()
-    session.flush()
-    record_change(principal, AuditAction.STATUS, ENTITY, need, before, session=session)
+    record_update(principal, AuditAction.STATUS, ENTITY, need, before, session=session)
     return need
 
 
@@ -213,22 +211,20 @@ class NeedFilter:
 
 
 def _filtered(filters: NeedFilter, today: date) -> Select[Need]:
-    statement = select(Need)
-    if filters.sector:
-        statement = statement.where(Need.sector == filters.sector)
-    if filters.category:
-        statement = statement.where(Need.category_code == filters.category)
-    if filters.status:
-        statement = statement.where(Need.status == filters.status)
-    if filters.organisation_id:
-        statement = statement.where(Need.organisation_id == filters.organisation_id)
-    if filters.municipality_number:
-        statement = statement.where(Need.municipality_number == filters.municipality_number)
+    statement = where_given(
+        select(Need),
+        [
+            (Need.sector, filters.sector),
+            (Need.category_code, filters.category),
+            (Need.status, filters.status),
+            (Need.organisation_id, filters.organisation_id),
+            (Need.municipality_number, filters.municipality_number),
+        ],
+    )
     if filters.overdue:
         statement = statement.where(Need.review_by_date < today, Need.status != NeedStatus.EXPIRED)
     if filters.text:
-        pattern = f"%{filters.text.strip()}%"
-        statement = statement.where(or_(Need.title.ilike(pattern), Need.description.ilike(pattern)))
+        statement = statement.where(text_matches(filters.text, Need.title, Need.description))
     return statement
 
 

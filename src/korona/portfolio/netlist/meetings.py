@@ -15,7 +15,7 @@ from korona.auth.models import User
 from korona.auth.permissions import Principal
 from korona.auth.vocabulary import Role
 from korona.db import utcnow
-from korona.errors import N_, Conflict, InvalidInput, NotFound
+from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio.netlist.decision_models import (
     AgendaItem,
     Capacity,
@@ -24,7 +24,12 @@ from korona.portfolio.netlist.decision_models import (
     MeetingComment,
 )
 from korona.portfolio.netlist.models import NetlistVersion
-from korona.portfolio.rows import get_or_raise, record_change
+from korona.portfolio.rows import (
+    get_or_raise,
+    get_owned_or_raise,
+    record_change,
+    set_field,
+)
 from korona.validation import CLEAN_TEXT, RowId, Title
 
 ENTITY = "meeting"
@@ -170,20 +175,15 @@ def record_decision(
     principal: Principal, meeting_id: int, item_id: int, data: DecisionText, *, session: Session
 ) -> AgendaItem:
     """Write the decision (vedtak) of an agenda item into the minutes."""
-    item = session.get(AgendaItem, item_id)
-    if item is None or item.meeting_id != meeting_id:
-        raise NotFound(N_("Agenda item {id} does not exist"), id=item_id)
-    before = {"decision": item.decision}
-    item.decision = data.decision
-    record_change(
-        principal,
-        AuditAction.UPDATE,
-        "agenda_item",
-        item,
-        before,
+    item = get_owned_or_raise(
+        AgendaItem,
+        item_id,
+        "meeting_id",
+        meeting_id,
+        N_("Agenda item {id} does not exist"),
         session=session,
-        after={"decision": data.decision},
     )
+    set_field(principal, "agenda_item", item, "decision", data.decision, session=session)
     return item
 
 
@@ -192,17 +192,7 @@ def write_minutes(
 ) -> Meeting:
     """Write the meeting's general minutes."""
     meeting = get_meeting(meeting_id, session=session)
-    before = {"minutes": meeting.minutes}
-    meeting.minutes = data.minutes
-    record_change(
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        meeting,
-        before,
-        session=session,
-        after={"minutes": data.minutes},
-    )
+    set_field(principal, ENTITY, meeting, "minutes", data.minutes, session=session)
     return meeting
 
 

@@ -33,7 +33,7 @@ from korona.portfolio.netlist.decision_models import (
 )
 from korona.portfolio.netlist.diff import DiffRow, diff_versions
 from korona.portfolio.netlist.models import NetlistItem, NetlistStatus, NetlistVersion
-from korona.portfolio.rows import record_change
+from korona.portfolio.rows import record_change, set_field
 from korona.validation import CLEAN_TEXT
 
 ENTITY = "netlist_version"
@@ -133,6 +133,20 @@ def diff_of(version: NetlistVersion, *, session: Session) -> list[DiffRow]:
     )
 
 
+NOT_A_DRAFT = N_("Net-list version {number} is {status}, not a draft")
+NOT_APPROVED = N_("Net-list version {number} is {status}; only an approved version is published")
+
+
+def _in_status(
+    number: int, status: NetlistStatus, message: str, *, session: Session
+) -> NetlistVersion:
+    """Return version `number` if it has `status`, else refuse with `message`."""
+    version = get_by_number(number, session=session)
+    if version.status != status:
+        raise Conflict(message, number=number, status=version.status)
+    return version
+
+
 def ensure_mutable(version: NetlistVersion) -> None:
     """Refuse any change to a published version."""
     if version.status == NetlistStatus.PUBLISHED:
@@ -148,18 +162,8 @@ def update_note(
     """Change the note of a version that is not yet published."""
     version = get_by_number(number, session=session)
     ensure_mutable(version)
-    before = {"note": version.note}
-    version.note = note
+    set_field(principal, ENTITY, version, "note", note, session=session)
     session.flush()
-    record_change(
-        principal,
-        AuditAction.UPDATE,
-        ENTITY,
-        version,
-        before,
-        session=session,
-        after={"note": note},
-    )
     return version
 
 
@@ -194,6 +198,27 @@ def record_reason(
     return row
 
 
+def _record_move(
+    principal: Principal,
+    version: NetlistVersion,
+    old: NetlistStatus,
+    *,
+    session: Session,
+    **facts: object,
+) -> None:
+    """Audit a version's move from `old` to the status it has now, with any other facts."""
+    after = {"status": version.status.value, **facts}
+    record_change(
+        principal,
+        AuditAction.STATUS,
+        ENTITY,
+        version,
+        {"status": old.value},
+        session=session,
+        after=after,
+    )
+
+
 def approve(
     principal: Principal, number: int, meeting_id: int, *, session: Session
 ) -> NetlistVersion:
@@ -204,13 +229,7 @@ def approve(
     """
     if not principal.has_role(Role.DECISION_MEMBER):
         raise Forbidden(N_("Only members of the decision group approve a net list"))
-    version = get_by_number(number, session=session)
-    if version.status != NetlistStatus.DRAFT:
-        raise Conflict(
-            N_("Net-list version {number} is {status}, not a draft"),
-            number=number,
-            status=version.status,
-        )
+    version = _in_status(number, NetlistStatus.DRAFT, NOT_A_DRAFT, session=session)
     meeting = meetings.get_meeting(meeting_id, session=session)
     meetings.ensure_member_present(principal, meeting, session=session)
     session.add(
@@ -238,15 +257,7 @@ def approve(
     session.flush()
     for entry in version.items:
         measure_for_item(principal, entry, session=session)
-    record_change(
-        principal,
-        AuditAction.STATUS,
-        ENTITY,
-        version,
-        {"status": NetlistStatus.DRAFT.value},
-        session=session,
-        after={"status": NetlistStatus.APPROVED.value, "meeting_id": meeting.id},
-    )
+    _record_move(principal, version, NetlistStatus.DRAFT, session=session, meeting_id=meeting.id)
     return version
 
 
@@ -271,13 +282,7 @@ def measure_for_item(principal: Principal, item: NetlistItem, *, session: Sessio
 
 def publish(principal: Principal, number: int, *, session: Session) -> NetlistVersion:
     """Publish an approved version; from now on it is public and immutable."""
-    version = get_by_number(number, session=session)
-    if version.status != NetlistStatus.APPROVED:
-        raise Conflict(
-            N_("Net-list version {number} is {status}; only an approved version is published"),
-            number=number,
-            status=version.status,
-        )
+    version = _in_status(number, NetlistStatus.APPROVED, NOT_APPROVED, session=session)
     decision = decision_of(version, session=session)
     assert decision is not None, "an approved version has its decision"
     decision.published_by_id = principal.user_id
@@ -287,15 +292,7 @@ def publish(principal: Principal, number: int, *, session: Session) -> NetlistVe
     session.flush()
     version.status = NetlistStatus.PUBLISHED
     session.flush()
-    record_change(
-        principal,
-        AuditAction.STATUS,
-        ENTITY,
-        version,
-        {"status": NetlistStatus.APPROVED.value},
-        session=session,
-        after={"status": NetlistStatus.PUBLISHED.value},
-    )
+    _record_move(principal, version, NetlistStatus.APPROVED, session=session)
     return version
 
 

@@ -14,12 +14,15 @@ from korona import audit
 from korona.audit import AuditAction, AuditEntry
 from korona.auth.models import Organisation, OrganisationKind, Role
 from korona.auth.permissions import Principal
-from korona.db import utcnow
 from korona.errors import N_, Conflict, Forbidden, InvalidInput
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import Need
 from korona.portfolio.need.schemas import NeedCreate
-from korona.portfolio.rows import get_or_raise, record_change
+from korona.portfolio.rows import (
+    get_or_raise,
+    record_change,
+    record_update,
+)
 from korona.portfolio.situation.models import SituationReport, SituationReportNeed
 from korona.portfolio.situation.places import Places
 from korona.portfolio.situation.schemas import (
@@ -121,10 +124,8 @@ def correct_report(
         setattr(report, name, getattr(data, name))
     if all(before[name] == getattr(report, name) for name in REPLACED):
         return report
-    report.updated_at = utcnow()
     report.reported_by_id = principal.user_id
-    session.flush()
-    record_change(principal, AuditAction.UPDATE, ENTITY, report, before, session=session)
+    record_update(principal, AuditAction.UPDATE, ENTITY, report, before, session=session)
     return report
 
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
-from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio.category import category_codes
-from korona.portfolio.rows import get_or_raise, record_change
+from korona.portfolio.rows import (
+    add_new,
+    get_or_raise,
+    record_update,
+    text_matches,
+    where_given,
+)
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 
@@ -50,10 +55,7 @@ def create_solution(principal: Principal, data: SolutionCreate, *, session: Sess
         url=data.url,
         contact=data.contact,
     )
-    session.add(solution)
-    session.flush()
-    record_change(principal, AuditAction.CREATE, ENTITY, solution, session=session)
-    return solution
+    return add_new(principal, ENTITY, solution, session=session)
 
 
 def get_solution(solution_id: int, *, session: Session) -> Solution:
@@ -79,9 +81,7 @@ def update_solution(
     before = audit.snapshot(solution)
     for key, value in changes.items():
         setattr(solution, key, value)
-    solution.updated_at = utcnow()
-    session.flush()
-    record_change(principal, AuditAction.UPDATE, ENTITY, solution, before, session=session)
+    record_update(principal, AuditAction.UPDATE, ENTITY, solution, before, session=session)
     return solution
 
 
@@ -98,20 +98,12 @@ class SolutionFilter:
 def list_solutions(filters: SolutionFilter | None = None, *, session: Session) -> list[Solution]:
     """Return the catalogue, quality-assured and in-operation first, then by name."""
     filters = filters or SolutionFilter()
-    statement = select(Solution)
-    if filters.status:
-        statement = statement.where(Solution.status == filters.status)
+    statement = where_given(select(Solution), [(Solution.status, filters.status)])
     if filters.quality_assured is not None:
         statement = statement.where(Solution.quality_assured.is_(filters.quality_assured))
     if filters.text:
-        pattern = f"%{filters.text.strip()}%"
-        statement = statement.where(
-            or_(
-                Solution.name.ilike(pattern),
-                Solution.description.ilike(pattern),
-                Solution.owner.ilike(pattern),
-            )
-        )
+        columns = (Solution.name, Solution.description, Solution.owner)
+        statement = statement.where(text_matches(filters.text, *columns))
     solutions = list(session.scalars(statement.order_by(Solution.name)))
     if filters.category:
         # Categories are a JSON list: filter in Python, the catalogue is small.
