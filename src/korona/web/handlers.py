@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
@@ -17,6 +17,14 @@ T = TypeVar("T")
 
 #: Draws the page again with the refused form's errors and status.
 Redraw = Callable[[Rejected], Response]
+
+
+class EntityCall(Protocol):
+    """A service call on one entity: ``call(principal, entity_id, data, session=session)``."""
+
+    def __call__(
+        self, principal: Principal, entity_id: int, data: Any, /, *, session: Session
+    ) -> object: ...
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -63,14 +71,15 @@ class EntityForms:
     def save(
         self,
         field: str,
-        call: Callable[[Session, Principal, int, Any], object],
+        call: EntityCall,
         model: type[BaseModel],
         values: dict[str, Any],
     ) -> Response:
-        """Validate the form's values as ``model`` and hand them to ``call`` for this entity."""
+        """Validate the form's values as ``model`` and hand them to ``call`` for this entity,
+        as ``call(principal, entity_id, data, session=session)``."""
         return self.post(
             field,
             lambda: call(
-                self.session, self.principal, self.entity_id, model.model_validate(values)
+                self.principal, self.entity_id, model.model_validate(values), session=self.session
             ),
         )

@@ -71,7 +71,7 @@ def score(
 ) -> AssessmentRead:
     """Record the caller's own gates and scores of an input in one of their groups."""
     return AssessmentRead.model_validate(
-        service.save_assessment(session, principal, input_id, data)
+        service.save_assessment(principal, input_id, data, session=session)
     )
 
 
@@ -83,7 +83,9 @@ def agreed(
     principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
 ) -> AssessmentRead:
     """Record the agreed score of an input (the group lead, with a reason)."""
-    return AssessmentRead.model_validate(service.record_agreed(session, principal, input_id, data))
+    return AssessmentRead.model_validate(
+        service.record_agreed(principal, input_id, data, session=session)
+    )
 
 
 @router.get("/weights", response_model=WeightsRead)

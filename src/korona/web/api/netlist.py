@@ -271,4 +271,6 @@ def report_progress(
     principal: Principal = Depends(require(Permission.MEASURE_REPORT)),
 ) -> ReportRead:
     """Add a progress report to a measure of the caller's own organisation."""
-    return ReportRead.model_validate(measures.report_progress(session, principal, measure_id, data))
+    return ReportRead.model_validate(
+        measures.report_progress(principal, measure_id, data, session=session)
+    )

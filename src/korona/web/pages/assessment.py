@@ -32,7 +32,7 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.deps import DbSession, require
 from korona.web.forms import Form, Rejected, text
-from korona.web.handlers import submit
+from korona.web.handlers import EntityCall, submit
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.templating import render
@@ -237,14 +237,14 @@ def _save_scores(
     principal: Principal,
     input_id: int,
     form: FormData,
-    record: Callable[[Session, Principal, int, AssessmentIn], object],
+    record: EntityCall,
     which: str,
 ) -> Response:
     """Hand the scoring form to ``record``; ``which`` names the form ("score" or "agreed")."""
     values = _assessment_values(form)
 
     def save() -> object:
-        return record(session, principal, input_id, AssessmentIn.model_validate(values))
+        return record(principal, input_id, AssessmentIn.model_validate(values), session=session)
 
     done = f"/assessment/inputs/{input_id}?saved={which}"
     return _post(

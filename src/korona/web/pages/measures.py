@@ -239,7 +239,7 @@ def report_progress(
     return page.save("text", service.report_progress, ReportCreate, values)
 
 
-def _share(session: Session, principal: Principal, measure_id: int, data: Any) -> object:
+def _share(principal: Principal, measure_id: int, data: Any, *, session: Session) -> object:
     return service.share_experience(principal, data, session=session, measure_id=measure_id)
 
 

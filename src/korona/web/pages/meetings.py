@@ -158,7 +158,7 @@ def record_decision(
 ) -> Response:
     """Write an agenda item's decision into the minutes."""
 
-    def decide(session: Session, principal: Principal, meeting_id: int, data: Any) -> object:
+    def decide(principal: Principal, meeting_id: int, data: Any, *, session: Session) -> object:
         return meetings.record_decision(principal, meeting_id, item_id, data, session=session)
 
     page = _forms(request, session, principal, meeting_id)

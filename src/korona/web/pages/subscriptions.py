@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from korona.auth.models import User
 from korona.auth.permissions import Permission, Principal
@@ -95,7 +96,7 @@ def _follow(
 
 
 def _stop(
-    session: DbSession, principal: Principal, user_id: int, location_code: str, kind: str
+    principal: Principal, user_id: int, location_code: str, kind: str, *, session: Session
 ) -> Response:
     (chosen,) = service.kinds_from([kind])
     service.unfollow(principal, user_id, location_code, chosen, session=session)
@@ -138,7 +139,7 @@ def own_stop(
 ) -> Response:
     """Stop following a location for one kind."""
     assert principal.user_id is not None
-    return _stop(session, principal, principal.user_id, location_code, kind)
+    return _stop(principal, principal.user_id, location_code, kind, session=session)
 
 
 @router.get("/users/{user_id}")
@@ -174,7 +175,7 @@ def user_stop(
     principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
 ) -> Response:
     """Stop a user's subscription to a location for one kind (the office)."""
-    return _stop(session, principal, user_id, location_code, kind)
+    return _stop(principal, user_id, location_code, kind, session=session)
 
 
 UNSUBSCRIBE_PATH = "/unsubscribe/{user_id}/{kind}/{signature}"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,7 +28,14 @@ CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
 CanUserManage = Annotated[Principal, Depends(require(Permission.USER_MANAGE))]
 CanUserRead = Annotated[Principal, Depends(require(Permission.USER_READ))]
 
+
 #: Set-password tokens are 43 URL-safe characters; anything much longer is not one of ours.
+class UserAction(Protocol):
+    """An account action: ``act(principal, user_id, session=session)``."""
+
+    def __call__(self, principal: Principal, user_id: int, /, *, session: Session) -> object: ...
+
+
 TOKEN_PATH = Annotated[str, Field(max_length=100)]
 
 
@@ -178,11 +184,11 @@ def _account_action(
     session: Session,
     principal: Principal,
     user_id: int,
-    act: Callable[[Session, Principal, int], object],
+    act: UserAction,
     done: str,
 ) -> Response:
     """Run an account action; a refusal shows the user page with the message."""
-    action = partial(act, session, principal, user_id)
+    action = partial(act, principal, user_id, session=session)
 
     def redraw(rejected: Rejected) -> Response:
         user = admin.get_user(user_id, session=session)
