@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio import category
 from korona.validation import CleanLine
-from korona.web.deps import DbSession, require
+from korona.web.access import CanCategoryManage
+from korona.web.deps import DbSession
 from korona.web.forms import Rejected, attempt
 from korona.web.templating import render
 
@@ -18,11 +18,7 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 @router.get("/categories")
-def categories_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
-) -> Response:
+def categories_page(request: Request, session: DbSession, principal: CanCategoryManage) -> Response:
     """Show the managed list of need categories."""
     context = {"categories": category.list_categories(session=session), "values": {}, "errors": {}}
     return render(request, "admin/categories.html", context)
@@ -32,10 +28,10 @@ def categories_page(
 def add_category(
     request: Request,
     session: DbSession,
+    principal: CanCategoryManage,
     code: Annotated[CleanLine, Form(max_length=40)] = "",
     name_nb: Annotated[CleanLine, Form(max_length=100)] = "",
     name_en: Annotated[CleanLine, Form(max_length=100)] = "",
-    principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
 ) -> Response:
     """Add a category; on bad input show the page again with the message."""
     outcome = attempt(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.portfolio import scoring
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.assessment import service
@@ -30,7 +30,8 @@ from korona.portfolio.need.models import Need
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, require
+from korona.web.access import CanAssessmentRead, CanAssessmentScore
+from korona.web.deps import DbSession
 from korona.web.forms import Form, Rejected, text
 from korona.web.handlers import EntityCall, submit
 from korona.web.labels import label
@@ -38,9 +39,6 @@ from korona.web.pages.inputs import links
 from korona.web.templating import render
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
-
-CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
-CanAssessmentScore = Annotated[Principal, Depends(require(Permission.ASSESSMENT_SCORE))]
 
 #: Checkboxes: present when ticked, absent otherwise.
 _FLAGS = ("dpia_needed", "privacy_minimum_met", "clinical_safety_minimum_met")

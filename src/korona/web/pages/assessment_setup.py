@@ -6,29 +6,29 @@ Its routes sit under ``/assessment``, beside :mod:`korona.web.pages.assessment`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio import scoring
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.assessment import service
 from korona.portfolio.assessment.schemas import GroupIn, MemberIn, SettingsIn, WeightsIn
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import (
+    CanAssessmentRead,
+    CanPrioritisationManage,
+    CanWeightsManage,
+    CanWorkingGroupManage,
+)
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import submit
 from korona.web.templating import render
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
-
-CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
-CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
-CanWeightsManage = Annotated[Principal, Depends(require(Permission.WEIGHTS_MANAGE))]
-CanWorkingGroupManage = Annotated[Principal, Depends(require(Permission.WORKING_GROUP_MANAGE))]
 
 
 def _groups_page(

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from korona.auth import service as auth_service
 from korona.auth.models import User
-from korona.auth.permissions import Permission, Principal
 from korona.auth.vocabulary import Role
 from korona.validation import CleanLine
 from korona.web import i18n
-from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
+from korona.web.access import CanPublic
+from korona.web.deps import SESSION_COOKIE, DbSession, get_settings
 from korona.web.middleware import LANGUAGE_COOKIE
 from korona.web.templating import render
 
@@ -40,19 +40,13 @@ def landing_page(user: User, target: str) -> str:
 
 
 @router.get("/")
-def front_page(
-    request: Request, principal: Principal = Depends(require(Permission.PUBLIC))
-) -> Response:
+def front_page(request: Request, principal: CanPublic) -> Response:
     """Show what korona is and where to go next."""
     return render(request, "home.html")
 
 
 @router.get("/login")
-def login_form(
-    request: Request,
-    next: str | None = None,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def login_form(request: Request, principal: CanPublic, next: str | None = None) -> Response:
     """Show the login form."""
     return render(request, "login.html", {"next": safe_next(next), "email": ""})
 
@@ -61,10 +55,10 @@ def login_form(
 def login(
     request: Request,
     session: DbSession,
+    principal: CanPublic,
     email: Annotated[CleanLine, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[CleanLine, Form(max_length=2000)] = "/",
-    principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Check the credentials (throttled per account and address) and start a session."""
     address = request.client.host if request.client else "unknown"
@@ -111,11 +105,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def logout(request: Request, session: DbSession, principal: CanPublic) -> Response:
     """End the session (the server forgets it, not only the browser)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -129,8 +119,8 @@ def logout(
 def choose_language(
     request: Request,
     language: Annotated[CleanLine, Form(max_length=5)],
+    principal: CanPublic,
     next: Annotated[CleanLine, Form(max_length=2000)] = "/",
-    principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Switch the interface language and go back to the page."""
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -147,9 +137,7 @@ def choose_language(
 
 
 @router.get("/healthz")
-def health(
-    session: DbSession, principal: Principal = Depends(require(Permission.PUBLIC))
-) -> Response:
+def health(session: DbSession, principal: CanPublic) -> Response:
     """Report that the app and its database answer (for load balancers)."""
     session.execute(text("SELECT 1"))
     return JSONResponse({"status": "ok"})

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.measure import notices, service
 from korona.portfolio.measure.models import NoticeKind
 from korona.portfolio.measure.schemas import NoticeUpdate, ProgrammeCreate
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import CanMeasureManage
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import see_other, submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]
 
 
 @router.get("/programmes")

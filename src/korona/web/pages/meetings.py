@@ -3,15 +3,15 @@ versions from draft through approval (decision members) to publication (the offi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona.auth.models import User
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.portfolio.netlist import meetings, publication
 from korona.portfolio.netlist.decision_models import Capacity
 from korona.portfolio.netlist.diff import changed
@@ -25,18 +25,19 @@ from korona.portfolio.netlist.meetings import (
 )
 from korona.portfolio.netlist.models import NetlistStatus
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import (
+    CanMeetingComment,
+    CanMeetingManage,
+    CanMeetingRead,
+    CanNetlistApprove,
+    CanNetlistPublish,
+)
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
 from korona.web.handlers import EntityForms, submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-CanMeetingComment = Annotated[Principal, Depends(require(Permission.MEETING_COMMENT))]
-CanMeetingManage = Annotated[Principal, Depends(require(Permission.MEETING_MANAGE))]
-CanMeetingRead = Annotated[Principal, Depends(require(Permission.MEETING_READ))]
-CanNetlistApprove = Annotated[Principal, Depends(require(Permission.NETLIST_APPROVE))]
-CanNetlistPublish = Annotated[Principal, Depends(require(Permission.NETLIST_PUBLISH))]
 
 
 @router.get("/meetings")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -29,8 +29,9 @@ from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
 from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
 from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
-from korona.web.deps import DbSession, get_municipalities, require
+from korona.web.deps import DbSession, get_municipalities
 from korona.web.exports import AudienceQuery, export_response
 from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, check_all
 from korona.web.history import history_lines
@@ -78,7 +79,7 @@ def needs_list(
     request: Request,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    principal: CanNeedRead,
 ) -> Response:
     """List needs with filters, a page at a time; htmx requests get only the result table."""
     filters = query.to_filter()
@@ -99,7 +100,7 @@ def needs_overview(
     request: Request,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    principal: CanNeedRead,
 ) -> Response:
     """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
     filters = query.to_filter()
@@ -118,8 +119,8 @@ def needs_overview(
 def needs_chart(
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    principal: CanNeedRead,
     width: ChartWidth = DEFAULT_WIDTH,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     needs = service.list_needs(query.to_filter(), session=session)
@@ -151,8 +152,8 @@ def needs_export(
     fmt: str,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    principal: CanNeedRead,
     audience: AudienceQuery = Audience.PEOPLE,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Download the filtered needs as CSV or XLSX (for people or for machines)."""
     rows = service.export_rows(service.list_needs(query.to_filter(), session=session))
@@ -221,11 +222,7 @@ def _form_page(
 
 
 @router.get("/new")
-def new_need_form(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
-) -> Response:
+def new_need_form(request: Request, session: DbSession, principal: CanNeedCreate) -> Response:
     """Show the form for reporting a need."""
     values = {
         "urgency": "2",
@@ -237,10 +234,7 @@ def new_need_form(
 
 @router.post("")
 def create_need(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
+    request: Request, session: DbSession, form: Form, principal: CanNeedCreate
 ) -> Response:
     """Register a need from the form; on bad input show the form again with messages."""
     values = _form_values(form)
@@ -266,10 +260,7 @@ def create_need(
 
 @router.get("/{need_id}")
 def need_page(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    need_id: RowId, request: Request, session: DbSession, principal: CanNeedRead
 ) -> Response:
     """Show one need with its history."""
     need = service.get_need(need_id, session=session)
@@ -293,10 +284,7 @@ def need_page(
 
 @router.get("/{need_id}/edit")
 def edit_need_form(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_EDIT)),
+    need_id: RowId, request: Request, session: DbSession, principal: CanNeedEdit
 ) -> Response:
     """Show the edit form of a need the user may edit."""
     need = service.get_need(need_id, session=session)
@@ -318,11 +306,7 @@ def edit_need_form(
 
 @router.post("/{need_id}")
 def update_need(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_EDIT)),
+    need_id: RowId, request: Request, session: DbSession, form: Form, principal: CanNeedEdit
 ) -> Response:
     """Save changes to a need; on bad input show the form again with messages."""
     service.get_need(need_id, session=session)
@@ -353,10 +337,7 @@ def update_need(
 
 @router.post("/{need_id}/status")
 def change_need_status(
-    need_id: RowId,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
+    need_id: RowId, session: DbSession, form: Form, principal: CanNeedValidate
 ) -> Response:
     """Move a need to a new status (portfolio office)."""
     raw = form.get("status")

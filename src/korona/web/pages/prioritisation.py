@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput
 from korona.portfolio import scoring
 from korona.portfolio.assessment import prioritisation
@@ -16,16 +15,14 @@ from korona.portfolio.assessment.schemas import PinIn, Proposal
 from korona.portfolio.netlist import drafts
 from korona.validation import RowId, parse_row_id
 from korona.web import i18n
+from korona.web.access import CanAssessmentRead, CanPrioritisationManage
 from korona.web.charts import probability_bar_svg
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession
 from korona.web.forms import Form, Rejected, attempt, text
 from korona.web.labels import label
 from korona.web.templating import render
 
 router = APIRouter(prefix="/prioritisation", include_in_schema=False)
-
-CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
-CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
 
 #: A candidate chosen in at least this share of the weight draws is shown as stable.
 STABLE = 0.9

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -26,16 +26,14 @@ from korona.portfolio.situation.schemas import (
 from korona.surveillance.calendar import iso_week_label
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanSituationRead, CanSituationReport
 from korona.web.api.situation import CountyNumber, PlacesDep
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, attempt, row_errors, text, uploaded
 from korona.web.handlers import submit
 from korona.web.pages import situation_views as views
 
 router = APIRouter(prefix="/situation", include_in_schema=False)
-
-CanSituationRead = Annotated[Principal, Depends(require(Permission.SITUATION_READ))]
-CanSituationReport = Annotated[Principal, Depends(require(Permission.SITUATION_REPORT))]
 
 #: The form's fields: the figures, the free text, and (new reports) municipality and week.
 FORM_FIELDS = ("municipality_number", "week", *FIGURES, "needs_text")

@@ -6,13 +6,13 @@ Its routes sit under ``/situation``, beside :mod:`korona.web.pages.situation`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.errors import N_, Forbidden
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service as need_service
@@ -22,16 +22,14 @@ from korona.portfolio.situation import service
 from korona.portfolio.situation.models import SituationReport
 from korona.portfolio.situation.places import Places
 from korona.validation import RowId
+from korona.web.access import CanNeedCreate, CanNeedRead
 from korona.web.api.situation import PlacesDep
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import submit
 from korona.web.pages import situation_views as views
 
 router = APIRouter(prefix="/situation", include_in_schema=False)
-
-CanNeedCreate = Annotated[Principal, Depends(require(Permission.NEED_CREATE))]
-CanNeedRead = Annotated[Principal, Depends(require(Permission.NEED_READ))]
 
 NEED_FIELDS = ("title", "description", "category", "urgency")
 

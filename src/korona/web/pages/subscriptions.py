@@ -17,6 +17,7 @@ from korona.surveillance_mail import service
 from korona.surveillance_mail.models import SubscriptionKind
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanPublic, CanSubscriptionManage, CanSubscriptionOwn
 from korona.web.deps import DbSession, get_settings, require
 from korona.web.forms import Rejected, attempt
 from korona.web.middleware import LANGUAGE_COOKIE
@@ -107,11 +108,7 @@ def _stop(
 
 
 @router.get("")
-def own_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
-) -> Response:
+def own_page(request: Request, session: DbSession, principal: CanSubscriptionOwn) -> Response:
     """Show what the user follows, and a form to follow more."""
     assert principal.user_id is not None
     return _page(request, session, principal, principal.user_id)
@@ -122,8 +119,8 @@ def own_follow(
     request: Request,
     session: DbSession,
     location_code: LocationCode,
+    principal: CanSubscriptionOwn,
     kinds: Annotated[list[str], Form(max_length=2)] = [],  # noqa: B006 - FastAPI copies it
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
 ) -> Response:
     """Follow a location for the weekly report, alerts, or both."""
     assert principal.user_id is not None
@@ -135,7 +132,7 @@ def own_stop(
     session: DbSession,
     location_code: LocationCode,
     kind: Annotated[str, Form(max_length=20)],
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
+    principal: CanSubscriptionOwn,
 ) -> Response:
     """Stop following a location for one kind."""
     assert principal.user_id is not None
@@ -144,10 +141,7 @@ def own_stop(
 
 @router.get("/users/{user_id}")
 def user_page(
-    request: Request,
-    session: DbSession,
-    user_id: RowId,
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+    request: Request, session: DbSession, user_id: RowId, principal: CanSubscriptionManage
 ) -> Response:
     """Show and change anyone's subscriptions (the office)."""
     return _page(request, session, principal, user_id)
@@ -159,8 +153,8 @@ def user_follow(
     session: DbSession,
     user_id: RowId,
     location_code: LocationCode,
+    principal: CanSubscriptionManage,
     kinds: Annotated[list[str], Form(max_length=2)] = [],  # noqa: B006 - FastAPI copies it
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
 ) -> Response:
     """Make a user follow a location (the office)."""
     return _follow(request, session, principal, user_id, location_code, kinds)
@@ -172,7 +166,7 @@ def user_stop(
     user_id: RowId,
     location_code: LocationCode,
     kind: Annotated[str, Form(max_length=20)],
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+    principal: CanSubscriptionManage,
 ) -> Response:
     """Stop a user's subscription to a location for one kind (the office)."""
     return _stop(principal, user_id, location_code, kind, session=session)
@@ -224,7 +218,7 @@ def unsubscribe_page(
     user_id: RowId,
     kind: SubscriptionKind,
     signature: Signature,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: CanPublic,
 ) -> Response:
     """Ask to confirm stopping one kind of surveillance e-mail; changes nothing.
 

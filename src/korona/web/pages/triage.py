@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.intake import letters, workflow
@@ -19,7 +18,8 @@ from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
-from korona.web.deps import DbSession, require
+from korona.web.access import CanInputTriage
+from korona.web.deps import DbSession
 from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
 from korona.web.pages.inputs import detail_context, links, match_index
 from korona.web.templating import render
@@ -111,7 +111,7 @@ def triage_queue(
     request: Request,
     session: DbSession,
     query: Annotated[ListQuery, Query()],
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    principal: CanInputTriage,
 ) -> Response:
     """Show a page of the queue of new inputs, their best matches and the bulk action form."""
     return _queue_page(request, session, query, values={}, errors={})
@@ -119,10 +119,7 @@ def triage_queue(
 
 @router.post("/bulk")
 def triage_bulk(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanInputTriage
 ) -> Response:
     """Apply one action to every ticked input; all or nothing."""
     values = _form_values(form)
@@ -153,11 +150,7 @@ def triage_bulk(
 
 
 @router.get("/templates")
-def letter_templates(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
-) -> Response:
+def letter_templates(request: Request, session: DbSession, principal: CanInputTriage) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
     context: dict[str, Any] = {
         "templates": letters.list_templates(session=session),
@@ -170,10 +163,7 @@ def letter_templates(
 
 @router.post("/templates")
 def save_letter_template(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanInputTriage
 ) -> Response:
     """Save one letter template; refuse unknown fields."""
     letter, language = str(form.get("letter", "")), str(form.get("language", ""))
@@ -204,11 +194,7 @@ def save_letter_template(
 
 @router.post("/{input_id}")
 def triage_one(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanInputTriage
 ) -> Response:
     """Apply one action to one input from its page."""
     intake.get_input(input_id, session=session)
@@ -232,11 +218,7 @@ def triage_one(
 
 
 @router.post("/{input_id}/undo-merge")
-def undo_merge(
-    input_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
-) -> Response:
+def undo_merge(input_id: RowId, session: DbSession, principal: CanInputTriage) -> Response:
     """Take a merged input out of the input it was merged into (portfolio office)."""
     workflow.undo_merge(principal, input_id, session=session)
     return RedirectResponse(f"/inputs/{input_id}?unmerged=1", status_code=303)

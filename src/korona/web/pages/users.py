@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
@@ -13,20 +13,17 @@ from sqlalchemy.orm import Session
 from korona.auth import admin
 from korona.auth import service as auth_service
 from korona.auth.models import Role, User
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.errors import NotFound
 from korona.validation import CleanLine, MunicipalityNumber, RowId
-from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
+from korona.web.access import CanPublic, CanUserManage, CanUserRead
+from korona.web.deps import SESSION_COOKIE, DbSession, get_settings
 from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, attempt, text
 from korona.web.handlers import submit
 from korona.web.labels import translate_error
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
-CanUserManage = Annotated[Principal, Depends(require(Permission.USER_MANAGE))]
-CanUserRead = Annotated[Principal, Depends(require(Permission.USER_READ))]
 
 
 #: Set-password tokens are 43 URL-safe characters; anything much longer is not one of ours.
