@@ -11,8 +11,9 @@ from korona.auth import service as auth_service
 from korona.auth.permissions import Principal
 from korona.validation import CleanLine, RowId
 from korona.web.access import CanProfile
-from korona.web.deps import SESSION_COOKIE, DbSession
+from korona.web.deps import DbSession
 from korona.web.forms import Rejected, attempt
+from korona.web.handlers import signed_out
 from korona.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -56,9 +57,7 @@ def change_password(
             password_field=outcome.field or None,
         )
         return render(request, "account.html", context, status_code=outcome.status_code)
-    response = RedirectResponse("/login?changed=1", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/login?changed=1")
 
 
 @router.post("/tokens")

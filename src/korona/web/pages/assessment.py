@@ -33,7 +33,7 @@ from korona.web import i18n
 from korona.web.access import CanAssessmentRead, CanAssessmentScore
 from korona.web.deps import DbSession
 from korona.web.forms import Form, Rejected, text
-from korona.web.handlers import EntityCall, submit
+from korona.web.handlers import EntityCall, form_page, submit
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.templating import render
@@ -222,9 +222,9 @@ def _post(
     def redraw(rejected: Rejected) -> Response:
         item = intake.get_input(input_id, session=session)
         context = input_context(request, session, principal, item)
-        context["errors"], context["failed"] = rejected.errors, failed
+        context["failed"] = failed
         context["agreed_values" if failed == "agreed" else "values"] = values or {}
-        return render(request, "assessment/input.html", context, status_code=rejected.status_code)
+        return form_page(request, "assessment/input.html", context, rejected)
 
     return submit(action, session=session, redraw=redraw, done=done)
 

@@ -25,8 +25,7 @@ from korona.web.access import (
 )
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
-from korona.web.handlers import submit
-from korona.web.templating import render
+from korona.web.handlers import form_page, submit
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
 
@@ -40,10 +39,9 @@ def _groups_page(
     context = {
         "groups": working_groups.list_groups(session=session),
         "assessors": working_groups.assessor_candidates(session=session),
-        "errors": rejected.errors,
         "failed": failed,
     }
-    return render(request, "assessment/groups.html", context, status_code=rejected.status_code)
+    return form_page(request, "assessment/groups.html", context, rejected)
 
 
 @router.get("/groups")
@@ -130,9 +128,8 @@ def _weights_page(
         "criteria": scoring.CRITERIA,
         "history": service.weights_history(session=session),
         "values": values or weights.as_dict(),
-        "errors": rejected.errors,
     }
-    return render(request, "assessment/weights.html", context, status_code=rejected.status_code)
+    return form_page(request, "assessment/weights.html", context, rejected)
 
 
 @router.get("/weights")
@@ -178,9 +175,8 @@ def _settings_page(
     row = service.get_settings(session=session)
     context = {
         "values": values or {name: getattr(row, name) for name in _SETTING_FIELDS},
-        "errors": rejected.errors,
     }
-    return render(request, "assessment/settings.html", context, status_code=rejected.status_code)
+    return form_page(request, "assessment/settings.html", context, rejected)
 
 
 @router.get("/settings")

@@ -16,10 +16,14 @@ from korona.validation import CleanLine
 from korona.web import i18n
 from korona.web.access import CanPublic
 from korona.web.deps import SESSION_COOKIE, DbSession, get_settings
+from korona.web.handlers import see_other, signed_out
 from korona.web.middleware import LANGUAGE_COOKIE
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+#: How long the language cookie lasts (seconds).
+YEAR = 365 * 24 * 3600
 
 
 def safe_next(target: str | None) -> str:
@@ -92,16 +96,16 @@ def login(
         samesite="lax",
         path="/",
     )
-    if user.language in i18n.LANGUAGES:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            user.language,
-            samesite="lax",
-            path="/",
-            secure=settings.cookie_secure,
-            max_age=365 * 24 * 3600,
-        )
+    _remember_language(response, user.language, secure=settings.cookie_secure)
     return response
+
+
+def _remember_language(response: Response, language: str | None, *, secure: bool) -> None:
+    """Keep the interface language in a cookie for a year (an unknown language is ignored)."""
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, samesite="lax", path="/", secure=secure, max_age=YEAR
+        )
 
 
 @router.post("/logout")
@@ -110,9 +114,7 @@ def logout(request: Request, session: DbSession, principal: CanPublic) -> Respon
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         auth_service.end_session(principal, token, session=session)
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/")
 
 
 @router.post("/language")
@@ -123,16 +125,8 @@ def choose_language(
     next: Annotated[CleanLine, Form(max_length=2000)] = "/",
 ) -> Response:
     """Switch the interface language and go back to the page."""
-    response = RedirectResponse(safe_next(next), status_code=303)
-    if language in i18n.LANGUAGES:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            samesite="lax",
-            path="/",
-            secure=get_settings(request).cookie_secure,
-            max_age=365 * 24 * 3600,
-        )
+    response = see_other(safe_next(next))
+    _remember_language(response, language, secure=get_settings(request).cookie_secure)
     return response
 
 

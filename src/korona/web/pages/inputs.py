@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -35,7 +35,8 @@ from korona.web.deps import (
     status_links,
 )
 from korona.web.exports import AudienceQuery, export_response
-from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, check_all
+from korona.web.forms import NO_ERRORS, Form, InputQuery, ListQuery, Page, Rejected, check_all
+from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.templating import render
 
@@ -158,14 +159,12 @@ def _form_page(
     request: Request,
     session: Session,
     principal: Principal,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    context = {"values": values, "errors": errors, **_choices(principal, session=session)}
+    context = {"values": values, **_choices(principal, session=session)}
     context |= need_options(values.get("need_q", ""), values.get("need_ids", []), session=session)
-    return render(request, "inputs/form.html", context, status_code=status_code)
+    return form_page(request, "inputs/form.html", context, rejected)
 
 
 @router.get("/new")
@@ -181,7 +180,7 @@ def new_input_form(request: Request, session: DbSession, principal: CanPublic) -
         "is_public": "",
         "contact_email": principal.email if principal.is_authenticated else "",
     }
-    return _form_page(request, session, principal, values=values, errors={})
+    return _form_page(request, session, principal, values)
 
 
 @router.get("/match-preview")
@@ -212,10 +211,10 @@ def submit_input(
     if form.get("search_needs") and principal.can(Permission.NEED_READ):
         # The picker's search button (or Enter in a field) without JavaScript: show the form
         # again with the needs filtered; nothing is submitted.
-        return _form_page(request, session, principal, values=values, errors={})
+        return _form_page(request, session, principal, values)
     settings = get_settings(request)
 
-    def submit() -> Input:
+    def act() -> Input:
         payload = _payload(values, principal)
         checks: list[Callable[[], object]] = [
             lambda: intake.check_categories(values["categories"], session=session),
@@ -232,18 +231,11 @@ def submit_input(
         )
         return intake.submit_input(principal, data, links(request), submission, session=session)
 
-    outcome = attempt(submit, session=session)
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request,
-            session,
-            principal,
-            values=values,
-            errors=outcome.errors,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(
-        f"/inputs/status/{links(request).token(outcome)}?submitted=1", status_code=303
+    return submit(
+        act,
+        session=session,
+        redraw=lambda rejected: _form_page(request, session, principal, values, rejected),
+        done=lambda item: f"/inputs/status/{links(request).token(item)}?submitted=1",
     )
 
 

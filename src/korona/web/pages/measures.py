@@ -29,7 +29,7 @@ from korona.validation import RowId
 from korona.web.access import CanExperienceShare, CanMeasureManage, CanMeasureRead, CanMeasureReport
 from korona.web.deps import DbSession, get_settings
 from korona.web.forms import NO_ERRORS, FilterQuery, Form, Rejected, attempt, filled, text
-from korona.web.handlers import EntityForms, see_other, submit
+from korona.web.handlers import EntityForms, form_page, see_other, submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -86,13 +86,12 @@ def _form_page(
 ) -> Response:
     context = {
         "values": values,
-        "errors": rejected.errors,
         "measure": measure,
         "organisations": auth_service.list_organisations(session=session),
         "programmes": service.list_programmes(session=session, active_only=True),
         "needs": list_needs(NeedFilter(), session=session),
     }
-    return render(request, "measures/form.html", context, status_code=rejected.status_code)
+    return form_page(request, "measures/form.html", context, rejected)
 
 
 @router.get("/measures/new")
@@ -127,14 +126,13 @@ def _detail(
     measure = service.get_measure(measure_id, session=session)
     context = {
         "measure": measure,
-        "errors": rejected.errors,
         "next_statuses": sorted(MEASURE_TRANSITIONS[measure.status]),
         "rags": list(Rag),
         "is_owner": service.is_owner(principal, measure),
         "notes": service.experience_notes(session=session, measure_id=measure.id),
         "today": date.today(),
     }
-    return render(request, "measures/detail.html", context, status_code=rejected.status_code)
+    return form_page(request, "measures/detail.html", context, rejected)
 
 
 @router.get("/measures/{measure_id}")

@@ -34,8 +34,7 @@ from korona.web.access import (
 )
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
-from korona.web.handlers import EntityForms, submit
-from korona.web.templating import render
+from korona.web.handlers import EntityForms, form_page, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,10 +51,9 @@ def _meetings(
     context = {
         "meetings": meetings.list_meetings(session=session),
         "versions": publication.list_versions(session=session),
-        "errors": rejected.errors,
         "values": values,
     }
-    return render(request, "netlist/meetings.html", context, status_code=rejected.status_code)
+    return form_page(request, "netlist/meetings.html", context, rejected)
 
 
 @router.post("/meetings")
@@ -93,7 +91,6 @@ def _meeting(
     ]
     context = {
         "meeting": meeting,
-        "errors": rejected.errors,
         "candidates": candidates,
         "capacities": list(Capacity),
         "drafts": [
@@ -103,7 +100,7 @@ def _meeting(
         ],
         "versions": publication.list_versions(session=session),
     }
-    return render(request, "netlist/meeting.html", context, status_code=rejected.status_code)
+    return form_page(request, "netlist/meeting.html", context, rejected)
 
 
 @router.get("/meetings/{meeting_id}")
@@ -237,9 +234,8 @@ def _version(
         "rows": changed(view.changes),
         "decision": publication.decision_of(version, session=session),
         "meetings": meetings.list_meetings(session=session),
-        "errors": rejected.errors,
     }
-    return render(request, "netlist/version.html", context, status_code=rejected.status_code)
+    return form_page(request, "netlist/version.html", context, rejected)
 
 
 @router.post("/decisions/versions/{number}/publish")

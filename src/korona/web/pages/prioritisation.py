@@ -24,6 +24,9 @@ from korona.web.templating import render
 
 router = APIRouter(prefix="/prioritisation", include_in_schema=False)
 
+#: The sensitivity charts' colours: in the proposal, left out of it.
+CHOSEN_COLOUR, LEFT_OUT_COLOUR = "#1e7a46", "#6b7785"
+
 #: A candidate chosen in at least this share of the weight draws is shown as stable.
 STABLE = 0.9
 
@@ -68,20 +71,28 @@ def prioritisation_page(
 def sensitivity_chart(session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw each candidate's probability of being in the proposed list under weight draws."""
     proposal = prioritisation.propose(session=session)
-    return Response(_chart(proposal), media_type="image/svg+xml")
-
-
-def _chart(proposal: Proposal) -> str:
     chosen, left_out = i18n.gettext("In the proposal"), i18n.gettext("Not in the proposal")
     rows = [
-        {
-            "input": f"{item.candidate.reference} {item.candidate.title[:28]}",
-            "probability": round(item.probability or 0.0, 3),
-            "status": chosen if item.chosen else left_out,
-        }
+        _bar(
+            f"{item.candidate.reference} {item.candidate.title[:28]}",
+            item.probability,
+            chosen if item.chosen else left_out,
+        )
         for item in sorted(proposal.items, key=lambda i: -(i.probability or 0.0))
     ]
-    return probability_bar_svg(
+    return _probability_chart(rows, {chosen: CHOSEN_COLOUR, left_out: LEFT_OUT_COLOUR})
+
+
+def _bar(name: str, probability: float | None, status: str) -> dict[str, Any]:
+    """One input's bar: its name, its probability of being in the list, in or out."""
+    return {"input": name, "probability": round(probability or 0.0, 3), "status": status}
+
+
+def _probability_chart(
+    rows: list[dict[str, Any]], colours: dict[str, str], *, sort: bool = True
+) -> Response:
+    """Draw each input's probability of being in the list, coloured by in or out, as SVG."""
+    svg = probability_bar_svg(
         rows,
         category="input",
         value="probability",
@@ -89,8 +100,10 @@ def _chart(proposal: Proposal) -> str:
         category_title=i18n.gettext("Input"),
         value_title=i18n.gettext("Probability of being in the list"),
         colour_title=i18n.gettext("Proposal"),
-        colours={chosen: "#1e7a46", left_out: "#6b7785"},
+        colours=colours,
+        sort=sort,
     )
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.post("/pins")
@@ -166,24 +179,9 @@ def draft_page(
 def draft_chart(version_id: RowId, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw the stored probability of each input of a draft net list."""
     version = drafts.get_version(version_id, session=session)
-    label = i18n.gettext("In the proposal")
+    chosen = i18n.gettext("In the proposal")
     rows = [
-        {
-            "input": f"{i.position}. {i.input.reference} {i.input.title[:28]}",
-            "probability": round(i.probability or 0.0, 3),
-            "status": label,
-        }
+        _bar(f"{i.position}. {i.input.reference} {i.input.title[:28]}", i.probability, chosen)
         for i in version.items
     ]
-    svg = probability_bar_svg(
-        rows,
-        category="input",
-        value="probability",
-        colour="status",
-        category_title=i18n.gettext("Input"),
-        value_title=i18n.gettext("Probability of being in the list"),
-        colour_title=i18n.gettext("Proposal"),
-        colours={label: "#1e7a46"},
-        sort=False,
-    )
-    return Response(svg, media_type="image/svg+xml")
+    return _probability_chart(rows, {chosen: CHOSEN_COLOUR}, sort=False)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from korona.auth.models import Role
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, Forbidden, NotFound
+from korona.errors import N_, NotFound
 from korona.portfolio.situation import dashboard, imports, service
 from korona.portfolio.situation.models import SituationReport
 from korona.portfolio.situation.places import Places
@@ -218,11 +218,6 @@ def report_page(
     return views.render_page(request, "situation/report.html", context)
 
 
-def _may_correct(principal: Principal, report: SituationReport, *, session: Session) -> None:
-    if not service.may_report_for(principal, report.municipality_number, session=session):
-        raise Forbidden(N_("You can only report for your own municipality"))
-
-
 @router.get("/reports/{report_id}/edit")
 def correct_report_form(
     report_id: RowId,
@@ -232,8 +227,8 @@ def correct_report_form(
     principal: CanSituationReport,
 ) -> Response:
     """Show the correction form of a report, filled in with its figures."""
-    report = service.get_report(report_id, session=session)
-    _may_correct(principal, report, session=session)
+    refusal = N_("You can only report for your own municipality")
+    report = views.own_report(report_id, principal, refusal, session=session)
     values = {key: views.form_value(getattr(report, key, "")) for key in FORM_FIELDS}
     values["week"], values["municipality_number"] = report.week, report.municipality_number
     return _report_form(request, session, places, values, report=report)

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Principal
-from korona.errors import N_, Forbidden
+from korona.errors import N_
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import URGENCY_ANCHORS, AffectedGroup
@@ -56,11 +55,6 @@ def _need_form(
     )
 
 
-def _may_register(principal: Principal, report: SituationReport, *, session: Session) -> None:
-    if not service.may_report_for(principal, report.municipality_number, session=session):
-        raise Forbidden(N_("You can only register needs from your own municipality's reports"))
-
-
 @router.get("/reports/{report_id}/need")
 def new_need_from_report(
     report_id: RowId,
@@ -70,8 +64,8 @@ def new_need_from_report(
     principal: CanNeedCreate,
 ) -> Response:
     """Show the need form filled in from the report's free text."""
-    report = service.get_report(report_id, session=session)
-    _may_register(principal, report, session=session)
+    refusal = N_("You can only register needs from your own municipality's reports")
+    report = views.own_report(report_id, principal, refusal, session=session)
     values = views.need_prefill(report, places)
     return _need_form(request, session, places, report, values)
 

@@ -18,7 +18,7 @@ from korona.validation import RowId
 from korona.web.access import CanPublic, CanSolutionManage
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Page, Rejected, SolutionQuery
-from korona.web.handlers import submit
+from korona.web.handlers import form_page, submit
 from korona.web.templating import render
 
 router = APIRouter(prefix="/solutions", include_in_schema=False)
@@ -62,12 +62,11 @@ def _form_page(
 ) -> Response:
     context = {
         "values": values,
-        "errors": rejected.errors,
         "solution": solution,
         "categories": list_categories(session=session),
         "statuses": list(SolutionStatus),
     }
-    return render(request, "solutions/form.html", context, status_code=rejected.status_code)
+    return form_page(request, "solutions/form.html", context, rejected)
 
 
 @router.get("/new")

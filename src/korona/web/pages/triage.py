@@ -20,7 +20,8 @@ from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
 from korona.web.access import CanInputTriage
 from korona.web.deps import DbSession
-from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.handlers import form_page, submit
 from korona.web.pages.inputs import detail_context, links, match_index
 from korona.web.templating import render
 
@@ -78,10 +79,8 @@ def _queue_page(
     request: Request,
     session: Session,
     query: ListQuery,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
     index = match_index(request)
     queue = workflow.queue(session=session)
@@ -98,12 +97,11 @@ def _queue_page(
         "needs": need_service.list_needs(NeedFilter(), session=session),
         "working_groups": working_groups.list_groups(session=session),
         "values": values,
-        "errors": errors,
         "selected": set(values.get("input_ids", [])),
         "merge_done": _merge_done(request, session=session),
         "keep_choices": queue,
     }
-    return render(request, "triage/queue.html", context, status_code=status_code)
+    return form_page(request, "triage/queue.html", context, rejected)
 
 
 @router.get("")
@@ -114,7 +112,7 @@ def triage_queue(
     principal: CanInputTriage,
 ) -> Response:
     """Show a page of the queue of new inputs, their best matches and the bulk action form."""
-    return _queue_page(request, session, query, values={}, errors={})
+    return _queue_page(request, session, query, values={})
 
 
 @router.post("/bulk")
@@ -123,7 +121,15 @@ def triage_bulk(
 ) -> Response:
     """Apply one action to every ticked input; all or nothing."""
     values = _form_values(form)
-    outcome = attempt(
+
+    def done(changed: list[Input]) -> str:
+        target = f"/triage?done={len(changed)}"
+        if values["action"] == workflow.TriageAction.DUPLICATE and changed:
+            merged = ",".join(str(item.id) for item in changed)
+            target += f"&kept={changed[0].duplicate_of_id}&merged={merged}"
+        return target
+
+    return submit(
         lambda: workflow.apply(
             principal,
             [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
@@ -132,21 +138,9 @@ def triage_bulk(
             session=session,
         ),
         session=session,
+        redraw=lambda rejected: _queue_page(request, session, ListQuery(), values, rejected),
+        done=done,
     )
-    if isinstance(outcome, Rejected):
-        return _queue_page(
-            request,
-            session,
-            ListQuery(),
-            values=values,
-            errors=outcome.errors,
-            status_code=outcome.status_code,
-        )
-    target = f"/triage?done={len(outcome)}"
-    if values["action"] == workflow.TriageAction.DUPLICATE and outcome:
-        merged = ",".join(str(item.id) for item in outcome)
-        target += f"&kept={outcome[0].duplicate_of_id}&merged={merged}"
-    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/templates")

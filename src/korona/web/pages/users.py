@@ -6,7 +6,7 @@ from functools import partial
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -17,9 +17,9 @@ from korona.auth.permissions import Principal
 from korona.errors import NotFound
 from korona.validation import CleanLine, MunicipalityNumber, RowId
 from korona.web.access import CanPublic, CanUserManage, CanUserRead
-from korona.web.deps import SESSION_COOKIE, DbSession, get_settings
+from korona.web.deps import DbSession, get_settings
 from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, attempt, text
-from korona.web.handlers import submit
+from korona.web.handlers import form_page, signed_out, submit
 from korona.web.labels import translate_error
 from korona.web.templating import render
 
@@ -86,13 +86,12 @@ def _form_page(
 ) -> Response:
     context = {
         "values": values,
-        "errors": rejected.errors,
         "action_error": action_error,
         "user": user,
         "roles": list(Role),
         "organisations": auth_service.list_organisations(session=session),
     }
-    return render(request, "users/form.html", context, status_code=rejected.status_code)
+    return form_page(request, "users/form.html", context, rejected)
 
 
 def _user_values(user: Any) -> dict[str, Any]:
@@ -256,6 +255,4 @@ def set_password(
         link = admin.open_password_link(token, session=session)
         context = {"link_user": link.user, "errors": outcome.errors}
         return render(request, "users/password.html", context, status_code=outcome.status_code)
-    response = RedirectResponse("/login?changed=1", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/login?changed=1")
