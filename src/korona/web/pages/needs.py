@@ -23,6 +23,7 @@ from korona.portfolio.need.models import (
     NEED_TRANSITIONS,
     URGENCY_ANCHORS,
     AffectedGroup,
+    Need,
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
@@ -33,7 +34,8 @@ from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedVa
 from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
 from korona.web.deps import DbSession, get_municipalities
 from korona.web.exports import AudienceQuery, export_response
-from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, check_all
+from korona.web.forms import NO_ERRORS, Form, NeedQuery, Page, Rejected, check_all
+from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.labels import label
 from korona.web.templating import render
@@ -211,14 +213,12 @@ def _date_or_none(value: str) -> date | None:
 def _form_page(
     request: Request,
     session: Session,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
-    need: Any = None,
-    status_code: int = 200,
+    need: Need | None = None,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    context = {"values": values, "errors": errors, "need": need, **_choices(session=session)}
-    return render(request, "needs/form.html", context, status_code=status_code)
+    context = {"values": values, "need": need, **_choices(session=session)}
+    return form_page(request, "needs/form.html", context, rejected)
 
 
 @router.get("/new")
@@ -229,7 +229,7 @@ def new_need_form(request: Request, session: DbSession, principal: CanNeedCreate
         "affected_groups": [],
         "organisation_id": str(principal.organisation_id or ""),
     }
-    return _form_page(request, session, values=values, errors={})
+    return _form_page(request, session, values)
 
 
 @router.post("")
@@ -242,7 +242,7 @@ def create_need(
         values["organisation_id"] = ""
     places = get_municipalities(request)
 
-    def create() -> Any:
+    def create() -> Need:
         data = check_all(
             NeedCreate,
             _to_payload(values, partial=False),
@@ -250,12 +250,12 @@ def create_need(
         )
         return service.create_need(principal, data, session=session, places=places)
 
-    outcome = attempt(create, session=session)
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/needs/{outcome.id}?created=1", status_code=303)
+    return submit(
+        create,
+        session=session,
+        redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
+        done=lambda need: f"/needs/{need.id}?created=1",
+    )
 
 
 @router.get("/{need_id}")
@@ -301,7 +301,7 @@ def edit_need_form(
         "review_by_date": need.review_by_date.isoformat() if need.review_by_date else "",
         "organisation_id": str(need.organisation_id),
     }
-    return _form_page(request, session, values=values, errors={}, need=need)
+    return _form_page(request, session, values, need)
 
 
 @router.post("/{need_id}")
@@ -313,7 +313,7 @@ def update_need(
     values = _form_values(form)
     places = get_municipalities(request)
 
-    def update() -> Any:
+    def update() -> Need:
         data = check_all(
             NeedUpdate,
             _to_payload(values, partial=True),
@@ -321,18 +321,11 @@ def update_need(
         )
         return service.update_need(principal, need_id, data, session=session, places=places)
 
-    outcome = attempt(update, session=session)
-    if isinstance(outcome, Rejected):
+    def redraw(rejected: Rejected) -> Response:
         need = service.get_need(need_id, session=session)
-        return _form_page(
-            request,
-            session,
-            values=values,
-            errors=outcome.errors,
-            need=need,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/needs/{need_id}?saved=1", status_code=303)
+        return _form_page(request, session, values, need, rejected)
+
+    return submit(update, session=session, redraw=redraw, done=f"/needs/{need_id}?saved=1")
 
 
 @router.post("/{need_id}/status")

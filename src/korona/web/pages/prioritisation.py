@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from korona.errors import N_, InvalidInput
@@ -18,7 +18,8 @@ from korona.web import i18n
 from korona.web.access import CanAssessmentRead, CanPrioritisationManage
 from korona.web.charts import probability_bar_svg
 from korona.web.deps import DbSession
-from korona.web.forms import Form, Rejected, attempt, text
+from korona.web.forms import NO_ERRORS, Form, Rejected, text
+from korona.web.handlers import form_page, submit
 from korona.web.labels import label
 from korona.web.templating import render
 
@@ -49,14 +50,11 @@ def _context(proposal: Proposal) -> dict[str, Any]:
 def _page(
     request: Request,
     session: Session,
-    *,
-    errors: dict[str, str] | None = None,
+    rejected: Rejected = NO_ERRORS,
     failed: int | None = None,
-    status_code: int = 200,
 ) -> Response:
-    context = _context(prioritisation.propose(session=session))
-    context |= {"errors": errors or {}, "failed": failed}
-    return render(request, "assessment/prioritisation.html", context, status_code=status_code)
+    context = _context(prioritisation.propose(session=session)) | {"failed": failed}
+    return form_page(request, "assessment/prioritisation.html", context, rejected)
 
 
 @router.get("")
@@ -122,16 +120,13 @@ def pin(
         prioritisation.set_pin(principal, input_id, data, session=session)
         return input_id
 
-    outcome = attempt(act, session=session)
-    if isinstance(outcome, Rejected):
-        return _page(
-            request,
-            session,
-            errors=outcome.errors,
-            failed=int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/prioritisation?pinned={outcome}#candidate-{outcome}", 303)
+    failed = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None
+    return submit(
+        act,
+        session=session,
+        redraw=lambda rejected: _page(request, session, rejected, failed),
+        done=lambda input_id: f"/prioritisation?pinned={input_id}#candidate-{input_id}",
+    )
 
 
 @router.post("/drafts")
@@ -139,15 +134,14 @@ def create_draft(
     request: Request, session: DbSession, principal: CanPrioritisationManage
 ) -> Response:
     """Create a draft net list from the proposal as it is solved now."""
-    outcome = attempt(
+    return submit(
         lambda: drafts.create_draft(
             principal, prioritisation.propose(session=session), session=session
         ),
         session=session,
+        redraw=lambda rejected: _page(request, session, rejected),
+        done=lambda version: f"/prioritisation/drafts/{version.id}",
     )
-    if isinstance(outcome, Rejected):
-        return _page(request, session, errors=outcome.errors, status_code=outcome.status_code)
-    return RedirectResponse(f"/prioritisation/drafts/{outcome.id}", status_code=303)
 
 
 @router.get("/drafts")

@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from korona.auth.models import User
@@ -19,7 +19,8 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.access import CanPublic, CanSubscriptionManage, CanSubscriptionOwn
 from korona.web.deps import DbSession, get_settings, require
-from korona.web.forms import Rejected, attempt
+from korona.web.forms import Rejected
+from korona.web.handlers import see_other, submit
 from korona.web.middleware import LANGUAGE_COOKIE
 from korona.web.templating import render
 
@@ -57,12 +58,15 @@ def _page(
         "followed": service.followed(user, session=session),
         "locations": _locations(request),
         "kind_labels": KIND_LABELS,
-        "action": "/subscriptions"
-        if user.id == principal.user_id
-        else f"/subscriptions/users/{user.id}",
+        "action": _address(principal, user.id),
         "error": error,
     }
     return render(request, "subscriptions/page.html", context, status_code=status_code)
+
+
+def _address(principal: Principal, user_id: int) -> str:
+    """Return the address of the user's subscriptions page (one's own, or the office's view)."""
+    return "/subscriptions" if user_id == principal.user_id else f"/subscriptions/users/{user_id}"
 
 
 def _follow(
@@ -74,7 +78,7 @@ def _follow(
     kinds: list[str],
 ) -> Response:
     known = _locations(request)
-    outcome = attempt(
+    return submit(
         lambda: service.follow(
             principal,
             user_id,
@@ -85,14 +89,10 @@ def _follow(
         ),
         session=session,
         field="location_code",
-    )
-    if isinstance(outcome, Rejected):
-        return _page(
-            request, session, principal, user_id, status_code=outcome.status_code, error=outcome
-        )
-    own = user_id == principal.user_id
-    return RedirectResponse(
-        "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
+        redraw=lambda rejected: _page(
+            request, session, principal, user_id, status_code=rejected.status_code, error=rejected
+        ),
+        done=_address(principal, user_id),
     )
 
 
@@ -101,10 +101,7 @@ def _stop(
 ) -> Response:
     (chosen,) = service.kinds_from([kind])
     service.unfollow(principal, user_id, location_code, chosen, session=session)
-    own = user_id == principal.user_id
-    return RedirectResponse(
-        "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
-    )
+    return see_other(_address(principal, user_id))
 
 
 @router.get("")

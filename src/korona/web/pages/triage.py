@@ -20,10 +20,9 @@ from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
 from korona.web.access import CanInputTriage
 from korona.web.deps import DbSession
-from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, text
 from korona.web.handlers import form_page, submit
 from korona.web.pages.inputs import detail_context, links, match_index
-from korona.web.templating import render
 
 router = APIRouter(prefix="/triage", include_in_schema=False)
 
@@ -146,13 +145,24 @@ def triage_bulk(
 @router.get("/templates")
 def letter_templates(request: Request, session: DbSession, principal: CanInputTriage) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
-    context: dict[str, Any] = {
+    return _templates_page(request, session)
+
+
+def _templates_page(
+    request: Request,
+    session: Session,
+    rejected: Rejected = NO_ERRORS,
+    failed: tuple[str, str] | None = None,
+) -> Response:
+    """Draw the letter templates; a refused one shows its message (at the form) by it."""
+    context = {
         "templates": letters.list_templates(session=session),
         "fields": letters.FIELDS,
-        "errors": {},
-        "failed": None,
+        "failed": failed,
     }
-    return render(request, "triage/templates.html", context)
+    if rejected.errors:  # one message, shown at the refused template's form
+        rejected = Rejected({"form": rejected.message}, rejected.status_code)
+    return form_page(request, "triage/templates.html", context, rejected)
 
 
 @router.post("/templates")
@@ -174,16 +184,12 @@ def save_letter_template(
             session=session,
         )
 
-    outcome = attempt(save, session=session)
-    if isinstance(outcome, Rejected):
-        context = {
-            "templates": letters.list_templates(session=session),
-            "fields": letters.FIELDS,
-            "errors": {"form": outcome.message},
-            "failed": (letter, language),
-        }
-        return render(request, "triage/templates.html", context, status_code=outcome.status_code)
-    return RedirectResponse(f"/triage/templates?saved={letter}-{language}", status_code=303)
+    return submit(
+        save,
+        session=session,
+        redraw=lambda rejected: _templates_page(request, session, rejected, (letter, language)),
+        done=f"/triage/templates?saved={letter}-{language}",
+    )
 
 
 @router.post("/{input_id}")
@@ -193,7 +199,13 @@ def triage_one(
     """Apply one action to one input from its page."""
     intake.get_input(input_id, session=session)
     values = _form_values(form)
-    outcome = attempt(
+
+    def redraw(rejected: Rejected) -> Response:
+        item = intake.get_input(input_id, session=session)
+        context = detail_context(request, session, principal, item) | {"values": values}
+        return form_page(request, "inputs/detail.html", context, rejected)
+
+    return submit(
         lambda: workflow.apply(
             principal,
             [input_id],
@@ -202,13 +214,9 @@ def triage_one(
             session=session,
         ),
         session=session,
+        redraw=redraw,
+        done=f"/inputs/{input_id}?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        item = intake.get_input(input_id, session=session)
-        context = detail_context(request, session, principal, item)
-        context |= {"values": values, "errors": outcome.errors}
-        return render(request, "inputs/detail.html", context, status_code=outcome.status_code)
-    return RedirectResponse(f"/inputs/{input_id}?saved=1", status_code=303)
 
 
 @router.post("/{input_id}/undo-merge")
