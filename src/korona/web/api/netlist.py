@@ -103,17 +103,7 @@ def _read(view: PublicVersion) -> NetlistRead:
             )
             for item in view.items
         ],
-        changes=[
-            ChangeRead(
-                change=row.change,
-                input_id=row.input_id,
-                title=row.title,
-                old_position=row.old_position,
-                new_position=row.new_position,
-                reason=row.reason,
-            )
-            for row in view.changes
-        ],
+        changes=[ChangeRead.model_validate(row, from_attributes=True) for row in view.changes],
     )
 
 
