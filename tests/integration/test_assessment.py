@@ -120,20 +120,24 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
 ) -> None:
     item = sent(db, team, "Videokonsultasjon for fastleger")
     with pytest.raises(Forbidden):
-        assessment.save_assessment(db, team["outsider"], item.id, scores())
-    assessment.save_assessment(db, team["lead"], item.id, scores(3))
+        assessment.save_assessment(team["outsider"], item.id, scores(), session=db)
+    assessment.save_assessment(team["lead"], item.id, scores(3), session=db)
     summary = assessment.assessments_of(item.id, session=db)
     assert summary.agreement is Agreement.SINGLE and summary.effective is not None
-    assessment.save_assessment(db, team["second"], item.id, scores(1))
+    assessment.save_assessment(team["second"], item.id, scores(1), session=db)
     summary = assessment.assessments_of(item.id, session=db)
     assert summary.agreement is Agreement.DIFFER and summary.effective is None
     clinical = next(s for s in summary.spread if s.field == "clinical_benefit")
     assert (clinical.low, clinical.high, clinical.differs) == (1, 3, True)
     with pytest.raises(Forbidden):
-        assessment.record_agreed(db, team["second"], item.id, scores(2, reason="Enige om 2"))
+        assessment.record_agreed(
+            team["second"], item.id, scores(2, reason="Enige om 2"), session=db
+        )
     with pytest.raises(InvalidInput):
-        assessment.record_agreed(db, team["lead"], item.id, scores(2))
-    assessment.record_agreed(db, team["lead"], item.id, scores(2, reason="Enige etter møtet"))
+        assessment.record_agreed(team["lead"], item.id, scores(2), session=db)
+    assessment.record_agreed(
+        team["lead"], item.id, scores(2, reason="Enige etter møtet"), session=db
+    )
     summary = assessment.assessments_of(item.id, session=db)
     assert summary.agreement is Agreement.AGREED
     assert summary.effective is not None and summary.effective.clinical_benefit == 2
@@ -143,7 +147,7 @@ def test_each_assessor_scores_alone_the_spread_shows_and_the_lead_agrees(
 def test_queue_filters_and_private_notes(db: Session, team: Team) -> None:
     done = sent(db, team, "Digital hjemmeoppfølging")
     waiting = sent(db, team, "Chat med sykepleier")
-    assessment.save_assessment(db, team["second"], done.id, scores())
+    assessment.save_assessment(team["second"], done.id, scores(), session=db)
     ids = lambda rows: [r.item.id for r in rows]  # noqa: E731
     show = assessment.QueueFilter
     assert ids(assessment.queue(team["lead"], session=db)) == [done.id, waiting.id]
@@ -196,11 +200,13 @@ def test_proposal_ranks_only_gate_passers_and_a_draft_keeps_its_parts(
     )
     items = [sent(db, team, f"Tiltak nummer {n}") for n in range(5)]
     for n, item in enumerate(items):
-        assessment.save_assessment(db, team["lead"], item.id, scores(4 - n % 4))
+        assessment.save_assessment(team["lead"], item.id, scores(4 - n % 4), session=db)
     # A failed gate (delivery beyond the horizon) always excludes.
-    assessment.save_assessment(db, team["second"], items[0].id, scores(4, delivery_months=12))
+    assessment.save_assessment(
+        team["second"], items[0].id, scores(4, delivery_months=12), session=db
+    )
     assessment.record_agreed(
-        db, team["lead"], items[0].id, scores(4, delivery_months=12, reason="Tar et år")
+        team["lead"], items[0].id, scores(4, delivery_months=12, reason="Tar et år"), session=db
     )
     prioritisation.set_pin(
         team["office"], items[4].id, PinIn(pin=Pin.IN, reason="Avtalt med KS"), session=db
@@ -231,7 +237,7 @@ def test_proposal_ranks_only_gate_passers_and_a_draft_keeps_its_parts(
 
 def test_an_infeasible_proposal_cannot_become_a_draft(db: Session, team: Team) -> None:
     item = sent(db, team, "Eneste kandidat")
-    assessment.save_assessment(db, team["lead"], item.id, scores())
+    assessment.save_assessment(team["lead"], item.id, scores(), session=db)
     proposal = prioritisation.propose(session=db, draws=0)
     assert proposal.status is Status.INFEASIBLE and proposal.infeasible_reason
     with pytest.raises(Conflict):

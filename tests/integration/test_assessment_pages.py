@@ -69,7 +69,7 @@ def test_assessors_score_alone_the_lead_agrees_and_the_office_drafts(
 ) -> None:
     item = sent(db, team, "Videokonsultasjon for fastleger")
     other = sent(db, team, "Digital hjemmeoppfølging")
-    assessment.save_assessment(db, team["lead"], other.id, scores(2))
+    assessment.save_assessment(team["lead"], other.id, scores(2), session=db)
     small_settings(db, team)
     db.commit()
     page = f"/assessment/inputs/{item.id}"

@@ -93,20 +93,33 @@ def _world(session: Session):
 def test_measure_flow_reports_and_delivered_letters(db: Session) -> None:
     office, reporter, owner, _need, measure = _world(db)
     service.add_milestone(
-        db, office, measure.id, MilestoneCreate(title="Pilot", planned_date=date(2026, 3, 1))
+        office,
+        measure.id,
+        MilestoneCreate(title="Pilot", planned_date=date(2026, 3, 1)),
+        session=db,
     )
     report = service.report_progress(
-        db, owner, measure.id, ReportCreate(rag=Rag.RED, text="Forsinket leveranse")
+        owner, measure.id, ReportCreate(rag=Rag.RED, text="Forsinket leveranse"), session=db
     )
     assert report.rag == Rag.RED and measure.latest_report is report
     with pytest.raises(Forbidden):  # not the owner organisation
-        service.report_progress(db, reporter, measure.id, ReportCreate(rag=Rag.GREEN, text="Fint"))
+        service.report_progress(
+            reporter, measure.id, ReportCreate(rag=Rag.GREEN, text="Fint"), session=db
+        )
     with pytest.raises(Conflict):  # planned cannot jump to delivered
-        service.change_status(db, office, measure.id, StatusChange(status=MeasureStatus.DELIVERED))
-    service.change_status(db, office, measure.id, StatusChange(status=MeasureStatus.IN_PROGRESS))
+        service.change_status(
+            office, measure.id, StatusChange(status=MeasureStatus.DELIVERED), session=db
+        )
+    service.change_status(
+        office, measure.id, StatusChange(status=MeasureStatus.IN_PROGRESS), session=db
+    )
     before = db.scalars(select(OutboxMessage.id)).all()
     service.change_status(
-        db, office, measure.id, StatusChange(status=MeasureStatus.DELIVERED), base_url="https://k"
+        office,
+        measure.id,
+        StatusChange(status=MeasureStatus.DELIVERED),
+        session=db,
+        base_url="https://k",
     )
     letters = db.scalars(select(OutboxMessage).where(OutboxMessage.id.not_in(before))).all()
     assert sorted(letter.to_address for letter in letters) == [

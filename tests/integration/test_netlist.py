@@ -117,10 +117,10 @@ def test_observer_cannot_attend_as_member(db: Session, world: dict[str, object])
     observer = world["observer_user"]
     with pytest.raises(Exception, match="not a member"):
         meetings.add_attendee(
-            db,
             world["office"],  # type: ignore[arg-type]
             world["meeting"].id,  # type: ignore[attr-defined]
             AttendeeAdd(user_id=observer.id, capacity=Capacity.MEMBER),  # type: ignore[attr-defined]
+            session=db,
         )
 
 

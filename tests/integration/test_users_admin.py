@@ -210,11 +210,11 @@ def test_links_expire_and_die_with_deactivation(db: Session) -> None:
         office, user, admin.LinkPurpose.RESET, session=db, base_url="https://k"
     )
     fresh = outbox_link(db, user.email).rsplit("/", 1)[1]
-    admin.deactivate_user(db, office, user.id)
+    admin.deactivate_user(office, user.id, session=db)
     with pytest.raises(NotFound):
         admin.use_password_link(fresh, NEW_PASSWORD, session=db)
     with pytest.raises(Conflict):
-        admin.send_password_reset(db, office, user.id, base_url="https://k")
+        admin.send_password_reset(office, user.id, session=db, base_url="https://k")
 
 
 def test_municipal_doctor_needs_a_municipality(db: Session) -> None:

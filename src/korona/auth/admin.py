@@ -183,7 +183,7 @@ def _summary(user: User) -> dict[str, object]:
     }
 
 
-def deactivate_user(session: Session, actor: Principal, user_id: int) -> User:
+def deactivate_user(actor: Principal, user_id: int, *, session: Session) -> User:
     """Deactivate a user: their sessions, API tokens and set-password links end at once."""
     user = get_user(user_id, session=session)
     if user.id == actor.user_id:
@@ -204,7 +204,7 @@ def deactivate_user(session: Session, actor: Principal, user_id: int) -> User:
     return user
 
 
-def reactivate_user(session: Session, actor: Principal, user_id: int) -> User:
+def reactivate_user(actor: Principal, user_id: int, *, session: Session) -> User:
     """Let a deactivated user log in again (their old sessions and tokens stay ended)."""
     user = get_user(user_id, session=session)
     if user.is_active:
@@ -262,7 +262,7 @@ def send_password_link(
 
 
 def send_password_reset(
-    session: Session, actor: Principal, user_id: int, *, base_url: str
+    actor: Principal, user_id: int, *, session: Session, base_url: str
 ) -> datetime:
     """E-mail a user a link to choose a new password; return when it expires."""
     user = get_user(user_id, session=session)

@@ -117,7 +117,7 @@ def user_invite(
 def user_deactivate(email: str) -> None:
     """Deactivate a user: their sessions, API tokens and set-password links end at once."""
     with transaction() as session:
-        admin.deactivate_user(session, CLI, _user_id(email, session=session))
+        admin.deactivate_user(CLI, _user_id(email, session=session), session=session)
     console.print(f"[green]Deactivated[/] {email}")
 
 
@@ -125,7 +125,7 @@ def user_deactivate(email: str) -> None:
 def user_reactivate(email: str) -> None:
     """Let a deactivated user log in again."""
     with transaction() as session:
-        admin.reactivate_user(session, CLI, _user_id(email, session=session))
+        admin.reactivate_user(CLI, _user_id(email, session=session), session=session)
     console.print(f"[green]Reactivated[/] {email}")
 
 
@@ -134,7 +134,7 @@ def user_reset_password(email: str) -> None:
     """Queue an e-mail with a new set-password link (earlier links stop working)."""
     with transaction() as session:
         expires = admin.send_password_reset(
-            session, CLI, _user_id(email, session=session), base_url=settings().base_url
+            CLI, _user_id(email, session=session), session=session, base_url=settings().base_url
         )
     until = f"{expires:%Y-%m-%d %H:%M} UTC"
     console.print(f"[green]Queued[/] a set-password link for {email}, valid until {until}")

@@ -225,17 +225,17 @@ def load_assessment(*, session: Session, today: date) -> int:
         if position >= len(sent) - 2:
             continue  # the newest two wait for their first assessment
         first = assessor if position % 2 else lead
-        assessment.save_assessment(session, first, item.id, _scores(ref))
+        assessment.save_assessment(first, item.id, _scores(ref), session=session)
         assessed += 1
         if group_index < 3 and position % 4 == 0:
             # A second assessor: the same score on some, a different one on others.
             differs = position % 8 == 0
             assessment.save_assessment(
-                session, second, item.id, _scores(ref, shift=-1 if differs else 0)
+                second, item.id, _scores(ref, shift=-1 if differs else 0), session=session
             )
             if differs and position % 16 == 0:
                 agreed = _scores(ref).model_copy(update={"reason": "Enige etter gruppemøtet."})
-                assessment.record_agreed(session, lead, item.id, agreed)
+                assessment.record_agreed(lead, item.id, agreed, session=session)
     assessment.set_weights(
         principal_for(_user(DECIDER, session=session)),
         WeightsIn(

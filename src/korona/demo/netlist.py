@@ -149,41 +149,44 @@ def load_decisions(*, session: Session, today: date) -> None:
     )
     for meeting in (first, second):
         meetings.add_attendee(
-            session,
             office,
             meeting.id,
             AttendeeAdd(user_id=member_user.id, capacity=Capacity.MEMBER),
+            session=session,
         )
         meetings.add_attendee(
-            session,
             office,
             meeting.id,
             AttendeeAdd(user_id=observer_user.id, capacity=Capacity.OBSERVER),
+            session=session,
         )
     v1_inputs = _inputs(V1, session=session)
     versions = publication.list_versions(session=session)
     draft = next((v for v in versions if v.status == NetlistStatus.DRAFT), None)
     v1 = draft if draft is not None else _version(1, v1_inputs, office_user, session=session)
     meetings.add_agenda_item(
-        session, office, first.id, AgendaAdd(title="Første nettoliste", netlist_version_id=v1.id)
+        office,
+        first.id,
+        AgendaAdd(title="Første nettoliste", netlist_version_id=v1.id),
+        session=session,
     )
     publication.approve(member, v1.number, first.id, session=session)
     publication.publish(office, v1.number, session=session)
     meetings.write_minutes(
-        session,
         office,
         first.id,
         meetings.MinutesText(
             minutes="Beslutningsgruppen vedtok første nettoliste. KS deltok som observatør."
         ),
+        session=session,
     )
     meetings.comment(
-        session,
         observer,
         first.id,
         CommentCreate(
             text="KS ber om at kommunenes innføringsinnsats vektes tyngre i neste versjon."
         ),
+        session=session,
     )
     _measures(office, v1, programmes, today, session=session)
     on_v1 = [item.input for item in v1.items]
@@ -203,13 +206,13 @@ def load_decisions(*, session: Session, today: date) -> None:
     for item, reason in reasons:
         session.add(NetlistChangeReason(version_id=v2.id, input_id=item.id, reason=reason))
     meetings.add_agenda_item(
-        session,
         office,
         second.id,
         AgendaAdd(title="Utkast til nettoliste versjon 2", netlist_version_id=v2.id),
+        session=session,
     )
     meetings.add_agenda_item(
-        session, office, second.id, AgendaAdd(title="Fremdriftstatus for tiltakene")
+        office, second.id, AgendaAdd(title="Fremdriftstatus for tiltakene"), session=session
     )
     session.flush()
 
@@ -267,7 +270,7 @@ def _measures(
         session.flush()
         if index % 7 != 6:
             measures.change_status(
-                session, office, measure.id, StatusChange(status=MeasureStatus.IN_PROGRESS)
+                office, measure.id, StatusChange(status=MeasureStatus.IN_PROGRESS), session=session
             )
         for week in range(3):
             rag = rags[(index + week) % len(rags)]
@@ -284,7 +287,7 @@ def _measures(
         session.refresh(measure)
         if index in (0, 3):
             measures.change_status(
-                session, office, measure.id, StatusChange(status=MeasureStatus.DELIVERED)
+                office, measure.id, StatusChange(status=MeasureStatus.DELIVERED), session=session
             )
             notes = (
                 ("oslo", "Brukt på legevakten siden mars; god erfaring."),
@@ -293,10 +296,10 @@ def _measures(
             _add_experience(notes, session=session, measure_id=measure.id)
         if index == 8:
             measures.change_status(
-                session,
                 office,
                 measure.id,
                 StatusChange(status=MeasureStatus.STOPPED, reason="Dekkes av nasjonal løsning."),
+                session=session,
             )
     if solution is not None:
         notes = (

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from korona.auth.permissions import Principal
-from korona.web.forms import Rejected, attempt
+from korona.web.deps import SESSION_COOKIE
+from korona.web.forms import NO_ERRORS, Rejected, attempt
+from korona.web.templating import render
 
 T = TypeVar("T")
 
@@ -19,9 +22,34 @@ T = TypeVar("T")
 Redraw = Callable[[Rejected], Response]
 
 
+class EntityCall(Protocol):
+    """A service call on one entity: ``call(principal, entity_id, data, session=session)``."""
+
+    def __call__(
+        self, principal: Principal, entity_id: int, data: Any, /, *, session: Session
+    ) -> object: ...
+
+
+def form_page(
+    request: Request, template: str, context: dict[str, Any], rejected: Rejected = NO_ERRORS
+) -> Response:
+    """Draw a page that holds forms, with the refused form's errors and status (none and 200
+    when it is drawn for a plain GET)."""
+    context = {**context, "errors": rejected.errors}
+    return render(request, template, context, status_code=rejected.status_code)
+
+
 def see_other(url: str) -> RedirectResponse:
     """Return the redirect after a successful post (303, so a reload does not post again)."""
     return RedirectResponse(url, status_code=303)
+
+
+def signed_out(url: str) -> RedirectResponse:
+    """Return the redirect after a post that ended the browser's session (logging out, a new
+    password): the session cookie is deleted with it."""
+    response = see_other(url)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 def submit(
@@ -63,14 +91,15 @@ class EntityForms:
     def save(
         self,
         field: str,
-        call: Callable[[Session, Principal, int, Any], object],
+        call: EntityCall,
         model: type[BaseModel],
         values: dict[str, Any],
     ) -> Response:
-        """Validate the form's values as ``model`` and hand them to ``call`` for this entity."""
+        """Validate the form's values as ``model`` and hand them to ``call`` for this entity,
+        as ``call(principal, entity_id, data, session=session)``."""
         return self.post(
             field,
             lambda: call(
-                self.session, self.principal, self.entity_id, model.model_validate(values)
+                self.principal, self.entity_id, model.model_validate(values), session=self.session
             ),
         )

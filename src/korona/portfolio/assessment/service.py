@@ -79,7 +79,7 @@ def _write(row: Assessment, data: AssessmentIn) -> None:
 
 
 def save_assessment(
-    session: Session, principal: Principal, input_id: int, data: AssessmentIn
+    principal: Principal, input_id: int, data: AssessmentIn, *, session: Session
 ) -> Assessment:
     """Record (or change) the principal's own gates and scores of an input."""
     item = check_can_assess(principal, input_id, session=session)
@@ -87,7 +87,7 @@ def save_assessment(
 
 
 def record_agreed(
-    session: Session, principal: Principal, input_id: int, data: AssessmentIn
+    principal: Principal, input_id: int, data: AssessmentIn, *, session: Session
 ) -> Assessment:
     """Record the group's agreed score of an input; only the group lead may, with a reason."""
     item = check_can_assess(principal, input_id, session=session)

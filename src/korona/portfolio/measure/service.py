@@ -182,11 +182,11 @@ def update_measure(
 
 
 def change_status(
-    session: Session,
     principal: Principal,
     measure_id: int,
     change: StatusChange,
     *,
+    session: Session,
     base_url: str = "",
 ) -> Measure:
     """Move a measure along planned → in progress → delivered, or stop it with a reason.
@@ -218,7 +218,7 @@ def change_status(
 
 
 def add_milestone(
-    session: Session, principal: Principal, measure_id: int, data: MilestoneCreate
+    principal: Principal, measure_id: int, data: MilestoneCreate, *, session: Session
 ) -> Milestone:
     """Add a milestone to a measure."""
     measure = get_measure(measure_id, session=session)
@@ -271,7 +271,7 @@ def is_owner(principal: Principal, measure: Measure) -> bool:
 
 
 def report_progress(
-    session: Session, principal: Principal, measure_id: int, data: ReportCreate
+    principal: Principal, measure_id: int, data: ReportCreate, *, session: Session
 ) -> ProgressReport:
     """Add a progress report; only users of the owner organisation report on a measure."""
     measure = get_measure(measure_id, session=session)

@@ -114,7 +114,7 @@ def create_meeting(principal: Principal, data: MeetingCreate, *, session: Sessio
 
 
 def add_attendee(
-    session: Session, principal: Principal, meeting_id: int, data: AttendeeAdd
+    principal: Principal, meeting_id: int, data: AttendeeAdd, *, session: Session
 ) -> MeetingAttendee:
     """Record someone as present; only decision members attend as members."""
     meeting = get_meeting(meeting_id, session=session)
@@ -142,7 +142,7 @@ def add_attendee(
 
 
 def add_agenda_item(
-    session: Session, principal: Principal, meeting_id: int, data: AgendaAdd
+    principal: Principal, meeting_id: int, data: AgendaAdd, *, session: Session
 ) -> AgendaItem:
     """Add an item at the end of the agenda."""
     meeting = get_meeting(meeting_id, session=session)
@@ -188,7 +188,7 @@ def record_decision(
 
 
 def write_minutes(
-    session: Session, principal: Principal, meeting_id: int, data: MinutesText
+    principal: Principal, meeting_id: int, data: MinutesText, *, session: Session
 ) -> Meeting:
     """Write the meeting's general minutes."""
     meeting = get_meeting(meeting_id, session=session)
@@ -197,7 +197,7 @@ def write_minutes(
 
 
 def comment(
-    session: Session, principal: Principal, meeting_id: int, data: CommentCreate
+    principal: Principal, meeting_id: int, data: CommentCreate, *, session: Session
 ) -> MeetingComment:
     """Add a comment (observers comment; they decide nothing)."""
     meeting = get_meeting(meeting_id, session=session)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from korona.auth.models import Role
-from korona.auth.permissions import Permission, Principal
-from korona.web.deps import require
+from korona.auth.permissions import Permission
+from korona.web.access import CanProfile
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
 
@@ -25,7 +25,7 @@ class MeRead(BaseModel):
 
 
 @router.get("/me", response_model=MeRead)
-def me(principal: Principal = Depends(require(Permission.PROFILE))) -> MeRead:
+def me(principal: CanProfile) -> MeRead:
     """Return the caller's identity, roles and permissions."""
     assert principal.user_id is not None
     return MeRead(

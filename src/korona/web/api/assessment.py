@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.assessment import prioritisation, service
 from korona.portfolio.assessment.schemas import (
     AssessmentIn,
@@ -23,7 +22,13 @@ from korona.portfolio.assessment.schemas import (
 from korona.portfolio.intake import service as intake
 from korona.portfolio.netlist import drafts
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import (
+    CanAssessmentRead,
+    CanAssessmentScore,
+    CanPrioritisationManage,
+    CanWeightsManage,
+)
+from korona.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 
@@ -31,8 +36,8 @@ router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 @router.get("/queue", response_model=list[QueueRead])
 def queue(
     session: DbSession,
+    principal: CanAssessmentRead,
     show: Annotated[service.QueueFilter, Query()] = service.QueueFilter.ALL,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
 ) -> list[QueueRead]:
     """List the inputs in assessment of the caller's working groups."""
     return [
@@ -51,9 +56,7 @@ def queue(
 
 @router.get("/inputs/{input_id}", response_model=list[AssessmentRead])
 def assessments(
-    input_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
+    input_id: RowId, session: DbSession, principal: CanAssessmentRead
 ) -> list[AssessmentRead]:
     """Return every assessor's scores of an input and the agreed score, if recorded."""
     intake.get_input(input_id, session=session)
@@ -64,44 +67,33 @@ def assessments(
 
 @router.put("/inputs/{input_id}/score", response_model=AssessmentRead)
 def score(
-    input_id: RowId,
-    data: AssessmentIn,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, data: AssessmentIn, session: DbSession, principal: CanAssessmentScore
 ) -> AssessmentRead:
     """Record the caller's own gates and scores of an input in one of their groups."""
     return AssessmentRead.model_validate(
-        service.save_assessment(session, principal, input_id, data)
+        service.save_assessment(principal, input_id, data, session=session)
     )
 
 
 @router.put("/inputs/{input_id}/agreed", response_model=AssessmentRead)
 def agreed(
-    input_id: RowId,
-    data: AssessmentIn,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_SCORE)),
+    input_id: RowId, data: AssessmentIn, session: DbSession, principal: CanAssessmentScore
 ) -> AssessmentRead:
     """Record the agreed score of an input (the group lead, with a reason)."""
-    return AssessmentRead.model_validate(service.record_agreed(session, principal, input_id, data))
+    return AssessmentRead.model_validate(
+        service.record_agreed(principal, input_id, data, session=session)
+    )
 
 
 @router.get("/weights", response_model=WeightsRead)
-def weights(
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> WeightsRead:
+def weights(session: DbSession, principal: CanAssessmentRead) -> WeightsRead:
     """Return the decision group's current weights."""
     current = service.current_weights(session=session)
     return WeightsRead(version=current.version, weights=current.as_dict())
 
 
 @router.post("/weights", response_model=WeightsRead, status_code=201)
-def set_weights(
-    data: WeightsIn,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.WEIGHTS_MANAGE)),
-) -> WeightsRead:
+def set_weights(data: WeightsIn, session: DbSession, principal: CanWeightsManage) -> WeightsRead:
     """Store a new version of the weights (decision group members only)."""
     new = service.set_weights(principal, data, session=session)
     return WeightsRead(version=new.version, weights=new.as_dict())
@@ -145,20 +137,14 @@ def _read(proposal: Proposal) -> ProposalRead:
 
 
 @router.get("/proposal", response_model=ProposalRead)
-def proposal(
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.ASSESSMENT_READ)),
-) -> ProposalRead:
+def proposal(session: DbSession, principal: CanAssessmentRead) -> ProposalRead:
     """Solve the net-list proposal exactly (HiGHS) with each candidate's probability."""
     return _read(prioritisation.propose(session=session))
 
 
 @router.put("/pins/{input_id}", response_model=ProposalRead)
 def set_pin(
-    input_id: RowId,
-    data: PinIn,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
+    input_id: RowId, data: PinIn, session: DbSession, principal: CanPrioritisationManage
 ) -> ProposalRead:
     """Pin an input in or out (or clear the pin) and return the re-solved proposal."""
     prioritisation.set_pin(principal, input_id, data, session=session)
@@ -166,10 +152,7 @@ def set_pin(
 
 
 @router.post("/drafts", response_model=DraftRead, status_code=201)
-def create_draft(
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PRIORITISATION_MANAGE)),
-) -> DraftRead:
+def create_draft(session: DbSession, principal: CanPrioritisationManage) -> DraftRead:
     """Create a draft net list from the proposal as it is solved now."""
     version = drafts.create_draft(
         principal, prioritisation.propose(session=session), session=session

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from korona import audit
-from korona.auth.permissions import Permission, Principal
 from korona.validation import Limit, Offset
-from korona.web.deps import DbSession, require
+from korona.web.access import CanAuditRead
+from korona.web.deps import DbSession
 from korona.web.forms import AuditQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -34,9 +34,9 @@ class AuditEntryRead(BaseModel):
 def audit_api(
     session: DbSession,
     query: Annotated[AuditQuery, Query()],
+    principal: CanAuditRead,
     limit: Annotated[Limit, Query()] = 100,
     offset: Annotated[Offset, Query()] = 0,
-    principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first."""
     entries = audit.query(query.to_filter(), session=session, limit=limit, offset=offset)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake import workflow
 from korona.portfolio.intake.schemas import (
@@ -19,18 +18,15 @@ from korona.portfolio.intake.schemas import (
     TriageIn,
 )
 from korona.validation import RowId
-from korona.web.deps import DbSession, get_runtime, require, status_links
+from korona.web.access import CanInputRead, CanInputTriage, CanPublic
+from korona.web.deps import DbSession, get_runtime, status_links
 from korona.web.forms import InputQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["inputs"])
 
 
 @router.post("/match", response_model=list[MatchRead])
-def match(
-    data: MatchRequest,
-    request: Request,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> list[MatchRead]:
+def match(data: MatchRequest, request: Request, principal: CanPublic) -> list[MatchRead]:
     """Return the solutions, needs and inputs most similar to a text, best first."""
     index = get_runtime(request).match_index.get()
     return [
@@ -44,7 +40,7 @@ def list_inputs(
     session: DbSession,
     response: Response,
     query: Annotated[InputQuery, Query()],
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
+    principal: CanInputRead,
 ) -> list[InputRead]:
     """List inputs in the order they were received, a page at a time."""
     page = Page.of(intake.list_inputs(query.to_filter(), session=session), query)
@@ -54,10 +50,7 @@ def list_inputs(
 
 @router.post("/inputs", response_model=InputReceipt, status_code=201)
 def submit_input(
-    data: InputCreate,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    data: InputCreate, request: Request, session: DbSession, principal: CanPublic
 ) -> InputReceipt:
     """Submit an input; the answer carries the reference number and the private status link."""
     links = status_links(request)
@@ -68,11 +61,7 @@ def submit_input(
 
 
 @router.get("/inputs/{input_id}", response_model=InputRead)
-def get_input(
-    input_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
-) -> InputRead:
+def get_input(input_id: RowId, session: DbSession, principal: CanInputRead) -> InputRead:
     """Return one input."""
     return intake.to_read(intake.get_input(input_id, session=session))
 
@@ -90,11 +79,7 @@ def _triage_request(data: TriageIn) -> workflow.TriageRequest:
 
 @router.post("/inputs/{input_id}/triage", response_model=InputRead)
 def triage_input(
-    input_id: RowId,
-    data: TriageIn,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    input_id: RowId, data: TriageIn, request: Request, session: DbSession, principal: CanInputTriage
 ) -> InputRead:
     """Apply one triage action to an input; the submitter gets the letter (portfolio office)."""
     links = status_links(request)
@@ -104,10 +89,7 @@ def triage_input(
 
 @router.post("/triage", response_model=list[InputRead])
 def triage_bulk(
-    data: BulkTriageIn,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    data: BulkTriageIn, request: Request, session: DbSession, principal: CanInputTriage
 ) -> list[InputRead]:
     """Apply one triage action to many inputs at once, all or nothing (portfolio office)."""
     links = status_links(request)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
 from korona.validation import RowId
-from korona.web.deps import DbSession, get_municipalities, require
+from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
+from korona.web.deps import DbSession, get_municipalities
 from korona.web.forms import NeedQuery, Page, paged
 
 router = APIRouter(prefix="/api/v1", tags=["needs"])
@@ -24,7 +24,7 @@ def list_needs(
     session: DbSession,
     response: Response,
     query: Annotated[NeedQuery, Query()],
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    principal: CanNeedRead,
 ) -> list[NeedRead]:
     """List needs, most urgent first, a page at a time (X-Total-Count: all that match)."""
     page = Page.of(service.list_needs(query.to_filter(), session=session), query)
@@ -35,10 +35,7 @@ def list_needs(
 
 @router.post("/needs", response_model=NeedRead, status_code=201)
 def create_need(
-    data: NeedCreate,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
+    data: NeedCreate, request: Request, session: DbSession, principal: CanNeedCreate
 ) -> NeedRead:
     """Register a need for the caller's organisation."""
     places = get_municipalities(request)
@@ -46,22 +43,14 @@ def create_need(
 
 
 @router.get("/needs/{need_id}", response_model=NeedRead)
-def get_need(
-    need_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
-) -> NeedRead:
+def get_need(need_id: RowId, session: DbSession, principal: CanNeedRead) -> NeedRead:
     """Return one need."""
     return service.to_read(service.get_need(need_id, session=session))
 
 
 @router.patch("/needs/{need_id}", response_model=NeedRead)
 def update_need(
-    need_id: RowId,
-    data: NeedUpdate,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_EDIT)),
+    need_id: RowId, data: NeedUpdate, request: Request, session: DbSession, principal: CanNeedEdit
 ) -> NeedRead:
     """Change a need's content (reporters: own organisation's needs only)."""
     places = get_municipalities(request)
@@ -72,10 +61,7 @@ def update_need(
 
 @router.post("/needs/{need_id}/status", response_model=NeedRead)
 def change_status(
-    need_id: RowId,
-    data: NeedStatusChange,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
+    need_id: RowId, data: NeedStatusChange, session: DbSession, principal: CanNeedValidate
 ) -> NeedRead:
     """Move a need to a new status (portfolio office)."""
     return service.to_read(service.change_status(principal, need_id, data.status, session=session))
@@ -91,10 +77,7 @@ class CategoryRead(BaseModel):
 
 
 @router.get("/categories", response_model=list[CategoryRead], tags=["categories"])
-def categories(
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
-) -> list[CategoryRead]:
+def categories(session: DbSession, principal: CanNeedRead) -> list[CategoryRead]:
     """List the need categories."""
     return [
         CategoryRead.model_validate(row, from_attributes=True)

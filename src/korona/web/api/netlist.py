@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.measure import service as measures
 from korona.portfolio.measure.models import Measure, MeasureStatus, Rag
 from korona.portfolio.measure.schemas import ReportCreate
@@ -17,7 +16,15 @@ from korona.portfolio.netlist.diff import Change
 from korona.portfolio.netlist.models import NetlistStatus
 from korona.portfolio.netlist.publication import PublicVersion
 from korona.validation import CLEAN_TEXT, RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import (
+    CanMeasureRead,
+    CanMeasureReport,
+    CanMeetingManage,
+    CanNetlistApprove,
+    CanNetlistPublish,
+    CanPublic,
+)
+from korona.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["netlist"])
 
@@ -96,24 +103,12 @@ def _read(view: PublicVersion) -> NetlistRead:
             )
             for item in view.items
         ],
-        changes=[
-            ChangeRead(
-                change=row.change,
-                input_id=row.input_id,
-                title=row.title,
-                old_position=row.old_position,
-                new_position=row.new_position,
-                reason=row.reason,
-            )
-            for row in view.changes
-        ],
+        changes=[ChangeRead.model_validate(row, from_attributes=True) for row in view.changes],
     )
 
 
 @router.get("/netlist", response_model=NetlistRead)
-def newest_netlist(
-    session: DbSession, principal: Principal = Depends(require(Permission.PUBLIC))
-) -> NetlistRead:
+def newest_netlist(session: DbSession, principal: CanPublic) -> NetlistRead:
     """Return the newest published net list: items in order with measure, owner, status,
     the needs each covers and its score parts."""
     version = publication.latest_published(session=session)
@@ -121,9 +116,7 @@ def newest_netlist(
 
 
 @router.get("/netlist/versions/{number}", response_model=NetlistRead)
-def netlist_version(
-    number: RowId, session: DbSession, principal: Principal = Depends(require(Permission.PUBLIC))
-) -> NetlistRead:
+def netlist_version(number: RowId, session: DbSession, principal: CanPublic) -> NetlistRead:
     """Return one published net-list version."""
     version = publication.get_by_number(number, session=session, published_only=True)
     return _read(publication.public_view(version, session=session))
@@ -156,10 +149,7 @@ class VersionStatus(BaseModel):
 
 @router.patch("/netlist/versions/{number}", response_model=VersionStatus)
 def update_version(
-    number: RowId,
-    data: VersionUpdate,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEETING_MANAGE)),
+    number: RowId, data: VersionUpdate, session: DbSession, principal: CanMeetingManage
 ) -> VersionStatus:
     """Change the note of a draft or approved version; a published one answers 409."""
     return VersionStatus.model_validate(
@@ -169,10 +159,7 @@ def update_version(
 
 @router.post("/netlist/versions/{number}/approve", response_model=VersionStatus)
 def approve_version(
-    number: RowId,
-    data: ApproveRequest,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NETLIST_APPROVE)),
+    number: RowId, data: ApproveRequest, session: DbSession, principal: CanNetlistApprove
 ) -> VersionStatus:
     """Approve a draft in a meeting (decision members only)."""
     return VersionStatus.model_validate(
@@ -182,9 +169,7 @@ def approve_version(
 
 @router.post("/netlist/versions/{number}/publish", response_model=VersionStatus)
 def publish_version(
-    number: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NETLIST_PUBLISH)),
+    number: RowId, session: DbSession, principal: CanNetlistPublish
 ) -> VersionStatus:
     """Publish an approved version (the portfolio office)."""
     return VersionStatus.model_validate(publication.publish(principal, number, session=session))
@@ -244,19 +229,13 @@ def _measure(measure: Measure) -> MeasureRead:
 
 
 @router.get("/measures", response_model=list[MeasureRead], tags=["measures"])
-def list_measures(
-    session: DbSession, principal: Principal = Depends(require(Permission.MEASURE_READ))
-) -> list[MeasureRead]:
+def list_measures(session: DbSession, principal: CanMeasureRead) -> list[MeasureRead]:
     """List every measure by title."""
     return [_measure(measure) for measure in measures.list_measures(session=session)]
 
 
 @router.get("/measures/{measure_id}", response_model=MeasureRead, tags=["measures"])
-def get_measure(
-    measure_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
-) -> MeasureRead:
+def get_measure(measure_id: RowId, session: DbSession, principal: CanMeasureRead) -> MeasureRead:
     """Return one measure."""
     return _measure(measures.get_measure(measure_id, session=session))
 
@@ -265,10 +244,9 @@ def get_measure(
     "/measures/{measure_id}/reports", response_model=ReportRead, status_code=201, tags=["measures"]
 )
 def report_progress(
-    measure_id: RowId,
-    data: ReportCreate,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.MEASURE_REPORT)),
+    measure_id: RowId, data: ReportCreate, session: DbSession, principal: CanMeasureReport
 ) -> ReportRead:
     """Add a progress report to a measure of the caller's own organisation."""
-    return ReportRead.model_validate(measures.report_progress(session, principal, measure_id, data))
+    return ReportRead.model_validate(
+        measures.report_progress(principal, measure_id, data, session=session)
+    )

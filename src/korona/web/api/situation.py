@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.import_files import MAX_FILE_BYTES
 from korona.portfolio.situation import dashboard, imports, service
 from korona.portfolio.situation.models import SituationReport
@@ -20,7 +19,8 @@ from korona.portfolio.situation.schemas import (
     SituationReportRead,
 )
 from korona.validation import MunicipalityNumber, RowId
-from korona.web.deps import DbSession, get_settings, require
+from korona.web.access import CanSituationRead, CanSituationReport
+from korona.web.deps import DbSession, get_settings
 from korona.web.errors import Problem
 from korona.web.forms import ListQuery, Page, paged
 
@@ -111,7 +111,7 @@ def list_reports(
     places: PlacesDep,
     response: Response,
     query: Annotated[ReportQuery, Query()],
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    principal: CanSituationRead,
 ) -> list[SituationReportRead]:
     """List reports, newest week first, a page at a time (X-Total-Count: all that match)."""
     page = Page.of(service.list_reports(query.to_filter(), session=session), query)
@@ -125,7 +125,7 @@ def submit_report(
     data: SituationReportCreate,
     session: DbSession,
     places: PlacesDep,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> SituationReportRead:
     """Report a week for a municipality (409 if it has reported that week: PUT corrects)."""
     report = service.submit_report(principal, data, session=session, places=places)
@@ -137,7 +137,7 @@ def summary(
     session: DbSession,
     places: PlacesDep,
     query: Annotated[SummaryQuery, Query()],
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    principal: CanSituationRead,
 ) -> WeekSummaryRead:
     """Add up one week of reports nationally or in a county, with who has not reported."""
     week = query.week or next(iter(dashboard.reported_weeks(query.county, session=session)), None)
@@ -168,7 +168,7 @@ def import_reports(
     session: DbSession,
     places: PlacesDep,
     file: Annotated[UploadFile, File(description="CSV or XLSX with the documented columns")],
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> ImportResultRead:
     """Import a sheet of reports: all rows or none (an existing week is corrected)."""
     content = file.file.read(MAX_FILE_BYTES + 1)
@@ -187,10 +187,7 @@ def import_reports(
 
 @router.get("/{report_id}", response_model=SituationReportRead)
 def get_report(
-    report_id: RowId,
-    session: DbSession,
-    places: PlacesDep,
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    report_id: RowId, session: DbSession, places: PlacesDep, principal: CanSituationRead
 ) -> SituationReportRead:
     """Return one report."""
     return _read(places, service.get_report(report_id, session=session), session=session)
@@ -202,7 +199,7 @@ def correct_report(
     data: SituationReportCorrection,
     session: DbSession,
     places: PlacesDep,
-    principal: Principal = Depends(require(Permission.SITUATION_REPORT)),
+    principal: CanSituationReport,
 ) -> SituationReportRead:
     """Correct a report: the figures and text sent replace it; the history keeps the old."""
     return _read(
@@ -212,9 +209,7 @@ def correct_report(
 
 @router.get("/{report_id}/history", response_model=list[HistoryEntry])
 def report_history(
-    report_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SITUATION_READ)),
+    report_id: RowId, session: DbSession, principal: CanSituationRead
 ) -> list[HistoryEntry]:
     """Return every recorded change to a report, oldest first."""
     service.get_report(report_id, session=session)

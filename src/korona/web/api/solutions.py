@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.solution import service
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import CanPublic, CanSolutionManage
+from korona.web.deps import DbSession
 from korona.web.forms import Page, SolutionQuery, paged
 
 router = APIRouter(prefix="/api/v1", tags=["solutions"])
@@ -21,7 +21,7 @@ def list_solutions(
     session: DbSession,
     response: Response,
     query: Annotated[SolutionQuery, Query()],
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: CanPublic,
 ) -> list[SolutionRead]:
     """List the catalogue, quality-assured solutions first, a page at a time."""
     page = Page.of(service.list_solutions(query.to_filter(), session=session), query)
@@ -31,30 +31,21 @@ def list_solutions(
 
 @router.post("/solutions", response_model=SolutionRead, status_code=201)
 def create_solution(
-    data: SolutionCreate,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+    data: SolutionCreate, session: DbSession, principal: CanSolutionManage
 ) -> SolutionRead:
     """Add a solution to the catalogue (portfolio office)."""
     return SolutionRead.model_validate(service.create_solution(principal, data, session=session))
 
 
 @router.get("/solutions/{solution_id}", response_model=SolutionRead)
-def get_solution(
-    solution_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> SolutionRead:
+def get_solution(solution_id: RowId, session: DbSession, principal: CanPublic) -> SolutionRead:
     """Return one solution."""
     return SolutionRead.model_validate(service.get_solution(solution_id, session=session))
 
 
 @router.patch("/solutions/{solution_id}", response_model=SolutionRead)
 def update_solution(
-    solution_id: RowId,
-    data: SolutionUpdate,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SOLUTION_MANAGE)),
+    solution_id: RowId, data: SolutionUpdate, session: DbSession, principal: CanSolutionManage
 ) -> SolutionRead:
     """Change a catalogue entry (portfolio office)."""
     return SolutionRead.model_validate(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from korona.auth import service as auth_service
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.validation import CleanLine, RowId
-from korona.web.deps import SESSION_COOKIE, DbSession, require
+from korona.web.access import CanProfile
+from korona.web.deps import DbSession
 from korona.web.forms import Rejected, attempt
+from korona.web.handlers import signed_out
 from korona.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -25,11 +27,7 @@ def _account_page(
 
 
 @router.get("")
-def account_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PROFILE)),
-) -> Response:
+def account_page(request: Request, session: DbSession, principal: CanProfile) -> Response:
     """Show the user's profile, roles and API tokens."""
     return render(request, "account.html", _account_page(request, session, principal))
 
@@ -38,9 +36,9 @@ def account_page(
 def change_password(
     request: Request,
     session: DbSession,
+    principal: CanProfile,
     current_password: Annotated[str, Form(max_length=1000)] = "",
     new_password: Annotated[str, Form(max_length=1000)] = "",
-    principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Change the password; every session, this one included, is revoked."""
     outcome = attempt(
@@ -59,17 +57,15 @@ def change_password(
             password_field=outcome.field or None,
         )
         return render(request, "account.html", context, status_code=outcome.status_code)
-    response = RedirectResponse("/login?changed=1", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/login?changed=1")
 
 
 @router.post("/tokens")
 def create_token(
     request: Request,
     session: DbSession,
+    principal: CanProfile,
     name: Annotated[CleanLine, Form(min_length=1, max_length=100)] = "web",
-    principal: Principal = Depends(require(Permission.PROFILE)),
 ) -> Response:
     """Create an API token and show it once."""
     assert principal.user_id is not None
@@ -81,11 +77,7 @@ def create_token(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(
-    token_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PROFILE)),
-) -> Response:
+def revoke_token(token_id: RowId, session: DbSession, principal: CanProfile) -> Response:
     """Revoke one of the user's API tokens."""
     auth_service.revoke_api_token(principal, token_id, session=session)
     return RedirectResponse("/account", status_code=303)

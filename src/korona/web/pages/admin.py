@@ -4,52 +4,48 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio import category
 from korona.validation import CleanLine
-from korona.web.deps import DbSession, require
-from korona.web.forms import Rejected, attempt
-from korona.web.templating import render
+from korona.web.access import CanCategoryManage
+from korona.web.deps import DbSession
+from korona.web.forms import NO_ERRORS, Rejected
+from korona.web.handlers import form_page, submit
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 @router.get("/categories")
-def categories_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
-) -> Response:
+def categories_page(request: Request, session: DbSession, principal: CanCategoryManage) -> Response:
     """Show the managed list of need categories."""
-    context = {"categories": category.list_categories(session=session), "values": {}, "errors": {}}
-    return render(request, "admin/categories.html", context)
+    return _categories_page(request, session, {})
+
+
+def _categories_page(
+    request: Request, session: Session, values: dict[str, str], rejected: Rejected = NO_ERRORS
+) -> Response:
+    context = {"categories": category.list_categories(session=session), "values": values}
+    return form_page(request, "admin/categories.html", context, rejected)
 
 
 @router.post("/categories")
 def add_category(
     request: Request,
     session: DbSession,
+    principal: CanCategoryManage,
     code: Annotated[CleanLine, Form(max_length=40)] = "",
     name_nb: Annotated[CleanLine, Form(max_length=100)] = "",
     name_en: Annotated[CleanLine, Form(max_length=100)] = "",
-    principal: Principal = Depends(require(Permission.CATEGORY_MANAGE)),
 ) -> Response:
     """Add a category; on bad input show the page again with the message."""
-    outcome = attempt(
-        lambda: category.add_category(
-            principal, session=session, code=code, name_nb=name_nb, name_en=name_en
-        ),
+    values = {"code": code, "name_nb": name_nb, "name_en": name_en}
+    return submit(
+        lambda: category.add_category(principal, session=session, **values),
         session=session,
         field="code",
+        redraw=lambda rejected: _categories_page(request, session, values, rejected),
+        done="/admin/categories?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        context = {
-            "categories": category.list_categories(session=session),
-            "values": {"code": code, "name_nb": name_nb, "name_en": name_en},
-            "errors": outcome.errors,
-        }
-        return render(request, "admin/categories.html", context, status_code=outcome.status_code)
-    return RedirectResponse("/admin/categories?saved=1", status_code=303)

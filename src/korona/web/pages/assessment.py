@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.portfolio import scoring
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.assessment import service
@@ -30,17 +30,15 @@ from korona.portfolio.need.models import Need
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, require
+from korona.web.access import CanAssessmentRead, CanAssessmentScore
+from korona.web.deps import DbSession
 from korona.web.forms import Form, Rejected, text
-from korona.web.handlers import submit
+from korona.web.handlers import EntityCall, form_page, submit
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.templating import render
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
-
-CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
-CanAssessmentScore = Annotated[Principal, Depends(require(Permission.ASSESSMENT_SCORE))]
 
 #: Checkboxes: present when ticked, absent otherwise.
 _FLAGS = ("dpia_needed", "privacy_minimum_met", "clinical_safety_minimum_met")
@@ -224,9 +222,9 @@ def _post(
     def redraw(rejected: Rejected) -> Response:
         item = intake.get_input(input_id, session=session)
         context = input_context(request, session, principal, item)
-        context["errors"], context["failed"] = rejected.errors, failed
+        context["failed"] = failed
         context["agreed_values" if failed == "agreed" else "values"] = values or {}
-        return render(request, "assessment/input.html", context, status_code=rejected.status_code)
+        return form_page(request, "assessment/input.html", context, rejected)
 
     return submit(action, session=session, redraw=redraw, done=done)
 
@@ -237,14 +235,14 @@ def _save_scores(
     principal: Principal,
     input_id: int,
     form: FormData,
-    record: Callable[[Session, Principal, int, AssessmentIn], object],
+    record: EntityCall,
     which: str,
 ) -> Response:
     """Hand the scoring form to ``record``; ``which`` names the form ("score" or "agreed")."""
     values = _assessment_values(form)
 
     def save() -> object:
-        return record(session, principal, input_id, AssessmentIn.model_validate(values))
+        return record(principal, input_id, AssessmentIn.model_validate(values), session=session)
 
     done = f"/assessment/inputs/{input_id}?saved={which}"
     return _post(

@@ -6,29 +6,28 @@ Its routes sit under ``/assessment``, beside :mod:`korona.web.pages.assessment`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio import scoring
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.assessment import service
 from korona.portfolio.assessment.schemas import GroupIn, MemberIn, SettingsIn, WeightsIn
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import (
+    CanAssessmentRead,
+    CanPrioritisationManage,
+    CanWeightsManage,
+    CanWorkingGroupManage,
+)
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
-from korona.web.handlers import submit
-from korona.web.templating import render
+from korona.web.handlers import form_page, submit
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
-
-CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
-CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
-CanWeightsManage = Annotated[Principal, Depends(require(Permission.WEIGHTS_MANAGE))]
-CanWorkingGroupManage = Annotated[Principal, Depends(require(Permission.WORKING_GROUP_MANAGE))]
 
 
 def _groups_page(
@@ -40,10 +39,9 @@ def _groups_page(
     context = {
         "groups": working_groups.list_groups(session=session),
         "assessors": working_groups.assessor_candidates(session=session),
-        "errors": rejected.errors,
         "failed": failed,
     }
-    return render(request, "assessment/groups.html", context, status_code=rejected.status_code)
+    return form_page(request, "assessment/groups.html", context, rejected)
 
 
 @router.get("/groups")
@@ -130,9 +128,8 @@ def _weights_page(
         "criteria": scoring.CRITERIA,
         "history": service.weights_history(session=session),
         "values": values or weights.as_dict(),
-        "errors": rejected.errors,
     }
-    return render(request, "assessment/weights.html", context, status_code=rejected.status_code)
+    return form_page(request, "assessment/weights.html", context, rejected)
 
 
 @router.get("/weights")
@@ -178,9 +175,8 @@ def _settings_page(
     row = service.get_settings(session=session)
     context = {
         "values": values or {name: getattr(row, name) for name in _SETTING_FIELDS},
-        "errors": rejected.errors,
     }
-    return render(request, "assessment/settings.html", context, status_code=rejected.status_code)
+    return form_page(request, "assessment/settings.html", context, rejected)
 
 
 @router.get("/settings")

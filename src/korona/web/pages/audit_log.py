@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from korona import audit
 from korona.audit import AuditAction
-from korona.auth.permissions import Permission, Principal
 from korona.tabular import Audience
-from korona.web.deps import DbSession, require
+from korona.web.access import CanAuditRead
+from korona.web.deps import DbSession
 from korona.web.exports import AudienceQuery, export_response
 from korona.web.forms import AuditQuery
 from korona.web.history import history_lines
@@ -27,8 +27,8 @@ def audit_page(
     request: Request,
     session: DbSession,
     query: Annotated[AuditQuery, Query()],
+    principal: CanAuditRead,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> Response:
     """Show the audit log, newest first, with filters."""
     filters = query.to_filter()
@@ -52,8 +52,8 @@ def audit_export(
     fmt: str,
     session: DbSession,
     query: Annotated[AuditQuery, Query()],
+    principal: CanAuditRead,
     audience: AudienceQuery = Audience.PEOPLE,
-    principal: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> Response:
     """Download the filtered audit log as CSV or XLSX, the raw before/after as JSON text."""
     rows = audit.export_rows(audit.query(query.to_filter(), session=session, limit=None))

@@ -5,21 +5,25 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from korona.auth import service as auth_service
 from korona.auth.models import User
-from korona.auth.permissions import Permission, Principal
 from korona.auth.vocabulary import Role
 from korona.validation import CleanLine
 from korona.web import i18n
-from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
+from korona.web.access import CanPublic
+from korona.web.deps import SESSION_COOKIE, DbSession, get_settings
+from korona.web.handlers import see_other, signed_out
 from korona.web.middleware import LANGUAGE_COOKIE
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+#: How long the language cookie lasts (seconds).
+YEAR = 365 * 24 * 3600
 
 
 def safe_next(target: str | None) -> str:
@@ -40,19 +44,13 @@ def landing_page(user: User, target: str) -> str:
 
 
 @router.get("/")
-def front_page(
-    request: Request, principal: Principal = Depends(require(Permission.PUBLIC))
-) -> Response:
+def front_page(request: Request, principal: CanPublic) -> Response:
     """Show what korona is and where to go next."""
     return render(request, "home.html")
 
 
 @router.get("/login")
-def login_form(
-    request: Request,
-    next: str | None = None,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def login_form(request: Request, principal: CanPublic, next: str | None = None) -> Response:
     """Show the login form."""
     return render(request, "login.html", {"next": safe_next(next), "email": ""})
 
@@ -61,10 +59,10 @@ def login_form(
 def login(
     request: Request,
     session: DbSession,
+    principal: CanPublic,
     email: Annotated[CleanLine, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[CleanLine, Form(max_length=2000)] = "/",
-    principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Check the credentials (throttled per account and address) and start a session."""
     address = request.client.host if request.client else "unknown"
@@ -98,58 +96,42 @@ def login(
         samesite="lax",
         path="/",
     )
-    if user.language in i18n.LANGUAGES:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            user.language,
-            samesite="lax",
-            path="/",
-            secure=settings.cookie_secure,
-            max_age=365 * 24 * 3600,
-        )
+    _remember_language(response, user.language, secure=settings.cookie_secure)
     return response
 
 
+def _remember_language(response: Response, language: str | None, *, secure: bool) -> None:
+    """Keep the interface language in a cookie for a year (an unknown language is ignored)."""
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, samesite="lax", path="/", secure=secure, max_age=YEAR
+        )
+
+
 @router.post("/logout")
-def logout(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def logout(request: Request, session: DbSession, principal: CanPublic) -> Response:
     """End the session (the server forgets it, not only the browser)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         auth_service.end_session(principal, token, session=session)
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/")
 
 
 @router.post("/language")
 def choose_language(
     request: Request,
     language: Annotated[CleanLine, Form(max_length=5)],
+    principal: CanPublic,
     next: Annotated[CleanLine, Form(max_length=2000)] = "/",
-    principal: Principal = Depends(require(Permission.PUBLIC)),
 ) -> Response:
     """Switch the interface language and go back to the page."""
-    response = RedirectResponse(safe_next(next), status_code=303)
-    if language in i18n.LANGUAGES:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            samesite="lax",
-            path="/",
-            secure=get_settings(request).cookie_secure,
-            max_age=365 * 24 * 3600,
-        )
+    response = see_other(safe_next(next))
+    _remember_language(response, language, secure=get_settings(request).cookie_secure)
     return response
 
 
 @router.get("/healthz")
-def health(
-    session: DbSession, principal: Principal = Depends(require(Permission.PUBLIC))
-) -> Response:
+def health(session: DbSession, principal: CanPublic) -> Response:
     """Report that the app and its database answer (for load balancers)."""
     session.execute(text("SELECT 1"))
     return JSONResponse({"status": "ok"})

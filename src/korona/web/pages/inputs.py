@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -26,16 +26,17 @@ from korona.portfolio.solution import service as solution_service
 from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanInputRead, CanNeedRead, CanProfile, CanPublic
 from korona.web.deps import (
     DbSession,
     get_runtime,
     get_settings,
     public_base_url,
-    require,
     status_links,
 )
 from korona.web.exports import AudienceQuery, export_response
-from korona.web.forms import Form, InputQuery, ListQuery, Page, Rejected, attempt, check_all
+from korona.web.forms import NO_ERRORS, Form, InputQuery, ListQuery, Page, Rejected, check_all
+from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.templating import render
 
@@ -158,22 +159,16 @@ def _form_page(
     request: Request,
     session: Session,
     principal: Principal,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    context = {"values": values, "errors": errors, **_choices(principal, session=session)}
+    context = {"values": values, **_choices(principal, session=session)}
     context |= need_options(values.get("need_q", ""), values.get("need_ids", []), session=session)
-    return render(request, "inputs/form.html", context, status_code=status_code)
+    return form_page(request, "inputs/form.html", context, rejected)
 
 
 @router.get("/new")
-def new_input_form(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def new_input_form(request: Request, session: DbSession, principal: CanPublic) -> Response:
     """Show the submit form: open to everyone, logged in or not."""
     values: dict[str, Any] = {
         "kind": InputKind.IDEA.value,
@@ -185,14 +180,11 @@ def new_input_form(
         "is_public": "",
         "contact_email": principal.email if principal.is_authenticated else "",
     }
-    return _form_page(request, session, principal, values=values, errors={})
+    return _form_page(request, session, principal, values)
 
 
 @router.get("/match-preview")
-def match_preview(
-    request: Request,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def match_preview(request: Request, principal: CanPublic) -> Response:
     """Return the "seems covered by" hint for the text typed so far (htmx fragment)."""
     params = request.query_params
     text = f"{params.get('title', '')}\n{params.get('description', '')}"[:5000]
@@ -202,11 +194,7 @@ def match_preview(
 
 
 @router.get("/need-options")
-def need_picker_options(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
-) -> Response:
+def need_picker_options(request: Request, session: DbSession, principal: CanNeedRead) -> Response:
     """Return the needs picker's list for the search typed so far (htmx fragment)."""
     params = request.query_params
     selected = [v for v in params.getlist("need_ids")[:500] if v.isdigit()]
@@ -216,20 +204,17 @@ def need_picker_options(
 
 @router.post("")
 def submit_input(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    request: Request, session: DbSession, form: Form, principal: CanPublic
 ) -> Response:
     """Register an input from the form and show the receipt; on bad input show the form again."""
     values = _form_values(form)
     if form.get("search_needs") and principal.can(Permission.NEED_READ):
         # The picker's search button (or Enter in a field) without JavaScript: show the form
         # again with the needs filtered; nothing is submitted.
-        return _form_page(request, session, principal, values=values, errors={})
+        return _form_page(request, session, principal, values)
     settings = get_settings(request)
 
-    def submit() -> Input:
+    def act() -> Input:
         payload = _payload(values, principal)
         checks: list[Callable[[], object]] = [
             lambda: intake.check_categories(values["categories"], session=session),
@@ -246,28 +231,16 @@ def submit_input(
         )
         return intake.submit_input(principal, data, links(request), submission, session=session)
 
-    outcome = attempt(submit, session=session)
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request,
-            session,
-            principal,
-            values=values,
-            errors=outcome.errors,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(
-        f"/inputs/status/{links(request).token(outcome)}?submitted=1", status_code=303
+    return submit(
+        act,
+        session=session,
+        redraw=lambda rejected: _form_page(request, session, principal, values, rejected),
+        done=lambda item: f"/inputs/status/{links(request).token(item)}?submitted=1",
     )
 
 
 @router.get("/status/{token}")
-def status_page(
-    token: str,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
+def status_page(token: str, request: Request, session: DbSession, principal: CanPublic) -> Response:
     """Show the submitter the receipt, current status and every message sent to them."""
     item = intake.find_by_token(links(request), token, session=session)
     context = {
@@ -285,7 +258,7 @@ def my_inputs(
     request: Request,
     session: DbSession,
     query: Annotated[ListQuery, Query()],
-    principal: Principal = Depends(require(Permission.PROFILE)),
+    principal: CanProfile,
 ) -> Response:
     """List the inputs the logged-in user submitted, each with its status link, by pages."""
     assert principal.user_id is not None
@@ -301,7 +274,7 @@ def inputs_list(
     request: Request,
     session: DbSession,
     query: Annotated[InputQuery, Query()],
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
+    principal: CanInputRead,
 ) -> Response:
     """List every input with filters and export links, a page at a time."""
     filters = query.to_filter()
@@ -323,8 +296,8 @@ def inputs_export(
     request: Request,
     session: DbSession,
     query: Annotated[InputQuery, Query()],
+    principal: CanInputRead,
     audience: AudienceQuery = Audience.PEOPLE,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
 ) -> Response:
     """Download the filtered inputs with status and links as CSV or XLSX (people or machines)."""
     items = intake.list_inputs(query.to_filter(), session=session)
@@ -369,10 +342,7 @@ def detail_context(
 
 @router.get("/{input_id}")
 def input_page(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
+    input_id: RowId, request: Request, session: DbSession, principal: CanInputRead
 ) -> Response:
     """Show one input with its match suggestions, messages and history."""
     item = intake.get_input(input_id, session=session)
@@ -385,7 +355,7 @@ def download_attachment(
     attachment_id: RowId,
     request: Request,
     session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
+    principal: CanInputRead,
 ) -> Response:
     """Download an attachment of an input."""
     attachment = intake.get_attachment(input_id, attachment_id, session=session)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.measure import notices, service
 from korona.portfolio.measure.models import NoticeKind
 from korona.portfolio.measure.schemas import NoticeUpdate, ProgrammeCreate
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import CanMeasureManage
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
-from korona.web.handlers import see_other, submit
-from korona.web.templating import render
+from korona.web.handlers import form_page, see_other, submit
 
 router = APIRouter(include_in_schema=False)
-
-CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]
 
 
 @router.get("/programmes")
@@ -30,8 +25,8 @@ def programmes_page(request: Request, session: DbSession, principal: CanMeasureM
 
 
 def _programmes(request: Request, session: Session, rejected: Rejected = NO_ERRORS) -> Response:
-    context = {"programmes": service.list_programmes(session=session), "errors": rejected.errors}
-    return render(request, "measures/programmes.html", context, status_code=rejected.status_code)
+    context = {"programmes": service.list_programmes(session=session)}
+    return form_page(request, "measures/programmes.html", context, rejected)
 
 
 @router.post("/programmes")
@@ -74,8 +69,8 @@ def _notices(request: Request, session: Session, rejected: Rejected = NO_ERRORS)
         for kind in NoticeKind
         for language in notices.LANGUAGES
     }
-    context = {"templates": templates, "fields": notices.FIELDS, "errors": rejected.errors}
-    return render(request, "measures/letters.html", context, status_code=rejected.status_code)
+    context = {"templates": templates, "fields": notices.FIELDS}
+    return form_page(request, "measures/letters.html", context, rejected)
 
 
 @router.post("/letters/measures/{notice_kind}/{language}")

@@ -6,13 +6,13 @@ from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from korona.auth import service as auth_service
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.errors import N_, InvalidInput
 from korona.portfolio.measure import service
 from korona.portfolio.measure.models import MEASURE_TRANSITIONS, Measure, MeasureStatus, Rag
@@ -26,17 +26,13 @@ from korona.portfolio.measure.schemas import (
 from korona.portfolio.need.service import NeedFilter, list_needs
 from korona.portfolio.solution.service import get_solution
 from korona.validation import RowId
-from korona.web.deps import DbSession, get_settings, require
+from korona.web.access import CanExperienceShare, CanMeasureManage, CanMeasureRead, CanMeasureReport
+from korona.web.deps import DbSession, get_settings
 from korona.web.forms import NO_ERRORS, FilterQuery, Form, Rejected, attempt, filled, text
-from korona.web.handlers import EntityForms, see_other, submit
+from korona.web.handlers import EntityForms, form_page, see_other, submit
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-CanExperienceShare = Annotated[Principal, Depends(require(Permission.EXPERIENCE_SHARE))]
-CanMeasureManage = Annotated[Principal, Depends(require(Permission.MEASURE_MANAGE))]
-CanMeasureRead = Annotated[Principal, Depends(require(Permission.MEASURE_READ))]
-CanMeasureReport = Annotated[Principal, Depends(require(Permission.MEASURE_REPORT))]
 
 
 class MeasureQuery(FilterQuery):
@@ -50,9 +46,9 @@ class MeasureQuery(FilterQuery):
 def measures_list(
     request: Request,
     session: DbSession,
+    principal: CanMeasureRead,
     programme: Annotated[str, Query(max_length=20)] = "",
     status: Annotated[str, Query(max_length=40)] = "",
-    principal: Principal = Depends(require(Permission.MEASURE_READ)),
 ) -> Response:
     """List the measures, filtered by programme and status."""
     try:
@@ -90,13 +86,12 @@ def _form_page(
 ) -> Response:
     context = {
         "values": values,
-        "errors": rejected.errors,
         "measure": measure,
         "organisations": auth_service.list_organisations(session=session),
         "programmes": service.list_programmes(session=session, active_only=True),
         "needs": list_needs(NeedFilter(), session=session),
     }
-    return render(request, "measures/form.html", context, status_code=rejected.status_code)
+    return form_page(request, "measures/form.html", context, rejected)
 
 
 @router.get("/measures/new")
@@ -131,14 +126,13 @@ def _detail(
     measure = service.get_measure(measure_id, session=session)
     context = {
         "measure": measure,
-        "errors": rejected.errors,
         "next_statuses": sorted(MEASURE_TRANSITIONS[measure.status]),
         "rags": list(Rag),
         "is_owner": service.is_owner(principal, measure),
         "notes": service.experience_notes(session=session, measure_id=measure.id),
         "today": date.today(),
     }
-    return render(request, "measures/detail.html", context, status_code=rejected.status_code)
+    return form_page(request, "measures/detail.html", context, rejected)
 
 
 @router.get("/measures/{measure_id}")
@@ -239,7 +233,7 @@ def report_progress(
     return page.save("text", service.report_progress, ReportCreate, values)
 
 
-def _share(session: Session, principal: Principal, measure_id: int, data: Any) -> object:
+def _share(principal: Principal, measure_id: int, data: Any, *, session: Session) -> object:
     return service.share_experience(principal, data, session=session, measure_id=measure_id)
 
 

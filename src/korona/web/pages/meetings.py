@@ -3,15 +3,15 @@ versions from draft through approval (decision members) to publication (the offi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona.auth.models import User
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.portfolio.netlist import meetings, publication
 from korona.portfolio.netlist.decision_models import Capacity
 from korona.portfolio.netlist.diff import changed
@@ -25,18 +25,18 @@ from korona.portfolio.netlist.meetings import (
 )
 from korona.portfolio.netlist.models import NetlistStatus
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import (
+    CanMeetingComment,
+    CanMeetingManage,
+    CanMeetingRead,
+    CanNetlistApprove,
+    CanNetlistPublish,
+)
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
-from korona.web.handlers import EntityForms, submit
-from korona.web.templating import render
+from korona.web.handlers import EntityForms, form_page, submit
 
 router = APIRouter(include_in_schema=False)
-
-CanMeetingComment = Annotated[Principal, Depends(require(Permission.MEETING_COMMENT))]
-CanMeetingManage = Annotated[Principal, Depends(require(Permission.MEETING_MANAGE))]
-CanMeetingRead = Annotated[Principal, Depends(require(Permission.MEETING_READ))]
-CanNetlistApprove = Annotated[Principal, Depends(require(Permission.NETLIST_APPROVE))]
-CanNetlistPublish = Annotated[Principal, Depends(require(Permission.NETLIST_PUBLISH))]
 
 
 @router.get("/meetings")
@@ -51,10 +51,9 @@ def _meetings(
     context = {
         "meetings": meetings.list_meetings(session=session),
         "versions": publication.list_versions(session=session),
-        "errors": rejected.errors,
         "values": values,
     }
-    return render(request, "netlist/meetings.html", context, status_code=rejected.status_code)
+    return form_page(request, "netlist/meetings.html", context, rejected)
 
 
 @router.post("/meetings")
@@ -92,7 +91,6 @@ def _meeting(
     ]
     context = {
         "meeting": meeting,
-        "errors": rejected.errors,
         "candidates": candidates,
         "capacities": list(Capacity),
         "drafts": [
@@ -102,7 +100,7 @@ def _meeting(
         ],
         "versions": publication.list_versions(session=session),
     }
-    return render(request, "netlist/meeting.html", context, status_code=rejected.status_code)
+    return form_page(request, "netlist/meeting.html", context, rejected)
 
 
 @router.get("/meetings/{meeting_id}")
@@ -158,7 +156,7 @@ def record_decision(
 ) -> Response:
     """Write an agenda item's decision into the minutes."""
 
-    def decide(session: Session, principal: Principal, meeting_id: int, data: Any) -> object:
+    def decide(principal: Principal, meeting_id: int, data: Any, *, session: Session) -> object:
         return meetings.record_decision(principal, meeting_id, item_id, data, session=session)
 
     page = _forms(request, session, principal, meeting_id)
@@ -236,9 +234,8 @@ def _version(
         "rows": changed(view.changes),
         "decision": publication.decision_of(version, session=session),
         "meetings": meetings.list_meetings(session=session),
-        "errors": rejected.errors,
     }
-    return render(request, "netlist/version.html", context, status_code=rejected.status_code)
+    return form_page(request, "netlist/version.html", context, rejected)
 
 
 @router.post("/decisions/versions/{number}/publish")

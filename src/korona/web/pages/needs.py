@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -23,16 +23,19 @@ from korona.portfolio.need.models import (
     NEED_TRANSITIONS,
     URGENCY_ANCHORS,
     AffectedGroup,
+    Need,
     NeedStatus,
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
 from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
 from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
-from korona.web.deps import DbSession, get_municipalities, require
+from korona.web.deps import DbSession, get_municipalities
 from korona.web.exports import AudienceQuery, export_response
-from korona.web.forms import Form, NeedQuery, Page, Rejected, attempt, check_all
+from korona.web.forms import NO_ERRORS, Form, NeedQuery, Page, Rejected, check_all
+from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.labels import label
 from korona.web.templating import render
@@ -78,7 +81,7 @@ def needs_list(
     request: Request,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    principal: CanNeedRead,
 ) -> Response:
     """List needs with filters, a page at a time; htmx requests get only the result table."""
     filters = query.to_filter()
@@ -99,7 +102,7 @@ def needs_overview(
     request: Request,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    principal: CanNeedRead,
 ) -> Response:
     """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
     filters = query.to_filter()
@@ -118,8 +121,8 @@ def needs_overview(
 def needs_chart(
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    principal: CanNeedRead,
     width: ChartWidth = DEFAULT_WIDTH,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     needs = service.list_needs(query.to_filter(), session=session)
@@ -151,8 +154,8 @@ def needs_export(
     fmt: str,
     session: DbSession,
     query: Annotated[NeedQuery, Query()],
+    principal: CanNeedRead,
     audience: AudienceQuery = Audience.PEOPLE,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
 ) -> Response:
     """Download the filtered needs as CSV or XLSX (for people or for machines)."""
     rows = service.export_rows(service.list_needs(query.to_filter(), session=session))
@@ -210,37 +213,28 @@ def _date_or_none(value: str) -> date | None:
 def _form_page(
     request: Request,
     session: Session,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
-    need: Any = None,
-    status_code: int = 200,
+    need: Need | None = None,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
-    context = {"values": values, "errors": errors, "need": need, **_choices(session=session)}
-    return render(request, "needs/form.html", context, status_code=status_code)
+    context = {"values": values, "need": need, **_choices(session=session)}
+    return form_page(request, "needs/form.html", context, rejected)
 
 
 @router.get("/new")
-def new_need_form(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
-) -> Response:
+def new_need_form(request: Request, session: DbSession, principal: CanNeedCreate) -> Response:
     """Show the form for reporting a need."""
     values = {
         "urgency": "2",
         "affected_groups": [],
         "organisation_id": str(principal.organisation_id or ""),
     }
-    return _form_page(request, session, values=values, errors={})
+    return _form_page(request, session, values)
 
 
 @router.post("")
 def create_need(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_CREATE)),
+    request: Request, session: DbSession, form: Form, principal: CanNeedCreate
 ) -> Response:
     """Register a need from the form; on bad input show the form again with messages."""
     values = _form_values(form)
@@ -248,7 +242,7 @@ def create_need(
         values["organisation_id"] = ""
     places = get_municipalities(request)
 
-    def create() -> Any:
+    def create() -> Need:
         data = check_all(
             NeedCreate,
             _to_payload(values, partial=False),
@@ -256,20 +250,17 @@ def create_need(
         )
         return service.create_need(principal, data, session=session, places=places)
 
-    outcome = attempt(create, session=session)
-    if isinstance(outcome, Rejected):
-        return _form_page(
-            request, session, values=values, errors=outcome.errors, status_code=outcome.status_code
-        )
-    return RedirectResponse(f"/needs/{outcome.id}?created=1", status_code=303)
+    return submit(
+        create,
+        session=session,
+        redraw=lambda rejected: _form_page(request, session, values, rejected=rejected),
+        done=lambda need: f"/needs/{need.id}?created=1",
+    )
 
 
 @router.get("/{need_id}")
 def need_page(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_READ)),
+    need_id: RowId, request: Request, session: DbSession, principal: CanNeedRead
 ) -> Response:
     """Show one need with its history."""
     need = service.get_need(need_id, session=session)
@@ -293,10 +284,7 @@ def need_page(
 
 @router.get("/{need_id}/edit")
 def edit_need_form(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.NEED_EDIT)),
+    need_id: RowId, request: Request, session: DbSession, principal: CanNeedEdit
 ) -> Response:
     """Show the edit form of a need the user may edit."""
     need = service.get_need(need_id, session=session)
@@ -313,23 +301,19 @@ def edit_need_form(
         "review_by_date": need.review_by_date.isoformat() if need.review_by_date else "",
         "organisation_id": str(need.organisation_id),
     }
-    return _form_page(request, session, values=values, errors={}, need=need)
+    return _form_page(request, session, values, need)
 
 
 @router.post("/{need_id}")
 def update_need(
-    need_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_EDIT)),
+    need_id: RowId, request: Request, session: DbSession, form: Form, principal: CanNeedEdit
 ) -> Response:
     """Save changes to a need; on bad input show the form again with messages."""
     service.get_need(need_id, session=session)
     values = _form_values(form)
     places = get_municipalities(request)
 
-    def update() -> Any:
+    def update() -> Need:
         data = check_all(
             NeedUpdate,
             _to_payload(values, partial=True),
@@ -337,26 +321,16 @@ def update_need(
         )
         return service.update_need(principal, need_id, data, session=session, places=places)
 
-    outcome = attempt(update, session=session)
-    if isinstance(outcome, Rejected):
+    def redraw(rejected: Rejected) -> Response:
         need = service.get_need(need_id, session=session)
-        return _form_page(
-            request,
-            session,
-            values=values,
-            errors=outcome.errors,
-            need=need,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/needs/{need_id}?saved=1", status_code=303)
+        return _form_page(request, session, values, need, rejected)
+
+    return submit(update, session=session, redraw=redraw, done=f"/needs/{need_id}?saved=1")
 
 
 @router.post("/{need_id}/status")
 def change_need_status(
-    need_id: RowId,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.NEED_VALIDATE)),
+    need_id: RowId, session: DbSession, form: Form, principal: CanNeedValidate
 ) -> Response:
     """Move a need to a new status (portfolio office)."""
     raw = form.get("status")

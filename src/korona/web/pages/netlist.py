@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from korona import tabular
-from korona.auth.permissions import Permission, Principal
 from korona.errors import NotFound
 from korona.portfolio.netlist import documents, publication
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, require
+from korona.web.access import CanPublic
+from korona.web.deps import DbSession
 from korona.web.templating import render
 
 router = APIRouter(prefix="/netlist", include_in_schema=False)
-
-CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
 
 MEDIA_TYPES = {
     "csv": tabular.CSV_MEDIA_TYPE,

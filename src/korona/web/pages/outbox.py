@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from korona.auth.permissions import Permission, Principal
 from korona.errors import N_
 from korona.notify import service as notify
 from korona.notify.models import OutboxStatus
-from korona.web.deps import DbSession, get_settings, require
+from korona.web.access import CanOutboxRead
+from korona.web.deps import DbSession, get_settings
 from korona.web.templating import render
 
 router = APIRouter(prefix="/outbox", include_in_schema=False)
@@ -29,11 +29,7 @@ STATUS_TAGS: dict[OutboxStatus, tuple[str, str]] = {
 
 
 @router.get("")
-def outbox_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.OUTBOX_READ)),
-) -> Response:
+def outbox_page(request: Request, session: DbSession, principal: CanOutboxRead) -> Response:
     """List the newest e-mails with their status, attempts, last error and next attempt."""
     counts = notify.count_by_status(session=session)
     context = {
@@ -49,11 +45,7 @@ def outbox_page(
 
 
 @router.post("/send")
-def outbox_send(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.OUTBOX_READ)),
-) -> Response:
+def outbox_send(request: Request, session: DbSession, principal: CanOutboxRead) -> Response:
     """Make every waiting e-mail due now; the delivery worker sends it (not this request)."""
     due = notify.retry_waiting_now(principal, session=session)
     return RedirectResponse(f"/outbox?due={due}", status_code=303)
@@ -61,10 +53,7 @@ def outbox_send(
 
 @router.post("/{outbox_id}/resend")
 def outbox_resend(
-    request: Request,
-    session: DbSession,
-    outbox_id: OutboxId,
-    principal: Principal = Depends(require(Permission.OUTBOX_READ)),
+    request: Request, session: DbSession, outbox_id: OutboxId, principal: CanOutboxRead
 ) -> Response:
     """Queue a failed, uncertain or given-up e-mail again (a person decided to resend it)."""
     notify.resend(principal, outbox_id, session=session)

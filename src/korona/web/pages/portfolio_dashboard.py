@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio import importer
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import service as intake
@@ -20,8 +19,9 @@ from korona.portfolio.intake.models import InputKind
 from korona.portfolio.need import trend
 from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
+from korona.web.access import CanInputRead, CanPortfolioImport
 from korona.web.charts import DEFAULT_WIDTH, ChartWidth, weekly_bars_svg
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession
 from korona.web.forms import Form, Rejected, attempt, row_errors, uploaded
 from korona.web.labels import label
 from korona.web.pages.inputs import links
@@ -29,9 +29,6 @@ from korona.web.pages.needs import STATUS_COLOURS
 from korona.web.templating import render
 
 router = APIRouter(prefix="/portfolio", include_in_schema=False)
-
-CanInputRead = Annotated[Principal, Depends(require(Permission.INPUT_READ))]
-CanPortfolioImport = Annotated[Principal, Depends(require(Permission.PORTFOLIO_IMPORT))]
 
 #: The dimensions inputs per week can be stacked by.
 CHART_DIMENSIONS = ("kind", "category", "sector")
@@ -104,10 +101,7 @@ def _received_table(
 
 @router.get("/dashboard/chart.svg")
 def dashboard_chart(
-    request: Request,
-    session: DbSession,
-    width: ChartWidth = DEFAULT_WIDTH,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
+    request: Request, session: DbSession, principal: CanInputRead, width: ChartWidth = DEFAULT_WIDTH
 ) -> Response:
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
     by = request.query_params.get("by")
@@ -136,9 +130,7 @@ def dashboard_chart(
 
 @router.get("/dashboard/coverage.svg")
 def coverage_chart(
-    session: DbSession,
-    width: ChartWidth = DEFAULT_WIDTH,
-    principal: Principal = Depends(require(Permission.INPUT_READ)),
+    session: DbSession, principal: CanInputRead, width: ChartWidth = DEFAULT_WIDTH
 ) -> Response:
     """Draw the needs by status at the end of every week, as SVG."""
     weeks = trend.coverage_by_week(session=session, today=date.today())

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput
 from korona.portfolio import scoring
 from korona.portfolio.assessment import prioritisation
@@ -16,16 +15,18 @@ from korona.portfolio.assessment.schemas import PinIn, Proposal
 from korona.portfolio.netlist import drafts
 from korona.validation import RowId, parse_row_id
 from korona.web import i18n
+from korona.web.access import CanAssessmentRead, CanPrioritisationManage
 from korona.web.charts import probability_bar_svg
-from korona.web.deps import DbSession, require
-from korona.web.forms import Form, Rejected, attempt, text
+from korona.web.deps import DbSession
+from korona.web.forms import NO_ERRORS, Form, Rejected, text
+from korona.web.handlers import form_page, submit
 from korona.web.labels import label
 from korona.web.templating import render
 
 router = APIRouter(prefix="/prioritisation", include_in_schema=False)
 
-CanAssessmentRead = Annotated[Principal, Depends(require(Permission.ASSESSMENT_READ))]
-CanPrioritisationManage = Annotated[Principal, Depends(require(Permission.PRIORITISATION_MANAGE))]
+#: The sensitivity charts' colours: in the proposal, left out of it.
+CHOSEN_COLOUR, LEFT_OUT_COLOUR = "#1e7a46", "#6b7785"
 
 #: A candidate chosen in at least this share of the weight draws is shown as stable.
 STABLE = 0.9
@@ -49,14 +50,11 @@ def _context(proposal: Proposal) -> dict[str, Any]:
 def _page(
     request: Request,
     session: Session,
-    *,
-    errors: dict[str, str] | None = None,
+    rejected: Rejected = NO_ERRORS,
     failed: int | None = None,
-    status_code: int = 200,
 ) -> Response:
-    context = _context(prioritisation.propose(session=session))
-    context |= {"errors": errors or {}, "failed": failed}
-    return render(request, "assessment/prioritisation.html", context, status_code=status_code)
+    context = _context(prioritisation.propose(session=session)) | {"failed": failed}
+    return form_page(request, "assessment/prioritisation.html", context, rejected)
 
 
 @router.get("")
@@ -71,20 +69,28 @@ def prioritisation_page(
 def sensitivity_chart(session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw each candidate's probability of being in the proposed list under weight draws."""
     proposal = prioritisation.propose(session=session)
-    return Response(_chart(proposal), media_type="image/svg+xml")
-
-
-def _chart(proposal: Proposal) -> str:
     chosen, left_out = i18n.gettext("In the proposal"), i18n.gettext("Not in the proposal")
     rows = [
-        {
-            "input": f"{item.candidate.reference} {item.candidate.title[:28]}",
-            "probability": round(item.probability or 0.0, 3),
-            "status": chosen if item.chosen else left_out,
-        }
+        _bar(
+            f"{item.candidate.reference} {item.candidate.title[:28]}",
+            item.probability,
+            chosen if item.chosen else left_out,
+        )
         for item in sorted(proposal.items, key=lambda i: -(i.probability or 0.0))
     ]
-    return probability_bar_svg(
+    return _probability_chart(rows, {chosen: CHOSEN_COLOUR, left_out: LEFT_OUT_COLOUR})
+
+
+def _bar(name: str, probability: float | None, status: str) -> dict[str, Any]:
+    """One input's bar: its name, its probability of being in the list, in or out."""
+    return {"input": name, "probability": round(probability or 0.0, 3), "status": status}
+
+
+def _probability_chart(
+    rows: list[dict[str, Any]], colours: dict[str, str], *, sort: bool = True
+) -> Response:
+    """Draw each input's probability of being in the list, coloured by in or out, as SVG."""
+    svg = probability_bar_svg(
         rows,
         category="input",
         value="probability",
@@ -92,8 +98,10 @@ def _chart(proposal: Proposal) -> str:
         category_title=i18n.gettext("Input"),
         value_title=i18n.gettext("Probability of being in the list"),
         colour_title=i18n.gettext("Proposal"),
-        colours={chosen: "#1e7a46", left_out: "#6b7785"},
+        colours=colours,
+        sort=sort,
     )
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.post("/pins")
@@ -112,16 +120,13 @@ def pin(
         prioritisation.set_pin(principal, input_id, data, session=session)
         return input_id
 
-    outcome = attempt(act, session=session)
-    if isinstance(outcome, Rejected):
-        return _page(
-            request,
-            session,
-            errors=outcome.errors,
-            failed=int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None,
-            status_code=outcome.status_code,
-        )
-    return RedirectResponse(f"/prioritisation?pinned={outcome}#candidate-{outcome}", 303)
+    failed = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None
+    return submit(
+        act,
+        session=session,
+        redraw=lambda rejected: _page(request, session, rejected, failed),
+        done=lambda input_id: f"/prioritisation?pinned={input_id}#candidate-{input_id}",
+    )
 
 
 @router.post("/drafts")
@@ -129,15 +134,14 @@ def create_draft(
     request: Request, session: DbSession, principal: CanPrioritisationManage
 ) -> Response:
     """Create a draft net list from the proposal as it is solved now."""
-    outcome = attempt(
+    return submit(
         lambda: drafts.create_draft(
             principal, prioritisation.propose(session=session), session=session
         ),
         session=session,
+        redraw=lambda rejected: _page(request, session, rejected),
+        done=lambda version: f"/prioritisation/drafts/{version.id}",
     )
-    if isinstance(outcome, Rejected):
-        return _page(request, session, errors=outcome.errors, status_code=outcome.status_code)
-    return RedirectResponse(f"/prioritisation/drafts/{outcome.id}", status_code=303)
 
 
 @router.get("/drafts")
@@ -169,24 +173,9 @@ def draft_page(
 def draft_chart(version_id: RowId, session: DbSession, principal: CanAssessmentRead) -> Response:
     """Draw the stored probability of each input of a draft net list."""
     version = drafts.get_version(version_id, session=session)
-    label = i18n.gettext("In the proposal")
+    chosen = i18n.gettext("In the proposal")
     rows = [
-        {
-            "input": f"{i.position}. {i.input.reference} {i.input.title[:28]}",
-            "probability": round(i.probability or 0.0, 3),
-            "status": label,
-        }
+        _bar(f"{i.position}. {i.input.reference} {i.input.title[:28]}", i.probability, chosen)
         for i in version.items
     ]
-    svg = probability_bar_svg(
-        rows,
-        category="input",
-        value="probability",
-        colour="status",
-        category_title=i18n.gettext("Input"),
-        value_title=i18n.gettext("Probability of being in the list"),
-        colour_title=i18n.gettext("Proposal"),
-        colours={label: "#1e7a46"},
-        sort=False,
-    )
-    return Response(svg, media_type="image/svg+xml")
+    return _probability_chart(rows, {chosen: CHOSEN_COLOUR}, sort=False)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from korona.auth.permissions import Permission, Principal
 from korona.portfolio.measure import charts, progress, service
 from korona.portfolio.measure.models import MeasureStatus, Rag
 from korona.validation import RowId
 from korona.web import i18n
-from korona.web.deps import DbSession, require
+from korona.web.access import CanMeasureRead
+from korona.web.deps import DbSession
 from korona.web.labels import label
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-CanMeasureRead = Annotated[Principal, Depends(require(Permission.MEASURE_READ))]
 #: The programme to narrow to (all when absent).
 Programme = Annotated[RowId | None, Query()]
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from korona.auth.models import Role
 from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, Forbidden, NotFound
+from korona.errors import N_, NotFound
 from korona.portfolio.situation import dashboard, imports, service
 from korona.portfolio.situation.models import SituationReport
 from korona.portfolio.situation.places import Places
@@ -26,16 +26,14 @@ from korona.portfolio.situation.schemas import (
 from korona.surveillance.calendar import iso_week_label
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanSituationRead, CanSituationReport
 from korona.web.api.situation import CountyNumber, PlacesDep
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, attempt, row_errors, text, uploaded
 from korona.web.handlers import submit
 from korona.web.pages import situation_views as views
 
 router = APIRouter(prefix="/situation", include_in_schema=False)
-
-CanSituationRead = Annotated[Principal, Depends(require(Permission.SITUATION_READ))]
-CanSituationReport = Annotated[Principal, Depends(require(Permission.SITUATION_REPORT))]
 
 #: The form's fields: the figures, the free text, and (new reports) municipality and week.
 FORM_FIELDS = ("municipality_number", "week", *FIGURES, "needs_text")
@@ -220,11 +218,6 @@ def report_page(
     return views.render_page(request, "situation/report.html", context)
 
 
-def _may_correct(principal: Principal, report: SituationReport, *, session: Session) -> None:
-    if not service.may_report_for(principal, report.municipality_number, session=session):
-        raise Forbidden(N_("You can only report for your own municipality"))
-
-
 @router.get("/reports/{report_id}/edit")
 def correct_report_form(
     report_id: RowId,
@@ -234,8 +227,8 @@ def correct_report_form(
     principal: CanSituationReport,
 ) -> Response:
     """Show the correction form of a report, filled in with its figures."""
-    report = service.get_report(report_id, session=session)
-    _may_correct(principal, report, session=session)
+    refusal = N_("You can only report for your own municipality")
+    report = views.own_report(report_id, principal, refusal, session=session)
     values = {key: views.form_value(getattr(report, key, "")) for key in FORM_FIELDS}
     values["week"], values["municipality_number"] = report.week, report.municipality_number
     return _report_form(request, session, places, values, report=report)

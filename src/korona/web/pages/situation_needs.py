@@ -6,14 +6,13 @@ Its routes sit under ``/situation``, beside :mod:`korona.web.pages.situation`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
-from korona.errors import N_, Forbidden
+from korona.errors import N_
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import URGENCY_ANCHORS, AffectedGroup
@@ -22,16 +21,14 @@ from korona.portfolio.situation import service
 from korona.portfolio.situation.models import SituationReport
 from korona.portfolio.situation.places import Places
 from korona.validation import RowId
+from korona.web.access import CanNeedCreate, CanNeedRead
 from korona.web.api.situation import PlacesDep
-from korona.web.deps import DbSession, require
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import submit
 from korona.web.pages import situation_views as views
 
 router = APIRouter(prefix="/situation", include_in_schema=False)
-
-CanNeedCreate = Annotated[Principal, Depends(require(Permission.NEED_CREATE))]
-CanNeedRead = Annotated[Principal, Depends(require(Permission.NEED_READ))]
 
 NEED_FIELDS = ("title", "description", "category", "urgency")
 
@@ -58,11 +55,6 @@ def _need_form(
     )
 
 
-def _may_register(principal: Principal, report: SituationReport, *, session: Session) -> None:
-    if not service.may_report_for(principal, report.municipality_number, session=session):
-        raise Forbidden(N_("You can only register needs from your own municipality's reports"))
-
-
 @router.get("/reports/{report_id}/need")
 def new_need_from_report(
     report_id: RowId,
@@ -72,8 +64,8 @@ def new_need_from_report(
     principal: CanNeedCreate,
 ) -> Response:
     """Show the need form filled in from the report's free text."""
-    report = service.get_report(report_id, session=session)
-    _may_register(principal, report, session=session)
+    refusal = N_("You can only register needs from your own municipality's reports")
+    report = views.own_report(report_id, principal, refusal, session=session)
     values = views.need_prefill(report, places)
     return _need_form(request, session, places, report, values)
 

@@ -14,7 +14,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.errors import N_
+from korona.auth.permissions import Principal
+from korona.errors import N_, Forbidden
 from korona.portfolio.situation import service
 from korona.portfolio.situation.dashboard import WeekPoint, WeekSummary
 from korona.portfolio.situation.models import SituationReport
@@ -56,6 +57,17 @@ LOAD_LEGEND: tuple[tuple[str, str], ...] = (
     *((colour, LOAD_LEVELS[level + 1]) for level, colour in enumerate(SEQUENTIAL_COLOURS)),
     (NOT_REPORTED_FILL, N_("Not reported")),
 )
+
+
+def own_report(
+    report_id: int, principal: Principal, refusal: str, *, session: Session
+) -> SituationReport:
+    """Return the report if the principal may act for its municipality; else refuse (403)
+    with ``refusal``, a message id."""
+    report = service.get_report(report_id, session=session)
+    if not service.may_report_for(principal, report.municipality_number, session=session):
+        raise Forbidden(refusal)
+    return report
 
 
 def form_value(value: Any) -> str:

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Permission
 from korona.portfolio.category import list_categories
 from korona.portfolio.measure.service import experience_notes
 from korona.portfolio.solution import service
 from korona.portfolio.solution.models import Solution, SolutionStatus
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
 from korona.validation import RowId
-from korona.web.deps import DbSession, require
+from korona.web.access import CanPublic, CanSolutionManage
+from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Page, Rejected, SolutionQuery
-from korona.web.handlers import submit
+from korona.web.handlers import form_page, submit
 from korona.web.templating import render
 
 router = APIRouter(prefix="/solutions", include_in_schema=False)
-
-CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
-CanSolutionManage = Annotated[Principal, Depends(require(Permission.SOLUTION_MANAGE))]
 
 TEXT_FIELDS = ("name", "owner", "description", "status", "url", "contact")
 
@@ -64,12 +62,11 @@ def _form_page(
 ) -> Response:
     context = {
         "values": values,
-        "errors": rejected.errors,
         "solution": solution,
         "categories": list_categories(session=session),
         "statuses": list(SolutionStatus),
     }
-    return render(request, "solutions/form.html", context, status_code=rejected.status_code)
+    return form_page(request, "solutions/form.html", context, rejected)
 
 
 @router.get("/new")

@@ -6,7 +6,8 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from korona.auth.models import User
 from korona.auth.permissions import Permission, Principal
@@ -16,8 +17,10 @@ from korona.surveillance_mail import service
 from korona.surveillance_mail.models import SubscriptionKind
 from korona.validation import RowId
 from korona.web import i18n
+from korona.web.access import CanPublic, CanSubscriptionManage, CanSubscriptionOwn
 from korona.web.deps import DbSession, get_settings, require
-from korona.web.forms import Rejected, attempt
+from korona.web.forms import Rejected
+from korona.web.handlers import see_other, submit
 from korona.web.middleware import LANGUAGE_COOKIE
 from korona.web.templating import render
 
@@ -55,12 +58,15 @@ def _page(
         "followed": service.followed(user, session=session),
         "locations": _locations(request),
         "kind_labels": KIND_LABELS,
-        "action": "/subscriptions"
-        if user.id == principal.user_id
-        else f"/subscriptions/users/{user.id}",
+        "action": _address(principal, user.id),
         "error": error,
     }
     return render(request, "subscriptions/page.html", context, status_code=status_code)
+
+
+def _address(principal: Principal, user_id: int) -> str:
+    """Return the address of the user's subscriptions page (one's own, or the office's view)."""
+    return "/subscriptions" if user_id == principal.user_id else f"/subscriptions/users/{user_id}"
 
 
 def _follow(
@@ -72,7 +78,7 @@ def _follow(
     kinds: list[str],
 ) -> Response:
     known = _locations(request)
-    outcome = attempt(
+    return submit(
         lambda: service.follow(
             principal,
             user_id,
@@ -83,34 +89,23 @@ def _follow(
         ),
         session=session,
         field="location_code",
-    )
-    if isinstance(outcome, Rejected):
-        return _page(
-            request, session, principal, user_id, status_code=outcome.status_code, error=outcome
-        )
-    own = user_id == principal.user_id
-    return RedirectResponse(
-        "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
+        redraw=lambda rejected: _page(
+            request, session, principal, user_id, status_code=rejected.status_code, error=rejected
+        ),
+        done=_address(principal, user_id),
     )
 
 
 def _stop(
-    session: DbSession, principal: Principal, user_id: int, location_code: str, kind: str
+    principal: Principal, user_id: int, location_code: str, kind: str, *, session: Session
 ) -> Response:
     (chosen,) = service.kinds_from([kind])
     service.unfollow(principal, user_id, location_code, chosen, session=session)
-    own = user_id == principal.user_id
-    return RedirectResponse(
-        "/subscriptions" if own else f"/subscriptions/users/{user_id}", status_code=303
-    )
+    return see_other(_address(principal, user_id))
 
 
 @router.get("")
-def own_page(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
-) -> Response:
+def own_page(request: Request, session: DbSession, principal: CanSubscriptionOwn) -> Response:
     """Show what the user follows, and a form to follow more."""
     assert principal.user_id is not None
     return _page(request, session, principal, principal.user_id)
@@ -121,8 +116,8 @@ def own_follow(
     request: Request,
     session: DbSession,
     location_code: LocationCode,
+    principal: CanSubscriptionOwn,
     kinds: Annotated[list[str], Form(max_length=2)] = [],  # noqa: B006 - FastAPI copies it
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
 ) -> Response:
     """Follow a location for the weekly report, alerts, or both."""
     assert principal.user_id is not None
@@ -134,19 +129,16 @@ def own_stop(
     session: DbSession,
     location_code: LocationCode,
     kind: Annotated[str, Form(max_length=20)],
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_OWN)),
+    principal: CanSubscriptionOwn,
 ) -> Response:
     """Stop following a location for one kind."""
     assert principal.user_id is not None
-    return _stop(session, principal, principal.user_id, location_code, kind)
+    return _stop(principal, principal.user_id, location_code, kind, session=session)
 
 
 @router.get("/users/{user_id}")
 def user_page(
-    request: Request,
-    session: DbSession,
-    user_id: RowId,
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+    request: Request, session: DbSession, user_id: RowId, principal: CanSubscriptionManage
 ) -> Response:
     """Show and change anyone's subscriptions (the office)."""
     return _page(request, session, principal, user_id)
@@ -158,8 +150,8 @@ def user_follow(
     session: DbSession,
     user_id: RowId,
     location_code: LocationCode,
+    principal: CanSubscriptionManage,
     kinds: Annotated[list[str], Form(max_length=2)] = [],  # noqa: B006 - FastAPI copies it
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
 ) -> Response:
     """Make a user follow a location (the office)."""
     return _follow(request, session, principal, user_id, location_code, kinds)
@@ -171,10 +163,10 @@ def user_stop(
     user_id: RowId,
     location_code: LocationCode,
     kind: Annotated[str, Form(max_length=20)],
-    principal: Principal = Depends(require(Permission.SUBSCRIPTION_MANAGE)),
+    principal: CanSubscriptionManage,
 ) -> Response:
     """Stop a user's subscription to a location for one kind (the office)."""
-    return _stop(session, principal, user_id, location_code, kind)
+    return _stop(principal, user_id, location_code, kind, session=session)
 
 
 UNSUBSCRIBE_PATH = "/unsubscribe/{user_id}/{kind}/{signature}"
@@ -223,7 +215,7 @@ def unsubscribe_page(
     user_id: RowId,
     kind: SubscriptionKind,
     signature: Signature,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: CanPublic,
 ) -> Response:
     """Ask to confirm stopping one kind of surveillance e-mail; changes nothing.
 

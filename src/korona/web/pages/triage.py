@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.intake import letters, workflow
@@ -19,10 +18,11 @@ from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
-from korona.web.deps import DbSession, require
-from korona.web.forms import Form, ListQuery, Page, Rejected, attempt, text
+from korona.web.access import CanInputTriage
+from korona.web.deps import DbSession
+from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, text
+from korona.web.handlers import form_page, submit
 from korona.web.pages.inputs import detail_context, links, match_index
-from korona.web.templating import render
 
 router = APIRouter(prefix="/triage", include_in_schema=False)
 
@@ -78,10 +78,8 @@ def _queue_page(
     request: Request,
     session: Session,
     query: ListQuery,
-    *,
     values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
+    rejected: Rejected = NO_ERRORS,
 ) -> Response:
     index = match_index(request)
     queue = workflow.queue(session=session)
@@ -98,12 +96,11 @@ def _queue_page(
         "needs": need_service.list_needs(NeedFilter(), session=session),
         "working_groups": working_groups.list_groups(session=session),
         "values": values,
-        "errors": errors,
         "selected": set(values.get("input_ids", [])),
         "merge_done": _merge_done(request, session=session),
         "keep_choices": queue,
     }
-    return render(request, "triage/queue.html", context, status_code=status_code)
+    return form_page(request, "triage/queue.html", context, rejected)
 
 
 @router.get("")
@@ -111,22 +108,27 @@ def triage_queue(
     request: Request,
     session: DbSession,
     query: Annotated[ListQuery, Query()],
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    principal: CanInputTriage,
 ) -> Response:
     """Show a page of the queue of new inputs, their best matches and the bulk action form."""
-    return _queue_page(request, session, query, values={}, errors={})
+    return _queue_page(request, session, query, values={})
 
 
 @router.post("/bulk")
 def triage_bulk(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanInputTriage
 ) -> Response:
     """Apply one action to every ticked input; all or nothing."""
     values = _form_values(form)
-    outcome = attempt(
+
+    def done(changed: list[Input]) -> str:
+        target = f"/triage?done={len(changed)}"
+        if values["action"] == workflow.TriageAction.DUPLICATE and changed:
+            merged = ",".join(str(item.id) for item in changed)
+            target += f"&kept={changed[0].duplicate_of_id}&merged={merged}"
+        return target
+
+    return submit(
         lambda: workflow.apply(
             principal,
             [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
@@ -135,45 +137,37 @@ def triage_bulk(
             session=session,
         ),
         session=session,
+        redraw=lambda rejected: _queue_page(request, session, ListQuery(), values, rejected),
+        done=done,
     )
-    if isinstance(outcome, Rejected):
-        return _queue_page(
-            request,
-            session,
-            ListQuery(),
-            values=values,
-            errors=outcome.errors,
-            status_code=outcome.status_code,
-        )
-    target = f"/triage?done={len(outcome)}"
-    if values["action"] == workflow.TriageAction.DUPLICATE and outcome:
-        merged = ",".join(str(item.id) for item in outcome)
-        target += f"&kept={outcome[0].duplicate_of_id}&merged={merged}"
-    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/templates")
-def letter_templates(
-    request: Request,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
-) -> Response:
+def letter_templates(request: Request, session: DbSession, principal: CanInputTriage) -> Response:
     """Show the letter templates (Norwegian and English) for editing."""
-    context: dict[str, Any] = {
+    return _templates_page(request, session)
+
+
+def _templates_page(
+    request: Request,
+    session: Session,
+    rejected: Rejected = NO_ERRORS,
+    failed: tuple[str, str] | None = None,
+) -> Response:
+    """Draw the letter templates; a refused one shows its message (at the form) by it."""
+    context = {
         "templates": letters.list_templates(session=session),
         "fields": letters.FIELDS,
-        "errors": {},
-        "failed": None,
+        "failed": failed,
     }
-    return render(request, "triage/templates.html", context)
+    if rejected.errors:  # one message, shown at the refused template's form
+        rejected = Rejected({"form": rejected.message}, rejected.status_code)
+    return form_page(request, "triage/templates.html", context, rejected)
 
 
 @router.post("/templates")
 def save_letter_template(
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    request: Request, session: DbSession, form: Form, principal: CanInputTriage
 ) -> Response:
     """Save one letter template; refuse unknown fields."""
     letter, language = str(form.get("letter", "")), str(form.get("language", ""))
@@ -190,30 +184,28 @@ def save_letter_template(
             session=session,
         )
 
-    outcome = attempt(save, session=session)
-    if isinstance(outcome, Rejected):
-        context = {
-            "templates": letters.list_templates(session=session),
-            "fields": letters.FIELDS,
-            "errors": {"form": outcome.message},
-            "failed": (letter, language),
-        }
-        return render(request, "triage/templates.html", context, status_code=outcome.status_code)
-    return RedirectResponse(f"/triage/templates?saved={letter}-{language}", status_code=303)
+    return submit(
+        save,
+        session=session,
+        redraw=lambda rejected: _templates_page(request, session, rejected, (letter, language)),
+        done=f"/triage/templates?saved={letter}-{language}",
+    )
 
 
 @router.post("/{input_id}")
 def triage_one(
-    input_id: RowId,
-    request: Request,
-    session: DbSession,
-    form: Form,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
+    input_id: RowId, request: Request, session: DbSession, form: Form, principal: CanInputTriage
 ) -> Response:
     """Apply one action to one input from its page."""
     intake.get_input(input_id, session=session)
     values = _form_values(form)
-    outcome = attempt(
+
+    def redraw(rejected: Rejected) -> Response:
+        item = intake.get_input(input_id, session=session)
+        context = detail_context(request, session, principal, item) | {"values": values}
+        return form_page(request, "inputs/detail.html", context, rejected)
+
+    return submit(
         lambda: workflow.apply(
             principal,
             [input_id],
@@ -222,21 +214,13 @@ def triage_one(
             session=session,
         ),
         session=session,
+        redraw=redraw,
+        done=f"/inputs/{input_id}?saved=1",
     )
-    if isinstance(outcome, Rejected):
-        item = intake.get_input(input_id, session=session)
-        context = detail_context(request, session, principal, item)
-        context |= {"values": values, "errors": outcome.errors}
-        return render(request, "inputs/detail.html", context, status_code=outcome.status_code)
-    return RedirectResponse(f"/inputs/{input_id}?saved=1", status_code=303)
 
 
 @router.post("/{input_id}/undo-merge")
-def undo_merge(
-    input_id: RowId,
-    session: DbSession,
-    principal: Principal = Depends(require(Permission.INPUT_TRIAGE)),
-) -> Response:
+def undo_merge(input_id: RowId, session: DbSession, principal: CanInputTriage) -> Response:
     """Take a merged input out of the input it was merged into (portfolio office)."""
     workflow.undo_merge(principal, input_id, session=session)
     return RedirectResponse(f"/inputs/{input_id}?unmerged=1", status_code=303)

@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from korona.auth import admin
 from korona.auth import service as auth_service
 from korona.auth.models import Role, User
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import Principal
 from korona.errors import NotFound
 from korona.validation import CleanLine, MunicipalityNumber, RowId
-from korona.web.deps import SESSION_COOKIE, DbSession, get_settings, require
+from korona.web.access import CanPublic, CanUserManage, CanUserRead
+from korona.web.deps import DbSession, get_settings
 from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, attempt, text
-from korona.web.handlers import submit
+from korona.web.handlers import form_page, signed_out, submit
 from korona.web.labels import translate_error
 from korona.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-CanPublic = Annotated[Principal, Depends(require(Permission.PUBLIC))]
-CanUserManage = Annotated[Principal, Depends(require(Permission.USER_MANAGE))]
-CanUserRead = Annotated[Principal, Depends(require(Permission.USER_READ))]
 
 #: Set-password tokens are 43 URL-safe characters; anything much longer is not one of ours.
+class UserAction(Protocol):
+    """An account action: ``act(principal, user_id, session=session)``."""
+
+    def __call__(self, principal: Principal, user_id: int, /, *, session: Session) -> object: ...
+
+
 TOKEN_PATH = Annotated[str, Field(max_length=100)]
 
 
@@ -83,13 +86,12 @@ def _form_page(
 ) -> Response:
     context = {
         "values": values,
-        "errors": rejected.errors,
         "action_error": action_error,
         "user": user,
         "roles": list(Role),
         "organisations": auth_service.list_organisations(session=session),
     }
-    return render(request, "users/form.html", context, status_code=rejected.status_code)
+    return form_page(request, "users/form.html", context, rejected)
 
 
 def _user_values(user: Any) -> dict[str, Any]:
@@ -178,11 +180,11 @@ def _account_action(
     session: Session,
     principal: Principal,
     user_id: int,
-    act: Callable[[Session, Principal, int], object],
+    act: UserAction,
     done: str,
 ) -> Response:
     """Run an account action; a refusal shows the user page with the message."""
-    action = partial(act, session, principal, user_id)
+    action = partial(act, principal, user_id, session=session)
 
     def redraw(rejected: Rejected) -> Response:
         user = admin.get_user(user_id, session=session)
@@ -253,6 +255,4 @@ def set_password(
         link = admin.open_password_link(token, session=session)
         context = {"link_user": link.user, "errors": outcome.errors}
         return render(request, "users/password.html", context, status_code=outcome.status_code)
-    response = RedirectResponse("/login?changed=1", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return signed_out("/login?changed=1")
