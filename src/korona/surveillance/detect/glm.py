@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,79 +43,69 @@ class PoissonFit:
     iterations: np.ndarray
 
 
-@functools.cache
-def _triangle(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the upper-triangle row and column indices of a p×p matrix and, for every
-    (i, j) of the full matrix, the position of its packed upper-triangle entry."""
-    rows, cols = np.triu_indices(p)
-    position = np.empty((p, p), dtype=np.intp)
-    position[rows, cols] = np.arange(rows.size)
-    position[cols, rows] = np.arange(rows.size)
-    return rows, cols, position.ravel()
+@dataclass(frozen=True)
+class _Layout:
+    """How the sufficient statistics of one IRLS step come out of one matrix product.
 
+    Every entry of XᵀWX is Σᵢ wᵢ·xᵢⱼ·xᵢₖ, and Xᵀw is Σᵢ wᵢ·xᵢⱼ; with a shared design they
+    are all dot products of w with *columns* xⱼ·xₖ (and xⱼ). Many of those columns repeat
+    (intercept × x = x, a 0/1 dummy squared is itself) or are zero (two day-of-week dummies
+    never overlap), so only the distinct nonzero ones are multiplied: one ``(u, n) @ (n, B)``
+    product per step gives the u statistics of B fits; row u of the result is kept 0.
 
-def _products(design: np.ndarray) -> np.ndarray:
-    """Return the column products xᵢⱼ·xᵢₖ (j ≤ k) of a shared (n, p) design, as (n, p(p+1)/2)."""
-    rows, cols, _ = _triangle(design.shape[1])
-    return design[:, rows] * design[:, cols]
-
-
-def _gram(
-    design: np.ndarray, weights: np.ndarray, products: np.ndarray | None = None
-) -> np.ndarray:
-    """Return XᵀWX as (B, p, p) for a shared (n, p) or batched (B, n, p) design.
-
-    ``products`` is :func:`_products` of a shared design, computed once per fit.
+    Attributes:
+        columns: (u, n) the distinct nonzero products.
+        gram: (p·p,) the statistic of each entry of XᵀWX, row-major.
+        xw: (p,) the statistic of each entry of Xᵀw.
     """
-    if design.ndim == 2:
+
+    columns: np.ndarray
+    gram: np.ndarray
+    xw: np.ndarray
+
+    @classmethod
+    def of(cls, design: np.ndarray) -> _Layout:
+        """Return the layout of a shared (n, p) design."""
         p = design.shape[1]
-        # Only the upper triangle: XᵀWX is symmetric, so compute p(p+1)/2 products, not p².
-        packed = weights @ (_products(design) if products is None else products)
-        return packed[:, _triangle(p)[2]].reshape(-1, p, p)
-    return np.einsum("bnp,bn,bnq->bpq", design, weights, design, optimize=True)
+        rows, cols = np.triu_indices(p)
+        candidates = np.concatenate([design[:, rows] * design[:, cols], design], axis=1).T
+        candidates = np.ascontiguousarray(candidates)
+        first: dict[bytes, int] = {}  # each distinct nonzero column → its first candidate
+        which = np.empty(candidates.shape[0], dtype=np.intp)
+        for i, column in enumerate(candidates):
+            which[i] = first.setdefault(column.tobytes(), len(first)) if column.any() else -1
+        which[which < 0] = len(first)  # the statistics' last row stays 0
+        _, firsts = np.unique(which[which < len(first)], return_index=True)
+        position = np.empty((p, p), dtype=np.intp)
+        position[rows, cols] = position[cols, rows] = np.arange(rows.size)
+        return cls(
+            columns=candidates[np.flatnonzero(which < len(first))[firsts]],
+            gram=which[position.ravel()],
+            xw=which[rows.size :],
+        )
+
+    def statistics(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the statistics of weights w (B, n) into ``out`` (u + 1, B); return it."""
+        np.matmul(self.columns, w.T, out=out[: self.columns.shape[0]])
+        return out
 
 
-def _xty(design: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Return Xᵀv as (B, p) for a shared or batched design."""
-    if design.ndim == 2:
-        return values @ design
-    return np.einsum("bnp,bn->bp", design, values, optimize=True)
+def _gauss_jordan(system: np.ndarray) -> None:
+    """Solve symmetric positive definite systems in place, batched along the last axis.
 
-
-def _linear(design: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Return Xβ as (B, n)."""
-    if design.ndim == 2:
-        return beta @ design.T
-    return np.einsum("bnp,bp->bn", design, beta, optimize=True)
-
-
-def _solve(
-    gram: np.ndarray, rhs: np.ndarray, wanted: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solve each wanted (p, p) system; return solutions and a mask of those solved."""
-    ok = np.all(np.isfinite(gram), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
-    if wanted is not None:
-        ok &= wanted
-    if ok.all():
-        try:
-            out = np.linalg.solve(gram, rhs[..., None])[..., 0]
-            return out, ok & np.all(np.isfinite(out), axis=1)
-        except np.linalg.LinAlgError:
-            pass  # fall through to the careful path below
-    out = np.full(rhs.shape, np.nan)
-    if not ok.any():
-        return out, ok
-    try:
-        out[ok] = np.linalg.solve(gram[ok], rhs[ok][..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        # A singular matrix in the batch: solve one by one so the others still succeed.
-        for i in np.flatnonzero(ok):
-            try:
-                out[i] = np.linalg.solve(gram[i], rhs[i])
-            except np.linalg.LinAlgError:
-                ok[i] = False
-    ok &= np.all(np.isfinite(out), axis=1)
-    return out, ok
+    ``system`` is (p + k, p, B): system[c, r, b] is row r, column c of fit b's augmented
+    matrix [A | R] (A symmetric, so stored as its transpose). Afterwards system[p:] holds
+    A⁻¹R, column by column. Gauss–Jordan elimination without pivoting, which is stable for
+    positive definite A (every pivot is a Schur complement's diagonal, positive). Each of the
+    p steps is a few whole-batch operations, so small systems cost far less than a LAPACK
+    call per fit; a singular or non-finite A leaves non-finite numbers, checked by the caller.
+    """
+    p = system.shape[1]
+    for j in range(p):
+        # Row j right of the pivot, divided by it; column j itself is never read again.
+        pivot_row = system[j + 1 :, j] / system[j, j]
+        system[j + 1 :] -= pivot_row[:, None, :] * system[j][None, :, :]
+        system[j + 1 :, j] = pivot_row
 
 
 def fit_poisson(
@@ -132,7 +121,7 @@ def fit_poisson(
     """Fit B Poisson log-link GLMs by iteratively reweighted least squares, all at once.
 
     Parameters:
-        design: model matrix, shared (n, p) or per fit (B, n, p); rows are observations.
+        design: model matrix (n, p) shared by all fits; rows are observations.
         y: (B, n) counts.
         offset: (B, n) offset on the log scale (e.g. log denominator), or None.
         prior_weights: (B, n) prior weights, or None for 1.
@@ -148,35 +137,42 @@ def fit_poisson(
     References:
         McCullagh & Nelder (1989), *Generalized Linear Models*, 2nd ed., §2.5.
     """
+    design = np.asarray(design, dtype=np.float64)
+    if design.ndim != 2:
+        raise ValueError("design must be one (n, p) matrix shared by all fits")
     y = np.asarray(y, dtype=np.float64)
     batch, n = y.shape
     p = design.shape[-1]
     off = np.zeros_like(y) if offset is None else np.asarray(offset, dtype=np.float64)
-    pw = np.ones_like(y) if prior_weights is None else np.asarray(prior_weights, dtype=np.float64)
+    pw = None if prior_weights is None else np.asarray(prior_weights, dtype=np.float64)
     out = PoissonFit(
         beta=np.full((batch, p), np.nan),
-        mu=np.full((batch, n), np.nan),
+        mu=np.empty((batch, n)),  # every active row is written by _irls
         cov_unscaled=np.full((batch, p, p), np.nan),
         converged=np.zeros(batch, dtype=bool),
         iterations=np.zeros(batch, dtype=np.int64),
     )
     # All-zero counts: the likelihood increases without bound as μ → 0, so no fit exists.
-    active = np.flatnonzero(np.any(y > 0, axis=1))
-    eta, mu, warm = _start(design, y, off, active, start)
-    _irls(
-        design, y, off, None if prior_weights is None else pw, active, eta, mu, out, tol, max_iter
-    )
-    _covariance(design, pw, out)
+    has_case = np.any(y > 0, axis=1)
+    out.mu[~has_case] = np.nan
+    active = np.flatnonzero(has_case)
+    if not active.size:
+        return out
+    layout = _Layout.of(design)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        mu_min = np.zeros(batch)
+        warm = _irls(layout, design, y, off, pw, active, start, out, mu_min, tol, max_iter)
+        _covariance(out, mu_min)
     warm_rows = active[warm]
     retry = warm_rows[~out.converged[warm_rows]]
     if retry.size:
         # Newton's method can diverge from a poor start; a warm start must never turn a fit
         # that converges from R's start into a failure, so retry those fits cold.
         cold = fit_poisson(
-            design if design.ndim == 2 else design[retry],
+            design,
             y[retry],
             off[retry],
-            pw[retry],
+            None if pw is None else pw[retry],
             tol=tol,
             max_iter=max_iter,
         )
@@ -189,151 +185,189 @@ def fit_poisson(
     return out
 
 
-def _start(
+def _irls(
+    layout: _Layout,
     design: np.ndarray,
     y: np.ndarray,
     off: np.ndarray,
+    pw: np.ndarray | None,
     active: np.ndarray,
     start: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the starting η and μ of the active fits and which of them start warm.
-
-    R's starting values for the Poisson family are μ = y + 0.1; a warm start (coefficients of
-    a previous fit) is used where it keeps every mean within reason.
-    """
-    a_design = design if design.ndim == 2 else design[active]
-    mu = y[active] + 0.1
-    eta = np.log(mu)
-    warm = np.zeros(active.size, dtype=bool)
-    if start is not None and active.size:
-        warm = np.all(np.isfinite(start[active]), axis=1)
-        if warm.any():
-            d = a_design if a_design.ndim == 2 else a_design[warm]
-            warm_eta = _linear(d, start[active][warm]) + off[active][warm]
-            # A start that puts a mean far outside the data is no help; start cold instead.
-            sane = np.all(warm_eta < _WARM_ETA_MAX, axis=1) & np.all(
-                warm_eta > np.log(_DIVERGED), axis=1
-            )
-            rows = np.flatnonzero(warm)[sane]
-            eta[rows] = warm_eta[sane]
-            mu[rows] = np.exp(warm_eta[sane])
-            warm[np.flatnonzero(warm)[~sane]] = False
-    return eta, mu, warm
-
-
-def _irls(
-    design: np.ndarray,
-    y: np.ndarray,
-    off: np.ndarray,
-    prior_weights: np.ndarray | None,
-    active: np.ndarray,
-    eta: np.ndarray,
-    mu: np.ndarray,
     out: PoissonFit,
+    mu_min_out: np.ndarray,
     tol: float,
     max_iter: int,
-) -> None:
-    """Iterate the active fits to convergence, writing β, μ, convergence and iterations into
-    ``out`` (fits drop out of the batch as they finish)."""
-    beta, mu_out, converged, iterations = out.beta, out.mu, out.converged, out.iterations
-    p = design.shape[-1]
-    a_design = design if design.ndim == 2 else design[active]
-    a_y, a_off = y[active], off[active]
-    a_pw = None if prior_weights is None else prior_weights[active]
-    products = _products(design) if design.ndim == 2 else None
-    beta_old = np.full((active.size, p), np.inf)
+) -> np.ndarray:
+    """Iterate the active fits to convergence, writing β, μ, XᵀWX at the solution (for
+    :func:`_covariance`), convergence and iterations into ``out`` and the smallest fitted
+    mean into ``mu_min_out``; return which active fits started warm.
+
+    Each step is the Newton step β ← β + (XᵀWX)⁻¹ Xᵀ(pw·(y − μ)), which is the IRLS step
+    written without the working response: with c = Xᵀ(pw·y) fixed, Xᵀ(pw·(y − μ)) =
+    c − Xᵀw, and Xᵀw comes out of the same product as XᵀWX (see :class:`_Layout`). A step
+    reads the data once for η = Xβ + offset, μ = exp(η) and w = pw·μ and once for that
+    product. Fits drop out of the batch as they finish.
+    """
+    p, n_stats = design.shape[1], layout.columns.shape[0]
+    everyone = active.size == y.shape[0]  # then no copies: the rows are the arrays
+    a_y = y if everyone else y[active]
+    a_off = off if everyone else off[active]
+    a_pw = None if pw is None else (pw if everyone else pw[active])
+    design_t = np.ascontiguousarray(design.T)
+    eta = np.empty_like(a_y)
+    mu = np.empty_like(a_y)
+    beta, cold = _start(design_t, a_y, a_off, None if start is None else start[active], eta, mu)
+    w = mu if a_pw is None else np.multiply(mu, a_pw, out=np.empty_like(mu))
+    stats = layout.statistics(w, np.zeros((n_stats + 1, active.size)))
+    c = ((a_y if a_pw is None else a_pw * a_y) @ design).T  # Xᵀ(pw·y), the same every step
+    rhs = c - stats[layout.xw]
+    if cold.any():
+        # From R's start μ = y + 0.1, η = log μ (not of the form Xβ + offset) the first step
+        # solves XᵀWX β = Xᵀ(w·(η − offset) + pw·(y − μ)): β = 0 plus this "step".
+        if cold.all():
+            lin = np.subtract(eta, a_off, out=eta)
+            lin *= w
+            rhs += (lin @ design).T
+        else:
+            lin = eta[cold] - a_off[cold]
+            lin *= w[cold]
+            rhs[:, cold] += (lin @ design).T
+        del lin
+    del w
+    beta_old = np.full((p, active.size), np.inf)
     live = np.ones(active.size, dtype=bool)
-    lin = eta - a_off
-    wz = np.empty_like(mu)
     prev_min = np.full(active.size, np.inf)
     streak = np.zeros(active.size, dtype=np.int64)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        for iteration in range(1, max_iter + 1 if active.size else 1):
-            # Working weights w = pw·μ and w·z with z = Xβ + (y − μ)/μ, in few passes:
-            # w·z = pw·(y − μ) + w·Xβ.
-            w = mu if prior_weights is None else a_pw * mu
-            np.subtract(lin, 1.0, out=wz)
-            wz *= mu
-            if prior_weights is None:
-                wz += a_y
-            else:
-                wz += a_y
-                wz *= a_pw
-            new_beta, ok = _solve(_gram(a_design, w, products), _xty(a_design, wz), live)
-            lin = _linear(a_design, new_beta if ok.all() else np.where(ok[:, None], new_beta, 0.0))
-            eta = lin + a_off
-            # An overflowing mean makes the next XᵀWX non-finite, which _solve reports.
-            mu = np.exp(eta, out=eta)
-            change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=1)
-            done = ok & (change < tol)
-            mu_min = mu.min(axis=1)
-            # Separation: the smallest mean falls geometrically (about e per step) towards 0.
-            # Once it is below R's "numerically 0" and still halving every step, the fit
-            # fails either way; stop instead of iterating on to underflow.
-            falling = mu_min < 0.5 * prev_min
-            streak = np.where(falling, streak + 1, 0)
-            prev_min = mu_min
-            collapse = (mu_min < _DIVERGED) | ((streak >= 3) & (mu_min < FITTED_ZERO))
-            finished = live & (done | ~ok | collapse)
-            beta_old = new_beta
-            if finished.any():
-                idx = active[finished]
-                beta[idx] = new_beta[finished]
-                mu_out[idx] = mu[finished]
-                converged[idx] = done[finished]
-                iterations[idx] = iteration
-                live &= ~finished
-                if not live.any():
-                    break
-                # Finished fits keep riding along (harmlessly) until dropping them pays off:
-                # copying every array costs more than a few wasted rows.
-                if live.sum() < 0.75 * live.size:
-                    active, beta_old = active[live], beta_old[live]
-                    prev_min, streak = prev_min[live], streak[live]
-                    mu, lin, wz = mu[live], lin[live], wz[live]
-                    a_y, a_off = a_y[live], a_off[live]
-                    a_pw = None if a_pw is None else a_pw[live]
-                    if a_design.ndim == 3:
-                        a_design = a_design[live]
-                    live = np.ones(active.size, dtype=bool)
+    for iteration in range(1, max_iter + 1):
+        system = np.empty((p + 1, p, active.size))
+        np.take(stats, layout.gram, axis=0, out=system[:p].reshape(p * p, -1))
+        system[p] = rhs
+        ok = live & np.all(np.isfinite(stats), axis=0) & np.all(np.isfinite(rhs), axis=0)
+        _gauss_jordan(system)
+        new_beta = system[p]
+        new_beta += beta
+        ok &= np.all(np.isfinite(new_beta), axis=0)
+        new_beta[:, ~ok] = np.nan
+        lin_beta = new_beta if ok.all() else np.where(ok, new_beta, 0.0)
+        # An overflowing mean makes the next XᵀWX non-finite, which the next step reports.
+        np.matmul(lin_beta.T, design_t, out=eta)
+        eta += a_off
+        mu_min = np.exp(eta.min(axis=1))
+        if a_pw is None:
+            mu = w = np.exp(eta, out=eta)
         else:
-            rest = active[live]
-            beta[rest] = beta_old[live]
-            mu_out[rest] = mu[live]
-            iterations[rest] = max_iter
+            np.exp(eta, out=mu)
+            w = np.multiply(mu, a_pw, out=eta)
+        layout.statistics(w, stats)
+        rhs = c - stats[layout.xw]
+        change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=0)
+        done = ok & (change < tol)
+        # Separation: the smallest mean falls geometrically (about e per step) towards 0.
+        # Once it is below R's "numerically 0" and still halving every step, the fit
+        # fails either way; stop instead of iterating on to underflow.
+        falling = mu_min < 0.5 * prev_min
+        streak = np.where(falling, streak + 1, 0)
+        prev_min = mu_min
+        collapse = (mu_min < _DIVERGED) | ((streak >= 3) & (mu_min < FITTED_ZERO))
+        finished = live & (done | ~ok | collapse)
+        beta_old = beta = new_beta
+        if iteration == max_iter:
+            finished = live
+        if finished.any():
+            idx = active[finished]
+            out.beta[idx] = new_beta[:, finished].T
+            out.mu[idx] = mu[finished]
+            mu_min_out[idx] = mu_min[finished]
+            out.converged[idx] = done[finished]
+            out.iterations[idx] = iteration
+            # XᵀWX at the solution, inverted by _covariance.
+            out.cov_unscaled[idx] = np.moveaxis(
+                stats[layout.gram][:, finished].reshape(p, p, -1), -1, 0
+            )
+            live &= ~finished
+            if not live.any():
+                break
+            # Finished fits ride along (harmlessly) until dropping them pays off: copying
+            # the data of the others costs about a third of a step.
+            if live.sum() < 0.85 * live.size:
+                keep = np.flatnonzero(live)
+                active, beta, beta_old = active[keep], beta[:, keep], beta_old[:, keep]
+                prev_min, streak = prev_min[keep], streak[keep]
+                stats, rhs, c = stats[:, keep], rhs[:, keep], c[:, keep]
+                a_off = a_off[keep]
+                a_pw = None if a_pw is None else a_pw[keep]
+                eta = np.empty_like(a_off)
+                mu = np.empty_like(a_off)
+                live = np.ones(active.size, dtype=bool)
+    return ~cold
 
 
-def _covariance(design: np.ndarray, pw: np.ndarray, out: PoissonFit) -> None:
-    """Fill in (XᵀWX)⁻¹ at the solution; a fit whose means reached 0 or whose matrix is
-    singular is marked not converged."""
-    converged, mu_out = out.converged, out.mu
-    p = design.shape[-1]
-    converged &= np.min(np.nan_to_num(mu_out, nan=0.0), axis=1, initial=np.inf) >= FITTED_ZERO
-    with np.errstate(over="ignore", invalid="ignore"):
-        gram = _gram(design, pw * np.nan_to_num(mu_out, nan=1.0))
-    good = converged & np.all(np.isfinite(gram), axis=(1, 2))
-    if good.any():
-        eye = np.broadcast_to(np.eye(p), (int(good.sum()), p, p))
-        inv, ok = _solve_matrix(gram[good], eye)
-        out.cov_unscaled[np.flatnonzero(good)] = inv
-        converged[np.flatnonzero(good)[~ok]] = False
-    converged &= good
+def _start(
+    design_t: np.ndarray,
+    y: np.ndarray,
+    off: np.ndarray,
+    start: np.ndarray | None,
+    eta: np.ndarray,
+    mu: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Write the starting η and μ of the fits into ``eta`` and ``mu`` (A, n); return the
+    starting coefficients (p, A) and which fits start cold.
+
+    R's starting values for the Poisson family are μ = y + 0.1 (β = 0 here, see
+    :func:`_irls`); a warm start (coefficients of a previous fit) is used where it keeps
+    every mean within reason.
+    """
+    beta = np.zeros((design_t.shape[0], y.shape[0]))
+    cold = np.ones(y.shape[0], dtype=bool)
+    if start is not None:
+        warm = np.flatnonzero(np.all(np.isfinite(start), axis=1))
+        if warm.size == y.shape[0]:
+            np.matmul(start, design_t, out=eta)
+            eta += off
+            warm_eta = eta
+        elif warm.size:
+            warm_eta = start[warm] @ design_t
+            warm_eta += off[warm]
+        if warm.size:
+            # A start that puts a mean far outside the data is no help; start cold instead.
+            sane = (warm_eta.max(axis=1) < _WARM_ETA_MAX) & (
+                warm_eta.min(axis=1) > np.log(_DIVERGED)
+            )
+            if warm.size == y.shape[0] and sane.all():
+                np.exp(eta, out=mu)
+            else:
+                eta[warm[sane]] = warm_eta[sane]
+                mu[warm[sane]] = np.exp(warm_eta[sane])
+            cold[warm[sane]] = False
+            beta[:, warm[sane]] = start[warm[sane]].T
+    if cold.all():
+        np.add(y, 0.1, out=mu)
+        np.log(mu, out=eta)
+    elif cold.any():
+        mu[cold] = y[cold] + 0.1
+        eta[cold] = np.log(mu[cold])
+    return beta, cold
 
 
-def _solve_matrix(gram: np.ndarray, eye: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Invert a batch of matrices; report which were invertible."""
-    ok = np.ones(gram.shape[0], dtype=bool)
-    try:
-        inv = np.linalg.solve(gram, eye)
-    except np.linalg.LinAlgError:
-        inv = np.full(gram.shape, np.nan)
-        for i in range(gram.shape[0]):
-            try:
-                inv[i] = np.linalg.solve(gram[i], eye[i])
-            except np.linalg.LinAlgError:
-                ok[i] = False
-    ok &= np.all(np.isfinite(inv), axis=(1, 2))
-    return inv, ok
+def _covariance(out: PoissonFit, mu_min: np.ndarray) -> None:
+    """Invert XᵀWX at the solution (left in ``out.cov_unscaled`` by :func:`_irls`) in place; a
+    fit whose means reached 0 (``mu_min``: the smallest fitted mean of each fit) or whose
+    matrix is singular is marked not converged."""
+    converged, cov = out.converged, out.cov_unscaled
+    p = cov.shape[1]
+    converged &= mu_min >= FITTED_ZERO  # NaN (a failed fit) compares False
+    converged &= np.all(np.isfinite(cov), axis=(1, 2))
+    good = np.flatnonzero(converged)
+    if good.size:
+        system = np.empty((2 * p, p, good.size))
+        system[:p] = np.moveaxis(cov[good], 0, -1)
+        system[p:] = np.eye(p)[:, :, None]
+        _gauss_jordan(system)
+        inverse = np.moveaxis(system[p:], -1, 0)
+        ok = np.all(np.isfinite(inverse), axis=(1, 2))
+        cov[good] = inverse
+        converged[good[~ok]] = False
+    cov[~converged] = np.nan
 
 
 def quadratic_form(design: np.ndarray, matrix: np.ndarray) -> np.ndarray:
