@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,12 @@ class _Layout:
 
     @classmethod
     def of(cls, design: np.ndarray) -> _Layout:
+        """Return the layout of a shared (n, p) design (cached: a detector fits the same
+        training window's design for block after block of series)."""
+        return _layout(design.shape, design.tobytes())
+
+    @classmethod
+    def build(cls, design: np.ndarray) -> _Layout:
         """Return the layout of a shared (n, p) design."""
         p = design.shape[1]
         rows, cols = np.triu_indices(p)
@@ -88,6 +95,12 @@ class _Layout:
         """Write the statistics of weights w (B, n) into ``out`` (u + 1, B); return it."""
         np.matmul(self.columns, w.T, out=out[: self.columns.shape[0]])
         return out
+
+
+@functools.lru_cache(maxsize=32)
+def _layout(shape: tuple[int, int], data: bytes) -> _Layout:
+    """:meth:`_Layout.build` of the design with this shape and content."""
+    return _Layout.build(np.frombuffer(data, dtype=np.float64).reshape(shape))
 
 
 def _gauss_jordan(system: np.ndarray) -> None:
@@ -161,8 +174,9 @@ def fit_poisson(
     layout = _Layout.of(design)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         mu_min = np.zeros(batch)
-        warm = _irls(layout, design, y, off, pw, active, start, out, mu_min, tol, max_iter)
-        _covariance(out, mu_min)
+        final = np.empty((batch, layout.columns.shape[0] + 1))
+        warm = _irls(layout, design, y, off, pw, active, start, out, mu_min, final, tol, max_iter)
+        _covariance(out, mu_min, final, layout)
     warm_rows = active[warm]
     retry = warm_rows[~out.converged[warm_rows]]
     if retry.size:
@@ -195,12 +209,14 @@ def _irls(
     start: np.ndarray | None,
     out: PoissonFit,
     mu_min_out: np.ndarray,
+    final_stats: np.ndarray,
     tol: float,
     max_iter: int,
 ) -> np.ndarray:
-    """Iterate the active fits to convergence, writing β, μ, XᵀWX at the solution (for
-    :func:`_covariance`), convergence and iterations into ``out`` and the smallest fitted
-    mean into ``mu_min_out``; return which active fits started warm.
+    """Iterate the active fits to convergence, writing β, μ, convergence and iterations
+    into ``out``, the smallest fitted mean into ``mu_min_out`` and the statistics at the
+    solution (XᵀWX for :func:`_covariance`) into ``final_stats``; return which active fits
+    started warm.
 
     Each step is the Newton step β ← β + (XᵀWX)⁻¹ Xᵀ(pw·(y − μ)), which is the IRLS step
     written without the working response: with c = Xᵀ(pw·y) fixed, Xᵀ(pw·(y − μ)) =
@@ -234,7 +250,6 @@ def _irls(
             rhs[:, cold] += (lin @ design).T
         del lin
     del w
-    beta_old = np.full((p, active.size), np.inf)
     live = np.ones(active.size, dtype=bool)
     prev_min = np.full(active.size, np.inf)
     streak = np.zeros(active.size, dtype=np.int64)
@@ -242,13 +257,17 @@ def _irls(
         system = np.empty((p + 1, p, active.size))
         np.take(stats, layout.gram, axis=0, out=system[:p].reshape(p * p, -1))
         system[p] = rhs
-        ok = live & np.all(np.isfinite(stats), axis=0) & np.all(np.isfinite(rhs), axis=0)
+        ok = live & np.all(np.isfinite(system), axis=(0, 1))
         _gauss_jordan(system)
-        new_beta = system[p]
-        new_beta += beta
-        ok &= np.all(np.isfinite(new_beta), axis=0)
-        new_beta[:, ~ok] = np.nan
-        lin_beta = new_beta if ok.all() else np.where(ok, new_beta, 0.0)
+        step = system[p]
+        ok &= np.all(np.isfinite(step), axis=0)
+        new_beta = beta + step
+        # max |Δβ| / (1 + |β|); none converges in the first step (β₀ = ∞ as it were).
+        change = np.max(np.abs(step) / (1.0 + np.abs(new_beta)), axis=0) if iteration > 1 else None
+        lin_beta = new_beta
+        if not ok.all():
+            new_beta[:, ~ok] = np.nan
+            lin_beta = np.where(ok, new_beta, 0.0)
         # An overflowing mean makes the next XᵀWX non-finite, which the next step reports.
         np.matmul(lin_beta.T, design_t, out=eta)
         eta += a_off
@@ -260,8 +279,7 @@ def _irls(
             w = np.multiply(mu, a_pw, out=eta)
         layout.statistics(w, stats)
         rhs = c - stats[layout.xw]
-        change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=0)
-        done = ok & (change < tol)
+        done = ok & (change < tol) if change is not None else np.zeros_like(ok)
         # Separation: the smallest mean falls geometrically (about e per step) towards 0.
         # Once it is below R's "numerically 0" and still halving every step, the fit
         # fails either way; stop instead of iterating on to underflow.
@@ -270,7 +288,7 @@ def _irls(
         prev_min = mu_min
         collapse = (mu_min < _DIVERGED) | ((streak >= 3) & (mu_min < FITTED_ZERO))
         finished = live & (done | ~ok | collapse)
-        beta_old = beta = new_beta
+        beta = new_beta
         if iteration == max_iter:
             finished = live
         if finished.any():
@@ -280,10 +298,7 @@ def _irls(
             mu_min_out[idx] = mu_min[finished]
             out.converged[idx] = done[finished]
             out.iterations[idx] = iteration
-            # XᵀWX at the solution, inverted by _covariance.
-            out.cov_unscaled[idx] = np.moveaxis(
-                stats[layout.gram][:, finished].reshape(p, p, -1), -1, 0
-            )
+            final_stats[idx] = stats[:, finished].T  # XᵀWX at the solution: _covariance
             live &= ~finished
             if not live.any():
                 break
@@ -291,7 +306,7 @@ def _irls(
             # the data of the others costs about a third of a step.
             if live.sum() < 0.85 * live.size:
                 keep = np.flatnonzero(live)
-                active, beta, beta_old = active[keep], beta[:, keep], beta_old[:, keep]
+                active, beta = active[keep], beta[:, keep]
                 prev_min, streak = prev_min[keep], streak[keep]
                 stats, rhs, c = stats[:, keep], rhs[:, keep], c[:, keep]
                 a_off = a_off[keep]
@@ -349,25 +364,26 @@ def _start(
     return beta, cold
 
 
-def _covariance(out: PoissonFit, mu_min: np.ndarray) -> None:
-    """Invert XᵀWX at the solution (left in ``out.cov_unscaled`` by :func:`_irls`) in place; a
-    fit whose means reached 0 (``mu_min``: the smallest fitted mean of each fit) or whose
-    matrix is singular is marked not converged."""
+def _covariance(
+    out: PoissonFit, mu_min: np.ndarray, final_stats: np.ndarray, layout: _Layout
+) -> None:
+    """Invert XᵀWX at the solution (from ``final_stats``) into ``out.cov_unscaled``; a fit
+    whose means reached 0 (``mu_min``: the smallest fitted mean of each fit) or whose matrix
+    is singular is marked not converged."""
     converged, cov = out.converged, out.cov_unscaled
     p = cov.shape[1]
     converged &= mu_min >= FITTED_ZERO  # NaN (a failed fit) compares False
-    converged &= np.all(np.isfinite(cov), axis=(1, 2))
     good = np.flatnonzero(converged)
     if good.size:
         system = np.empty((2 * p, p, good.size))
-        system[:p] = np.moveaxis(cov[good], 0, -1)
+        np.take(final_stats[good].T, layout.gram, axis=0, out=system[:p].reshape(p * p, -1))
+        finite = np.all(np.isfinite(system[:p]), axis=(0, 1))
         system[p:] = np.eye(p)[:, :, None]
         _gauss_jordan(system)
         inverse = np.moveaxis(system[p:], -1, 0)
-        ok = np.all(np.isfinite(inverse), axis=(1, 2))
-        cov[good] = inverse
-        converged[good[~ok]] = False
-    cov[~converged] = np.nan
+        finite &= np.all(np.isfinite(inverse), axis=(1, 2))
+        cov[good[finite]] = inverse[finite]
+        converged[good[~finite]] = False
 
 
 def quadratic_form(design: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -392,7 +408,10 @@ def pearson_dispersion(
     y: np.ndarray, mu: np.ndarray, prior_weights: np.ndarray | None, df_residual: np.ndarray | int
 ) -> np.ndarray:
     """Return φ = Σ wᵢ (yᵢ − μᵢ)² / μᵢ / df (Pearson χ² over residual df), as (B,)."""
-    w = 1.0 if prior_weights is None else prior_weights
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = y - mu
-        return np.sum(w * (r * r) / mu, axis=1) / df_residual
+        r = np.subtract(y, mu)
+        np.square(r, out=r)
+        r /= mu
+        if prior_weights is not None:
+            r *= prior_weights
+        return np.sum(r, axis=1) / df_residual

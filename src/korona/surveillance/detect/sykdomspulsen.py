@@ -155,11 +155,16 @@ class SykdomspulsenDetector(Detector):
             warm: tuple[np.ndarray, np.ndarray] | None = None
             block_failed = 0
             y_block, offset_block = y_all[rows], offset_all[rows]
+            # y^(2/3) for the Anscombe residuals and the z-scores, once for all windows.
+            y23_block = np.multiply(y_block, y_block)
+            np.cbrt(y23_block, out=y23_block)
             for train, preds in windows:
                 # A series without a case in its training window has no Poisson fit (spec §6):
                 # it fails at once, so only the others are fitted.
                 y_train = y_block[:, slice(0, 0) if train is None else train]
                 active = np.flatnonzero(np.any(y_train > 0, axis=1))
+                # Views of the block's rows when every series is fitted, copies otherwise.
+                fitted = slice(None) if active.size == y_block.shape[0] else active
                 fit = None
                 if train is not None and active.size:
                     start = None
@@ -167,7 +172,11 @@ class SykdomspulsenDetector(Detector):
                         keep = np.any(design[train] != 0, axis=0)
                         start = warm[1][active] if np.array_equal(warm[0], keep) else None
                     fit = self._fit_window(
-                        design[train], y_train[active], offset_block[active, train], start
+                        design[train],
+                        y_train[fitted],
+                        y23_block[fitted, train],
+                        offset_block[fitted, train],
+                        start,
                     )
                 if fit is None:
                     warm = None  # no fit in this window: the next one starts cold
@@ -189,8 +198,7 @@ class SykdomspulsenDetector(Detector):
                         dispersion[rows, j][active] = np.where(fit_ok, fit.phi, np.nan)
                         t2, t4, t6, sd = self._thresholds(mu0, var_eta0, fit.phi[:, None])
                         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                            y_pred = y_block[active, pred]
-                            zscore = (np.cbrt(y_pred * y_pred) - np.cbrt(mu0 * mu0)) / sd
+                            zscore = (y23_block[active, pred] - np.cbrt(mu0 * mu0)) / sd
                         good = active[fit_ok]
                         for name, value in zip(
                             ("expected", "threshold2", "threshold4", "threshold6", "zscore"),
@@ -239,15 +247,16 @@ class SykdomspulsenDetector(Detector):
         self,
         design: np.ndarray,
         y: np.ndarray,
+        y23: np.ndarray,
         offset: np.ndarray,
         start: np.ndarray | None,
     ) -> _WindowFit | None:
         """Fit, reweight and refit one training window for all series (spec §2 steps 2–4).
 
-        ``start`` is the previous window's first-fit coefficients (NaN rows: R's start): the
-        training windows of consecutive years overlap by four years, so it is a close start
-        and saves iterations. Returns None when the window has no more points than
-        coefficients (every fit fails).
+        ``y23`` is y^(2/3). ``start`` is the previous window's first-fit coefficients (NaN
+        rows: R's start): the training windows of consecutive years overlap by four years,
+        so it is a close start and saves iterations. Returns None when the window has no
+        more points than coefficients (every fit fails).
         """
         # Columns that are all zero in the training window (e.g. no holiday in a short
         # history) carry no information; drop them rather than fail on a singular matrix.
@@ -259,43 +268,49 @@ class SykdomspulsenDetector(Detector):
         df = n - p
         first = fit_poisson(design, y, offset, start=start, tol=self.tol, max_iter=self.max_iter)
         ok = first.converged.copy()
+        mu = first.mu
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            phi1 = pearson_dispersion(y, first.mu, None, df)
-            hat = hat_values(first, design, None)
-            # Anscombe residual 1.5·(y^(2/3)·μ^(−1/6) − μ^(1/2)); cbrt/sqrt are much faster
-            # than fractional powers and exact to rounding.
-            root_mu = np.sqrt(first.mu)
-            anscombe = (
-                1.5
-                * (np.cbrt(y * y) / np.cbrt(root_mu) - root_mu)
-                / np.sqrt(phi1[:, None] * (1 - hat))
-            )
+            phi1 = pearson_dispersion(y, mu, None, df)
+            # Standardised Anscombe residual 1.5·(y^(2/3)·μ^(−1/6) − μ^(1/2)) / √(φ·(1 − h))
+            # with hat values h; cbrt/sqrt are much faster than fractional powers and exact
+            # to rounding, and every step writes into one of two arrays.
+            root = hat_values(first, design, None)
+            np.subtract(1.0, root, out=root)
+            np.sqrt(root, out=root)  # √(1 − h)
+            root_mu = np.sqrt(mu)
+            anscombe = np.cbrt(root_mu)
+            np.divide(y23, anscombe, out=anscombe)
+            anscombe -= root_mu
+            anscombe /= root
+            anscombe *= (1.5 / np.sqrt(phi1))[:, None]
+            del root, root_mu
             # The reference sets residuals *below* 1 to 1 (so large negative residuals get
-            # weight 1 and only positive outliers are down-weighted).
+            # weight 1 and only positive outliers are down-weighted); weight = residual⁻².
             np.maximum(anscombe, 1.0, out=anscombe, where=np.isfinite(anscombe))
-            weights = anscombe**-2.0
-            weights *= n / np.sum(weights, axis=1, keepdims=True)
+            np.square(anscombe, out=anscombe)
+            weights = np.divide(1.0, anscombe, out=anscombe)
+            weights *= (n / np.sum(weights, axis=1))[:, None]
         ok &= np.all(np.isfinite(weights), axis=1)
         # Refit only the fits that survived the first round; the rest have failed already.
+        n_series = y.shape[0]
         rows = np.flatnonzero(ok)
+        refit = slice(None) if rows.size == n_series else rows
         second = fit_poisson(
             design,
-            y[rows],
-            offset[rows],
-            weights[rows],
-            start=first.beta[rows],
+            y[refit],
+            offset[refit],
+            weights[refit],
+            start=first.beta[refit],
             tol=self.tol,
             max_iter=self.max_iter,
         )
         ok[rows] &= second.converged
-        n_series = y.shape[0]
         beta = np.zeros((n_series, p))
         beta[rows] = np.nan_to_num(second.beta)
         cov = np.zeros((n_series, p, p))
         cov[rows] = np.nan_to_num(second.cov_unscaled)
         phi = np.full(n_series, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            phi[rows] = pearson_dispersion(y[rows], second.mu, weights[rows], df)
+        phi[rows] = pearson_dispersion(y[refit], second.mu, weights[refit], df)
         ok &= np.isfinite(phi)
         start_next = np.where(first.converged[:, None], first.beta, np.nan)
         return _WindowFit(keep, beta, cov, phi, ok, start_next)
