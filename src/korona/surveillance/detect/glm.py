@@ -22,6 +22,7 @@ FITTED_ZERO = 10 * np.finfo(np.float64).eps
 _DIVERGED = 1e-30
 #: Warm starts predicting a mean above e^50 are discarded.
 _WARM_ETA_MAX = 50.0
+_WARM_MU_MAX = float(np.exp(_WARM_ETA_MAX))
 
 
 @dataclass(frozen=True)
@@ -45,24 +46,40 @@ class PoissonFit:
 
 
 @dataclass(frozen=True)
+class _Group:
+    """Distinct design-column products that are zero outside the same time points."""
+
+    rows: slice | np.ndarray  # those time points (slice(None): all of them)
+    columns: np.ndarray  # (k, number of those points)
+    start: int  # the group's statistics are rows start … start + k − 1
+
+
+@dataclass(frozen=True)
 class _Layout:
-    """How the sufficient statistics of one IRLS step come out of one matrix product.
+    """How the sufficient statistics of one IRLS step come out of a few matrix products.
 
     Every entry of XᵀWX is Σᵢ wᵢ·xᵢⱼ·xᵢₖ, and Xᵀw is Σᵢ wᵢ·xᵢⱼ; with a shared design they
     are all dot products of w with *columns* xⱼ·xₖ (and xⱼ). Many of those columns repeat
     (intercept × x = x, a 0/1 dummy squared is itself) or are zero (two day-of-week dummies
-    never overlap), so only the distinct nonzero ones are multiplied: one ``(u, n) @ (n, B)``
-    product per step gives the u statistics of B fits; row u of the result is kept 0.
+    never overlap), so only the u distinct nonzero ones are multiplied, and those that are
+    zero at most time points (a day-of-week dummy and its products, the holiday column) only
+    over the points where they are not: ``(k, m) @ (m, B)`` per group of columns gives the u
+    statistics of B fits; row u of the result is kept 0.
 
     Attributes:
-        columns: (u, n) the distinct nonzero products.
+        groups: the column groups, densest first.
+        size: u, the number of statistics.
         gram: (p·p,) the statistic of each entry of XᵀWX, row-major.
         xw: (p,) the statistic of each entry of Xᵀw.
     """
 
-    columns: np.ndarray
+    groups: tuple[_Group, ...]
+    size: int
     gram: np.ndarray
     xw: np.ndarray
+
+    #: A group of columns zero at more than this share of the time points gets its own product.
+    SPARSE = 0.5
 
     @classmethod
     def of(cls, design: np.ndarray) -> _Layout:
@@ -73,27 +90,70 @@ class _Layout:
     @classmethod
     def build(cls, design: np.ndarray) -> _Layout:
         """Return the layout of a shared (n, p) design."""
-        p = design.shape[1]
+        n, p = design.shape
         rows, cols = np.triu_indices(p)
         candidates = np.concatenate([design[:, rows] * design[:, cols], design], axis=1).T
         candidates = np.ascontiguousarray(candidates)
-        first: dict[bytes, int] = {}  # each distinct nonzero column → its first candidate
+        first: dict[bytes, int] = {}  # each distinct nonzero column → its number
         which = np.empty(candidates.shape[0], dtype=np.intp)
         for i, column in enumerate(candidates):
             which[i] = first.setdefault(column.tobytes(), len(first)) if column.any() else -1
-        which[which < 0] = len(first)  # the statistics' last row stays 0
-        _, firsts = np.unique(which[which < len(first)], return_index=True)
+        distinct = np.array([np.frombuffer(key) for key in first]).reshape(len(first), n)
+        # Group the distinct columns by the time points where they are nonzero; a group whose
+        # points lie within another sparse group's joins it (a day-of-week dummy times the
+        # holiday column joins that day's group) unless that would more than double its work.
+        support: dict[bytes, list[int]] = {}
+        for i, column in enumerate(distinct):
+            mask = column != 0
+            key = b"" if mask.mean() > cls.SPARSE else np.packbits(mask).tobytes()
+            support.setdefault(key, []).append(i)
+        masks = {key: np.unpackbits(np.frombuffer(key, np.uint8))[:n] != 0 for key in support}
+        for key in sorted((k for k in support if k), key=lambda k: masks[k].sum()):
+            within = [
+                other
+                for other in support
+                if other and other != key and not np.any(masks[key] & ~masks[other])
+            ]
+            if within:
+                into = min(within, key=lambda k: masks[k].sum())
+                if masks[into].sum() <= 2 * masks[key].sum() or masks[key].sum() < 32:
+                    support[into] += support.pop(key)
+        groups, order = [], []
+        for key in sorted(support, key=lambda k: (k != b"", k)):
+            members = support[key]
+            points = np.flatnonzero(masks[key]) if key else np.arange(n)
+            gaps = np.diff(points)
+            if points.size == n:
+                chosen: slice | np.ndarray = slice(None)
+            elif points.size > 1 and np.all(gaps == gaps[0]):
+                chosen = slice(int(points[0]), int(points[-1]) + 1, int(gaps[0]))
+            else:
+                chosen = points
+            columns = np.ascontiguousarray(distinct[members][:, chosen])
+            groups.append(_Group(chosen, columns, len(order)))
+            order += members
+        number = np.empty(len(first) + 1, dtype=np.intp)
+        number[order] = np.arange(len(order))
+        number[-1] = len(order)  # a zero column: the statistics' last row stays 0
+        which = number[which]  # -1 (zero) → the last row
         position = np.empty((p, p), dtype=np.intp)
         position[rows, cols] = position[cols, rows] = np.arange(rows.size)
         return cls(
-            columns=candidates[np.flatnonzero(which < len(first))[firsts]],
+            groups=tuple(groups),
+            size=len(order),
             gram=which[position.ravel()],
             xw=which[rows.size :],
         )
 
     def statistics(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the statistics of weights w (B, n) into ``out`` (u + 1, B); return it."""
-        np.matmul(self.columns, w.T, out=out[: self.columns.shape[0]])
+        for group in self.groups:
+            if isinstance(group.rows, np.ndarray):
+                part = np.take(w, group.rows, axis=1)
+            else:
+                part = w[:, group.rows]
+            k = group.columns.shape[0]
+            np.matmul(group.columns, part.T, out=out[group.start : group.start + k])
         return out
 
 
@@ -128,6 +188,7 @@ def fit_poisson(
     prior_weights: np.ndarray | None = None,
     *,
     start: np.ndarray | None = None,
+    start_mu: np.ndarray | None = None,
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> PoissonFit:
@@ -140,6 +201,8 @@ def fit_poisson(
         prior_weights: (B, n) prior weights, or None for 1.
         start: (B, p) starting coefficients (NaN rows use R's start μ = y + 0.1), or None.
             A warm start changes the iterations needed, not the converged answer.
+        start_mu: (B, n) the fitted means at ``start`` (exp(X·start + offset)), when the
+            caller has them (a refit from a fit's solution); saves computing them.
         tol: stop a fit when max |Δβ_j| / (1 + |β_j|) < tol (coefficient change, spec §6).
         max_iter: a fit that has not converged after this many iterations fails.
     Returns:
@@ -174,8 +237,10 @@ def fit_poisson(
     layout = _Layout.of(design)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         mu_min = np.zeros(batch)
-        final = np.empty((batch, layout.columns.shape[0] + 1))
-        warm = _irls(layout, design, y, off, pw, active, start, out, mu_min, final, tol, max_iter)
+        final = np.empty((batch, layout.size + 1))
+        warm = _irls(
+            layout, design, y, off, pw, active, start, start_mu, out, mu_min, final, tol, max_iter
+        )
         _covariance(out, mu_min, final, layout)
     warm_rows = active[warm]
     retry = warm_rows[~out.converged[warm_rows]]
@@ -207,6 +272,7 @@ def _irls(
     pw: np.ndarray | None,
     active: np.ndarray,
     start: np.ndarray | None,
+    start_mu: np.ndarray | None,
     out: PoissonFit,
     mu_min_out: np.ndarray,
     final_stats: np.ndarray,
@@ -224,7 +290,7 @@ def _irls(
     reads the data once for η = Xβ + offset, μ = exp(η) and w = pw·μ and once for that
     product. Fits drop out of the batch as they finish.
     """
-    p, n_stats = design.shape[1], layout.columns.shape[0]
+    p, n_stats = design.shape[1], layout.size
     everyone = active.size == y.shape[0]  # then no copies: the rows are the arrays
     a_y = y if everyone else y[active]
     a_off = off if everyone else off[active]
@@ -232,8 +298,17 @@ def _irls(
     design_t = np.ascontiguousarray(design.T)
     eta = np.empty_like(a_y)
     mu = np.empty_like(a_y)
-    beta, cold = _start(design_t, a_y, a_off, None if start is None else start[active], eta, mu)
-    w = mu if a_pw is None else np.multiply(mu, a_pw, out=np.empty_like(mu))
+    beta, cold, means = _start(
+        design_t,
+        a_y,
+        a_off,
+        None if start is None else (start if everyone else start[active]),
+        None if start_mu is None else (start_mu if everyone else start_mu[active]),
+        eta,
+        mu,
+    )
+    w = means if a_pw is None else np.multiply(means, a_pw)
+    del means
     stats = layout.statistics(w, np.zeros((n_stats + 1, active.size)))
     c = ((a_y if a_pw is None else a_pw * a_y) @ design).T  # Xᵀ(pw·y), the same every step
     rhs = c - stats[layout.xw]
@@ -269,9 +344,10 @@ def _irls(
             new_beta[:, ~ok] = np.nan
             lin_beta = np.where(ok, new_beta, 0.0)
         # An overflowing mean makes the next XᵀWX non-finite, which the next step reports.
-        np.matmul(lin_beta.T, design_t, out=eta)
+        np.matmul(np.ascontiguousarray(lin_beta.T), design_t, out=eta)
         eta += a_off
-        mu_min = np.exp(eta.min(axis=1))
+        # The smallest mean (argmin and a gather: faster than min along short rows).
+        mu_min = np.exp(eta[np.arange(eta.shape[0]), eta.argmin(axis=1)])
         if a_pw is None:
             mu = w = np.exp(eta, out=eta)
         else:
@@ -322,46 +398,56 @@ def _start(
     y: np.ndarray,
     off: np.ndarray,
     start: np.ndarray | None,
+    start_mu: np.ndarray | None,
     eta: np.ndarray,
     mu: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Write the starting η and μ of the fits into ``eta`` and ``mu`` (A, n); return the
-    starting coefficients (p, A) and which fits start cold.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the starting coefficients (p, A), which fits start cold, and the starting
+    means (A, n): ``mu`` filled in, or ``start_mu`` itself (not to be written to) when the
+    caller knows the means at ``start``. η is written into ``eta`` for the cold fits.
 
     R's starting values for the Poisson family are μ = y + 0.1 (β = 0 here, see
     :func:`_irls`); a warm start (coefficients of a previous fit) is used where it keeps
     every mean within reason.
     """
-    beta = np.zeros((design_t.shape[0], y.shape[0]))
-    cold = np.ones(y.shape[0], dtype=bool)
+    n_fits = y.shape[0]
+    beta = np.zeros((design_t.shape[0], n_fits))
+    cold = np.ones(n_fits, dtype=bool)
+    means = mu
     if start is not None:
-        warm = np.flatnonzero(np.all(np.isfinite(start), axis=1))
-        if warm.size == y.shape[0]:
-            np.matmul(start, design_t, out=eta)
-            eta += off
-            warm_eta = eta
-        elif warm.size:
-            warm_eta = start[warm] @ design_t
-            warm_eta += off[warm]
-        if warm.size:
+        finite = np.all(np.isfinite(start), axis=1)
+        rows = np.arange(n_fits)
+        if start_mu is not None:
             # A start that puts a mean far outside the data is no help; start cold instead.
-            sane = (warm_eta.max(axis=1) < _WARM_ETA_MAX) & (
-                warm_eta.min(axis=1) > np.log(_DIVERGED)
+            sane = (start_mu[rows, start_mu.argmax(axis=1)] < _WARM_MU_MAX) & (
+                start_mu[rows, start_mu.argmin(axis=1)] > _DIVERGED
             )
-            if warm.size == y.shape[0] and sane.all():
-                np.exp(eta, out=mu)
-            else:
-                eta[warm[sane]] = warm_eta[sane]
-                mu[warm[sane]] = np.exp(warm_eta[sane])
-            cold[warm[sane]] = False
-            beta[:, warm[sane]] = start[warm[sane]].T
+            means = start_mu
+        elif finite.any():
+            np.matmul(
+                start if finite.all() else np.where(finite[:, None], start, 0.0), design_t, out=eta
+            )
+            eta += off
+            sane = (eta[rows, eta.argmax(axis=1)] < _WARM_ETA_MAX) & (
+                eta[rows, eta.argmin(axis=1)] > np.log(_DIVERGED)
+            )
+            np.exp(eta, out=mu)
+        else:
+            sane = finite
+        sane &= finite
+        cold = ~sane
+        beta[:, sane] = start[sane].T
     if cold.all():
         np.add(y, 0.1, out=mu)
         np.log(mu, out=eta)
+        means = mu
     elif cold.any():
+        if means is not mu:
+            np.copyto(mu, means)
+            means = mu
         mu[cold] = y[cold] + 0.1
         eta[cold] = np.log(mu[cold])
-    return beta, cold
+    return beta, cold, means
 
 
 def _covariance(

@@ -39,6 +39,22 @@ __all__ = [
 ]
 
 
+#: y^(2/3) of the counts 0 … 4095, looked up instead of computed (cbrt is slow).
+_Y23 = np.cbrt(np.arange(4096, dtype=np.float64) ** 2)
+
+
+def _two_thirds_power(counts: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return y^(2/3) = cbrt(y²) for integer ``counts`` (as float64 ``y``)."""
+    if counts.dtype.kind not in "iu":
+        return np.cbrt(y * y)
+    out = _Y23[np.clip(counts, 0, _Y23.size - 1)]
+    outside = np.flatnonzero((counts >= _Y23.size) | (counts < 0))
+    if outside.size:
+        big = y.ravel()[outside]
+        out.ravel()[outside] = np.cbrt(big * big)
+    return out
+
+
 @dataclass(frozen=True)
 class _WindowFit:
     """The reweighted fit of one training window for the series that have one (A of them)."""
@@ -156,8 +172,7 @@ class SykdomspulsenDetector(Detector):
             block_failed = 0
             y_block, offset_block = y_all[rows], offset_all[rows]
             # y^(2/3) for the Anscombe residuals and the z-scores, once for all windows.
-            y23_block = np.multiply(y_block, y_block)
-            np.cbrt(y23_block, out=y23_block)
+            y23_block = _two_thirds_power(series.observed[rows], y_block)
             for train, preds in windows:
                 # A series without a case in its training window has no Poisson fit (spec §6):
                 # it fails at once, so only the others are fitted.
@@ -196,9 +211,9 @@ class SykdomspulsenDetector(Detector):
                         )
                         ok[active] = fit_ok
                         dispersion[rows, j][active] = np.where(fit_ok, fit.phi, np.nan)
-                        t2, t4, t6, sd = self._thresholds(mu0, var_eta0, fit.phi[:, None])
+                        t2, t4, t6, sd, mu0_23 = self._thresholds(mu0, var_eta0, fit.phi[:, None])
                         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                            zscore = (y23_block[active, pred] - np.cbrt(mu0 * mu0)) / sd
+                            zscore = (y23_block[active, pred] - mu0_23) / sd
                         good = active[fit_ok]
                         for name, value in zip(
                             ("expected", "threshold2", "threshold4", "threshold6", "zscore"),
@@ -218,12 +233,11 @@ class SykdomspulsenDetector(Detector):
 
         # Blocks of series small enough to stay in the CPU cache; blocks are independent and
         # write disjoint rows, so they run on a thread per core (numpy releases the GIL).
-        blocks = [
-            slice(lo, min(lo + self.block_size, n_series))
-            for lo in range(0, n_series, self.block_size)
-        ]
-        fits = n_series * sum(len(preds) for _, preds in windows)
         workers = self.workers or os.cpu_count() or 1
+        # At least two blocks a thread (of 16 series or more), so no core idles on a small set.
+        size = min(self.block_size, max(16, -(-n_series // (2 * workers))))
+        blocks = [slice(lo, min(lo + size, n_series)) for lo in range(0, n_series, size)]
+        fits = n_series * sum(len(preds) for _, preds in windows)
         with single_threaded_blas():
             if workers == 1 or len(blocks) == 1:
                 failed_fits = sum(run_block(rows) for rows in blocks)
@@ -301,6 +315,7 @@ class SykdomspulsenDetector(Detector):
             offset[refit],
             weights[refit],
             start=first.beta[refit],
+            start_mu=mu[refit],
             tol=self.tol,
             max_iter=self.max_iter,
         )
@@ -331,8 +346,9 @@ class SykdomspulsenDetector(Detector):
 
     def _thresholds(
         self, mu0: np.ndarray, var_eta0: np.ndarray, phi: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return U₂, U₄, U₆ (floored) and the 2/3-power-scale sd (spec §2 steps 5–6)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return U₂, U₄, U₆ (floored), the 2/3-power-scale sd and μ₀^(2/3) (spec §2 steps
+        5–6)."""
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # se(μ₀)² = μ₀² var(η₀), so τ = φ + se(μ₀)²/μ₀ = φ + μ₀ var(η₀)
             tau = phi + mu0 * var_eta0
@@ -345,4 +361,4 @@ class SykdomspulsenDetector(Detector):
                 upper.append(level * np.sqrt(level))  # (·)^(3/2)
         upper[0] = np.maximum(upper[0], self.floor_medium)
         upper[1] = np.maximum(upper[1], self.floor_high)
-        return upper[0], upper[1], upper[2], sd
+        return upper[0], upper[1], upper[2], sd, base
