@@ -138,7 +138,7 @@ class SykdomspulsenDetector(Detector):
             np.log(offset_all, out=offset_all)
 
         out = {
-            name: np.full((n_series, n_time), np.nan)
+            name: np.empty((n_series, n_time))
             for name in ("expected", "threshold2", "threshold4", "threshold6", "zscore")
         }
         failed = np.zeros((n_series, n_time), dtype=bool)
@@ -165,6 +165,13 @@ class SykdomspulsenDetector(Detector):
         windows = [
             (None if key == (-1, -1) else slice(*key), preds) for key, preds in groups.items()
         ]
+        # Every predicted column is written for every series below; the others are NaN.
+        unpredicted = np.ones(n_time, dtype=bool)
+        for _, preds in windows:
+            for _, pred in preds:
+                unpredicted[pred] = False
+        for array in out.values():
+            array[:, unpredicted] = np.nan
 
         def run_block(rows: slice) -> int:
             """Fit one block of series for every window; write its rows; return failed fits."""
