@@ -241,8 +241,8 @@ class SykdomspulsenDetector(Detector):
         # Blocks of series small enough to stay in the CPU cache; blocks are independent and
         # write disjoint rows, so they run on a thread per core (numpy releases the GIL).
         workers = self.workers or os.cpu_count() or 1
-        # At least two blocks a thread (of 16 series or more), so no core idles on a small set.
-        size = min(self.block_size, max(16, -(-n_series // (2 * workers))))
+        # At least one block a thread (of 16 series or more), so no core idles on a small set.
+        size = min(self.block_size, max(16, -(-n_series // workers)))
         blocks = [slice(lo, min(lo + size, n_series)) for lo in range(0, n_series, size)]
         fits = n_series * sum(len(preds) for _, preds in windows)
         with single_threaded_blas():
