@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
+    load_start = os.getloadavg()[0]
     detector = SykdomspulsenDetector(workers=args.workers)
     weekly = synthetic(Frequency.WEEKLY, LOCATIONS * AGES * SYNDROMES, seed=1)
     daily = synthetic(Frequency.DAILY, 12 * AGES * SYNDROMES, seed=2)
@@ -100,6 +101,8 @@ def main() -> None:
 
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        # Load average before and after: the machine may be shared (wall times then stretch).
+        "load_average_start_end": f"{load_start:.1f} / {os.getloadavg()[0]:.1f}",
         "python": platform.python_version(),
         "numpy": np.__version__,
         "weekly_series": weekly.n_series,

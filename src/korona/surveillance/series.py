@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,7 +160,12 @@ class SeriesSet:
             if den.size and (~np.isfinite(den) | (den < 0)).any():
                 raise SeriesSetError("denominators must be finite and not negative")
             set_(self, "denominator", den)
+        self._check_results()
 
+    def _check_results(self) -> None:
+        """Validate the result arrays present and store them read-only in their dtypes."""
+        set_ = object.__setattr__
+        shape = (self.keys.height, self.dates.size)
         present = [f for f in ("predicted", *RESULT_FIELDS) if getattr(self, f) is not None]
         if present and "predicted" not in present:
             raise SeriesSetError("results need the predicted mask")
@@ -196,7 +202,12 @@ class SeriesSet:
         unknown = set(results) - {"predicted", *RESULT_FIELDS}
         if unknown:
             raise SeriesSetError(f"unknown result fields: {sorted(unknown)}")
-        return dataclasses.replace(self, **results)
+        # The keys, dates and counts are this set's, validated already: check only the results.
+        out = copy.copy(self)
+        for name, value in results.items():
+            object.__setattr__(out, name, value)
+        out._check_results()
+        return out
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> SeriesSet:
         """Return the series at ``rows`` (in that order), with their results."""

@@ -158,7 +158,7 @@ def test_daily_design_day_of_week_and_holiday():
 def test_thresholds_and_status_by_hand():
     detector = SykdomspulsenDetector()
     mu0, var_eta0, phi = np.array([[10.0]]), np.array([[0.01]]), np.array([[2.0]])
-    t2, t4, t6, sd = detector._thresholds(mu0, var_eta0, phi)
+    t2, t4, t6, sd, _ = detector._thresholds(mu0, var_eta0, phi)
     tau = 2.0 + 10.0 * 0.01  # φ + se(μ₀)²/μ₀ with se(μ₀) = μ₀·se(η₀)
     expected_sd = np.sqrt(4 / 9 * 10 ** (1 / 3) * tau)
     assert sd[0, 0] == pytest.approx(expected_sd)
@@ -166,7 +166,7 @@ def test_thresholds_and_status_by_hand():
     assert t4[0, 0] == pytest.approx((10 ** (2 / 3) + 4 * expected_sd) ** 1.5)
     assert t6[0, 0] == pytest.approx((10 ** (2 / 3) + 6 * expected_sd) ** 1.5)
     # floors: U₂ ≥ 2.5, U₄ ≥ 3 for a tiny mean
-    t2, t4, _, _ = detector._thresholds(np.array([[0.01]]), np.array([[0.0]]), np.array([[1.0]]))
+    t2, t4, _, _, _ = detector._thresholds(np.array([[0.01]]), np.array([[0.0]]), np.array([[1.0]]))
     assert t2[0, 0] == 2.5 and t4[0, 0] == 3.0
 
 

@@ -22,6 +22,7 @@ FITTED_ZERO = 10 * np.finfo(np.float64).eps
 _DIVERGED = 1e-30
 #: Warm starts predicting a mean above e^50 are discarded.
 _WARM_ETA_MAX = 50.0
+_WARM_MU_MAX = float(np.exp(_WARM_ETA_MAX))
 
 
 @dataclass(frozen=True)
@@ -44,79 +45,140 @@ class PoissonFit:
     iterations: np.ndarray
 
 
-@functools.cache
-def _triangle(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the upper-triangle row and column indices of a p×p matrix and, for every
-    (i, j) of the full matrix, the position of its packed upper-triangle entry."""
-    rows, cols = np.triu_indices(p)
-    position = np.empty((p, p), dtype=np.intp)
-    position[rows, cols] = np.arange(rows.size)
-    position[cols, rows] = np.arange(rows.size)
-    return rows, cols, position.ravel()
+@dataclass(frozen=True)
+class _Group:
+    """Distinct design-column products that are zero outside the same time points."""
+
+    rows: slice | np.ndarray  # those time points (slice(None): all of them)
+    columns: np.ndarray  # (k, number of those points)
+    start: int  # the group's statistics are rows start … start + k − 1
 
 
-def _products(design: np.ndarray) -> np.ndarray:
-    """Return the column products xᵢⱼ·xᵢₖ (j ≤ k) of a shared (n, p) design, as (n, p(p+1)/2)."""
-    rows, cols, _ = _triangle(design.shape[1])
-    return design[:, rows] * design[:, cols]
+@dataclass(frozen=True)
+class _Layout:
+    """How the sufficient statistics of one IRLS step come out of a few matrix products.
 
+    Every entry of XᵀWX is Σᵢ wᵢ·xᵢⱼ·xᵢₖ, and Xᵀw is Σᵢ wᵢ·xᵢⱼ; with a shared design they
+    are all dot products of w with *columns* xⱼ·xₖ (and xⱼ). Many of those columns repeat
+    (intercept × x = x, a 0/1 dummy squared is itself) or are zero (two day-of-week dummies
+    never overlap), so only the u distinct nonzero ones are multiplied, and those that are
+    zero at most time points (a day-of-week dummy and its products, the holiday column) only
+    over the points where they are not: ``(k, m) @ (m, B)`` per group of columns gives the u
+    statistics of B fits; row u of the result is kept 0.
 
-def _gram(
-    design: np.ndarray, weights: np.ndarray, products: np.ndarray | None = None
-) -> np.ndarray:
-    """Return XᵀWX as (B, p, p) for a shared (n, p) or batched (B, n, p) design.
-
-    ``products`` is :func:`_products` of a shared design, computed once per fit.
+    Attributes:
+        groups: the column groups, densest first.
+        size: u, the number of statistics.
+        gram: (p·p,) the statistic of each entry of XᵀWX, row-major.
+        xw: (p,) the statistic of each entry of Xᵀw.
     """
-    if design.ndim == 2:
-        p = design.shape[1]
-        # Only the upper triangle: XᵀWX is symmetric, so compute p(p+1)/2 products, not p².
-        packed = weights @ (_products(design) if products is None else products)
-        return packed[:, _triangle(p)[2]].reshape(-1, p, p)
-    return np.einsum("bnp,bn,bnq->bpq", design, weights, design, optimize=True)
+
+    groups: tuple[_Group, ...]
+    size: int
+    gram: np.ndarray
+    xw: np.ndarray
+
+    #: A group of columns zero at more than this share of the time points gets its own product.
+    SPARSE = 0.5
+
+    @classmethod
+    def of(cls, design: np.ndarray) -> _Layout:
+        """Return the layout of a shared (n, p) design (cached: a detector fits the same
+        training window's design for block after block of series)."""
+        return _layout(design.shape, design.tobytes())
+
+    @classmethod
+    def build(cls, design: np.ndarray) -> _Layout:
+        """Return the layout of a shared (n, p) design."""
+        n, p = design.shape
+        rows, cols = np.triu_indices(p)
+        candidates = np.concatenate([design[:, rows] * design[:, cols], design], axis=1).T
+        candidates = np.ascontiguousarray(candidates)
+        first: dict[bytes, int] = {}  # each distinct nonzero column → its number
+        which = np.empty(candidates.shape[0], dtype=np.intp)
+        for i, column in enumerate(candidates):
+            which[i] = first.setdefault(column.tobytes(), len(first)) if column.any() else -1
+        distinct = np.array([np.frombuffer(key) for key in first]).reshape(len(first), n)
+        # Group the distinct columns by the time points where they are nonzero; a group whose
+        # points lie within another sparse group's joins it (a day-of-week dummy times the
+        # holiday column joins that day's group) unless that would more than double its work.
+        support: dict[bytes, list[int]] = {}
+        for i, column in enumerate(distinct):
+            mask = column != 0
+            key = b"" if mask.mean() > cls.SPARSE else np.packbits(mask).tobytes()
+            support.setdefault(key, []).append(i)
+        masks = {key: np.unpackbits(np.frombuffer(key, np.uint8))[:n] != 0 for key in support}
+        for key in sorted((k for k in support if k), key=lambda k: masks[k].sum()):
+            within = [
+                other
+                for other in support
+                if other and other != key and not np.any(masks[key] & ~masks[other])
+            ]
+            if within:
+                into = min(within, key=lambda k: masks[k].sum())
+                if masks[into].sum() <= 2 * masks[key].sum() or masks[key].sum() < 32:
+                    support[into] += support.pop(key)
+        groups, order = [], []
+        for key in sorted(support, key=lambda k: (k != b"", k)):
+            members = support[key]
+            points = np.flatnonzero(masks[key]) if key else np.arange(n)
+            gaps = np.diff(points)
+            if points.size == n:
+                chosen: slice | np.ndarray = slice(None)
+            elif points.size > 1 and np.all(gaps == gaps[0]):
+                chosen = slice(int(points[0]), int(points[-1]) + 1, int(gaps[0]))
+            else:
+                chosen = points
+            columns = np.ascontiguousarray(distinct[members][:, chosen])
+            groups.append(_Group(chosen, columns, len(order)))
+            order += members
+        number = np.empty(len(first) + 1, dtype=np.intp)
+        number[order] = np.arange(len(order))
+        number[-1] = len(order)  # a zero column: the statistics' last row stays 0
+        which = number[which]  # -1 (zero) → the last row
+        position = np.empty((p, p), dtype=np.intp)
+        position[rows, cols] = position[cols, rows] = np.arange(rows.size)
+        return cls(
+            groups=tuple(groups),
+            size=len(order),
+            gram=which[position.ravel()],
+            xw=which[rows.size :],
+        )
+
+    def statistics(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the statistics of weights w (B, n) into ``out`` (u + 1, B); return it."""
+        for group in self.groups:
+            if isinstance(group.rows, np.ndarray):
+                part = np.take(w, group.rows, axis=1)
+            else:
+                part = w[:, group.rows]
+            k = group.columns.shape[0]
+            np.matmul(group.columns, part.T, out=out[group.start : group.start + k])
+        return out
 
 
-def _xty(design: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Return Xᵀv as (B, p) for a shared or batched design."""
-    if design.ndim == 2:
-        return values @ design
-    return np.einsum("bnp,bn->bp", design, values, optimize=True)
+@functools.lru_cache(maxsize=32)
+def _layout(shape: tuple[int, int], data: bytes) -> _Layout:
+    """:meth:`_Layout.build` of the design with this shape and content."""
+    return _Layout.build(np.frombuffer(data, dtype=np.float64).reshape(shape))
 
 
-def _linear(design: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Return Xβ as (B, n)."""
-    if design.ndim == 2:
-        return beta @ design.T
-    return np.einsum("bnp,bp->bn", design, beta, optimize=True)
+def _gauss_jordan(system: np.ndarray) -> None:
+    """Solve symmetric positive definite systems in place, batched along the last axis.
 
-
-def _solve(
-    gram: np.ndarray, rhs: np.ndarray, wanted: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solve each wanted (p, p) system; return solutions and a mask of those solved."""
-    ok = np.all(np.isfinite(gram), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
-    if wanted is not None:
-        ok &= wanted
-    if ok.all():
-        try:
-            out = np.linalg.solve(gram, rhs[..., None])[..., 0]
-            return out, ok & np.all(np.isfinite(out), axis=1)
-        except np.linalg.LinAlgError:
-            pass  # fall through to the careful path below
-    out = np.full(rhs.shape, np.nan)
-    if not ok.any():
-        return out, ok
-    try:
-        out[ok] = np.linalg.solve(gram[ok], rhs[ok][..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        # A singular matrix in the batch: solve one by one so the others still succeed.
-        for i in np.flatnonzero(ok):
-            try:
-                out[i] = np.linalg.solve(gram[i], rhs[i])
-            except np.linalg.LinAlgError:
-                ok[i] = False
-    ok &= np.all(np.isfinite(out), axis=1)
-    return out, ok
+    ``system`` is (p + k, p, B): system[c, r, b] is row r, column c of fit b's augmented
+    matrix [A | R] (A symmetric, so stored as its transpose). Afterwards system[p:] holds
+    A⁻¹R, column by column. Gauss–Jordan elimination without pivoting, which is stable for
+    positive definite A (every pivot is a Schur complement's diagonal, positive). Each of the
+    p steps is a few whole-batch operations, so small systems cost far less than a LAPACK
+    call per fit; a singular or non-finite A leaves non-finite numbers, checked by the caller.
+    """
+    p = system.shape[1]
+    for j in range(p):
+        # Row j right of the pivot, divided by it; column j itself is never read again.
+        pivot_row = system[j + 1 :, j] / system[j, j]
+        system[j + 1 :] -= pivot_row[:, None, :] * system[j][None, :, :]
+        system[j + 1 :, j] = pivot_row
 
 
 def fit_poisson(
@@ -126,18 +188,21 @@ def fit_poisson(
     prior_weights: np.ndarray | None = None,
     *,
     start: np.ndarray | None = None,
+    start_mu: np.ndarray | None = None,
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> PoissonFit:
     """Fit B Poisson log-link GLMs by iteratively reweighted least squares, all at once.
 
     Parameters:
-        design: model matrix, shared (n, p) or per fit (B, n, p); rows are observations.
+        design: model matrix (n, p) shared by all fits; rows are observations.
         y: (B, n) counts.
         offset: (B, n) offset on the log scale (e.g. log denominator), or None.
         prior_weights: (B, n) prior weights, or None for 1.
         start: (B, p) starting coefficients (NaN rows use R's start μ = y + 0.1), or None.
             A warm start changes the iterations needed, not the converged answer.
+        start_mu: (B, n) the fitted means at ``start`` (exp(X·start + offset)), when the
+            caller has them (a refit from a fit's solution); saves computing them.
         tol: stop a fit when max |Δβ_j| / (1 + |β_j|) < tol (coefficient change, spec §6).
         max_iter: a fit that has not converged after this many iterations fails.
     Returns:
@@ -148,35 +213,45 @@ def fit_poisson(
     References:
         McCullagh & Nelder (1989), *Generalized Linear Models*, 2nd ed., §2.5.
     """
+    design = np.asarray(design, dtype=np.float64)
+    if design.ndim != 2:
+        raise ValueError("design must be one (n, p) matrix shared by all fits")
     y = np.asarray(y, dtype=np.float64)
     batch, n = y.shape
     p = design.shape[-1]
     off = np.zeros_like(y) if offset is None else np.asarray(offset, dtype=np.float64)
-    pw = np.ones_like(y) if prior_weights is None else np.asarray(prior_weights, dtype=np.float64)
+    pw = None if prior_weights is None else np.asarray(prior_weights, dtype=np.float64)
     out = PoissonFit(
         beta=np.full((batch, p), np.nan),
-        mu=np.full((batch, n), np.nan),
+        mu=np.empty((batch, n)),  # every active row is written by _irls
         cov_unscaled=np.full((batch, p, p), np.nan),
         converged=np.zeros(batch, dtype=bool),
         iterations=np.zeros(batch, dtype=np.int64),
     )
     # All-zero counts: the likelihood increases without bound as μ → 0, so no fit exists.
-    active = np.flatnonzero(np.any(y > 0, axis=1))
-    eta, mu, warm = _start(design, y, off, active, start)
-    _irls(
-        design, y, off, None if prior_weights is None else pw, active, eta, mu, out, tol, max_iter
-    )
-    _covariance(design, pw, out)
+    has_case = np.any(y > 0, axis=1)
+    out.mu[~has_case] = np.nan
+    active = np.flatnonzero(has_case)
+    if not active.size:
+        return out
+    layout = _Layout.of(design)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        mu_min = np.zeros(batch)
+        final = np.empty((batch, layout.size + 1))
+        warm = _irls(
+            layout, design, y, off, pw, active, start, start_mu, out, mu_min, final, tol, max_iter
+        )
+        _covariance(out, mu_min, final, layout)
     warm_rows = active[warm]
     retry = warm_rows[~out.converged[warm_rows]]
     if retry.size:
         # Newton's method can diverge from a poor start; a warm start must never turn a fit
         # that converges from R's start into a failure, so retry those fits cold.
         cold = fit_poisson(
-            design if design.ndim == 2 else design[retry],
+            design,
             y[retry],
             off[retry],
-            pw[retry],
+            None if pw is None else pw[retry],
             tol=tol,
             max_iter=max_iter,
         )
@@ -189,151 +264,212 @@ def fit_poisson(
     return out
 
 
-def _start(
+def _irls(
+    layout: _Layout,
     design: np.ndarray,
     y: np.ndarray,
     off: np.ndarray,
+    pw: np.ndarray | None,
     active: np.ndarray,
     start: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the starting η and μ of the active fits and which of them start warm.
-
-    R's starting values for the Poisson family are μ = y + 0.1; a warm start (coefficients of
-    a previous fit) is used where it keeps every mean within reason.
-    """
-    a_design = design if design.ndim == 2 else design[active]
-    mu = y[active] + 0.1
-    eta = np.log(mu)
-    warm = np.zeros(active.size, dtype=bool)
-    if start is not None and active.size:
-        warm = np.all(np.isfinite(start[active]), axis=1)
-        if warm.any():
-            d = a_design if a_design.ndim == 2 else a_design[warm]
-            warm_eta = _linear(d, start[active][warm]) + off[active][warm]
-            # A start that puts a mean far outside the data is no help; start cold instead.
-            sane = np.all(warm_eta < _WARM_ETA_MAX, axis=1) & np.all(
-                warm_eta > np.log(_DIVERGED), axis=1
-            )
-            rows = np.flatnonzero(warm)[sane]
-            eta[rows] = warm_eta[sane]
-            mu[rows] = np.exp(warm_eta[sane])
-            warm[np.flatnonzero(warm)[~sane]] = False
-    return eta, mu, warm
-
-
-def _irls(
-    design: np.ndarray,
-    y: np.ndarray,
-    off: np.ndarray,
-    prior_weights: np.ndarray | None,
-    active: np.ndarray,
-    eta: np.ndarray,
-    mu: np.ndarray,
+    start_mu: np.ndarray | None,
     out: PoissonFit,
+    mu_min_out: np.ndarray,
+    final_stats: np.ndarray,
     tol: float,
     max_iter: int,
-) -> None:
-    """Iterate the active fits to convergence, writing β, μ, convergence and iterations into
-    ``out`` (fits drop out of the batch as they finish)."""
-    beta, mu_out, converged, iterations = out.beta, out.mu, out.converged, out.iterations
-    p = design.shape[-1]
-    a_design = design if design.ndim == 2 else design[active]
-    a_y, a_off = y[active], off[active]
-    a_pw = None if prior_weights is None else prior_weights[active]
-    products = _products(design) if design.ndim == 2 else None
-    beta_old = np.full((active.size, p), np.inf)
+) -> np.ndarray:
+    """Iterate the active fits to convergence, writing β, μ, convergence and iterations
+    into ``out``, the smallest fitted mean into ``mu_min_out`` and the statistics at the
+    solution (XᵀWX for :func:`_covariance`) into ``final_stats``; return which active fits
+    started warm.
+
+    Each step is the Newton step β ← β + (XᵀWX)⁻¹ Xᵀ(pw·(y − μ)), which is the IRLS step
+    written without the working response: with c = Xᵀ(pw·y) fixed, Xᵀ(pw·(y − μ)) =
+    c − Xᵀw, and Xᵀw comes out of the same product as XᵀWX (see :class:`_Layout`). A step
+    reads the data once for η = Xβ + offset, μ = exp(η) and w = pw·μ and once for that
+    product. Fits drop out of the batch as they finish.
+    """
+    p, n_stats = design.shape[1], layout.size
+    everyone = active.size == y.shape[0]  # then no copies: the rows are the arrays
+    a_y = y if everyone else y[active]
+    a_off = off if everyone else off[active]
+    a_pw = None if pw is None else (pw if everyone else pw[active])
+    design_t = np.ascontiguousarray(design.T)
+    eta = np.empty_like(a_y)
+    mu = np.empty_like(a_y)
+    beta, cold, means = _start(
+        design_t,
+        a_y,
+        a_off,
+        None if start is None else (start if everyone else start[active]),
+        None if start_mu is None else (start_mu if everyone else start_mu[active]),
+        eta,
+        mu,
+    )
+    w = means if a_pw is None else np.multiply(means, a_pw)
+    del means
+    stats = layout.statistics(w, np.zeros((n_stats + 1, active.size)))
+    c = ((a_y if a_pw is None else a_pw * a_y) @ design).T  # Xᵀ(pw·y), the same every step
+    rhs = c - stats[layout.xw]
+    if cold.any():
+        # From R's start μ = y + 0.1, η = log μ (not of the form Xβ + offset) the first step
+        # solves XᵀWX β = Xᵀ(w·(η − offset) + pw·(y − μ)): β = 0 plus this "step".
+        if cold.all():
+            lin = np.subtract(eta, a_off, out=eta)
+            lin *= w
+            rhs += (lin @ design).T
+        else:
+            lin = eta[cold] - a_off[cold]
+            lin *= w[cold]
+            rhs[:, cold] += (lin @ design).T
+        del lin
+    del w
     live = np.ones(active.size, dtype=bool)
-    lin = eta - a_off
-    wz = np.empty_like(mu)
     prev_min = np.full(active.size, np.inf)
     streak = np.zeros(active.size, dtype=np.int64)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        for iteration in range(1, max_iter + 1 if active.size else 1):
-            # Working weights w = pw·μ and w·z with z = Xβ + (y − μ)/μ, in few passes:
-            # w·z = pw·(y − μ) + w·Xβ.
-            w = mu if prior_weights is None else a_pw * mu
-            np.subtract(lin, 1.0, out=wz)
-            wz *= mu
-            if prior_weights is None:
-                wz += a_y
-            else:
-                wz += a_y
-                wz *= a_pw
-            new_beta, ok = _solve(_gram(a_design, w, products), _xty(a_design, wz), live)
-            lin = _linear(a_design, new_beta if ok.all() else np.where(ok[:, None], new_beta, 0.0))
-            eta = lin + a_off
-            # An overflowing mean makes the next XᵀWX non-finite, which _solve reports.
-            mu = np.exp(eta, out=eta)
-            change = np.max(np.abs(new_beta - beta_old) / (1.0 + np.abs(new_beta)), axis=1)
-            done = ok & (change < tol)
-            mu_min = mu.min(axis=1)
-            # Separation: the smallest mean falls geometrically (about e per step) towards 0.
-            # Once it is below R's "numerically 0" and still halving every step, the fit
-            # fails either way; stop instead of iterating on to underflow.
-            falling = mu_min < 0.5 * prev_min
-            streak = np.where(falling, streak + 1, 0)
-            prev_min = mu_min
-            collapse = (mu_min < _DIVERGED) | ((streak >= 3) & (mu_min < FITTED_ZERO))
-            finished = live & (done | ~ok | collapse)
-            beta_old = new_beta
-            if finished.any():
-                idx = active[finished]
-                beta[idx] = new_beta[finished]
-                mu_out[idx] = mu[finished]
-                converged[idx] = done[finished]
-                iterations[idx] = iteration
-                live &= ~finished
-                if not live.any():
-                    break
-                # Finished fits keep riding along (harmlessly) until dropping them pays off:
-                # copying every array costs more than a few wasted rows.
-                if live.sum() < 0.75 * live.size:
-                    active, beta_old = active[live], beta_old[live]
-                    prev_min, streak = prev_min[live], streak[live]
-                    mu, lin, wz = mu[live], lin[live], wz[live]
-                    a_y, a_off = a_y[live], a_off[live]
-                    a_pw = None if a_pw is None else a_pw[live]
-                    if a_design.ndim == 3:
-                        a_design = a_design[live]
-                    live = np.ones(active.size, dtype=bool)
+    for iteration in range(1, max_iter + 1):
+        system = np.empty((p + 1, p, active.size))
+        np.take(stats, layout.gram, axis=0, out=system[:p].reshape(p * p, -1))
+        system[p] = rhs
+        ok = live & np.all(np.isfinite(system), axis=(0, 1))
+        _gauss_jordan(system)
+        step = system[p]
+        ok &= np.all(np.isfinite(step), axis=0)
+        new_beta = beta + step
+        # max |Δβ| / (1 + |β|); none converges in the first step (β₀ = ∞ as it were).
+        change = np.max(np.abs(step) / (1.0 + np.abs(new_beta)), axis=0) if iteration > 1 else None
+        lin_beta = new_beta
+        if not ok.all():
+            new_beta[:, ~ok] = np.nan
+            lin_beta = np.where(ok, new_beta, 0.0)
+        # An overflowing mean makes the next XᵀWX non-finite, which the next step reports.
+        np.matmul(np.ascontiguousarray(lin_beta.T), design_t, out=eta)
+        eta += a_off
+        # The smallest mean (argmin and a gather: faster than min along short rows).
+        mu_min = np.exp(eta[np.arange(eta.shape[0]), eta.argmin(axis=1)])
+        if a_pw is None:
+            mu = w = np.exp(eta, out=eta)
         else:
-            rest = active[live]
-            beta[rest] = beta_old[live]
-            mu_out[rest] = mu[live]
-            iterations[rest] = max_iter
+            np.exp(eta, out=mu)
+            w = np.multiply(mu, a_pw, out=eta)
+        layout.statistics(w, stats)
+        rhs = c - stats[layout.xw]
+        done = ok & (change < tol) if change is not None else np.zeros_like(ok)
+        # Separation: the smallest mean falls geometrically (about e per step) towards 0.
+        # Once it is below R's "numerically 0" and still halving every step, the fit
+        # fails either way; stop instead of iterating on to underflow.
+        falling = mu_min < 0.5 * prev_min
+        streak = np.where(falling, streak + 1, 0)
+        prev_min = mu_min
+        collapse = (mu_min < _DIVERGED) | ((streak >= 3) & (mu_min < FITTED_ZERO))
+        finished = live & (done | ~ok | collapse)
+        beta = new_beta
+        if iteration == max_iter:
+            finished = live
+        if finished.any():
+            idx = active[finished]
+            out.beta[idx] = new_beta[:, finished].T
+            out.mu[idx] = mu[finished]
+            mu_min_out[idx] = mu_min[finished]
+            out.converged[idx] = done[finished]
+            out.iterations[idx] = iteration
+            final_stats[idx] = stats[:, finished].T  # XᵀWX at the solution: _covariance
+            live &= ~finished
+            if not live.any():
+                break
+            # Finished fits ride along (harmlessly) until dropping them pays off: copying
+            # the data of the others costs about a third of a step.
+            if live.sum() < 0.85 * live.size:
+                keep = np.flatnonzero(live)
+                active, beta = active[keep], beta[:, keep]
+                prev_min, streak = prev_min[keep], streak[keep]
+                stats, rhs, c = stats[:, keep], rhs[:, keep], c[:, keep]
+                a_off = a_off[keep]
+                a_pw = None if a_pw is None else a_pw[keep]
+                eta = np.empty_like(a_off)
+                mu = np.empty_like(a_off)
+                live = np.ones(active.size, dtype=bool)
+    return ~cold
 
 
-def _covariance(design: np.ndarray, pw: np.ndarray, out: PoissonFit) -> None:
-    """Fill in (XᵀWX)⁻¹ at the solution; a fit whose means reached 0 or whose matrix is
-    singular is marked not converged."""
-    converged, mu_out = out.converged, out.mu
-    p = design.shape[-1]
-    converged &= np.min(np.nan_to_num(mu_out, nan=0.0), axis=1, initial=np.inf) >= FITTED_ZERO
-    with np.errstate(over="ignore", invalid="ignore"):
-        gram = _gram(design, pw * np.nan_to_num(mu_out, nan=1.0))
-    good = converged & np.all(np.isfinite(gram), axis=(1, 2))
-    if good.any():
-        eye = np.broadcast_to(np.eye(p), (int(good.sum()), p, p))
-        inv, ok = _solve_matrix(gram[good], eye)
-        out.cov_unscaled[np.flatnonzero(good)] = inv
-        converged[np.flatnonzero(good)[~ok]] = False
-    converged &= good
+def _start(
+    design_t: np.ndarray,
+    y: np.ndarray,
+    off: np.ndarray,
+    start: np.ndarray | None,
+    start_mu: np.ndarray | None,
+    eta: np.ndarray,
+    mu: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the starting coefficients (p, A), which fits start cold, and the starting
+    means (A, n): ``mu`` filled in, or ``start_mu`` itself (not to be written to) when the
+    caller knows the means at ``start``. η is written into ``eta`` for the cold fits.
+
+    R's starting values for the Poisson family are μ = y + 0.1 (β = 0 here, see
+    :func:`_irls`); a warm start (coefficients of a previous fit) is used where it keeps
+    every mean within reason.
+    """
+    n_fits = y.shape[0]
+    beta = np.zeros((design_t.shape[0], n_fits))
+    cold = np.ones(n_fits, dtype=bool)
+    means = mu
+    if start is not None:
+        finite = np.all(np.isfinite(start), axis=1)
+        rows = np.arange(n_fits)
+        if start_mu is not None:
+            # A start that puts a mean far outside the data is no help; start cold instead.
+            sane = (start_mu[rows, start_mu.argmax(axis=1)] < _WARM_MU_MAX) & (
+                start_mu[rows, start_mu.argmin(axis=1)] > _DIVERGED
+            )
+            means = start_mu
+        elif finite.any():
+            np.matmul(
+                start if finite.all() else np.where(finite[:, None], start, 0.0), design_t, out=eta
+            )
+            eta += off
+            sane = (eta[rows, eta.argmax(axis=1)] < _WARM_ETA_MAX) & (
+                eta[rows, eta.argmin(axis=1)] > np.log(_DIVERGED)
+            )
+            np.exp(eta, out=mu)
+        else:
+            sane = finite
+        sane &= finite
+        cold = ~sane
+        beta[:, sane] = start[sane].T
+    if cold.all():
+        np.add(y, 0.1, out=mu)
+        np.log(mu, out=eta)
+        means = mu
+    elif cold.any():
+        if means is not mu:
+            np.copyto(mu, means)
+            means = mu
+        mu[cold] = y[cold] + 0.1
+        eta[cold] = np.log(mu[cold])
+    return beta, cold, means
 
 
-def _solve_matrix(gram: np.ndarray, eye: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Invert a batch of matrices; report which were invertible."""
-    ok = np.ones(gram.shape[0], dtype=bool)
-    try:
-        inv = np.linalg.solve(gram, eye)
-    except np.linalg.LinAlgError:
-        inv = np.full(gram.shape, np.nan)
-        for i in range(gram.shape[0]):
-            try:
-                inv[i] = np.linalg.solve(gram[i], eye[i])
-            except np.linalg.LinAlgError:
-                ok[i] = False
-    ok &= np.all(np.isfinite(inv), axis=(1, 2))
-    return inv, ok
+def _covariance(
+    out: PoissonFit, mu_min: np.ndarray, final_stats: np.ndarray, layout: _Layout
+) -> None:
+    """Invert XᵀWX at the solution (from ``final_stats``) into ``out.cov_unscaled``; a fit
+    whose means reached 0 (``mu_min``: the smallest fitted mean of each fit) or whose matrix
+    is singular is marked not converged."""
+    converged, cov = out.converged, out.cov_unscaled
+    p = cov.shape[1]
+    converged &= mu_min >= FITTED_ZERO  # NaN (a failed fit) compares False
+    good = np.flatnonzero(converged)
+    if good.size:
+        system = np.empty((2 * p, p, good.size))
+        np.take(final_stats[good].T, layout.gram, axis=0, out=system[:p].reshape(p * p, -1))
+        finite = np.all(np.isfinite(system[:p]), axis=(0, 1))
+        system[p:] = np.eye(p)[:, :, None]
+        _gauss_jordan(system)
+        inverse = np.moveaxis(system[p:], -1, 0)
+        finite &= np.all(np.isfinite(inverse), axis=(1, 2))
+        cov[good[finite]] = inverse[finite]
+        converged[good[~finite]] = False
 
 
 def quadratic_form(design: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -358,7 +494,10 @@ def pearson_dispersion(
     y: np.ndarray, mu: np.ndarray, prior_weights: np.ndarray | None, df_residual: np.ndarray | int
 ) -> np.ndarray:
     """Return φ = Σ wᵢ (yᵢ − μᵢ)² / μᵢ / df (Pearson χ² over residual df), as (B,)."""
-    w = 1.0 if prior_weights is None else prior_weights
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = y - mu
-        return np.sum(w * (r * r) / mu, axis=1) / df_residual
+        r = np.subtract(y, mu)
+        np.square(r, out=r)
+        r /= mu
+        if prior_weights is not None:
+            r *= prior_weights
+        return np.sum(r, axis=1) / df_residual

@@ -39,6 +39,22 @@ __all__ = [
 ]
 
 
+#: y^(2/3) of the counts 0 … 4095, looked up instead of computed (cbrt is slow).
+_Y23 = np.cbrt(np.arange(4096, dtype=np.float64) ** 2)
+
+
+def _two_thirds_power(counts: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return y^(2/3) = cbrt(y²) for integer ``counts`` (as float64 ``y``)."""
+    if counts.dtype.kind not in "iu":
+        return np.cbrt(y * y)
+    out = _Y23[np.clip(counts, 0, _Y23.size - 1)]
+    outside = np.flatnonzero((counts >= _Y23.size) | (counts < 0))
+    if outside.size:
+        big = y.ravel()[outside]
+        out.ravel()[outside] = np.cbrt(big * big)
+    return out
+
+
 @dataclass(frozen=True)
 class _WindowFit:
     """The reweighted fit of one training window for the series that have one (A of them)."""
@@ -122,7 +138,7 @@ class SykdomspulsenDetector(Detector):
             np.log(offset_all, out=offset_all)
 
         out = {
-            name: np.full((n_series, n_time), np.nan)
+            name: np.empty((n_series, n_time))
             for name in ("expected", "threshold2", "threshold4", "threshold6", "zscore")
         }
         failed = np.zeros((n_series, n_time), dtype=bool)
@@ -149,17 +165,28 @@ class SykdomspulsenDetector(Detector):
         windows = [
             (None if key == (-1, -1) else slice(*key), preds) for key, preds in groups.items()
         ]
+        # Every predicted column is written for every series below; the others are NaN.
+        unpredicted = np.ones(n_time, dtype=bool)
+        for _, preds in windows:
+            for _, pred in preds:
+                unpredicted[pred] = False
+        for array in out.values():
+            array[:, unpredicted] = np.nan
 
         def run_block(rows: slice) -> int:
             """Fit one block of series for every window; write its rows; return failed fits."""
             warm: tuple[np.ndarray, np.ndarray] | None = None
             block_failed = 0
             y_block, offset_block = y_all[rows], offset_all[rows]
+            # y^(2/3) for the Anscombe residuals and the z-scores, once for all windows.
+            y23_block = _two_thirds_power(series.observed[rows], y_block)
             for train, preds in windows:
                 # A series without a case in its training window has no Poisson fit (spec §6):
                 # it fails at once, so only the others are fitted.
                 y_train = y_block[:, slice(0, 0) if train is None else train]
                 active = np.flatnonzero(np.any(y_train > 0, axis=1))
+                # Views of the block's rows when every series is fitted, copies otherwise.
+                fitted = slice(None) if active.size == y_block.shape[0] else active
                 fit = None
                 if train is not None and active.size:
                     start = None
@@ -167,7 +194,11 @@ class SykdomspulsenDetector(Detector):
                         keep = np.any(design[train] != 0, axis=0)
                         start = warm[1][active] if np.array_equal(warm[0], keep) else None
                     fit = self._fit_window(
-                        design[train], y_train[active], offset_block[active, train], start
+                        design[train],
+                        y_train[fitted],
+                        y23_block[fitted, train],
+                        offset_block[fitted, train],
+                        start,
                     )
                 if fit is None:
                     warm = None  # no fit in this window: the next one starts cold
@@ -187,10 +218,9 @@ class SykdomspulsenDetector(Detector):
                         )
                         ok[active] = fit_ok
                         dispersion[rows, j][active] = np.where(fit_ok, fit.phi, np.nan)
-                        t2, t4, t6, sd = self._thresholds(mu0, var_eta0, fit.phi[:, None])
+                        t2, t4, t6, sd, mu0_23 = self._thresholds(mu0, var_eta0, fit.phi[:, None])
                         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                            y_pred = y_block[active, pred]
-                            zscore = (np.cbrt(y_pred * y_pred) - np.cbrt(mu0 * mu0)) / sd
+                            zscore = (y23_block[active, pred] - mu0_23) / sd
                         good = active[fit_ok]
                         for name, value in zip(
                             ("expected", "threshold2", "threshold4", "threshold6", "zscore"),
@@ -210,12 +240,11 @@ class SykdomspulsenDetector(Detector):
 
         # Blocks of series small enough to stay in the CPU cache; blocks are independent and
         # write disjoint rows, so they run on a thread per core (numpy releases the GIL).
-        blocks = [
-            slice(lo, min(lo + self.block_size, n_series))
-            for lo in range(0, n_series, self.block_size)
-        ]
-        fits = n_series * sum(len(preds) for _, preds in windows)
         workers = self.workers or os.cpu_count() or 1
+        # At least one block a thread (of 16 series or more), so no core idles on a small set.
+        size = min(self.block_size, max(16, -(-n_series // workers)))
+        blocks = [slice(lo, min(lo + size, n_series)) for lo in range(0, n_series, size)]
+        fits = n_series * sum(len(preds) for _, preds in windows)
         with single_threaded_blas():
             if workers == 1 or len(blocks) == 1:
                 failed_fits = sum(run_block(rows) for rows in blocks)
@@ -239,15 +268,16 @@ class SykdomspulsenDetector(Detector):
         self,
         design: np.ndarray,
         y: np.ndarray,
+        y23: np.ndarray,
         offset: np.ndarray,
         start: np.ndarray | None,
     ) -> _WindowFit | None:
         """Fit, reweight and refit one training window for all series (spec §2 steps 2–4).
 
-        ``start`` is the previous window's first-fit coefficients (NaN rows: R's start): the
-        training windows of consecutive years overlap by four years, so it is a close start
-        and saves iterations. Returns None when the window has no more points than
-        coefficients (every fit fails).
+        ``y23`` is y^(2/3). ``start`` is the previous window's first-fit coefficients (NaN
+        rows: R's start): the training windows of consecutive years overlap by four years,
+        so it is a close start and saves iterations. Returns None when the window has no
+        more points than coefficients (every fit fails).
         """
         # Columns that are all zero in the training window (e.g. no holiday in a short
         # history) carry no information; drop them rather than fail on a singular matrix.
@@ -259,43 +289,50 @@ class SykdomspulsenDetector(Detector):
         df = n - p
         first = fit_poisson(design, y, offset, start=start, tol=self.tol, max_iter=self.max_iter)
         ok = first.converged.copy()
+        mu = first.mu
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            phi1 = pearson_dispersion(y, first.mu, None, df)
-            hat = hat_values(first, design, None)
-            # Anscombe residual 1.5·(y^(2/3)·μ^(−1/6) − μ^(1/2)); cbrt/sqrt are much faster
-            # than fractional powers and exact to rounding.
-            root_mu = np.sqrt(first.mu)
-            anscombe = (
-                1.5
-                * (np.cbrt(y * y) / np.cbrt(root_mu) - root_mu)
-                / np.sqrt(phi1[:, None] * (1 - hat))
-            )
+            phi1 = pearson_dispersion(y, mu, None, df)
+            # Standardised Anscombe residual 1.5·(y^(2/3)·μ^(−1/6) − μ^(1/2)) / √(φ·(1 − h))
+            # with hat values h; cbrt/sqrt are much faster than fractional powers and exact
+            # to rounding, and every step writes into one of two arrays.
+            root = hat_values(first, design, None)
+            np.subtract(1.0, root, out=root)
+            np.sqrt(root, out=root)  # √(1 − h)
+            root_mu = np.sqrt(mu)
+            anscombe = np.cbrt(root_mu)
+            np.divide(y23, anscombe, out=anscombe)
+            anscombe -= root_mu
+            anscombe /= root
+            anscombe *= (1.5 / np.sqrt(phi1))[:, None]
+            del root, root_mu
             # The reference sets residuals *below* 1 to 1 (so large negative residuals get
-            # weight 1 and only positive outliers are down-weighted).
+            # weight 1 and only positive outliers are down-weighted); weight = residual⁻².
             np.maximum(anscombe, 1.0, out=anscombe, where=np.isfinite(anscombe))
-            weights = anscombe**-2.0
-            weights *= n / np.sum(weights, axis=1, keepdims=True)
+            np.square(anscombe, out=anscombe)
+            weights = np.divide(1.0, anscombe, out=anscombe)
+            weights *= (n / np.sum(weights, axis=1))[:, None]
         ok &= np.all(np.isfinite(weights), axis=1)
         # Refit only the fits that survived the first round; the rest have failed already.
+        n_series = y.shape[0]
         rows = np.flatnonzero(ok)
+        refit = slice(None) if rows.size == n_series else rows
         second = fit_poisson(
             design,
-            y[rows],
-            offset[rows],
-            weights[rows],
-            start=first.beta[rows],
+            y[refit],
+            offset[refit],
+            weights[refit],
+            start=first.beta[refit],
+            start_mu=mu[refit],
             tol=self.tol,
             max_iter=self.max_iter,
         )
         ok[rows] &= second.converged
-        n_series = y.shape[0]
         beta = np.zeros((n_series, p))
         beta[rows] = np.nan_to_num(second.beta)
         cov = np.zeros((n_series, p, p))
         cov[rows] = np.nan_to_num(second.cov_unscaled)
         phi = np.full(n_series, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            phi[rows] = pearson_dispersion(y[rows], second.mu, weights[rows], df)
+        phi[rows] = pearson_dispersion(y[refit], second.mu, weights[refit], df)
         ok &= np.isfinite(phi)
         start_next = np.where(first.converged[:, None], first.beta, np.nan)
         return _WindowFit(keep, beta, cov, phi, ok, start_next)
@@ -316,8 +353,9 @@ class SykdomspulsenDetector(Detector):
 
     def _thresholds(
         self, mu0: np.ndarray, var_eta0: np.ndarray, phi: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return U₂, U₄, U₆ (floored) and the 2/3-power-scale sd (spec §2 steps 5–6)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return U₂, U₄, U₆ (floored), the 2/3-power-scale sd and μ₀^(2/3) (spec §2 steps
+        5–6)."""
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # se(μ₀)² = μ₀² var(η₀), so τ = φ + se(μ₀)²/μ₀ = φ + μ₀ var(η₀)
             tau = phi + mu0 * var_eta0
@@ -330,4 +368,4 @@ class SykdomspulsenDetector(Detector):
                 upper.append(level * np.sqrt(level))  # (·)^(3/2)
         upper[0] = np.maximum(upper[0], self.floor_medium)
         upper[1] = np.maximum(upper[1], self.floor_high)
-        return upper[0], upper[1], upper[2], sd
+        return upper[0], upper[1], upper[2], sd, base
