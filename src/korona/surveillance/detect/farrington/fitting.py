@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from korona.surveillance.detect.farrington.bounds import assign_weights
 from korona.surveillance.detect.glm import PoissonFit, fit_poisson, hat_values, quadratic_form
 
-if TYPE_CHECKING:
-    from korona.surveillance.detect.farrington.detector import FarringtonDetector
+
+class FitSettings(Protocol):
+    """The detector's settings the fits read (``FarringtonDetector`` has them all)."""
+
+    @property
+    def years_back(self) -> int: ...
+
+    @property
+    def reweight(self) -> bool: ...
+
+    @property
+    def weights_threshold(self) -> float: ...
+
+    @property
+    def trend(self) -> bool: ...
+
+    @property
+    def trend_p_threshold(self) -> float: ...
+
+    @property
+    def no_periods(self) -> int: ...
+
+    @property
+    def tol(self) -> float: ...
+
+    @property
+    def max_iter(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +83,7 @@ class PointFit:
 
 
 def _fit_glm(
-    params: FarringtonDetector,
+    params: FitSettings,
     design: np.ndarray,
     y: np.ndarray,
     offset: np.ndarray,
@@ -119,7 +144,7 @@ def _fit_glm(
 
 
 def _fit_mean(
-    params: FarringtonDetector, y: np.ndarray, offset: np.ndarray, *, df: int
+    params: FitSettings, y: np.ndarray, offset: np.ndarray, *, df: int
 ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_fit_glm` for the intercept-only model, in closed form (speed only).
 
@@ -163,7 +188,7 @@ def _fit_mean(
 
 
 def fit_point(
-    params: FarringtonDetector,
+    params: FitSettings,
     window: tuple[np.ndarray, np.ndarray],
     y_all: np.ndarray,
     offset_now: np.ndarray,
@@ -215,7 +240,7 @@ def fit_point(
 
 
 def _fit_group(
-    params: FarringtonDetector,
+    params: FitSettings,
     index: np.ndarray,
     levels: np.ndarray,
     kept: np.ndarray,
