@@ -119,6 +119,15 @@ class SurveillanceReader:
         self._seen = (stamp, generation)
         return generation
 
+    def current_tables(self) -> NationalTables | None:
+        """Return the national tables if those of the committed generation are read already,
+        else None (no reading: a stat of the manifest at most, so callers on the event loop
+        can answer from what is cached for that generation)."""
+        current = self._tables
+        if current is not None and current.generation == self.generation():
+            return current
+        return None
+
     def tables(self) -> NationalTables:
         """Return the national tables of the committed generation (read once, then shared)."""
         current = self._tables

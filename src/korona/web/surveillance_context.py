@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.config import Environment
 from korona.errors import N_, NotFound
 from korona.surveillance.geo import LocationLevel
@@ -28,6 +29,14 @@ from korona.surveillance.location_view import (
     Warmer,
 )
 from korona.surveillance.store import SurveillanceStore
+from korona.web.deps import (
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    NotAuthenticated,
+    PermissionDenied,
+    get_runtime,
+    resolve_principal,
+)
 
 __all__ = [
     "UNKNOWN_LOCATION",
@@ -39,9 +48,11 @@ __all__ = [
     "generation_view_for",
     "get_reader",
     "json_response",
+    "quick_detail",
     "reader_for",
     "rendered",
     "rendered_gzip",
+    "surveillance_principal",
     "view_for",
     "warm_in_background",
 ]
@@ -73,6 +84,16 @@ def reader_for(app: Any) -> SurveillanceReader:
 def get_reader(request: Request) -> SurveillanceReader:
     """Return the app's surveillance reader (see :func:`reader_for`)."""
     return reader_for(request.app)
+
+
+async def _reader(request: Request) -> SurveillanceReader:
+    """The ``Reader`` dependency: :func:`get_reader` on the event loop once the reader
+    exists (no worker thread per request); built in a worker thread on first use (it reads
+    the reference data)."""
+    reader: SurveillanceReader | None = getattr(request.app.state, "surveillance_reader", None)
+    if reader is None:
+        reader = await run_in_threadpool(reader_for, request.app)
+    return reader
 
 
 @asynccontextmanager
@@ -169,7 +190,37 @@ def json_response(request: Request, packed: bytes) -> Response:
     )
 
 
-Reader = Annotated[SurveillanceReader, Depends(get_reader)]
+Reader = Annotated[SurveillanceReader, Depends(_reader)]
+
+
+def _resolve_in_unit_of_work(request: Request) -> Principal:
+    with get_runtime(request).unit_of_work() as session:
+        return resolve_principal(request, session)
+
+
+def surveillance_principal(permission: Permission = Permission.PUBLIC) -> Callable[..., object]:
+    """Return the read-only surveillance routes' ``require(permission)``: the same principal
+    and the same refusals, but a request without credentials (no bearer token, no session
+    cookie: the public, most of this pillar's traffic) is the anonymous principal at once,
+    with no unit of work and no worker thread. Only for GET routes (no CSRF to check)."""
+
+    async def dependency(request: Request) -> Principal:
+        if request.method not in SAFE_METHODS:  # never routed here: GET routes only
+            raise PermissionDenied
+        has_token = request.headers.get("authorization", "").strip() != ""
+        if not has_token and SESSION_COOKIE not in request.cookies:
+            principal = request.state.principal = ANONYMOUS
+        else:  # as deps.current_principal: a connection slot, then a unit of work in a thread
+            async with get_runtime(request).database_slots():
+                principal = await run_in_threadpool(_resolve_in_unit_of_work, request)
+        if not principal.can(permission):
+            if not principal.is_authenticated:
+                raise NotAuthenticated
+            raise PermissionDenied
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # the route × role test
+    return dependency
 
 
 class Detail(StrEnum):
@@ -195,6 +246,18 @@ def detail_for(reader: SurveillanceReader, principal: Principal, location: Locat
         return Detail.PUBLIC
     near = {n.number for n in reader.neighbours_of(location)}
     return Detail.FULL if own == location.number or own in near else Detail.PUBLIC
+
+
+def quick_detail(principal: Principal, location: Location) -> Detail | None:
+    """Return :func:`detail_for` where it needs no neighbour table (the public, everyone on
+    the nation and counties, users without ``surveillance.detail``), else None."""
+    if not principal.is_authenticated:
+        return Detail.PUBLIC
+    if location.level is not LocationLevel.MUNICIPALITY:
+        return Detail.FULL
+    if principal.municipality_number is None or not principal.can(Permission.SURVEILLANCE_DETAIL):
+        return Detail.PUBLIC
+    return None
 
 
 def view_for(

@@ -17,7 +17,6 @@ from korona.surveillance.location_view import LocationView
 from korona.surveillance.series import Status
 from korona.tabular import Audience
 from korona.web import i18n
-from korona.web.deps import require
 from korona.web.exports import AudienceQuery
 from korona.web.surveillance_context import (
     WARM_JOBS,
@@ -27,6 +26,7 @@ from korona.web.surveillance_context import (
     generation_view_for,
     reader_for,
     rendered,
+    surveillance_principal,
     view_for,
     warm_in_background,
 )
@@ -258,7 +258,7 @@ def location_page(
     syndrome: Annotated[str | None, Query(max_length=40)] = None,
     sort: Annotated[str | None, Query(max_length=20)] = None,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
     generation, view, detail = generation_view_for(reader, principal, location_code)
@@ -368,7 +368,7 @@ def location_csv(
     location_code: LocationCode,
     table: Annotated[str, Path(max_length=20)],
     audience: AudienceQuery = Audience.PEOPLE,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Download one of the page's tables as CSV (the same figures the page may show):
     for Norwegian Excel by default, ``?format=machine`` for scripts."""
