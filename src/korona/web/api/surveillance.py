@@ -26,12 +26,13 @@ from korona.web.surveillance_context import (
     reader_for,
     rendered_gzip,
     surveillance_principal,
+    warm_order,
 )
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
 #: Serialised answers per (generation, document, location, detail): three documents of every
 #: location, full and public, with room to spare.
-DOCUMENTS = RenderCache(size=3 * 368 * 2 + 64)
+DOCUMENTS = RenderCache(size=3 * 368 * 2 + 64, name="documents")
 
 LocationCode = Annotated[
     str, Path(max_length=40, description="norge, countyNN or municipNNNN (2020 borders)")
@@ -257,12 +258,19 @@ async def _document(
 def warm_documents(app: Any, should_stop: Callable[[], bool]) -> None:
     """Write every location's public documents of the current generation (warm-up thread)."""
     reader = reader_for(app)
-    for location in reader.locations():
+    generation = reader.tables().generation
+    for location in warm_order(reader):
         if should_stop():
             return
-        tables, _, public = reader.views(location.code)
-        for kind in BUILDERS:
-            document(reader, tables.generation, public, Detail.PUBLIC, kind)
+        kinds = [
+            kind
+            for kind in BUILDERS
+            if not DOCUMENTS.shared((generation, kind, location.code, Detail.PUBLIC.value))
+        ]
+        if kinds:  # else another process wrote them
+            tables, _, public = reader.views(location.code)
+            for kind in kinds:
+                document(reader, tables.generation, public, Detail.PUBLIC, kind)
 
 
 WARM_JOBS.append((3, warm_documents))

@@ -28,7 +28,7 @@ from korona.web.surveillance_context import (
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
 #: Serialised map answers per (generation, query, figures shown).
-ANSWERS = RenderCache(size=4096)
+ANSWERS = RenderCache(size=4096, name="map-answers")
 #: The answer's key per request as asked (generation, indicator, week or None for the
 #: latest, county, syndrome): what the event loop looks the answer up by.
 _ASKED: dict[tuple[object, ...], tuple[object, ...]] = {}

@@ -29,6 +29,7 @@ from korona.web.surveillance_context import (
     surveillance_principal,
     view_for,
     warm_in_background,
+    warm_order,
 )
 from korona.web.surveillance_csv import csv_response
 from korona.web.surveillance_numbers import number as _number
@@ -70,7 +71,7 @@ SIGNAL_SORT = ("week", "syndrome", "age", "n", "expected", "zscore", "status", "
 TABLES = ("covid", "signals", "comparison")
 #: Rendered page contents kept: every location, full and public, in both languages, with
 #: room for the other syndromes and sort orders people choose.
-BODIES = RenderCache(size=4 * 368 * 2)
+BODIES = RenderCache(size=4 * 368 * 2, name="location-pages")
 
 
 def syndrome_label(name: str) -> str:
@@ -278,18 +279,30 @@ def page_body(
     """Return the page's content for a view and query (from the cache when rendered before)."""
     # Everything the content depends on: the snapshot, the figures shown, the language and
     # the query (a municipal doctor's full view is a key of its own, never the public's).
-    key = (
+    key = _page_key(generation, view.location.code, detail, principal, syndrome, sort, order)
+    return rendered(
+        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
+    )
+
+
+def _page_key(
+    generation: int,
+    code: str,
+    detail: Detail,
+    principal: Principal,
+    syndrome: str | None = None,
+    sort: str | None = None,
+    order: str = "desc",
+) -> tuple[object, ...]:
+    return (
         generation,
-        view.location.code,
+        code,
         detail.value,
         principal.is_authenticated,
         i18n.current_language.get(),
         syndrome,
         sort if sort in SIGNAL_SORT else None,
         order,
-    )
-    return rendered(
-        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
     )
 
 
@@ -298,9 +311,12 @@ def warm_pages(app: Any, should_stop: Callable[[], bool]) -> None:
     reader = reader_for(app)
     token = i18n.current_language.set(i18n.DEFAULT_LANGUAGE)
     try:
-        for location in reader.locations():
+        generation = reader.tables().generation
+        for location in warm_order(reader):
             if should_stop():
                 return
+            if BODIES.shared(_page_key(generation, location.code, Detail.PUBLIC, ANONYMOUS)):
+                continue  # another process rendered it
             tables, _, public = reader.views(location.code)
             page_body(tables.generation, public, Detail.PUBLIC, ANONYMOUS)
     finally:

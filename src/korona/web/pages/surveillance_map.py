@@ -83,8 +83,8 @@ def shown_value(view: MapView, row: MapRow) -> str:
 
 
 #: Rendered maps (SVG) and page contents per generation, query, figures shown and language.
-MAPS = RenderCache(size=2048)
-BODIES = RenderCache(size=2048)
+MAPS = RenderCache(size=2048, name="map-svgs")
+BODIES = RenderCache(size=2048, name="map-pages")
 
 
 def _svg(tables: MapTables, view: MapView, reference_dir: FilePath) -> str:
