@@ -13,16 +13,18 @@ from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.errors import N_, NotFound
 from korona.surveillance.disclosure import records
 from korona.surveillance.geo import AgeGroup, LocationLevel
-from korona.surveillance.location_view import LocationView
+from korona.surveillance.location_view import LocationView, UnknownLocation
 from korona.surveillance.series import Status
 from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.exports import AudienceQuery
 from korona.web.surveillance_context import (
+    UNKNOWN_LOCATION,
     WARM_JOBS,
     Detail,
     Reader,
     RenderCache,
+    detail_for,
     generation_view_for,
     reader_for,
     rendered,
@@ -262,9 +264,19 @@ def location_page(
     principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
-    generation, view, detail = generation_view_for(reader, principal, location_code)
-    body = page_body(generation, view, detail, principal, syndrome, sort, order)
-    return render(request, "surveillance/location.html", {"view": view, "body": body.decode()})
+    try:
+        location = reader.location(location_code)
+    except UnknownLocation:
+        raise NotFound(UNKNOWN_LOCATION, code=location_code) from None
+    detail = detail_for(reader, principal, location)
+    generation = reader.tables().generation
+    key = _page_key(generation, location.code, detail, principal, syndrome, sort, order)
+    body = BODIES.get(key)  # rendered here or by another process: no view needed
+    if body is None:
+        generation, view, detail = generation_view_for(reader, principal, location_code)
+        body = page_body(generation, view, detail, principal, syndrome, sort, order)
+    context = {"location": location, "body": body.decode()}
+    return render(request, "surveillance/location.html", context)
 
 
 def page_body(
