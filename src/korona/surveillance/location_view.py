@@ -151,9 +151,8 @@ class SurveillanceReader:
     def _read_generation(self) -> NationalTables:
         for attempt in range(_ATTEMPTS):
             try:
-                tables = self._cached_generation() if self.cache is not None else None
-                if tables is None:
-                    tables = NationalTables(self.store, self.reference_dir, self.geography)
+                cached = self._cached_generation() if self.cache is not None else None
+                tables = cached or NationalTables(self.store, self.reference_dir, self.geography)
             except (OSError, pl.exceptions.PolarsError):
                 # A commit removed files under the read (two commits in between); read again.
                 if attempt == _ATTEMPTS - 1:
