@@ -151,9 +151,34 @@ class PublicMasks:
         consultations: pl.DataFrame | None,
         signals: pl.DataFrame | None,
     ) -> None:
-        self.cases = self._cases(cases)
-        self.consultations = self._consultations(consultations)
-        self.signals = self._signals(signals)
+        self._keep(
+            self.cases_mask(cases),
+            self.consultations_mask(consultations),
+            self.signals_mask(signals),
+        )
+
+    @classmethod
+    def from_frames(
+        cls,
+        cases: pl.DataFrame,
+        consultations: pl.DataFrame | None,
+        signals: pl.DataFrame | None,
+    ) -> PublicMasks:
+        """Return the masks computed before (by :meth:`cases_mask`, :meth:`consultations_mask`
+        and :meth:`signals_mask`; e.g. kept on disk for the store generation)."""
+        masks = cls.__new__(cls)
+        masks._keep(cases, consultations, signals)
+        return masks
+
+    def _keep(
+        self,
+        cases: pl.DataFrame,
+        consultations: pl.DataFrame | None,
+        signals: pl.DataFrame | None,
+    ) -> None:
+        self.cases = cases
+        self.consultations = consultations
+        self.signals = signals
         # Each location's rows, so that a location's view reads its own rows only.
         self._by_location = {
             name: _by_location(frame)
@@ -174,7 +199,8 @@ class PublicMasks:
         return pl.concat(found) if found else frame.clear()
 
     @staticmethod
-    def _cases(cases: pl.DataFrame) -> pl.DataFrame:
+    def cases_mask(cases: pl.DataFrame) -> pl.DataFrame:
+        """Return the masks of weekly cases (location_code, date, n) and cumulative counts."""
         cumulative = (
             cases.group_by("location_code")
             .agg(pl.col("n").sum())
@@ -198,7 +224,8 @@ class PublicMasks:
         return out.select("location_code", "date", "n_hidden", f"n{LABEL_SUFFIX}")
 
     @staticmethod
-    def _consultations(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    def consultations_mask(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        """Return the masks of covid and all consultations per location and week."""
         if frame is None:
             return None
         cells = frame.with_columns(family_columns(pl.col("location_code")))
@@ -215,7 +242,8 @@ class PublicMasks:
         )
 
     @staticmethod
-    def _signals(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    def signals_mask(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        """Return the masks of the signal counts (location_code, age, syndrome, date, n)."""
         if frame is None:
             return None
         cells = frame.with_columns(family_columns(pl.col("location_code")))

@@ -26,7 +26,7 @@ from korona.surveillance.location_model import (
     location_code_pattern,
     week_columns,
 )
-from korona.surveillance.national_tables import NationalTables
+from korona.surveillance.national_tables import NationalTables, TableCache, TableParts
 from korona.surveillance.neighbours import neighbours as neighbour_table
 from korona.surveillance.public_view import public_view
 from korona.surveillance.store import SurveillanceStore
@@ -65,10 +65,17 @@ class SurveillanceReader:
     per location: full and public, so the cache covers every location). A request arriving
     while the snapshot is being built waits for that one build. Parameters: ``store`` the
     surveillance store; ``reference_dir`` the shared reference data (locations, population,
-    outlines, FHI's national hospital file).
+    outlines, FHI's national hospital file); ``cache_dir``: where processes sharing the store
+    keep each generation's computed tables (:class:`TableCache`), so that one process
+    computes them and the others load them (None: every reader computes its own).
     """
 
-    def __init__(self, store: SurveillanceStore, reference_dir: Path) -> None:
+    def __init__(
+        self, store: SurveillanceStore, reference_dir: Path, cache_dir: Path | None = None
+    ) -> None:
+        self.cache = TableCache(cache_dir) if cache_dir is not None else None
+        #: The cache entry of each generation read through the cache (for shared renders).
+        self._entries: dict[int, Path] = {}
         self.store = store
         self.reference_dir = Path(reference_dir)
         self.geography: Geography = load_geography(self.reference_dir)
@@ -119,6 +126,15 @@ class SurveillanceReader:
         self._seen = (stamp, generation)
         return generation
 
+    def current_tables(self) -> NationalTables | None:
+        """Return the national tables if those of the committed generation are read already,
+        else None (no reading: a stat of the manifest at most, so callers on the event loop
+        can answer from what is cached for that generation)."""
+        current = self._tables
+        if current is not None and current.generation == self.generation():
+            return current
+        return None
+
     def tables(self) -> NationalTables:
         """Return the national tables of the committed generation (read once, then shared)."""
         current = self._tables
@@ -135,7 +151,8 @@ class SurveillanceReader:
     def _read_generation(self) -> NationalTables:
         for attempt in range(_ATTEMPTS):
             try:
-                tables = NationalTables(self.store, self.reference_dir, self.geography)
+                cached = self._cached_generation() if self.cache is not None else None
+                tables = cached or NationalTables(self.store, self.reference_dir, self.geography)
             except (OSError, pl.exceptions.PolarsError):
                 # A commit removed files under the read (two commits in between); read again.
                 if attempt == _ATTEMPTS - 1:
@@ -144,6 +161,52 @@ class SurveillanceReader:
             if tables.generation == self.store.generation:
                 return tables
         return tables  # the store keeps changing: serve the last whole read
+
+    def _cached_generation(self) -> NationalTables | None:
+        """Return the committed generation's tables from the cache, computed and kept there
+        by this process if no other has (None if the cache cannot be used)."""
+        assert self.cache is not None
+        cache = self.cache
+        stamp = cache.stamp(self.store, self.reference_dir)
+        if stamp is None:
+            return None
+        key, generation = stamp
+
+        def loaded() -> NationalTables | None:
+            parts = cache.load(key, generation)
+            if parts is None:
+                return None
+            self._entries[generation] = cache.root / key
+            return NationalTables(self.store, self.reference_dir, self.geography, parts=parts)
+
+        def keep(parts: TableParts) -> None:
+            # Only parts read whole from the stamped generation (no commit in between).
+            same = cache.stamp(self.store, self.reference_dir) == (key, generation)
+            if parts.generation == generation and same and cache.save(key, parts):
+                self._entries[generation] = cache.root / key
+
+        tables = loaded()
+        if tables is not None:
+            return tables
+        try:
+            computing = cache.computing()
+            computing.__enter__()
+        except OSError as error:
+            _log.warning("surveillance table cache unusable: %s", error)
+            return None
+        try:
+            # Another process may have computed it while this one waited for the lock.
+            return loaded() or NationalTables(
+                self.store, self.reference_dir, self.geography, on_parts=keep
+            )
+        finally:
+            computing.__exit__(None, None, None)
+
+    def shared_folder(self, generation: int) -> Path | None:
+        """Return a folder that the server's processes share for ``generation`` (inside its
+        table cache entry, removed with it), or None if it has none."""
+        entry = self._entries.get(generation)
+        return None if entry is None else entry / "rendered"
 
     def public_masks(self) -> disclosure.PublicMasks:
         """Return the national suppression of the current store generation (computed once)."""
@@ -197,11 +260,14 @@ class SurveillanceReader:
             sources=dict(tables.sources.get(location.code, {})),
         )
 
-    def warm(self, should_stop: Callable[[], bool] = lambda: False) -> NationalTables:
-        """Read the current generation and build every location's full and public view."""
+    def warm(
+        self, should_stop: Callable[[], bool] = lambda: False, *, views: bool = True
+    ) -> NationalTables:
+        """Read the current generation and (``views``) build every location's full and public
+        view."""
         neighbour_table(self.reference_dir)
         tables = self.tables()
-        for location in self.locations():
+        for location in self.locations() if views else ():
             if should_stop() or tables is not self._tables:
                 break
             self._view(tables, location, False)
@@ -250,6 +316,7 @@ class Warmer:
         self.warmed: int | None = None
         self.seconds: float | None = None  # how long the last warm-up took
         self._stop = threading.Event()
+        self._seen: tuple[tuple[int, int, int], int] | None = None
         self._thread = threading.Thread(target=self._run, name="surveillance-warmer", daemon=True)
 
     def start(self) -> Warmer:
@@ -260,10 +327,22 @@ class Warmer:
         self._stop.set()
         self._thread.join(timeout)
 
+    def _generation(self) -> int:
+        """Return the committed generation, parsing the manifest only when a commit has
+        replaced it (the thread asks every second, in every server process)."""
+        try:
+            stat = (self.store.root / MANIFEST).stat()
+        except FileNotFoundError:
+            return self.store.generation
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._seen is None or self._seen[0] != stamp:
+            self._seen = (stamp, self.store.generation)
+        return self._seen[1]
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                generation = self.store.generation
+                generation = self._generation()
                 if generation and generation != self.warmed:
                     started = time.perf_counter()
                     for job in self.jobs:

@@ -8,9 +8,18 @@ same frames, so every figure of a snapshot belongs to one generation.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
@@ -34,8 +43,18 @@ from korona.surveillance.location_model import (
     with_columns,
 )
 from korona.surveillance.store import SurveillanceStore
+from korona.surveillance.store.files import MANIFEST
 
-__all__ = ["RATE_COLUMNS", "NationalTables", "hospital_weekly", "signal_results"]
+__all__ = [
+    "RATE_COLUMNS",
+    "NationalTables",
+    "TableCache",
+    "TableParts",
+    "hospital_weekly",
+    "signal_results",
+]
+
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _HOSPITAL_FILE = Path("covid19") / "data_covid19_hospital_by_time_latest.csv"
@@ -55,6 +74,21 @@ RATE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class TableParts:
+    """What a generation's tables are computed to, before they are split by location: what
+    :class:`TableCache` keeps on disk so that other processes need not compute it again."""
+
+    generation: int
+    rates_all: pl.DataFrame
+    covid: pl.DataFrame  # location_code + COVID_COLUMNS, by location, oldest week first
+    signals: pl.DataFrame  # location_code + SIGNAL_COLUMNS, by location, latest week first
+    mask_cases: pl.DataFrame
+    mask_consultations: pl.DataFrame | None
+    mask_signals: pl.DataFrame | None
+    sources: dict[str, dict[str, Source]]
+
+
 class NationalTables:
     """The covid tables, signals, rates, sources and public masks of one store generation.
 
@@ -62,11 +96,20 @@ class NationalTables:
     ``signals[code]``: its signals (``SIGNAL_COLUMNS``, latest week first, high first);
     ``rates[code]``: weekly cases with rates (``RATE_COLUMNS``); ``rates_all``: the same for
     every location in one frame; ``sources[code]``; ``masks``: the national suppression.
-    A location without rows gets an empty frame of the same columns.
+    A location without rows gets an empty frame of the same columns. ``parts``: the same
+    computed before (read from a :class:`TableCache`) instead of from the store;
+    ``on_parts`` is given what was computed (to keep it in such a cache).
     """
 
-    def __init__(self, store: SurveillanceStore, reference_dir: Path, geography: Geography):
-        self.generation = store.generation
+    def __init__(
+        self,
+        store: SurveillanceStore,
+        reference_dir: Path,
+        geography: Geography,
+        *,
+        parts: TableParts | None = None,
+        on_parts: Callable[[TableParts], object] | None = None,
+    ):
         self.store = store
         #: Views built from these tables, filled by the reader: (code, public) → LocationView.
         self.views: dict = {}
@@ -74,28 +117,46 @@ class NationalTables:
         self._derive_lock = threading.Lock()
         self.reference_dir = Path(reference_dir)
         self.geography = geography
-        cases = (
-            store.cases(Frequency.WEEKLY).select("location_code", "date", "n").sort(_KEYS).collect()
+        if parts is None:
+            parts = self._compute(store)
+            if on_parts is not None:
+                on_parts(parts)
+        self.generation = parts.generation
+        self.rates_all = parts.rates_all
+        self.masks = disclosure.PublicMasks.from_frames(
+            parts.mask_cases, parts.mask_consultations, parts.mask_signals
         )
-        self.rates_all = _rates(cases, geography).select(RATE_COLUMNS)
-        consultations = _covid_consultations(store)
-        signal_rows, mask_signals = _signal_rows(store)
-        self.masks = disclosure.PublicMasks(
-            cases,
-            None if consultations is None else _mask_consultations(consultations),
-            mask_signals,
-        )
-        covid = self._covid(store, consultations)
-        flags = covid.select("location_code", "date", "possibly_incomplete")
-        self.covid = _split(covid, COVID_COLUMNS)
-        self.signals = _split(_signals(signal_rows, flags), SIGNAL_COLUMNS)
+        self.covid = _split(parts.covid, COVID_COLUMNS)
+        self.signals = _split(parts.signals, SIGNAL_COLUMNS)
         self.rates = _split(self.rates_all, RATE_COLUMNS[1:])
-        self.sources = self._sources(store, cases)
+        self.sources = parts.sources
         self._empty = {
             "covid": with_columns(pl.DataFrame(), COVID_COLUMNS),
             "signals": with_columns(pl.DataFrame(), SIGNAL_COLUMNS),
             "rates": self.rates_all.clear().drop("location_code"),
         }
+
+    def _compute(self, store: SurveillanceStore) -> TableParts:
+        generation = store.generation
+        cases = (
+            store.cases(Frequency.WEEKLY).select("location_code", "date", "n").sort(_KEYS).collect()
+        )
+        rates_all = _rates(cases, self.geography).select(RATE_COLUMNS)
+        consultations = _covid_consultations(store)
+        signal_rows, mask_signals = _signal_rows(store)
+        mask_consultations = None if consultations is None else _mask_consultations(consultations)
+        covid = self._covid(store, rates_all, consultations)
+        flags = covid.select("location_code", "date", "possibly_incomplete")
+        return TableParts(
+            generation=generation,
+            rates_all=rates_all,
+            covid=covid,
+            signals=_signals(signal_rows, flags),
+            mask_cases=disclosure.PublicMasks.cases_mask(cases),
+            mask_consultations=disclosure.PublicMasks.consultations_mask(mask_consultations),
+            mask_signals=disclosure.PublicMasks.signals_mask(mask_signals),
+            sources=self._sources(store, cases),
+        )
 
     def derived(self, name: str, build: Callable[[NationalTables], T]) -> T:
         """Return what ``build`` makes of these tables (the map's tables, …), built once: a
@@ -126,8 +187,9 @@ class NationalTables:
             return self.rates_all.clear()
         return pl.concat(parts).select(RATE_COLUMNS)
 
-    def _covid(self, store: SurveillanceStore, consultations: pl.DataFrame | None) -> pl.DataFrame:
-        rates = self.rates_all
+    def _covid(
+        self, store: SurveillanceStore, rates: pl.DataFrame, consultations: pl.DataFrame | None
+    ) -> pl.DataFrame:
         lab = (
             store.lab_tests(Frequency.WEEKLY)
             .select("location_code", "date", "n_pos", "n_neg")
@@ -376,3 +438,141 @@ def hospital_weekly(reference_dir: Path) -> pl.DataFrame:
         .agg(pl.col("n_hospital_main_cause").sum().alias("hospital_admissions_n"))
         .sort("date")
     )
+
+
+#: Modules whose code decides what :class:`TableParts` hold: a change to any of them (or to
+#: korona's version, polars's, the format) is a new cache key, never an old table.
+_CODE = ("national_tables", "disclosure", "metrics", "completeness", "location_model", "geo")
+_FORMAT = 1
+_FRAMES = ("rates_all", "covid", "signals", "mask_cases", "mask_consultations", "mask_signals")
+
+
+@cache
+def _code_stamp() -> bytes:
+    digest = hashlib.sha256(f"{_FORMAT} {pl.__version__}".encode())
+    for name in _CODE:
+        module = sys.modules[f"korona.surveillance.{name}"]
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.digest()
+
+
+class TableCache:
+    """A generation's :class:`TableParts` on disk, so that each server process need not compute
+    them: the first to read a generation computes and writes them, the others load them.
+
+    An entry's key hashes the committed manifest (its bytes, inode and modification time: a
+    commit, or a store built anew in the same place, is a new key), the reference folder and
+    the code that computes the parts. An entry is written to a temporary folder and renamed
+    into place (a reader never sees half an entry; a crash leaves a temporary folder the next
+    writer removes); one process at a time computes, under a file lock, while the others wait
+    for its entry. Any trouble with the folder (full disk, no permission, a broken entry)
+    falls back to computing in memory.
+    """
+
+    def __init__(self, root: Path, keep: int = 2) -> None:
+        self.root = Path(root)
+        self.keep = keep
+
+    def stamp(self, store: SurveillanceStore, reference_dir: Path) -> tuple[str, int] | None:
+        """Return the key and generation of the committed manifest (None without one)."""
+        path = store.root / MANIFEST
+        try:
+            with path.open("rb") as file:
+                stat = os.fstat(file.fileno())
+                text = file.read()
+            generation = int(json.loads(text)["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        digest = hashlib.sha256(text)
+        digest.update(f"{stat.st_ino} {stat.st_mtime_ns} {Path(reference_dir).resolve()}".encode())
+        digest.update(_code_stamp())
+        return f"g{generation}-{digest.hexdigest()[:24]}", generation
+
+    @contextlib.contextmanager
+    def computing(self) -> Iterator[None]:
+        """Hold the lock of the one process that computes (others wait here)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def load(self, key: str, generation: int) -> TableParts | None:
+        """Return the parts kept under ``key``, or None."""
+        folder = self.root / key
+        if not (folder / "sources.json").is_file():  # written last
+            return None
+        try:
+            frames = {
+                name: pl.read_ipc(folder / f"{name}.arrow")
+                if (folder / f"{name}.arrow").is_file()
+                else None
+                for name in _FRAMES
+            }
+            raw = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
+            sources = {
+                code: {
+                    name: Source(
+                        value["name"],
+                        _date(value["data_to"]),
+                        _date(value["updated"]),
+                    )
+                    for name, value in entries.items()
+                }
+                for code, entries in raw.items()
+            }
+        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+            _log.warning("surveillance table cache %s unreadable; computing", folder)
+            return None
+        return TableParts(generation=generation, sources=sources, **frames)  # type: ignore[arg-type]
+
+    def save(self, key: str, parts: TableParts) -> bool:
+        """Keep ``parts`` under ``key`` (atomically), and drop all but the newest entries;
+        return whether the entry is there."""
+        try:
+            self._save(key, parts)
+        except OSError as error:
+            _log.warning("cannot keep the surveillance tables in %s: %s", self.root, error)
+        return (self.root / key / "sources.json").is_file()
+
+    def _save(self, key: str, parts: TableParts) -> None:
+        final = self.root / key
+        if final.is_dir():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        for leftover in self.root.glob(".tmp-*"):  # an interrupted write (we hold the lock)
+            shutil.rmtree(leftover, ignore_errors=True)
+        work = self.root / f".tmp-{os.getpid()}-{key}"
+        work.mkdir()
+        for name in _FRAMES:
+            frame = getattr(parts, name)
+            if frame is not None:
+                frame.write_ipc(work / f"{name}.arrow", compression="lz4")
+        sources = {
+            code: {
+                name: {
+                    "name": s.name,
+                    "data_to": s.data_to.isoformat() if s.data_to else None,
+                    "updated": s.updated.isoformat() if s.updated else None,
+                }
+                for name, s in entries.items()
+            }
+            for code, entries in parts.sources.items()
+        }
+        (work / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
+        for path in work.iterdir():  # on disk before the rename makes the entry visible
+            with path.open("rb") as file:
+                os.fsync(file.fileno())
+        os.rename(work, final)
+        entries = sorted(
+            (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime_ns,
+        )
+        for old in entries[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None

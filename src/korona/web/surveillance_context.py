@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from korona.auth.permissions import Permission, Principal
+from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.config import Environment
 from korona.errors import N_, NotFound
 from korona.surveillance.geo import LocationLevel
@@ -28,6 +32,14 @@ from korona.surveillance.location_view import (
     Warmer,
 )
 from korona.surveillance.store import SurveillanceStore
+from korona.web.deps import (
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    NotAuthenticated,
+    PermissionDenied,
+    get_runtime,
+    resolve_principal,
+)
 
 __all__ = [
     "UNKNOWN_LOCATION",
@@ -39,11 +51,15 @@ __all__ = [
     "generation_view_for",
     "get_reader",
     "json_response",
+    "quick_detail",
     "reader_for",
     "rendered",
     "rendered_gzip",
+    "share_renders",
+    "surveillance_principal",
     "view_for",
     "warm_in_background",
+    "warm_order",
 ]
 
 _LOCK = threading.Lock()
@@ -52,10 +68,16 @@ _LOCK = threading.Lock()
 WARM_JOBS: list[tuple[int, Callable[[Any, Callable[[], bool]], object]]] = []
 
 
+def table_cache_dir(settings: Any) -> Path:
+    """Return where the server's processes share each store generation's computed tables."""
+    return Path(settings.data_dir) / "cache" / "surveillance-tables"
+
+
 def reader_for(app: Any) -> SurveillanceReader:
     """Return the app's surveillance reader (store at ``Settings.surveillance_dir``, reference
-    data at ``Settings.reference_dir``), built on first use and kept on the app: it keeps one
-    snapshot of the store per generation, so every request shares it."""
+    data at ``Settings.reference_dir``, computed tables shared under :func:`table_cache_dir`),
+    built on first use and kept on the app: it keeps one snapshot of the store per
+    generation, so every request shares it."""
     state = app.state
     reader: SurveillanceReader | None = getattr(state, "surveillance_reader", None)
     if reader is None:
@@ -64,7 +86,9 @@ def reader_for(app: Any) -> SurveillanceReader:
             if reader is None:
                 settings = state.settings
                 reader = SurveillanceReader(
-                    SurveillanceStore(settings.surveillance_dir), settings.reference_dir
+                    SurveillanceStore(settings.surveillance_dir),
+                    settings.reference_dir,
+                    cache_dir=table_cache_dir(settings),
                 )
                 state.surveillance_reader = reader
     return reader
@@ -73,6 +97,16 @@ def reader_for(app: Any) -> SurveillanceReader:
 def get_reader(request: Request) -> SurveillanceReader:
     """Return the app's surveillance reader (see :func:`reader_for`)."""
     return reader_for(request.app)
+
+
+async def _reader(request: Request) -> SurveillanceReader:
+    """The ``Reader`` dependency: :func:`get_reader` on the event loop once the reader
+    exists (no worker thread per request); built in a worker thread on first use (it reads
+    the reference data)."""
+    reader: SurveillanceReader | None = getattr(request.app.state, "surveillance_reader", None)
+    if reader is None:
+        reader = await run_in_threadpool(reader_for, request.app)
+    return reader
 
 
 @asynccontextmanager
@@ -86,7 +120,11 @@ async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
     store = SurveillanceStore(settings.surveillance_dir)
 
     def warm_reader(should_stop: Callable[[], bool]) -> object:
-        return reader_for(app).warm(should_stop)
+        # Each process reads the snapshot (computed by the first, loaded by the others); the
+        # views are built by the render jobs for what no process has rendered yet.
+        reader = reader_for(app)
+        share_renders(reader.shared_folder)
+        return reader.warm(should_stop, views=reader.cache is None)
 
     ordered = [job for _, job in sorted(WARM_JOBS, key=lambda item: item[0])]
     jobs = [warm_reader, *(lambda stop, job=job: job(app, stop) for job in ordered)]
@@ -104,19 +142,47 @@ async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
     finally:
         # The stop joins the warm-up thread (up to a second): not on the event loop.
         await asyncio.to_thread(warmer.stop)
+        share_renders(None)
+
+
+#: Where the render caches of a store generation are shared between the server's processes:
+#: set by the warm-up (see :func:`warm_in_background`); None (tests, CLI) keeps them in memory.
+_shared_folder: Callable[[int], Path | None] | None = None
+
+
+def share_renders(folder: Callable[[int], Path | None] | None) -> None:
+    """Share named render caches on disk: ``folder(generation)`` is the generation's folder
+    (None: not shared for that generation)."""
+    global _shared_folder
+    _shared_folder = folder
+
+
+def _canonical(value: object) -> str:
+    """Return a key as text equal in every process (sets sorted, enums by value)."""
+    if isinstance(value, frozenset | set):
+        return "{" + ",".join(sorted(_canonical(v) for v in value)) + "}"
+    if isinstance(value, tuple | list):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    if isinstance(value, StrEnum):
+        return repr(str(value))
+    return repr(value)
 
 
 class RenderCache:
     """What pages and the API render from a snapshot (HTML, SVG, JSON), kept compressed.
 
-    Keys name everything the text depends on (store generation, location, detail, language,
-    query); at most ``size`` entries, least recently used first out. Entries are gzip-
-    compressed (a location's page or signals JSON shrinks ten times), so a bound covering
-    every location in both languages and both details costs some tens of megabytes.
+    Keys name everything the text depends on (store generation first, then location,
+    detail, language, query); at most ``size`` entries, least recently used first out.
+    Entries are gzip-compressed (a location's page or signals JSON shrinks ten times), so a
+    bound covering every location in both languages and both details costs some tens of
+    megabytes. A cache with a ``name`` is also shared on disk between the server's processes
+    when :func:`share_renders` is set: a process renders what no other has rendered for the
+    generation (written atomically: a file appears whole or not at all).
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, name: str | None = None) -> None:
         self.size = size
+        self.name = name
         self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -131,17 +197,57 @@ class RenderCache:
             packed = self._entries.get(key)
             if packed is not None:
                 self._entries.move_to_end(key)
-            return packed
+                return packed
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            packed = path.read_bytes()
+        except OSError:
+            return None
+        self._keep(key, packed)
+        return packed
+
+    def shared(self, key: Hashable) -> bool:
+        """Return whether the entry is kept, here or by another process."""
+        if key in self._entries:
+            return True
+        path = self._path(key)
+        return path is not None and path.is_file()
 
     def put(self, key: Hashable, data: bytes) -> bytes:
         """Keep ``data`` (gzip, fastest level) and return what is kept."""
         packed = gzip.compress(data, compresslevel=1, mtime=0)
+        self._keep(key, packed)
+        path = self._path(key)
+        if path is not None:
+            try:
+                path.parent.parent.mkdir(exist_ok=True)  # not if the generation was removed
+                path.parent.mkdir(exist_ok=True)
+                work = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+                work.write_bytes(packed)
+                os.replace(work, path)
+            except OSError:  # shared at best: a full disk or a removed generation only costs
+                pass  # other processes a render
+        return packed
+
+    def _keep(self, key: Hashable, packed: bytes) -> None:
         with self._lock:
             self._entries[key] = packed
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return packed
+
+    def _path(self, key: Hashable) -> Path | None:
+        folder = _shared_folder
+        if folder is None or self.name is None or not isinstance(key, tuple):
+            return None
+        generation = key[0]
+        base = folder(generation) if isinstance(generation, int) else None
+        if base is None:
+            return None
+        digest = hashlib.sha256(_canonical(key[1:]).encode()).hexdigest()[:32]
+        return base / self.name / f"{digest}.gz"
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -169,7 +275,46 @@ def json_response(request: Request, packed: bytes) -> Response:
     )
 
 
-Reader = Annotated[SurveillanceReader, Depends(get_reader)]
+Reader = Annotated[SurveillanceReader, Depends(_reader)]
+
+
+def warm_order(reader: SurveillanceReader) -> list[Location]:
+    """Return the locations in the order this process warms them: rotated by a per-process
+    offset, so that processes starting together render different locations first (each
+    skips what another has already shared)."""
+    locations = reader.locations()
+    offset = (os.getpid() * 7919) % len(locations) if locations else 0
+    return locations[offset:] + locations[:offset]
+
+
+def _resolve_in_unit_of_work(request: Request) -> Principal:
+    with get_runtime(request).unit_of_work() as session:
+        return resolve_principal(request, session)
+
+
+def surveillance_principal(permission: Permission = Permission.PUBLIC) -> Callable[..., object]:
+    """Return the read-only surveillance routes' ``require(permission)``: the same principal
+    and the same refusals, but a request without credentials (no bearer token, no session
+    cookie: the public, most of this pillar's traffic) is the anonymous principal at once,
+    with no unit of work and no worker thread. Only for GET routes (no CSRF to check)."""
+
+    async def dependency(request: Request) -> Principal:
+        if request.method not in SAFE_METHODS:  # never routed here: GET routes only
+            raise PermissionDenied
+        has_token = request.headers.get("authorization", "").strip() != ""
+        if not has_token and SESSION_COOKIE not in request.cookies:
+            principal = request.state.principal = ANONYMOUS
+        else:  # as deps.current_principal: a connection slot, then a unit of work in a thread
+            async with get_runtime(request).database_slots():
+                principal = await run_in_threadpool(_resolve_in_unit_of_work, request)
+        if not principal.can(permission):
+            if not principal.is_authenticated:
+                raise NotAuthenticated
+            raise PermissionDenied
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # the route × role test
+    return dependency
 
 
 class Detail(StrEnum):
@@ -195,6 +340,18 @@ def detail_for(reader: SurveillanceReader, principal: Principal, location: Locat
         return Detail.PUBLIC
     near = {n.number for n in reader.neighbours_of(location)}
     return Detail.FULL if own == location.number or own in near else Detail.PUBLIC
+
+
+def quick_detail(principal: Principal, location: Location) -> Detail | None:
+    """Return :func:`detail_for` where it needs no neighbour table (the public, everyone on
+    the nation and counties, users without ``surveillance.detail``), else None."""
+    if not principal.is_authenticated:
+        return Detail.PUBLIC
+    if location.level is not LocationLevel.MUNICIPALITY:
+        return Detail.FULL
+    if principal.municipality_number is None or not principal.can(Permission.SURVEILLANCE_DETAIL):
+        return Detail.PUBLIC
+    return None
 
 
 def view_for(

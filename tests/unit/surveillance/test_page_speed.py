@@ -158,3 +158,73 @@ def test_location_documents_are_the_models_json(reader, code):
         ).model_dump_json()
         rows = rows_json(SignalOut, signals, {"excess_n": "excess"})
         assert document_json(LocationSummaryOut(**summary), "signals", rows).decode() == slow
+
+
+def _same_tables(a, b) -> None:
+    assert a.generation == b.generation
+    assert a.rates_all.equals(b.rates_all) and a.sources == b.sources
+    for name in ("covid", "signals", "rates"):
+        left, right = getattr(a, name), getattr(b, name)
+        assert left.keys() == right.keys(), name
+        for code in left:
+            assert left[code].equals(right[code]), (name, code)
+            assert left[code].schema == right[code].schema, (name, code)
+    for name in ("cases", "consultations", "signals"):
+        left, right = getattr(a.masks, name), getattr(b.masks, name)
+        assert (left is None) == (right is None), name
+        if left is not None:  # (a group_by's row order differs from one run to the next)
+            keys = [c for c in ("location_code", "age", "syndrome", "date") if c in left.columns]
+            assert left.schema == right.schema, name
+            assert left.sort(keys).equals(right.sort(keys)), name
+
+
+def test_a_generation_computed_by_one_process_is_loaded_by_the_others(reference_dir, tmp_path):
+    """The table cache: the first reader computes and keeps the generation, a second reader
+    (another server process) loads the same tables, views and public suppression; a commit
+    is a new entry; a broken entry is computed again."""
+    store = build_store(tmp_path / "store", reference_dir)
+    cache = tmp_path / "cache"
+    first = SurveillanceReader(SurveillanceStore(store.root), reference_dir, cache_dir=cache)
+    computed = first.tables()
+    (entry,) = [p for p in cache.iterdir() if p.is_dir()]
+    assert (entry / "sources.json").is_file() and first.shared_folder(computed.generation)
+    plain = SurveillanceReader(SurveillanceStore(store.root), reference_dir).tables()
+    _same_tables(computed, plain)
+    second = SurveillanceReader(SurveillanceStore(store.root), reference_dir, cache_dir=cache)
+    loaded = second.tables()
+    _same_tables(computed, loaded)
+    for code in ("norge", "municip4601", "municip1151"):
+        assert second.public_view(code).covid.equals(first.public_view(code).covid)
+        assert second.public_view(code).signals.equals(first.public_view(code).signals)
+    store.write_cases(
+        pl.DataFrame({"location_code": ["municip1151"], "date": [dt.date(2022, 1, 2)], "n": [2]}),
+        Frequency.WEEKLY,
+    )
+    newer = second.tables()
+    assert newer.generation == computed.generation + 1
+    assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
+    (latest,) = [p for p in cache.iterdir() if p.name.startswith(f"g{newer.generation}-")]
+    (latest / "signals.arrow").write_bytes(b"broken")
+    third = SurveillanceReader(SurveillanceStore(store.root), reference_dir, cache_dir=cache)
+    _same_tables(third.tables(), newer)
+
+
+def test_named_render_caches_are_shared_between_processes(tmp_path):
+    """A named cache keeps its entries in the generation's shared folder, where another
+    process's cache (another instance) finds them; keys are the same text in every process."""
+    from korona.web.surveillance_context import share_renders
+
+    folders = {7: tmp_path / "g7" / "rendered"}
+    (tmp_path / "g7").mkdir()
+    share_renders(folders.get)
+    try:
+        one, other = RenderCache(size=4, name="pages"), RenderCache(size=4, name="pages")
+        key = (7, "municip4601", frozenset({"b", "a", "c"}), "nb")
+        rendered(one, key, lambda: b"<p>Bergen</p>")
+        assert other.shared((7, "municip4601", frozenset({"c", "a", "b"}), "nb"))
+        assert other.get(key) == b"<p>Bergen</p>"
+        rendered(one, (8, "x"), lambda: b"not shared")  # generation without a folder
+        assert not other.shared((8, "x")) and not (tmp_path / "g8").exists()
+        assert RenderCache(size=4).shared(key) is False  # unnamed: this process only
+    finally:
+        share_renders(None)

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
+from starlette.concurrency import run_in_threadpool
 
 from korona.auth.permissions import Permission, Principal
 from korona.surveillance.disclosure import records
-from korona.surveillance.location_view import Location, LocationView
-from korona.web.deps import require
+from korona.surveillance.location_view import Location, LocationView, UnknownLocation
 from korona.web.surveillance_context import (
     WARM_JOBS,
     Detail,
@@ -22,14 +22,17 @@ from korona.web.surveillance_context import (
     RenderCache,
     generation_view_for,
     json_response,
+    quick_detail,
     reader_for,
     rendered_gzip,
+    surveillance_principal,
+    warm_order,
 )
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
 #: Serialised answers per (generation, document, location, detail): three documents of every
 #: location, full and public, with room to spare.
-DOCUMENTS = RenderCache(size=3 * 368 * 2 + 64)
+DOCUMENTS = RenderCache(size=3 * 368 * 2 + 64, name="documents")
 
 LocationCode = Annotated[
     str, Path(max_length=40, description="norge, countyNN or municipNNNN (2020 borders)")
@@ -154,7 +157,7 @@ def _summary(reader: Any, view: LocationView, detail: Detail) -> dict[str, Any]:
 
 @router.get("/locations", response_model=list[LocationOut])
 def list_locations(
-    reader: Reader, principal: Principal = Depends(require(Permission.PUBLIC))
+    reader: Reader, principal: Principal = Depends(surveillance_principal(Permission.PUBLIC))
 ) -> list[LocationOut]:
     """List the nation, the 11 counties and the 356 municipalities (2020 borders)."""
     return [_location(reader, location) for location in reader.locations()]
@@ -218,61 +221,93 @@ def document(reader: Any, generation: int, view: LocationView, detail: Detail, k
     return rendered_gzip(DOCUMENTS, key, lambda: BUILDERS[kind](reader, view, detail))
 
 
-def _document(
+def _cached_document(reader: Any, principal: Principal, code: str, kind: str) -> bytes | None:
+    """Return the document if it is written for the committed generation, else None: no
+    store work, so it runs on the event loop (most requests; the warm-up thread writes every
+    location's public documents)."""
+    tables = reader.current_tables()
+    if tables is None:
+        return None
+    try:
+        location = reader.location(code)
+    except UnknownLocation:
+        return None  # the worker thread answers 404
+    detail = quick_detail(principal, location)
+    if detail is None:
+        return None
+    return DOCUMENTS.get_gzip((tables.generation, kind, code, detail.value))
+
+
+def _written_document(reader: Any, principal: Principal, code: str, kind: str) -> bytes:
+    generation, view, detail = generation_view_for(reader, principal, code)
+    return document(reader, generation, view, detail, kind)
+
+
+async def _document(
     request: Request, reader: Any, principal: Principal, code: str, kind: str
 ) -> Response:
-    """Answer from the serialised document of this snapshot, location and detail (written
-    on the first request of a generation, or by the warm-up thread)."""
-    generation, view, detail = generation_view_for(reader, principal, code)
-    return json_response(request, document(reader, generation, view, detail, kind))
+    """Answer from the serialised document of this snapshot, location and detail: from the
+    cache on the event loop, or written in a worker thread (the first request of a
+    generation, unless the warm-up thread wrote it)."""
+    packed = _cached_document(reader, principal, code, kind)
+    if packed is None:
+        packed = await run_in_threadpool(_written_document, reader, principal, code, kind)
+    return json_response(request, packed)
 
 
 def warm_documents(app: Any, should_stop: Callable[[], bool]) -> None:
     """Write every location's public documents of the current generation (warm-up thread)."""
     reader = reader_for(app)
-    for location in reader.locations():
+    generation = reader.tables().generation
+    for location in warm_order(reader):
         if should_stop():
             return
-        tables, _, public = reader.views(location.code)
-        for kind in BUILDERS:
-            document(reader, tables.generation, public, Detail.PUBLIC, kind)
+        kinds = [
+            kind
+            for kind in BUILDERS
+            if not DOCUMENTS.shared((generation, kind, location.code, Detail.PUBLIC.value))
+        ]
+        if kinds:  # else another process wrote them
+            tables, _, public = reader.views(location.code)
+            for kind in kinds:
+                document(reader, tables.generation, public, Detail.PUBLIC, kind)
 
 
 WARM_JOBS.append((3, warm_documents))
 
 
 @router.get("/locations/{location_code}", response_model=LocationSummaryOut)
-def get_location(
+async def get_location(
     request: Request,
     reader: Reader,
     location_code: LocationCode,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Return a location with its county, neighbours and data sources (404 if unknown)."""
-    return _document(request, reader, principal, location_code, "summary")
+    return await _document(request, reader, principal, location_code, "summary")
 
 
 @router.get("/locations/{location_code}/covid19", response_model=CovidSeriesOut)
-def covid_series(
+async def covid_series(
     request: Request,
     reader: Reader,
     location_code: LocationCode,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Return covid-19 per week: cases, rates, share infected, tests, consultations, signals.
 
     Municipal doctors get full detail for their municipality and its neighbours, logged-in
     users for the nation and counties; everyone else gets counts 1–4 as "<5".
     """
-    return _document(request, reader, principal, location_code, "covid19")
+    return await _document(request, reader, principal, location_code, "covid19")
 
 
 @router.get("/locations/{location_code}/signals", response_model=SignalsOut)
-def signals(
+async def signals(
     request: Request,
     reader: Reader,
     location_code: LocationCode,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Return the last year's weekly signals of the other syndromes, every age group."""
-    return _document(request, reader, principal, location_code, "signals")
+    return await _document(request, reader, principal, location_code, "signals")

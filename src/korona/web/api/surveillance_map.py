@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, InvalidInput, NotFound
@@ -15,18 +16,23 @@ from korona.surveillance.map_tables import ANY_SYNDROME, MapTables, empty_tables
 from korona.surveillance.map_view import Indicator, MapError, MapView, map_view
 from korona.surveillance.neighbours import neighbours
 from korona.surveillance.series import Status
-from korona.web.deps import get_settings, require
+from korona.web.deps import get_settings
 from korona.web.forms import FilterQuery
 from korona.web.surveillance_context import (
     RenderCache,
     get_reader,
     json_response,
     rendered_gzip,
+    surveillance_principal,
 )
 
 router = APIRouter(prefix="/api/v1/surveillance", tags=["surveillance"])
 #: Serialised map answers per (generation, query, figures shown).
-ANSWERS = RenderCache(size=4096)
+ANSWERS = RenderCache(size=4096, name="map-answers")
+#: The answer's key per request as asked (generation, indicator, week or None for the
+#: latest, county, syndrome): what the event loop looks the answer up by.
+_ASKED: dict[tuple[object, ...], tuple[object, ...]] = {}
+_ASKED_SIZE = 8192
 
 ISO_WEEK = r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"
 Hidden = Literal["<5", ":"]
@@ -191,21 +197,28 @@ def indicators(tables: MapTables, view: MapView) -> MapIndicators:
     )
 
 
-@router.get("/map", response_model=MapIndicators)
-def map_indicators(
-    request: Request,
-    query: Annotated[MapQuery, Query()],
-    county: Annotated[
-        str | None, Query(pattern=r"^county\d{2}$", description="Only this county, e.g. county46")
-    ] = None,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
-) -> Response:
-    """Return one week's share infected, 14-day incidence or signal status per municipality.
+def _asked_key(generation: int, query: MapQuery, county: str | None) -> tuple[object, ...]:
+    return (generation, query.indicator, query.week, county, query.syndrome)
 
-    The public and users outside the municipality see counts 1–4 as the string "<5", with a
-    second count hidden where a county total would give one back, and no rate computed from a
-    hidden count. A municipal doctor sees their municipality and its neighbours in full.
-    """
+
+def _cached_answer(
+    request: Request, principal: Principal, query: MapQuery, county: str | None
+) -> bytes | None:
+    """Return the answer if it is written for the committed generation and a viewer who
+    sees every municipality as the public does, else None: no store work (event loop)."""
+    if principal.is_authenticated and principal.can(Permission.SURVEILLANCE_DETAIL):
+        return None  # may see some municipalities in full: the worker thread decides
+    reader = getattr(request.app.state, "surveillance_reader", None)
+    tables = reader.current_tables() if reader is not None else None
+    if tables is None:
+        return None
+    key = _ASKED.get(_asked_key(tables.generation, query, county))
+    return None if key is None else ANSWERS.get_gzip(key)
+
+
+def _written_answer(
+    request: Request, principal: Principal, query: MapQuery, county: str | None
+) -> bytes:
     loaded = load_map(request, principal, query, county)
     view = loaded.view
     # The answer depends on the snapshot, the map chosen and which figures the viewer sees.
@@ -213,4 +226,29 @@ def map_indicators(
     packed = rendered_gzip(
         ANSWERS, key, lambda: indicators(loaded.tables, view).model_dump_json().encode()
     )
+    if not loaded.full_detail:
+        if len(_ASKED) >= _ASKED_SIZE:
+            _ASKED.clear()  # a new generation's keys replace the old ones
+        _ASKED[_asked_key(loaded.generation, query, county)] = key
+    return packed
+
+
+@router.get("/map", response_model=MapIndicators)
+async def map_indicators(
+    request: Request,
+    query: Annotated[MapQuery, Query()],
+    county: Annotated[
+        str | None, Query(pattern=r"^county\d{2}$", description="Only this county, e.g. county46")
+    ] = None,
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
+) -> Response:
+    """Return one week's share infected, 14-day incidence or signal status per municipality.
+
+    The public and users outside the municipality see counts 1–4 as the string "<5", with a
+    second count hidden where a county total would give one back, and no rate computed from a
+    hidden count. A municipal doctor sees their municipality and its neighbours in full.
+    """
+    packed = _cached_answer(request, principal, query, county)
+    if packed is None:
+        packed = await run_in_threadpool(_written_answer, request, principal, query, county)
     return json_response(request, packed)

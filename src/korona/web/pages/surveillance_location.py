@@ -13,22 +13,25 @@ from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.errors import N_, NotFound
 from korona.surveillance.disclosure import records
 from korona.surveillance.geo import AgeGroup, LocationLevel
-from korona.surveillance.location_view import LocationView
+from korona.surveillance.location_view import LocationView, UnknownLocation
 from korona.surveillance.series import Status
 from korona.tabular import Audience
 from korona.web import i18n
-from korona.web.deps import require
 from korona.web.exports import AudienceQuery
 from korona.web.surveillance_context import (
+    UNKNOWN_LOCATION,
     WARM_JOBS,
     Detail,
     Reader,
     RenderCache,
+    detail_for,
     generation_view_for,
     reader_for,
     rendered,
+    surveillance_principal,
     view_for,
     warm_in_background,
+    warm_order,
 )
 from korona.web.surveillance_csv import csv_response
 from korona.web.surveillance_numbers import number as _number
@@ -70,7 +73,7 @@ SIGNAL_SORT = ("week", "syndrome", "age", "n", "expected", "zscore", "status", "
 TABLES = ("covid", "signals", "comparison")
 #: Rendered page contents kept: every location, full and public, in both languages, with
 #: room for the other syndromes and sort orders people choose.
-BODIES = RenderCache(size=4 * 368 * 2)
+BODIES = RenderCache(size=4 * 368 * 2, name="location-pages")
 
 
 def syndrome_label(name: str) -> str:
@@ -258,12 +261,22 @@ def location_page(
     syndrome: Annotated[str | None, Query(max_length=40)] = None,
     sort: Annotated[str | None, Query(max_length=20)] = None,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
-    generation, view, detail = generation_view_for(reader, principal, location_code)
-    body = page_body(generation, view, detail, principal, syndrome, sort, order)
-    return render(request, "surveillance/location.html", {"view": view, "body": body.decode()})
+    try:
+        location = reader.location(location_code)
+    except UnknownLocation:
+        raise NotFound(UNKNOWN_LOCATION, code=location_code) from None
+    detail = detail_for(reader, principal, location)
+    generation = reader.tables().generation
+    key = _page_key(generation, location.code, detail, principal, syndrome, sort, order)
+    body = BODIES.get(key)  # rendered here or by another process: no view needed
+    if body is None:
+        generation, view, detail = generation_view_for(reader, principal, location_code)
+        body = page_body(generation, view, detail, principal, syndrome, sort, order)
+    context = {"location": location, "body": body.decode()}
+    return render(request, "surveillance/location.html", context)
 
 
 def page_body(
@@ -278,18 +291,30 @@ def page_body(
     """Return the page's content for a view and query (from the cache when rendered before)."""
     # Everything the content depends on: the snapshot, the figures shown, the language and
     # the query (a municipal doctor's full view is a key of its own, never the public's).
-    key = (
+    key = _page_key(generation, view.location.code, detail, principal, syndrome, sort, order)
+    return rendered(
+        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
+    )
+
+
+def _page_key(
+    generation: int,
+    code: str,
+    detail: Detail,
+    principal: Principal,
+    syndrome: str | None = None,
+    sort: str | None = None,
+    order: str = "desc",
+) -> tuple[object, ...]:
+    return (
         generation,
-        view.location.code,
+        code,
         detail.value,
         principal.is_authenticated,
         i18n.current_language.get(),
         syndrome,
         sort if sort in SIGNAL_SORT else None,
         order,
-    )
-    return rendered(
-        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
     )
 
 
@@ -298,9 +323,12 @@ def warm_pages(app: Any, should_stop: Callable[[], bool]) -> None:
     reader = reader_for(app)
     token = i18n.current_language.set(i18n.DEFAULT_LANGUAGE)
     try:
-        for location in reader.locations():
+        generation = reader.tables().generation
+        for location in warm_order(reader):
             if should_stop():
                 return
+            if BODIES.shared(_page_key(generation, location.code, Detail.PUBLIC, ANONYMOUS)):
+                continue  # another process rendered it
             tables, _, public = reader.views(location.code)
             page_body(tables.generation, public, Detail.PUBLIC, ANONYMOUS)
     finally:
@@ -368,7 +396,7 @@ def location_csv(
     location_code: LocationCode,
     table: Annotated[str, Path(max_length=20)],
     audience: AudienceQuery = Audience.PEOPLE,
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Download one of the page's tables as CSV (the same figures the page may show):
     for Norwegian Excel by default, ``?format=machine`` for scripts."""

@@ -25,8 +25,13 @@ from korona.surveillance.metrics import SUPPRESSED_LABEL
 from korona.surveillance.series import Status
 from korona.web import i18n
 from korona.web.api.surveillance_map import SOURCES, LoadedMap, MapQuery, load_map
-from korona.web.deps import require
-from korona.web.surveillance_context import WARM_JOBS, RenderCache, reader_for, rendered
+from korona.web.surveillance_context import (
+    WARM_JOBS,
+    RenderCache,
+    reader_for,
+    rendered,
+    surveillance_principal,
+)
 from korona.web.templating import render, templates
 
 router = APIRouter(prefix="/surveillance", include_in_schema=False)
@@ -78,8 +83,8 @@ def shown_value(view: MapView, row: MapRow) -> str:
 
 
 #: Rendered maps (SVG) and page contents per generation, query, figures shown and language.
-MAPS = RenderCache(size=2048)
-BODIES = RenderCache(size=2048)
+MAPS = RenderCache(size=2048, name="map-svgs")
+BODIES = RenderCache(size=2048, name="map-pages")
 
 
 def _svg(tables: MapTables, view: MapView, reference_dir: FilePath) -> str:
@@ -197,7 +202,7 @@ WARM_JOBS.append((1, warm_maps))
 def national_map(
     request: Request,
     query: Annotated[MapQuery, Query()],
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Show Norway by municipality: share infected, 14-day incidence or signal status."""
     return _page(request, principal, query, None)
@@ -208,7 +213,7 @@ def county_map(
     request: Request,
     county: County,
     query: Annotated[MapQuery, Query()],
-    principal: Principal = Depends(require(Permission.PUBLIC)),
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Show one county's municipalities, zoomed in."""
     return _page(request, principal, query, county)
