@@ -10,6 +10,11 @@ locust's spawn rate) instead of all logging in at the same instant. Afterwards i
 Exit status 1 if any request failed (status >= 500, timeout, connection error) or
 ``/healthz`` did not answer within 1 s.
 
+It also reports the CPU time (user + sys) spent during the load by the server's processes
+(every uvicorn worker), by PostgreSQL (when it started the cluster) and by this load generator
+itself, and the server's CPU per request: on a shared or small machine the figure to compare
+between versions when wall-clock latencies are dominated by other load.
+
     .venv/bin/python benchmarks/load.py --database sqlite --users 10 --duration 30
     .venv/bin/python benchmarks/load.py --database postgresql --workers 4 --users 200 \
         --duration 300 --think 1.0 --ramp-up 60 --json out.json
@@ -25,12 +30,14 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
@@ -323,6 +330,52 @@ async def run_load(
     return stats, elapsed, len(users)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """Return every process's parent pid and CPU seconds (user + sys) from /proc (Linux)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name (field 2) may hold spaces and parentheses: split after its end.
+        fields = raw[raw.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return found
+
+
+def tree_cpu(pid: int | None) -> dict[int, float]:
+    """Return the CPU seconds (user + sys) so far of a process and its descendants, by pid."""
+    if pid is None or not Path("/proc").is_dir():
+        return {}
+    stats = _proc_stats()
+    tree, frontier = set(), {pid}
+    while frontier:
+        tree |= frontier
+        frontier = {child for child, (parent, _) in stats.items() if parent in frontier} - tree
+    return {member: stats[member][1] for member in tree if member in stats}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """Return the CPU seconds spent between two :func:`tree_cpu` readings.
+
+    A process that exited in between is not counted after its exit (PostgreSQL backends of
+    the pools live through the run; uvicorn workers too).
+    """
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def own_cpu() -> float:
+    """Return this process's CPU seconds so far (user + sys)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def health_after(base: str, limit: float = 5.0) -> float | None:
     """Return the seconds /healthz took on a new connection, or None if no 200 within limit."""
     start = time.perf_counter()
@@ -362,6 +415,8 @@ class Server:
     database_url: str | None
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    #: The PostgreSQL postmaster's pid, when this script started the cluster.
+    database_pid: int | None = None
     stopped_on_sigterm: bool | None = None
     tracebacks: int | None = None
     keep_log: Path | None = None
@@ -440,6 +495,10 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
                 command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
             )
         server = Server(f"http://127.0.0.1:{port}", token, database_url, process, log)
+        if cluster is not None:
+            postmaster = cluster.root / "data" / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                server.database_pid = int(postmaster.read_text().split()[0])
         server.keep_log = args.server_log
         try:
             wait_until_up(server)
@@ -451,8 +510,14 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
             cluster.stop()
 
 
-def wait_until_up(server: Server, limit: float = 60.0) -> None:
-    """Wait until /healthz answers (every worker may still be starting; one answer suffices)."""
+def wait_until_up(server: Server, limit: float = 300.0) -> None:
+    """Wait until /healthz answers, then until the workers have finished starting.
+
+    One answer means one worker is up; the others may still be importing and warming up,
+    which takes seconds of CPU each. So it then waits (up to a minute) until the server's
+    processes use less than a fifth of a core, so that neither the load's first requests
+    nor its CPU figures include the start-up.
+    """
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         assert server.process is not None
@@ -461,10 +526,40 @@ def wait_until_up(server: Server, limit: float = 60.0) -> None:
             raise SystemExit("the server exited:\n" + output)
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.base + "/healthz", timeout=1).status_code == 200:
-                return
+                break
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.process.wait(timeout=0.2)
-    raise SystemExit(f"the server did not answer /healthz within {limit:.0f} s")
+    else:
+        raise SystemExit(f"the server did not answer /healthz within {limit:.0f} s")
+    quiet_by = time.monotonic() + 60
+    before = tree_cpu(server.process.pid)
+    while time.monotonic() < quiet_by:
+        time.sleep(2.0)
+        after = tree_cpu(server.process.pid)
+        if cpu_between(before, after) < 0.4:
+            return
+        before = after
+
+
+@contextlib.contextmanager
+def profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
+    """Run py-spy on the server's processes from the end of the ramp-up (a side thread)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [
+        *(py_spy, "record", "--subprocesses", "--nonblocking", "-p", str(pid)),
+        *("-f", "raw", "-r", "25", "-d", str(int(args.py_spy_seconds)), "-o", str(args.py_spy)),
+    ]
+
+    def record() -> None:
+        time.sleep(min(args.ramp_up + 5, max(args.duration - args.py_spy_seconds, 0)))
+        subprocess.run(command, capture_output=True, check=False)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join(timeout=args.py_spy_seconds + 30)
 
 
 def idle_in_transaction(database_url: str | None) -> int | None:
@@ -531,6 +626,28 @@ def summarise(
     }
 
 
+def cpu_summary(
+    before: tuple[dict[int, float], dict[int, float], float],
+    after: tuple[dict[int, float], dict[int, float], float],
+    requests: int,
+    server: Server,
+) -> dict[str, Any]:
+    """Return the CPU seconds of server, database and load generator during the load."""
+    server_s = cpu_between(before[0], after[0]) if server.process is not None else None
+    database_s = cpu_between(before[1], after[1]) if server.database_pid is not None else None
+    return {
+        "server_s": None if server_s is None else round(server_s, 1),
+        "server_ms_per_request": (
+            round(server_s * 1000 / requests, 2) if server_s is not None and requests else None
+        ),
+        "database_s": None if database_s is None else round(database_s, 1),
+        "database_ms_per_request": (
+            round(database_s * 1000 / requests, 2) if database_s is not None and requests else None
+        ),
+        "load_generator_s": round(after[2] - before[2], 1),
+    }
+
+
 def show(result: dict[str, Any], console: Console) -> None:
     config = result["config"]
     table = Table(
@@ -556,6 +673,19 @@ def show(result: dict[str, Any], console: Console) -> None:
         f"throughput {total['throughput_rps']} req/s over {total['wall_s']} s; "
         f"errors {total['errors']} ({total['error_share']:.1%})"
     )
+    cpu = result.get("cpu") or {}
+    if cpu.get("server_s") is not None:
+        console.print(
+            f"CPU (user + sys) during the load: server {cpu['server_s']} s "
+            f"= {cpu['server_ms_per_request']} ms a request"
+            + (
+                f"; PostgreSQL {cpu['database_s']} s "
+                f"= {cpu['database_ms_per_request']} ms a request"
+                if cpu.get("database_s") is not None
+                else ""
+            )
+            + f"; load generator {cpu['load_generator_s']} s"
+        )
     for name, item in result["classes"].items():
         if item["failures"]:
             console.print(f"  {name}: {item['failures']}")
@@ -602,6 +732,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token", help="with --url: an API token of the portfolio office")
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
     parser.add_argument("--server-log", type=Path, help="keep the started server's log here")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="record the server's workers with py-spy (raw collapsed stacks) into this file, "
+        "from the end of the ramp-up for --py-spy-seconds",
+    )
+    parser.add_argument("--py-spy-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 900 or not 1 <= args.users <= 1000 or args.workers < 1:
         parser.error("need 0 < duration ≤ 900, 1 ≤ users ≤ 1000, workers ≥ 1")
@@ -626,11 +763,17 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"preparing {args.database} with the demo data in {work} …")
                 server = stack.enter_context(started_server(args, work))
             require_loopback(server.base)
+            server_pid = server.process.pid if server.process is not None else None
+            if args.py_spy and server_pid is not None:
+                stack.enter_context(profiled(server_pid, args))
+            cpu_before = (tree_cpu(server_pid), tree_cpu(server.database_pid), own_cpu())
             stats, elapsed, users = asyncio.run(run_load(server.base, server.token, args))
+            cpu_after = (tree_cpu(server_pid), tree_cpu(server.database_pid), own_cpu())
             healthz = health_after(server.base)
             idle = idle_in_transaction(server.database_url)
             stack.close()  # stop the server now, to see whether SIGTERM works
             result = summarise(stats, elapsed, users, args)
+            result["cpu"] = cpu_summary(cpu_before, cpu_after, result["total"]["count"], server)
             result["after"] = {
                 "healthz_s": round(healthz, 3) if healthz is not None else None,
                 "idle_in_transaction": idle,
