@@ -29,6 +29,7 @@ from korona.auth.security import (
     MIN_PASSWORD_LENGTH,
     MIN_PASSWORD_SCORE,
     hash_password,
+    needs_rehash,
     new_token,
     password_score,
     token_hash,
@@ -201,6 +202,9 @@ def authenticate(email: str, password: str, *, session: Session) -> User | None:
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         return None
+    if user.password_hash is not None and needs_rehash(user.password_hash):
+        # Made with older hash settings: store it with today's (the same password).
+        user.password_hash = hash_password(password)
     return user
 
 
