@@ -188,8 +188,9 @@ class PortfolioIndex:
     newest row and applies what it has not seen, so every server worker answers the same.
 
     The check is made cheap because every search pays it: one indexed query on a connection of
-    the index's own, through SQLAlchemy Core (no ORM session), with no ping before it (a
-    connection the database dropped is replaced and the query run once more); and requests
+    the index's own, through SQLAlchemy Core (no ORM session), with no ping before it unless the
+    connection lay idle (and a connection the database dropped meanwhile is replaced and the
+    query run once more); and requests
     that arrive while a check is under way share the next one instead of each making its own.
     Only when the log moved does it open a session and apply the changes it names.
     """
@@ -202,7 +203,7 @@ class PortfolioIndex:
             # One connection of its own, so a request that already holds a pooled connection
             # never waits for a second one from the same pool to check the index.
             url = bind.url.render_as_string(hide_password=False)
-            self._engine = make_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=False)
+            self._engine = make_engine(url, pool_size=1, max_overflow=0, ping_when_idle=True)
             self._sessions = sessionmaker(bind=self._engine)
         self._index: MatchIndex | None = None
         self._position = Position()
