@@ -52,6 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--profile", help="print a cProfile of this path")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="time only this path (repeatable; its query string may be left out), e.g. under "
+        "py-spy",
+    )
     args = parser.parse_args()
     print(f"korona from {korona.__file__}; load average before: {os.getloadavg()}")
     with demo_database(PASSWORD) as demo:
@@ -78,7 +84,12 @@ def main() -> None:
             assert client.post("/login", data=form, follow_redirects=False).status_code == 303
             bearer = {"Authorization": f"Bearer {token}"}
             total_cpu = 0.0
-            for method, path, extra in ROUTES:
+            routes = [
+                route
+                for route in ROUTES
+                if not args.only or {route[1], route[1].split("?")[0]} & set(args.only)
+            ]
+            for method, path, extra in routes:
 
                 def call(method: str = method, path: str = path, extra: dict = extra) -> None:
                     response = client.request(method, path, headers=bearer, **extra)
@@ -102,7 +113,7 @@ def main() -> None:
                         call()
                     profile.disable()
                     pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
-            print(f"mean over the routes: {total_cpu / len(ROUTES) * 1000:.1f} ms CPU a request")
+            print(f"mean over the routes: {total_cpu / len(routes) * 1000:.1f} ms CPU a request")
         app.state.engine.dispose()
     print(f"load average after: {os.getloadavg()}")
 

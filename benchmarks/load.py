@@ -10,6 +10,11 @@ locust's spawn rate) instead of all logging in at the same instant. Afterwards i
 Exit status 1 if any request failed (status >= 500, timeout, connection error) or
 ``/healthz`` did not answer within 1 s.
 
+It also reports the CPU time (user + sys) spent during the load by the server's processes
+(every uvicorn worker), by PostgreSQL (when it started the cluster) and by this load generator
+itself, and the server's CPU per request: on a shared or small machine the figure to compare
+between versions when wall-clock latencies are dominated by other load.
+
     .venv/bin/python benchmarks/load.py --database sqlite --users 10 --duration 30
     .venv/bin/python benchmarks/load.py --database postgresql --workers 4 --users 200 \
         --duration 300 --think 1.0 --ramp-up 60 --json out.json
@@ -22,15 +27,18 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import json as jsonlib
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
@@ -38,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx2 as httpx
 from rich.console import Console
@@ -114,6 +122,149 @@ class Budget:
         return True
 
 
+class ClientTimeout(Exception):
+    """A request took longer than the timeout."""
+
+
+class ClientTransportError(Exception):
+    """The connection failed or the server answered something that is not HTTP/1.1."""
+
+
+@dataclass
+class ClientResponse:
+    """The status, headers and body of one answer."""
+
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class LeanClient:
+    """A minimal HTTP/1.1 client for the virtual users: one keep-alive connection, cookies.
+
+    The load generator shares the server's cores; httpx spends a few milliseconds of CPU on
+    each request, which at the target rate is a good part of a core taken from the server.
+    This client does only what the users need (GET with a query, POST of a form or JSON,
+    Content-Length or chunked bodies, the cookies the server sets, no redirects followed)
+    at a fraction of that. ``--client httpx`` runs the same users over httpx.
+    """
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        parts = urlsplit(base_url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.timeout = timeout
+        self.cookies: dict[str, str] = {}
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> ClientResponse:
+        target = url + ("?" + urlencode(params) if params else "")
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        body = b""
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            lines.append("Content-Type: application/json")
+        elif data is not None:
+            body = urlencode(data).encode()
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+        if body or method not in ("GET", "HEAD"):
+            lines.append(f"Content-Length: {len(body)}")
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
+        message = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        try:
+            return await asyncio.wait_for(self._exchange(message), self.timeout)
+        except TimeoutError as error:
+            await self.aclose()  # the answer may still come: never read it as the next one
+            raise ClientTimeout from error
+        except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as error:
+            await self.aclose()
+            raise ClientTransportError(type(error).__name__) from error
+
+    async def _exchange(self, message: bytes) -> ClientResponse:
+        for attempt in range(2):
+            reused = self._writer is not None
+            if self._reader is None or self._writer is None or self._reader.at_eof():
+                await self.aclose()
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+                reused = False
+            self._writer.write(message)
+            await self._writer.drain()
+            try:
+                head = await self._reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError as error:
+                if reused and not error.partial and attempt == 0:
+                    await self.aclose()  # the server closed the idle connection: once more
+                    continue
+                raise
+            return await self._response(head)
+        raise EOFError("connection closed")
+
+    async def _response(self, head: bytes) -> ClientResponse:
+        assert self._reader is not None
+        status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
+        version, status, *_ = status_line.split(" ", 2)
+        if not version.startswith("HTTP/1."):
+            raise ValueError(f"not HTTP/1.x: {status_line!r}")
+        headers: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "set-cookie":
+                self._set_cookie(value)
+            else:
+                headers[name] = value
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                chunk = await self._reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                chunks.append(chunk[:-2])
+            body = b"".join(chunks)
+        else:
+            body = await self._reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            await self.aclose()
+        return ClientResponse(int(status), headers, body)
+
+    def _set_cookie(self, value: str) -> None:
+        pair, *attributes = value.split(";")
+        name, _, cookie = pair.strip().partition("=")
+        expired = any(
+            a.strip().lower() in ("max-age=0", "max-age=-1")
+            or a.strip().lower().startswith("expires=thu, 01 jan 1970")
+            for a in attributes
+        )
+        if expired:
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = cookie.strip('"')
+
+    async def aclose(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
 class User:
     """One virtual user: its own client (cookies, keep-alive connection) and its action mix."""
 
@@ -125,17 +276,22 @@ class User:
         stats: dict[str, Stats],
         timeout: float,
         rng: random.Random,
+        client: str = "lean",
     ) -> None:
         self.email = email
         self.token = token
         self.stats = stats
         self.rng = rng
-        self.client = httpx.AsyncClient(
-            base_url=base,
-            timeout=timeout,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
+        self.client: Any
+        if client == "httpx":
+            self.client = httpx.AsyncClient(
+                base_url=base,
+                timeout=timeout,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
+        else:
+            self.client = LeanClient(base, timeout)
         self.actions = self._mix()
 
     def _mix(self) -> list[tuple[Callable[[], Awaitable[None]], int]]:
@@ -159,7 +315,7 @@ class User:
 
     async def call(
         self, name: str, method: str, url: str, expected: tuple[int, ...] = (200,), **kwargs: Any
-    ) -> httpx.Response | None:
+    ) -> Any:
         """Send one request and record its latency and outcome under ``name``."""
         start = time.perf_counter()
         failure: str | None = None
@@ -170,8 +326,10 @@ class User:
                 failure = f"{response.status_code}"
             elif response.status_code not in expected:
                 failure = f"{response.status_code} {method} {urlsplit(url).path}"
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, ClientTimeout):
             failure = "timeout"
+        except ClientTransportError as error:
+            failure = f"connection: {error}"
         except httpx.TransportError as error:
             failure = f"connection: {type(error).__name__}"
         self.stats[name].record((time.perf_counter() - start) * 1000, failure)
@@ -298,7 +456,7 @@ async def run_load(
     stats: dict[str, Stats] = defaultdict(Stats)
     rng = random.Random(args.seed)
     users = [
-        User(base, email, token, stats, args.timeout, random.Random(rng.random()))
+        User(base, email, token, stats, args.timeout, random.Random(rng.random()), args.client)
         for email in assign_users(args.users, args.anonymous_share)
     ]
     rng.shuffle(users)  # the roles arrive mixed during a ramp-up
@@ -321,6 +479,77 @@ async def run_load(
         elapsed = time.perf_counter() - start
         await asyncio.gather(*(user.close() for user in users), return_exceptions=True)
     return stats, elapsed, len(users)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """Return every process's parent pid and CPU seconds (user + sys) from /proc (Linux)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name (field 2) may hold spaces and parentheses: split after its end.
+        fields = raw[raw.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return found
+
+
+def tree_cpu(pid: int | None) -> dict[int, float]:
+    """Return the CPU seconds (user + sys) so far of a process and its descendants, by pid."""
+    if pid is None or not Path("/proc").is_dir():
+        return {}
+    stats = _proc_stats()
+    tree, frontier = set(), {pid}
+    while frontier:
+        tree |= frontier
+        frontier = {child for child, (parent, _) in stats.items() if parent in frontier} - tree
+    return {member: stats[member][1] for member in tree if member in stats}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """Return the CPU seconds spent between two :func:`tree_cpu` readings.
+
+    A process that exited in between is not counted after its exit (PostgreSQL backends of
+    the pools live through the run; uvicorn workers too).
+    """
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+class CpuWatch:
+    """Samples a process tree's CPU every second in a side thread, so that the CPU of a
+    process that exits during the load (a worker the supervisor replaced) is still counted,
+    and so that replaced workers are noticed."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self.before = tree_cpu(pid)
+        self.latest = dict(self.before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.latest.update(tree_cpu(self.pid))
+
+    def stop(self) -> tuple[float, int]:
+        """Return the CPU seconds spent since the start, and how many processes appeared."""
+        self._stop.set()
+        self._thread.join()
+        self.latest.update(tree_cpu(self.pid))
+        return cpu_between(self.before, self.latest), len(set(self.latest) - set(self.before))
+
+
+def own_cpu() -> float:
+    """Return this process's CPU seconds so far (user + sys)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def health_after(base: str, limit: float = 5.0) -> float | None:
@@ -362,6 +591,8 @@ class Server:
     database_url: str | None
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    #: The PostgreSQL postmaster's pid, when this script started the cluster.
+    database_pid: int | None = None
     stopped_on_sigterm: bool | None = None
     tracebacks: int | None = None
     keep_log: Path | None = None
@@ -402,10 +633,13 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
         **os.environ,
         "KORONA_DATA_DIR": str(work / "data"),
         "KORONA_SECRET_KEY": SECRET,
-        "KORONA_ENVIRONMENT": "dev",
+        # Measured as it runs in production (templates not re-checked on every render, …).
+        "KORONA_ENVIRONMENT": "production",
         # Plain http on loopback: Secure cookies would not come back from a non-browser client.
         "KORONA_COOKIE_SECURE": "false",
     }
+    port = free_port()
+    env["KORONA_BASE_URL"] = f"http://127.0.0.1:{port}"
     env.pop("KORONA_DATABASE_URL", None)
     database_url = None
     try:
@@ -425,7 +659,6 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
         korona(env, "db", "upgrade")
         korona(env, "demo", "--password", DEMO_PASSWORD)
         token = korona(env, "user", "token", OFFICE, "--name", "load").strip()
-        port = free_port()
         if args.workers == 1:
             command = [sys.executable, "-m", "korona", "serve", "--port", str(port)]
         else:
@@ -433,6 +666,8 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
                 *(sys.executable, "-m", "uvicorn", "korona.app:create_app", "--factory"),
                 *("--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)),
                 *("--log-level", "warning"),
+                # As docs/operations.md advises: a busy worker is not a hung one.
+                *("--timeout-worker-healthcheck", "30"),
             ]
         log = work / "server.log"
         with log.open("wb") as sink:
@@ -440,6 +675,10 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
                 command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
             )
         server = Server(f"http://127.0.0.1:{port}", token, database_url, process, log)
+        if cluster is not None:
+            postmaster = cluster.root / "data" / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                server.database_pid = int(postmaster.read_text().split()[0])
         server.keep_log = args.server_log
         try:
             wait_until_up(server)
@@ -451,8 +690,14 @@ def started_server(args: argparse.Namespace, work: Path) -> Iterator[Server]:
             cluster.stop()
 
 
-def wait_until_up(server: Server, limit: float = 60.0) -> None:
-    """Wait until /healthz answers (every worker may still be starting; one answer suffices)."""
+def wait_until_up(server: Server, limit: float = 300.0) -> None:
+    """Wait until /healthz answers, then until the workers have finished starting.
+
+    One answer means one worker is up; the others may still be importing and warming up,
+    which takes seconds of CPU each. So it then waits (up to a minute) until the server's
+    processes use less than a fifth of a core, so that neither the load's first requests
+    nor its CPU figures include the start-up.
+    """
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         assert server.process is not None
@@ -461,10 +706,40 @@ def wait_until_up(server: Server, limit: float = 60.0) -> None:
             raise SystemExit("the server exited:\n" + output)
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.base + "/healthz", timeout=1).status_code == 200:
-                return
+                break
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.process.wait(timeout=0.2)
-    raise SystemExit(f"the server did not answer /healthz within {limit:.0f} s")
+    else:
+        raise SystemExit(f"the server did not answer /healthz within {limit:.0f} s")
+    quiet_by = time.monotonic() + 60
+    before = tree_cpu(server.process.pid)
+    while time.monotonic() < quiet_by:
+        time.sleep(2.0)
+        after = tree_cpu(server.process.pid)
+        if cpu_between(before, after) < 0.4:
+            return
+        before = after
+
+
+@contextlib.contextmanager
+def profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
+    """Run py-spy on the server's processes from the end of the ramp-up (a side thread)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [
+        *(py_spy, "record", "--subprocesses", "--nonblocking", "-p", str(pid)),
+        *("-f", "raw", "-r", "25", "-d", str(int(args.py_spy_seconds)), "-o", str(args.py_spy)),
+    ]
+
+    def record() -> None:
+        time.sleep(min(args.ramp_up + 5, max(args.duration - args.py_spy_seconds, 0)))
+        subprocess.run(command, capture_output=True, check=False)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join(timeout=args.py_spy_seconds + 30)
 
 
 def idle_in_transaction(database_url: str | None) -> int | None:
@@ -527,7 +802,26 @@ def summarise(
             "ramp_up_s": args.ramp_up,
             "anonymous_share": args.anonymous_share,
             "seed": args.seed,
+            "client": args.client,
         },
+    }
+
+
+def cpu_summary(
+    server_s: float | None, database_s: float | None, generator_s: float, requests: int
+) -> dict[str, Any]:
+    """Return the CPU seconds of server, database and load generator during the load."""
+
+    def per_request(seconds: float | None) -> float | None:
+        return round(seconds * 1000 / requests, 2) if seconds is not None and requests else None
+
+    return {
+        "server_s": None if server_s is None else round(server_s, 1),
+        "server_ms_per_request": per_request(server_s),
+        "database_s": None if database_s is None else round(database_s, 1),
+        "database_ms_per_request": per_request(database_s),
+        "load_generator_s": round(generator_s, 1),
+        "load_generator_ms_per_request": per_request(generator_s),
     }
 
 
@@ -556,6 +850,24 @@ def show(result: dict[str, Any], console: Console) -> None:
         f"throughput {total['throughput_rps']} req/s over {total['wall_s']} s; "
         f"errors {total['errors']} ({total['error_share']:.1%})"
     )
+    cpu = result.get("cpu") or {}
+    if cpu.get("server_s") is not None:
+        console.print(
+            f"CPU (user + sys) during the load: server {cpu['server_s']} s "
+            f"= {cpu['server_ms_per_request']} ms a request"
+            + (
+                f"; PostgreSQL {cpu['database_s']} s "
+                f"= {cpu['database_ms_per_request']} ms a request"
+                if cpu.get("database_s") is not None
+                else ""
+            )
+            + f"; load generator {cpu['load_generator_s']} s"
+        )
+        if cpu.get("processes_started_during_load"):
+            console.print(
+                f"  {cpu['processes_started_during_load']} server process(es) started during "
+                "the load: uvicorn replaced workers that missed its health check"
+            )
     for name, item in result["classes"].items():
         if item["failures"]:
             console.print(f"  {name}: {item['failures']}")
@@ -596,12 +908,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.0,
         help="seconds over which the users arrive, evenly (0: all log in at once)",
     )
+    parser.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="the users' HTTP client: lean (little CPU, leaves the cores to the server) or httpx",
+    )
     parser.add_argument("--anonymous-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--url", help="load a running server instead (loopback only)")
     parser.add_argument("--token", help="with --url: an API token of the portfolio office")
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
     parser.add_argument("--server-log", type=Path, help="keep the started server's log here")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="record the server's workers with py-spy (raw collapsed stacks) into this file, "
+        "from the end of the ramp-up for --py-spy-seconds",
+    )
+    parser.add_argument("--py-spy-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 900 or not 1 <= args.users <= 1000 or args.workers < 1:
         parser.error("need 0 < duration ≤ 900, 1 ≤ users ≤ 1000, workers ≥ 1")
@@ -626,11 +951,25 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"preparing {args.database} with the demo data in {work} …")
                 server = stack.enter_context(started_server(args, work))
             require_loopback(server.base)
+            server_pid = server.process.pid if server.process is not None else None
+            if args.py_spy and server_pid is not None:
+                stack.enter_context(profiled(server_pid, args))
+            watches = (CpuWatch(server_pid), CpuWatch(server.database_pid))
+            own_before = own_cpu()
             stats, elapsed, users = asyncio.run(run_load(server.base, server.token, args))
+            (server_cpu, new_workers), (database_cpu, _) = (watch.stop() for watch in watches)
+            own = own_cpu() - own_before
             healthz = health_after(server.base)
             idle = idle_in_transaction(server.database_url)
             stack.close()  # stop the server now, to see whether SIGTERM works
             result = summarise(stats, elapsed, users, args)
+            result["cpu"] = cpu_summary(
+                server_cpu if server_pid is not None else None,
+                database_cpu if server.database_pid is not None else None,
+                own,
+                result["total"]["count"],
+            )
+            result["cpu"]["processes_started_during_load"] = new_workers
             result["after"] = {
                 "healthz_s": round(healthz, 3) if healthz is not None else None,
                 "idle_in_transaction": idle,

@@ -19,7 +19,7 @@ from korona.web.api import solutions as solutions_api
 from korona.web.api import surveillance as surveillance_api
 from korona.web.api import surveillance_map as surveillance_map_api
 from korona.web.errors import install_error_handlers
-from korona.web.middleware import korona_middleware
+from korona.web.middleware import KoronaMiddleware
 from korona.web.pages import (
     account,
     admin,
@@ -46,7 +46,7 @@ from korona.web.pages import (
     users,
 )
 from korona.web.pages import subscriptions as subscription_pages
-from korona.web.templating import TEMPLATES_DIR
+from korona.web.templating import TEMPLATES_DIR, configure_templates
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
@@ -107,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = runtime.engine
 
-    app.middleware("http")(korona_middleware)
+    configure_templates(settings)
+    app.add_middleware(KoronaMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:

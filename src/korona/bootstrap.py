@@ -64,7 +64,7 @@ def bootstrap(settings: Settings) -> Runtime:
         pool["pool_timeout"] = settings.database_pool_timeout
     if url.get_backend_name() == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.sqlalchemy_url, pool_pre_ping=True, **pool)
+    engine = make_engine(settings.sqlalchemy_url, ping_when_idle=True, **pool)
     sessions = make_sessionmaker(engine)
     match_index = PortfolioIndex(sessions)
     return Runtime(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -60,13 +62,26 @@ class UTCDateTime(TypeDecorator[datetime]):
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+#: A pooled server connection idle longer than this is pinged before it is handed out.
+PING_IDLE_AFTER_SECONDS = 10.0
+
+
+def make_engine(url: str, *, ping_when_idle: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
+
+    ``ping_when_idle``: check a pooled connection to a database server with a round trip
+    before handing it out, but only if it has lain idle in the pool for
+    :data:`PING_IDLE_AFTER_SECONDS` (a server restart or a dropped idle connection is then
+    noticed and the connection replaced). ``pool_pre_ping`` pings on every checkout, which
+    costs every request a round trip; a connection checked in a moment ago is alive.
+    """
     if url.startswith("sqlite"):
         kwargs.setdefault(
             "connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         )
     engine = create_engine(url, **kwargs)
+    if ping_when_idle and engine.dialect.name != "sqlite":
+        _ping_when_idle(engine)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -79,6 +94,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
     return engine
+
+
+_IDLE_SINCE = "korona_idle_since"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_IDLE_AFTER_SECONDS:
+            return  # new, or back in the pool a moment ago
+        try:
+            _ping(dbapi_connection)
+        except Exception as error:  # the DBAPI's own errors: the connection is gone
+            # The pool discards this connection and hands out a fresh one instead.
+            raise DisconnectionError from error
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
+    dbapi_connection.rollback()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -323,3 +323,67 @@ def test_cli_prunes_the_match_log(settings: Settings, tmp_path: Path) -> None:
     assert "Removed 0 match log rows" in result.stdout
     bad = runner.invoke(app, ["portfolio", "prune-match-log", "--keep-days", "0"])
     assert bad.exit_code == 2
+
+
+def test_an_unchanged_log_costs_one_query_and_a_change_is_applied_without_a_rebuild(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import event
+
+    from korona.portfolio.matching.index import PortfolioIndex
+
+    with unit_of_work(session_factory) as session:
+        _submit(session, settings, "Videokonsultasjon for fastleger")
+    portfolio = PortfolioIndex(session_factory)
+    portfolio.get()
+    assert portfolio.builds == 1
+    engine = portfolio._engine
+    assert engine is not None
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for _ in range(3):
+        portfolio.get()
+    assert len(statements) == 3  # one read of the log's head each, no ping, no session
+    with unit_of_work(session_factory) as session:
+        _submit(session, settings, "Smittesporingsverktøy for kommuner")
+    found = portfolio.get().search("Smittesporingsverktøy kommuner", limit=1)
+    assert [m.title for m in found] == ["Smittesporingsverktøy for kommuner"]
+    assert portfolio.builds == 1  # followed the log: no rebuild
+    portfolio.close()
+
+
+def test_requests_arriving_during_a_check_share_the_next_one(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from korona.portfolio.matching.index import PortfolioIndex
+
+    with unit_of_work(session_factory) as session:
+        _submit(session, settings, "Videokonsultasjon for fastleger")
+    portfolio = PortfolioIndex(session_factory)
+    portfolio.get()
+    checks, arrivals = portfolio.checks, portfolio._arrivals
+    entered, release = threading.Event(), threading.Event()
+    head = portfolio._head
+
+    def slow_head() -> object:
+        entered.set()
+        release.wait(10)
+        return head()
+
+    portfolio._head = slow_head  # type: ignore[method-assign]
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        first = pool.submit(portfolio.get)
+        assert entered.wait(10)
+        # Eight requests arrive while the first check is under way: one more check serves all.
+        others = [pool.submit(portfolio.get) for _ in range(8)]
+        for _ in range(1000):  # until all eight have arrived (taken their place)
+            if portfolio._arrivals >= arrivals + 9:
+                break
+            threading.Event().wait(0.01)
+        release.set()
+        assert all(future.result(10) is first.result(10) for future in others)
+    assert portfolio.checks - checks == 2
+    portfolio.close()

@@ -7,11 +7,17 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
-_hasher = PasswordHasher()
+#: argon2id with OWASP's first recommended setting (Password Storage Cheat Sheet: m = 19 MiB,
+#: t = 2, p = 1). argon2-cffi's default (RFC 9106's low-memory one: 64 MiB, t = 3, p = 4) costs
+#: about eight times the CPU per login, which a small server pays on every login. Hashes made
+#: with other settings still verify and are re-hashed with these at the next login.
+_hasher = PasswordHasher(
+    time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
+)
 
 #: Hash compared against when the e-mail is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("korona-timing-equaliser")
@@ -35,6 +41,14 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Return whether a (verified) hash was made with other settings than today's."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
         return False
 
 

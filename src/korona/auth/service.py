@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from korona import audit
 from korona.audit import AuditAction
@@ -29,6 +30,7 @@ from korona.auth.security import (
     MIN_PASSWORD_LENGTH,
     MIN_PASSWORD_SCORE,
     hash_password,
+    needs_rehash,
     new_token,
     password_score,
     token_hash,
@@ -201,6 +203,9 @@ def authenticate(email: str, password: str, *, session: Session) -> User | None:
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         return None
+    if user.password_hash is not None and needs_rehash(user.password_hash):
+        # Made with older hash settings: store it with today's (the same password).
+        user.password_hash = hash_password(password)
     return user
 
 
@@ -238,6 +243,11 @@ def log_in(
     return LoginOutcome(user)
 
 
+def _with_roles(user: Any) -> Any:
+    """Load a row's user with its roles in the same query (each request resolves one)."""
+    return joinedload(user).joinedload(User.role_rows)
+
+
 def start_session(user: User, *, session: Session, hours: int) -> str:
     """Create a login session and return its cookie token (stored only as a hash)."""
     token = new_token()
@@ -253,8 +263,16 @@ def start_session(user: User, *, session: Session, hours: int) -> str:
 
 
 def resolve_session(token: str, *, session: Session) -> User | None:
-    """Return the user of a live, unrevoked session token."""
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    """Return the user of a live, unrevoked session token (one query, roles included)."""
+    row = (
+        session.scalars(
+            select(LoginSession)
+            .where(LoginSession.token_hash == token_hash(token))
+            .options(_with_roles(LoginSession.user))
+        )
+        .unique()
+        .first()
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row.user if row.user.is_active else None
@@ -303,7 +321,15 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 def resolve_api_token(token: str, *, session: Session) -> User | None:
     """Return the user of a live API token and stamp its last use (at most once a minute)."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    row = (
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.token_hash == token_hash(token))
+            .options(_with_roles(ApiToken.user))
+        )
+        .unique()
+        .first()
+    )
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     now = utcnow()

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from korona import municipalities
@@ -83,8 +84,15 @@ def get_db(
     """Yield the request's unit of work: commit when the route returns, roll back on error.
 
     A plain ``def``: FastAPI runs it, its commit included, in the threadpool, never on the loop.
+    It also resolves who is asking in the same hop to the threadpool (the principal's token
+    or session look-up is database work too), so that :func:`current_principal` costs no hop
+    of its own: a hop is a hand-off between threads, paid by every request.
     """
     with get_runtime(request).unit_of_work() as session:
+        try:
+            resolve_principal(request, session)
+        except NotAuthenticated:
+            request.state.principal_refused = True  # raised only where a route asks who it is
         yield session
 
 
@@ -97,9 +105,18 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
-    """Return who is asking (a plain ``def``: the token and session look-ups run in a thread)."""
-    return resolve_principal(request, session)
+async def current_principal(request: Request, session: DbSession) -> Principal:
+    """Return who is asking, as :func:`get_db` resolved it in its worker thread.
+
+    Async yet free of database work on the event loop: the look-up ran in ``get_db``; only
+    if that did not happen (a test overriding ``get_db``) it runs here, in the threadpool.
+    """
+    if getattr(request.state, "principal_refused", False):
+        raise NotAuthenticated
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await run_in_threadpool(resolve_principal, request, session)
+    return principal
 
 
 def resolve_principal(request: Request, session: Session) -> Principal:
@@ -175,7 +192,7 @@ def require(
         _form: Annotated[None, Depends(_read_form)],
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:
-        # Async but free of database work: the principal was resolved in a worker thread.
+        # Async and free of database work: get_db resolved the principal in its worker thread.
         if not principal.can(permission):
             if not principal.is_authenticated:
                 raise NotAuthenticated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -10,17 +11,21 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from korona.audit import AuditAction
 from korona.auth.models import Sector
 from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.auth.security import csrf_token
+from korona.config import Environment as Stage
+from korona.config import Settings
 from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
 from korona.web.deps import CSRF_COOKIE, SESSION_COOKIE, get_settings
 from korona.web.labels import label
+
+log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -29,6 +34,8 @@ templates = Jinja2Templates(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
+        # Every template stays compiled in memory (there are fewer than this).
+        cache_size=1000,
     )
 )
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -45,6 +52,31 @@ templates.env.globals["sector_enum"] = Sector
 templates.env.globals["status_enum"] = NeedStatus
 templates.env.globals["audit_action"] = AuditAction
 templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
+
+
+def configure_templates(settings: Settings) -> None:
+    """Compile the templates once per process, not in the requests.
+
+    Outside development a template file is not checked for changes on every render (a stat
+    of it and of every template it extends or imports); the compiled code is shared between
+    the server's processes through a bytecode cache in the data directory (keyed by the
+    source's checksum, so an edited template is never served stale); and every template is
+    loaded at start-up, so no request pays for compiling one. Tests compile on demand.
+    """
+    env = templates.env
+    env.auto_reload = settings.environment == Stage.DEV
+    if settings.environment == Stage.TEST:
+        return
+    if env.bytecode_cache is None:
+        folder = settings.data_dir / "cache" / "templates"
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:  # a read-only data directory: compile in each process
+            log.warning("no template bytecode cache in %s: %s", folder, error)
+        else:
+            env.bytecode_cache = FileSystemBytecodeCache(str(folder))
+    for name in env.list_templates(filter_func=lambda name: name.endswith(".html")):
+        env.get_template(name)
 
 
 def enum_options(members: Iterable[Enum]) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 import korona
@@ -95,13 +96,17 @@ class Position:
     mark: tuple[str, int, datetime] | None = None
 
 
+#: The newest row of the change log (its primary key index: one row read).
+_HEAD = (
+    select(MatchChange.seq, MatchChange.kind, MatchChange.entity_id, MatchChange.changed_at)
+    .order_by(MatchChange.seq.desc())
+    .limit(1)
+)
+
+
 def log_head(*, session: Session) -> Position:
     """Return the newest row of the change log (one indexed query)."""
-    row = session.execute(
-        select(MatchChange.seq, MatchChange.kind, MatchChange.entity_id, MatchChange.changed_at)
-        .order_by(MatchChange.seq.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_HEAD).first()
     if row is None:
         return Position()
     return Position(row.seq, (row.kind, row.entity_id, row.changed_at))
@@ -181,6 +186,13 @@ class PortfolioIndex:
     Every commit that changes a solution, need or input writes a row to the log (see
     :mod:`korona.portfolio.matching.changes`), whichever process made it; :meth:`get` reads the
     newest row and applies what it has not seen, so every server worker answers the same.
+
+    The check is made cheap because every search pays it: one indexed query on a connection of
+    the index's own, through SQLAlchemy Core (no ORM session), with no ping before it unless the
+    connection lay idle (and a connection the database dropped meanwhile is replaced and the
+    query run once more); and requests
+    that arrive while a check is under way share the next one instead of each making its own.
+    Only when the log moved does it open a session and apply the changes it names.
     """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
@@ -191,22 +203,68 @@ class PortfolioIndex:
             # One connection of its own, so a request that already holds a pooled connection
             # never waits for a second one from the same pool to check the index.
             url = bind.url.render_as_string(hide_password=False)
-            self._engine = make_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+            self._engine = make_engine(url, pool_size=1, max_overflow=0, ping_when_idle=True)
             self._sessions = sessionmaker(bind=self._engine)
         self._index: MatchIndex | None = None
         self._position = Position()
         self._lock = threading.Lock()
+        #: Requests so far, and how many of them had arrived when the last finished check began.
+        self._arrivals = 0
+        self._covered = 0
+        self._count_lock = threading.Lock()
         #: How many times the index was built from the tables (tests, logs).
         self.builds = 0
+        #: How many times the change log was read (tests).
+        self.checks = 0
 
     def get(self) -> MatchIndex:
-        """Return the index, up to date with every commit so far (run it off the event loop)."""
-        with self._lock, self._sessions() as session:
+        """Return the index, up to date with every commit so far (run it off the event loop).
+
+        "So far" is when the call began: a check that started after that serves it too.
+        """
+        with self._count_lock:
+            self._arrivals += 1
+            ticket = self._arrivals
+        with self._lock:
+            if self._index is not None and self._covered >= ticket:
+                return self._index  # a check begun after this call arrived has just finished
+            with self._count_lock:
+                covers = self._arrivals
+            self._check()
+            self._covered = covers
+            assert self._index is not None
+            return self._index
+
+    def _check(self) -> None:
+        """Read the log's head; apply what it names that the index has not seen (lock held)."""
+        self.checks += 1
+        if self._index is not None and self._head() == self._position:
+            return
+        with self._sessions() as session:
             index, self._position, _ = refresh(self._index, self._position, session=session)
-            if index is not self._index:
-                self.builds += 1
-                self._index = index
-        return index
+        if index is not self._index:
+            self.builds += 1
+            self._index = index
+
+    def _head(self) -> Position:
+        """Return the log's head through Core on the index's own connection."""
+        engine = self._engine or self._sessions.kw.get("bind")
+        if not isinstance(engine, Engine):
+            with self._sessions() as session:
+                return log_head(session=session)
+        for attempt in range(2):
+            try:
+                with engine.connect() as connection:
+                    row = connection.execute(_HEAD).first()
+                    connection.rollback()
+                break
+            except DBAPIError as error:
+                # The database dropped the idle connection (a restart): the pool replaced it.
+                if attempt or not error.connection_invalidated:
+                    raise
+        if row is None:
+            return Position()
+        return Position(row.seq, (row.kind, row.entity_id, row.changed_at))
 
     def close(self) -> None:
         """Close the index's own connection."""
