@@ -86,7 +86,7 @@ class SykdomspulsenDetector(Detector):
         tol: IRLS stops when the relative coefficient change is below this (1e-6; Newton
             converges quadratically, so the coefficients are then exact to ~1e-12).
         max_iter: IRLS iterations before a fit is declared non-converged (100).
-        block_size: series fitted together in one batch (256; speed only, same results).
+        block_size: series fitted together in one batch (1 024; speed only, same results).
         workers: threads fitting blocks in parallel; 0 means one per CPU (speed only).
 
     References:
@@ -106,7 +106,7 @@ class SykdomspulsenDetector(Detector):
     max_expected: float = 1e10
     tol: float = 1e-6
     max_iter: int = 100
-    block_size: int = 256
+    block_size: int = 1024
     workers: int = 0
 
     #: Failure values of spec §2 step 8: expected 0 and thresholds U₂/U₄/U₆.
@@ -238,11 +238,14 @@ class SykdomspulsenDetector(Detector):
                     )
             return block_failed
 
-        # Blocks of series small enough to stay in the CPU cache; blocks are independent and
-        # write disjoint rows, so they run on a thread per core (numpy releases the GIL).
+        # Blocks are independent and write disjoint rows, so they run on a thread per core
+        # (numpy releases the GIL). 1 024 series a block measured fastest on two cores: smaller
+        # blocks make numpy calls too short to overlap, larger ones leave the CPU cache.
         workers = self.workers or os.cpu_count() or 1
-        # At least one block a thread (of 16 series or more), so no core idles on a small set.
-        size = min(self.block_size, max(16, -(-n_series // workers)))
+        # At least one block a thread, so no core idles on a small set, unless the blocks would
+        # be so small (under 2^17 cells) that threads cost more than they bring.
+        smallest = -(-(2**17) // max(n_time, 1))
+        size = min(self.block_size, max(smallest, -(-n_series // workers)))
         blocks = [slice(lo, min(lo + size, n_series)) for lo in range(0, n_series, size)]
         fits = n_series * sum(len(preds) for _, preds in windows)
         with single_threaded_blas():
