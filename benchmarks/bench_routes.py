@@ -48,6 +48,43 @@ ROUTES: list[tuple[str, str, dict]] = [
 ]
 
 
+def grow(client: TestClient, count: int) -> None:
+    """Add ``count`` needs and inputs through the forms, like the load test's users."""
+    for serial in range(count):
+        for form_path, post_path, data in (
+            (
+                "/needs/new",
+                "/needs",
+                {
+                    "title": f"Vekst behov {serial}",
+                    "description": "Et behov som fyller listene slik lasttesten gjør.",
+                    "category": "video",
+                    "urgency": "2",
+                    "affected_groups": "health_personnel",
+                },
+            ),
+            (
+                "/inputs/new",
+                "/inputs",
+                {
+                    "kind": "idea",
+                    "title": f"Vekst innspill {serial}",
+                    "description": "Digital hjemmeoppfølging av pasienter – fyller listene.",
+                    "contact_name": "Vekst Person",
+                    "contact_email": f"vekst{serial}@example.no",
+                    "organisation_name": "Vekst AS",
+                    "is_public": "0",
+                    "categories": "video",
+                },
+            ),
+        ):
+            token = CSRF.search(client.get(form_path).text).group(1)  # type: ignore[union-attr]
+            answer = client.post(
+                post_path, data={**data, "csrf_token": token}, follow_redirects=False
+            )
+            assert answer.status_code == 303, (post_path, answer.status_code, answer.text[:300])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30)
@@ -57,6 +94,12 @@ def main() -> None:
         action="append",
         help="time only this path (repeatable; its query string may be left out), e.g. under "
         "py-spy",
+    )
+    parser.add_argument(
+        "--grow",
+        type=int,
+        default=0,
+        help="first add this many needs and inputs through the forms, as a load test does",
     )
     args = parser.parse_args()
     print(f"korona from {korona.__file__}; load average before: {os.getloadavg()}")
@@ -83,6 +126,7 @@ def main() -> None:
             }
             assert client.post("/login", data=form, follow_redirects=False).status_code == 303
             bearer = {"Authorization": f"Bearer {token}"}
+            grow(client, args.grow)
             total_cpu = 0.0
             routes = [
                 route
