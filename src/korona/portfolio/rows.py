@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from korona import audit
@@ -104,3 +104,17 @@ def set_field(
     record_change(
         principal, AuditAction.UPDATE, entity, row, before, session=session, after={field: value}
     )
+
+
+def page_of(
+    statement: Select[RowT], *, session: Session, offset: int, limit: int
+) -> tuple[Sequence[RowT], int]:
+    """Return one page of the statement's rows and how many rows it has in all.
+
+    Two short queries (the page with ``LIMIT``/``OFFSET`` and a count), so the cost of a
+    list page does not grow with the rows that match it.
+    """
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = session.scalar(counted) or 0
+    rows = session.scalars(statement.offset(offset).limit(limit)).unique().all()
+    return rows, total

@@ -309,6 +309,13 @@ class Page(Generic[T]):
         start = (query.page - 1) * query.per_page
         return cls(items[start : start + query.per_page], query.page, query.per_page, len(items))
 
+    @classmethod
+    def fetch(cls, query: ListQuery, load: Callable[..., tuple[Sequence[T], int]]) -> Page[T]:
+        """Return the query's page, loading only its rows: ``load(offset=…, limit=…)``
+        returns them and how many rows there are in all."""
+        rows, total = load(offset=(query.page - 1) * query.per_page, limit=query.per_page)
+        return cls(rows, query.page, query.per_page, total)
+
     @property
     def pages(self) -> int:
         """Return how many pages there are (at least one)."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -23,7 +23,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.intake.schemas import InputRead
 from korona.portfolio.need.models import Need
-from korona.portfolio.rows import get_owned_or_raise, text_matches, where_given
+from korona.portfolio.rows import get_owned_or_raise, page_of, text_matches, where_given
 from korona.tabular import Coded
 
 ENTITY = "input"
@@ -125,16 +125,30 @@ class InputFilter:
 def list_inputs(filters: InputFilter | None = None, *, session: Session) -> list[Input]:
     """Return inputs matching the filters, oldest first (the order they were received)."""
     filters = filters or InputFilter()
+    found = list(session.scalars(_ordered(filters)).unique())
+    if filters.category:
+        found = [item for item in found if filters.category in item.categories]
+    return found
+
+
+def page_inputs(
+    filters: InputFilter, *, session: Session, offset: int, limit: int
+) -> tuple[Sequence[Input], int]:
+    """Return one page of :func:`list_inputs` and how many inputs match in all."""
+    if filters.category:  # categories are filtered in Python (see list_inputs)
+        found = list_inputs(filters, session=session)
+        return found[offset : offset + limit], len(found)
+    return page_of(_ordered(filters), session=session, offset=offset, limit=limit)
+
+
+def _ordered(filters: InputFilter) -> Select[Input]:
     statement = where_given(
         select(Input), [(Input.status, filters.status), (Input.kind, filters.kind)]
     )
     if filters.text:
         columns = (Input.title, Input.description, Input.reference, Input.organisation_name)
         statement = statement.where(text_matches(filters.text, *columns))
-    found = list(session.scalars(statement.order_by(Input.received_at, Input.id)).unique())
-    if filters.category:
-        found = [item for item in found if filters.category in item.categories]
-    return found
+    return statement.order_by(Input.received_at, Input.id)
 
 
 def to_read(item: Input) -> InputRead:

@@ -51,6 +51,7 @@ from korona.portfolio.intake.queries import (
     merged_into,
     messages,
     needs_of,
+    page_inputs,
     to_read,
 )
 from korona.portfolio.intake.schemas import InputCreate
@@ -73,6 +74,7 @@ __all__ = [
     "merged_into",
     "messages",
     "needs_of",
+    "page_inputs",
     "status_links",
     "to_read",
 ]

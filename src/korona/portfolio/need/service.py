@@ -24,6 +24,7 @@ from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 from korona.portfolio.rows import (
     add_new,
     get_or_raise,
+    page_of,
     record_update,
     text_matches,
     where_given,
@@ -232,10 +233,18 @@ def list_needs(
     filters: NeedFilter, *, session: Session, today: date | None = None
 ) -> Sequence[Need]:
     """Return the needs matching the filters, most urgent and newest first."""
-    statement = _filtered(filters, today or date.today()).order_by(
-        Need.urgency.desc(), Need.id.desc()
-    )
-    return session.scalars(statement).unique().all()
+    return session.scalars(_ordered(filters, today)).unique().all()
+
+
+def page_needs(
+    filters: NeedFilter, *, session: Session, offset: int, limit: int, today: date | None = None
+) -> tuple[Sequence[Need], int]:
+    """Return one page of :func:`list_needs` and how many needs match in all."""
+    return page_of(_ordered(filters, today), session=session, offset=offset, limit=limit)
+
+
+def _ordered(filters: NeedFilter, today: date | None) -> Select[Need]:
+    return _filtered(filters, today or date.today()).order_by(Need.urgency.desc(), Need.id.desc())
 
 
 @dataclass(frozen=True)

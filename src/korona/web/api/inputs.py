@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -43,7 +44,7 @@ def list_inputs(
     principal: CanInputRead,
 ) -> list[InputRead]:
     """List inputs in the order they were received, a page at a time."""
-    page = Page.of(intake.list_inputs(query.to_filter(), session=session), query)
+    page = Page.fetch(query, partial(intake.page_inputs, query.to_filter(), session=session))
     paged(response, page)
     return [intake.to_read(item) for item in page.items]
 

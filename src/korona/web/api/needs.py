@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -27,7 +28,7 @@ def list_needs(
     principal: CanNeedRead,
 ) -> list[NeedRead]:
     """List needs, most urgent first, a page at a time (X-Total-Count: all that match)."""
-    page = Page.of(service.list_needs(query.to_filter(), session=session), query)
+    page = Page.fetch(query, partial(service.page_needs, query.to_filter(), session=session))
     paged(response, page)
     today = date.today()
     return [service.to_read(need, today=today) for need in page.items]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -278,7 +279,7 @@ def inputs_list(
 ) -> Response:
     """List every input with filters and export links, a page at a time."""
     filters = query.to_filter()
-    page = Page.of(intake.list_inputs(filters, session=session), query)
+    page = Page.fetch(query, partial(intake.page_inputs, filters, session=session))
     context = {
         "items": page.items,
         "page": page,

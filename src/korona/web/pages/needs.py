@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -85,7 +86,7 @@ def needs_list(
 ) -> Response:
     """List needs with filters, a page at a time; htmx requests get only the result table."""
     filters = query.to_filter()
-    page = Page.of(service.list_needs(filters, session=session), query)
+    page = Page.fetch(query, partial(service.page_needs, filters, session=session))
     context = {
         "needs": page.items,
         "page": page,
