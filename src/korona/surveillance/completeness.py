@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 
 import numpy as np
+import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
+
+from korona.surveillance.calendar import weekly_holiday_covariate
 
 __all__ = [
     "BASELINE_WEEKS",
     "INCOMPLETE_RATIO",
     "MIN_BASELINE",
     "MIN_HISTORY_WEEKS",
+    "incomplete_by_location",
     "possibly_incomplete",
     "usual_totals",
 ]
@@ -133,3 +138,36 @@ def possibly_incomplete(
     with np.errstate(invalid="ignore"):
         low = ~(values >= ratio * usual)
     return judged & low
+
+
+def incomplete_by_location(frame: pl.DataFrame, totals: str) -> pl.Series:
+    """Flag weeks whose consultation total falls far below usual (holiday weeks excepted),
+    judged per location over its own weeks (``frame`` sorted by location_code, date)."""
+    if totals not in frame.columns or frame.height == 0:
+        return pl.Series("possibly_incomplete", [False] * frame.height, dtype=pl.Boolean)
+    dates = frame["date"].unique().sort()
+    first, last = dates.min(), dates.max()
+    assert isinstance(first, dt.date) and isinstance(last, dt.date)
+    holidays = weekly_holiday_covariate(first, last).select("date", "holiday")
+    holiday = (
+        pl.DataFrame({"date": dates})
+        .join(holidays, on="date", how="left", maintain_order="left")["holiday"]
+        .fill_null(0)
+        > 0
+    ).to_numpy()
+    codes = frame["location_code"]
+    row_location = codes.rle_id().to_numpy()  # sorted by location: one run per location
+    row_date = np.searchsorted(dates.to_numpy(), frame["date"].to_numpy())
+    values = np.full((int(row_location.max()) + 1, dates.len()), np.nan)
+    values[row_location, row_date] = frame[totals].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    # A week missing from a location's table is NaN here, which the usual level skips just
+    # as it skips a week without a report; its own flag is never read.
+    reported = np.isfinite(values)
+    columns = np.arange(values.shape[1])
+    first_seen = np.where(reported.any(axis=1), reported.argmax(axis=1), values.shape[1])
+    last_seen = values.shape[1] - 1 - reported[:, ::-1].argmax(axis=1)
+    # Only weeks inside the reported period are judged: after the last delivery a week is
+    # not incomplete, it has not arrived yet.
+    inside = (columns[None, :] >= first_seen[:, None]) & (columns[None, :] <= last_seen[:, None])
+    flags = possibly_incomplete(values, holiday) & inside
+    return pl.Series("possibly_incomplete", flags[row_location, row_date])

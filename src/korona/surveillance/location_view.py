@@ -26,11 +26,12 @@ from korona.surveillance.location_model import (
     location_code_pattern,
     week_columns,
 )
-from korona.surveillance.national_tables import NationalTables, TableCache, TableParts
+from korona.surveillance.national_tables import NationalTables, TableParts
 from korona.surveillance.neighbours import neighbours as neighbour_table
 from korona.surveillance.public_view import public_view
 from korona.surveillance.store import SurveillanceStore
 from korona.surveillance.store.files import MANIFEST
+from korona.surveillance.table_cache import TableCache
 
 __all__ = [
     "COVID_COLUMNS",

@@ -8,28 +8,20 @@ same frames, so every figure of a snapshot belongs to one generation.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import hashlib
-import json
 import logging
-import os
-import shutil
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
-import numpy as np
 import polars as pl
 
 from korona.surveillance import disclosure, metrics
-from korona.surveillance.calendar import Frequency, weekly_holiday_covariate
-from korona.surveillance.completeness import possibly_incomplete
+from korona.surveillance.calendar import Frequency
+from korona.surveillance.completeness import incomplete_by_location
 from korona.surveillance.geo import NATION, AgeGroup, Geography, population_file_year
 from korona.surveillance.location_model import (
     COVID_COLUMNS,
@@ -43,12 +35,10 @@ from korona.surveillance.location_model import (
     with_columns,
 )
 from korona.surveillance.store import SurveillanceStore
-from korona.surveillance.store.files import MANIFEST
 
 __all__ = [
     "RATE_COLUMNS",
     "NationalTables",
-    "TableCache",
     "TableParts",
     "hospital_weekly",
     "signal_results",
@@ -221,7 +211,7 @@ class NationalTables:
                 table = table.join(frame, on=_KEYS, how="left", maintain_order="left")
         table = table.sort(_KEYS)
         table = table.with_columns(
-            _incomplete(table, "consultations_all_n").alias("possibly_incomplete"),
+            incomplete_by_location(table, "consultations_all_n").alias("possibly_incomplete"),
             *week_columns(),
         )
         return with_columns(table, ("location_code", *COVID_COLUMNS))
@@ -388,39 +378,6 @@ def _signals(rows: pl.DataFrame | None, incomplete: pl.DataFrame) -> pl.DataFram
     return with_columns(ordered, ("location_code", *SIGNAL_COLUMNS))
 
 
-def _incomplete(frame: pl.DataFrame, totals: str) -> pl.Series:
-    """Flag weeks whose consultation total falls far below usual (holiday weeks excepted),
-    judged per location over its own weeks (``frame`` sorted by location_code, date)."""
-    if totals not in frame.columns or frame.height == 0:
-        return pl.Series("possibly_incomplete", [False] * frame.height, dtype=pl.Boolean)
-    dates = frame["date"].unique().sort()
-    first, last = dates.min(), dates.max()
-    assert isinstance(first, dt.date) and isinstance(last, dt.date)
-    holidays = weekly_holiday_covariate(first, last).select("date", "holiday")
-    holiday = (
-        pl.DataFrame({"date": dates})
-        .join(holidays, on="date", how="left", maintain_order="left")["holiday"]
-        .fill_null(0)
-        > 0
-    ).to_numpy()
-    codes = frame["location_code"]
-    row_location = codes.rle_id().to_numpy()  # sorted by location: one run per location
-    row_date = np.searchsorted(dates.to_numpy(), frame["date"].to_numpy())
-    values = np.full((int(row_location.max()) + 1, dates.len()), np.nan)
-    values[row_location, row_date] = frame[totals].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    # A week missing from a location's table is NaN here, which the usual level skips just
-    # as it skips a week without a report; its own flag is never read.
-    reported = np.isfinite(values)
-    columns = np.arange(values.shape[1])
-    first_seen = np.where(reported.any(axis=1), reported.argmax(axis=1), values.shape[1])
-    last_seen = values.shape[1] - 1 - reported[:, ::-1].argmax(axis=1)
-    # Only weeks inside the reported period are judged: after the last delivery a week is
-    # not incomplete, it has not arrived yet.
-    inside = (columns[None, :] >= first_seen[:, None]) & (columns[None, :] <= last_seen[:, None])
-    flags = possibly_incomplete(values, holiday) & inside
-    return pl.Series("possibly_incomplete", flags[row_location, row_date])
-
-
 @cache
 def hospital_weekly(reference_dir: Path) -> pl.DataFrame:
     """Return FHI's national hospital admissions (main cause covid-19) summed per ISO week."""
@@ -438,141 +395,3 @@ def hospital_weekly(reference_dir: Path) -> pl.DataFrame:
         .agg(pl.col("n_hospital_main_cause").sum().alias("hospital_admissions_n"))
         .sort("date")
     )
-
-
-#: Modules whose code decides what :class:`TableParts` hold: a change to any of them (or to
-#: korona's version, polars's, the format) is a new cache key, never an old table.
-_CODE = ("national_tables", "disclosure", "metrics", "completeness", "location_model", "geo")
-_FORMAT = 1
-_FRAMES = ("rates_all", "covid", "signals", "mask_cases", "mask_consultations", "mask_signals")
-
-
-@cache
-def _code_stamp() -> bytes:
-    digest = hashlib.sha256(f"{_FORMAT} {pl.__version__}".encode())
-    for name in _CODE:
-        module = sys.modules[f"korona.surveillance.{name}"]
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.digest()
-
-
-class TableCache:
-    """A generation's :class:`TableParts` on disk, so that each server process need not compute
-    them: the first to read a generation computes and writes them, the others load them.
-
-    An entry's key hashes the committed manifest (its bytes, inode and modification time: a
-    commit, or a store built anew in the same place, is a new key), the reference folder and
-    the code that computes the parts. An entry is written to a temporary folder and renamed
-    into place (a reader never sees half an entry; a crash leaves a temporary folder the next
-    writer removes); one process at a time computes, under a file lock, while the others wait
-    for its entry. Any trouble with the folder (full disk, no permission, a broken entry)
-    falls back to computing in memory.
-    """
-
-    def __init__(self, root: Path, keep: int = 2) -> None:
-        self.root = Path(root)
-        self.keep = keep
-
-    def stamp(self, store: SurveillanceStore, reference_dir: Path) -> tuple[str, int] | None:
-        """Return the key and generation of the committed manifest (None without one)."""
-        path = store.root / MANIFEST
-        try:
-            with path.open("rb") as file:
-                stat = os.fstat(file.fileno())
-                text = file.read()
-            generation = int(json.loads(text)["generation"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        digest = hashlib.sha256(text)
-        digest.update(f"{stat.st_ino} {stat.st_mtime_ns} {Path(reference_dir).resolve()}".encode())
-        digest.update(_code_stamp())
-        return f"g{generation}-{digest.hexdigest()[:24]}", generation
-
-    @contextlib.contextmanager
-    def computing(self) -> Iterator[None]:
-        """Hold the lock of the one process that computes (others wait here)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def load(self, key: str, generation: int) -> TableParts | None:
-        """Return the parts kept under ``key``, or None."""
-        folder = self.root / key
-        if not (folder / "sources.json").is_file():  # written last
-            return None
-        try:
-            frames = {
-                name: pl.read_ipc(folder / f"{name}.arrow")
-                if (folder / f"{name}.arrow").is_file()
-                else None
-                for name in _FRAMES
-            }
-            raw = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
-            sources = {
-                code: {
-                    name: Source(
-                        value["name"],
-                        _date(value["data_to"]),
-                        _date(value["updated"]),
-                    )
-                    for name, value in entries.items()
-                }
-                for code, entries in raw.items()
-            }
-        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
-            _log.warning("surveillance table cache %s unreadable; computing", folder)
-            return None
-        return TableParts(generation=generation, sources=sources, **frames)  # type: ignore[arg-type]
-
-    def save(self, key: str, parts: TableParts) -> bool:
-        """Keep ``parts`` under ``key`` (atomically), and drop all but the newest entries;
-        return whether the entry is there."""
-        try:
-            self._save(key, parts)
-        except OSError as error:
-            _log.warning("cannot keep the surveillance tables in %s: %s", self.root, error)
-        return (self.root / key / "sources.json").is_file()
-
-    def _save(self, key: str, parts: TableParts) -> None:
-        final = self.root / key
-        if final.is_dir():
-            return
-        self.root.mkdir(parents=True, exist_ok=True)
-        for leftover in self.root.glob(".tmp-*"):  # an interrupted write (we hold the lock)
-            shutil.rmtree(leftover, ignore_errors=True)
-        work = self.root / f".tmp-{os.getpid()}-{key}"
-        work.mkdir()
-        for name in _FRAMES:
-            frame = getattr(parts, name)
-            if frame is not None:
-                frame.write_ipc(work / f"{name}.arrow", compression="lz4")
-        sources = {
-            code: {
-                name: {
-                    "name": s.name,
-                    "data_to": s.data_to.isoformat() if s.data_to else None,
-                    "updated": s.updated.isoformat() if s.updated else None,
-                }
-                for name, s in entries.items()
-            }
-            for code, entries in parts.sources.items()
-        }
-        (work / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
-        for path in work.iterdir():  # on disk before the rename makes the entry visible
-            with path.open("rb") as file:
-                os.fsync(file.fileno())
-        os.rename(work, final)
-        entries = sorted(
-            (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-            key=lambda p: p.stat().st_mtime_ns,
-        )
-        for old in entries[: -self.keep]:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
