@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
@@ -40,6 +40,10 @@ from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput, NotFound
 
 SYSTEM = Principal()
+
+
+#: A row found by the hash of a secret token: a login session or an API token.
+TokenRow = TypeVar("TokenRow", LoginSession, ApiToken)
 
 
 def normalise_email(email: str) -> str:
@@ -243,9 +247,15 @@ def log_in(
     return LoginOutcome(user)
 
 
-def _with_roles(user: Any) -> Any:
-    """Load a row's user with its roles in the same query (each request resolves one)."""
-    return joinedload(user).joinedload(User.role_rows)
+def _by_token(model: type[TokenRow], token: str, *, session: Session) -> TokenRow | None:
+    """Return the session or API token row with this token's hash, its user and the user's
+    roles loaded in the same query (each request resolves one)."""
+    statement = (
+        select(model)
+        .where(model.token_hash == token_hash(token))
+        .options(joinedload(model.user).joinedload(User.role_rows))
+    )
+    return session.scalars(statement).unique().first()
 
 
 def start_session(user: User, *, session: Session, hours: int) -> str:
@@ -264,15 +274,7 @@ def start_session(user: User, *, session: Session, hours: int) -> str:
 
 def resolve_session(token: str, *, session: Session) -> User | None:
     """Return the user of a live, unrevoked session token (one query, roles included)."""
-    row = (
-        session.scalars(
-            select(LoginSession)
-            .where(LoginSession.token_hash == token_hash(token))
-            .options(_with_roles(LoginSession.user))
-        )
-        .unique()
-        .first()
-    )
+    row = _by_token(LoginSession, token, session=session)
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row.user if row.user.is_active else None
@@ -321,15 +323,7 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 def resolve_api_token(token: str, *, session: Session) -> User | None:
     """Return the user of a live API token and stamp its last use (at most once a minute)."""
-    row = (
-        session.scalars(
-            select(ApiToken)
-            .where(ApiToken.token_hash == token_hash(token))
-            .options(_with_roles(ApiToken.user))
-        )
-        .unique()
-        .first()
-    )
+    row = _by_token(ApiToken, token, session=session)
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     now = utcnow()
