@@ -15,6 +15,7 @@ __all__ = [
     "COVID_PARTS",
     "COVID_SYNDROME",
     "LOCATION_CODE",
+    "RATE_VALUES",
     "SIGNAL_COLUMNS",
     "SIGNAL_METHODS",
     "SIGNAL_WEEKS",
@@ -37,11 +38,8 @@ SIGNAL_METHODS = ("sykdomspulsen", "farrington")
 SIGNAL_WEEKS = 52
 LOCATION_CODE = re.compile(r"^(norge|county\d{2}|municip\d{4})$")
 
-COVID_COLUMNS = (
-    "week",
-    "iso_year",
-    "iso_week",
-    "date",
+#: The case figures of a location and week (cases, incidences, share infected, population).
+RATE_VALUES = (
     "n",
     "per_100k",
     "n_14d",
@@ -50,6 +48,13 @@ COVID_COLUMNS = (
     "share_infected_percent",
     "population",
     "population_year",
+)
+COVID_COLUMNS = (
+    "week",
+    "iso_year",
+    "iso_week",
+    "date",
+    *RATE_VALUES,
     "tests_positive_n",
     "tests_negative_n",
     "positivity_percent",

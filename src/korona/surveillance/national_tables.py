@@ -27,6 +27,7 @@ from korona.surveillance.location_model import (
     COVID_COLUMNS,
     COVID_PARTS,
     COVID_SYNDROME,
+    RATE_VALUES,
     SIGNAL_COLUMNS,
     SIGNAL_METHODS,
     SIGNAL_WEEKS,
@@ -50,18 +51,7 @@ T = TypeVar("T")
 _HOSPITAL_FILE = Path("covid19") / "data_covid19_hospital_by_time_latest.csv"
 _KEYS = ["location_code", "date"]
 #: Columns of the rates table (one row per location and week).
-RATE_COLUMNS = (
-    "location_code",
-    "date",
-    "n",
-    "per_100k",
-    "n_14d",
-    "per_100k_14d",
-    "cumulative_n",
-    "share_infected_percent",
-    "population",
-    "population_year",
-)
+RATE_COLUMNS = ("location_code", "date", *RATE_VALUES)
 
 
 @dataclass(frozen=True)
