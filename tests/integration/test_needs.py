@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
@@ -16,7 +17,9 @@ from korona.audit import AuditEntry
 from korona.auth import service as auth_service
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal
+from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import Need, NeedStatus
+from korona.portfolio.need.service import NeedFilter
 
 VALID_FORM = {
     "title": "Videokonsultasjon på legevakt",
@@ -191,6 +194,48 @@ def test_office_validates_along_allowed_transitions_only(client: TestClient, db:
         "status",
         "status",
     ]
+
+
+def test_overview_counts_equal_counting_the_needs(db: Session) -> None:
+    """The grouped query counts as one would count the listed needs one by one."""
+    first = make_organisation(db, "Alfa kommune")
+    second = make_organisation(db, "Beta kommune")
+    rows = [
+        (first, "video", NeedStatus.VALIDATED, -3),
+        (first, "video", NeedStatus.EXPIRED, -3),
+        (second, "triage", NeedStatus.REGISTERED, 5),
+        (second, "video", NeedStatus.VALIDATED, None),
+        (second, "video", NeedStatus.VALIDATED, -1),
+    ]
+    for number, (organisation, category, status, days) in enumerate(rows):
+        db.add(
+            Need(
+                title=f"Telt behov {number}",
+                description="Et behov for å sjekke tellingen i oversikten.",
+                category_code=category,
+                sector=organisation.sector,
+                organisation_id=organisation.id,
+                urgency=2,
+                affected_groups=["citizens"],
+                status=status,
+                review_by_date=date.today() + timedelta(days=days) if days is not None else None,
+            )
+        )
+    db.commit()
+    for filters in (NeedFilter(), NeedFilter(category="video"), NeedFilter(overdue=True)):
+        needs = need_service.list_needs(filters, session=db)
+        counts = need_service.overview(filters, session=db)
+        assert counts.total == len(needs)
+        assert counts.overdue == sum(need.is_overdue(date.today()) for need in needs)
+        assert counts.by_status == dict(Counter(need.status.value for need in needs))
+        by_organisation = Counter(need.organisation.name for need in needs)
+        assert counts.by_organisation == dict(
+            sorted(by_organisation.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        assert counts.by_category_status == dict(
+            Counter((need.category_code, need.status.value) for need in needs)
+        )
+    assert need_service.overview(NeedFilter(), session=db).overdue == 2
 
 
 def test_overview_counts_filters_and_flags_overdue(client: TestClient, db: Session) -> None:

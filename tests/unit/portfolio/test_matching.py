@@ -368,3 +368,25 @@ def test_eval_set_recall_at_3() -> None:
         top3 = set(keys(index.search(text, item["categories"], limit=3)))
         recall += len(relevant & top3) / min(3, len(relevant))
     assert recall / len(items) >= 0.9
+
+
+def test_search_groups_equals_one_search_a_group() -> None:
+    """Scoring once for several groups of kinds gives what one search a group gives."""
+    index = make_index(
+        *FILLER,
+        doc(SOL, 1, "Videokonsultasjon", "Video mellom lege og pasient.", ("video",)),
+        doc(NEED, 2, "Video for fastleger", "Fastleger trenger videokonsultasjon."),
+        doc(INP, 3, "Videomøter i kommunen", "Video for sykehjem og legevakt."),
+        doc(INP, 4, "Videokonsultasjon hjemme", "Pasienter hjemme snakker med legen på video."),
+    )
+    groups = [{SOL}, {NEED}, {INP}, {SOL, INP}, None]
+    for text, categories in (("videokonsultasjon lege", ["video"]), ("sykehjem", []), ("", [])):
+        found = index.search_groups(text, categories, groups, limit=2, exclude=(INP, 3))
+        assert found == [
+            index.search(text, categories, limit=2, kinds=kinds, exclude=(INP, 3))
+            for kinds in groups
+        ]
+    assert index.search_groups("video", [], groups, limit=0) == [[] for _ in groups]
+    assert keys(index.search_groups("video", [], [{INP}], limit=5, exclude=(INP, 3))[0]) == [
+        (INP, 4)
+    ]

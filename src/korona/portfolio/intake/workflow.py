@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -23,7 +24,7 @@ from korona.portfolio.intake.models import (
 )
 from korona.portfolio.intake.service import StatusLinks
 from korona.portfolio.matching import DocumentKind, Match, MatchIndex
-from korona.portfolio.rows import record_change
+from korona.portfolio.rows import page_of, record_change
 from korona.portfolio.solution import service as solutions
 
 ENTITY = intake.ENTITY
@@ -374,10 +375,20 @@ def _apply_one(
             return decline(principal, input_id, request.reason, links, session=session)
 
 
-def queue(*, session: Session) -> list[Input]:
-    """Return the triage queue: received inputs not yet dealt with, oldest first."""
-    received = intake.list_inputs(intake.InputFilter(status=InputStatus.RECEIVED), session=session)
-    return [item for item in received if item.triaged_at is None]
+def _queue() -> Select[Input]:
+    """The triage queue: received inputs not yet dealt with, oldest first."""
+    waiting = select(Input).where(Input.status == InputStatus.RECEIVED, Input.triaged_at.is_(None))
+    return waiting.order_by(Input.received_at, Input.id)
+
+
+def page_queue(*, session: Session, offset: int, limit: int) -> tuple[Sequence[Input], int]:
+    """Return one page of the triage queue and how many inputs wait in all."""
+    return page_of(_queue(), session=session, offset=offset, limit=limit)
+
+
+def queue_choices(*, session: Session) -> Sequence[Row[str, str]]:
+    """Return (reference, title) of every input in the queue: the ones a merge may keep."""
+    return session.execute(_queue().with_only_columns(Input.reference, Input.title)).all()
 
 
 def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Match]:
@@ -385,14 +396,11 @@ def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Ma
 
     Near-identical inputs would otherwise crowd out the solution that covers them all.
     """
-    text = f"{item.title}\n{item.description}"
-    found: list[Match] = []
-    for kind in (DocumentKind.SOLUTION, DocumentKind.NEED, DocumentKind.INPUT):
-        found += index.search(
-            text,
-            item.categories,
-            limit=per_kind,
-            kinds={kind},
-            exclude=(DocumentKind.INPUT, item.id),
-        )
-    return found
+    groups = index.search_groups(
+        f"{item.title}\n{item.description}",
+        item.categories,
+        [{DocumentKind.SOLUTION}, {DocumentKind.NEED}, {DocumentKind.INPUT}],
+        limit=per_kind,
+        exclude=(DocumentKind.INPUT, item.id),
+    )
+    return [match for group in groups for match in group]

@@ -125,37 +125,61 @@ class MatchIndex:
         exclude: tuple[DocumentKind, int] | None = None,
     ) -> list[Match]:
         """Return the documents most similar to the text, best first."""
+        return self.search_groups(text, categories, [kinds], limit=limit, exclude=exclude)[0]
+
+    def search_groups(
+        self,
+        text: str,
+        categories: Sequence[str],
+        groups: Sequence[Collection[DocumentKind] | None],
+        *,
+        limit: int,
+        exclude: tuple[DocumentKind, int] | None = None,
+    ) -> list[list[Match]]:
+        """Return, for each group of kinds (None: every kind), its best ``limit`` documents.
+
+        The same as one :meth:`search` a group, but the text is analysed and scored once.
+        """
         if limit <= 0:
-            return []
+            return [[] for _ in groups]
         with self._lock.read():
             query = self._analyse(text, query=True)
             # Categories re-rank what the text finds; on their own they are no query.
             if not query.words and not query.ngrams:
-                return []
+                return [[] for _ in groups]
             for code in categories:
                 query.words[category_token(code)] += self.settings.category_query_weight
             slots, scores = self._score(query)
-            if not slots.size:
-                return []
             keep = self._alive[slots]
-            if kinds is not None:
-                codes = np.array([_KIND_CODES[DocumentKind(k)] for k in kinds], dtype=np.int8)
-                keep &= np.isin(self._kind[slots], codes)
             if exclude is not None:
                 excluded = self._slot_of.get((DocumentKind(exclude[0]), exclude[1]))
                 if excluded is not None:
                     keep &= slots != excluded
-            slots, scores = slots[keep], scores[keep]
-            if limit < slots.size:
-                top = np.argpartition(-scores, limit - 1)[:limit]
-                slots, scores = slots[top], scores[top]
-            order = np.lexsort((slots, -scores))
-            matches = []
-            for slot, score in zip(slots[order], scores[order], strict=True):
-                doc = self._docs[int(slot)]
-                assert doc is not None
-                matches.append(Match(doc.kind, doc.id, doc.title, round(float(score), 6)))
-            return matches
+            return [self._best(slots, scores, keep, kinds, limit) for kinds in groups]
+
+    def _best(
+        self,
+        slots: np.ndarray,
+        scores: np.ndarray,
+        keep: np.ndarray,
+        kinds: Collection[DocumentKind] | None,
+        limit: int,
+    ) -> list[Match]:
+        """Return the best ``limit`` of the scored slots that are kept and of the given kinds."""
+        if kinds is not None:
+            codes = np.array([_KIND_CODES[DocumentKind(k)] for k in kinds], dtype=np.int8)
+            keep = keep & np.isin(self._kind[slots], codes)
+        slots, scores = slots[keep], scores[keep]
+        if limit < slots.size:
+            top = np.argpartition(-scores, limit - 1)[:limit]
+            slots, scores = slots[top], scores[top]
+        order = np.lexsort((slots, -scores))
+        matches = []
+        for slot, score in zip(slots[order], scores[order], strict=True):
+            doc = self._docs[int(slot)]
+            assert doc is not None
+            matches.append(Match(doc.kind, doc.id, doc.title, round(float(score), 6)))
+        return matches
 
     # -- analysis -------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from korona import audit, municipalities
@@ -244,7 +244,15 @@ def page_needs(
 
 
 def _ordered(filters: NeedFilter, today: date | None) -> Select[Need]:
-    return _filtered(filters, today or date.today()).order_by(Need.urgency.desc(), Need.id.desc())
+    return _filtered(filters, today or date.today()).order_by(*_MOST_URGENT_FIRST)
+
+
+_MOST_URGENT_FIRST = (Need.urgency.desc(), Need.id.desc())
+
+
+def need_titles(*, session: Session) -> Sequence[Row[int, str]]:
+    """Return (id, title) of every need, most urgent and newest first: a form's choices."""
+    return session.execute(select(Need.id, Need.title).order_by(*_MOST_URGENT_FIRST)).all()
 
 
 @dataclass(frozen=True)
@@ -260,17 +268,48 @@ class NeedOverview:
     by_category_status: dict[tuple[str, str], int]
 
 
-def overview(needs: Sequence[Need], *, today: date | None = None) -> NeedOverview:
-    """Count the given needs by sector, category, status and reporting organisation."""
+def overview(filters: NeedFilter, *, session: Session, today: date | None = None) -> NeedOverview:
+    """Count the needs matching the filters by sector, category, status and organisation.
+
+    One grouped query: the database counts, so the cost does not grow with the needs.
+    """
     today = today or date.today()
+    overdue = case(
+        (and_(Need.review_by_date < today, Need.status != NeedStatus.EXPIRED), 1), else_=0
+    )
+    groups = session.execute(
+        _filtered(filters, today)
+        .join(Organisation, Organisation.id == Need.organisation_id)
+        .with_only_columns(
+            Need.sector,
+            Need.category_code,
+            Need.status,
+            Organisation.name,
+            func.count(),
+            func.sum(overdue),
+        )
+        .group_by(Need.sector, Need.category_code, Need.status, Organisation.id, Organisation.name)
+    ).all()
+    sectors: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    organisations: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for sector, category, status, organisation, count, _late in groups:
+        sectors[sector.value] += count
+        categories[category] += count
+        statuses[status.value] += count
+        organisations[organisation] += count
+        pairs[category, status.value] += count
     return NeedOverview(
-        total=len(needs),
-        overdue=sum(need.is_overdue(today) for need in needs),
-        by_sector=dict(Counter(need.sector.value for need in needs)),
-        by_category=dict(Counter(need.category_code for need in needs)),
-        by_status=dict(Counter(need.status.value for need in needs)),
-        by_organisation=dict(Counter(need.organisation.name for need in needs).most_common()),
-        by_category_status=dict(Counter((need.category_code, need.status.value) for need in needs)),
+        total=sum(row[4] for row in groups),
+        overdue=sum(row[5] or 0 for row in groups),
+        by_sector=dict(sectors),
+        by_category=dict(categories),
+        by_status=dict(statuses),
+        # Most needs first; organisations with as many in name order.
+        by_organisation=dict(sorted(organisations.items(), key=lambda kv: (-kv[1], kv[0]))),
+        by_category_status=dict(pairs),
     )
 
 

@@ -107,10 +107,8 @@ def needs_overview(
 ) -> Response:
     """Show the needs overview (behovsoversikt): counts by sector, category, status, org."""
     filters = query.to_filter()
-    needs = service.list_needs(filters, session=session)
-    counts = service.overview(needs)
     context = {
-        "counts": counts,
+        "counts": service.overview(filters, session=session),
         "filters": filters,
         "today": date.today(),
         **_choices(session=session),
@@ -126,8 +124,7 @@ def needs_chart(
     width: ChartWidth = DEFAULT_WIDTH,
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
-    needs = service.list_needs(query.to_filter(), session=session)
-    counts = service.overview(needs)
+    counts = service.overview(query.to_filter(), session=session)
     language = i18n.current_language.get()
     names = {
         category.code: category.name(language) for category in list_categories(session=session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +16,6 @@ from korona.portfolio.intake import letters, workflow
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Input, LetterKind
 from korona.portfolio.need import service as need_service
-from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
 from korona.web.access import CanInputTriage
@@ -82,23 +82,21 @@ def _queue_page(
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
     index = match_index(request)
-    queue = workflow.queue(session=session)
-    page = Page.of(queue, query)
-    items = page.items
+    page = Page.fetch(query, partial(workflow.page_queue, session=session))
     context = {
-        "items": items,
+        "items": page.items,
         "page": page,
         "suggestions": {
             item.id: workflow.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
-            for item in items
+            for item in page.items
         },
         "solutions": solution_service.list_solutions(session=session),
-        "needs": need_service.list_needs(NeedFilter(), session=session),
+        "needs": need_service.need_titles(session=session),
         "working_groups": working_groups.list_groups(session=session),
         "values": values,
         "selected": set(values.get("input_ids", [])),
         "merge_done": _merge_done(request, session=session),
-        "keep_choices": queue,
+        "keep_choices": workflow.queue_choices(session=session),
     }
     return form_page(request, "triage/queue.html", context, rejected)
 
