@@ -33,6 +33,7 @@ from korona.web.access import (
     CanNetlistPublish,
 )
 from korona.web.deps import DbSession
+from korona.web.exports import download
 from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
 from korona.web.handlers import EntityForms, form_page, submit
 
@@ -208,11 +209,7 @@ def meeting_report(meeting_id: RowId, session: DbSession, principal: CanMeetingR
     from korona.portfolio.netlist.report import build_report
 
     pdf = build_report(meeting_id, session=session)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="fremdrift-mote-{meeting_id}.pdf"'},
-    )
+    return download(pdf, "application/pdf", f"fremdrift-mote-{meeting_id}.pdf")
 
 
 @router.get("/decisions/versions/{number}")
