@@ -117,13 +117,8 @@ def _forms(
 ) -> EntityForms:
     """The forms on a meeting's page (a 404 if the meeting does not exist)."""
     meetings.get_meeting(meeting_id, session=session)
-    return EntityForms(
-        session,
-        principal,
-        meeting_id,
-        redraw=lambda rejected: _meeting(request, session, principal, meeting_id, rejected),
-        back=f"/meetings/{meeting_id}?saved=1",
-    )
+    back = f"/meetings/{meeting_id}?saved=1"
+    return EntityForms.on_page(request, session, principal, meeting_id, draw=_meeting, back=back)
 
 
 @router.post("/meetings/{meeting_id}/attendees")
