@@ -76,9 +76,7 @@ class PageQuery(BaseModel):
 FIRST_VIEW = PageQuery()
 
 
-def _sorted_signals(
-    rows: list[dict[str, Any]], sort: str | None, order: str
-) -> list[dict[str, Any]]:
+def _sorted_signals(rows: list[_Row], sort: str | None, order: str) -> list[_Row]:
     if sort not in SIGNAL_SORT:
         return rows  # the read model's order: latest week first, high signals first
     rank = {"high": 0, "medium": 1, "normal": 2}
@@ -129,7 +127,7 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     }
 
 
-class _Row(dict):
+class _Row(dict[str, Any]):
     """A table row whose cells the templates read as attributes (``row.n``) without Jinja's
     failed attribute lookup on a plain dict before the item lookup: thousands per page."""
 
@@ -152,7 +150,7 @@ def _has_count(frame: pl.DataFrame, column: str) -> pl.Expr:
     return shown | pl.col(label).is_not_null() if label in frame.columns else shown
 
 
-def _signal_chart_rows(view: LocationView, syndrome: str) -> list[dict[str, Any]]:
+def _signal_chart_rows(view: LocationView, syndrome: str) -> list[_Row]:
     rows = view.signals.filter(
         pl.col("syndrome") == syndrome, pl.col("age") == AgeGroup.TOTAL.value
     ).sort("date")
