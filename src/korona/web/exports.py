@@ -93,6 +93,10 @@ def export_response(
         media_type = tabular.CSV_MEDIA_TYPE
     else:
         body, media_type = tabular.to_xlsx(header, cells, sheet=name), tabular.XLSX_MEDIA_TYPE
-    filename = f"{name}-{date.today().isoformat()}.{fmt}"
+    return download(body, media_type, f"{name}-{date.today().isoformat()}.{fmt}")
+
+
+def download(body: bytes, media_type: str, filename: str) -> Response:
+    """Return a file for the browser to save under ``filename`` (an ASCII name)."""
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(body, media_type=media_type, headers=headers)

@@ -20,6 +20,8 @@ T = TypeVar("T")
 
 #: Draws the page again with the refused form's errors and status.
 Redraw = Callable[[Rejected], Response]
+#: Draws one entity's page: ``draw(request, session, principal, entity_id, rejected)``.
+EntityPage = Callable[[Request, Session, Principal, int, Rejected], Response]
 
 
 class EntityCall(Protocol):
@@ -81,6 +83,27 @@ class EntityForms:
     entity_id: int
     redraw: Redraw
     back: str
+
+    @classmethod
+    def on_page(
+        cls,
+        request: Request,
+        session: Session,
+        principal: Principal,
+        entity_id: int,
+        *,
+        draw: EntityPage,
+        back: str,
+    ) -> EntityForms:
+        """Return the forms on the page ``draw`` draws for this entity: a refusal draws it
+        again with the errors."""
+        return cls(
+            session,
+            principal,
+            entity_id,
+            redraw=lambda rejected: draw(request, session, principal, entity_id, rejected),
+            back=back,
+        )
 
     def post(self, field: str, action: Callable[[], object], done: str | None = None) -> Response:
         """Run one form's service call; ``field`` names where errors without a field go."""

@@ -21,6 +21,7 @@ from korona.errors import N_
 from korona.surveillance.disclosure import LABEL_SUFFIX
 from korona.tabular import Audience
 from korona.web import i18n
+from korona.web.exports import download
 
 __all__ = ["HEADERS", "csv_response", "people_headers"]
 
@@ -104,6 +105,4 @@ def csv_response(frame: pl.DataFrame, *, name: str, audience: Audience) -> Respo
     writer.writerow(header)
     writer.writerows(zip(*(_cells(frame, column, people) for column in columns), strict=True))
     body = ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    filename = f"{name}-{date.today().isoformat()}.csv"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(body, media_type=tabular.CSV_MEDIA_TYPE, headers=headers)
+    return download(body, tabular.CSV_MEDIA_TYPE, f"{name}-{date.today().isoformat()}.csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -24,6 +24,8 @@ _INCOMPLETE = "#6b7785"
 _MISSING = "#d9d9d9"
 _WIDTH, _HEIGHT = 720, 280
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 12, 40
+#: The plot area inside the axes of the line charts.
+_INNER_W, _INNER_H = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
 
 
 def _number(value: Any) -> float | None:
@@ -42,6 +44,20 @@ def _nice_top(value: float) -> float:
         if step * power >= value:
             return step * power
     return 10 * power
+
+
+def _scales(top: float, weeks: int) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """Return where week ``i`` stands across the plot area (the middle of its slot) and where
+    a value stands up it (capped at ``top``), for a line chart of ``weeks`` weeks."""
+    count = max(weeks, 1)
+
+    def scale_x(i: float) -> float:
+        return _LEFT + _INNER_W * (i + 0.5) / count
+
+    def scale_y(value: float) -> float:
+        return _TOP + _INNER_H * (1 - min(value, top) / top)
+
+    return scale_x, scale_y
 
 
 def _frame(title: str, description: str, body: list[str], *, height: int = _HEIGHT) -> str:
@@ -114,23 +130,15 @@ def signal_chart(
     low = [_number(row.get("threshold2")) for row in rows]
     high = [_number(row.get("threshold4")) for row in rows]
     top = _nice_top(max([v for v in (*n, *high, *expected) if v is not None] or [1]) * 1.1)
-    inner_w, inner_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
-    count = max(len(rows), 1)
-
-    def scale_x(i: float) -> float:
-        return _LEFT + inner_w * (i + 0.5) / count
-
-    def scale_y(value: float) -> float:
-        return _TOP + inner_h * (1 - min(value, top) / top)
-
+    scale_x, scale_y = _scales(top, len(rows))
     red = BAND_COLOURS[Status.HIGH]
-    body = [f'<rect x="{_LEFT}" y="{_TOP}" width="{inner_w}" height="{inner_h}" fill="{red}"/>']
-    half = inner_w / count / 2
+    body = [f'<rect x="{_LEFT}" y="{_TOP}" width="{_INNER_W}" height="{_INNER_H}" fill="{red}"/>']
+    half = _INNER_W / max(len(rows), 1) / 2
     for i in range(len(rows)):
         x0, x1 = scale_x(i) - half, scale_x(i) + half
         if low[i] is None or high[i] is None:
             body.append(
-                f'<rect x="{x0:.1f}" y="{_TOP}" width="{x1 - x0:.1f}" height="{inner_h}" '
+                f'<rect x="{x0:.1f}" y="{_TOP}" width="{x1 - x0:.1f}" height="{_INNER_H}" '
                 'fill="#fff"/>'
             )
             continue
@@ -147,7 +155,7 @@ def signal_chart(
         if row.get("possibly_incomplete"):
             x0 = scale_x(i) - half
             body.append(
-                f'<rect x="{x0:.1f}" y="{_TOP}" width="{2 * half:.1f}" height="{inner_h}" '
+                f'<rect x="{x0:.1f}" y="{_TOP}" width="{2 * half:.1f}" height="{_INNER_H}" '
                 f'fill="none" stroke="{_INCOMPLETE}" stroke-dasharray="3 2"/>'
                 f'<text x="{scale_x(i):.1f}" y="{_TOP + 12}" text-anchor="middle" '
                 f'fill="{_INK}">?</text>'
@@ -241,15 +249,7 @@ def comparison_chart(
     thick, the county dashed, neighbours thin. Missing values break a line."""
     values = [v for _, _, line in series for v in line if v is not None]
     top = _nice_top(max(values or [1]) * 1.05)
-    inner_w, inner_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
-    count = max(len(weeks), 1)
-
-    def scale_x(i: float) -> float:
-        return _LEFT + inner_w * (i + 0.5) / count
-
-    def scale_y(value: float) -> float:
-        return _TOP + inner_h * (1 - min(value, top) / top)
-
+    scale_x, scale_y = _scales(top, len(weeks))
     body = _y_axis(top, scale_y, axis)
     # The location itself is drawn last, on top of the others.
     for index, (_, role, line) in sorted(enumerate(series), key=lambda item: item[1][1] == "self"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -243,16 +244,37 @@ def _written_document(reader: Any, principal: Principal, code: str, kind: str) -
     return document(reader, generation, view, detail, kind)
 
 
-async def _document(
-    request: Request, reader: Any, principal: Principal, code: str, kind: str
-) -> Response:
-    """Answer from the serialised document of this snapshot, location and detail: from the
-    cache on the event loop, or written in a worker thread (the first request of a
-    generation, unless the warm-up thread wrote it)."""
-    packed = _cached_document(reader, principal, code, kind)
-    if packed is None:
-        packed = await run_in_threadpool(_written_document, reader, principal, code, kind)
-    return json_response(request, packed)
+@dataclass(frozen=True)
+class LocationRequest:
+    """A request for one of a location's documents: where to read, who asks, which place."""
+
+    request: Request
+    reader: Any
+    principal: Principal
+    code: str
+
+    async def answer(self, kind: str) -> Response:
+        """Answer from the serialised document of this snapshot, location and detail: from
+        the cache on the event loop, or written in a worker thread (the first request of a
+        generation, unless the warm-up thread wrote it)."""
+        reader, principal, code = self.reader, self.principal, self.code
+        packed = _cached_document(reader, principal, code, kind)
+        if packed is None:
+            packed = await run_in_threadpool(_written_document, reader, principal, code, kind)
+        return json_response(self.request, packed)
+
+
+async def _location_request(
+    request: Request,
+    reader: Reader,
+    location_code: LocationCode,
+    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
+) -> LocationRequest:
+    return LocationRequest(request, reader, principal, location_code)
+
+
+#: The location routes' parameters (on the event loop: most answers come from the cache).
+Located = Annotated[LocationRequest, Depends(_location_request)]
 
 
 def warm_documents(app: Any, should_stop: Callable[[], bool]) -> None:
@@ -277,37 +299,22 @@ WARM_JOBS.append((3, warm_documents))
 
 
 @router.get("/locations/{location_code}", response_model=LocationSummaryOut)
-async def get_location(
-    request: Request,
-    reader: Reader,
-    location_code: LocationCode,
-    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
-) -> Response:
+async def get_location(located: Located) -> Response:
     """Return a location with its county, neighbours and data sources (404 if unknown)."""
-    return await _document(request, reader, principal, location_code, "summary")
+    return await located.answer("summary")
 
 
 @router.get("/locations/{location_code}/covid19", response_model=CovidSeriesOut)
-async def covid_series(
-    request: Request,
-    reader: Reader,
-    location_code: LocationCode,
-    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
-) -> Response:
+async def covid_series(located: Located) -> Response:
     """Return covid-19 per week: cases, rates, share infected, tests, consultations, signals.
 
     Municipal doctors get full detail for their municipality and its neighbours, logged-in
     users for the nation and counties; everyone else gets counts 1–4 as "<5".
     """
-    return await _document(request, reader, principal, location_code, "covid19")
+    return await located.answer("covid19")
 
 
 @router.get("/locations/{location_code}/signals", response_model=SignalsOut)
-async def signals(
-    request: Request,
-    reader: Reader,
-    location_code: LocationCode,
-    principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
-) -> Response:
+async def signals(located: Located) -> Response:
     """Return the last year's weekly signals of the other syndromes, every age group."""
-    return await _document(request, reader, principal, location_code, "signals")
+    return await located.answer("signals")

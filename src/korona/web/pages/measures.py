@@ -176,13 +176,8 @@ def _forms(
 ) -> EntityForms:
     """The forms on a measure's page (a 404 if the measure does not exist)."""
     service.get_measure(measure_id, session=session)
-    return EntityForms(
-        session,
-        principal,
-        measure_id,
-        redraw=lambda rejected: _detail(request, session, principal, measure_id, rejected),
-        back=f"/measures/{measure_id}?saved=1",
-    )
+    back = f"/measures/{measure_id}?saved=1"
+    return EntityForms.on_page(request, session, principal, measure_id, draw=_detail, back=back)
 
 
 @router.post("/measures/{measure_id}/status")

@@ -33,6 +33,7 @@ from korona.web.access import (
     CanNetlistPublish,
 )
 from korona.web.deps import DbSession
+from korona.web.exports import download
 from korona.web.forms import NO_ERRORS, Form, Rejected, filled, text
 from korona.web.handlers import EntityForms, form_page, submit
 
@@ -116,13 +117,8 @@ def _forms(
 ) -> EntityForms:
     """The forms on a meeting's page (a 404 if the meeting does not exist)."""
     meetings.get_meeting(meeting_id, session=session)
-    return EntityForms(
-        session,
-        principal,
-        meeting_id,
-        redraw=lambda rejected: _meeting(request, session, principal, meeting_id, rejected),
-        back=f"/meetings/{meeting_id}?saved=1",
-    )
+    back = f"/meetings/{meeting_id}?saved=1"
+    return EntityForms.on_page(request, session, principal, meeting_id, draw=_meeting, back=back)
 
 
 @router.post("/meetings/{meeting_id}/attendees")
@@ -208,11 +204,7 @@ def meeting_report(meeting_id: RowId, session: DbSession, principal: CanMeetingR
     from korona.portfolio.netlist.report import build_report
 
     pdf = build_report(meeting_id, session=session)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="fremdrift-mote-{meeting_id}.pdf"'},
-    )
+    return download(pdf, "application/pdf", f"fremdrift-mote-{meeting_id}.pdf")
 
 
 @router.get("/decisions/versions/{number}")

@@ -14,6 +14,7 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.access import CanPublic
 from korona.web.deps import DbSession
+from korona.web.exports import download
 from korona.web.templating import render
 
 router = APIRouter(prefix="/netlist", include_in_schema=False)
@@ -53,12 +54,7 @@ def download_netlist(
     view = publication.public_view(version, session=session)
     language = i18n.current_language.get()
     render_as = {"pdf": documents.to_pdf, "csv": documents.to_csv, "xlsx": documents.to_xlsx}
-    filename = f"nettoliste-v{number}.{fmt}"
-    return Response(
-        render_as[fmt](view, language),
-        media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return download(render_as[fmt](view, language), MEDIA_TYPES[fmt], f"nettoliste-v{number}.{fmt}")
 
 
 @router.get("/versions/{number}")

@@ -180,7 +180,7 @@ def _signed(request: Request, user_id: object, kind: object, signature: object) 
         return False
     try:
         user = int(str(user_id))
-        chosen = SubscriptionKind(kind)
+        chosen = SubscriptionKind(str(kind))
     except ValueError:
         return False
     secret = get_settings(request).secret_key.get_secret_value()

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.errors import N_, NotFound
 from korona.surveillance.disclosure import records
-from korona.surveillance.geo import AgeGroup, LocationLevel
+from korona.surveillance.geo import AgeGroup
 from korona.surveillance.location_view import LocationView, UnknownLocation
-from korona.surveillance.series import Status
 from korona.tabular import Audience
 from korona.web import i18n
 from korona.web.exports import AudienceQuery
@@ -36,6 +36,7 @@ from korona.web.surveillance_context import (
 from korona.web.surveillance_csv import csv_response
 from korona.web.surveillance_numbers import number as _number
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
+from korona.web.surveillance_words import LEVEL_LABELS, age_label, status_label, syndrome_label
 from korona.web.templating import render, templates
 
 # The router's lifespan starts the surveillance warm-up thread with the app.
@@ -48,26 +49,6 @@ TABLE_WEEKS = 4
 #: Weeks drawn in the charts.
 CHART_WEEKS = 52
 
-STATUS_LABELS = {
-    Status.NORMAL: N_("Expected"),
-    Status.MEDIUM: N_("Higher than expected"),
-    Status.HIGH: N_("Much higher than expected"),
-}
-SYNDROME_LABELS = {
-    "influensa": N_("Influenza"),
-    "gastro": N_("Gastroenteritis"),
-    "respiratoryexternal": N_("Respiratory infections"),
-    "respiratoryinternal": N_("Respiratory infections (internal definition)"),
-    "lungebetennelse": N_("Pneumonia"),
-    "bronkitt": N_("Acute bronchitis"),
-    "skabb": N_("Scabies"),
-}
-AGE_LABELS = {AgeGroup.TOTAL.value: N_("All ages")}
-LEVEL_LABELS = {
-    LocationLevel.NATION: N_("Nation"),
-    LocationLevel.COUNTY: N_("County"),
-    LocationLevel.MUNICIPALITY: N_("Municipality"),
-}
 #: The signal table's columns, in order, and which of them the page may sort by.
 SIGNAL_SORT = ("week", "syndrome", "age", "n", "expected", "zscore", "status", "excess")
 TABLES = ("covid", "signals", "comparison")
@@ -76,28 +57,26 @@ TABLES = ("covid", "signals", "comparison")
 BODIES = RenderCache(size=4 * 368 * 2, name="location-pages")
 
 
-def syndrome_label(name: str) -> str:
-    """Return a syndrome's name in the current language."""
-    return i18n.gettext(SYNDROME_LABELS[name]) if name in SYNDROME_LABELS else name
+class PageQuery(BaseModel):
+    """What the reader chose on a location page: the syndrome charted, the signals' order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    syndrome: Annotated[str | None, Field(max_length=40)] = None
+    sort: Annotated[str | None, Field(max_length=20)] = None
+    order: Annotated[str, Field(pattern="^(asc|desc)$")] = "desc"
+
+    @property
+    def sort_column(self) -> str | None:
+        """Return the column to sort the signals by (None: the read model's order)."""
+        return self.sort if self.sort in SIGNAL_SORT else None
 
 
-def age_label(age: str) -> str:
-    """Return an age group's name in the current language."""
-    return (
-        i18n.gettext(AGE_LABELS[age])
-        if age in AGE_LABELS
-        else i18n.gettext("%(age)s years", age=age)
-    )
+#: The page as first opened: the first syndrome, the signals in the read model's order.
+FIRST_VIEW = PageQuery()
 
 
-def status_label(status: str | None) -> str:
-    """Return a signal status in words ("–" where it is not shown)."""
-    return i18n.gettext(STATUS_LABELS[Status(status)]) if status else "–"
-
-
-def _sorted_signals(
-    rows: list[dict[str, Any]], sort: str | None, order: str
-) -> list[dict[str, Any]]:
+def _sorted_signals(rows: list[_Row], sort: str | None, order: str) -> list[_Row]:
     if sort not in SIGNAL_SORT:
         return rows  # the read model's order: latest week first, high signals first
     rank = {"high": 0, "medium": 1, "normal": 2}
@@ -148,7 +127,7 @@ def _overview(view: LocationView) -> dict[str, Any] | None:
     }
 
 
-class _Row(dict):
+class _Row(dict[str, Any]):
     """A table row whose cells the templates read as attributes (``row.n``) without Jinja's
     failed attribute lookup on a plain dict before the item lookup: thousands per page."""
 
@@ -171,7 +150,7 @@ def _has_count(frame: pl.DataFrame, column: str) -> pl.Expr:
     return shown | pl.col(label).is_not_null() if label in frame.columns else shown
 
 
-def _signal_chart_rows(view: LocationView, syndrome: str) -> list[dict[str, Any]]:
+def _signal_chart_rows(view: LocationView, syndrome: str) -> list[_Row]:
     rows = view.signals.filter(
         pl.col("syndrome") == syndrome, pl.col("age") == AgeGroup.TOTAL.value
     ).sort("date")
@@ -258,9 +237,7 @@ def location_page(
     request: Request,
     reader: Reader,
     location_code: LocationCode,
-    syndrome: Annotated[str | None, Query(max_length=40)] = None,
-    sort: Annotated[str | None, Query(max_length=20)] = None,
-    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    query: Annotated[PageQuery, Query()],
     principal: Principal = Depends(surveillance_principal(Permission.PUBLIC)),
 ) -> Response:
     """Show covid-19, signals, charts and neighbours of one location."""
@@ -270,11 +247,11 @@ def location_page(
         raise NotFound(UNKNOWN_LOCATION, code=location_code) from None
     detail = detail_for(reader, principal, location)
     generation = reader.tables().generation
-    key = _page_key(generation, location.code, detail, principal, syndrome, sort, order)
+    key = _page_key(generation, location.code, detail, principal, query)
     body = BODIES.get(key)  # rendered here or by another process: no view needed
     if body is None:
         generation, view, detail = generation_view_for(reader, principal, location_code)
-        body = page_body(generation, view, detail, principal, syndrome, sort, order)
+        body = page_body(generation, view, detail, principal, query)
     context = {"location": location, "body": body.decode()}
     return render(request, "surveillance/location.html", context)
 
@@ -284,17 +261,13 @@ def page_body(
     view: LocationView,
     detail: Detail,
     principal: Principal,
-    syndrome: str | None = None,
-    sort: str | None = None,
-    order: str = "desc",
+    query: PageQuery = FIRST_VIEW,
 ) -> bytes:
     """Return the page's content for a view and query (from the cache when rendered before)."""
     # Everything the content depends on: the snapshot, the figures shown, the language and
     # the query (a municipal doctor's full view is a key of its own, never the public's).
-    key = _page_key(generation, view.location.code, detail, principal, syndrome, sort, order)
-    return rendered(
-        BODIES, key, lambda: _body(view, detail, principal, syndrome, sort, order).encode()
-    )
+    key = _page_key(generation, view.location.code, detail, principal, query)
+    return rendered(BODIES, key, lambda: _body(view, detail, principal, query).encode())
 
 
 def _page_key(
@@ -302,9 +275,7 @@ def _page_key(
     code: str,
     detail: Detail,
     principal: Principal,
-    syndrome: str | None = None,
-    sort: str | None = None,
-    order: str = "desc",
+    query: PageQuery = FIRST_VIEW,
 ) -> tuple[object, ...]:
     return (
         generation,
@@ -312,9 +283,9 @@ def _page_key(
         detail.value,
         principal.is_authenticated,
         i18n.current_language.get(),
-        syndrome,
-        sort if sort in SIGNAL_SORT else None,
-        order,
+        query.syndrome,
+        query.sort_column,
+        query.order,
     )
 
 
@@ -342,16 +313,17 @@ def _body(
     view: LocationView,
     detail: Detail,
     principal: Principal,
-    syndrome: str | None,
-    sort: str | None,
-    order: str,
+    query: PageQuery,
 ) -> str:
     """Render the page's content (without the site's frame) for one view and query."""
     syndromes = sorted(set(view.signals["syndrome"].to_list()), key=syndrome_label)
+    syndrome = query.syndrome
     chosen = syndrome if syndrome in syndromes else (syndromes[0] if syndromes else None)
     latest_weeks = view.signals["date"].unique().sort(descending=True).head(TABLE_WEEKS)
     table_rows = _sorted_signals(
-        _rows(view.signals.filter(pl.col("date").is_in(latest_weeks.implode()))), sort, order
+        _rows(view.signals.filter(pl.col("date").is_in(latest_weeks.implode()))),
+        query.sort_column,
+        query.order,
     )
     covid_rows = _rows(view.covid.filter(_has_count(view.covid, "n")))
     context = {
@@ -365,8 +337,8 @@ def _body(
         "signal_rows": table_rows,
         "syndromes": [(s, syndrome_label(s)) for s in syndromes],
         "syndrome": chosen,
-        "sort": sort if sort in SIGNAL_SORT else None,
-        "order": order,
+        "sort": query.sort_column,
+        "order": query.order,
         "sortable": SIGNAL_SORT,
         "number": _number,
         "status_label": status_label,
