@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET, csrf_from, login, make_user
@@ -25,6 +26,7 @@ from korona.portfolio.need.schemas import NeedCreate
 from korona.portfolio.need.service import create_need
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.schemas import SolutionCreate
+from korona.web.pages import inputs as input_pages
 
 LINKS = intake.StatusLinks("https://korona.test", "secret")
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -385,6 +387,31 @@ def test_needs_picker_searches_keeps_ticked_needs_and_works_without_javascript(
     assert db.query(Input).count() == 0
     client.post("/logout", data={"csrf_token": csrf})
     assert client.get("/inputs/need-options", follow_redirects=False).status_code == 303
+
+
+def test_needs_picker_lists_the_most_urgent_few_and_says_so(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The picker's list is bounded: it does not grow with the needs, and it says so."""
+    monkeypatch.setattr(input_pages, "PICKER_LIMIT", 2)
+    needs = [new_need(db, f"Behov for telling {number}") for number in range(4)]
+    db.commit()
+    office(client, db)
+    form = client.get("/inputs/new").text
+    listed = re.findall(r'name="need_ids" value="(\d+)"', form)
+    assert listed == [str(needs[3].id), str(needs[2].id)]  # newest first at equal urgency
+    assert "De 2 mest hastende av 4 behov vises" in form
+    # A ticked need stays listed (and ticked) although it is not among the first two.
+    fragment = client.get("/inputs/need-options", params={"need_ids": [str(needs[0].id)]}).text
+    assert re.findall(r'name="need_ids" value="(\d+)"', fragment) == [
+        str(needs[0].id),
+        str(needs[3].id),
+        str(needs[2].id),
+    ]
+    assert re.search(rf'value="{needs[0].id}"\s+checked', fragment)
+    # Ids that are no number, or no need, are ignored rather than refused or kept.
+    odd = client.get("/inputs/need-options", params={"need_ids": ["²", "99999999999999999999"]})
+    assert odd.status_code == 200 and "checked" not in odd.text
 
 
 def test_status_page_confirms_the_attachments_that_arrived(client: TestClient) -> None:

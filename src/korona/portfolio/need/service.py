@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -250,9 +250,28 @@ def _ordered(filters: NeedFilter, today: date | None) -> Select[Need]:
 _MOST_URGENT_FIRST = (Need.urgency.desc(), Need.id.desc())
 
 
-def need_titles(*, session: Session) -> Sequence[Row[int, str]]:
-    """Return (id, title) of every need, most urgent and newest first: a form's choices."""
-    return session.execute(select(Need.id, Need.title).order_by(*_MOST_URGENT_FIRST)).all()
+def need_titles(
+    *, session: Session, text: str = "", ids: Collection[int] = (), limit: int | None = None
+) -> Sequence[Row[int, str]]:
+    """Return (id, title) of the needs, most urgent and newest first: a form's choices.
+
+    ``text`` keeps those whose title or description contains it, ``ids`` those with these ids;
+    ``limit`` caps how many come back.
+    """
+    statement = select(Need.id, Need.title).order_by(*_MOST_URGENT_FIRST).limit(limit)
+    if text:
+        statement = statement.where(text_matches(text, Need.title, Need.description))
+    if ids:
+        statement = statement.where(Need.id.in_(ids))
+    return session.execute(statement).all()
+
+
+def count_needs(filters: NeedFilter, *, session: Session) -> int:
+    """Return how many needs match the filters."""
+    matching = _filtered(filters, date.today()).with_only_columns(
+        func.count(), maintain_column_froms=True
+    )
+    return session.scalar(matching) or 0
 
 
 @dataclass(frozen=True)

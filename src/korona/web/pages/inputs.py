@@ -87,16 +87,11 @@ def preview_matches(
 
 
 def _choices(principal: Principal, *, session: Session) -> dict[str, Any]:
-    needs = (
-        need_service.list_needs(NeedFilter(), session=session)
-        if principal.can(Permission.NEED_READ)
-        else []
-    )
     return {
         "categories": list_categories(session=session, active_only=True),
         "kinds": list(InputKind),
         "efforts": list(Effort),
-        "needs": needs,
+        "picks_needs": principal.can(Permission.NEED_READ),
     }
 
 
@@ -137,22 +132,23 @@ def _uploads(form: Any) -> list[attachments.Upload]:
 
 #: How many characters of a needs search are used (a title is at most 200).
 MAX_NEED_QUERY = 100
+#: How many needs the picker lists at once; a search finds the others.
+PICKER_LIMIT = 100
 
 
 def need_options(query: str, selected: list[str], *, session: Session) -> dict[str, Any]:
-    """Return the needs picker's list: the ticked needs first, then those matching the query."""
+    """Return the needs picker's list: the ticked needs first, then those matching the query
+    (the most urgent :data:`PICKER_LIMIT` of them)."""
     query = query.strip()[:MAX_NEED_QUERY]
-    everything = need_service.list_needs(NeedFilter(), session=session)
-    matching = (
-        need_service.list_needs(NeedFilter(text=query), session=session) if query else everything
-    )
-    ticked = [need for need in everything if str(need.id) in selected]
-    rest = [need for need in matching if str(need.id) not in selected]
+    ticked_ids = {int(v) for v in selected if v.isascii() and v.isdigit() and len(v) <= 18}
+    ticked = need_service.need_titles(ids=ticked_ids, session=session) if ticked_ids else []
+    matching = need_service.need_titles(text=query, limit=PICKER_LIMIT, session=session)
     return {
-        "need_options": ticked + rest,
-        "selected_needs": set(selected),
+        "need_options": [*ticked, *(need for need in matching if need.id not in ticked_ids)],
+        "selected_needs": {str(need.id) for need in ticked},
         "need_query": query,
-        "matching_count": len(matching),
+        "matching_count": need_service.count_needs(NeedFilter(text=query), session=session),
+        "picker_limit": PICKER_LIMIT,
     }
 
 
@@ -164,7 +160,9 @@ def _form_page(
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
     context = {"values": values, **_choices(principal, session=session)}
-    context |= need_options(values.get("need_q", ""), values.get("need_ids", []), session=session)
+    if context["picks_needs"]:
+        selected = values.get("need_ids", [])
+        context |= need_options(values.get("need_q", ""), selected, session=session)
     return form_page(request, "inputs/form.html", context, rejected)
 
 
@@ -336,7 +334,7 @@ def detail_context(
     }
     if principal.can(Permission.INPUT_TRIAGE):
         context["solutions"] = solution_service.list_solutions(session=session)
-        context["needs"] = need_service.list_needs(NeedFilter(), session=session)
+        context["needs"] = need_service.need_titles(session=session)
         context["working_groups"] = working_groups.list_groups(session=session)
     return context
 
