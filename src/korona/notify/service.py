@@ -307,14 +307,8 @@ def resend(principal: Principal, outbox_id: int, *, session: Session) -> OutboxM
     message.claim_token = None  # a late result from the old claim must not overwrite this
     message.claimed_at = None
     message.claimed_by = None
-    audit.record(
-        principal,
-        AuditAction.STATUS,
-        AUDIT_ENTITY,
-        message.id,
-        session=session,
-        before=before,
-        after=audit.snapshot(message),
+    audit.record_change(
+        principal, AuditAction.STATUS, AUDIT_ENTITY, message, before, session=session
     )
     session.flush()
     return message
