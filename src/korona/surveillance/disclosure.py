@@ -151,31 +151,8 @@ class PublicMasks:
         consultations: pl.DataFrame | None,
         signals: pl.DataFrame | None,
     ) -> None:
-        self._keep(
-            self.cases_mask(cases),
-            self.consultations_mask(consultations),
-            self.signals_mask(signals),
-        )
-
-    @classmethod
-    def from_frames(
-        cls,
-        cases: pl.DataFrame,
-        consultations: pl.DataFrame | None,
-        signals: pl.DataFrame | None,
-    ) -> PublicMasks:
-        """Return the masks computed before (by :meth:`cases_mask`, :meth:`consultations_mask`
-        and :meth:`signals_mask`; e.g. kept on disk for the store generation)."""
-        masks = cls.__new__(cls)
-        masks._keep(cases, consultations, signals)
-        return masks
-
-    def _keep(
-        self,
-        cases: pl.DataFrame,
-        consultations: pl.DataFrame | None,
-        signals: pl.DataFrame | None,
-    ) -> None:
+        """Keep the masks as computed by :meth:`cases_mask`, :meth:`consultations_mask` and
+        :meth:`signals_mask` (e.g. kept on disk for the store generation)."""
         self.cases = cases
         self.consultations = consultations
         self.signals = signals

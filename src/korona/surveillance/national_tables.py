@@ -103,7 +103,7 @@ class NationalTables:
                 on_parts(parts)
         self.generation = parts.generation
         self.rates_all = parts.rates_all
-        self.masks = disclosure.PublicMasks.from_frames(
+        self.masks = disclosure.PublicMasks(
             parts.mask_cases, parts.mask_consultations, parts.mask_signals
         )
         self.covid = _split(parts.covid, COVID_COLUMNS)
