@@ -166,14 +166,14 @@ def claim_next(
             last_attempt_at=now,
             message_id=func.coalesce(OutboxMessage.message_id, stable_id),
         )
-        .returning(
+        .returning(  # the Claim's fields, by name
             OutboxMessage.id,
             OutboxMessage.to_address,
             OutboxMessage.subject,
             OutboxMessage.body,
             OutboxMessage.message_id,
             OutboxMessage.attempts,
-            OutboxMessage.html_body,
+            OutboxMessage.html_body.label("html"),
             OutboxMessage.unsubscribe_url,
         )
         .execution_options(synchronize_session=False)
@@ -184,15 +184,8 @@ def claim_next(
         row = session.execute(claim).one_or_none()
         if row is not None:
             return Claim(
-                id=row.id,
+                **row._asdict(),
                 token=token,
-                to_address=row.to_address,
-                subject=row.subject,
-                body=row.body,
-                message_id=row.message_id,
-                attempts=row.attempts,
-                html=row.html_body,
-                unsubscribe_url=row.unsubscribe_url,
                 # Read in the claiming transaction: the claim and its files are one snapshot.
                 attachments=tuple(attachments_of(row.id, session=session)),
             )
