@@ -82,21 +82,22 @@ def _insert_once(
 def _queue_mail(
     model: type[ReportDelivery | AlertDelivery],
     delivery_ids: Sequence[int],
-    to: str,
+    subscriber: service.Subscriber,
     mail: RenderedReport | AlertMail,
-    unsubscribe_url: str | None,
+    unsubscribe_url: str,
     *,
     session: Session,
     attachments: Sequence[notify.Attachment] = (),
 ) -> None:
-    """Queue ``mail`` in the outbox and point its delivery rows at the queued message."""
+    """Queue ``mail`` to a subscriber and point its delivery rows at the queued message (an
+    empty ``unsubscribe_url``: the mail has no unsubscribe link)."""
     message = notify.queue(
         session=session,
-        to=to,
+        to=subscriber.email,
         subject=mail.subject,
         body=mail.text,
         html=mail.html,
-        unsubscribe_url=unsubscribe_url,
+        unsubscribe_url=unsubscribe_url or None,
         attachments=attachments,
     )
     session.execute(
@@ -146,9 +147,9 @@ def queue_report(
     _queue_mail(
         ReportDelivery,
         [delivery_id],
-        subscriber.email,
+        subscriber,
         rendered,
-        request.unsubscribe_url or None,
+        request.unsubscribe_url,
         session=session,
         attachments=[notify.Attachment(rendered.filename, "application/pdf", rendered.pdf)],
     )
@@ -258,5 +259,5 @@ def _queue_alert(
         base_url=runtime.settings.base_url,
         unsubscribe_url=unsubscribe,
     )
-    _queue_mail(AlertDelivery, deliveries, subscriber.email, mail, unsubscribe, session=session)
+    _queue_mail(AlertDelivery, deliveries, subscriber, mail, unsubscribe, session=session)
     return len(new)
