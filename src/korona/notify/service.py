@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,15 +101,10 @@ def queue(
     )
     session.add(message)
     session.flush()
-    for attachment in attachments:
-        session.add(
-            OutboxAttachment(
-                outbox_message_id=message.id,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                content=attachment.content,
-            )
-        )
+    session.add_all(
+        OutboxAttachment(outbox_message_id=message.id, **asdict(attachment))
+        for attachment in attachments
+    )
     if attachments:
         session.flush()
     return message
