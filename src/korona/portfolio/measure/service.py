@@ -217,12 +217,7 @@ def add_milestone(
 ) -> Milestone:
     """Add a milestone to a measure."""
     measure = get_measure(measure_id, session=session)
-    milestone = Milestone(
-        measure_id=measure.id,
-        title=data.title,
-        planned_date=data.planned_date,
-        done_date=data.done_date,
-    )
+    milestone = Milestone(measure_id=measure.id, **data.model_dump())
     session.add(milestone)
     session.flush()
     session.refresh(measure, ["milestones"])
