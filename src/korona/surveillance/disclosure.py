@@ -93,8 +93,8 @@ def _key_codes(column: pl.Series) -> tuple[np.ndarray, int]:
         codes = (physical - low).fill_null(-1).to_numpy()
     else:
         # A categorical's physical codes are exact: one per distinct string.
-        codes = column.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64)
-        codes = codes.fill_null(-1).to_numpy()
+        physical = column.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64)
+        codes = physical.fill_null(-1).to_numpy()
     size = int(codes.max()) + 1 if codes.size else 1
     return codes.astype(np.int64, copy=False), max(size, 1)
 
