@@ -96,6 +96,21 @@ def record(
     return entry
 
 
+def record_change(
+    principal: Principal,
+    action: AuditAction,
+    entity_type: str,
+    row: Any,
+    before: dict[str, Any] | None = None,
+    *,
+    session: Session,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Write the audit row of a change to `row`: `before`, and `after` (default: its state now)."""
+    after = snapshot(row) if after is None else after
+    record(principal, action, entity_type, row.id, session=session, before=before, after=after)
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     """Filters of the audit log view and export."""

@@ -31,7 +31,7 @@ from korona.portfolio.need.models import Need
 from korona.portfolio.netlist.drafts import create_draft
 from korona.portfolio.netlist.models import NetlistVersion
 from korona.portfolio.netlist.solver.vocabulary import Pin
-from korona.portfolio.scoring import CONFIDENCE_STEPS, EFFORT_STEPS
+from korona.portfolio.scoring import CONFIDENCE_STEPS, DEFAULT_WEIGHTS, EFFORT_STEPS
 
 SYSTEM = Principal()
 NO_LINKS = StatusLinks(base_url="", secret="")
@@ -236,16 +236,12 @@ def load_assessment(*, session: Session, today: date) -> int:
             if differs and position % 16 == 0:
                 agreed = _scores(ref).model_copy(update={"reason": "Enige etter gruppemøtet."})
                 assessment.record_agreed(lead, item.id, agreed, session=session)
+    # The decision group's new weights: relief as heavy as clinical benefit, time criticality less.
+    weights = DEFAULT_WEIGHTS.as_dict() | {"relief": 0.25, "time_criticality": 0.05}
     assessment.set_weights(
         principal_for(_user(DECIDER, session=session)),
         WeightsIn(
-            clinical_benefit=0.25,
-            relief=0.25,
-            severity=0.15,
-            reuse=0.15,
-            time_criticality=0.05,
-            need_coverage=0.15,
-            reason="Avlastning av helsepersonell veier like tungt som klinisk nytte nå.",
+            **weights, reason="Avlastning av helsepersonell veier like tungt som klinisk nytte nå."
         ),
         session=session,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,15 +101,10 @@ def queue(
     )
     session.add(message)
     session.flush()
-    for attachment in attachments:
-        session.add(
-            OutboxAttachment(
-                outbox_message_id=message.id,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                content=attachment.content,
-            )
-        )
+    session.add_all(
+        OutboxAttachment(outbox_message_id=message.id, **asdict(attachment))
+        for attachment in attachments
+    )
     if attachments:
         session.flush()
     return message
@@ -166,14 +162,14 @@ def claim_next(
             last_attempt_at=now,
             message_id=func.coalesce(OutboxMessage.message_id, stable_id),
         )
-        .returning(
+        .returning(  # the Claim's fields, by name
             OutboxMessage.id,
             OutboxMessage.to_address,
             OutboxMessage.subject,
             OutboxMessage.body,
             OutboxMessage.message_id,
             OutboxMessage.attempts,
-            OutboxMessage.html_body,
+            OutboxMessage.html_body.label("html"),
             OutboxMessage.unsubscribe_url,
         )
         .execution_options(synchronize_session=False)
@@ -184,15 +180,8 @@ def claim_next(
         row = session.execute(claim).one_or_none()
         if row is not None:
             return Claim(
-                id=row.id,
+                **row._asdict(),
                 token=token,
-                to_address=row.to_address,
-                subject=row.subject,
-                body=row.body,
-                message_id=row.message_id,
-                attempts=row.attempts,
-                html=row.html_body,
-                unsubscribe_url=row.unsubscribe_url,
                 # Read in the claiming transaction: the claim and its files are one snapshot.
                 attachments=tuple(attachments_of(row.id, session=session)),
             )
@@ -307,14 +296,8 @@ def resend(principal: Principal, outbox_id: int, *, session: Session) -> OutboxM
     message.claim_token = None  # a late result from the old claim must not overwrite this
     message.claimed_at = None
     message.claimed_by = None
-    audit.record(
-        principal,
-        AuditAction.STATUS,
-        AUDIT_ENTITY,
-        message.id,
-        session=session,
-        before=before,
-        after=audit.snapshot(message),
+    audit.record_change(
+        principal, AuditAction.STATUS, AUDIT_ENTITY, message, before, session=session
     )
     session.flush()
     return message

@@ -46,12 +46,7 @@ def _write_organisation(writer: Writer, item: Prepared) -> Outcome:
     if item.ref in writer.existing:
         return "unchanged"
     auth_service.get_or_create_organisation(
-        session=writer.session,
-        name=data.name,
-        kind=data.kind,
-        sector=data.sector,
-        municipality_number=data.municipality_number,
-        external_ref=item.ref,
+        session=writer.session, **data.model_dump(), external_ref=item.ref
     )
     return "created"
 

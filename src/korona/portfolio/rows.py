@@ -8,8 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from korona import audit
-from korona.audit import AuditAction
+from korona.audit import AuditAction, record_change
 from korona.auth.permissions import Principal
 from korona.db import utcnow
 from korona.errors import NotFound
@@ -54,21 +53,6 @@ def text_matches(text: str, *columns: InstrumentedAttribute[str]) -> ColumnEleme
     """Return the condition that one of the columns contains `text`, ignoring case."""
     pattern = f"%{text.strip()}%"
     return or_(*(column.ilike(pattern) for column in columns))
-
-
-def record_change(
-    principal: Principal,
-    action: AuditAction,
-    entity: str,
-    row: Any,
-    before: dict[str, Any] | None = None,
-    *,
-    session: Session,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """Write the audit row of a change to `row`: `before`, and `after` (default: its state now)."""
-    after = audit.snapshot(row) if after is None else after
-    audit.record(principal, action, entity, row.id, session=session, before=before, after=after)
 
 
 def add_new(principal: Principal, entity: str, row: RowT, *, session: Session) -> RowT:

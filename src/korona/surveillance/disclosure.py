@@ -93,8 +93,8 @@ def _key_codes(column: pl.Series) -> tuple[np.ndarray, int]:
         codes = (physical - low).fill_null(-1).to_numpy()
     else:
         # A categorical's physical codes are exact: one per distinct string.
-        codes = column.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64)
-        codes = codes.fill_null(-1).to_numpy()
+        physical = column.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64)
+        codes = physical.fill_null(-1).to_numpy()
     size = int(codes.max()) + 1 if codes.size else 1
     return codes.astype(np.int64, copy=False), max(size, 1)
 
@@ -151,31 +151,8 @@ class PublicMasks:
         consultations: pl.DataFrame | None,
         signals: pl.DataFrame | None,
     ) -> None:
-        self._keep(
-            self.cases_mask(cases),
-            self.consultations_mask(consultations),
-            self.signals_mask(signals),
-        )
-
-    @classmethod
-    def from_frames(
-        cls,
-        cases: pl.DataFrame,
-        consultations: pl.DataFrame | None,
-        signals: pl.DataFrame | None,
-    ) -> PublicMasks:
-        """Return the masks computed before (by :meth:`cases_mask`, :meth:`consultations_mask`
-        and :meth:`signals_mask`; e.g. kept on disk for the store generation)."""
-        masks = cls.__new__(cls)
-        masks._keep(cases, consultations, signals)
-        return masks
-
-    def _keep(
-        self,
-        cases: pl.DataFrame,
-        consultations: pl.DataFrame | None,
-        signals: pl.DataFrame | None,
-    ) -> None:
+        """Keep the masks as computed by :meth:`cases_mask`, :meth:`consultations_mask` and
+        :meth:`signals_mask` (e.g. kept on disk for the store generation)."""
         self.cases = cases
         self.consultations = consultations
         self.signals = signals

@@ -13,17 +13,10 @@ import polars as pl
 from korona.surveillance import disclosure
 from korona.surveillance.geo import Geography, LocationLevel, load_geography
 from korona.surveillance.location_model import (
-    COVID_COLUMNS,
-    COVID_SYNDROME,
     LOCATION_CODE,
-    SIGNAL_COLUMNS,
-    SIGNAL_METHODS,
-    SIGNAL_WEEKS,
     Location,
     LocationView,
-    Source,
     UnknownLocation,
-    location_code_pattern,
     week_columns,
 )
 from korona.surveillance.national_tables import NationalTables, TableParts
@@ -33,20 +26,7 @@ from korona.surveillance.store import SurveillanceStore
 from korona.surveillance.store.files import MANIFEST
 from korona.surveillance.table_cache import TableCache
 
-__all__ = [
-    "COVID_COLUMNS",
-    "COVID_SYNDROME",
-    "SIGNAL_COLUMNS",
-    "SIGNAL_METHODS",
-    "SIGNAL_WEEKS",
-    "Location",
-    "LocationView",
-    "Source",
-    "SurveillanceReader",
-    "UnknownLocation",
-    "Warmer",
-    "location_code_pattern",
-]
+__all__ = ["Location", "LocationView", "SurveillanceReader", "UnknownLocation", "Warmer"]
 
 _log = logging.getLogger(__name__)
 _COMPARISON_COLUMNS = (

@@ -103,7 +103,7 @@ class NationalTables:
                 on_parts(parts)
         self.generation = parts.generation
         self.rates_all = parts.rates_all
-        self.masks = disclosure.PublicMasks.from_frames(
+        self.masks = disclosure.PublicMasks(
             parts.mask_cases, parts.mask_consultations, parts.mask_signals
         )
         self.covid = _split(parts.covid, COVID_COLUMNS)
@@ -340,7 +340,7 @@ def _signal_rows(store: SurveillanceStore) -> tuple[pl.DataFrame | None, pl.Data
     last = others.group_by("location_code").agg(pl.col("date").max().alias("_last")).collect()
     if last.height == 0:
         return None, None
-    earliest = min(national_last, last["_last"].min())  # type: ignore[type-var]
+    earliest = min(national_last, last["_last"].min())
     recent = others.filter(pl.col("date") > earliest - dt.timedelta(weeks=SIGNAL_WEEKS)).collect()
     masks = recent.filter(pl.col("date") > national_last - dt.timedelta(weeks=SIGNAL_WEEKS)).select(
         "location_code", "age", "syndrome", "date", "n"

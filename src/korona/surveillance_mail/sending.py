@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from korona.files import write_atomically
 from korona.notify import service as notify
 from korona.surveillance.geo import Geography, load_geography
 from korona.surveillance.report.alerts import (
+    AlertMail,
     HighSignal,
     area_codes,
     latest_high_signals,
@@ -78,6 +79,32 @@ def _insert_once(
     return session.execute(statement).scalar_one_or_none()
 
 
+def _queue_mail(
+    model: type[ReportDelivery | AlertDelivery],
+    delivery_ids: Sequence[int],
+    subscriber: service.Subscriber,
+    mail: RenderedReport | AlertMail,
+    unsubscribe_url: str,
+    *,
+    session: Session,
+    attachments: Sequence[notify.Attachment] = (),
+) -> None:
+    """Queue ``mail`` to a subscriber and point its delivery rows at the queued message (an
+    empty ``unsubscribe_url``: the mail has no unsubscribe link)."""
+    message = notify.queue(
+        session=session,
+        to=subscriber.email,
+        subject=mail.subject,
+        body=mail.text,
+        html=mail.html,
+        unsubscribe_url=unsubscribe_url or None,
+        attachments=attachments,
+    )
+    session.execute(
+        update(model).where(model.id.in_(delivery_ids)).values(outbox_message_id=message.id)
+    )
+
+
 def weekly_renderer(
     settings: Settings, week: str, geography: Geography | None = None
 ) -> ReportRenderer:
@@ -117,19 +144,14 @@ def queue_report(
     if delivery_id is None:
         return False
     rendered = report(request)
-    message = notify.queue(
+    _queue_mail(
+        ReportDelivery,
+        [delivery_id],
+        subscriber,
+        rendered,
+        request.unsubscribe_url,
         session=session,
-        to=subscriber.email,
-        subject=rendered.subject,
-        body=rendered.text,
-        html=rendered.html,
-        unsubscribe_url=request.unsubscribe_url or None,
         attachments=[notify.Attachment(rendered.filename, "application/pdf", rendered.pdf)],
-    )
-    session.execute(
-        update(ReportDelivery)
-        .where(ReportDelivery.id == delivery_id)
-        .values(outbox_message_id=message.id)
     )
     return True
 
@@ -237,17 +259,5 @@ def _queue_alert(
         base_url=runtime.settings.base_url,
         unsubscribe_url=unsubscribe,
     )
-    message = notify.queue(
-        session=session,
-        to=subscriber.email,
-        subject=mail.subject,
-        body=mail.text,
-        html=mail.html,
-        unsubscribe_url=unsubscribe,
-    )
-    session.execute(
-        update(AlertDelivery)
-        .where(AlertDelivery.id.in_(deliveries))
-        .values(outbox_message_id=message.id)
-    )
+    _queue_mail(AlertDelivery, deliveries, subscriber, mail, unsubscribe, session=session)
     return len(new)

@@ -107,14 +107,7 @@ def _set(
         row = Subscription(user_id=user.id, location_code=code, kind=kind, active=active)
         session.add(row)
         session.flush()
-        audit.record(
-            principal,
-            AuditAction.CREATE,
-            AUDIT_ENTITY,
-            row.id,
-            session=session,
-            after=audit.snapshot(row),
-        )
+        audit.record_change(principal, AuditAction.CREATE, AUDIT_ENTITY, row, session=session)
         return
     if row.active == active:
         return
@@ -122,15 +115,7 @@ def _set(
     row.active = active
     row.updated_at = utcnow()
     session.flush()
-    audit.record(
-        principal,
-        AuditAction.UPDATE,
-        AUDIT_ENTITY,
-        row.id,
-        session=session,
-        before=before,
-        after=audit.snapshot(row),
-    )
+    audit.record_change(principal, AuditAction.UPDATE, AUDIT_ENTITY, row, before, session=session)
 
 
 def follow(

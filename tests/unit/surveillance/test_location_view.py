@@ -8,12 +8,8 @@ import polars as pl
 import pytest
 from tests.surveillance_store import build_store
 
-from korona.surveillance.location_view import (
-    COVID_COLUMNS,
-    SIGNAL_COLUMNS,
-    SurveillanceReader,
-    UnknownLocation,
-)
+from korona.surveillance.location_model import COVID_COLUMNS, SIGNAL_COLUMNS
+from korona.surveillance.location_view import SurveillanceReader, UnknownLocation
 
 WEEKLY = "municip_weekly_cases_by_regdate_b2020__derived_from_respiranor_total_b2020_rda.csv"
 

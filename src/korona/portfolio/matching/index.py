@@ -33,35 +33,16 @@ _UNMATCHABLE_INPUTS = frozenset({InputStatus.DUPLICATE, InputStatus.DECLINED})
 
 def document_of(entity: Any) -> Document | None:
     """Return how the matcher sees a solution, need or input (None: not matchable)."""
+    categories: tuple[str, ...]
     if isinstance(entity, Solution):
-        return Document(
-            DocumentKind.SOLUTION,
-            entity.id,
-            entity.name,
-            entity.description,
-            tuple(entity.categories or ()),
-        )
-    if isinstance(entity, Need):
-        if entity.status == NeedStatus.EXPIRED:
-            return None
-        return Document(
-            DocumentKind.NEED,
-            entity.id,
-            entity.title,
-            entity.description,
-            (entity.category_code,),
-        )
-    if isinstance(entity, Input):
-        if entity.status in _UNMATCHABLE_INPUTS:
-            return None
-        return Document(
-            DocumentKind.INPUT,
-            entity.id,
-            entity.title,
-            entity.description,
-            tuple(entity.categories or ()),
-        )
-    return None
+        title, categories = entity.name, tuple(entity.categories or ())
+    elif isinstance(entity, Need) and entity.status != NeedStatus.EXPIRED:
+        title, categories = entity.title, (entity.category_code,)
+    elif isinstance(entity, Input) and entity.status not in _UNMATCHABLE_INPUTS:
+        title, categories = entity.title, tuple(entity.categories or ())
+    else:
+        return None
+    return Document(KIND_OF[type(entity)], entity.id, title, entity.description, categories)
 
 
 _MODEL_OF: dict[DocumentKind, Any] = {kind: model for model, kind in KIND_OF.items()}

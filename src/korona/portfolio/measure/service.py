@@ -121,12 +121,7 @@ def create_measure(principal: Principal, data: MeasureCreate, *, session: Sessio
     if data.input_id and measure_for_input(data.input_id, session=session) is not None:
         raise Conflict(N_("Input {id} is already a measure"), field="input_id", id=data.input_id)
     measure = Measure(
-        title=data.title,
-        description=data.description,
-        owner_organisation_id=data.owner_organisation_id,
-        responsible_name=data.responsible_name,
-        programme_id=data.programme_id,
-        input_id=data.input_id,
+        **data.model_dump(exclude={"need_ids"}),
         status=MeasureStatus.PLANNED,
         need_links=[MeasureNeed(need_id=need_id) for need_id in dict.fromkeys(data.need_ids)],
     )
@@ -222,12 +217,7 @@ def add_milestone(
 ) -> Milestone:
     """Add a milestone to a measure."""
     measure = get_measure(measure_id, session=session)
-    milestone = Milestone(
-        measure_id=measure.id,
-        title=data.title,
-        planned_date=data.planned_date,
-        done_date=data.done_date,
-    )
+    milestone = Milestone(measure_id=measure.id, **data.model_dump())
     session.add(milestone)
     session.flush()
     session.refresh(measure, ["milestones"])
@@ -282,10 +272,8 @@ def report_progress(
             N_("The measure is {status}; no more progress reports"), status=measure.status
         )
     report = ProgressReport(
+        **data.model_dump(),
         measure_id=measure.id,
-        rag=data.rag,
-        text=data.text,
-        next_milestone=data.next_milestone,
         reported_by_id=principal.user_id,
         reported_at=utcnow(),
     )

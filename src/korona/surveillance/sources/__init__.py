@@ -15,6 +15,7 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "SourceKind",
+    "check_rows",
     "readable_file",
     "refuse_mostly_bad",
     "refuse_repeated_keys",
@@ -114,3 +115,20 @@ def refuse_repeated_keys(path: Path, rows: pl.DataFrame, keys: list[str]) -> Non
             f"{path.name}: lines {lines[0]} and {lines[1]} both give {key}; each key may appear "
             f"once in a file ({repeated.height} keys repeated)"
         )
+
+
+def check_rows(
+    path: Path, parsed: pl.DataFrame, reason: pl.Expr, keys: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a file's parsed rows into good ones and bad ones (line, reason).
+
+    ``reason`` is null for a good row. Raises IngestError when most rows are bad
+    (:func:`refuse_mostly_bad`) or when two good rows share ``keys``
+    (:func:`refuse_repeated_keys`).
+    """
+    checked = parsed.with_columns(reason.alias("reason"))
+    bad = checked.filter(pl.col("reason").is_not_null()).select("line", "reason")
+    refuse_mostly_bad(path, bad, parsed.height)
+    good = checked.filter(pl.col("reason").is_null())
+    refuse_repeated_keys(path, good, keys)
+    return good, bad

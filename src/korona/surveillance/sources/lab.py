@@ -12,9 +12,8 @@ from korona.surveillance.sources import (
     IngestError,
     IngestReport,
     SourceKind,
+    check_rows,
     readable_file,
-    refuse_mostly_bad,
-    refuse_repeated_keys,
 )
 from korona.surveillance.sources.msis import weekly_sums
 from korona.surveillance.store import SurveillanceStore
@@ -52,11 +51,7 @@ def read_lab(path: Path, geography: Geography) -> tuple[pl.DataFrame, pl.DataFra
         .when((pl.col("n_pos") < 0) | (pl.col("n_neg") < 0))
         .then(pl.lit("negative count"))
     )
-    checked = parsed.with_columns(reason.alias("reason"))
-    bad = checked.filter(pl.col("reason").is_not_null()).select("line", "reason")
-    refuse_mostly_bad(path, bad, raw.height)
-    good = checked.filter(pl.col("reason").is_null())
-    refuse_repeated_keys(path, good, ["location_code", "date"])
+    good, bad = check_rows(path, parsed, reason, ["location_code", "date"])
     daily = good.select(LAB_COLUMNS)
     weekly = weekly_sums(daily)
     report = IngestReport(

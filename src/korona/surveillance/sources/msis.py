@@ -15,9 +15,8 @@ from korona.surveillance.sources import (
     IngestError,
     IngestReport,
     SourceKind,
+    check_rows,
     readable_file,
-    refuse_mostly_bad,
-    refuse_repeated_keys,
 )
 from korona.surveillance.store import SurveillanceStore
 
@@ -181,13 +180,8 @@ def _typed(
         .when(pl.col("n") < 0)
         .then(pl.lit("negative count"))
     )
-    checked = parsed.with_columns(reason.alias("reason"))
-    report.bad_rows = pl.concat(
-        [report.bad_rows, checked.filter(pl.col("reason").is_not_null()).select("line", "reason")]
-    )
-    refuse_mostly_bad(report.path, report.bad_rows, frame.height)
-    good = checked.filter(pl.col("reason").is_null())
-    refuse_repeated_keys(report.path, good, ["location_code", "date"])
+    good, bad = check_rows(report.path, parsed, reason, ["location_code", "date"])
+    report.bad_rows = pl.concat([report.bad_rows, bad])
     return good.select("location_code", "date", "n")
 
 

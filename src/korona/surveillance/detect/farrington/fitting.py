@@ -3,40 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from korona.surveillance.detect.farrington.bounds import assign_weights
 from korona.surveillance.detect.glm import PoissonFit, fit_poisson, hat_values, quadratic_form
 
-
-class FitSettings(Protocol):
-    """The detector's settings the fits read (``FarringtonDetector`` has them all)."""
-
-    @property
-    def years_back(self) -> int: ...
-
-    @property
-    def reweight(self) -> bool: ...
-
-    @property
-    def weights_threshold(self) -> float: ...
-
-    @property
-    def trend(self) -> bool: ...
-
-    @property
-    def trend_p_threshold(self) -> float: ...
-
-    @property
-    def no_periods(self) -> int: ...
-
-    @property
-    def tol(self) -> float: ...
-
-    @property
-    def max_iter(self) -> int: ...
+if TYPE_CHECKING:  # the fits read the detector's settings; it imports this module
+    from korona.surveillance.detect.farrington.detector import FarringtonDetector
 
 
 @dataclass(frozen=True)
@@ -83,7 +58,7 @@ class PointFit:
 
 
 def _fit_glm(
-    params: FitSettings,
+    params: FarringtonDetector,
     design: np.ndarray,
     y: np.ndarray,
     offset: np.ndarray,
@@ -144,7 +119,7 @@ def _fit_glm(
 
 
 def _fit_mean(
-    params: FitSettings, y: np.ndarray, offset: np.ndarray, *, df: int
+    params: FarringtonDetector, y: np.ndarray, offset: np.ndarray, *, df: int
 ) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_fit_glm` for the intercept-only model, in closed form (speed only).
 
@@ -188,7 +163,7 @@ def _fit_mean(
 
 
 def fit_point(
-    params: FitSettings,
+    params: FarringtonDetector,
     window: tuple[np.ndarray, np.ndarray],
     y_all: np.ndarray,
     offset_now: np.ndarray,
@@ -240,7 +215,7 @@ def fit_point(
 
 
 def _fit_group(
-    params: FitSettings,
+    params: FarringtonDetector,
     index: np.ndarray,
     levels: np.ndarray,
     kept: np.ndarray,
