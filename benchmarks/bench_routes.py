@@ -39,6 +39,7 @@ ROUTES: list[tuple[str, str, dict]] = [
     ("GET", "/solutions", {}),
     ("GET", "/inputs", {}),
     ("GET", "/inputs?status=received&q=smitte", {}),
+    ("GET", "/inputs/new", {}),
     ("GET", "/triage", {}),
     ("GET", f"/inputs/match-preview?title={MATCH}&description={MATCH}&categories=video", {}),
     ("POST", "/api/v1/match", {"json": {"text": MATCH, "limit": 5}}),

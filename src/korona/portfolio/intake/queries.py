@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from korona import audit
 from korona.errors import N_, NotFound
+from korona.portfolio.assessment.models import WorkingGroup
 from korona.portfolio.intake.links import StatusLinks
 from korona.portfolio.intake.models import (
     Input,
@@ -141,9 +142,20 @@ def page_inputs(
     return page_of(_ordered(filters), session=session, offset=offset, limit=limit)
 
 
+#: What a list of inputs loads with them: their need links and their group's name. The
+#: submitting organisation, the covering solution and the group's members (with their users,
+#: organisations and roles) load only if asked for: a list shows none of them.
+LIST_LOADING = (
+    lazyload(Input.organisation),
+    lazyload(Input.covered_by),
+    joinedload(Input.group).lazyload(WorkingGroup.members),
+)
+
+
 def _ordered(filters: InputFilter) -> Select[Input]:
     statement = where_given(
-        select(Input), [(Input.status, filters.status), (Input.kind, filters.kind)]
+        select(Input).options(*LIST_LOADING),
+        [(Input.status, filters.status), (Input.kind, filters.kind)],
     )
     if filters.text:
         columns = (Input.title, Input.description, Input.reference, Input.organisation_name)
