@@ -81,12 +81,14 @@ class Stats:
     """Latencies and failures of one endpoint class."""
 
     latencies_ms: list[float] = field(default_factory=list)
+    finished_at: list[float] = field(default_factory=list)  # time.monotonic() of each answer
     errors: int = 0  # status >= 500, timeouts, connection errors
     client_errors: int = 0  # unexpected 4xx: a fault of this script or of the server's contract
     error_kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def record(self, elapsed_ms: float, failure: str | None) -> None:
         self.latencies_ms.append(elapsed_ms)
+        self.finished_at.append(time.monotonic())
         if failure is None:
             return
         self.error_kinds[failure] += 1
@@ -342,8 +344,9 @@ def arrival(number: int, users: int, ramp_up: float) -> float:
 
 async def run_load(
     base: str, token: str, args: argparse.Namespace
-) -> tuple[dict[str, Stats], float, int]:
-    """Run every virtual user until the budget is spent; return stats, wall time, users."""
+) -> tuple[dict[str, Stats], float, int, float]:
+    """Run every virtual user until the budget is spent; return stats, wall time, users and
+    the ``time.monotonic()`` of the start."""
     stats: dict[str, Stats] = defaultdict(Stats)
     rng = random.Random(args.seed)
     users = [
@@ -352,7 +355,7 @@ async def run_load(
     ]
     rng.shuffle(users)  # the roles arrive mixed during a ramp-up
     budget = Budget(args.duration, args.max_requests)
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.monotonic()
     try:
         # Requests in flight at the deadline finish or time out: the grace covers one timeout.
         await asyncio.wait_for(
@@ -369,7 +372,7 @@ async def run_load(
     finally:
         elapsed = time.perf_counter() - start
         await asyncio.gather(*(user.close() for user in users), return_exceptions=True)
-    return stats, elapsed, len(users)
+    return stats, elapsed, len(users), started
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -651,6 +654,29 @@ def idle_in_transaction(database_url: str | None) -> int | None:
         engine.dispose()
 
 
+#: The timeline's window: long enough for a stable p95, short enough to show a ramp-up.
+WINDOW_S = 30.0
+
+
+def timeline(stats: dict[str, Stats], started: float) -> list[dict[str, Any]]:
+    """Return count, throughput, p50 and p95 of the answers in each ``WINDOW_S`` of the run:
+    whether a tail comes from the ramp-up, a warm-up or the steady state."""
+    windows: defaultdict[int, list[float]] = defaultdict(list)
+    for item in stats.values():
+        for moment, latency in zip(item.finished_at, item.latencies_ms, strict=True):
+            windows[int((moment - started) // WINDOW_S)].append(latency)
+    return [
+        {
+            "from_s": number * WINDOW_S,
+            "count": len(latencies),
+            "rps": round(len(latencies) / WINDOW_S, 1),
+            "p50_ms": round(percentile(latencies, 0.50), 1),
+            "p95_ms": round(percentile(latencies, 0.95), 1),
+        }
+        for number, latencies in sorted(windows.items())
+    ]
+
+
 def summarise(
     stats: dict[str, Stats], elapsed: float, users: int, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -736,6 +762,14 @@ def show(result: dict[str, Any], console: Console) -> None:
             f"{item['p99_ms']:.0f}",
         )
     console.print(table)
+    if result.get("timeline"):
+        console.print(
+            "per 30 s (from, req/s, p50, p95 ms): "
+            + "; ".join(
+                f"{w['from_s']:.0f} s {w['rps']:.0f}/s {w['p50_ms']:.0f}/{w['p95_ms']:.0f}"
+                for w in result["timeline"]
+            )
+        )
     total, after = result["total"], result["after"]
     console.print(
         f"throughput {total['throughput_rps']} req/s over {total['wall_s']} s; "
@@ -847,13 +881,14 @@ def main(argv: list[str] | None = None) -> int:
                 stack.enter_context(profiled(server_pid, args))
             watches = (CpuWatch(server_pid), CpuWatch(server.database_pid))
             own_before = own_cpu()
-            stats, elapsed, users = asyncio.run(run_load(server.base, server.token, args))
+            stats, elapsed, users, load_started = asyncio.run(run_load(server.base, server.token, args))
             (server_cpu, new_workers), (database_cpu, _) = (watch.stop() for watch in watches)
             own = own_cpu() - own_before
             healthz = health_after(server.base)
             idle = idle_in_transaction(server.database_url)
             stack.close()  # stop the server now, to see whether SIGTERM works
             result = summarise(stats, elapsed, users, args)
+            result["timeline"] = timeline(stats, load_started)
             result["cpu"] = cpu_summary(
                 server_cpu if server_pid is not None else None,
                 database_cpu if server.database_pid is not None else None,
