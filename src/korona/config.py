@@ -41,10 +41,17 @@ class Settings(BaseSettings):
         "PostgreSQL: postgresql+psycopg://user:password@host/dbname",
     )
     database_pool_size: int = Field(
-        default=5, ge=1, le=200, description="Connections each process keeps open"
+        default=4,
+        ge=1,
+        le=200,
+        description="Connections each process keeps open: also how many requests it works on "
+        "at once (more only contend for the GIL; docs/benchmarks.md)",
     )
     database_max_overflow: int = Field(
-        default=10, ge=0, le=200, description="Extra connections a process may open under load"
+        default=2,
+        ge=0,
+        le=200,
+        description="Extra connections for the process's own background work (mail, warm-up)",
     )
     database_pool_timeout: float = Field(
         default=30, gt=0, le=600, description="Seconds to wait for a free pooled connection"
