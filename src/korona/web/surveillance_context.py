@@ -4,6 +4,7 @@ warmed in a background thread, and a cache of what the pages render from it."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import hashlib
 import logging
@@ -134,6 +135,9 @@ async def warm_in_background(app: FastAPI) -> AsyncIterator[None]:
         server_log.info(
             "Surveillance caches warmed for store generation %d in %.1f s", generation, seconds
         )
+        # The warmed caches live as long as their generation: out of the collector's passes,
+        # like what the app built at start (korona.app.freeze_long_lived).
+        gc.freeze()
 
     warmer = Warmer(store, jobs, on_warm=report).start()
     app.state.surveillance_warmer = warmer
