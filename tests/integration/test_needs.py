@@ -15,7 +15,7 @@ from tests.conftest import login, make_organisation, make_user
 from korona import audit
 from korona.audit import AuditEntry
 from korona.auth import service as auth_service
-from korona.auth.models import OrganisationKind, Role, Sector
+from korona.auth.models import Organisation, OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.models import Need, NeedStatus
@@ -196,6 +196,31 @@ def test_office_validates_along_allowed_transitions_only(client: TestClient, db:
     ]
 
 
+def add_need(
+    db: Session,
+    organisation: Organisation,
+    title: str,
+    category: str,
+    review_in_days: int | None,
+    status: NeedStatus = NeedStatus.VALIDATED,
+) -> None:
+    """Add a need straight to the database, reviewed ``review_in_days`` from today (or never)."""
+    review = None if review_in_days is None else date.today() + timedelta(days=review_in_days)
+    db.add(
+        Need(
+            title=title,
+            description="Et behov for testing av oversikten.",
+            category_code=category,
+            sector=organisation.sector,
+            organisation_id=organisation.id,
+            urgency=2,
+            affected_groups=["citizens"],
+            status=status,
+            review_by_date=review,
+        )
+    )
+
+
 def test_overview_counts_equal_counting_the_needs(db: Session) -> None:
     """The grouped query counts as one would count the listed needs one by one."""
     first = make_organisation(db, "Alfa kommune")
@@ -208,19 +233,7 @@ def test_overview_counts_equal_counting_the_needs(db: Session) -> None:
         (second, "video", NeedStatus.VALIDATED, -1),
     ]
     for number, (organisation, category, status, days) in enumerate(rows):
-        db.add(
-            Need(
-                title=f"Telt behov {number}",
-                description="Et behov for å sjekke tellingen i oversikten.",
-                category_code=category,
-                sector=organisation.sector,
-                organisation_id=organisation.id,
-                urgency=2,
-                affected_groups=["citizens"],
-                status=status,
-                review_by_date=date.today() + timedelta(days=days) if days is not None else None,
-            )
-        )
+        add_need(db, organisation, f"Telt behov {number}", category, days, status)
     db.commit()
     for filters in (NeedFilter(), NeedFilter(category="video"), NeedFilter(overdue=True)):
         needs = need_service.list_needs(filters, session=db)
@@ -243,19 +256,7 @@ def test_overview_counts_filters_and_flags_overdue(client: TestClient, db: Sessi
     organisation = office.organisation
     assert organisation is not None
     for index, (category, days) in enumerate([("video", -3), ("video", 10), ("triage", None)]):
-        db.add(
-            Need(
-                title=f"Behov nummer {index}",
-                description="Et behov for testing av oversikten.",
-                category_code=category,
-                sector=organisation.sector,
-                organisation_id=organisation.id,
-                urgency=2,
-                affected_groups=["citizens"],
-                status=NeedStatus.VALIDATED,
-                review_by_date=date.today() + timedelta(days=days) if days is not None else None,
-            )
-        )
+        add_need(db, organisation, f"Behov nummer {index}", category, days)
     db.commit()
     login(client, office.email)
     page = client.get("/needs/overview")
