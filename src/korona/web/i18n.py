@@ -58,11 +58,16 @@ def catalogue(language: str) -> frozenset[str]:
     return frozenset(ids)
 
 
-def gettext(message: str, **values: Any) -> str:
-    """Translate a message id into the current language and fill in ``%(name)s`` values."""
+def translate(message: str, language: str) -> str:
+    """Translate a message id into the language (values not filled in)."""
     if not message:  # the empty id is the catalogue's header, never a message
         return message
-    text = translations(current_language.get()).gettext(message)
+    return translations(language).gettext(message)
+
+
+def gettext(message: str, **values: Any) -> str:
+    """Translate a message id into the current language and fill in ``%(name)s`` values."""
+    text = translate(message, current_language.get())
     return text % values if values else text
 
 

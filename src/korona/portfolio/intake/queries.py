@@ -145,7 +145,7 @@ def page_inputs(
 #: What a list of inputs loads with them: their need links and their group's name. The
 #: submitting organisation, the covering solution and the group's members (with their users,
 #: organisations and roles) load only if asked for: a list shows none of them.
-LIST_LOADING = (
+_LIST_LOADING = (
     lazyload(Input.organisation),
     lazyload(Input.covered_by),
     joinedload(Input.group).lazyload(WorkingGroup.members),
@@ -154,7 +154,7 @@ LIST_LOADING = (
 
 def _ordered(filters: InputFilter) -> Select[Input]:
     statement = where_given(
-        select(Input).options(*LIST_LOADING),
+        select(Input).options(*_LIST_LOADING),
         [(Input.status, filters.status), (Input.kind, filters.kind)],
     )
     if filters.text:

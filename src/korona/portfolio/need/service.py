@@ -309,20 +309,23 @@ def overview(filters: NeedFilter, *, session: Session, today: date | None = None
         )
         .group_by(Need.sector, Need.category_code, Need.status, Organisation.id, Organisation.name)
     ).all()
+    total = overdue_total = 0
     sectors: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     organisations: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
-    for sector, category, status, organisation, count, _late in groups:
+    for sector, category, status, organisation, count, late in groups:
+        total += count
+        overdue_total += late or 0
         sectors[sector.value] += count
         categories[category] += count
         statuses[status.value] += count
         organisations[organisation] += count
         pairs[category, status.value] += count
     return NeedOverview(
-        total=sum(row[4] for row in groups),
-        overdue=sum(row[5] or 0 for row in groups),
+        total=total,
+        overdue=overdue_total,
         by_sector=dict(sectors),
         by_category=dict(categories),
         by_status=dict(statuses),
