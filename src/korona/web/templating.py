@@ -69,6 +69,31 @@ def _template_gettext(message: str, /, **values: Any) -> Markup:
     return _filled_markup(language, message)
 
 
+@lru_cache(maxsize=4096)
+def _language_label(language: str, member: Enum | str, enum: type[Enum] | None) -> str:
+    return label(member, enum)  # ``language`` is the current one: it keys the cache
+
+
+def _template_label(member: Enum | str, enum: type[Enum] | None = None) -> str:
+    """Return :func:`label` once per process, language and member (list pages ask per row)."""
+    try:
+        return _language_label(i18n.current_language.get(), member, enum)
+    except TypeError:  # an unhashable value: no cache
+        return label(member, enum)
+
+
+@lru_cache(maxsize=512)
+def _language_status_tag(language: str, status: Enum) -> Markup:
+    return Markup('<span class="ds-tag k-status k-status--{}">{}</span>').format(
+        status.value, label(status)
+    )
+
+
+def status_tag(status: Enum) -> Markup:
+    """Return a status as a coloured tag (a Python global, not a macro: rows call it)."""
+    return _language_status_tag(i18n.current_language.get(), status)
+
+
 templates.env.globals.update(_=_template_gettext, gettext=_template_gettext)
 templates.env.filters["date"] = i18n.format_date
 templates.env.filters["number"] = i18n.format_number
@@ -76,7 +101,8 @@ templates.env.filters["size"] = i18n.format_size
 templates.env.filters["hours"] = i18n.format_hours
 templates.env.filters["week"] = i18n.format_week
 templates.env.globals["Permission"] = Permission
-templates.env.filters["label"] = label
+templates.env.filters["label"] = _template_label
+templates.env.globals["status_tag"] = status_tag
 templates.env.globals["sector_enum"] = Sector
 templates.env.globals["status_enum"] = NeedStatus
 templates.env.globals["audit_action"] = AuditAction
@@ -118,6 +144,11 @@ def category_options(categories: Iterable[Any], language: str) -> list[tuple[str
     return [(category.code, category.name(language)) for category in categories]
 
 
+def category_names(categories: Iterable[Any], language: str) -> dict[str, str]:
+    """Return each need category's name in the language by its code (for table rows)."""
+    return {category.code: category.name(language) for category in categories}
+
+
 def organisation_options(organisations: Iterable[Any]) -> list[tuple[int, str]]:
     """Return (id, name) pairs of organisations."""
     return [(organisation.id, organisation.name) for organisation in organisations]
@@ -126,6 +157,7 @@ def organisation_options(organisations: Iterable[Any]) -> list[tuple[int, str]]:
 templates.env.globals.update(
     enum_options=enum_options,
     category_options=category_options,
+    category_names=category_names,
     organisation_options=organisation_options,
 )
 
