@@ -617,10 +617,14 @@ def wait_until_up(server: Server, limit: float = 300.0) -> None:
 
 @contextlib.contextmanager
 def profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
-    """Run py-spy on the server's processes from the end of the ramp-up (a side thread)."""
+    """Run py-spy on the server's processes from the end of the ramp-up (a side thread).
+
+    With ``--gil`` py-spy samples only the thread holding the GIL: where the server's Python
+    spends CPU, not where its threads wait for a turn.
+    """
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [
-        *(py_spy, "record", "--subprocesses", "--nonblocking", "-p", str(pid)),
+        *(py_spy, "record", "--subprocesses", "--nonblocking", "--gil", "-p", str(pid)),
         *("-f", "raw", "-r", "25", "-d", str(int(args.py_spy_seconds)), "-o", str(args.py_spy)),
     ]
 
