@@ -885,7 +885,9 @@ def main(argv: list[str] | None = None) -> int:
                 stack.enter_context(profiled(server_pid, args))
             watches = (CpuWatch(server_pid), CpuWatch(server.database_pid))
             own_before = own_cpu()
-            stats, elapsed, users, load_started = asyncio.run(run_load(server.base, server.token, args))
+            stats, elapsed, users, load_started = asyncio.run(
+                run_load(server.base, server.token, args)
+            )
             (server_cpu, new_workers), (database_cpu, _) = (watch.stop() for watch in watches)
             own = own_cpu() - own_before
             healthz = health_after(server.base)
