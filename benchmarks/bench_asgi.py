@@ -29,7 +29,7 @@ from typing import Any
 
 import uvloop
 from bench_routes import MATCH, PASSWORD, ROUTES
-from demo_app import cpu_seconds, demo_database
+from demo_app import OFFICE, cpu_seconds, demo_database, office_token
 
 import korona
 from korona.app import create_app
@@ -103,11 +103,10 @@ def run(args: argparse.Namespace) -> None:
         os.sched_setaffinity(0, {args.cpu})
     print(f"korona from {korona.__file__}; CPU ms a request: least, median of {args.rounds}")
     with demo_database(PASSWORD) as demo:
+        token = office_token(demo)
         with unit_of_work(demo.sessions) as session:
-            user = auth_service.get_user_by_email("kontor@demo.korona.no", session=session)
+            user = auth_service.get_user_by_email(OFFICE, session=session)
             assert user is not None
-            actor = auth_service.principal_for(user)
-            token = auth_service.create_api_token(actor, user.id, session=session, name="bench")
             login = auth_service.start_session(user, session=session, hours=8)
         app = create_app(demo.settings)
         cookie = f"korona_session={login}; korona_csrf={'c' * 32}".encode()

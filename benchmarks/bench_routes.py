@@ -19,14 +19,12 @@ import os
 import pstats
 import re
 
-from demo_app import cpu_seconds, demo_database
+from demo_app import cpu_seconds, demo_database, office_token
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 import korona
 from korona.app import create_app
-from korona.auth import service as auth_service
-from korona.db import unit_of_work
 
 PASSWORD = "bench-demo-password-2026"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -105,11 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"korona from {korona.__file__}; load average before: {os.getloadavg()}")
     with demo_database(PASSWORD) as demo:
-        with unit_of_work(demo.sessions) as session:
-            user = auth_service.get_user_by_email("kontor@demo.korona.no", session=session)
-            assert user is not None
-            actor = auth_service.principal_for(user)
-            token = auth_service.create_api_token(actor, user.id, session=session, name="bench")
+        token = office_token(demo)
         app = create_app(demo.settings)
         statements = [0]
         event.listen(

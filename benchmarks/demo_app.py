@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from korona.auth import service as auth_service
+from korona.auth.permissions import principal_for
 from korona.config import Environment, Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
 from korona.demo import load_demo
@@ -48,6 +50,19 @@ def demo_database(password: str) -> Iterator[DemoDatabase]:
             yield DemoDatabase(settings, sessions)
         finally:
             engine.dispose()
+
+
+OFFICE = "kontor@demo.korona.no"
+
+
+def office_token(demo: DemoDatabase) -> str:
+    """Return a new API token of the demo's portfolio office user (for the API routes)."""
+    with unit_of_work(demo.sessions) as session:
+        user = auth_service.get_user_by_email(OFFICE, session=session)
+        assert user is not None
+        return auth_service.create_api_token(
+            principal_for(user), user.id, session=session, name="bench"
+        )
 
 
 def cpu_seconds() -> float:
