@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from tests.conftest import login, make_user
 
@@ -14,6 +15,7 @@ from korona.auth.permissions import Principal
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need.models import Need, NeedStatus
+from korona.portfolio.need.service import NeedFilter, page_needs
 from korona.portfolio.solution import service as solution_service
 from korona.portfolio.solution.schemas import SolutionCreate
 
@@ -128,3 +130,37 @@ def test_inputs_solutions_and_triage_page(client: TestClient, db: Session) -> No
     # The bulk action form comes before the list it acts on.
     assert queue.text.index('id="bulk-heading"') < queue.text.index("<table")
     assert client.get("/triage?page=2").text.count('name="input_ids"') == 5
+
+
+def test_a_page_counts_only_when_its_rows_cannot_tell(db: Session) -> None:
+    """The total is right on every page; the count query runs only for full or empty pages."""
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    assert office.organisation_id is not None
+    add_needs(db, office.organisation_id, 100, "video")
+    add_needs(db, office.organisation_id, 7, "triage")
+    db.commit()
+    statements: list[str] = []
+    bind = db.get_bind()
+
+    def listener(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(bind, "before_cursor_execute", listener)
+    try:
+        cases = [  # category, offset, limit: rows on the page, total, whether it counted
+            ("video", 0, 50, 50, 100, True),  # full page
+            ("video", 50, 50, 50, 100, True),  # full last page: the rows cannot tell
+            ("video", 100, 50, 0, 100, True),  # past the end
+            ("video", 90, 50, 10, 100, False),  # the last page tells
+            ("triage", 0, 50, 7, 7, False),  # one short page
+            ("contact_tracing", 0, 50, 0, 0, False),  # nothing matches
+        ]
+        for category, offset, limit, shown, total, counted in cases:
+            statements.clear()
+            rows, found = page_needs(
+                NeedFilter(category=category), session=db, offset=offset, limit=limit
+            )
+            assert (len(rows), found) == (shown, total), (category, offset)
+            assert any("count(" in s.lower() for s in statements) is counted, (category, offset)
+    finally:
+        event.remove(bind, "before_cursor_execute", listener)

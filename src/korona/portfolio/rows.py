@@ -95,10 +95,13 @@ def page_of(
 ) -> tuple[Sequence[RowT], int]:
     """Return one page of the statement's rows and how many rows it has in all.
 
-    Two short queries (the page with ``LIMIT``/``OFFSET`` and a count), so the cost of a
-    list page does not grow with the rows that match it.
+    The page with ``LIMIT``/``OFFSET``, then a count only where the page cannot tell: a page
+    that is neither full nor empty is the last one, so the rows before it and its own are
+    all (a filtered list often fits on one page; each query saved is a database round trip).
+    Either way the cost of a list page does not grow with the rows that match it.
     """
-    counted = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = session.scalar(counted) or 0
     rows = session.scalars(statement.offset(offset).limit(limit)).unique().all()
-    return rows, total
+    if 0 < len(rows) < limit or (offset == 0 and not rows):
+        return rows, offset + len(rows)
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    return rows, session.scalar(counted) or 0
