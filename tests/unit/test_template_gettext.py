@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from korona.portfolio.intake.models import InputStatus
+from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
+from korona.web.labels import label
 from korona.web.templating import templates
 
 
@@ -46,3 +49,20 @@ def test_dates_are_formatted_per_language_and_in_oslo_time() -> None:
     finally:
         i18n.current_language.reset(token)
     assert i18n.format_date(None) == ""
+
+
+def test_status_tags_and_labels_tell_equal_values_of_two_enums_apart() -> None:
+    """NeedStatus.COVERED == InputStatus.COVERED == "covered"; the cache must not mix them."""
+    source = "{{ status_tag(a) }}|{{ status_tag(b) }}|{{ a|label }}|{{ b|label }}"
+    for language in i18n.LANGUAGES:
+        token = i18n.current_language.set(language)
+        try:
+            need_tag, input_tag, need_label, input_label = render(
+                source, a=NeedStatus.COVERED, b=InputStatus.COVERED
+            ).split("|")
+            assert need_label == label(NeedStatus.COVERED) != label(InputStatus.COVERED)
+            assert input_label == label(InputStatus.COVERED)
+            assert need_label in need_tag and input_label in input_tag
+            assert 'class="ds-tag k-status k-status--covered"' in need_tag
+        finally:
+            i18n.current_language.reset(token)

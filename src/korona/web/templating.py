@@ -69,21 +69,26 @@ def _template_gettext(message: str, /, **values: Any) -> Markup:
     return _filled_markup(language, message)
 
 
+# The caches below are keyed by the member's type as well: members of two string enums with
+# the same value are equal (NeedStatus.COVERED == InputStatus.COVERED == "covered") but are
+# labelled differently.
+
+
 @lru_cache(maxsize=4096)
-def _language_label(language: str, member: Enum | str, enum: type[Enum] | None) -> str:
+def _language_label(language: str, kind: type, member: Enum | str, enum: type[Enum] | None) -> str:
     return label(member, enum)  # ``language`` is the current one: it keys the cache
 
 
 def _template_label(member: Enum | str, enum: type[Enum] | None = None) -> str:
     """Return :func:`label` once per process, language and member (list pages ask per row)."""
     try:
-        return _language_label(i18n.current_language.get(), member, enum)
+        return _language_label(i18n.current_language.get(), type(member), member, enum)
     except TypeError:  # an unhashable value: no cache
         return label(member, enum)
 
 
 @lru_cache(maxsize=512)
-def _language_status_tag(language: str, status: Enum) -> Markup:
+def _language_status_tag(language: str, kind: type, status: Enum) -> Markup:
     return Markup('<span class="ds-tag k-status k-status--{}">{}</span>').format(
         status.value, label(status)
     )
@@ -91,7 +96,7 @@ def _language_status_tag(language: str, status: Enum) -> Markup:
 
 def status_tag(status: Enum) -> Markup:
     """Return a status as a coloured tag (a Python global, not a macro: rows call it)."""
-    return _language_status_tag(i18n.current_language.get(), status)
+    return _language_status_tag(i18n.current_language.get(), type(status), status)
 
 
 templates.env.globals.update(_=_template_gettext, gettext=_template_gettext)
