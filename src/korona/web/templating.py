@@ -69,14 +69,12 @@ def _template_gettext(message: str, /, **values: Any) -> Markup:
     return _filled_markup(language, message)
 
 
-# The caches below are keyed by the member's type as well: members of two string enums with
-# the same value are equal (NeedStatus.COVERED == InputStatus.COVERED == "covered") but are
-# labelled differently.
-
-
 @lru_cache(maxsize=4096)
 def _language_label(language: str, kind: type, member: Enum | str, enum: type[Enum] | None) -> str:
-    return label(member, enum)  # ``language`` is the current one: it keys the cache
+    # ``language`` (the current one) and ``kind`` only key the cache: members of two string
+    # enums with one value are equal (NeedStatus.COVERED == InputStatus.COVERED) but are
+    # labelled differently.
+    return label(member, enum)
 
 
 def _template_label(member: Enum | str, enum: type[Enum] | None = None) -> str:
@@ -87,16 +85,11 @@ def _template_label(member: Enum | str, enum: type[Enum] | None = None) -> str:
         return label(member, enum)
 
 
-@lru_cache(maxsize=512)
-def _language_status_tag(language: str, kind: type, status: Enum) -> Markup:
-    return Markup('<span class="ds-tag k-status k-status--{}">{}</span>').format(
-        status.value, label(status)
-    )
-
-
 def status_tag(status: Enum) -> Markup:
     """Return a status as a coloured tag (a Python global, not a macro: rows call it)."""
-    return _language_status_tag(i18n.current_language.get(), type(status), status)
+    return Markup('<span class="ds-tag k-status k-status--{}">{}</span>').format(
+        status.value, _template_label(status)
+    )
 
 
 templates.env.globals.update(_=_template_gettext, gettext=_template_gettext)
@@ -149,11 +142,6 @@ def category_options(categories: Iterable[Any], language: str) -> list[tuple[str
     return [(category.code, category.name(language)) for category in categories]
 
 
-def category_names(categories: Iterable[Any], language: str) -> dict[str, str]:
-    """Return each need category's name in the language by its code (for table rows)."""
-    return {category.code: category.name(language) for category in categories}
-
-
 def organisation_options(organisations: Iterable[Any]) -> list[tuple[int, str]]:
     """Return (id, name) pairs of organisations."""
     return [(organisation.id, organisation.name) for organisation in organisations]
@@ -162,7 +150,6 @@ def organisation_options(organisations: Iterable[Any]) -> list[tuple[int, str]]:
 templates.env.globals.update(
     enum_options=enum_options,
     category_options=category_options,
-    category_names=category_names,
     organisation_options=organisation_options,
 )
 
