@@ -31,7 +31,7 @@ CLI = Principal(email="korona-cli")
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error in red and exit non-zero."""
-    err_console.print(f"[bold red]Error:[/] {message}")
+    err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)  # one line, unwrapped
     raise typer.Exit(code)
 
 

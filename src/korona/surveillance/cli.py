@@ -173,7 +173,8 @@ def ingest(
     exit_code = 0
     for outcome in outcomes:
         if outcome.report is None:
-            error_console.print(f"[red]Error:[/red] {outcome.error}")
+            # One line however long the path: soft_wrap leaves the wrapping to the terminal.
+            error_console.print(f"[red]Error:[/red] {outcome.error}", soft_wrap=True)
             exit_code = EXIT_FAILED
             continue
         for note in outcome.report.notes:
