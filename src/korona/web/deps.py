@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from korona import municipalities
 from korona.auth import service as auth_service
-from korona.auth.permissions import ANONYMOUS, Permission, Principal, principal_for
+from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.auth.security import csrf_valid
 from korona.bootstrap import Runtime
 from korona.config import Environment, Settings
@@ -127,14 +127,12 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     principal = ANONYMOUS
     token = _bearer_token(request)
     if token is not None:
-        user = auth_service.resolve_api_token(token, session=session)
-        if user is None:
+        holder = auth_service.resolve_api_token(token, session=session)
+        if holder is None:
             raise NotAuthenticated
-        principal = principal_for(user, via_token=True)
+        principal = holder
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        user = auth_service.resolve_session(cookie, session=session)
-        if user is not None:
-            principal = principal_for(user)
+        principal = auth_service.resolve_session(cookie, session=session) or ANONYMOUS
     request.state.principal = principal
     return principal
 
