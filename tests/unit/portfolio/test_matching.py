@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import korona
-from korona.portfolio.matching import Document, DocumentKind, Match, MatchIndex, MatchSettings
+from korona.portfolio.matching import (
+    Document,
+    DocumentKind,
+    Match,
+    MatchIndex,
+    MatchSettings,
+    Query,
+)
 
 DEMO_DIR = Path(korona.__file__).resolve().parent / "demo"
 EVAL_FILE = Path(__file__).resolve().parents[2] / "data" / "matching_eval.json"
@@ -368,6 +375,21 @@ def test_eval_set_recall_at_3() -> None:
         top3 = set(keys(index.search(text, item["categories"], limit=3)))
         recall += len(relevant & top3) / min(3, len(relevant))
     assert recall / len(items) >= 0.9
+
+
+def test_search_many_equals_each_query_alone() -> None:
+    """Queries that share the weights of their common terms score as each would alone."""
+    index = _demo_index()
+    items = json.loads(EVAL_FILE.read_text(encoding="utf-8"))["items"][:40]
+    queries = [
+        Query(f"{item['title']}\n{item['description']}", item["categories"], exclude=(INP, 1))
+        for item in items
+    ]
+    groups = [{SOL}, {NEED}, {INP}]
+    together = index.search_many(queries, groups, limit=3)
+    assert together == [index.search_many([query], groups, limit=3)[0] for query in queries]
+    assert sum(len(match) for found in together for match in found) > 100
+    assert index.search_many(queries[:2], groups, limit=0) == [[[], [], []], [[], [], []]]
 
 
 def test_search_groups_equals_one_search_a_group() -> None:

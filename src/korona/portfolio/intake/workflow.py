@@ -23,7 +23,7 @@ from korona.portfolio.intake.models import (
     LetterKind,
 )
 from korona.portfolio.intake.service import StatusLinks
-from korona.portfolio.matching import DocumentKind, Match, MatchIndex
+from korona.portfolio.matching import DocumentKind, Match, MatchIndex, Query
 from korona.portfolio.rows import page_of, record_change
 from korona.portfolio.solution import service as solutions
 
@@ -391,16 +391,27 @@ def queue_choices(*, session: Session) -> Sequence[Row[str, str]]:
     return session.execute(_queue().with_only_columns(Input.reference, Input.title)).all()
 
 
-def suggestions(index: MatchIndex, item: Input, *, per_kind: int = 2) -> list[Match]:
-    """Return the best solutions, needs and other inputs for an input, each kind on its own.
+def suggestions(
+    index: MatchIndex, items: Sequence[Input], *, per_kind: int = 2
+) -> dict[int, list[Match]]:
+    """Return, per input id, its best solutions, needs and other inputs, each kind on its own.
 
-    Near-identical inputs would otherwise crowd out the solution that covers them all.
+    Near-identical inputs would otherwise crowd out the solution that covers them all. One
+    :meth:`MatchIndex.search_many` serves them all (a page of the queue shares its words).
     """
-    groups = index.search_groups(
-        f"{item.title}\n{item.description}",
-        item.categories,
+    found = index.search_many(
+        [
+            Query(
+                f"{item.title}\n{item.description}",
+                item.categories,
+                exclude=(DocumentKind.INPUT, item.id),
+            )
+            for item in items
+        ],
         [{DocumentKind.SOLUTION}, {DocumentKind.NEED}, {DocumentKind.INPUT}],
         limit=per_kind,
-        exclude=(DocumentKind.INPUT, item.id),
     )
-    return [match for group in groups for match in group]
+    return {
+        item.id: [match for group in groups for match in group]
+        for item, groups in zip(items, found, strict=True)
+    }

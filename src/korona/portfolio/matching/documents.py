@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -71,3 +72,12 @@ class MatchSettings:
     compound_part_weight: float = 0.7
     synonym_weight: float = 0.6
     category_query_weight: float = 1.5
+
+
+@dataclass(frozen=True)
+class Query:
+    """One text to match, with its categories and a document to leave out (itself)."""
+
+    text: str
+    categories: Sequence[str] = ()
+    exclude: tuple[DocumentKind, int] | None = None

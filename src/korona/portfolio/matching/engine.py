@@ -18,6 +18,7 @@ from korona.portfolio.matching.documents import (
     Field,
     Match,
     MatchSettings,
+    Query,
 )
 from korona.portfolio.matching.locks import RWLock
 from korona.portfolio.matching.text import (
@@ -140,22 +141,47 @@ class MatchIndex:
 
         The same as one :meth:`search` a group, but the text is analysed and scored once.
         """
+        return self.search_many([Query(text, categories, exclude)], groups, limit=limit)[0]
+
+    def search_many(
+        self,
+        queries: Sequence[Query],
+        groups: Sequence[Collection[DocumentKind] | None],
+        *,
+        limit: int,
+    ) -> list[list[list[Match]]]:
+        """Return :meth:`search_groups` of each query, all against the same state of the index.
+
+        A term's weight in every document that holds it depends on the index, not on the
+        query, so a term that several queries share (a page of suggestions) is weighed once.
+        """
         if limit <= 0:
-            return [[] for _ in groups]
+            return [[[] for _ in groups] for _ in queries]
         with self._lock.read():
-            query = self._analyse(text, query=True)
-            # Categories re-rank what the text finds; on their own they are no query.
-            if not query.words and not query.ngrams:
-                return [[] for _ in groups]
-            for code in categories:
-                query.words[category_token(code)] += self.settings.category_query_weight
-            slots, scores = self._score(query)
-            keep = self._alive[slots]
-            if exclude is not None:
-                excluded = self._slot_of.get((DocumentKind(exclude[0]), exclude[1]))
-                if excluded is not None:
-                    keep &= slots != excluded
-            return [self._best(slots, scores, keep, kinds, limit) for kinds in groups]
+            averages = np.maximum(self._length_sum / max(len(self._slot_of), 1), 1e-9)
+            weighed = _Weighed(averages)
+            return [self._search_groups(query, groups, limit, weighed) for query in queries]
+
+    def _search_groups(
+        self,
+        query: Query,
+        groups: Sequence[Collection[DocumentKind] | None],
+        limit: int,
+        weighed: _Weighed,
+    ) -> list[list[Match]]:
+        analysis = self._analyse(query.text, query=True)
+        # Categories re-rank what the text finds; on their own they are no query.
+        if not analysis.words and not analysis.ngrams:
+            return [[] for _ in groups]
+        for code in query.categories:
+            analysis.words[category_token(code)] += self.settings.category_query_weight
+        slots, scores = self._score(analysis, weighed)
+        keep = self._alive[slots]
+        if query.exclude is not None:
+            excluded = self._slot_of.get((DocumentKind(query.exclude[0]), query.exclude[1]))
+            if excluded is not None:
+                keep &= slots != excluded
+        return [self._best(slots, scores, keep, kinds, limit) for kinds in groups]
 
     def _best(
         self,
@@ -312,55 +338,36 @@ class MatchIndex:
                 weights[synonym] = max(weights.get(synonym, 0.0), extra)
         return weights
 
-    def _score(self, query: Analysis) -> tuple[np.ndarray, np.ndarray]:
-        """Return the slots sharing a term with the query and their BM25F scores."""
+    def _score(self, query: Analysis, weighed: _Weighed) -> tuple[np.ndarray, np.ndarray]:
+        """Return the slots sharing a term with the query and their BM25F scores.
+
+        ``weighed`` keeps each term's weights for the other queries of a :meth:`search_many`
+        (the index does not change under its read lock).
+        """
         settings = self.settings
-        live = len(self._slot_of)
-        if not live:
+        if not self._slot_of:
             return np.empty(0, dtype=np.int32), np.empty(0)
-        averages = np.maximum(self._length_sum / live, 1e-9)
         k1 = settings.k1
         slot_parts: list[np.ndarray] = []
         score_parts: list[np.ndarray] = []
 
         for term, query_weight in self._expand(query).items():
-            posting = self._words.get(term)
-            df = self._word_df.get(term, 0)
-            if posting is None or df <= 0:
-                continue
-            slots = np.frombuffer(posting.slots, dtype=np.int32)
-            pseudo_tf = np.zeros(slots.size)
-            for column, weight, b, average, lengths in zip(
-                posting.tf,
-                settings.field_weights,
-                settings.field_b,
-                averages[:3],
-                self._lengths[:3],
-                strict=True,
-            ):
-                tf = np.frombuffer(column, dtype=np.float32)
-                norm = 1.0 - b + b * lengths[slots] / average
-                pseudo_tf += weight * tf / norm
-            idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
-            slot_parts.append(slots.copy())
-            score_parts.append(query_weight * idf * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
+            found = self._weights(weighed, term, ngram=False)
+            if found is not None:
+                slot_parts.append(found.slots)
+                pseudo_tf = found.pseudo_tf
+                score_parts.append(
+                    query_weight * found.idf * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf)
+                )
 
         if settings.ngram_weight > 0:
-            b = settings.ngram_b
-            max_df = settings.ngram_max_df * live
             for gram, query_weight in query.ngrams.items():
-                posting = self._ngrams.get(gram)
-                df = self._ngram_df.get(gram, 0)
-                if posting is None or df <= 0 or df > max_df:
-                    continue
-                slots = np.frombuffer(posting.slots, dtype=np.int32)
-                tf = np.frombuffer(posting.tf[0], dtype=np.float32)
-                norm = 1.0 - b + b * self._lengths[3][slots] / averages[3]
-                pseudo_tf = tf / norm
-                idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
-                weight = settings.ngram_weight * query_weight * idf
-                slot_parts.append(slots.copy())
-                score_parts.append(weight * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
+                found = self._weights(weighed, gram, ngram=True)
+                if found is not None:
+                    weight = settings.ngram_weight * query_weight * found.idf
+                    slot_parts.append(found.slots)
+                    pseudo_tf = found.pseudo_tf
+                    score_parts.append(weight * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
 
         if not slot_parts:
             return np.empty(0, dtype=np.int32), np.empty(0)
@@ -372,6 +379,69 @@ class MatchIndex:
         )
         slots = np.flatnonzero(totals).astype(np.int32)
         return slots, totals[slots]
+
+    def _weights(self, weighed: _Weighed, term: str, *, ngram: bool) -> _TermWeights | None:
+        """Return a term's weights, from ``weighed`` if another query needed them already."""
+        key = (ngram, term)
+        if key not in weighed.terms:
+            weigh = self._ngram_weights if ngram else self._word_weights
+            weighed.terms[key] = weigh(term, weighed.averages)
+        return weighed.terms[key]
+
+    def _word_weights(self, term: str, averages: np.ndarray) -> _TermWeights | None:
+        """Return a word stem's BM25F pseudo-frequency in each document holding it."""
+        posting = self._words.get(term)
+        df = self._word_df.get(term, 0)
+        if posting is None or df <= 0:
+            return None
+        settings = self.settings
+        slots = np.frombuffer(posting.slots, dtype=np.int32)
+        pseudo_tf = np.zeros(slots.size)
+        for column, weight, b, average, lengths in zip(
+            posting.tf,
+            settings.field_weights,
+            settings.field_b,
+            averages[:3],
+            self._lengths[:3],
+            strict=True,
+        ):
+            tf = np.frombuffer(column, dtype=np.float32)
+            norm = 1.0 - b + b * lengths[slots] / average
+            pseudo_tf += weight * tf / norm
+        return _TermWeights(slots.copy(), pseudo_tf, self._idf(df))
+
+    def _ngram_weights(self, gram: str, averages: np.ndarray) -> _TermWeights | None:
+        """Return an n-gram's pseudo-frequency in each document (None: absent or too common)."""
+        posting = self._ngrams.get(gram)
+        df = self._ngram_df.get(gram, 0)
+        if posting is None or df <= 0 or df > self.settings.ngram_max_df * len(self._slot_of):
+            return None
+        b = self.settings.ngram_b
+        slots = np.frombuffer(posting.slots, dtype=np.int32)
+        tf = np.frombuffer(posting.tf[0], dtype=np.float32)
+        norm = 1.0 - b + b * self._lengths[3][slots] / averages[3]
+        return _TermWeights(slots.copy(), tf / norm, self._idf(df))
+
+    def _idf(self, df: int) -> float:
+        live = len(self._slot_of)
+        return math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class _TermWeights:
+    """A term's documents, its BM25F pseudo-frequency in each, and its idf."""
+
+    slots: np.ndarray
+    pseudo_tf: np.ndarray
+    idf: float
+
+
+@dataclass
+class _Weighed:
+    """The terms weighed so far against one state of the index (one :meth:`search_many`)."""
+
+    averages: np.ndarray  # the mean length of each field
+    terms: dict[tuple[bool, str], _TermWeights | None] = field(default_factory=dict)
 
 
 def _forget(counter: Counter[str], items: Iterable[str]) -> None:

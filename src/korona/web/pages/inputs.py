@@ -321,7 +321,7 @@ def detail_context(
             for other in merged
             for message in intake.messages(other.id, session=session)
         ],
-        "suggestions": workflow.suggestions(match_index(request), item, per_kind=3),
+        "suggestions": workflow.suggestions(match_index(request), [item], per_kind=3)[item.id],
         "messages": intake.messages(item.id, session=session),
         "merged": merged,
         "attachments": intake.attachments_of(item.id, session=session),

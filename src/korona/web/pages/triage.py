@@ -86,10 +86,7 @@ def _queue_page(
     context = {
         "items": page.items,
         "page": page,
-        "suggestions": {
-            item.id: workflow.suggestions(index, item, per_kind=SUGGESTIONS_PER_KIND)
-            for item in page.items
-        },
+        "suggestions": workflow.suggestions(index, page.items, per_kind=SUGGESTIONS_PER_KIND),
         "solutions": solution_service.list_solutions(session=session),
         "needs": need_service.need_titles(session=session),
         "working_groups": working_groups.list_groups(session=session),
