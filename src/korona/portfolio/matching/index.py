@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Select, func, null, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,28 +31,41 @@ log = logging.getLogger(__name__)
 _UNMATCHABLE_INPUTS = frozenset({InputStatus.DUPLICATE, InputStatus.DECLINED})
 
 
-def document_of(entity: Any) -> Document | None:
-    """Return how the matcher sees a solution, need or input (None: not matchable)."""
-    categories: tuple[str, ...]
-    if isinstance(entity, Solution):
-        title, categories = entity.name, tuple(entity.categories or ())
-    elif isinstance(entity, Need) and entity.status != NeedStatus.EXPIRED:
-        title, categories = entity.title, (entity.category_code,)
-    elif isinstance(entity, Input) and entity.status not in _UNMATCHABLE_INPUTS:
-        title, categories = entity.title, tuple(entity.categories or ())
-    else:
-        return None
-    return Document(KIND_OF[type(entity)], entity.id, title, entity.description, categories)
+#: What the matcher reads of each kind, as columns (loading whole entities, with the
+#: relationships they load eagerly, cost the index's refresh more than its queries).
+_SOURCES: dict[DocumentKind, Select[*tuple[Any, ...]]] = {
+    DocumentKind.SOLUTION: select(
+        Solution.id, Solution.name, Solution.description, Solution.categories, null()
+    ),
+    DocumentKind.NEED: select(
+        Need.id, Need.title, Need.description, Need.category_code, Need.status
+    ),
+    DocumentKind.INPUT: select(
+        Input.id, Input.title, Input.description, Input.categories, Input.status
+    ),
+}
 
 
 _MODEL_OF: dict[DocumentKind, Any] = {kind: model for model, kind in KIND_OF.items()}
 
 
+def _document(kind: DocumentKind, row: Row[*tuple[Any, ...]]) -> Document | None:
+    """Return how the matcher sees a row of :data:`_SOURCES` (None: not matchable)."""
+    id_, title, description, categories, status = row
+    if kind is DocumentKind.NEED:
+        if status == NeedStatus.EXPIRED:
+            return None
+        categories = (categories,)
+    elif kind is DocumentKind.INPUT and status in _UNMATCHABLE_INPUTS:
+        return None
+    return Document(kind, id_, title, description, tuple(categories or ()))
+
+
 def documents(*, session: Session) -> Iterator[Document]:
     """Yield every matchable document in the database."""
-    for model in (Solution, Need, Input):
-        for entity in session.scalars(select(model).order_by(model.id)):
-            doc = document_of(entity)
+    for kind, source in _SOURCES.items():
+        for row in session.execute(source.order_by(_MODEL_OF[kind].id)):
+            doc = _document(kind, row)
             if doc is not None:
                 yield doc
 
@@ -127,10 +140,10 @@ def apply_changes(index: MatchIndex, since: int, head: int, *, session: Session)
         wanted.setdefault(DocumentKind(kind), set()).add(entity_id)
     touched = 0
     for kind, ids in wanted.items():
-        model = _MODEL_OF[kind]
-        found = {e.id: e for e in session.scalars(select(model).where(model.id.in_(ids)))}
+        source = _SOURCES[kind].where(_MODEL_OF[kind].id.in_(ids))
+        found = {row[0]: _document(kind, row) for row in session.execute(source)}
         for id_ in sorted(ids):
-            doc = document_of(found[id_]) if id_ in found else None
+            doc = found.get(id_)
             if doc is None:
                 index.remove(kind, id_)
             else:
