@@ -246,6 +246,17 @@ def log_in(
 #: The query of a token's holder (its columns are typed by name, not by position).
 _HolderQuery = Select[*tuple[Any, ...]]
 
+#: What a Principal is made of, one row per role the user holds.
+_PRINCIPAL_COLUMNS = (
+    User.id.label("user_id"),
+    User.email,
+    User.name,
+    User.organisation_id,
+    Organisation.name.label("organisation_name"),
+    User.municipality_number,
+    UserRole.role,
+)
+
 
 def _holder_query(model: type[LoginSession] | type[ApiToken]) -> _HolderQuery:
     """Return the query of who holds a token: one row per role, the token's hash a parameter.
@@ -263,15 +274,6 @@ def _holder_query(model: type[LoginSession] | type[ApiToken]) -> _HolderQuery:
     )
 
 
-_PRINCIPAL_COLUMNS = (
-    User.id.label("user_id"),
-    User.email,
-    User.name,
-    User.organisation_id,
-    Organisation.name.label("organisation_name"),
-    User.municipality_number,
-    UserRole.role,
-)
 _SESSION_HOLDER = _holder_query(LoginSession).add_columns(LoginSession.expires_at)
 _TOKEN_HOLDER = _holder_query(ApiToken).add_columns(ApiToken.last_used_at)
 
