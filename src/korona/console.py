@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from korona.config import Settings
 
 console = Console()
-err_console = Console(stderr=True)
+#: Errors print unwrapped: a message stays one line (for logs and grep) however long its
+#: path; the terminal wraps it for the eye.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 #: Who the audit log names for changes made from the console.
@@ -31,7 +33,7 @@ CLI = Principal(email="korona-cli")
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error in red and exit non-zero."""
-    err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)  # one line, unwrapped
+    err_console.print(f"[bold red]Error:[/] {message}")
     raise typer.Exit(code)
 
 

@@ -189,14 +189,14 @@ def _print_errors(file: Path, errors: list[RowError]) -> None:
     name = escape(file.name)
     if len(errors) == 1 and errors[0].row == FILE:
         message = f"[bold red]Error:[/] nothing imported: {name}: {escape(errors[0].text)}"
-        err_console.print(message, soft_wrap=True)
+        err_console.print(message)
         return
     noun = "error" if len(errors) == 1 else "errors"
     err_console.print(f"[bold red]Nothing imported:[/] {len(errors)} {noun} in {name}")
     for error in errors:
         where = "file" if error.row == FILE else f"row {error.row}"
         line = f"  {where}, {error.column}: {error.text}"
-        err_console.print(line, soft_wrap=True, markup=False, highlight=False)
+        err_console.print(line, markup=False, highlight=False)
 
 
 @app.command("export")

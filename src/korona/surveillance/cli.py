@@ -173,8 +173,7 @@ def ingest(
     exit_code = 0
     for outcome in outcomes:
         if outcome.report is None:
-            # One line however long the path: soft_wrap leaves the wrapping to the terminal.
-            error_console.print(f"[red]Error:[/red] {outcome.error}", soft_wrap=True)
+            error_console.print(f"[red]Error:[/red] {outcome.error}")
             exit_code = EXIT_FAILED
             continue
         for note in outcome.report.notes:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from korona.surveillance.analysis import RunSummary
 
 console = Console()
-error_console = Console(stderr=True)
+#: Unwrapped, as ``korona.console.err_console``: one error, one line.
+error_console = Console(stderr=True, soft_wrap=True)
 #: Called after every successful `run` with its settings and summary. The root CLI adds the
 #: alert e-mails here (korona.surveillance_mail.cli), so this package needs no database code.
 AFTER_RUN: list[Callable[[Settings, RunSummary], None]] = []
