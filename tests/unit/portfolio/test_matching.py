@@ -388,7 +388,7 @@ def test_search_many_equals_each_query_alone() -> None:
     groups = [{SOL}, {NEED}, {INP}]
     together = index.search_many(queries, groups, limit=3)
     assert together == [index.search_many([query], groups, limit=3)[0] for query in queries]
-    assert sum(len(match) for found in together for match in found) > 100
+    assert sum(len(group) for groups in together for group in groups) > 100
     assert index.search_many(queries[:2], groups, limit=0) == [[[], [], []], [[], [], []]]
 
 

@@ -35,7 +35,11 @@ _UNMATCHABLE_INPUTS = frozenset({InputStatus.DUPLICATE, InputStatus.DECLINED})
 #: relationships they load eagerly, cost the index's refresh more than its queries).
 _SOURCES: dict[DocumentKind, Select[*tuple[Any, ...]]] = {
     DocumentKind.SOLUTION: select(
-        Solution.id, Solution.name, Solution.description, Solution.categories, null()
+        Solution.id,
+        Solution.name,
+        Solution.description,
+        Solution.categories,
+        null(),  # no status of a solution hides it from the matcher
     ),
     DocumentKind.NEED: select(
         Need.id, Need.title, Need.description, Need.category_code, Need.status
