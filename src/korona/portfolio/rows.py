@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from korona.audit import AuditAction, record_change
@@ -14,6 +14,8 @@ from korona.db import utcnow
 from korona.errors import NotFound
 
 RowT = TypeVar("RowT")
+#: What a statement selects, column by column (SQLAlchemy 2.1 types a select by its columns).
+Columns = TypeVarTuple("Columns")
 
 
 def get_or_raise(
@@ -40,8 +42,8 @@ def get_owned_or_raise(
 
 
 def where_given(
-    statement: Select[Any], conditions: Iterable[tuple[InstrumentedAttribute[Any], Any]]
-) -> Select[Any]:
+    statement: Select[*Columns], conditions: Iterable[tuple[InstrumentedAttribute[Any], Any]]
+) -> Select[*Columns]:
     """Add ``column == value`` for each (column, value) whose value a filter gave (not empty)."""
     for column, value in conditions:
         if value:
@@ -101,7 +103,26 @@ def page_of(
     Either way the cost of a list page does not grow with the rows that match it.
     """
     rows = session.scalars(statement.offset(offset).limit(limit)).unique().all()
-    if 0 < len(rows) < limit or (offset == 0 and not rows):
-        return rows, offset + len(rows)
+    return rows, _total(statement, rows, offset, limit, session=session)
+
+
+def page_of_rows(
+    statement: Select[*tuple[Any, ...]], *, session: Session, offset: int, limit: int
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
+    """Return one page of a statement of columns, as plain rows, as :func:`page_of` does.
+
+    For lists read on every visit: rows skip the identity map, instance state and eager
+    loading that entities cost.
+    """
+    rows = session.execute(statement.offset(offset).limit(limit)).all()
+    return rows, _total(statement, rows, offset, limit, session=session)
+
+
+def _total(
+    statement: Select[Any], page: Sequence[object], offset: int, limit: int, *, session: Session
+) -> int:
+    """Return how many rows the statement has, counting only where the page cannot tell."""
+    if 0 < len(page) < limit or (offset == 0 and not page):
+        return offset + len(page)
     counted = select(func.count()).select_from(statement.order_by(None).subquery())
-    return rows, session.scalar(counted) or 0
+    return session.scalar(counted) or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ColumnElement, Date, ForeignKey, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from korona.auth.models import Organisation, Sector, User, enum_column
@@ -108,4 +108,13 @@ class Need(Base):
             self.review_by_date is not None
             and self.review_by_date < today
             and self.status != NeedStatus.EXPIRED
+        )
+
+    @classmethod
+    def overdue_in_sql(cls, today: date) -> ColumnElement[bool]:
+        """Return :meth:`is_overdue` as a condition (never NULL), for lists and counts."""
+        return and_(
+            cls.review_by_date.is_not(None),
+            cls.review_by_date < today,
+            cls.status != NeedStatus.EXPIRED,
         )

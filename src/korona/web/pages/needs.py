@@ -91,7 +91,6 @@ def needs_list(
         "needs": page.items,
         "page": page,
         "filters": filters,
-        "today": date.today(),
         **_choices(session=session),
     }
     template = "needs/_table.html" if request.headers.get("HX-Request") else "needs/list.html"
