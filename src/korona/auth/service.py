@@ -120,9 +120,14 @@ def get_or_create_organisation(
     return organisation
 
 
-def list_organisations(*, session: Session) -> Sequence[Organisation]:
-    """Return all organisations by name."""
-    return session.scalars(select(Organisation).order_by(Organisation.name)).all()
+def list_organisations(*, session: Session) -> Sequence[Row[int, str]]:
+    """Return the id and name of every organisation, by name: the choices of forms and filters.
+
+    Two columns, not entities: the needs pages ask on every visit.
+    """
+    return session.execute(
+        select(Organisation.id, Organisation.name).order_by(Organisation.name)
+    ).all()
 
 
 def get_user_by_email(email: str, *, session: Session) -> User | None:
