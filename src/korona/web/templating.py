@@ -86,9 +86,19 @@ def _template_label(member: Enum | str, enum: type[Enum] | None = None) -> str:
 
 
 def status_tag(status: Enum) -> Markup:
-    """Return a status as a coloured tag (a Python global, not a macro: rows call it)."""
+    """Return a status as a coloured tag (a Python global, not a macro: rows call it).
+
+    Built once per process, language and status: escaping formats are slow, and a list page
+    shows 50 tags.
+    """
+    return _status_tag(i18n.current_language.get(), type(status), status)
+
+
+@lru_cache(maxsize=256)
+def _status_tag(language: str, kind: type, status: Enum) -> Markup:
+    # ``language`` and ``kind`` key the cache, as for _language_label.
     return Markup('<span class="ds-tag k-status k-status--{}">{}</span>').format(
-        status.value, _template_label(status)
+        status.value, _language_label(language, kind, status, None)
     )
 
 
