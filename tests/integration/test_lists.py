@@ -12,6 +12,7 @@ from tests.conftest import login, make_user
 from korona.auth import service as auth_service
 from korona.auth.models import Role
 from korona.auth.permissions import Principal
+from korona.demo import load_demo
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need.models import Need, NeedStatus
@@ -164,3 +165,25 @@ def test_a_page_counts_only_when_its_rows_cannot_tell(db: Session) -> None:
             assert any("count(" in s.lower() for s in statements) is counted, (category, offset)
     finally:
         event.remove(bind, "before_cursor_execute", listener)
+
+
+def test_a_list_api_says_what_each_item_api_says(client: TestClient, db: Session) -> None:
+    """The list APIs read a page as columns, the item APIs read entities: they must agree."""
+    load_demo(session=db, password="demo-password-123")
+    office = make_user(db, Role.PORTFOLIO_OFFICE)
+    token = auth_service.create_api_token(Principal(), office.id, session=db)
+    db.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = {}
+    for kind in ("needs", "inputs"):
+        response = client.get(f"/api/v1/{kind}?per_page=100", headers=headers)
+        assert response.status_code == 200
+        listed[kind] = response.json()
+        assert len(listed[kind]) == int(response.headers["X-Total-Count"]) > 0
+        for item in listed[kind]:
+            assert client.get(f"/api/v1/{kind}/{item['id']}", headers=headers).json() == item
+    # The demo holds what the columns must carry: linked needs, working groups, overdue needs.
+    assert any(item["need_ids"] for item in listed["inputs"])
+    assert any(item["working_group"] for item in listed["inputs"])
+    assert any(need["overdue"] for need in listed["needs"])
+    assert not all(need["overdue"] for need in listed["needs"])
