@@ -168,14 +168,14 @@ def test_a_page_counts_only_when_its_rows_cannot_tell(db: Session) -> None:
 
 
 def test_a_list_api_says_what_each_item_api_says(client: TestClient, db: Session) -> None:
-    """The list APIs read a page as columns, the item APIs read entities: they must agree."""
+    """The list APIs read columns, the item APIs read entities: they must agree."""
     load_demo(session=db, password="demo-password-123")
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     token = auth_service.create_api_token(Principal(), office.id, session=db)
     db.commit()
     headers = {"Authorization": f"Bearer {token}"}
     listed = {}
-    for kind in ("needs", "inputs"):
+    for kind in ("needs", "inputs", "solutions"):
         response = client.get(f"/api/v1/{kind}?per_page=100", headers=headers)
         assert response.status_code == 200
         listed[kind] = response.json()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -21,7 +22,7 @@ from korona.portfolio.rows import (
     where_given,
 )
 from korona.portfolio.solution.models import Solution, SolutionStatus
-from korona.portfolio.solution.schemas import SolutionCreate, SolutionUpdate
+from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
 
 ENTITY = "solution"
 
@@ -95,21 +96,31 @@ class SolutionFilter:
     text: str | None = None
 
 
-def list_solutions(filters: SolutionFilter | None = None, *, session: Session) -> list[Solution]:
-    """Return the catalogue, quality-assured and in-operation first, then by name."""
+def list_solutions(
+    filters: SolutionFilter | None = None, *, session: Session
+) -> list[Row[*tuple[Any, ...]]]:
+    """Return the catalogue, quality-assured and in-operation first, then by name.
+
+    As rows of :class:`SolutionRead`'s fields, not entities: the catalogue page and API read
+    it on every visit, and the triage and assessment forms offer it as choices.
+    """
     filters = filters or SolutionFilter()
-    statement = where_given(select(Solution), [(Solution.status, filters.status)])
+    statement = where_given(select(*_READ_COLUMNS), [(Solution.status, filters.status)])
     if filters.quality_assured is not None:
         statement = statement.where(Solution.quality_assured.is_(filters.quality_assured))
     if filters.text:
         columns = (Solution.name, Solution.description, Solution.owner)
         statement = statement.where(text_matches(filters.text, *columns))
-    solutions = list(session.scalars(statement.order_by(Solution.name)))
+    solutions = list(session.execute(statement.order_by(Solution.name)))
     if filters.category:
         # Categories are a JSON list: filter in Python, the catalogue is small.
         solutions = [s for s in solutions if filters.category in s.categories]
     order = {status: rank for rank, status in enumerate(SolutionStatus)}
     return sorted(solutions, key=lambda s: (not s.quality_assured, order[s.status]))
+
+
+#: The columns of :class:`SolutionRead`, which names its fields as the table does.
+_READ_COLUMNS = tuple(getattr(Solution, field) for field in SolutionRead.model_fields)
 
 
 def find_by_ref(external_ref: str, *, session: Session) -> Solution | None:
