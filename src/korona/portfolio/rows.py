@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeAlias, TypeVar, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -16,6 +16,8 @@ from korona.errors import NotFound
 RowT = TypeVar("RowT")
 #: What a statement selects, column by column (SQLAlchemy 2.1 types a select by its columns).
 Columns = TypeVarTuple("Columns")
+#: A row of a statement of columns (what :func:`page_of_rows` returns), of any width.
+ColumnRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
 def get_or_raise(
@@ -108,7 +110,7 @@ def page_of(
 
 def page_of_rows(
     statement: Select[*tuple[Any, ...]], *, session: Session, offset: int, limit: int
-) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
+) -> tuple[Sequence[ColumnRow], int]:
     """Return one page of a statement of columns, as plain rows, as :func:`page_of` does.
 
     For lists read on every visit: rows skip the identity map, instance state and eager

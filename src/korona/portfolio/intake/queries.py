@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from korona import audit
@@ -26,6 +26,7 @@ from korona.portfolio.intake.models import (
 from korona.portfolio.intake.schemas import InputRead
 from korona.portfolio.need.models import Need
 from korona.portfolio.rows import (
+    ColumnRow,
     Columns,
     get_owned_or_raise,
     page_of_rows,
@@ -149,7 +150,7 @@ def page_inputs(
     """
     columns = select(*_READ_COLUMNS).outerjoin_from(Input, WorkingGroup, Input.group)
     statement = _filtered(columns, filters).order_by(*_RECEIVED_FIRST)
-    rows: Sequence[Row[*tuple[Any, ...]]]
+    rows: Sequence[ColumnRow]
     if filters.category:  # categories are filtered in Python (see list_inputs)
         found = [row for row in session.execute(statement) if filters.category in row.categories]
         rows, total = found[offset : offset + limit], len(found)

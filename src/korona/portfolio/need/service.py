@@ -22,6 +22,7 @@ from korona.portfolio.category import category_codes
 from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 from korona.portfolio.rows import (
+    ColumnRow,
     Columns,
     add_new,
     get_or_raise,
@@ -240,7 +241,7 @@ def list_needs(
 
 def page_needs(
     filters: NeedFilter, *, session: Session, offset: int, limit: int, today: date | None = None
-) -> tuple[Sequence[Row[Any]], int]:
+) -> tuple[Sequence[ColumnRow], int]:
     """Return one page of :func:`list_needs` and how many needs match in all.
 
     The page's needs come as rows of :class:`NeedRead`'s fields, not as entities: a list

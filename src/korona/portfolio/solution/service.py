@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from korona import audit
@@ -15,6 +14,7 @@ from korona.auth.permissions import Principal
 from korona.errors import N_, Conflict, InvalidInput
 from korona.portfolio.category import category_codes
 from korona.portfolio.rows import (
+    ColumnRow,
     add_new,
     get_or_raise,
     record_update,
@@ -96,9 +96,7 @@ class SolutionFilter:
     text: str | None = None
 
 
-def list_solutions(
-    filters: SolutionFilter | None = None, *, session: Session
-) -> list[Row[*tuple[Any, ...]]]:
+def list_solutions(filters: SolutionFilter | None = None, *, session: Session) -> list[ColumnRow]:
     """Return the catalogue, quality-assured and in-operation first, then by name.
 
     As rows of :class:`SolutionRead`'s fields, not entities: the catalogue page and API read

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Row
 
 from korona.portfolio.category import list_categories
 from korona.portfolio.need import service
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedStatusChange, NeedUpdate
+from korona.portfolio.rows import ColumnRow
 from korona.validation import RowId
 from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
 from korona.web.deps import DbSession, get_municipalities
@@ -27,7 +27,7 @@ def list_needs(
     response: Response,
     query: Annotated[NeedQuery, Query()],
     principal: CanNeedRead,
-) -> Sequence[Row[Any]]:
+) -> Sequence[ColumnRow]:
     """List needs, most urgent first, a page at a time (X-Total-Count: all that match)."""
     page = Page.fetch(query, partial(service.page_needs, query.to_filter(), session=session))
     paged(response, page)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import Row
 
+from korona.portfolio.rows import ColumnRow
 from korona.portfolio.solution import service
 from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, SolutionUpdate
 from korona.validation import RowId
@@ -24,7 +24,7 @@ def list_solutions(
     response: Response,
     query: Annotated[SolutionQuery, Query()],
     principal: CanPublic,
-) -> Sequence[Row[*tuple[Any, ...]]]:
+) -> Sequence[ColumnRow]:
     """List the catalogue, quality-assured solutions first, a page at a time."""
     page = Page.of(service.list_solutions(query.to_filter(), session=session), query)
     paged(response, page)
