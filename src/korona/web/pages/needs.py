@@ -109,7 +109,6 @@ def needs_overview(
     context = {
         "counts": service.overview(filters, session=session),
         "filters": filters,
-        "today": date.today(),
         **_choices(session=session),
     }
     return render(request, "needs/overview.html", context)
