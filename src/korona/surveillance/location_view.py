@@ -23,7 +23,7 @@ from korona.surveillance.national_tables import NationalTables, TableParts
 from korona.surveillance.neighbours import neighbours as neighbour_table
 from korona.surveillance.public_view import public_view
 from korona.surveillance.store import SurveillanceStore
-from korona.surveillance.store.files import MANIFEST
+from korona.surveillance.store.commits import GenerationWatch
 from korona.surveillance.table_cache import TableCache
 
 __all__ = ["Location", "LocationView", "SurveillanceReader", "UnknownLocation", "Warmer"]
@@ -63,7 +63,7 @@ class SurveillanceReader:
         self._names = self.geography.names()
         self._tables: NationalTables | None = None
         self._build_lock = threading.Lock()
-        self._seen: tuple[tuple[int, int, int], int] | None = None
+        self._generation = GenerationWatch(store)
 
     # locations ---------------------------------------------------------------------------
 
@@ -93,19 +93,8 @@ class SurveillanceReader:
     # the snapshot ------------------------------------------------------------------------
 
     def generation(self) -> int:
-        """Return the committed generation, reading the manifest only when it has changed (a
-        commit replaces the file: a new inode and modification time)."""
-        try:
-            stat = (self.store.root / MANIFEST).stat()
-        except FileNotFoundError:
-            return self.store.generation
-        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        seen = self._seen
-        if seen is not None and seen[0] == stamp:
-            return seen[1]
-        generation = self.store.generation
-        self._seen = (stamp, generation)
-        return generation
+        """Return the committed generation (a ``stat`` of the manifest while it is unchanged)."""
+        return self._generation()
 
     def current_tables(self) -> NationalTables | None:
         """Return the national tables if those of the committed generation are read already,
@@ -297,7 +286,7 @@ class Warmer:
         self.warmed: int | None = None
         self.seconds: float | None = None  # how long the last warm-up took
         self._stop = threading.Event()
-        self._seen: tuple[tuple[int, int, int], int] | None = None
+        self._generation = GenerationWatch(store)
         self._thread = threading.Thread(target=self._run, name="surveillance-warmer", daemon=True)
 
     def start(self) -> Warmer:
@@ -307,18 +296,6 @@ class Warmer:
     def stop(self, timeout: float = 1.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
-
-    def _generation(self) -> int:
-        """Return the committed generation, parsing the manifest only when a commit has
-        replaced it (the thread asks every second, in every server process)."""
-        try:
-            stat = (self.store.root / MANIFEST).stat()
-        except FileNotFoundError:
-            return self.store.generation
-        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        if self._seen is None or self._seen[0] != stamp:
-            self._seen = (stamp, self.store.generation)
-        return self._seen[1]
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -14,6 +14,7 @@ import polars as pl
 import korona.surveillance.store.health as health
 from korona.surveillance.calendar import Frequency
 from korona.surveillance.store.files import (
+    MANIFEST,
     Manifest,
     StoreError,
     crash_point,
@@ -25,7 +26,7 @@ from korona.surveillance.store.files import (
 from korona.surveillance.store.health import StoreStatus
 from korona.surveillance.store.layout import Table
 
-__all__ = ["CommittedFiles"]
+__all__ = ["CommittedFiles", "GenerationWatch"]
 
 
 def _write_parquet(frame: pl.DataFrame) -> Callable[[Path], None]:
@@ -142,3 +143,28 @@ class CommittedFiles:
     def repair(self) -> list[str]:
         """Make the store readable again where no data is lost; return what was done."""
         return health.repair(self.root)
+
+
+class GenerationWatch:
+    """The committed generation of a store, asked often (on every request, every second).
+
+    The manifest is parsed again only when a commit has replaced it: a new inode, modification
+    time or size; otherwise the generation seen last is returned after one ``stat``.
+    """
+
+    def __init__(self, store: CommittedFiles) -> None:
+        self.store = store
+        self._seen: tuple[tuple[int, int, int], int] | None = None
+
+    def __call__(self) -> int:
+        try:
+            stat = (self.store.root / MANIFEST).stat()
+        except FileNotFoundError:
+            return self.store.generation
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        seen = self._seen  # one read: another thread may replace it meanwhile
+        if seen is not None and seen[0] == stamp:
+            return seen[1]
+        generation = self.store.generation
+        self._seen = (stamp, generation)
+        return generation
