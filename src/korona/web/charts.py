@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import altair as alt
 import vl_convert as vlc
 from fastapi import Query
+from fastapi.responses import Response
 
 #: Designsystemet-like palette with enough contrast against white (WCAG non-text 3:1).
 PALETTE = ["#0062ba", "#b3253a", "#1e7a46", "#a15c00", "#6c3fb5", "#3d4a57", "#0b7c86", "#9c2f6d"]
@@ -55,6 +56,18 @@ def render_svg(chart: Any) -> str:
     return str(vlc.vegalite_to_svg(chart.to_dict()))
 
 
+def svg_response(svg: str) -> Response:
+    """Return drawn SVG text as the response of a chart's route."""
+    return Response(svg, media_type="image/svg+xml")
+
+
+def _colour_scale(colors: dict[str, str] | None) -> alt.Scale:
+    """``colors`` fixes each group's colour and their order; without it, the palette's order."""
+    if colors:
+        return alt.Scale(domain=list(colors), range=list(colors.values()))
+    return alt.Scale(range=PALETTE)
+
+
 def stacked_bar_svg(
     rows: Sequence[dict[str, Any]],
     *,
@@ -76,11 +89,6 @@ def stacked_bar_svg(
     labelled = [{**row, "axis_label": wrap_label(str(row[category]), line)} for row in rows]
     lines = max((row["axis_label"].count(LINE_BREAK) + 1 for row in labelled), default=1)
     data = alt.Data(values=labelled)
-    scale = (
-        alt.Scale(domain=list(colors), range=list(colors.values()))
-        if colors
-        else alt.Scale(range=PALETTE)
-    )
     chart = (
         alt.Chart(data)
         .mark_bar()
@@ -95,7 +103,7 @@ def stacked_bar_svg(
             color=alt.Color(
                 f"{stack}:N",
                 title=stack_title,
-                scale=scale,
+                scale=_colour_scale(colors),
                 legend=alt.Legend(orient="bottom", columns=2 if width < NARROW else 3),
             ),
             tooltip=[
@@ -140,7 +148,7 @@ def probability_bar_svg(
             color=alt.Color(
                 f"{colour}:N",
                 title=colour_title,
-                scale=alt.Scale(domain=list(colours), range=list(colours.values())),
+                scale=_colour_scale(colours),
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=".0%")],
@@ -159,7 +167,7 @@ def probability_bar_svg(
         .configure_legend(labelFontSize=12, titleFontSize=13)
         .configure_view(strokeWidth=0)
     )
-    return str(vlc.vegalite_to_svg(chart.to_dict()))
+    return render_svg(chart)
 
 
 def weekly_bars_svg(
@@ -177,11 +185,6 @@ def weekly_bars_svg(
     ``rows`` hold ``week`` (a label from ``weeks``), ``group`` and ``n``; ``weeks`` is the
     axis in time order. Labels stay horizontal and are thinned out when they would overlap.
     """
-    scale = (
-        alt.Scale(domain=list(colors), range=list(colors.values()))
-        if colors
-        else alt.Scale(range=PALETTE)
-    )
     chart = (
         alt.Chart(alt.Data(values=list(rows)))
         .mark_bar()
@@ -196,7 +199,7 @@ def weekly_bars_svg(
             color=alt.Color(
                 "group:N",
                 title=stack_title,
-                scale=scale,
+                scale=_colour_scale(colors),
                 legend=alt.Legend(orient="bottom", columns=2 if width < NARROW else 3),
             ),
             tooltip=[

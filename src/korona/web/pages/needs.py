@@ -32,7 +32,7 @@ from korona.tabular import Audience
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
-from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg
+from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg, svg_response
 from korona.web.deps import DbSession, get_municipalities
 from korona.web.exports import AudienceQuery, export_response
 from korona.web.forms import NO_ERRORS, Form, NeedQuery, Page, Rejected, check_all
@@ -52,6 +52,13 @@ STATUS_COLOURS = {
     NeedStatus.UNCOVERED: "#b3253a",
     NeedStatus.EXPIRED: "#3d4a57",
 }
+
+
+def status_colours() -> dict[str, str]:
+    """The chart colours keyed by each status's label in the current language, as the charts'
+    rows name their stacks."""
+    return {label(status): colour for status, colour in STATUS_COLOURS.items()}
+
 
 FORM_FIELDS = (
     "title",
@@ -139,10 +146,10 @@ def needs_chart(
         category_title=i18n.gettext("Category"),
         value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
-        colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
+        colors=status_colours(),
         width=width,
     )
-    return Response(svg, media_type="image/svg+xml")
+    return svg_response(svg)
 
 
 @router.get("/export.{fmt}")

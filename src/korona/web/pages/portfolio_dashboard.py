@@ -20,12 +20,12 @@ from korona.portfolio.need import trend
 from korona.portfolio.need.models import NeedStatus
 from korona.web import i18n
 from korona.web.access import CanInputRead, CanPortfolioImport
-from korona.web.charts import DEFAULT_WIDTH, ChartWidth, weekly_bars_svg
+from korona.web.charts import DEFAULT_WIDTH, ChartWidth, svg_response, weekly_bars_svg
 from korona.web.deps import DbSession
 from korona.web.forms import Form, Rejected, attempt, row_errors, uploaded
 from korona.web.labels import label
 from korona.web.pages.inputs import links
-from korona.web.pages.needs import STATUS_COLOURS
+from korona.web.pages.needs import status_colours
 from korona.web.templating import render
 
 router = APIRouter(prefix="/portfolio", include_in_schema=False)
@@ -125,7 +125,7 @@ def dashboard_chart(
         stack_title=titles[dimension],
         width=width,
     )
-    return Response(svg, media_type="image/svg+xml")
+    return svg_response(svg)
 
 
 @router.get("/dashboard/coverage.svg")
@@ -147,10 +147,10 @@ def coverage_chart(
         week_title=i18n.gettext("End of week"),
         value_title=i18n.gettext("Number of needs"),
         stack_title=i18n.gettext("Status"),
-        colors={label(status): colour for status, colour in STATUS_COLOURS.items()},
+        colors=status_colours(),
         width=width,
     )
-    return Response(svg, media_type="image/svg+xml")
+    return svg_response(svg)
 
 
 def _import_page(

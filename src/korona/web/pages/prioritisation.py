@@ -16,7 +16,7 @@ from korona.portfolio.netlist import drafts
 from korona.validation import RowId, parse_row_id
 from korona.web import i18n
 from korona.web.access import CanAssessmentRead, CanPrioritisationManage
-from korona.web.charts import probability_bar_svg
+from korona.web.charts import probability_bar_svg, svg_response
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import form_page, submit
@@ -101,7 +101,7 @@ def _probability_chart(
         colours=colours,
         sort=sort,
     )
-    return Response(svg, media_type="image/svg+xml")
+    return svg_response(svg)
 
 
 @router.post("/pins")

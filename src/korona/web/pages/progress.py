@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -12,6 +12,7 @@ from korona.portfolio.measure.models import MeasureStatus, Rag
 from korona.validation import RowId
 from korona.web import i18n
 from korona.web.access import CanMeasureRead
+from korona.web.charts import svg_response
 from korona.web.deps import DbSession
 from korona.web.labels import label
 from korona.web.templating import render
@@ -40,26 +41,21 @@ def progress_page(
     return render(request, "measures/progress.html", context)
 
 
-def _svg(chart: Any) -> Response:
-    return Response(charts.to_svg(chart), media_type="image/svg+xml")
-
-
 @router.get("/progress/milestones.svg")
 def milestones_chart(
     session: DbSession, principal: CanMeasureRead, programme: Programme = None
 ) -> Response:
     """Return the milestone timeline (planned vs. done) as SVG."""
     milestones = progress.progress_overview(session=session, programme_id=programme).milestones
-    return _svg(
-        charts.milestone_timeline(
-            milestones,
-            planned_label=i18n.gettext("Planned"),
-            done_label=i18n.gettext("Done"),
-            measure_title=i18n.gettext("Measure"),
-            date_title=i18n.gettext("Date"),
-            kind_title=i18n.gettext("Milestone"),
-        )
+    chart = charts.milestone_timeline(
+        milestones,
+        planned_label=i18n.gettext("Planned"),
+        done_label=i18n.gettext("Done"),
+        measure_title=i18n.gettext("Measure"),
+        date_title=i18n.gettext("Date"),
+        kind_title=i18n.gettext("Milestone"),
     )
+    return svg_response(charts.to_svg(chart))
 
 
 @router.get("/progress/rag.svg")
@@ -68,15 +64,14 @@ def rag_chart(
 ) -> Response:
     """Return the RAG history of the progress reports as SVG."""
     reports = progress.progress_overview(session=session, programme_id=programme).reports
-    return _svg(
-        charts.rag_history(
-            reports,
-            rag_labels={rag: label(rag) for rag in Rag},
-            measure_title=i18n.gettext("Measure"),
-            date_title=i18n.gettext("Date"),
-            rag_title=i18n.gettext("Status (RAG)"),
-        )
+    chart = charts.rag_history(
+        reports,
+        rag_labels={rag: label(rag) for rag in Rag},
+        measure_title=i18n.gettext("Measure"),
+        date_title=i18n.gettext("Date"),
+        rag_title=i18n.gettext("Status (RAG)"),
     )
+    return svg_response(charts.to_svg(chart))
 
 
 @router.get("/coverage")

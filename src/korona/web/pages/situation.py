@@ -28,6 +28,7 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.access import CanSituationRead, CanSituationReport
 from korona.web.api.situation import CountyNumber, PlacesDep
+from korona.web.charts import svg_response
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, attempt, row_errors, text, uploaded
 from korona.web.handlers import submit
@@ -110,7 +111,7 @@ def weekly_chart(
 ) -> Response:
     """Draw the reported figures week by week as SVG (the page has the same in a table)."""
     series = dashboard.weekly_series(session=session, county=query.county)
-    return Response(views.weekly_chart_svg(series), media_type="image/svg+xml")
+    return svg_response(views.weekly_chart_svg(series))
 
 
 # -- reporting and correcting -------------------------------------------------------------------
