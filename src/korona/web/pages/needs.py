@@ -39,7 +39,7 @@ from korona.web.forms import NO_ERRORS, Form, NeedQuery, Page, Rejected, check_a
 from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.labels import label
-from korona.web.templating import render
+from korona.web.templating import category_options, render
 
 router = APIRouter(prefix="/needs", include_in_schema=False)
 
@@ -131,9 +131,7 @@ def needs_chart(
     """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     counts = service.overview(query.to_filter(), session=session)
     language = i18n.current_language.get()
-    names = {
-        category.code: category.name(language) for category in list_categories(session=session)
-    }
+    names = dict(category_options(list_categories(session=session), language))
     rows = [
         {"category": names.get(code, code), "status": label(NeedStatus(status)), "n": n}
         for (code, status), n in counts.by_category_status.items()

@@ -26,7 +26,7 @@ from korona.web.forms import Form, Rejected, attempt, row_errors, uploaded
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.pages.needs import status_colours
-from korona.web.templating import render
+from korona.web.templating import category_options, render
 
 router = APIRouter(prefix="/portfolio", include_in_schema=False)
 
@@ -76,9 +76,7 @@ def _received_rows(
     counts = stats.received_counts(items)
     table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
     language = i18n.current_language.get()
-    names = {
-        category.code: category.name(language) for category in list_categories(session=session)
-    }
+    names = dict(category_options(list_categories(session=session), language))
     return [
         {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
         for (week, value), n in sorted(table[dimension].items())
