@@ -50,6 +50,12 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def number_text(form: FormData, name: str) -> str | None:
+    """Return a number field as trimmed text with a decimal point where a decimal comma was
+    typed ("2,5" is 2.5), None when blank; the model reads it and refuses what is no number."""
+    return text(form, name).replace(",", ".") or None
+
+
 def filled(form: FormData, *names: str) -> dict[str, str]:
     """Return the named fields that were filled in, as trimmed text (a blank one is left out,
     so the model's default applies)."""

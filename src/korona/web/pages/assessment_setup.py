@@ -24,7 +24,7 @@ from korona.web.access import (
     CanWorkingGroupManage,
 )
 from korona.web.deps import DbSession
-from korona.web.forms import NO_ERRORS, Form, Rejected, text
+from korona.web.forms import NO_ERRORS, Form, Rejected, number_text, text
 from korona.web.handlers import form_page, submit
 
 router = APIRouter(prefix="/assessment", include_in_schema=False)
@@ -143,9 +143,7 @@ def save_weights(
     request: Request, session: DbSession, form: Form, principal: CanWeightsManage
 ) -> Response:
     """Store a new version of the weights (decision group members only)."""
-    values: dict[str, Any] = {
-        c.value: text(form, c.value).replace(",", ".") or None for c in scoring.CRITERIA
-    }
+    values: dict[str, Any] = {c.value: number_text(form, c.value) for c in scoring.CRITERIA}
     values["reason"] = text(form, "reason")
     return submit(
         lambda: service.set_weights(principal, WeightsIn.model_validate(values), session=session),
@@ -190,7 +188,7 @@ def save_settings(
     request: Request, session: DbSession, form: Form, principal: CanPrioritisationManage
 ) -> Response:
     """Change the prioritisation settings (the portfolio office)."""
-    values = {name: text(form, name).replace(",", ".") or None for name in _SETTING_FIELDS}
+    values = {name: number_text(form, name) for name in _SETTING_FIELDS}
     return submit(
         lambda: service.update_settings(
             principal, SettingsIn.model_validate(values), session=session
