@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import FormData
+import io
 
-from korona.web.forms import number_text
+from starlette.datastructures import FormData, UploadFile
+
+from korona.web.forms import number_text, row_ids, texts
 
 
 def test_number_text_reads_a_decimal_comma_as_a_point_and_blank_as_none() -> None:
@@ -14,3 +16,11 @@ def test_number_text_reads_a_decimal_comma_as_a_point_and_blank_as_none() -> Non
     assert number_text(form, "blank") is None
     assert number_text(form, "missing") is None
     assert number_text(form, "word") == "many"  # the model refuses it, naming the field
+
+
+def test_texts_and_row_ids_keep_only_what_a_multiple_choice_may_hold() -> None:
+    upload = UploadFile(io.BytesIO(b"x"), filename="a.txt")
+    form = FormData([("ids", "3"), ("ids", "x1"), ("ids", upload), ("ids", ""), ("ids", "12")])
+    assert texts(form, "ids") == ["3", "x1", "", "12"]
+    assert row_ids(form, "ids") == ["3", "12"]
+    assert texts(form, "missing") == [] and row_ids(form, "missing") == []

@@ -50,6 +50,17 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def texts(form: FormData, name: str) -> list[str]:
+    """Return the values chosen in a multiple choice (a file sent under its name is left out)."""
+    return [value for value in form.getlist(name) if isinstance(value, str)]
+
+
+def row_ids(form: FormData, name: str) -> list[str]:
+    """Return the row ids chosen in a multiple choice, as the digits sent (anything else is
+    left out; the model parses and bounds them)."""
+    return [value for value in texts(form, name) if value.isdigit()]
+
+
 def number_text(form: FormData, name: str) -> str | None:
     """Return a number field as trimmed text with a decimal point where a decimal comma was
     typed ("2,5" is 2.5), None when blank; the model reads it and refuses what is no number."""

@@ -32,7 +32,7 @@ from korona.validation import RowId
 from korona.web import i18n
 from korona.web.access import CanAssessmentRead, CanAssessmentScore
 from korona.web.deps import DbSession
-from korona.web.forms import Form, Rejected, number_text, text
+from korona.web.forms import Form, Rejected, number_text, text, texts
 from korona.web.handlers import EntityCall, form_page, submit
 from korona.web.labels import label
 from korona.web.pages.inputs import links
@@ -73,7 +73,7 @@ def _number(raw: str) -> int | float | str | None:
 def _assessment_values(form: FormData) -> dict[str, Any]:
     """Return the posted gates and scores as the values AssessmentIn validates."""
     values: dict[str, Any] = {name: _number(text(form, name)) for name in _NUMBERS}
-    values["benefit_groups"] = [v for v in form.getlist("benefit_groups") if isinstance(v, str)]
+    values["benefit_groups"] = texts(form, "benefit_groups")
     values["delivery_months"] = number_text(form, "delivery_months")
     for flag in _FLAGS:
         values[flag] = form.get(flag) == "on"

@@ -36,7 +36,18 @@ from korona.web.deps import (
     status_links,
 )
 from korona.web.exports import AudienceQuery, export_response
-from korona.web.forms import NO_ERRORS, Form, InputQuery, ListQuery, Page, Rejected, check_all
+from korona.web.forms import (
+    NO_ERRORS,
+    Form,
+    InputQuery,
+    ListQuery,
+    Page,
+    Rejected,
+    check_all,
+    row_ids,
+    text,
+    texts,
+)
 from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.templating import render
@@ -96,13 +107,10 @@ def _choices(principal: Principal, *, session: Session) -> dict[str, Any]:
 
 
 def _form_values(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        key: (value if isinstance(value := form.get(key), str) else "").strip()
-        for key in TEXT_FIELDS
-    }
-    values["categories"] = [v for v in form.getlist("categories") if isinstance(v, str)]
-    values["need_ids"] = [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()]
-    values["need_q"] = need_q.strip() if isinstance(need_q := form.get("need_q"), str) else ""
+    values: dict[str, Any] = {key: text(form, key) for key in TEXT_FIELDS}
+    values["categories"] = texts(form, "categories")
+    values["need_ids"] = row_ids(form, "need_ids")
+    values["need_q"] = text(form, "need_q")
     values["is_public"] = form.get("is_public") or ""
     values["commercial"] = form.get("commercial") == "1"
     return values

@@ -20,7 +20,7 @@ from korona.portfolio.solution import service as solution_service
 from korona.validation import RowId, parse_row_id
 from korona.web.access import CanInputTriage
 from korona.web.deps import DbSession
-from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, text
+from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, row_ids, text
 from korona.web.handlers import form_page, submit
 from korona.web.pages.inputs import detail_context, links, match_index
 
@@ -36,8 +36,8 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "duplicate_of": text(form, "duplicate_of"),
         "working_group_id": text(form, "working_group_id"),
         "reason": text(form, "reason"),
-        "need_ids": [v for v in form.getlist("need_ids") if isinstance(v, str) and v.isdigit()],
-        "input_ids": [v for v in form.getlist("input_ids") if isinstance(v, str) and v.isdigit()],
+        "need_ids": row_ids(form, "need_ids"),
+        "input_ids": row_ids(form, "input_ids"),
     }
 
 
