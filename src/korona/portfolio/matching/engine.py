@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from array import array
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from korona.portfolio.matching.documents import (
     Query,
 )
 from korona.portfolio.matching.locks import RWLock
+from korona.portfolio.matching.postings import Posting, add_slot, drop_slot, forget
 from korona.portfolio.matching.text import (
     SEED_PARTS,
     SYNONYMS,
@@ -36,15 +36,6 @@ from korona.portfolio.matching.text import (
 _KIND_CODES: dict[DocumentKind, int] = {kind: code for code, kind in enumerate(DocumentKind)}
 
 
-@dataclass
-class _Posting:
-    """Slots holding one term, with the term's weighted frequency per field."""
-
-    slots: array[int] = field(default_factory=lambda: array("i"))
-    tf: tuple[array[float], ...] = ()
-    dead: int = 0
-
-
 class MatchIndex:
     """An incremental BM25F index over solutions, needs and inputs.
 
@@ -58,8 +49,8 @@ class MatchIndex:
     def __init__(self, settings: MatchSettings | None = None) -> None:
         self.settings = settings or MatchSettings()
         self._lock = RWLock()
-        self._words: dict[str, _Posting] = {}
-        self._ngrams: dict[str, _Posting] = {}
+        self._words: dict[str, Posting] = {}
+        self._ngrams: dict[str, Posting] = {}
         self._word_df: Counter[str] = Counter()
         self._ngram_df: Counter[str] = Counter()
         # The vocabulary compounds are split against: surface word -> count.
@@ -169,7 +160,7 @@ class MatchIndex:
         limit: int,
         weighed: _Weighed,
     ) -> list[list[Match]]:
-        analysis = self._analyse(query.text, query=True)
+        analysis = self._analyse_words(split_words(query.text), query=True)
         # Categories re-rank what the text finds; on their own they are no query.
         if not analysis.words and not analysis.ngrams:
             return [[] for _ in groups]
@@ -209,11 +200,8 @@ class MatchIndex:
 
     # -- analysis -------------------------------------------------------------
 
-    def _analyse(self, text: str, *, query: bool = False) -> Analysis:
-        """Turn free text into weighted stems (with compound parts) and n-grams."""
-        return self._analyse_words(split_words(text), query=query)
-
     def _analyse_words(self, words: list[str], *, query: bool = False) -> Analysis:
+        """Turn words into weighted stems (with compound parts) and n-grams."""
         settings = self.settings
         result = Analysis()
         for word in words:
@@ -252,26 +240,16 @@ class MatchIndex:
             for term, weight in analysis.words.items():
                 word_tf.setdefault(term, [0.0, 0.0, 0.0])[index] += weight
         for term, tfs in word_tf.items():
-            posting = self._words.get(term)
-            if posting is None:
-                posting = self._words[term] = _Posting(tf=tuple(array("f") for _ in Field))
-            posting.slots.append(slot)
-            for column, value in zip(posting.tf, tfs, strict=True):
-                column.append(value)
+            add_slot(self._words, term, slot, tfs)
         self._word_df.update(word_tf.keys())
 
         # The title's n-grams count double, as a cheap stand-in for field weights.
         ngram_tf: defaultdict[str, float] = defaultdict(float)
-        for index, analysis in ((Field.TITLE, fields[0]), (Field.DESCRIPTION, fields[2])):
-            factor = 2.0 if index is Field.TITLE else 1.0
+        for factor, analysis in ((2.0, fields[Field.TITLE]), (1.0, fields[Field.DESCRIPTION])):
             for gram, weight in analysis.ngrams.items():
                 ngram_tf[gram] += factor * weight
         for gram, weight in ngram_tf.items():
-            posting = self._ngrams.get(gram)
-            if posting is None:
-                posting = self._ngrams[gram] = _Posting(tf=(array("f"),))
-            posting.slots.append(slot)
-            posting.tf[0].append(weight)
+            add_slot(self._ngrams, gram, slot, (weight,))
         self._ngram_df.update(ngram_tf.keys())
 
         lengths = [sum(analysis.words.values()) for analysis in fields]
@@ -286,31 +264,12 @@ class MatchIndex:
         self._alive[slot] = False
         self._docs[slot] = None
         self._length_sum -= self._lengths[:, slot]
-        _forget(self._word_df, words)
-        _forget(self._ngram_df, ngrams)
-        _forget(self._vocabulary, surface)
-        _forget(self._known_stems, [stem_of(w) for w in surface])
-        for postings, terms in ((self._words, words), (self._ngrams, ngrams)):
-            for term in terms:
-                posting = postings[term]
-                posting.dead += 1
-                # Drop dead entries once they are half the list, so lists stay short.
-                if posting.dead * 2 > len(posting.slots):
-                    self._compact(postings, term, posting)
-
-    def _compact(self, postings: dict[str, _Posting], term: str, posting: _Posting) -> None:
-        slots = np.frombuffer(posting.slots, dtype=np.int32)
-        live = self._alive[slots]
-        if not live.any():
-            del postings[term]
-            return
-        new_slots = array("i", slots[live].tobytes())
-        new_tf = tuple(
-            array("f", np.frombuffer(column, dtype=np.float32)[live].tobytes())
-            for column in posting.tf
-        )
-        del slots, live
-        postings[term] = _Posting(slots=new_slots, tf=new_tf)
+        forget(self._word_df, words)
+        forget(self._ngram_df, ngrams)
+        forget(self._vocabulary, surface)
+        forget(self._known_stems, [stem_of(w) for w in surface])
+        drop_slot(self._words, words, self._alive)
+        drop_slot(self._ngrams, ngrams, self._alive)
 
     def _grow(self, size: int) -> None:
         capacity = self._alive.size
@@ -318,10 +277,8 @@ class MatchIndex:
             return
         while capacity < size:
             capacity *= 2
-        self._lengths = np.concatenate(
-            [self._lengths, np.zeros((4, capacity - self._alive.size))], axis=1
-        )
         extra = capacity - self._alive.size
+        self._lengths = np.concatenate([self._lengths, np.zeros((4, extra))], axis=1)
         self._kind = np.concatenate([self._kind, np.zeros(extra, dtype=np.int8)])
         self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
 
@@ -351,23 +308,21 @@ class MatchIndex:
         slot_parts: list[np.ndarray] = []
         score_parts: list[np.ndarray] = []
 
-        for term, query_weight in self._expand(query).items():
-            found = self._weights(weighed, term, ngram=False)
+        # (term, weight in the query, is an n-gram): stems and synonyms, then weighed n-grams.
+        terms = [(term, weight, False) for term, weight in self._expand(query).items()]
+        if settings.ngram_weight > 0:
+            terms += [
+                (gram, settings.ngram_weight * weight, True)
+                for gram, weight in query.ngrams.items()
+            ]
+        for term, query_weight, ngram in terms:
+            found = self._weights(weighed, term, ngram=ngram)
             if found is not None:
                 slot_parts.append(found.slots)
                 pseudo_tf = found.pseudo_tf
                 score_parts.append(
                     query_weight * found.idf * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf)
                 )
-
-        if settings.ngram_weight > 0:
-            for gram, query_weight in query.ngrams.items():
-                found = self._weights(weighed, gram, ngram=True)
-                if found is not None:
-                    weight = settings.ngram_weight * query_weight * found.idf
-                    slot_parts.append(found.slots)
-                    pseudo_tf = found.pseudo_tf
-                    score_parts.append(weight * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf))
 
         if not slot_parts:
             return np.empty(0, dtype=np.int32), np.empty(0)
@@ -442,13 +397,3 @@ class _Weighed:
 
     averages: np.ndarray  # the mean length of each field
     terms: dict[tuple[bool, str], _TermWeights | None] = field(default_factory=dict)
-
-
-def _forget(counter: Counter[str], items: Iterable[str]) -> None:
-    """Decrement counts and drop keys that reach zero, so membership tests stay true."""
-    for item in items:
-        left = counter[item] - 1
-        if left > 0:
-            counter[item] = left
-        else:
-            del counter[item]

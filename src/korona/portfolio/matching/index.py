@@ -271,7 +271,7 @@ class PortfolioIndex:
 
 
 #: Bump when the snapshot's layout or the index's pickled form changes.
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 @dataclass(frozen=True)
