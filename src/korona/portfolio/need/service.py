@@ -1,4 +1,7 @@
-"""Needs use cases: report, edit, validate, filter, overview counts and history."""
+"""Needs use cases: report, edit, validate, filter, overview counts and history.
+
+The export's columns and rows live in ``need.export``; their names are available here too.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Row, Select, case, func, select
 from sqlalchemy.orm import Session
@@ -19,7 +21,8 @@ from korona.config import default_reference_dir
 from korona.errors import N_, Conflict, Forbidden, InvalidInput
 from korona.municipalities import Municipalities
 from korona.portfolio.category import category_codes
-from korona.portfolio.need.models import NEED_TRANSITIONS, AffectedGroup, Need, NeedStatus
+from korona.portfolio.need.export import EXPORT_COLUMNS, export_rows
+from korona.portfolio.need.models import NEED_TRANSITIONS, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 from korona.portfolio.rows import (
     ColumnRow,
@@ -31,6 +34,8 @@ from korona.portfolio.rows import (
     text_matches,
     where_given,
 )
+
+__all__ = ["EXPORT_COLUMNS", "export_rows"]
 
 ENTITY = "need"
 
@@ -372,57 +377,6 @@ def to_read(need: Need, *, today: date | None = None) -> NeedRead:
             "overdue": need.is_overdue(today or date.today()),
         }
     )
-
-
-EXPORT_COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "category",
-    "sector",
-    "organisation",
-    "clinical_line",
-    "municipality_number",
-    "urgency",
-    "affected_groups",
-    "status",
-    "review_by_date",
-    "overdue",
-    "created_at",
-    "updated_at",
-)
-
-
-def export_rows(needs: Sequence[Need], *, today: date | None = None) -> list[list[Any]]:
-    """Return the needs as rows of EXPORT_COLUMNS (plain values; see korona.tabular)."""
-    today = today or date.today()
-    return [
-        [
-            need.id,
-            need.title,
-            need.description,
-            need.category_code,
-            need.sector,
-            need.organisation.name,
-            need.clinical_line,
-            need.municipality_number or "",
-            need.urgency,
-            [_group(group) for group in need.affected_groups],
-            need.status,
-            need.review_by_date,
-            need.is_overdue(today),
-            need.created_at,
-            need.updated_at,
-        ]
-        for need in needs
-    ]
-
-
-def _group(value: str) -> AffectedGroup | str:
-    try:
-        return AffectedGroup(value)
-    except ValueError:
-        return value
 
 
 def need_history(need_id: int, *, session: Session) -> Sequence[AuditEntry]:
