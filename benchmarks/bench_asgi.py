@@ -34,6 +34,7 @@ from demo_app import OFFICE, cpu_seconds, demo_database, office_token
 import korona
 from korona.app import create_app
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.db import unit_of_work
 
 Message = dict[str, Any]
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> None:
         with unit_of_work(demo.sessions) as session:
             user = auth_service.get_user_by_email(OFFICE, session=session)
             assert user is not None
-            login = auth_service.start_session(user, session=session, hours=8)
+            login = auth_tokens.start_session(user, session=session, hours=8)
         app = create_app(demo.settings)
         cookie = f"korona_session={login}; korona_csrf={'c' * 32}".encode()
         uvloop.run(_measure(app, cookie, token, args))

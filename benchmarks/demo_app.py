@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.permissions import principal_for
 from korona.config import Environment, Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
@@ -60,7 +61,7 @@ def office_token(demo: DemoDatabase) -> str:
     with unit_of_work(demo.sessions) as session:
         user = auth_service.get_user_by_email(OFFICE, session=session)
         assert user is not None
-        return auth_service.create_api_token(
+        return auth_tokens.create_api_token(
             principal_for(user), user.id, session=session, name="bench"
         )
 

@@ -16,6 +16,7 @@ from tests.conftest import PASSWORD, csrf_from, login, make_user
 
 from korona.audit import AuditEntry
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import LoginFailure, LoginSession, Role
 from korona.auth.permissions import Principal
 from korona.config import Settings
@@ -117,9 +118,9 @@ def test_api_token_lifecycle(client: TestClient, db: Session) -> None:
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["roles"] == ["assessor"]
-    stored = auth_service.list_api_tokens(user.id, session=db)[0]
+    stored = auth_tokens.list_api_tokens(user.id, session=db)[0]
     assert stored.token_hash != token and stored.last_used_at is not None
-    auth_service.revoke_api_token(
+    auth_tokens.revoke_api_token(
         Principal(user_id=user.id, email=user.email), stored.id, session=db
     )
     db.commit()
@@ -293,7 +294,7 @@ def test_planted_csrf_cookie_and_token_fail_with_the_victims_session(
 
     assert post_as_victim(planted_cookie, planted_token) == 403
     assert post_as_victim(session_cookie, session_token) == 403
-    assert auth_service.list_api_tokens(victim.id, session=db) == []
+    assert auth_tokens.list_api_tokens(victim.id, session=db) == []
     # The same planted cookie with a token the page mints for the victim's session works.
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, victim_session)

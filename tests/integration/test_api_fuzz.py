@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from korona.auth import security
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.console import CLI
 from korona.db import unit_of_work
 from korona.demo import load_demo
@@ -49,7 +50,7 @@ def office_token(session_factory: sessionmaker[Session]) -> str:
         load_demo(session=session, password="fuzz-demo-password")
         user = auth_service.get_user_by_email(OFFICE, session=session)
         assert user is not None
-        return auth_service.create_api_token(CLI, user.id, session=session, name="fuzz")
+        return auth_tokens.create_api_token(CLI, user.id, session=session, name="fuzz")
 
 
 def test_api_answers_every_generated_request_without_500_and_as_documented(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import login, make_user
 from tests.integration.test_assessment import Team, scores, sent, team  # noqa: F401
 
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Role, User
 from korona.auth.permissions import Principal
 from korona.portfolio.assessment import groups
@@ -246,7 +246,7 @@ def test_the_json_api(client: TestClient, db: Session, team: Team) -> None:  # n
     item = sent(db, team, "Videotolk")
     small_settings(db, team)
     tokens = {
-        who: auth_service.create_api_token(Principal(), team[who].user_id, session=db)  # type: ignore[arg-type]
+        who: auth_tokens.create_api_token(Principal(), team[who].user_id, session=db)  # type: ignore[arg-type]
         for who in ("lead", "second", "observer", "decider", "office")
     }
     db.commit()

@@ -15,6 +15,7 @@ from tests.conftest import csrf_from, login
 
 from korona.auth import security
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.console import CLI
 from korona.db import unit_of_work
 from korona.demo import load_demo
@@ -84,7 +85,7 @@ def demo(app: FastAPI, session_factory: sessionmaker[Session]) -> Demo:
         for email in (OFFICE, REPORTER):
             user = auth_service.get_user_by_email(email, session=session)
             assert user is not None
-            tokens[email] = auth_service.create_api_token(
+            tokens[email] = auth_tokens.create_api_token(
                 CLI, user.id, session=session, name="hostile"
             )
     return Demo(app, tokens[OFFICE], tokens[REPORTER], session_factory)

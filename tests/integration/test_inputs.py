@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import csrf_from, login, make_organisation, make_user
 
 from korona import audit
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal
 from korona.demo import load_demo
@@ -192,7 +192,7 @@ def test_match_preview_while_typing_and_new_solutions_match_at_once(
     assert "dekket av" not in client.get("/inputs/match-preview", params=lunch).text
 
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(Principal(), office.id, session=db)
+    token = auth_tokens.create_api_token(Principal(), office.id, session=db)
     db.commit()
     created = client.post(
         "/api/v1/solutions",
@@ -218,11 +218,11 @@ def test_api_match_submit_and_list(client: TestClient, db: Session) -> None:
     submitter = make_user(db, Role.SUBMITTER)
     office_auth = {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), office.id, session=db)
+        + auth_tokens.create_api_token(Principal(), office.id, session=db)
     }
     submitter_auth = {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), submitter.id, session=db)
+        + auth_tokens.create_api_token(Principal(), submitter.id, session=db)
     }
     db.commit()
     found = client.post(

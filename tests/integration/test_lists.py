@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from tests.conftest import login, make_user
 
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.demo import load_demo
@@ -63,7 +63,7 @@ def test_needs_list_pages_and_keeps_its_filters(client: TestClient, db: Session)
 
     headers = {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), office.id, session=db)
+        + auth_tokens.create_api_token(Principal(), office.id, session=db)
     }
     db.commit()
     api = client.get("/api/v1/needs?category=video", headers=headers)
@@ -171,7 +171,7 @@ def test_a_list_api_says_what_each_item_api_says(client: TestClient, db: Session
     """The list APIs read columns, the item APIs read entities: they must agree."""
     load_demo(session=db, password="demo-password-123")
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(Principal(), office.id, session=db)
+    token = auth_tokens.create_api_token(Principal(), office.id, session=db)
     db.commit()
     headers = {"Authorization": f"Bearer {token}"}
     listed = {}

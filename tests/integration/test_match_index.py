@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import TEST_SECRET, make_user
 from typer.testing import CliRunner
 
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.cli import app
@@ -96,7 +96,7 @@ def test_a_change_in_one_server_is_seen_by_another_at_once(
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     auth = {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), office.id, session=db)
+        + auth_tokens.create_api_token(Principal(), office.id, session=db)
     }
     db.commit()
     env = _env(database_url, tmp_path / "data")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden
@@ -215,8 +215,8 @@ def test_api_reports_and_solution_experience(client: TestClient, db: Session) ->
             session=db,
         ).id
     )
-    owner_token = auth_service.create_api_token(Principal(), owner.user_id, session=db)
-    other_token = auth_service.create_api_token(Principal(), reporter.user_id, session=db)
+    owner_token = auth_tokens.create_api_token(Principal(), owner.user_id, session=db)
+    other_token = auth_tokens.create_api_token(Principal(), reporter.user_id, session=db)
     db.commit()
     body = {"rag": "amber", "text": "Litt forsinket", "next_milestone": "Pilot"}
     path = f"/api/v1/measures/{measure.id}/reports"

@@ -14,7 +14,7 @@ from tests.conftest import login, make_organisation, make_user
 
 from korona import audit
 from korona.audit import AuditEntry
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Organisation, OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal
 from korona.portfolio.need import service as need_service
@@ -41,7 +41,7 @@ def count(session: Session, model: type) -> int:
 def bearer(session: Session, user_id: int) -> dict[str, str]:
     return {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), user_id, session=session)
+        + auth_tokens.create_api_token(Principal(), user_id, session=session)
     }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden
@@ -147,7 +147,7 @@ def test_changing_a_published_version_fails_via_service_api_and_sql(
     with pytest.raises(Conflict):
         publication.update_note(world["office"], 1, "ny merknad", session=db)  # type: ignore[arg-type]
     db.rollback()
-    token = auth_service.create_api_token(Principal(), world["office"].user_id, session=db)  # type: ignore[attr-defined]
+    token = auth_tokens.create_api_token(Principal(), world["office"].user_id, session=db)  # type: ignore[attr-defined]
     db.commit()
     response = client.patch(
         "/api/v1/netlist/versions/1",

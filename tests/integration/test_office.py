@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from korona import audit
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Organisation, Role, User
 from korona.auth.permissions import Principal, principal_for
 from korona.cli import app as korona_cli
@@ -276,7 +277,7 @@ def test_municipality_numbers_are_checked_against_the_2020_list(
     client: TestClient, db: Session
 ) -> None:
     reporter = make_user(db, Role.NEEDS_REPORTER)
-    token = auth_service.create_api_token(Principal(), reporter.id, session=db)
+    token = auth_tokens.create_api_token(Principal(), reporter.id, session=db)
     db.commit()
     csrf = login(client, reporter.email)
     form = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET, login, make_organisation, make_user
 
 from korona.app import ROUTERS
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Role
 from korona.auth.permissions import (
     ANONYMOUS_PERMISSIONS,
@@ -84,10 +84,10 @@ def build_world(session: Session) -> World:
     token_id = 0
     for role in Role:
         user = make_user(session, role, organisation=organisation)
-        tokens[role] = auth_service.create_api_token(Principal(), user.id, session=session)
+        tokens[role] = auth_tokens.create_api_token(Principal(), user.id, session=session)
         # A spare token for the revoke route, so that revoking does not lock the role out.
-        auth_service.create_api_token(Principal(), user.id, session=session, name="spare")
-        token_id = auth_service.list_api_tokens(user.id, session=session)[0].id
+        auth_tokens.create_api_token(Principal(), user.id, session=session, name="spare")
+        token_id = auth_tokens.list_api_tokens(user.id, session=session)[0].id
     office = make_user(session, Role.PORTFOLIO_OFFICE, organisation=organisation)
     # The user the user-administration routes act on (deactivating it locks no role out).
     target = make_user(session, Role.OBSERVER, organisation=organisation)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import login, make_organisation, make_user
 from tests.surveillance_store import copy_store
 
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import OrganisationKind, Role, Sector
 from korona.auth.permissions import Principal, principal_for
 from korona.errors import Conflict, Forbidden
@@ -336,7 +336,7 @@ def form_data(csrf: str, **changes: str) -> dict[str, str]:
 
 def bearer(session: Session, principal: Principal) -> dict[str, str]:
     assert principal.user_id is not None
-    token = auth_service.create_api_token(Principal(), principal.user_id, session=session)
+    token = auth_tokens.create_api_token(Principal(), principal.user_id, session=session)
     return {"Authorization": f"Bearer {token}"}
 
 

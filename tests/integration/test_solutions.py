@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import login, make_user
 
 from korona import audit
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.demo import load_demo
@@ -27,7 +27,7 @@ FORM = {
 
 
 def bearer(session: Session, user_id: int) -> dict[str, str]:
-    token = auth_service.create_api_token(Principal(), user_id, session=session)
+    token = auth_tokens.create_api_token(Principal(), user_id, session=session)
     return {"Authorization": f"Bearer {token}"}
 
 

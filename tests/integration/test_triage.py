@@ -397,7 +397,7 @@ def test_dashboard_shows_feedback_times_and_chart(client: TestClient, db: Sessio
 
 
 def test_triage_over_the_api(client: TestClient, db: Session) -> None:
-    from korona.auth import service as auth_service
+    from korona.auth import tokens as auth_tokens
 
     solution_id = add_solution(db)
     first = new_input(db, "Smittesporingsapp", "En app som varsler nærkontakter av smittede.")
@@ -407,11 +407,11 @@ def test_triage_over_the_api(client: TestClient, db: Session) -> None:
     group = create_group(Principal(), GroupIn(name="Smittesporing"), session=db)
     office_auth = {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), office.id, session=db)
+        + auth_tokens.create_api_token(Principal(), office.id, session=db)
     }
     observer_auth = {
         "Authorization": "Bearer "
-        + auth_service.create_api_token(Principal(), observer.id, session=db)
+        + auth_tokens.create_api_token(Principal(), observer.id, session=db)
     }
     db.commit()
     body = {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import make_user
 
 from korona.app import create_app
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import ApiToken, Role
 from korona.auth.permissions import Principal
 from korona.config import Settings
@@ -47,7 +47,7 @@ def test_thirty_concurrent_requests_on_a_pool_of_two_all_finish(
     settings: Settings, db: Session
 ) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(Principal(), office.id, session=db)
+    token = auth_tokens.create_api_token(Principal(), office.id, session=db)
     db.commit()
     small = settings.model_copy(
         update={"database_pool_size": 2, "database_max_overflow": 0, "database_pool_timeout": 5}
@@ -69,7 +69,7 @@ def test_thirty_concurrent_requests_on_a_pool_of_two_all_finish(
 
 def test_an_api_token_is_stamped_at_most_once_a_minute(db: Session, client: object) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
-    token = auth_service.create_api_token(Principal(), office.id, session=db)
+    token = auth_tokens.create_api_token(Principal(), office.id, session=db)
     db.commit()
     headers = {"Authorization": f"Bearer {token}"}
 

@@ -14,6 +14,7 @@ from tests.conftest import csrf_from, login, make_organisation, make_user
 from korona.audit import AuditEntry
 from korona.auth import admin
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import ApiToken, LoginSession, PasswordLink, Role, User
 from korona.auth.permissions import principal_for
 from korona.errors import Conflict, InvalidInput, NotFound
@@ -107,7 +108,7 @@ def test_deactivate_ends_sessions_and_tokens_and_reactivate_restores_login(
 ) -> None:
     office = make_user(db, Role.PORTFOLIO_OFFICE)
     user = make_user(db, Role.NEEDS_REPORTER)
-    token = auth_service.create_api_token(principal_for(user), user.id, session=db)
+    token = auth_tokens.create_api_token(principal_for(user), user.id, session=db)
     db.commit()
     user_client = TestClient(client.app, base_url="https://testserver")
     login(user_client, user.email)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import ApiToken, Organisation, PasswordLink, Role, User, UserRole
 from korona.auth.permissions import Principal, principal_for
 from korona.auth.security import hash_password, new_token, token_hash
@@ -192,7 +193,7 @@ def deactivate_user(actor: Principal, user_id: int, *, session: Session) -> User
         return user
     now = utcnow()
     user.is_active = False
-    auth_service.revoke_all_sessions(user, session=session)
+    auth_tokens.revoke_all_sessions(user, session=session)
     tokens = session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -298,7 +299,7 @@ def use_password_link(token: str, password: str, *, session: Session) -> User:
     user = link.user
     auth_service.check_password_strength(password, user_inputs=(user.email, user.name))
     user.password_hash = hash_password(password)
-    auth_service.revoke_all_sessions(user, session=session)
+    auth_tokens.revoke_all_sessions(user, session=session)
     _spend_links(user, utcnow(), session=session)
     after = {"via": link.purpose}
     _record(principal_for(user), user, None, after, session=session, action=AuditAction.PASSWORD)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from korona.auth import admin
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import Organisation, Role
 from korona.console import CLI, console, fail, settings, transaction
 
@@ -77,7 +78,7 @@ def user_token(
 ) -> None:
     """Print a new API token for the user (shown once; only its hash is stored)."""
     with transaction() as session:
-        token = auth_service.create_api_token(
+        token = auth_tokens.create_api_token(
             CLI, _user_id(email, session=session), session=session, name=name
         )
     typer.echo(token)

@@ -33,30 +33,8 @@ from korona.auth.security import (
     password_score,
     verify_password,
 )
-from korona.auth.tokens import (
-    TOKEN_USE_RESOLUTION,
-    create_api_token,
-    end_session,
-    list_api_tokens,
-    resolve_api_token,
-    resolve_session,
-    revoke_all_sessions,
-    revoke_api_token,
-    start_session,
-)
+from korona.auth.tokens import revoke_all_sessions
 from korona.errors import N_, Conflict, InvalidInput
-
-__all__ = [
-    "TOKEN_USE_RESOLUTION",
-    "create_api_token",
-    "end_session",
-    "list_api_tokens",
-    "resolve_api_token",
-    "resolve_session",
-    "revoke_all_sessions",
-    "revoke_api_token",
-    "start_session",
-]
 
 SYSTEM = Principal()
 

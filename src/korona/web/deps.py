@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from korona import municipalities
-from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.permissions import ANONYMOUS, Permission, Principal
 from korona.auth.security import csrf_valid
 from korona.bootstrap import Runtime
@@ -127,12 +127,12 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     principal = ANONYMOUS
     token = _bearer_token(request)
     if token is not None:
-        holder = auth_service.resolve_api_token(token, session=session)
+        holder = auth_tokens.resolve_api_token(token, session=session)
         if holder is None:
             raise NotAuthenticated
         principal = holder
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = auth_service.resolve_session(cookie, session=session) or ANONYMOUS
+        principal = auth_tokens.resolve_session(cookie, session=session) or ANONYMOUS
     request.state.principal = principal
     return principal
 

@@ -1,7 +1,6 @@
 """Triage of inputs by the portfolio office: link, covered, duplicate, assess, decline.
 
-What waits for triage, and the suggestions beside it, is read in ``intake.triage_queue``;
-its names are available here too.
+What waits for triage, and the suggestions beside it, is read in ``intake.triage_queue``.
 """
 
 from __future__ import annotations
@@ -26,11 +25,8 @@ from korona.portfolio.intake.models import (
     LetterKind,
 )
 from korona.portfolio.intake.service import StatusLinks
-from korona.portfolio.intake.triage_queue import page_queue, queue_choices, suggestions
 from korona.portfolio.rows import record_change
 from korona.portfolio.solution import service as solutions
-
-__all__ = ["page_queue", "queue_choices", "suggestions"]
 
 ENTITY = intake.ENTITY
 

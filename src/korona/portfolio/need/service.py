@@ -1,6 +1,6 @@
 """Needs use cases: report, edit, validate, filter, overview counts and history.
 
-The export's columns and rows live in ``need.export``; their names are available here too.
+The export's columns and rows are in ``need.export``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from korona.config import default_reference_dir
 from korona.errors import N_, Conflict, Forbidden, InvalidInput
 from korona.municipalities import Municipalities
 from korona.portfolio.category import category_codes
-from korona.portfolio.need.export import EXPORT_COLUMNS, export_rows
 from korona.portfolio.need.models import NEED_TRANSITIONS, Need, NeedStatus
 from korona.portfolio.need.schemas import NeedCreate, NeedRead, NeedUpdate
 from korona.portfolio.rows import (
@@ -34,8 +33,6 @@ from korona.portfolio.rows import (
     text_matches,
     where_given,
 )
-
-__all__ = ["EXPORT_COLUMNS", "export_rows"]
 
 ENTITY = "need"
 

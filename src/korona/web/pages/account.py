@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.permissions import Principal
 from korona.validation import CleanLine, RowId
 from korona.web.access import CanProfile
@@ -23,7 +24,7 @@ def _account_page(
     request: Request, session: DbSession, principal: Principal, **extra: object
 ) -> dict[str, object]:
     assert principal.user_id is not None
-    return {"tokens": auth_service.list_api_tokens(principal.user_id, session=session), **extra}
+    return {"tokens": auth_tokens.list_api_tokens(principal.user_id, session=session), **extra}
 
 
 @router.get("")
@@ -69,7 +70,7 @@ def create_token(
 ) -> Response:
     """Create an API token and show it once."""
     assert principal.user_id is not None
-    token = auth_service.create_api_token(
+    token = auth_tokens.create_api_token(
         principal, principal.user_id, session=session, name=name.strip()
     )
     context = _account_page(request, session, principal, new_token=token)
@@ -79,5 +80,5 @@ def create_token(
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(token_id: RowId, session: DbSession, principal: CanProfile) -> Response:
     """Revoke one of the user's API tokens."""
-    auth_service.revoke_api_token(principal, token_id, session=session)
+    auth_tokens.revoke_api_token(principal, token_id, session=session)
     return RedirectResponse("/account", status_code=303)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from korona.auth import service as auth_service
+from korona.auth import tokens as auth_tokens
 from korona.auth.models import User
 from korona.auth.vocabulary import Role
 from korona.validation import CleanLine
@@ -85,7 +86,7 @@ def login(
         refused.headers["Retry-After"] = str(minutes * 60)
         return refused
     settings = get_settings(request)
-    token = auth_service.start_session(user, session=session, hours=settings.session_hours)
+    token = auth_tokens.start_session(user, session=session, hours=settings.session_hours)
     response = RedirectResponse(landing_page(user, safe_next(next)), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -113,7 +114,7 @@ def logout(request: Request, session: DbSession, principal: CanPublic) -> Respon
     """End the session (the server forgets it, not only the browser)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        auth_service.end_session(principal, token, session=session)
+        auth_tokens.end_session(principal, token, session=session)
     return signed_out("/")
 
 

@@ -16,7 +16,7 @@ from korona.auth.permissions import Permission, Principal
 from korona.errors import N_, NotFound
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.category import list_categories
-from korona.portfolio.intake import attachments, workflow
+from korona.portfolio.intake import attachments, triage_queue, workflow
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Effort, Input, InputKind, InputStatus
 from korona.portfolio.intake.schemas import InputCreate
@@ -329,7 +329,7 @@ def detail_context(
             for other in merged
             for message in intake.messages(other.id, session=session)
         ],
-        "suggestions": workflow.suggestions(match_index(request), [item], per_kind=3)[item.id],
+        "suggestions": triage_queue.suggestions(match_index(request), [item], per_kind=3)[item.id],
         "messages": intake.messages(item.id, session=session),
         "merged": merged,
         "attachments": intake.attachments_of(item.id, session=session),

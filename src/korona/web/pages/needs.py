@@ -19,7 +19,7 @@ from korona.municipalities import Municipalities
 from korona.portfolio.category import list_categories
 from korona.portfolio.intake import service as intake
 from korona.portfolio.measure.service import measures_for_need
-from korona.portfolio.need import service
+from korona.portfolio.need import export, service
 from korona.portfolio.need.models import (
     NEED_TRANSITIONS,
     URGENCY_ANCHORS,
@@ -159,8 +159,8 @@ def needs_export(
     audience: AudienceQuery = Audience.PEOPLE,
 ) -> Response:
     """Download the filtered needs as CSV or XLSX (for people or for machines)."""
-    rows = service.export_rows(service.list_needs(query.to_filter(), session=session))
-    return export_response(fmt, service.EXPORT_COLUMNS, rows, name="behov", audience=audience)
+    rows = export.export_rows(service.list_needs(query.to_filter(), session=session))
+    return export_response(fmt, export.EXPORT_COLUMNS, rows, name="behov", audience=audience)
 
 
 def _form_values(form: Any) -> dict[str, Any]:

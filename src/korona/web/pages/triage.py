@@ -14,6 +14,7 @@ from korona.errors import N_, InvalidInput
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.intake import letters, workflow
 from korona.portfolio.intake import service as intake
+from korona.portfolio.intake import triage_queue as queue
 from korona.portfolio.intake.models import Input, LetterKind
 from korona.portfolio.need import service as need_service
 from korona.portfolio.solution import service as solution_service
@@ -82,18 +83,18 @@ def _queue_page(
     rejected: Rejected = NO_ERRORS,
 ) -> Response:
     index = match_index(request)
-    page = Page.fetch(query, partial(workflow.page_queue, session=session))
+    page = Page.fetch(query, partial(queue.page_queue, session=session))
     context = {
         "items": page.items,
         "page": page,
-        "suggestions": workflow.suggestions(index, page.items, per_kind=SUGGESTIONS_PER_KIND),
+        "suggestions": queue.suggestions(index, page.items, per_kind=SUGGESTIONS_PER_KIND),
         "solutions": solution_service.list_solutions(session=session),
         "needs": need_service.need_titles(session=session),
         "working_groups": working_groups.list_groups(session=session),
         "values": values,
         "selected": set(values.get("input_ids", [])),
         "merge_done": _merge_done(request, session=session),
-        "keep_choices": workflow.queue_choices(session=session),
+        "keep_choices": queue.queue_choices(session=session),
     }
     return form_page(request, "triage/queue.html", context, rejected)
 
