@@ -349,6 +349,8 @@ class Page(Generic[T]):
         return (self.number - 1) * self.per_page + len(self.items)
 
 
-def paged(response: Response, page: Page[Any]) -> None:
-    """Tell an API client how many rows there are in all (the body holds one page)."""
+def answer_page(response: Response, page: Page[T]) -> Sequence[T]:
+    """Return the page's rows for an API answer's body, telling the client in X-Total-Count
+    how many rows there are in all."""
     response.headers["X-Total-Count"] = str(page.total)
+    return page.items

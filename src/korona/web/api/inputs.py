@@ -22,7 +22,7 @@ from korona.portfolio.intake.schemas import (
 from korona.validation import RowId
 from korona.web.access import CanInputRead, CanInputTriage, CanPublic
 from korona.web.deps import DbSession, get_runtime, status_links
-from korona.web.forms import InputQuery, Page, paged
+from korona.web.forms import InputQuery, Page, answer_page
 
 router = APIRouter(prefix="/api/v1", tags=["inputs"])
 
@@ -46,8 +46,7 @@ def list_inputs(
 ) -> Sequence[dict[str, Any]]:
     """List inputs in the order they were received, a page at a time."""
     page = Page.fetch(query, partial(intake.page_inputs, query.to_filter(), session=session))
-    paged(response, page)
-    return page.items  # dicts of InputRead's fields; the response model reads them once
+    return answer_page(response, page)  # dicts of InputRead's fields, read once by the model
 
 
 @router.post("/inputs", response_model=InputReceipt, status_code=201)

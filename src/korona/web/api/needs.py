@@ -16,7 +16,7 @@ from korona.portfolio.rows import ColumnRow
 from korona.validation import RowId
 from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
 from korona.web.deps import DbSession, get_municipalities
-from korona.web.forms import NeedQuery, Page, paged
+from korona.web.forms import NeedQuery, Page, answer_page
 
 router = APIRouter(prefix="/api/v1", tags=["needs"])
 
@@ -30,8 +30,7 @@ def list_needs(
 ) -> Sequence[ColumnRow]:
     """List needs, most urgent first, a page at a time (X-Total-Count: all that match)."""
     page = Page.fetch(query, partial(service.page_needs, query.to_filter(), session=session))
-    paged(response, page)
-    return page.items  # rows of NeedRead's fields; the response model reads them once
+    return answer_page(response, page)  # rows of NeedRead's fields, read once by the model
 
 
 @router.post("/needs", response_model=NeedRead, status_code=201)

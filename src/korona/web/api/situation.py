@@ -22,7 +22,7 @@ from korona.validation import MunicipalityNumber, RowId
 from korona.web.access import CanSituationRead, CanSituationReport
 from korona.web.deps import DbSession, get_settings
 from korona.web.errors import Problem
-from korona.web.forms import ListQuery, Page, paged
+from korona.web.forms import ListQuery, Page, answer_page
 
 router = APIRouter(prefix="/api/v1/situation-reports", tags=["situation reports"])
 
@@ -115,9 +115,9 @@ def list_reports(
 ) -> list[SituationReportRead]:
     """List reports, newest week first, a page at a time (X-Total-Count: all that match)."""
     page = Page.of(service.list_reports(query.to_filter(), session=session), query)
-    paged(response, page)
-    linked = service.need_ids([report.id for report in page.items], session=session)
-    return [service.to_read(report, places, linked[report.id]) for report in page.items]
+    reports = answer_page(response, page)
+    linked = service.need_ids([report.id for report in reports], session=session)
+    return [service.to_read(report, places, linked[report.id]) for report in reports]
 
 
 @router.post("", response_model=SituationReportRead, status_code=201)

@@ -13,7 +13,7 @@ from korona.portfolio.solution.schemas import SolutionCreate, SolutionRead, Solu
 from korona.validation import RowId
 from korona.web.access import CanPublic, CanSolutionManage
 from korona.web.deps import DbSession
-from korona.web.forms import Page, SolutionQuery, paged
+from korona.web.forms import Page, SolutionQuery, answer_page
 
 router = APIRouter(prefix="/api/v1", tags=["solutions"])
 
@@ -27,8 +27,7 @@ def list_solutions(
 ) -> Sequence[ColumnRow]:
     """List the catalogue, quality-assured solutions first, a page at a time."""
     page = Page.of(service.list_solutions(query.to_filter(), session=session), query)
-    paged(response, page)
-    return page.items  # rows of SolutionRead's fields; the response model reads them once
+    return answer_page(response, page)  # rows of SolutionRead's fields, read once by the model
 
 
 @router.post("/solutions", response_model=SolutionRead, status_code=201)
