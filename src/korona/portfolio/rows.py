@@ -11,7 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from korona.audit import AuditAction, record_change
 from korona.auth.permissions import Principal
 from korona.db import utcnow
-from korona.errors import NotFound
+from korona.errors import Conflict, NotFound
 
 RowT = TypeVar("RowT")
 #: What a statement selects, column by column (SQLAlchemy 2.1 types a select by its columns).
@@ -41,6 +41,17 @@ def get_owned_or_raise(
     if row is None or getattr(row, owner_key) != owner_id:
         raise NotFound(message, id=row_id)
     return row
+
+
+def refuse_taken_ref(
+    model: type[Any], external_ref: str | None, message: str, *, session: Session
+) -> None:
+    """Raise Conflict with `message` (given `ref`) if a `model` row has this external_ref.
+
+    An external_ref names one row of the system it came from, so a second row may not take it.
+    """
+    if external_ref and session.scalar(select(model.id).where(model.external_ref == external_ref)):
+        raise Conflict(message, field="external_ref", ref=external_ref)
 
 
 def where_given(

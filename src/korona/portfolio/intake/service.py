@@ -22,7 +22,7 @@ from korona.auth.models import Organisation
 from korona.auth.permissions import Principal
 from korona.auth.service import normalise_email
 from korona.db import utcnow
-from korona.errors import N_, Conflict, InvalidInput
+from korona.errors import N_, InvalidInput
 from korona.notify import service as notify
 from korona.portfolio.category import category_codes
 from korona.portfolio.intake import attachments, letters
@@ -56,6 +56,7 @@ from korona.portfolio.intake.queries import (
 )
 from korona.portfolio.intake.schemas import InputCreate
 from korona.portfolio.need.models import Need
+from korona.portfolio.rows import refuse_taken_ref
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -160,15 +161,6 @@ def check_public_or_private(is_public: bool | None) -> None:
         )
 
 
-def _check_external_ref(external_ref: str | None, *, session: Session) -> None:
-    if external_ref and session.scalar(select(Input.id).where(Input.external_ref == external_ref)):
-        raise Conflict(
-            N_("An input with reference {ref} exists already"),
-            field="external_ref",
-            ref=external_ref,
-        )
-
-
 def _store_attachments(
     item: Input,
     checked: Sequence[attachments.CheckedFile],
@@ -208,7 +200,12 @@ def submit_input(
         need_ids = sorted(set(data.need_ids))
     else:
         need_ids = check_needs(data.need_ids, session=session)
-        _check_external_ref(data.external_ref, session=session)
+        refuse_taken_ref(
+            Input,
+            data.external_ref,
+            N_("An input with reference {ref} exists already"),
+            session=session,
+        )
     organisation_id, organisation_name, is_public = _organisation(
         Principal() if submission.imported else principal, data, session=session
     )

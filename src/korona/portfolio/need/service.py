@@ -30,6 +30,7 @@ from korona.portfolio.rows import (
     get_or_raise,
     page_of_rows,
     record_update,
+    refuse_taken_ref,
     text_matches,
     where_given,
 )
@@ -93,14 +94,9 @@ def create_need(
     organisation = reporting_organisation(principal, data.organisation_id, session=session)
     check_review_date(data.review_by_date)
     known_municipalities(places).check(data.municipality_number)
-    if data.external_ref and session.scalar(
-        select(Need.id).where(Need.external_ref == data.external_ref)
-    ):
-        raise Conflict(
-            N_("A need with reference {ref} exists already"),
-            field="external_ref",
-            ref=data.external_ref,
-        )
+    refuse_taken_ref(
+        Need, data.external_ref, N_("A need with reference {ref} exists already"), session=session
+    )
     return record_need(
         principal, data, session=session, organisation=organisation, status=NeedStatus.REGISTERED
     )

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from korona import audit
 from korona.audit import AuditAction
 from korona.auth.permissions import Principal
-from korona.errors import N_, Conflict, InvalidInput
+from korona.errors import N_, InvalidInput
 from korona.portfolio.category import category_codes
 from korona.portfolio.rows import (
     ColumnRow,
     add_new,
     get_or_raise,
     record_update,
+    refuse_taken_ref,
     text_matches,
     where_given,
 )
@@ -37,14 +38,12 @@ def _check_categories(codes: Sequence[str], *, session: Session) -> None:
 def create_solution(principal: Principal, data: SolutionCreate, *, session: Session) -> Solution:
     """Add a solution to the catalogue."""
     _check_categories(data.categories, session=session)
-    if data.external_ref and session.scalar(
-        select(Solution.id).where(Solution.external_ref == data.external_ref)
-    ):
-        raise Conflict(
-            N_("A solution with reference {ref} exists already"),
-            field="external_ref",
-            ref=data.external_ref,
-        )
+    refuse_taken_ref(
+        Solution,
+        data.external_ref,
+        N_("A solution with reference {ref} exists already"),
+        session=session,
+    )
     solution = Solution(
         external_ref=data.external_ref,
         name=data.name,
