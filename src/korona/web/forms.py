@@ -231,6 +231,11 @@ CategoryCode = Annotated[
 ]
 
 
+def _words(q: str | None) -> str | None:
+    """Return what was typed in a list's search box, trimmed (None when nothing was)."""
+    return q.strip() if q else None
+
+
 class NeedQuery(ListQuery):
     """The needs list's filters (page, API and export alike)."""
 
@@ -251,7 +256,7 @@ class NeedQuery(ListQuery):
             organisation_id=self.organisation_id,
             municipality_number=self.municipality_number,
             overdue=self.overdue,
-            text=self.q.strip() if self.q else None,
+            text=_words(self.q),
         )
 
 
@@ -265,7 +270,7 @@ class InputQuery(ListQuery):
 
     def to_filter(self) -> InputFilter:
         """Return the service's filter."""
-        text = self.q.strip() if self.q else None
+        text = _words(self.q)
         return InputFilter(status=self.status, kind=self.kind, category=self.category, text=text)
 
 
@@ -283,7 +288,7 @@ class SolutionQuery(ListQuery):
             category=self.category,
             status=self.status,
             quality_assured=self.quality_assured,
-            text=self.q.strip() if self.q else None,
+            text=_words(self.q),
         )
 
 
