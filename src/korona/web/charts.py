@@ -68,6 +68,16 @@ def _colour_scale(colors: dict[str, str] | None) -> alt.Scale:
     return alt.Scale(range=PALETTE)
 
 
+def _stack_colours(field: str, title: str, colors: dict[str, str] | None, width: int) -> alt.Color:
+    """Colour a stacked chart's stacks, with the legend below it: two columns on a phone."""
+    return alt.Color(
+        field,
+        title=title,
+        scale=_colour_scale(colors),
+        legend=alt.Legend(orient="bottom", columns=2 if width < NARROW else 3),
+    )
+
+
 def stacked_bar_svg(
     rows: Sequence[dict[str, Any]],
     *,
@@ -100,12 +110,7 @@ def stacked_bar_svg(
                 axis=alt.Axis(labelExpr=_wrapped_labels(), labelPadding=6),
             ),
             x=alt.X(f"sum({value}):Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color(
-                f"{stack}:N",
-                title=stack_title,
-                scale=_colour_scale(colors),
-                legend=alt.Legend(orient="bottom", columns=2 if width < NARROW else 3),
-            ),
+            color=_stack_colours(f"{stack}:N", stack_title, colors, width),
             tooltip=[
                 alt.Tooltip(f"{category}:N", title=category_title),
                 alt.Tooltip(f"{stack}:N", title=stack_title),
@@ -196,12 +201,7 @@ def weekly_bars_svg(
                 axis=alt.Axis(labelAngle=0, labelOverlap="greedy", labelPadding=4),
             ),
             y=alt.Y("sum(n):Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color(
-                "group:N",
-                title=stack_title,
-                scale=_colour_scale(colors),
-                legend=alt.Legend(orient="bottom", columns=2 if width < NARROW else 3),
-            ),
+            color=_stack_colours("group:N", stack_title, colors, width),
             tooltip=[
                 alt.Tooltip("week:O", title=week_title),
                 alt.Tooltip("group:N", title=stack_title),
