@@ -113,6 +113,15 @@ def parse_row_id(text: str, *, field: str | None = None) -> int:
         raise InvalidInput(N_("{value} is not a valid id"), field=field, value=text[:24]) from None
 
 
+def row_id_or_none(text: str) -> int | None:
+    """Return the id written in ``text`` (ASCII digits, within range), or None for anything
+    else: for ids in links and query strings where a wrong one simply finds nothing."""
+    try:
+        return _ROW_ID.validate_python(text)
+    except ValidationError:
+        return None
+
+
 class PartialUpdate(BaseModel):
     """Base of the PATCH schemas: a field left out stays as it is, and null is refused except
     for the fields in ``NULLABLE`` (those a record may lack), so a required value cannot be

@@ -144,6 +144,36 @@ def test_malformed_status_link_is_not_found(anonymous: TestClient, token: str) -
     assert_refused(anonymous.get(f"/inputs/status/{token}"), 404)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/triage?kept=²&merged=²,³",
+        f"/triage?kept={BEYOND_64_BITS}&merged=١٢",
+        "/inputs/need-options?need_ids=²&need_ids=١٢",
+    ],
+)
+def test_ids_in_other_digits_in_a_page_query_find_nothing(office: TestClient, path: str) -> None:
+    """Ids a page only reads to show something (what a merge did, the ticked needs) are ignored
+    when they are not ASCII digits in range; int("²") raised a 500 here before."""
+    response = office.get(path)
+    assert response.status_code == 200, response.text[:300]
+
+
+def test_need_form_with_organisation_in_other_digits_is_invalid(
+    office: TestClient, demo: Demo
+) -> None:
+    """The office may report for another organisation; its id in other digits is refused."""
+    before = demo.count(Need)
+    data = {
+        **NEED_FORM,
+        "title": "Et behov med en rar virksomhets-id",
+        "organisation_id": "²",
+        "csrf_token": csrf_from(office, "/needs/new"),
+    }
+    assert_refused(office.post("/needs", data=data, follow_redirects=False), 422)
+    assert demo.count(Need) == before
+
+
 def test_input_form_with_need_id_beyond_64_bits_is_refused(
     anonymous: TestClient, demo: Demo
 ) -> None:

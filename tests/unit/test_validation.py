@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from korona.auth.service import check_municipality_number
 from korona.errors import InvalidInput
 from korona.portfolio.need.schemas import NeedUpdate, Title
 from korona.portfolio.solution.schemas import SolutionUpdate
@@ -18,6 +19,7 @@ from korona.validation import (
     Offset,
     RowId,
     parse_row_id,
+    row_id_or_none,
 )
 
 
@@ -50,6 +52,36 @@ def test_parse_row_id_raises_a_domain_error_naming_the_field() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_row_id("²", field="need_ids")
     assert caught.value.field == "need_ids"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12", 12),
+        ("²", None),
+        ("٣", None),
+        ("-1", None),
+        ("0", None),
+        ("", None),
+        ("99" * 10, None),
+    ],
+)
+def test_row_id_or_none_reads_an_id_or_finds_nothing(text: str, expected: int | None) -> None:
+    assert row_id_or_none(text) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("4601", "4601"), ("", None), (None, None)])
+def test_service_municipality_check_passes_four_ascii_digits(
+    raw: str | None, expected: str | None
+) -> None:
+    assert check_municipality_number(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["٤٦٠١", "460", "46011", "46a1"])
+def test_service_municipality_check_refuses_other_digits_and_lengths(raw: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_municipality_number(raw)
+    assert caught.value.field == "municipality_number"
 
 
 @pytest.mark.parametrize(

@@ -91,18 +91,6 @@ def _organisation(organisation_id: int | None, *, session: Session) -> Organisat
     return organisation
 
 
-def _check_municipality(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not (len(value) == 4 and value.isascii() and value.isdigit()):
-        raise InvalidInput(
-            N_("Municipality number must be 4 digits, got '{value}'"),
-            field="municipality_number",
-            value=value,
-        )
-    return value
-
-
 def get_user(user_id: int, *, session: Session) -> User:
     """Return a user or raise NotFound."""
     user = session.get(User, user_id)
@@ -123,7 +111,7 @@ def invite_user(
         password=None,
         roles=change.roles,
         organisation=_organisation(change.organisation_id, session=session),
-        municipality_number=_check_municipality(change.municipality_number),
+        municipality_number=auth_service.check_municipality_number(change.municipality_number),
     )
     send_password_link(actor, user, LinkPurpose.INVITATION, session=session, base_url=base_url)
     return user
@@ -135,7 +123,7 @@ def update_user(actor: Principal, user_id: int, change: UserChange, *, session: 
     if not change.roles:
         raise InvalidInput(N_("A user needs at least one role"), field="roles")
     organisation = _organisation(change.organisation_id, session=session)
-    municipality = _check_municipality(change.municipality_number)
+    municipality = auth_service.check_municipality_number(change.municipality_number)
     if municipality is None and organisation is not None:
         municipality = organisation.municipality_number
     if Role.MUNICIPAL_DOCTOR in change.roles and municipality is None:

@@ -76,6 +76,19 @@ def _personal_words(user_inputs: Iterable[str]) -> list[str]:
     return words
 
 
+def check_municipality_number(value: str | None) -> str | None:
+    """Return a municipality number of four ASCII digits ("" reads as none), or raise."""
+    if value is None or value == "":
+        return None
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
+        raise InvalidInput(
+            N_("Municipality number must be 4 digits, got '{value}'"),
+            field="municipality_number",
+            value=value,
+        )
+    return value
+
+
 def get_or_create_organisation(
     *,
     session: Session,
@@ -89,19 +102,11 @@ def get_or_create_organisation(
     existing = session.scalar(select(Organisation).where(Organisation.name == name))
     if existing is not None:
         return existing
-    if municipality_number is not None and not (
-        len(municipality_number) == 4 and municipality_number.isdigit()
-    ):
-        raise InvalidInput(
-            N_("Municipality number must be 4 digits, got '{value}'"),
-            field="municipality_number",
-            value=municipality_number,
-        )
     organisation = Organisation(
         name=name,
         kind=kind,
         sector=sector,
-        municipality_number=municipality_number,
+        municipality_number=check_municipality_number(municipality_number),
         external_ref=external_ref,
     )
     session.add(organisation)
@@ -154,6 +159,7 @@ def create_user(
     role_set = set(roles)
     if not role_set:
         raise InvalidInput(N_("A user needs at least one role"), field="roles")
+    municipality_number = check_municipality_number(municipality_number)
     if municipality_number is None and organisation is not None:
         municipality_number = organisation.municipality_number
     if Role.MUNICIPAL_DOCTOR in role_set and municipality_number is None:

@@ -176,7 +176,7 @@ def format_hours(hours: float | None) -> str:
 def format_week(value: str, *, short: bool = False) -> str:
     """Format an ISO week "2026-W44" as "uke 44 2026" ("uke 44" when ``short``)."""
     year, _, week = value.partition("-W")
-    if not week.isdigit():
+    if not (week.isascii() and week.isdigit()):
         return value
     if short:
         return gettext("week %(week)d", week=int(week))

@@ -34,6 +34,7 @@ from korona.portfolio.rows import (
     where_given,
 )
 from korona.tabular import Coded
+from korona.validation import row_id_or_none
 
 ENTITY = "input"
 
@@ -53,7 +54,8 @@ def find_by_token(links: StatusLinks, token: str, *, session: Session) -> Input:
     if not token.isascii():
         raise NotFound(N_("No input has this status link"))
     raw_id, _, _ = token.partition("-")
-    item = session.get(Input, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    input_id = row_id_or_none(raw_id)
+    item = session.get(Input, input_id) if input_id is not None else None
     if item is None or not hmac.compare_digest(links.token(item), token):
         raise NotFound(N_("No input has this status link"))
     return item

@@ -25,7 +25,7 @@ from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
 from korona.portfolio.solution import service as solution_service
 from korona.tabular import Audience
-from korona.validation import RowId
+from korona.validation import RowId, row_id_or_none
 from korona.web import i18n
 from korona.web.access import CanInputRead, CanNeedRead, CanProfile, CanPublic
 from korona.web.deps import (
@@ -148,7 +148,7 @@ def need_options(query: str, selected: list[str], *, session: Session) -> dict[s
     """Return the needs picker's list: the ticked needs first, then those matching the query
     (the most urgent :data:`PICKER_LIMIT` of them)."""
     query = query.strip()[:MAX_NEED_QUERY]
-    ticked_ids = {int(v) for v in selected if v.isascii() and v.isdigit() and len(v) <= 18}
+    ticked_ids = {row for row in map(row_id_or_none, selected) if row is not None}
     ticked = need_service.need_titles(ids=ticked_ids, session=session) if ticked_ids else []
     matching = need_service.need_titles(text=query, limit=PICKER_LIMIT, session=session)
     return {
@@ -204,7 +204,7 @@ def match_preview(request: Request, principal: CanPublic) -> Response:
 def need_picker_options(request: Request, session: DbSession, principal: CanNeedRead) -> Response:
     """Return the needs picker's list for the search typed so far (htmx fragment)."""
     params = request.query_params
-    selected = [v for v in params.getlist("need_ids")[:500] if v.isdigit()]
+    selected = params.getlist("need_ids")[:500]
     context = need_options(params.get("need_q", ""), selected, session=session)
     return render(request, "inputs/_need_options.html", context)
 

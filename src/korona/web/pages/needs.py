@@ -29,7 +29,7 @@ from korona.portfolio.need.models import (
 )
 from korona.portfolio.need.schemas import NeedCreate, NeedUpdate
 from korona.tabular import Audience
-from korona.validation import RowId
+from korona.validation import RowId, row_id_or_none
 from korona.web import i18n
 from korona.web.access import CanNeedCreate, CanNeedEdit, CanNeedRead, CanNeedValidate
 from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg, svg_response
@@ -197,7 +197,7 @@ def _raw_checks(
         organisation = values["organisation_id"]
         checks.append(
             lambda: service.reporting_organisation(
-                principal, int(organisation) if organisation.isdigit() else None, session=session
+                principal, row_id_or_none(organisation), session=session
             )
         )
         checks.append(lambda: service.check_review_date(_date_or_none(values["review_by_date"])))

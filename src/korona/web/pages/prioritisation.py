@@ -13,7 +13,7 @@ from korona.portfolio import scoring
 from korona.portfolio.assessment import prioritisation
 from korona.portfolio.assessment.schemas import PinIn, Proposal
 from korona.portfolio.netlist import drafts
-from korona.validation import RowId, parse_row_id
+from korona.validation import RowId, parse_row_id, row_id_or_none
 from korona.web import i18n
 from korona.web.access import CanAssessmentRead, CanPrioritisationManage
 from korona.web.charts import probability_bar_svg, svg_response
@@ -120,7 +120,7 @@ def pin(
         prioritisation.set_pin(principal, input_id, data, session=session)
         return input_id
 
-    failed = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None
+    failed = row_id_or_none(raw_id)
     return submit(
         act,
         session=session,

@@ -18,7 +18,7 @@ from korona.portfolio.intake import triage_queue as queue
 from korona.portfolio.intake.models import Input, LetterKind
 from korona.portfolio.need import service as need_service
 from korona.portfolio.solution import service as solution_service
-from korona.validation import RowId, parse_row_id
+from korona.validation import RowId, parse_row_id, row_id_or_none
 from korona.web.access import CanInputTriage
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, row_ids, text
@@ -67,10 +67,11 @@ def _merge_done(request: Request, *, session: Session) -> tuple[Any, list[Any]] 
     """Return (kept, merged inputs) named in the query after a merge, to say what happened."""
     kept_id = request.query_params.get("kept", "")
     merged_ids = request.query_params.get("merged", "").split(",")
-    if not kept_id.isdigit() or len(kept_id) > 12:
+    kept_row = row_id_or_none(kept_id)
+    if kept_row is None:
         return None
-    wanted = [int(v) for v in merged_ids[:500] if v.isdigit() and len(v) <= 12]
-    kept = session.get(Input, int(kept_id))
+    wanted = [row for row in map(row_id_or_none, merged_ids[:500]) if row is not None]
+    kept = session.get(Input, kept_row)
     merged = [item for item in (session.get(Input, v) for v in wanted) if item is not None]
     return (kept, merged) if kept is not None and merged else None
 
