@@ -147,6 +147,14 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     # bypass_csp lets the test inject axe-core; the app's own pages never need inline script.
     context = browser.new_context(base_url=server, bypass_csp=True, locale="nb-NO")
     page = context.new_page()
+    errors = collect_browser_errors(page)
+    yield page
+    context.close()
+    assert errors == [], f"browser errors: {errors}"
+
+
+def collect_browser_errors(page: Page) -> list[str]:
+    """Return a list that fills with the page's script errors and unexpected console errors."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on(
@@ -157,9 +165,7 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
             else None
         ),
     )
-    yield page
-    context.close()
-    assert errors == [], f"browser errors: {errors}"
+    return errors
 
 
 def check_accessibility(page: Page) -> list[dict[str, Any]]:

@@ -67,21 +67,3 @@ def test_proposer_sees_matches_gets_receipt_and_later_the_covered_feedback(
     expect(messages).to_contain_text("Smittestopp")
     expect(messages).to_contain_text("Smittestopp fra FHI gjør nettopp dette, nasjonalt.")
     assert_accessible(page)
-
-
-def test_office_pages_of_the_intake_are_accessible(page: Page) -> None:
-    log_in(page, "kontor@demo.korona.no")
-    for path in (
-        "/solutions",
-        "/solutions/1",
-        "/solutions/new",
-        "/inputs",
-        "/triage",
-        "/triage/templates",
-        "/portfolio/dashboard",
-        "/portfolio/import",
-        "/outbox",
-    ):
-        response = page.goto(path)
-        assert response is not None and response.status == 200, path
-        assert_accessible(page)
