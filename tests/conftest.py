@@ -23,6 +23,7 @@ from korona.auth.models import Organisation, OrganisationKind, Role, Sector, Use
 from korona.auth.permissions import Principal
 from korona.config import Environment, Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.demo import load_demo
 from korona.migrations import upgrade
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -86,19 +87,60 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def demo_templates() -> dict[tuple[str, str], str]:
+    """The demo databases this test process has built, by backend and password."""
+    return {}
+
+
+def _demo_template(request: pytest.FixtureRequest, password: str) -> str:
+    """Return a database with `load_demo` done (a SQLite file, or a PostgreSQL template's
+    name), built once per test process: loading the demo into every test's database took
+    about 3 s a test."""
+    templates: dict[tuple[str, str], str] = request.getfixturevalue("demo_templates")
+    key = (request.param, password)
+    if key not in templates:
+        if request.param == "sqlite":
+            factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+            path = factory.mktemp("demo-template") / "demo.sqlite3"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url, templates[key] = f"sqlite:///{path}", str(path)
+        else:
+            cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+            name = f"korona_demo_template_{len(templates)}"
+            _create_database(cluster, name, template="korona_template")
+            url, templates[key] = cluster.url(name), name
+        engine = make_engine(url)
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            load_demo(session=session, password=password)
+        engine.dispose()  # a PostgreSQL template must have no connections
+    return templates[key]
+
+
+def _create_database(cluster: PostgresCluster, name: str, *, template: str) -> None:
+    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Yield the URL of a fresh, migrated database: once on SQLite, once on PostgreSQL."""
+    """Yield the URL of a fresh, migrated database: once on SQLite, once on PostgreSQL.
+
+    A test marked ``demo(password=...)`` gets a copy of a database with the demo loaded.
+    """
+    marker = request.node.get_closest_marker("demo")
+    demo = _demo_template(request, marker.kwargs["password"]) if marker else None
     if request.param == "sqlite":
         path = tmp_path / "korona.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        shutil.copy(demo or request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     name = f"test_{os.getpid()}_{next(_counter)}"
+    _create_database(cluster, name, template=demo or "korona_template")
     admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE korona_template"))
     yield cluster.url(name)
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))

@@ -18,13 +18,12 @@ from korona.auth import service as auth_service
 from korona.auth import tokens as auth_tokens
 from korona.console import CLI
 from korona.db import unit_of_work
-from korona.demo import load_demo
 from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
 
-pytestmark = pytest.mark.hostile
-
 DEMO_PASSWORD = "hostile-demo-password"
+pytestmark = [pytest.mark.hostile, pytest.mark.demo(password=DEMO_PASSWORD)]
+
 OFFICE = "kontor@demo.korona.no"
 REPORTER = "sykehus@demo.korona.no"
 #: Headers the middleware promises on every response (korona.web.middleware.SECURITY_HEADERS).
@@ -79,8 +78,7 @@ class Demo:
 
 @pytest.fixture
 def demo(app: FastAPI, session_factory: sessionmaker[Session]) -> Demo:
-    with unit_of_work(session_factory) as session:
-        load_demo(session=session, password=DEMO_PASSWORD)
+    with unit_of_work(session_factory) as session:  # the demo is loaded (pytestmark)
         tokens = {}
         for email in (OFFICE, REPORTER):
             user = auth_service.get_user_by_email(email, session=session)
