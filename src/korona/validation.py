@@ -122,6 +122,24 @@ def row_id_or_none(text: str) -> int | None:
         return None
 
 
+_MUNICIPALITY_NUMBER = TypeAdapter(MunicipalityNumber)
+
+
+def check_municipality_number(value: str | None) -> str | None:
+    """Return the municipality number ("" reads as none), or raise InvalidInput naming the field:
+    the services' own check, for callers that bring no schema (imports, the CLI, the demo)."""
+    if not value:
+        return None
+    try:
+        return _MUNICIPALITY_NUMBER.validate_python(value)
+    except ValidationError:
+        raise InvalidInput(
+            N_("Municipality number must be 4 digits, got '{value}'"),
+            field="municipality_number",
+            value=value,
+        ) from None
+
+
 class PartialUpdate(BaseModel):
     """Base of the PATCH schemas: a field left out stays as it is, and null is refused except
     for the fields in ``NULLABLE`` (those a record may lack), so a required value cannot be

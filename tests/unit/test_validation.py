@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from korona.auth.service import check_municipality_number
 from korona.errors import InvalidInput
 from korona.portfolio.need.schemas import NeedUpdate, Title
 from korona.portfolio.solution.schemas import SolutionUpdate
@@ -18,6 +17,7 @@ from korona.validation import (
     MunicipalityNumber,
     Offset,
     RowId,
+    check_municipality_number,
     parse_row_id,
     row_id_or_none,
 )

@@ -22,6 +22,7 @@ from korona.auth.security import hash_password, new_token, token_hash
 from korona.db import utcnow
 from korona.errors import N_, Conflict, InvalidInput, NotFound
 from korona.notify import service as notify
+from korona.validation import check_municipality_number
 
 _OSLO = ZoneInfo("Europe/Oslo")
 
@@ -111,7 +112,7 @@ def invite_user(
         password=None,
         roles=change.roles,
         organisation=_organisation(change.organisation_id, session=session),
-        municipality_number=auth_service.check_municipality_number(change.municipality_number),
+        municipality_number=check_municipality_number(change.municipality_number),
     )
     send_password_link(actor, user, LinkPurpose.INVITATION, session=session, base_url=base_url)
     return user
@@ -123,7 +124,7 @@ def update_user(actor: Principal, user_id: int, change: UserChange, *, session: 
     if not change.roles:
         raise InvalidInput(N_("A user needs at least one role"), field="roles")
     organisation = _organisation(change.organisation_id, session=session)
-    municipality = auth_service.check_municipality_number(change.municipality_number)
+    municipality = check_municipality_number(change.municipality_number)
     if municipality is None and organisation is not None:
         municipality = organisation.municipality_number
     if Role.MUNICIPAL_DOCTOR in change.roles and municipality is None:

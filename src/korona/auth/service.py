@@ -35,6 +35,7 @@ from korona.auth.security import (
 )
 from korona.auth.tokens import revoke_all_sessions
 from korona.errors import N_, Conflict, InvalidInput
+from korona.validation import check_municipality_number
 
 SYSTEM = Principal()
 
@@ -74,19 +75,6 @@ def _personal_words(user_inputs: Iterable[str]) -> list[str]:
         words.append(value)
         words.extend(part for part in re.split(r"[\s@._+-]+", value) if len(part) > 2)
     return words
-
-
-def check_municipality_number(value: str | None) -> str | None:
-    """Return a municipality number of four ASCII digits ("" reads as none), or raise."""
-    if value is None or value == "":
-        return None
-    if not (len(value) == 4 and value.isascii() and value.isdigit()):
-        raise InvalidInput(
-            N_("Municipality number must be 4 digits, got '{value}'"),
-            field="municipality_number",
-            value=value,
-        )
-    return value
 
 
 def get_or_create_organisation(
