@@ -104,16 +104,19 @@ def _demo_template(request: pytest.FixtureRequest, password: str) -> str:
             factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
             path = factory.mktemp("demo-template") / "demo.sqlite3"
             shutil.copy(request.getfixturevalue("sqlite_template"), path)
-            url, templates[key] = f"sqlite:///{path}", str(path)
+            template, url = str(path), f"sqlite:///{path}"
         else:
             cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-            name = f"korona_demo_template_{len(templates)}"
-            _create_database(cluster, name, template="korona_template")
-            url, templates[key] = cluster.url(name), name
+            template = f"korona_demo_template_{len(templates)}"
+            _create_database(cluster, template, template="korona_template")
+            url = cluster.url(template)
         engine = make_engine(url)
         with unit_of_work(make_sessionmaker(engine)) as session:
             load_demo(session=session, password=password)
-        engine.dispose()  # a PostgreSQL template must have no connections
+        # Closing every connection folds SQLite's write-ahead log into the file that is copied,
+        # and PostgreSQL copies only a template nobody is connected to.
+        engine.dispose()
+        templates[key] = template  # only once it is whole: a failed build is not reused
     return templates[key]
 
 
