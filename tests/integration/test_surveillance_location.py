@@ -97,6 +97,19 @@ def test_bad_location_codes_answer_404_with_a_clear_message(web: TestClient) -> 
     assert web.get("/surveillance/norge/secrets.csv").status_code == 404
 
 
+def test_a_location_before_the_first_ingest_says_there_are_no_figures_yet(
+    client: TestClient,
+) -> None:
+    """A new installation's store has no figures: its pages say so (they answered 500)."""
+    for path in ("/surveillance/county46", "/surveillance/municip1151", "/surveillance/norge"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "Ingen covid-19-data for dette stedet ennå" in page.text
+    api = client.get("/api/v1/surveillance/locations/municip1151")
+    assert api.status_code == 200
+    assert api.json()["sources"]["cases"]["data_to"] is None
+
+
 def test_the_public_sees_suppressed_figures_and_users_the_nation_in_full(
     web: TestClient, db: Session
 ) -> None:

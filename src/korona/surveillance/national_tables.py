@@ -111,8 +111,10 @@ class NationalTables:
         self.rates = _split(self.rates_all, RATE_COLUMNS[1:])
         self.sources = parts.sources
         self._empty = {
-            "covid": with_columns(pl.DataFrame(), COVID_COLUMNS),
-            "signals": with_columns(pl.DataFrame(), SIGNAL_COLUMNS),
+            # Typed like a location's rows: a page of a location without figures joins them
+            # with the masks on ``date``, which a column of nulls cannot be joined on.
+            "covid": parts.covid.clear().select(COVID_COLUMNS),
+            "signals": parts.signals.clear().select(SIGNAL_COLUMNS),
             "rates": self.rates_all.clear().drop("location_code"),
         }
 
