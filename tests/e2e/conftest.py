@@ -169,11 +169,18 @@ def collect_browser_errors(page: Page) -> list[str]:
 
 
 def check_accessibility(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core (WCAG 2.1 A/AA) on the page; return serious and critical violations."""
+    """Run axe-core (WCAG 2.1 A/AA) on the page; return serious and critical violations.
+
+    ``resultTypes: ['violations']`` keeps every node of a violation but only one of the other
+    results (passes, incomplete): axe then builds far fewer CSS selectors, which took a third
+    to nearly half of its time on the largest pages (the national surveillance page: 4.9 s
+    against 2.7 s).
+    """
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         """async () => await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+             resultTypes: ['violations']})"""
     )
     serious = [
         {

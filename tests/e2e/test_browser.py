@@ -5,10 +5,25 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
-from tests.e2e.conftest import assert_accessible, log_in
+from playwright.sync_api import Browser, Page, expect
+from tests.e2e.conftest import assert_accessible, check_accessibility, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def test_the_accessibility_check_finds_what_breaks_wcag(browser: Browser) -> None:
+    """The check every browser test relies on can fail: an unlabelled field and faint text."""
+    page = browser.new_page()
+    try:
+        page.set_content(
+            '<html lang="nb"><head><title>Feil</title></head><body><main><h1>Feil</h1>'
+            '<input type="text"><p style="color:#ccc;background:#fff">Svak tekst</p>'
+            "</main></body></html>"
+        )
+        found = {violation["id"] for violation in check_accessibility(page)}
+    finally:
+        page.close()
+    assert {"label", "color-contrast"} <= found
 
 
 def test_public_pages_are_accessible(page: Page) -> None:
