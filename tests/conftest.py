@@ -54,6 +54,24 @@ def build_once(
     return target
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test that xdist's ``--dist loadgroup`` did not tag with its group.
+
+    The browser tests of one group share a server and the R reference runs once per group; with
+    a pytest that pytest-xdist cannot tag (pytest-xdist issue 1386) they were spread silently.
+    """
+    if (
+        getattr(item.config.option, "loadgroup", False)
+        and item.get_closest_marker("xdist_group")
+        and "@" not in item.nodeid
+    ):
+        pytest.fail(
+            "pytest-xdist did not put this test in its xdist_group: this pytest and "
+            "pytest-xdist do not work together (see the pin in pyproject.toml)",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     """Return the shared public reference data, as Settings resolves it (KORONA_REFERENCE_DIR,
