@@ -326,3 +326,45 @@ def test_token_name_with_control_character_is_invalid(office: TestClient) -> Non
     response = office.post("/account/tokens", data=data, follow_redirects=False)
     assert_refused(response, 422)
     assert "nul\x00navn" not in office.get("/account").text
+
+
+@pytest.mark.parametrize("need_id", ["²", "١٢", "99999999999"])
+def test_input_form_with_need_id_not_a_row_id_is_invalid(
+    anonymous: TestClient, demo: Demo, need_id: str
+) -> None:
+    """The needs picker's ids are refused with a message: int("²") raised a 500 here, and an
+    11-digit id reached PostgreSQL, which cannot compare it with the id column (a 500 there)."""
+    before = demo.count(Input)
+    data = {
+        "csrf_token": csrf_from(anonymous, "/inputs/new"),
+        "kind": "idea",
+        "title": "Et innspill med en rar behovs-id",
+        "description": "Et innspill som beskrives med nok tekst til å være gyldig.",
+        "organisation_name": "Fiendtlig AS",
+        "is_public": "0",
+        "contact_name": "Ola Nordmann",
+        "contact_email": "ola@example.no",
+        "need_ids": need_id,
+    }
+    assert_refused(anonymous.post("/inputs", data=data, follow_redirects=False), 422)
+    assert demo.count(Input) == before
+
+
+def test_triage_form_with_need_id_in_other_digits_is_invalid(
+    office: TestClient, demo: Demo
+) -> None:
+    """The triage form shares the needs picker's reading of ids (korona.web.forms.row_ids)."""
+    headers = demo.bearer(demo.office_token)
+    received = office.get("/api/v1/inputs?status=received", headers=headers).json()
+    target = received[0]["id"]
+    data = {
+        "csrf_token": csrf_from(office, "/triage"),
+        "action": "link_needs",
+        "need_ids": "²",
+        "reason": "",
+    }
+    response = office.post(f"/triage/{target}", data=data, follow_redirects=False)
+    assert_refused(response, 422)
+    assert "² er ikke en gyldig id" in response.text  # refused, not silently left out
+    after = office.get(f"/api/v1/inputs/{target}", headers=headers).json()
+    assert after["status"] == "received"

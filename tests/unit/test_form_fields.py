@@ -20,7 +20,10 @@ def test_number_text_reads_a_decimal_comma_as_a_point_and_blank_as_none() -> Non
 
 def test_texts_and_row_ids_keep_only_what_a_multiple_choice_may_hold() -> None:
     upload = UploadFile(io.BytesIO(b"x"), filename="a.txt")
-    form = FormData([("ids", "3"), ("ids", "x1"), ("ids", upload), ("ids", ""), ("ids", "12")])
-    assert texts(form, "ids") == ["3", "x1", "", "12"]
-    assert row_ids(form, "ids") == ["3", "12"]
+    form = FormData(
+        [("ids", "3"), ("ids", "x1"), ("ids", upload), ("ids", ""), ("ids", "12"), ("ids", "²")]
+    )
+    assert texts(form, "ids") == ["3", "x1", "", "12", "²"]
+    # What is no id stays for the model to refuse with a message (int("²") raised).
+    assert row_ids(form, "ids") == ["3", "x1", "12", "²"]
     assert texts(form, "missing") == [] and row_ids(form, "missing") == []

@@ -56,9 +56,11 @@ def texts(form: FormData, name: str) -> list[str]:
 
 
 def row_ids(form: FormData, name: str) -> list[str]:
-    """Return the row ids chosen in a multiple choice, as the digits sent (anything else is
-    left out; the model parses and bounds them)."""
-    return [value for value in texts(form, name) if value.isdigit()]
+    """Return the row ids chosen in a multiple choice, as the text sent (blank choices left
+    out): the model or :func:`korona.validation.parse_row_id` parses, bounds and refuses
+    them with a message. (Keeping only str.isdigit() let "²" through to int(), which raised,
+    and "١٢", which int() reads as 12.)"""
+    return [value for value in texts(form, name) if value.strip()]
 
 
 def number_text(form: FormData, name: str) -> str | None:

@@ -225,8 +225,11 @@ def submit_input(
         payload = _payload(values, principal)
         checks: list[Callable[[], object]] = [
             lambda: intake.check_categories(values["categories"], session=session),
+            # An id out of range is left to the model to refuse: PostgreSQL cannot even
+            # compare it with the id column.
             lambda: intake.check_needs(
-                [int(v) for v in values["need_ids"] if len(v) < 12], session=session
+                [row for row in map(row_id_or_none, values["need_ids"]) if row is not None],
+                session=session,
             ),
         ]
         if principal.organisation_id is None:
