@@ -368,3 +368,12 @@ def test_triage_form_with_need_id_in_other_digits_is_invalid(
     assert "² er ikke en gyldig id" in response.text  # refused, not silently left out
     after = office.get(f"/api/v1/inputs/{target}", headers=headers).json()
     assert after["status"] == "received"
+
+
+@pytest.mark.parametrize("path", ["/audit", "/audit/export.csv", "/api/v1/audit"])
+def test_audit_until_the_last_date_there_is(demo: Demo, office: TestClient, path: str) -> None:
+    """until=9999-12-31 has no day after it: adding one raised OverflowError (a 500)."""
+    response = office.get(
+        path, params={"until": "9999-12-31"}, headers=demo.bearer(demo.office_token)
+    )
+    assert response.status_code == 200, response.text[:300]

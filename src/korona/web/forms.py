@@ -305,7 +305,8 @@ class AuditQuery(FilterQuery):
     until: date | None = None
 
     def to_filter(self) -> audit.AuditFilter:
-        """Return the audit log's filter; ``until`` includes the whole day."""
+        """Return the audit log's filter; ``until`` includes the whole day (the last date
+        there is, 9999-12-31, has no day after it and bounds nothing)."""
         return audit.AuditFilter(
             entity_type=self.entity_type,
             entity_id=self.entity_id,
@@ -313,7 +314,7 @@ class AuditQuery(FilterQuery):
             action=self.action.value if self.action else None,
             since=datetime.combine(self.since, time.min, tzinfo=UTC) if self.since else None,
             until=datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
-            if self.until
+            if self.until and self.until < date.max
             else None,
         )
 
