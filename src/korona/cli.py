@@ -10,7 +10,7 @@ import typer
 from typer import _click as click  # the click that typer vendors and subclasses
 from typer.core import TyperGroup
 
-from korona.console import console, err_console, settings, transaction
+from korona.console import console, err_console, fail, settings, transaction
 
 if TYPE_CHECKING:
     from korona.config import Settings
@@ -69,11 +69,19 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database to the newest schema (or to REVISION)."""
+    from alembic.util import CommandError
+
     from korona.migrations import upgrade
 
+    if not revision.strip():
+        # Alembic fails an assertion on a blank revision instead of saying what is wrong.
+        fail("--revision is empty: give a revision id, or head for the newest schema")
     config = settings()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(config.sqlalchemy_url, revision)
+    try:
+        upgrade(config.sqlalchemy_url, revision)
+    except CommandError as error:  # an unknown or ambiguous revision
+        fail(f"Cannot migrate to revision '{revision}': {error}")
     console.print(f"[green]Database at {revision}[/] ({_safe_url(config.sqlalchemy_url)})")
 
 

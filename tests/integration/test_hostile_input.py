@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -11,13 +13,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.conftest import csrf_from, login
+from tests.conftest import TEST_SECRET, csrf_from, login
+from typer.testing import CliRunner
 
 from korona.auth import security
 from korona.auth import service as auth_service
 from korona.auth import tokens as auth_tokens
+from korona.cli import app as cli_app
 from korona.console import CLI
 from korona.db import unit_of_work
+from korona.portfolio import scoring
 from korona.portfolio.intake.models import Input
 from korona.portfolio.need.models import Need
 
@@ -377,3 +382,94 @@ def test_audit_until_the_last_date_there_is(demo: Demo, office: TestClient, path
         path, params={"until": "9999-12-31"}, headers=demo.bearer(demo.office_token)
     )
     assert response.status_code == 200, response.text[:300]
+
+
+def cli_env(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a CLI command on a throwaway data folder (and database)."""
+    env = {
+        "KORONA_DATA_DIR": str(tmp_path / "data"),
+        "KORONA_SECRET_KEY": TEST_SECRET,
+        "KORONA_ENVIRONMENT": "test",
+    }
+    return env | ({"KORONA_DATABASE_URL": database_url} if database_url else {})
+
+
+def assert_cli_refused(result: object, code: int, message: str) -> None:
+    """Assert the command exited with the code and the message, not with an exception."""
+    exception = result.exception  # type: ignore[attr-defined]
+    assert isinstance(exception, SystemExit), f"{exception!r}: {result.output[-300:]}"  # type: ignore[attr-defined]
+    assert result.exit_code == code, result.output  # type: ignore[attr-defined]
+    assert message in result.output, result.output  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("revision", "message"),
+    [
+        ("nonexistent", "Cannot migrate to revision 'nonexistent'"),
+        ("", "--revision is empty"),
+    ],
+)
+def test_db_upgrade_to_an_unknown_revision_is_an_error(
+    tmp_path: Path, revision: str, message: str
+) -> None:
+    """Alembic's CommandError (and its AssertionError on a blank revision) was a traceback."""
+    result = CliRunner().invoke(
+        cli_app, ["db", "upgrade", "--revision", revision], env=cli_env(tmp_path)
+    )
+    assert_cli_refused(result, 1, message)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["surveillance", "simulate", "--out", "out", "--start-year", "0"],
+        ["surveillance", "simulate", "--out", "out", "--start-year", "99999"],
+        ["surveillance", "simulate", "--out", "out", "--seed", "-1"],
+        ["portfolio", "report", "--out", "report.pdf", "--meeting", BEYOND_64_BITS],
+        ["mail", "send", "--lease-seconds", BEYOND_64_BITS],
+        ["mail", "work", "--once", "--poll-seconds", "1e20"],
+    ],
+)
+def test_cli_number_out_of_range_is_refused(tmp_path: Path, arguments: list[str]) -> None:
+    """datetime and numpy raised ValueError deep inside the simulation, SQLite an
+    OverflowError on the meeting's id and timedelta one on the lease: tracebacks, where the
+    option's bounds now answer."""
+    result = CliRunner().invoke(cli_app, arguments, env=cli_env(tmp_path))
+    option = arguments[-2]  # each command above ends with the option out of range
+    assert_cli_refused(result, 2, f"Invalid value for '{option}'")
+
+
+#: A net list problem of scored candidates, so that `optimise --draws` draws weights.
+DRAWS_PROBLEM = {
+    "size": [1, 2],
+    "budgets": {"hospitals": 6, "municipalities": 6},
+    "candidates": [
+        {
+            "id": name,
+            "scores": {criterion.value: score for criterion in scoring.CRITERIA},
+            "confidence": 1.0,
+            "effort_hospitals": 1,
+            "effort_municipalities": 1,
+        }
+        for name, score in (("a", 4), ("b", 2))
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--seed", "-1", "Invalid value for '--seed'"),
+        ("--concentration", "inf", "the concentration must be a finite number above 0"),
+    ],
+)
+def test_netlist_weight_draws_with_bad_numbers_are_refused(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    """The weight draws raised ValueError (a traceback) on a negative seed or an infinite
+    concentration."""
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps(DRAWS_PROBLEM), encoding="utf-8")
+    arguments = ["portfolio", "netlist", "optimise", "--input", str(problem), "--draws", "5"]
+    result = CliRunner().invoke(cli_app, [*arguments, option, value], env=cli_env(tmp_path))
+    assert_cli_refused(result, 2, message)

@@ -18,11 +18,16 @@ from korona.notify.worker import DEFAULT_POLL_SECONDS, RoundResult, open_worker
 
 app = typer.Typer(help="E-mail outbox.", no_args_is_help=True)
 
+#: The longest lease and poll interval the options take: a day is far more than a delivery
+#: or an idle wait needs, and larger numbers overflowed timedelta and Event.wait (a traceback).
+MAX_SECONDS = 86_400
+
 LeaseOption = Annotated[
     float,
     typer.Option(
         "--lease-seconds",
         min=0,
+        max=MAX_SECONDS,
         help="A claim older than this with no result is marked uncertain (never resent). "
         "Use 0 only when no other worker runs.",
     ),
@@ -94,7 +99,10 @@ def work(
         bool, typer.Option("--once", help="Deliver what is due now, then exit")
     ] = False,
     poll_seconds: Annotated[
-        float, typer.Option(min=0.1, help="Seconds between looks for due e-mail when idle")
+        float,
+        typer.Option(
+            min=0.1, max=MAX_SECONDS, help="Seconds between looks for due e-mail when idle"
+        ),
     ] = DEFAULT_POLL_SECONDS,
     lease: LeaseOption = service.DEFAULT_LEASE.total_seconds(),
 ) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from korona.console import console, fail, settings, transaction
 from korona.files import write_atomically
+from korona.validation import MAX_ROW_ID
 
 
 def remind_reviews(
@@ -42,7 +43,9 @@ def remind_reviews(
 
 
 def report(
-    meeting: Annotated[int, typer.Option("--meeting", min=1, help="The meeting's id")],
+    meeting: Annotated[
+        int, typer.Option("--meeting", min=1, max=MAX_ROW_ID, help="The meeting's id")
+    ],
     out: Annotated[Path, typer.Option("--out", dir_okay=False, help="Where to write the PDF")],
 ) -> None:
     """Write the committee's case document "Koronaporteføljen og fremdriftstatus" (PDF)."""

@@ -114,7 +114,7 @@ def optimise(
         int | None,
         typer.Option(min=1, max=100_000, help="Weight draws for each candidate's probability"),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the weight draws")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the weight draws, 0 or more")] = 0,
     concentration: Annotated[
         float, typer.Option(min=0.001, help="Dirichlet concentration of the weight draws")
     ] = 100.0,
@@ -170,7 +170,10 @@ def optimise(
     if proposal.infeasible_reason:
         out["infeasible_reason"] = proposal.infeasible_reason
     if items is not None and draws is not None:
-        drawn = scoring.draw_weights(weights, concentration, draws, seed)
+        try:
+            drawn = scoring.draw_weights(weights, concentration, draws, seed)
+        except ValueError as error:  # e.g. --concentration inf
+            _fail(str(error))
         sensitivity = inclusion_probabilities(
             candidates, scoring.unit_priorities(items), drawn, limits
         )

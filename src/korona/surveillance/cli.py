@@ -48,8 +48,12 @@ app = typer.Typer(
 def simulate(
     out: Annotated[Path, typer.Option("--out", help="Folder for the simulated files.")],
     years: Annotated[int, typer.Option("--years", min=1, max=50, help="Years to simulate.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 1,
-    start_year: Annotated[int, typer.Option("--start-year")] = 2015,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Random seed, 0 or more (same seed, same files).")
+    ] = 1,
+    start_year: Annotated[
+        int, typer.Option("--start-year", min=1900, max=2100, help="First year to simulate.")
+    ] = 2015,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.PARQUET,
     scale: Annotated[
         float, typer.Option("--scale", min=0.0001, max=1.0, help="Share of national volume.")
