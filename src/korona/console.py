@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from korona.auth.permissions import Principal
 from korona.errors import DomainError
@@ -32,8 +33,12 @@ CLI = Principal(email="korona-cli")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print an error in red and exit non-zero."""
-    err_console.print(f"[bold red]Error:[/] {message}")
+    """Print an error in red and exit non-zero.
+
+    The message is printed as it is, not read as Rich markup: it often repeats what was typed
+    (an e-mail, a file name), and a "[/b]" in that made Rich raise MarkupError.
+    """
+    err_console.print(f"[bold red]Error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 

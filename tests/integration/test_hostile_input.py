@@ -473,3 +473,29 @@ def test_netlist_weight_draws_with_bad_numbers_are_refused(
     arguments = ["portfolio", "netlist", "optimise", "--input", str(problem), "--draws", "5"]
     result = CliRunner().invoke(cli_app, [*arguments, option, value], env=cli_env(tmp_path))
     assert_cli_refused(result, 2, message)
+
+
+def test_cli_error_repeating_rich_markup_is_printed_as_typed(
+    tmp_path: Path, database_url: str
+) -> None:
+    """An error message repeats what was typed; "[/b]" in it made Rich raise MarkupError."""
+    result = CliRunner().invoke(
+        cli_app, ["user", "deactivate", "[/b]"], env=cli_env(tmp_path, database_url)
+    )
+    assert_cli_refused(result, 1, "No user with e-mail [/b]")
+
+
+def test_surveillance_error_naming_a_path_with_rich_markup_is_printed_as_typed(
+    tmp_path: Path,
+) -> None:
+    """The ingest error repeats the path; "[/b]" in it made Rich raise MarkupError."""
+    missing = str(tmp_path / "[" / "b]kuhr.csv")
+    result = CliRunner().invoke(cli_app, ["surveillance", "ingest", missing], env=cli_env(tmp_path))
+    assert_cli_refused(result, 2, "[/b]kuhr.csv")
+
+
+def test_export_into_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    """Writing the file raised FileNotFoundError (a traceback)."""
+    target = str(tmp_path / "missing" / "inputs.csv")
+    result = CliRunner().invoke(cli_app, ["portfolio", "export", target], env=cli_env(tmp_path))
+    assert_cli_refused(result, 2, "does not exist")

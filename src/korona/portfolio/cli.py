@@ -211,6 +211,8 @@ def export_inputs(
     suffix = file.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
         fail("the file must end in .csv or .xlsx", code=2)
+    if not file.parent.is_dir():
+        fail(f"the folder {file.parent} does not exist", code=2)
     with transaction(config) as session:
         items = intake.list_inputs(session=session)
         rows = intake.export_rows(items, config.base_url)
@@ -221,5 +223,8 @@ def export_inputs(
         if suffix == ".csv"
         else tabular.to_xlsx(intake.EXPORT_COLUMNS, cells, sheet="innspill")
     )
-    file.write_bytes(body)
-    console.print(f"[green]Wrote {len(rows)} inputs to {file}[/]")
+    try:
+        file.write_bytes(body)
+    except OSError as error:  # a folder, no permission, a full disk
+        fail(f"cannot write {file}: {error.strerror or error}")
+    console.print(f"[green]Wrote {len(rows)} inputs to {escape(str(file))}[/]")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from korona.surveillance.cli_common import (
@@ -90,7 +91,7 @@ def simulate(
         f"{time.perf_counter() - started:.1f}",
     )
     console.print(table)
-    console.print(f"Files in {out}; ground truth in {result.ground_truth}")
+    console.print(f"Files in {out}; ground truth in {result.ground_truth}", markup=False)
 
 
 @dataclass(frozen=True)
@@ -132,12 +133,14 @@ def _report_rejected(report: IngestReport, store_root: Path) -> None:
     saved = store_root / "ingest_reports" / f"{report.path.stem}.bad_rows.csv"
     write_atomically(saved, report.bad_rows.write_csv)
     reasons = ", ".join(f"{reason}: {n}" for reason, n in report.reasons().items())
+    # File names and the rows' reasons (which quote the file) are escaped, not read as markup.
     error_console.print(
-        f"[yellow]{report.path.name}: {report.rows_rejected} rows rejected ({reasons}).[/yellow]"
+        f"[yellow]{escape(report.path.name)}: {report.rows_rejected} rows rejected "
+        f"({escape(reasons)}).[/yellow]"
     )
     for line, reason in report.bad_rows.head(10).iter_rows():
-        error_console.print(f"  line {line}: {reason}")
-    error_console.print(f"  all rejected rows: {saved}")
+        error_console.print(f"  line {line}: {reason}", markup=False, highlight=False)
+    error_console.print(f"  all rejected rows: {saved}", markup=False, highlight=False)
 
 
 @app.command()
@@ -177,11 +180,11 @@ def ingest(
     exit_code = 0
     for outcome in outcomes:
         if outcome.report is None:
-            error_console.print(f"[red]Error:[/red] {outcome.error}")
+            error_console.print(f"[red]Error:[/red] {escape(outcome.error)}")
             exit_code = EXIT_FAILED
             continue
         for note in outcome.report.notes:
-            console.print(f"{outcome.path.name}: {note}")
+            console.print(f"{outcome.path.name}: {note}", markup=False, highlight=False)
         if outcome.report.rows_rejected:
             exit_code = max(exit_code, EXIT_ROWS_REJECTED)
             _report_rejected(outcome.report, store.root)
@@ -195,7 +198,7 @@ def status(data_dir: DataDir = None) -> None:
         store_status = SurveillanceStore(command_settings(data_dir).surveillance_dir).status()
     if store_status.problems:
         for problem in store_status.problems:
-            error_console.print(f"[red]Error:[/red] {problem}.")
+            error_console.print(f"[red]Error:[/red] {escape(str(problem))}.")
         error_console.print(
             "Run `korona surveillance repair` to bring it back, or delete the folder and "
             "ingest the source files again."

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from korona.config import Settings
@@ -77,13 +78,16 @@ def command_settings(data_dir: Path | None = None, reference_dir: Path | None = 
 @contextmanager
 def domain_errors() -> Iterator[None]:
     """Turn domain and file errors into one red English line and exit 2, never a traceback."""
+    # The messages are escaped, not read as Rich markup: they repeat file names and values
+    # from the files, and a "[/b]" in those made Rich raise MarkupError.
     try:
         yield
     except _DOMAIN_ERRORS as error:
-        error_console.print(f"[red]Error:[/red] {error}")
+        error_console.print(f"[red]Error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_FAILED) from None
     except OSError as error:
-        error_console.print(f"[red]Error:[/red] {error.strerror or error}: {error.filename}")
+        problem = f"{error.strerror or error}: {error.filename}"
+        error_console.print(f"[red]Error:[/red] {escape(problem)}")
         raise typer.Exit(EXIT_FAILED) from None
 
 
