@@ -189,7 +189,8 @@ def _print_logins(password: str) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    # Bounded: uvicorn accepted 99999999 without a word and failed on -1.
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
     mail_worker: Annotated[
         bool,

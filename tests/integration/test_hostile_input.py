@@ -428,6 +428,7 @@ def test_db_upgrade_to_an_unknown_revision_is_an_error(
         ["portfolio", "report", "--out", "report.pdf", "--meeting", BEYOND_64_BITS],
         ["mail", "send", "--lease-seconds", BEYOND_64_BITS],
         ["mail", "work", "--once", "--poll-seconds", "1e20"],
+        ["serve", "--port", "-1"],  # (99999999 would start serving, not end)
     ],
 )
 def test_cli_number_out_of_range_is_refused(tmp_path: Path, arguments: list[str]) -> None:
