@@ -177,25 +177,6 @@ def test_need_form_with_organisation_in_other_digits_is_invalid(
     assert demo.count(Need) == before
 
 
-def test_input_form_with_need_id_beyond_64_bits_is_refused(
-    anonymous: TestClient, demo: Demo
-) -> None:
-    before = demo.count(Input)
-    data = {
-        "csrf_token": csrf_from(anonymous, "/inputs/new"),
-        "kind": "idea",
-        "title": "Et innspill med en rar behovs-id",
-        "description": "Et innspill som beskrives med nok tekst til å være gyldig.",
-        "organisation_name": "Fiendtlig AS",
-        "is_public": "0",
-        "contact_name": "Ola Nordmann",
-        "contact_email": "ola@example.no",
-        "need_ids": "18446744073709551616",
-    }
-    assert_refused(anonymous.post("/inputs", data=data, follow_redirects=False), 422)
-    assert demo.count(Input) == before
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -333,12 +314,13 @@ def test_token_name_with_control_character_is_invalid(office: TestClient) -> Non
     assert "nul\x00navn" not in office.get("/account").text
 
 
-@pytest.mark.parametrize("need_id", ["²", "١٢", "99999999999"])
+@pytest.mark.parametrize("need_id", ["18446744073709551616", "²", "١٢", "99999999999"])
 def test_input_form_with_need_id_not_a_row_id_is_invalid(
     anonymous: TestClient, demo: Demo, need_id: str
 ) -> None:
     """The needs picker's ids are refused with a message: int("²") raised a 500 here, and an
-    11-digit id reached PostgreSQL, which cannot compare it with the id column (a 500 there)."""
+    id beyond 32 or 64 bits reached the database, which cannot compare it with the id column
+    (a 500 on PostgreSQL)."""
     before = demo.count(Input)
     data = {
         "csrf_token": csrf_from(anonymous, "/inputs/new"),
