@@ -422,6 +422,19 @@ def test_cli_number_out_of_range_is_refused(tmp_path: Path, arguments: list[str]
     assert_cli_refused(result, 2, f"Invalid value for '{option}'")
 
 
+def test_cli_match_refuses_a_text_longer_than_the_api_takes(tmp_path: Path) -> None:
+    """100 000 characters ran past a minute; the API and the live preview take 5 000."""
+    too_long = "smittesporing " * 400  # 5 600 characters
+    result = CliRunner().invoke(cli_app, ["portfolio", "match", too_long], env=cli_env(tmp_path))
+    assert_cli_refused(result, 2, "the matcher takes at most 5000")
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text('{"text": "video"}\n' + json.dumps({"text": too_long}) + "\n")
+    result = CliRunner().invoke(
+        cli_app, ["portfolio", "match", "--file", str(texts)], env=cli_env(tmp_path)
+    )
+    assert_cli_refused(result, 2, "texts.jsonl, line 2: the text is longer than 5000")
+
+
 #: A net list problem of scored candidates, so that `optimise --draws` draws weights.
 DRAWS_PROBLEM = {
     "size": [1, 2],

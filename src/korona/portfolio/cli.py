@@ -46,13 +46,19 @@ def match(
     database's change log, so a call does not rebuild it (see docs/matching.md).
     """
     # Imported here: only this command needs the matcher and its snapshot.
+    from korona.portfolio.intake.schemas import MAX_MATCH_TEXT
     from korona.portfolio.matching.index import load_index, save_snapshot, snapshot_path
 
     if file is not None and category:
         fail("--category is for TEXT; give each line of --file its own categories", code=2)
     if file is not None and text is None:
-        queries = _read_queries(file)
+        queries = _read_queries(file, MAX_MATCH_TEXT)
     elif file is None and text is not None:
+        if len(text) > MAX_MATCH_TEXT:
+            fail(
+                f"TEXT is {len(text)} characters; the matcher takes at most {MAX_MATCH_TEXT}",
+                code=2,
+            )
         queries = [(text, category or [])]
     else:
         fail("give either TEXT or --file TEXTS.jsonl", code=2)
@@ -88,8 +94,9 @@ def _bad_texts(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _read_queries(file: Path) -> list[tuple[str, list[str]]]:
-    """Read TEXTS.jsonl, or exit 2 naming the first bad line (before any database work)."""
+def _read_queries(file: Path, longest: int) -> list[tuple[str, list[str]]]:
+    """Read TEXTS.jsonl (texts of at most ``longest`` characters), or exit 2 naming the first
+    bad line (before any database work)."""
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
@@ -106,6 +113,8 @@ def _read_queries(file: Path) -> list[tuple[str, list[str]]]:
             _bad_texts(f"{file.name}, line {number}: not JSON ({error.msg})")
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             _bad_texts(f'{file.name}, line {number}: expected an object with a "text" string')
+        if len(item["text"]) > longest:
+            _bad_texts(f"{file.name}, line {number}: the text is longer than {longest} characters")
         categories = item.get("categories", [])
         if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
             _bad_texts(f'{file.name}, line {number}: "categories" must be a list of strings')

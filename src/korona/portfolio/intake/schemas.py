@@ -76,12 +76,17 @@ class InputReceipt(BaseModel):
     status_url: str
 
 
+#: The longest text the matcher scores (API, live preview, CLI): more is no better a query
+#: and costs time in proportion.
+MAX_MATCH_TEXT = 5000
+
+
 class MatchRequest(BaseModel):
     """Text (and optional categories) to find similar solutions, needs and inputs for."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=5000), CLEAN_TEXT]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_MATCH_TEXT), CLEAN_TEXT]
     categories: list[CategoryCode] = []
     limit: int = Field(default=10, ge=1, le=50)
 

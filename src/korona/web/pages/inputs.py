@@ -19,7 +19,7 @@ from korona.portfolio.category import list_categories
 from korona.portfolio.intake import attachments, triage_queue, workflow
 from korona.portfolio.intake import service as intake
 from korona.portfolio.intake.models import Effort, Input, InputKind, InputStatus
-from korona.portfolio.intake.schemas import InputCreate
+from korona.portfolio.intake.schemas import MAX_MATCH_TEXT, InputCreate
 from korona.portfolio.matching import DocumentKind, Match
 from korona.portfolio.need import service as need_service
 from korona.portfolio.need.service import NeedFilter
@@ -194,7 +194,7 @@ def new_input_form(request: Request, session: DbSession, principal: CanPublic) -
 def match_preview(request: Request, principal: CanPublic) -> Response:
     """Return the "seems covered by" hint for the text typed so far (htmx fragment)."""
     params = request.query_params
-    text = f"{params.get('title', '')}\n{params.get('description', '')}"[:5000]
+    text = f"{params.get('title', '')}\n{params.get('description', '')}"[:MAX_MATCH_TEXT]
     categories = params.getlist("categories")[:20]
     matches = preview_matches(request, principal, text, categories)
     return render(request, "inputs/_matches.html", {"matches": matches})
