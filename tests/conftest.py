@@ -31,6 +31,16 @@ PASSWORD = "correct-horse-battery"
 _counter = itertools.count()
 
 
+def cli_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a `korona` command in a test: its data folder (and database)."""
+    env = {
+        "KORONA_DATA_DIR": str(data_dir),
+        "KORONA_SECRET_KEY": TEST_SECRET,
+        "KORONA_ENVIRONMENT": "test",
+    }
+    return env | ({"KORONA_DATABASE_URL": database_url} if database_url else {})
+
+
 def build_once(
     tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
 ) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.conftest import TEST_SECRET
+from tests.conftest import cli_env
 from typer.testing import CliRunner
 
 from korona.auth.models import PasswordLink, User
@@ -23,12 +23,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "KORONA_DATABASE_URL": database_url,
-        "KORONA_DATA_DIR": str(tmp_path / "data"),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-    }
+    return cli_env(tmp_path / "data", database_url)
 
 
 def test_demo_is_idempotent_and_prints_logins(env: dict[str, str], db: Session) -> None:

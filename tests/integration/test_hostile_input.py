@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.conftest import TEST_SECRET, csrf_from, login
+from tests.conftest import cli_env, csrf_from, login
 from typer.testing import CliRunner
 
 from korona.auth import security
@@ -366,16 +366,6 @@ def test_audit_until_the_last_date_there_is(demo: Demo, office: TestClient, path
     assert response.status_code == 200, response.text[:300]
 
 
-def cli_env(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
-    """The environment of a CLI command on a throwaway data folder (and database)."""
-    env = {
-        "KORONA_DATA_DIR": str(tmp_path / "data"),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-    }
-    return env | ({"KORONA_DATABASE_URL": database_url} if database_url else {})
-
-
 def assert_cli_refused(result: object, code: int, message: str) -> None:
     """Assert the command exited with the code and the message, not with an exception."""
     exception = result.exception  # type: ignore[attr-defined]
@@ -396,7 +386,7 @@ def test_db_upgrade_to_an_unknown_revision_is_an_error(
 ) -> None:
     """Alembic's CommandError (and its AssertionError on a blank revision) was a traceback."""
     result = CliRunner().invoke(
-        cli_app, ["db", "upgrade", "--revision", revision], env=cli_env(tmp_path)
+        cli_app, ["db", "upgrade", "--revision", revision], env=cli_env(tmp_path / "data")
     )
     assert_cli_refused(result, 1, message)
 
@@ -417,7 +407,7 @@ def test_cli_number_out_of_range_is_refused(tmp_path: Path, arguments: list[str]
     """datetime and numpy raised ValueError deep inside the simulation, SQLite an
     OverflowError on the meeting's id and timedelta one on the lease: tracebacks, where the
     option's bounds now answer."""
-    result = CliRunner().invoke(cli_app, arguments, env=cli_env(tmp_path))
+    result = CliRunner().invoke(cli_app, arguments, env=cli_env(tmp_path / "data"))
     option = arguments[-2]  # each command above ends with the option out of range
     assert_cli_refused(result, 2, f"Invalid value for '{option}'")
 
@@ -425,12 +415,14 @@ def test_cli_number_out_of_range_is_refused(tmp_path: Path, arguments: list[str]
 def test_cli_match_refuses_a_text_longer_than_the_api_takes(tmp_path: Path) -> None:
     """100 000 characters ran past a minute; the API and the live preview take 5 000."""
     too_long = "smittesporing " * 400  # 5 600 characters
-    result = CliRunner().invoke(cli_app, ["portfolio", "match", too_long], env=cli_env(tmp_path))
+    result = CliRunner().invoke(
+        cli_app, ["portfolio", "match", too_long], env=cli_env(tmp_path / "data")
+    )
     assert_cli_refused(result, 2, "the matcher takes at most 5000")
     texts = tmp_path / "texts.jsonl"
     texts.write_text('{"text": "video"}\n' + json.dumps({"text": too_long}) + "\n")
     result = CliRunner().invoke(
-        cli_app, ["portfolio", "match", "--file", str(texts)], env=cli_env(tmp_path)
+        cli_app, ["portfolio", "match", "--file", str(texts)], env=cli_env(tmp_path / "data")
     )
     assert_cli_refused(result, 2, "texts.jsonl, line 2: the text is longer than 5000")
 
@@ -467,7 +459,9 @@ def test_netlist_weight_draws_with_bad_numbers_are_refused(
     problem = tmp_path / "problem.json"
     problem.write_text(json.dumps(DRAWS_PROBLEM), encoding="utf-8")
     arguments = ["portfolio", "netlist", "optimise", "--input", str(problem), "--draws", "5"]
-    result = CliRunner().invoke(cli_app, [*arguments, option, value], env=cli_env(tmp_path))
+    result = CliRunner().invoke(
+        cli_app, [*arguments, option, value], env=cli_env(tmp_path / "data")
+    )
     assert_cli_refused(result, 2, message)
 
 
@@ -476,7 +470,7 @@ def test_cli_error_repeating_rich_markup_is_printed_as_typed(
 ) -> None:
     """An error message repeats what was typed; "[/b]" in it made Rich raise MarkupError."""
     result = CliRunner().invoke(
-        cli_app, ["user", "deactivate", "[/b]"], env=cli_env(tmp_path, database_url)
+        cli_app, ["user", "deactivate", "[/b]"], env=cli_env(tmp_path / "data", database_url)
     )
     assert_cli_refused(result, 1, "No user with e-mail [/b]")
 
@@ -486,12 +480,16 @@ def test_surveillance_error_naming_a_path_with_rich_markup_is_printed_as_typed(
 ) -> None:
     """The ingest error repeats the path; "[/b]" in it made Rich raise MarkupError."""
     missing = str(tmp_path / "[" / "b]kuhr.csv")
-    result = CliRunner().invoke(cli_app, ["surveillance", "ingest", missing], env=cli_env(tmp_path))
+    result = CliRunner().invoke(
+        cli_app, ["surveillance", "ingest", missing], env=cli_env(tmp_path / "data")
+    )
     assert_cli_refused(result, 2, "[/b]kuhr.csv")
 
 
 def test_export_into_a_missing_folder_is_refused(tmp_path: Path) -> None:
     """Writing the file raised FileNotFoundError (a traceback)."""
     target = str(tmp_path / "missing" / "inputs.csv")
-    result = CliRunner().invoke(cli_app, ["portfolio", "export", target], env=cli_env(tmp_path))
+    result = CliRunner().invoke(
+        cli_app, ["portfolio", "export", target], env=cli_env(tmp_path / "data")
+    )
     assert_cli_refused(result, 2, "does not exist")

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.conftest import TEST_SECRET, make_user
+from tests.conftest import cli_env, make_user
 from typer.testing import CliRunner
 
 from korona.auth import tokens as auth_tokens
@@ -40,12 +40,7 @@ def _free_port() -> int:
 
 
 def _env(database_url: str, data_dir: Path) -> dict[str, str]:
-    return {
-        "KORONA_DATABASE_URL": database_url,
-        "KORONA_DATA_DIR": str(data_dir),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-    }
+    return cli_env(data_dir, database_url)
 
 
 @contextlib.contextmanager

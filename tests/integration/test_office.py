@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.conftest import TEST_SECRET, csrf_from, login, make_user
+from tests.conftest import cli_env, csrf_from, login, make_user
 from typer.testing import CliRunner
 
 from korona import audit
@@ -451,12 +451,7 @@ def test_base_url_notice_at_start_up() -> None:
 def test_imports_and_the_cli_refuse_municipalities_outside_the_2020_list(
     database_url: str, tmp_path: Path, db: Session
 ) -> None:
-    env = {
-        "KORONA_DATABASE_URL": database_url,
-        "KORONA_DATA_DIR": str(tmp_path / "data"),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-    }
+    env = cli_env(tmp_path / "data", database_url)
     organisations = tmp_path / "organisations.csv"
     organisations.write_text(
         "external_ref,name,kind,sector,municipality_number\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, cli_env
 from typer.testing import CliRunner
 
 from korona.cli import app
@@ -51,11 +51,8 @@ def test_demo_fills_the_store_once(demo_settings: Settings) -> None:
     manifest = (store.root / "manifest.json").read_bytes()
     again = demo.load_surveillance_demo(demo_settings, years=(2020,), scale=SCALE)
     assert not again.loaded
-    env = {
-        "KORONA_DATA_DIR": str(demo_settings.data_dir),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-        "KORONA_REFERENCE_DIR": str(demo_settings.reference_dir),
+    env = cli_env(demo_settings.data_dir) | {
+        "KORONA_REFERENCE_DIR": str(demo_settings.reference_dir)
     }
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
@@ -87,11 +84,8 @@ def test_a_failing_demo_leaves_the_store_as_it_was(
 
 
 def test_cli_demo_says_why_the_surveillance_demo_failed(demo_settings: Settings) -> None:
-    env = {
-        "KORONA_DATA_DIR": str(demo_settings.data_dir),
-        "KORONA_SECRET_KEY": TEST_SECRET,
-        "KORONA_ENVIRONMENT": "test",
-        "KORONA_REFERENCE_DIR": str(demo_settings.data_dir / "no-reference-data"),
+    env = cli_env(demo_settings.data_dir) | {
+        "KORONA_REFERENCE_DIR": str(demo_settings.data_dir / "no-reference-data")
     }
     failed = CliRunner().invoke(app, ["demo"], env=env)
     assert failed.exit_code == 2
