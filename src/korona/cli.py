@@ -162,8 +162,7 @@ def _surveillance_demo(config: Settings) -> None:
                 ),
             )
         except failures as error:
-            err_console.print(f"[red]Error:[/] surveillance demo not loaded: {error}")
-            raise typer.Exit(2) from None
+            fail(f"surveillance demo not loaded: {error}", code=2)
     if result.loaded:
         console.print(
             f"[green]Sykdomspulsen demo loaded[/] in {result.seconds:.0f} s: "

@@ -28,6 +28,7 @@ from korona.surveillance.cli_common import (
     console,
     domain_errors,
     error_console,
+    print_error,
     progress_bar,
 )
 from korona.surveillance.cli_detect import detect_command, run_command
@@ -180,7 +181,7 @@ def ingest(
     exit_code = 0
     for outcome in outcomes:
         if outcome.report is None:
-            error_console.print(f"[red]Error:[/red] {escape(outcome.error)}")
+            print_error(outcome.error)
             exit_code = EXIT_FAILED
             continue
         for note in outcome.report.notes:
@@ -198,7 +199,7 @@ def status(data_dir: DataDir = None) -> None:
         store_status = SurveillanceStore(command_settings(data_dir).surveillance_dir).status()
     if store_status.problems:
         for problem in store_status.problems:
-            error_console.print(f"[red]Error:[/red] {escape(str(problem))}.")
+            print_error(f"{problem}.")
         error_console.print(
             "Run `korona surveillance repair` to bring it back, or delete the folder and "
             "ingest the source files again."

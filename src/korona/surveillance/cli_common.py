@@ -75,19 +75,25 @@ def command_settings(data_dir: Path | None = None, reference_dir: Path | None = 
         raise StoreError(f"bad KORONA_* setting: {error.errors()[0]['msg']}") from None
 
 
+def print_error(message: str) -> None:
+    """Print one red English error line on stderr.
+
+    The message is escaped, not read as Rich markup: it repeats file names and values from the
+    files, and a "[/b]" in those made Rich raise MarkupError.
+    """
+    error_console.print(f"[red]Error:[/red] {escape(message)}")
+
+
 @contextmanager
 def domain_errors() -> Iterator[None]:
     """Turn domain and file errors into one red English line and exit 2, never a traceback."""
-    # The messages are escaped, not read as Rich markup: they repeat file names and values
-    # from the files, and a "[/b]" in those made Rich raise MarkupError.
     try:
         yield
     except _DOMAIN_ERRORS as error:
-        error_console.print(f"[red]Error:[/red] {escape(str(error))}")
+        print_error(str(error))
         raise typer.Exit(EXIT_FAILED) from None
     except OSError as error:
-        problem = f"{error.strerror or error}: {error.filename}"
-        error_console.print(f"[red]Error:[/red] {escape(problem)}")
+        print_error(f"{error.strerror or error}: {error.filename}")
         raise typer.Exit(EXIT_FAILED) from None
 
 
