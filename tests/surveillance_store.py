@@ -145,6 +145,7 @@ def _write_signals(store: SurveillanceStore, rng: np.random.Generator) -> None:
         pl.lit(False).alias("failed"),
         pl.col("date").dt.iso_year().cast(pl.Int32).alias("iso_year"),
         pl.col("date").dt.week().cast(pl.Int32).alias("iso_week"),
+        pl.col("date").dt.strftime("%G-W%V").alias("week"),  # as the detector run writes
     )
     years = sorted(set(results["date"].dt.year().to_list()))
     store.write_results("sykdomspulsen", Frequency.WEEKLY, results, years)

@@ -4,21 +4,25 @@ location that finds no public count between 1 and 4."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.conftest import PASSWORD, login, make_organisation
-from tests.surveillance_store import build_store
+from tests.surveillance_store import build_store, copy_store
 
 from korona.auth import service as auth_service
 from korona.auth.models import Role
 from korona.auth.permissions import Principal
 from korona.surveillance.location_view import SurveillanceReader
+from korona.surveillance.sources.ingest import ingest_file
+from korona.surveillance.sources.kuhr_read import SIMULATED_MARK
 from korona.web.middleware import LANGUAGE_COOKIE
 
 
@@ -197,3 +201,48 @@ def test_no_public_route_shows_a_count_between_1_and_4(
     assert problems == []
     # The walk saw hidden counts: Utsira's small weeks are there, as "<5".
     assert reader.view("municip1151").covid["n"].is_between(1, 4).any()
+
+
+def test_consultations_are_called_simulated_only_when_the_simulator_made_them(
+    app: object,
+    web: TestClient,
+    reference_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+) -> None:
+    """The location page, its API and the map say the consultations (and so the signals) are
+    simulated when the store's came from the simulator's files, and only then: every
+    installation said "in this demo" before, real figures or not."""
+
+    def shown() -> tuple[bool, bool, bool, bool]:
+        page = web.get("/surveillance/municip4601").text
+        sources = web.get("/api/v1/surveillance/locations/municip4601").json()["sources"]
+        map_page = web.get("/surveillance", params={"indicator": "signal"}).text
+        map_api = web.get("/api/v1/surveillance/map", params={"indicator": "signal"}).json()
+        assert ("Konsultasjonstallene er simulert." in page) == ("(simulert)" in page)
+        assert sources["consultations"]["simulated"] == sources["signals"]["simulated"]
+        assert not sources["cases"]["simulated"]
+        return (
+            "Konsultasjonstallene er simulert." in page,
+            sources["consultations"]["simulated"],
+            "Simulerte konsultasjoner hos fastleger" in map_page,
+            map_api["source"].startswith("Simulated consultations"),
+        )
+
+    assert shown() == (False, False, False, False)
+
+    store = copy_store(tmp_path_factory, reference_dir, tmp_path / "store")
+    record = {
+        "consultation_id": 1,
+        "icpc2_code": "D11",
+        "patient_age": 34,
+        "patient_municipality": "4601",
+        "practice_municipality": "4601",
+        "consultation_date": dt.date(2021, 6, 8),
+        "fee_code": "2ad",
+        "practice_type": "gp",
+    }
+    pl.DataFrame([record]).write_parquet(tmp_path / "kuhr.parquet", metadata=SIMULATED_MARK)
+    ingest_file(tmp_path / "kuhr.parquet", store, reference_dir)
+    app.state.surveillance_reader = SurveillanceReader(store, reference_dir)  # type: ignore[attr-defined]
+    assert shown() == (True, True, True, True)

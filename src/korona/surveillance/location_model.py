@@ -117,11 +117,12 @@ class Location:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a figure comes from and how fresh it is."""
+    """Where a figure comes from, how fresh it is, and whether it is simulated."""
 
     name: str
     data_to: dt.date | None
     updated: dt.date | None
+    simulated: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from korona.surveillance.location_model import (
     with_columns,
 )
 from korona.surveillance.store import SurveillanceStore
+from korona.surveillance.store.layout import Table
 
 __all__ = [
     "RATE_COLUMNS",
@@ -117,6 +118,12 @@ class NationalTables:
             "signals": parts.signals.clear().select(SIGNAL_COLUMNS),
             "rates": self.rates_all.clear().drop("location_code"),
         }
+
+    @property
+    def simulated_consultations(self) -> bool:
+        """Whether the consultations (and so the signals) include simulated ones."""
+        source = self.sources.get(NATION, {}).get("consultations")
+        return source is not None and source.simulated
 
     def _compute(self, store: SurveillanceStore) -> TableParts:
         generation = store.generation
@@ -220,6 +227,7 @@ class NationalTables:
         case_last = last(cases)
         lab_last = last(store.lab_tests(Frequency.WEEKLY).select(_KEYS).collect())
         stamps = {t: stamp(t) for t in ("cases", "lab_tests", "consultations", "results")}
+        simulated = store.holds_simulated(Table.CONSULTATIONS)
         hospital = hospital_weekly(self.reference_dir)
         out = {}
         for code in self.geography.location_codes:
@@ -227,8 +235,12 @@ class NationalTables:
                 "cases": Source("MSIS, FHI", case_last.get(code), stamps["cases"]),
                 "population": Source("SSB 07459", None, None),
                 "tests": Source("FHI (laboratory data)", lab_last.get(code), stamps["lab_tests"]),
-                "consultations": Source("KUHR (NorSySS)", None, stamps["consultations"]),
-                "signals": Source("Sykdomspulsen, FHI", None, stamps["results"]),
+                "consultations": Source(
+                    "KUHR (NorSySS)", None, stamps["consultations"], simulated=simulated
+                ),
+                "signals": Source(  # computed from the consultations
+                    "Sykdomspulsen, FHI", None, stamps["results"], simulated=simulated
+                ),
             }
             if code == NATION:
                 sources["hospital"] = Source(

@@ -116,6 +116,7 @@ class TableCache:
                         value["name"],
                         _date(value["data_to"]),
                         _date(value["updated"]),
+                        bool(value["simulated"]),
                     )
                     for name, value in entries.items()
                 }
@@ -154,6 +155,7 @@ class TableCache:
                     "name": s.name,
                     "data_to": s.data_to.isoformat() if s.data_to else None,
                     "updated": s.updated.isoformat() if s.updated else None,
+                    "simulated": s.simulated,
                 }
                 for name, s in entries.items()
             }

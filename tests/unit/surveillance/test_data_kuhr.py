@@ -14,6 +14,7 @@ from korona.surveillance.sources.kuhr import (
     ingest_kuhr,
     load_syndromes,
 )
+from korona.surveillance.sources.kuhr_read import SIMULATED_MARK, is_simulated
 from korona.surveillance.store import SurveillanceStore
 
 DAY = "2020-01-06"  # a Monday
@@ -265,6 +266,29 @@ def test_parquet_input_matches_csv(geography, icpc2, tmp_path):
     from_parquet, _, _ = aggregate_kuhr(parquet_path, geography, icpc2)
     keys = ["location_code", "age", "contact_type", "practice_type", "date"]
     assert from_csv.sort(keys).equals(from_parquet.sort(keys))
+
+
+def test_the_store_marks_consultations_from_simulated_files(geography, icpc2, tmp_path):
+    """Only a Parquet file with the simulator's mark makes the store say its consultations
+    are simulated; a later reported file does not clear it (other days stay simulated)."""
+    rows = [row("1", "D11"), row("2", "R74", day="2020-01-07")]
+    csv_path = write_csv(tmp_path / "k.csv", rows)
+    frame = pl.read_csv(csv_path, infer_schema=False)
+    frame.write_parquet(tmp_path / "reported.parquet")
+    frame.write_parquet(tmp_path / "simulated.parquet", metadata=SIMULATED_MARK)
+    assert [is_simulated(tmp_path / n) for n in ("k.csv", "reported.parquet")] == [False, False]
+    assert is_simulated(tmp_path / "simulated.parquet")
+
+    store = SurveillanceStore(tmp_path / "store")
+    for name in ("k.csv", "reported.parquet"):
+        report = ingest_kuhr(tmp_path / name, store, geography, icpc2)
+        assert not store.holds_simulated("consultations") and not report.notes
+    report = ingest_kuhr(tmp_path / "simulated.parquet", store, geography, icpc2)
+    assert store.holds_simulated("consultations")
+    assert report.notes == ["simulated records: the store marks its consultations as simulated"]
+    ingest_kuhr(csv_path, store, geography, icpc2)
+    assert SurveillanceStore(tmp_path / "store").holds_simulated("consultations")
+    assert not store.holds_simulated("cases")
 
 
 def test_syndromes_are_data(geography, icpc2, tmp_path):

@@ -4,6 +4,7 @@ import polars as pl
 import pytest
 
 from korona.surveillance.sources.kuhr import KUHR_COLUMNS
+from korona.surveillance.sources.kuhr_read import is_simulated
 from korona.surveillance.sources.simulator import (
     OutputFormat,
     SimulationParameters,
@@ -33,6 +34,7 @@ def test_columns_and_volume(simulated):
     # 2.3 consultations per person-year × 2 % of 5.33 million people ≈ 245 000.
     assert 220_000 < consultations < 270_000
     assert records["practice_municipality"].n_unique() > 300
+    assert is_simulated(result.files[0])  # ingest marks the store's consultations simulated
 
 
 def test_weekends_holidays_and_out_of_hours(simulated):

@@ -25,6 +25,7 @@ from korona.surveillance.sources import (
 from korona.surveillance.sources.kuhr_read import (
     KUHR_COLUMNS,
     KuhrColumn,
+    is_simulated,
     lookup,
     parse_age,
     parse_date,
@@ -329,10 +330,14 @@ def ingest_kuhr(
     if wide.height == 0:
         report.notes.append("no countable consultations; the store was not changed")
         return report
+    simulated = is_simulated(path)
+    if simulated:
+        report.notes.append("simulated records: the store marks its consultations as simulated")
     store.write_consultation_strata(
         wide,
         names,
         locations=geography.location_codes,
         definitions={s.name: s.as_row() for s in used},
+        simulated=simulated,
     )
     return report

@@ -11,7 +11,21 @@ import polars as pl
 from korona.surveillance.geo import AGE_BANDS, COARSE_AGE_FOLDING
 from korona.surveillance.sources import IngestError, readable_file
 
-__all__ = ["KUHR_COLUMNS", "KuhrColumn", "lookup", "parse_age", "parse_date", "scan_kuhr"]
+__all__ = [
+    "KUHR_COLUMNS",
+    "SIMULATED_MARK",
+    "KuhrColumn",
+    "is_simulated",
+    "lookup",
+    "parse_age",
+    "parse_date",
+    "scan_kuhr",
+]
+
+#: The Parquet key-value metadata of a file of simulated KUHR records: the simulator writes
+#: it and ingest records it in the store, so that pages can say their consultations are
+#: simulated. (A CSV file cannot carry it; simulated CSV files are ingested as reported ones.)
+SIMULATED_MARK = {"korona.origin": "simulated"}
 
 
 class KuhrColumn(StrEnum):
@@ -36,6 +50,17 @@ _CODED_COLUMNS = (
     KuhrColumn.PRACTICE_MUNICIPALITY,
     KuhrColumn.PRACTICE_TYPE,
 )
+
+
+def is_simulated(path: Path) -> bool:
+    """Return whether ``path`` is a Parquet file that carries :data:`SIMULATED_MARK`."""
+    if path.suffix.lower() != ".parquet":
+        return False
+    try:
+        metadata = pl.read_parquet_metadata(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return False  # scan_kuhr says what is wrong with the file
+    return all(metadata.get(key) == value for key, value in SIMULATED_MARK.items())
 
 
 def scan_kuhr(path: Path) -> tuple[pl.LazyFrame, int]:

@@ -14,6 +14,7 @@ import polars as pl
 from korona.surveillance.calendar import holidays_between
 from korona.surveillance.consultation import PracticeType
 from korona.surveillance.geo import AGE_BANDS, Geography
+from korona.surveillance.sources.kuhr_read import SIMULATED_MARK
 
 __all__ = ["OutputFormat", "SimulationParameters", "SimulationResult", "simulate_kuhr"]
 
@@ -338,7 +339,9 @@ def simulate_kuhr(
         next_id += consultations
         path = out_dir / f"kuhr_{year}.{output_format.value}"
         if output_format is OutputFormat.PARQUET:
-            records.write_parquet(path, compression="zstd", statistics=False)
+            records.write_parquet(
+                path, compression="zstd", statistics=False, metadata=SIMULATED_MARK
+            )
         else:
             records.write_csv(path)
         result.files.append(path)

@@ -136,6 +136,10 @@ class CommittedFiles:
         stamp = self._manifest().ingest_log.get(str(table))
         return dt.datetime.fromisoformat(stamp) if stamp else None
 
+    def holds_simulated(self, table: str) -> bool:
+        """Return whether ``table`` holds figures ingested from simulated files."""
+        return str(table) in self._manifest().simulated
+
     def status(self) -> StoreStatus:
         """Summarise each stored table and say what is wrong with the store, if anything."""
         return health.status(self.root)

@@ -60,6 +60,10 @@ class Manifest:
     )
     syndromes: dict[str, dict[str, str]] = field(default_factory=dict)
     ingest_log: dict[str, str] = field(default_factory=dict)
+    #: Tables that hold simulated figures (``korona surveillance simulate``'s files were
+    #: ingested into them), so the pages can say so; real figures ingested later over some
+    #: days do not clear it, since the other days stay simulated.
+    simulated: list[str] = field(default_factory=list)
     #: Files the previous generation used and this one does not; deleted at the next commit
     #: (not at once, so a reader that opened the previous manifest can still read them).
     retired: list[str] = field(default_factory=list)

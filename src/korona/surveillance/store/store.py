@@ -86,13 +86,15 @@ class SurveillanceStore(CommittedFiles):
         *,
         locations: Iterable[str] = (),
         definitions: Mapping[str, Mapping[str, str]] | None = None,
+        simulated: bool = False,
     ) -> None:
         """Store consultation counts in the store's own wide layout (the fast path of ingest).
 
         ``wide`` has the stratum keys and, per syndrome, :func:`count_column` and
         :func:`denominator_column` (raw counts). Replaces the dates it covers and rebuilds the
         weeks they touch. ``definitions`` (syndrome → its row of the syndrome table) is
-        recorded so the analysis uses the table the counts were made with.
+        recorded so the analysis uses the table the counts were made with; ``simulated`` that
+        the counts come from simulated records.
         """
         value_columns = [c for s in syndromes for c in (count_column(s), denominator_column(s))]
         missing = [c for c in (*STRATUM_KEYS, *value_columns) if c not in wide.columns]
@@ -117,6 +119,8 @@ class SurveillanceStore(CommittedFiles):
             extend_dimensions(staged.dimensions, frame, syndromes, locations)
             for name, row in (definitions or {}).items():
                 staged.syndromes[name] = dict(row)
+            if simulated and Table.CONSULTATIONS.value not in staged.simulated:
+                staged.simulated.append(Table.CONSULTATIONS.value)
             staged.stamp(Table.CONSULTATIONS)
 
     def _replace_dates(self, frequency: Frequency, frame: pl.DataFrame, dates: pl.Series) -> None:

@@ -63,6 +63,9 @@ class SourceOut(BaseModel):
     name: str
     data_to: dt.date | None = Field(description="The last date the data cover")
     updated: dt.date | None = Field(description="When the data were last loaded")
+    simulated: bool = Field(
+        description="The figures come from simulated records (the demo), not from reports"
+    )
 
 
 class CovidWeekOut(BaseModel):
@@ -150,7 +153,7 @@ def _summary(reader: Any, view: LocationView, detail: Detail) -> dict[str, Any]:
         "county": _location(reader, view.county) if view.county else None,
         "neighbours": [_location(reader, n) for n in view.neighbours],
         "sources": {
-            key: SourceOut(name=s.name, data_to=s.data_to, updated=s.updated)
+            key: SourceOut(name=s.name, data_to=s.data_to, updated=s.updated, simulated=s.simulated)
             for key, s in view.sources.items()
         },
     }

@@ -105,15 +105,20 @@ class MapIndicators(BaseModel):
 
 
 _CASE_SOURCE = N_("FHI (MSIS, cases by week) and SSB (population, table 07459)")
-#: Where each indicator's figures come from (English; the pages translate them).
-SOURCES = {
-    Indicator.SHARE_INFECTED: _CASE_SOURCE,
-    Indicator.INCIDENCE_14D: _CASE_SOURCE,
-    Indicator.SIGNAL: N_(
-        "Consultations with GPs and out-of-hours clinics (KUHR; simulated in the demo), "
-        "Sykdomspulsen's detector"
-    ),
-}
+_SIGNAL_SOURCE = N_(
+    "Consultations with GPs and out-of-hours clinics (KUHR), Sykdomspulsen's detector"
+)
+_SIMULATED_SIGNAL_SOURCE = N_(
+    "Simulated consultations with GPs and out-of-hours clinics (KUHR), Sykdomspulsen's detector"
+)
+
+
+def source_of(indicator: Indicator, *, simulated: bool) -> str:
+    """Return where an indicator's figures come from (English; the pages translate it);
+    ``simulated``: the store's consultations come from simulated records."""
+    if indicator is not Indicator.SIGNAL:
+        return _CASE_SOURCE
+    return _SIMULATED_SIGNAL_SOURCE if simulated else _SIGNAL_SOURCE
 
 
 def full_detail_codes(principal: Principal, request: Request) -> frozenset[str]:
@@ -135,6 +140,7 @@ class LoadedMap:
     tables: MapTables
     view: MapView
     full_detail: frozenset[str]
+    source: str
 
 
 def load_map(
@@ -162,11 +168,13 @@ def load_map(
             raise NotFound(error.message, field="county", **error.params) from None
         field = "week" if "week" in error.params else "syndrome"
         raise InvalidInput(error.message, field=field, **error.params) from None
-    return LoadedMap(national.generation, tables, view, full_detail)
+    source = source_of(view.indicator, simulated=national.simulated_consultations)
+    return LoadedMap(national.generation, tables, view, full_detail, source)
 
 
-def indicators(tables: MapTables, view: MapView) -> MapIndicators:
+def indicators(loaded: LoadedMap) -> MapIndicators:
     """Return the API's answer for one map."""
+    tables, view = loaded.tables, loaded.view
     return MapIndicators(
         indicator=view.indicator,
         week=view.week,
@@ -193,7 +201,7 @@ def indicators(tables: MapTables, view: MapView) -> MapIndicators:
             )
             for row in view.rows
         ],
-        source=SOURCES[view.indicator],
+        source=loaded.source,
     )
 
 
@@ -223,9 +231,7 @@ def _written_answer(
     view = loaded.view
     # The answer depends on the snapshot, the map chosen and which figures the viewer sees.
     key = (loaded.generation, view.indicator, view.week, county, view.syndrome, loaded.full_detail)
-    packed = rendered_gzip(
-        ANSWERS, key, lambda: indicators(loaded.tables, view).model_dump_json().encode()
-    )
+    packed = rendered_gzip(ANSWERS, key, lambda: indicators(loaded).model_dump_json().encode())
     if not loaded.full_detail:
         if len(_ASKED) >= _ASKED_SIZE:
             _ASKED.clear()  # a new generation's keys replace the old ones

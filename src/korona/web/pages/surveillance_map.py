@@ -24,7 +24,7 @@ from korona.surveillance.map_view import (
 from korona.surveillance.metrics import SUPPRESSED_LABEL
 from korona.surveillance.series import Status
 from korona.web import i18n
-from korona.web.api.surveillance_map import SOURCES, LoadedMap, MapQuery, load_map
+from korona.web.api.surveillance_map import LoadedMap, MapQuery, load_map, source_of
 from korona.web.surveillance_context import (
     WARM_JOBS,
     RenderCache,
@@ -164,7 +164,7 @@ def _context(loaded: LoadedMap, county: str | None, reference_dir: FilePath) -> 
         "county_name": tables.county_names.get(county or ""),
         "shown_value": functools.partial(shown_value, view),
         "number": number,
-        "source": SOURCES[view.indicator],
+        "source": loaded.source,
         "suppressed_fill": SUPPRESSED_FILL,
         "no_data_fill": NO_DATA_FILL,
         "Indicator": Indicator,
@@ -189,7 +189,8 @@ def warm_maps(app: Any, should_stop: Callable[[], bool]) -> None:
                         return
                     view = map_view(tables, indicator, county=county)
                     if view.rows:
-                        loaded = LoadedMap(national.generation, tables, view, frozenset())
+                        source = source_of(indicator, simulated=national.simulated_consultations)
+                        loaded = LoadedMap(national.generation, tables, view, frozenset(), source)
                         map_svg(loaded, reader.reference_dir)
         finally:
             i18n.current_language.reset(token)
