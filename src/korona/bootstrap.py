@@ -7,13 +7,16 @@ import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 import korona.models  # noqa: F401 - every table must be known before the first session
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
+from korona.errors import N_, DomainError
 from korona.portfolio.matching.index import PortfolioIndex
 
 
@@ -57,6 +60,74 @@ class Runtime:
         self.engine.dispose()
 
 
+_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+class SchemaNotReady(DomainError):
+    """The database is not migrated to the schema this code needs (nothing was read)."""
+
+    status_code = 503
+
+
+def head_revision() -> str:
+    """Return the newest migration. The revisions form one chain, each named after its file
+    (``0012_load``), so the newest is the last file; a test holds this to Alembic's head.
+    Read without Alembic, whose import would slow every command down."""
+    return max(path.stem for path in _MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaNotReady` unless the database is at :func:`head_revision`.
+
+    Without it, a command on a database that ``korona db upgrade`` has not set up yet ended
+    in a traceback from its first query ("no such table").
+    """
+    head = head_revision()
+    try:
+        connection = engine.connect()
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+        raise SchemaNotReady(
+            N_("Cannot open the database: {reason}"), reason=reason or type(error.orig).__name__
+        ) from None
+    with connection:
+        try:
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:
+            current = None
+    if current is None:
+        raise SchemaNotReady(N_("The database has no korona tables yet: run korona db upgrade"))
+    if current < head:
+        raise SchemaNotReady(
+            N_(
+                "The database schema is at {current}; this korona needs {head}: "
+                "run korona db upgrade"
+            ),
+            current=current,
+            head=head,
+        )
+    if current != head:
+        raise SchemaNotReady(
+            N_(
+                "The database schema ({current}) is newer than this korona ({head}): "
+                "run a newer korona"
+            ),
+            current=current,
+            head=head,
+        )
+
+
+def check_database(settings: Settings) -> None:
+    """Check the settings' database with :func:`check_schema` on a connection of its own."""
+    if make_url(settings.sqlalchemy_url).get_backend_name() == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # as bootstrap does
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        check_schema(engine)
+    finally:
+        engine.dispose()
+
+
 def bootstrap(settings: Settings) -> Runtime:
     """Return the runtime for the settings: one engine and pool, one index, one UoW factory."""
     url = make_url(settings.sqlalchemy_url)
@@ -84,6 +155,7 @@ def transaction(settings: Settings) -> Iterator[Session]:
     """Yield one session of a throwaway runtime (a CLI command) and close its pool after."""
     runtime = bootstrap(settings)
     try:
+        check_schema(runtime.engine)
         with runtime.unit_of_work() as session:
             yield session
     finally:

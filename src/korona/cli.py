@@ -10,7 +10,7 @@ import typer
 from typer import _click as click  # the click that typer vendors and subclasses
 from typer.core import TyperGroup
 
-from korona.console import console, err_console, fail, settings, transaction
+from korona.console import console, err_console, fail, require_database, settings, transaction
 
 if TYPE_CHECKING:
     from korona.config import Settings
@@ -112,6 +112,7 @@ def demo(
     from korona.demo import generate_password, is_empty, load_demo
 
     config = settings()
+    require_database(config)  # before the surveillance demo's minute of work
     if surveillance:
         _surveillance_demo(config)
     password_file = config.data_dir / "demo-password.txt"
@@ -207,6 +208,7 @@ def serve(
     from korona.notify.worker import start_thread
 
     config = settings()  # fail early with a clear message on bad configuration
+    require_database(config)
     worker = start_thread(config) if mail_worker else None
     if worker is not None:
         # uvicorn hands SIGTERM/SIGINT on to these handlers once it has shut down; the default

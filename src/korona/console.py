@@ -55,6 +55,17 @@ def settings() -> Settings:
         fail(f"Invalid configuration: {messages}")
 
 
+def require_database(config: Settings) -> None:
+    """Exit with the reason unless the database is migrated to this code's schema (for a
+    command that opens the database its own way; :func:`transaction` checks by itself)."""
+    from korona.bootstrap import check_database
+
+    try:
+        check_database(config)
+    except DomainError as error:
+        fail(error.text)
+
+
 @contextmanager
 def transaction(config: Settings | None = None) -> Iterator[Session]:
     """Run one command as one unit of work; domain errors become a clear message and exit 1."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.conftest import cli_env
+from tests.conftest import PASSWORD, cli_env
 from typer.testing import CliRunner
 
 from korona.auth.models import PasswordLink, User
@@ -164,6 +164,44 @@ def test_production_refuses_default_secret(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "KORONA_SECRET_KEY must be set" in result.output
+
+
+def test_commands_before_db_upgrade_say_what_to_run(tmp_path: Path) -> None:
+    """On a new data folder, or one whose schema is behind this code, every command that
+    reads the database said nothing but a traceback ("no such table"), and ``korona demo``
+    first spent its surveillance minute; each now says what to run, and serve does not start.
+    """
+    from alembic.script import ScriptDirectory
+
+    from korona.bootstrap import head_revision
+    from korona.migrations import alembic_config, upgrade
+
+    env = cli_env(tmp_path / "data")
+    add = ["user", "add", "a@example.no", "--name", "A", "--password", PASSWORD]
+    add += ["--role", "portfolio_office"]
+    commands = [
+        ["demo", "--password", PASSWORD],
+        add,
+        ["portfolio", "match", "video"],
+        ["mail", "send"],
+        ["serve", "--port", "0"],
+    ]
+    for arguments in commands:
+        result = runner.invoke(app, arguments, env=env | {"KORONA_SMTP_HOST": "127.0.0.1"})
+        assert result.exit_code == 1, (arguments, result.output)
+        assert "The database has no korona tables yet: run korona db upgrade" in result.output
+        assert "Traceback" not in result.output and result.exc_info[0] is SystemExit
+    assert not (tmp_path / "data" / "surveillance").exists()  # the demo stopped at once
+
+    url = f"sqlite:///{tmp_path / 'data' / 'korona.sqlite3'}"
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head_revision() == head  # the check's own reading of the newest migration
+    upgrade(url, "0011_invitations")
+    result = runner.invoke(app, add, env=env)
+    assert result.exit_code == 1
+    assert f"schema is at 0011_invitations; this korona needs {head}" in result.output
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    assert runner.invoke(app, add, env=env).exit_code == 0
 
 
 def test_user_invite_deactivate_reactivate_and_reset(env: dict[str, str], db: Session) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from korona.console import console, err_console, fail, settings, transaction
+from korona.console import console, err_console, fail, require_database, settings, transaction
 from korona.notify import service
 from korona.notify.worker import DEFAULT_POLL_SECONDS, RoundResult, open_worker
 
@@ -70,7 +70,9 @@ def _report(result: RoundResult) -> None:
 @app.command("send")
 def send(lease: LeaseOption = service.DEFAULT_LEASE.total_seconds()) -> None:
     """Try every waiting e-mail once now (also given-up ones); exit 1 if any needs more care."""
-    with open_worker(settings(), lease=timedelta(seconds=lease)) as worker:
+    config = settings()
+    require_database(config)
+    with open_worker(config, lease=timedelta(seconds=lease)) as worker:
         if worker is None:
             _no_smtp()
         result = worker.run_round(ignore_schedule=True)
@@ -109,7 +111,9 @@ def work(
     """Deliver the outbox until SIGTERM or SIGINT (or once, with --once)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    with open_worker(settings(), lease=timedelta(seconds=lease)) as worker:
+    config = settings()
+    require_database(config)
+    with open_worker(config, lease=timedelta(seconds=lease)) as worker:
         if worker is None:
             _no_smtp()
         if once:
