@@ -49,6 +49,12 @@ def template_text(
     *,
     session: Session,
 ) -> tuple[str, str]:
-    """Return (subject, body) of a template as stored, else from `defaults`."""
+    """Return (subject, body) of a template as stored, else from `defaults`.
+
+    A language no template exists in (a user's or submitter's choice the templates do not
+    cover) gets the fallback language's template.
+    """
+    if language not in LANGUAGES:
+        language = LANGUAGES[0]
     row = find_template(kind_column, kind, language, session=session)
     return (row.subject, row.body) if row is not None else defaults[(kind, language)]

@@ -108,7 +108,6 @@ DEFAULT_LETTERS: dict[tuple[LetterKind, str], tuple[str, str]] = {
 
 def get_template(letter: LetterKind, language: str, *, session: Session) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
-    language = language if language in LANGUAGES else "nb"
 
     def read() -> tuple[str, str]:
         return template_text(

@@ -60,7 +60,6 @@ DEFAULT_NOTICES: dict[tuple[NoticeKind, str], tuple[str, str]] = {
 
 def get_template(kind: NoticeKind, language: str, *, session: Session) -> tuple[str, str]:
     """Return (subject, body) of a letter in a language, falling back to the defaults."""
-    language = language if language in LANGUAGES else "nb"
     return template_text(NoticeTemplate.kind, kind, language, DEFAULT_NOTICES, session=session)
 
 
