@@ -72,10 +72,8 @@ def followed(user: User, *, session: Session) -> list[Followed]:
     return sorted(result, key=lambda f: (f.location_code, f.kind.value))
 
 
-def _user_for(principal: Principal, user_id: int, *, session: Session) -> User:
-    """Return the user whose subscriptions the principal may manage: their own, or (office) any."""
-    if principal.user_id != user_id and not principal.can(Permission.SUBSCRIPTION_MANAGE):
-        raise Forbidden(N_("You may only change your own subscriptions."))
+def _user(user_id: int, *, session: Session) -> User:
+    """Return the user with this id, or raise NotFound."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(N_("No user {id}."), id=user_id)
@@ -83,8 +81,11 @@ def _user_for(principal: Principal, user_id: int, *, session: Session) -> User:
 
 
 def user_for(principal: Principal, user_id: int, *, session: Session) -> User:
-    """Return the user whose subscriptions the principal may see and change."""
-    return _user_for(principal, user_id, session=session)
+    """Return the user whose subscriptions the principal may see and change: their own, or
+    (office) any."""
+    if principal.user_id != user_id and not principal.can(Permission.SUBSCRIPTION_MANAGE):
+        raise Forbidden(N_("You may only change your own subscriptions."))
+    return _user(user_id, session=session)
 
 
 def _set(
@@ -128,7 +129,7 @@ def follow(
     known: Collection[str],
 ) -> None:
     """Follow a location (municipality, county or the nation) for the given kinds; audited."""
-    user = _user_for(principal, user_id, session=session)
+    user = user_for(principal, user_id, session=session)
     if location_code not in known:
         raise InvalidInput(
             N_("Unknown location {code}."), field="location_code", code=location_code
@@ -148,23 +149,19 @@ def unfollow(
     session: Session,
 ) -> None:
     """Stop following a location for one kind (kept as stopped, so automatic ones stay off)."""
-    user = _user_for(principal, user_id, session=session)
+    user = user_for(principal, user_id, session=session)
     _set(principal, user, location_code, kind, False, session=session)
 
 
 def following(user_id: int, kind: SubscriptionKind, *, session: Session) -> list[str]:
     """Return the locations a user follows for one kind (what the signed link would stop)."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(N_("No user {id}."), id=user_id)
+    user = _user(user_id, session=session)
     return [f.location_code for f in followed(user, session=session) if f.kind == kind]
 
 
 def unsubscribe(user_id: int, kind: SubscriptionKind, *, session: Session) -> int:
     """Stop every location of one kind for a user (the signed link); return how many stopped."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(N_("No user {id}."), id=user_id)
+    user = _user(user_id, session=session)
     principal = Principal(user_id=user.id, email=user.email, name=user.name)
     current = [f for f in followed(user, session=session) if f.kind == kind]
     for item in current:
