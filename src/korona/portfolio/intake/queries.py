@@ -28,6 +28,7 @@ from korona.portfolio.need.models import Need
 from korona.portfolio.rows import (
     ColumnRow,
     Columns,
+    get_or_raise,
     get_owned_or_raise,
     page_of_rows,
     text_matches,
@@ -41,10 +42,7 @@ ENTITY = "input"
 
 def get_input(input_id: int, *, session: Session) -> Input:
     """Return the input or raise NotFound."""
-    item = session.get(Input, input_id)
-    if item is None:
-        raise NotFound(N_("Input {id} does not exist"), id=input_id)
-    return item
+    return get_or_raise(Input, input_id, N_("Input {id} does not exist"), session=session)
 
 
 def find_by_token(links: StatusLinks, token: str, *, session: Session) -> Input:
