@@ -171,6 +171,15 @@ def _has_ambient_credentials(request: Request, principal: Principal) -> bool:
     return not is_api or SESSION_COOKIE in request.cookies
 
 
+def check_permission(principal: Principal, permission: Permission) -> None:
+    """Refuse a principal without ``permission``: NotAuthenticated if nobody is logged in (the
+    login page or 401), else PermissionDenied (403)."""
+    if not principal.can(permission):
+        if not principal.is_authenticated:
+            raise NotAuthenticated
+        raise PermissionDenied
+
+
 def require(
     permission: Permission, *, csrf_exempt: Callable[[Request], bool] | None = None
 ) -> Callable[..., object]:
@@ -191,10 +200,7 @@ def require(
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:
         # Async and free of database work: get_db resolved the principal in its worker thread.
-        if not principal.can(permission):
-            if not principal.is_authenticated:
-                raise NotAuthenticated
-            raise PermissionDenied
+        check_permission(principal, permission)
         if (
             request.method not in SAFE_METHODS
             and _has_ambient_credentials(request, principal)

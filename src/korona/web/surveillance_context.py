@@ -36,8 +36,8 @@ from korona.surveillance.store import SurveillanceStore
 from korona.web.deps import (
     SAFE_METHODS,
     SESSION_COOKIE,
-    NotAuthenticated,
     PermissionDenied,
+    check_permission,
     get_runtime,
     resolve_principal,
 )
@@ -311,10 +311,7 @@ def surveillance_principal(permission: Permission = Permission.PUBLIC) -> Callab
         else:  # as deps.current_principal: a connection slot, then a unit of work in a thread
             async with get_runtime(request).database_slots():
                 principal = await run_in_threadpool(_resolve_in_unit_of_work, request)
-        if not principal.can(permission):
-            if not principal.is_authenticated:
-                raise NotAuthenticated
-            raise PermissionDenied
+        check_permission(principal, permission)
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # the route × role test
@@ -335,13 +332,10 @@ def detail_for(reader: SurveillanceReader, principal: Principal, location: Locat
     counties in full. Municipalities in full: municipal doctors, for their own municipality
     and its neighbours; everyone else sees them as the public does.
     """
-    if not principal.is_authenticated:
-        return Detail.PUBLIC
-    if location.level is not LocationLevel.MUNICIPALITY:
-        return Detail.FULL
-    own = principal.municipality_number
-    if own is None or not principal.can(Permission.SURVEILLANCE_DETAIL):
-        return Detail.PUBLIC
+    quick = quick_detail(principal, location)
+    if quick is not None:
+        return quick
+    own = principal.municipality_number  # a municipal doctor's own municipality, never None here
     near = {n.number for n in reader.neighbours_of(location)}
     return Detail.FULL if own == location.number or own in near else Detail.PUBLIC
 
@@ -358,15 +352,20 @@ def quick_detail(principal: Principal, location: Location) -> Detail | None:
     return None
 
 
-def view_for(
-    reader: SurveillanceReader, principal: Principal, code: str
-) -> tuple[LocationView, Detail]:
-    """Return the view of ``code`` that ``principal`` may see; NotFound for unknown codes."""
+def _detail_of_code(reader: SurveillanceReader, principal: Principal, code: str) -> Detail:
+    """Return :func:`detail_for` the location ``code`` names; NotFound for unknown codes."""
     try:
         location = reader.location(code)
     except UnknownLocation:
         raise NotFound(UNKNOWN_LOCATION, code=code) from None
-    detail = detail_for(reader, principal, location)
+    return detail_for(reader, principal, location)
+
+
+def view_for(
+    reader: SurveillanceReader, principal: Principal, code: str
+) -> tuple[LocationView, Detail]:
+    """Return the view of ``code`` that ``principal`` may see; NotFound for unknown codes."""
+    detail = _detail_of_code(reader, principal, code)
     view = reader.view(code) if detail is Detail.FULL else reader.public_view(code)
     return view, detail
 
@@ -376,11 +375,7 @@ def generation_view_for(
 ) -> tuple[int, LocationView, Detail]:
     """Return :func:`view_for` with the store generation the view belongs to (for cache keys:
     the view and the generation come from one snapshot)."""
-    try:
-        location = reader.location(code)
-    except UnknownLocation:
-        raise NotFound(UNKNOWN_LOCATION, code=code) from None
-    detail = detail_for(reader, principal, location)
+    detail = _detail_of_code(reader, principal, code)
     tables, full, public = reader.views(code)
     return tables.generation, (full if detail is Detail.FULL else public), detail
 
