@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from korona.auth.permissions import Principal
 from korona.errors import N_, InvalidInput
 from korona.portfolio.assessment import groups as working_groups
 from korona.portfolio.intake import letters, workflow
@@ -61,6 +62,19 @@ def _request(values: dict[str, Any], *, session: Session) -> workflow.TriageRequ
         working_group_id=parse_row_id(group, field="working_group_id") if group else None,
         reason=values["reason"],
     )
+
+
+def _apply(
+    request: Request,
+    principal: Principal,
+    input_ids: list[int],
+    values: dict[str, Any],
+    *,
+    session: Session,
+) -> list[Input]:
+    """Apply the action form's triage request to the inputs; the submitters get the letters."""
+    triage = _request(values, session=session)
+    return workflow.apply(principal, input_ids, triage, links(request), session=session)
 
 
 def _merge_done(request: Request, *, session: Session) -> tuple[Any, list[Any]] | None:
@@ -126,11 +140,11 @@ def triage_bulk(
         return target
 
     return submit(
-        lambda: workflow.apply(
+        lambda: _apply(
+            request,
             principal,
             [parse_row_id(v, field="input_ids") for v in values["input_ids"]],
-            _request(values, session=session),
-            links(request),
+            values,
             session=session,
         ),
         session=session,
@@ -203,13 +217,7 @@ def triage_one(
         return form_page(request, "inputs/detail.html", context, rejected)
 
     return submit(
-        lambda: workflow.apply(
-            principal,
-            [input_id],
-            _request(values, session=session),
-            links(request),
-            session=session,
-        ),
+        lambda: _apply(request, principal, [input_id], values, session=session),
         session=session,
         redraw=redraw,
         done=f"/inputs/{input_id}?saved=1",
