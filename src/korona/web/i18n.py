@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Format, NullTranslations, Translations
@@ -25,6 +26,15 @@ LANGUAGES: dict[str, str] = {"nb": "Norsk bokmål", "en": "English"}
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
+def _read_catalogue(language: str) -> Catalog | None:
+    """Return the language's .po catalogue as Babel reads it (None if it has none)."""
+    path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
 @cache
 def translations(language: str) -> NullTranslations:
     """Return Babel's translations of a language, compiled once from its .po catalogue.
@@ -32,11 +42,9 @@ def translations(language: str) -> NullTranslations:
     English message ids translate to themselves; fuzzy entries are left out. Plural forms
     follow the catalogue's own Plural-Forms rule.
     """
-    path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
+    catalog = _read_catalogue(language)
+    if catalog is None:
         return NullTranslations()
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
     compiled = BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
@@ -46,11 +54,9 @@ def translations(language: str) -> NullTranslations:
 @cache
 def catalogue(language: str) -> frozenset[str]:
     """Return the message ids (singular and plural) the language's catalogue translates."""
-    path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
+    catalog = _read_catalogue(language)
+    if catalog is None:
         return frozenset()
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
     ids: set[str] = set()
     for message in catalog:
         if message.id and message.string and not message.fuzzy:
