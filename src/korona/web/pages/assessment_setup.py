@@ -115,6 +115,15 @@ def remove_member(
     )
 
 
+def weights_table(weights: scoring.Weights) -> dict[str, Any]:
+    """Return what assessment/_weights_table.html shows: the weights, each criterion's share."""
+    return {
+        "weights": weights,
+        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
+        "criteria": scoring.CRITERIA,
+    }
+
+
 def _weights_page(
     request: Request,
     session: Session,
@@ -123,9 +132,7 @@ def _weights_page(
 ) -> Response:
     weights = service.current_weights(session=session)
     context = {
-        "weights": weights,
-        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
-        "criteria": scoring.CRITERIA,
+        **weights_table(weights),
         "history": service.weights_history(session=session),
         "values": values or weights.as_dict(),
     }

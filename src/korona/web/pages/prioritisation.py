@@ -21,6 +21,7 @@ from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, Rejected, text
 from korona.web.handlers import form_page, submit
 from korona.web.labels import label
+from korona.web.pages.assessment_setup import weights_table
 from korona.web.templating import render
 
 router = APIRouter(prefix="/prioritisation", include_in_schema=False)
@@ -33,12 +34,9 @@ STABLE = 0.9
 
 
 def _context(proposal: Proposal) -> dict[str, Any]:
-    weights = proposal.weights
     return {
         "proposal": proposal,
-        "weights": weights,
-        "normalised": dict(zip(scoring.CRITERIA, weights.as_array(), strict=True)),
-        "criteria": scoring.CRITERIA,
+        **weights_table(proposal.weights),
         "ranked": sorted(
             proposal.items, key=lambda i: (-i.candidate.breakdown.priority, i.candidate.input_id)
         ),
