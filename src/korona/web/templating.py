@@ -152,6 +152,11 @@ def category_options(categories: Iterable[Any], language: str) -> list[tuple[str
     return [(category.code, category.name(language)) for category in categories]
 
 
+def category_names(categories: Iterable[Any]) -> dict[str, str]:
+    """Return each need category's name in the current language, by code (for charts)."""
+    return dict(category_options(categories, i18n.current_language.get()))
+
+
 def organisation_options(organisations: Iterable[Any]) -> list[tuple[int, str]]:
     """Return (id, name) pairs of organisations."""
     return [(organisation.id, organisation.name) for organisation in organisations]

@@ -39,7 +39,7 @@ from korona.web.forms import NO_ERRORS, Form, NeedQuery, Page, Rejected, check_a
 from korona.web.handlers import form_page, submit
 from korona.web.history import history_lines
 from korona.web.labels import label
-from korona.web.templating import category_options, render
+from korona.web.templating import category_names, render
 
 router = APIRouter(prefix="/needs", include_in_schema=False)
 
@@ -130,8 +130,7 @@ def needs_chart(
 ) -> Response:
     """Draw needs per category, stacked by status, as SVG ``width`` pixels wide."""
     counts = service.overview(query.to_filter(), session=session)
-    language = i18n.current_language.get()
-    names = dict(category_options(list_categories(session=session), language))
+    names = category_names(list_categories(session=session))
     rows = [
         {"category": names.get(code, code), "status": label(NeedStatus(status)), "n": n}
         for (code, status), n in counts.by_category_status.items()

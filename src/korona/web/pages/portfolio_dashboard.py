@@ -26,12 +26,18 @@ from korona.web.forms import Form, Rejected, attempt, row_errors, uploaded
 from korona.web.labels import label
 from korona.web.pages.inputs import links
 from korona.web.pages.needs import status_colours
-from korona.web.templating import category_options, render
+from korona.web.templating import category_names, render
 
 router = APIRouter(prefix="/portfolio", include_in_schema=False)
 
 #: The dimensions inputs per week can be stacked by.
 CHART_DIMENSIONS = ("kind", "category", "sector")
+
+
+def _chosen_dimension(request: Request) -> str:
+    """Return the dimension ``?by=`` asks to stack inputs per week by (kind if none or unknown)."""
+    by = request.query_params.get("by")
+    return by if by in CHART_DIMENSIONS else "kind"
 
 
 def _weeks(items: Sequence[Any], today: date) -> list[str]:
@@ -46,8 +52,7 @@ def _weeks(items: Sequence[Any], today: date) -> list[str]:
 def dashboard(request: Request, session: DbSession, principal: CanInputRead) -> Response:
     """Show outcomes, inputs per week, need coverage over time and time to first feedback."""
     items = intake.list_inputs(session=session)
-    by = request.query_params.get("by")
-    dimension = by if by in CHART_DIMENSIONS else "kind"
+    dimension = _chosen_dimension(request)
     today = date.today()
     context = {
         "weeks": stats.time_to_first_feedback(items),
@@ -75,8 +80,7 @@ def _received_rows(
 ) -> list[dict[str, Any]]:
     counts = stats.received_counts(items)
     table = {"kind": counts.by_kind, "category": counts.by_category, "sector": counts.by_sector}
-    language = i18n.current_language.get()
-    names = dict(category_options(list_categories(session=session), language))
+    names = category_names(list_categories(session=session))
     return [
         {"week": week, "group": _dimension_label(dimension, value, names), "n": n}
         for (week, value), n in sorted(table[dimension].items())
@@ -102,8 +106,7 @@ def dashboard_chart(
     request: Request, session: DbSession, principal: CanInputRead, width: ChartWidth = DEFAULT_WIDTH
 ) -> Response:
     """Draw inputs received per week, stacked by kind, category or sector, as SVG."""
-    by = request.query_params.get("by")
-    dimension = by if by in CHART_DIMENSIONS else "kind"
+    dimension = _chosen_dimension(request)
     items = intake.list_inputs(session=session)
     short = {week: i18n.format_week(week, short=True) for week in _weeks(items, date.today())}
     rows = [
