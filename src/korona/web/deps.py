@@ -137,6 +137,13 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     return principal
 
 
+def resolve_principal_apart(request: Request) -> Principal:
+    """Return who is asking, looked up in a unit of work of its own: for code that runs
+    without the route's :func:`get_db` (an error page, the surveillance routes)."""
+    with get_runtime(request).unit_of_work() as session:
+        return resolve_principal(request, session)
+
+
 def _is_form(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

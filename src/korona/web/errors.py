@@ -22,8 +22,7 @@ from korona.web.deps import (
     CsrfFailed,
     NotAuthenticated,
     PermissionDenied,
-    get_runtime,
-    resolve_principal,
+    resolve_principal_apart,
 )
 from korona.web.labels import translate_error
 from korona.web.middleware import add_security_headers
@@ -97,8 +96,7 @@ async def know_principal(request: Request) -> None:
 
     def resolve() -> None:
         try:
-            with get_runtime(request).unit_of_work() as session:
-                resolve_principal(request, session)
+            resolve_principal_apart(request)
         except (NotAuthenticated, SQLAlchemyError):
             # An error page must still answer when the login cannot be read: as logged out.
             log.info("error page for %s drawn without the login", request.url.path)

@@ -39,7 +39,7 @@ from korona.web.deps import (
     PermissionDenied,
     check_permission,
     get_runtime,
-    resolve_principal,
+    resolve_principal_apart,
 )
 
 __all__ = [
@@ -291,11 +291,6 @@ def warm_order(reader: SurveillanceReader) -> list[Location]:
     return locations[offset:] + locations[:offset]
 
 
-def _resolve_in_unit_of_work(request: Request) -> Principal:
-    with get_runtime(request).unit_of_work() as session:
-        return resolve_principal(request, session)
-
-
 def surveillance_principal(permission: Permission = Permission.PUBLIC) -> Callable[..., object]:
     """Return the read-only surveillance routes' ``require(permission)``: the same principal
     and the same refusals, but a request without credentials (no bearer token, no session
@@ -310,7 +305,7 @@ def surveillance_principal(permission: Permission = Permission.PUBLIC) -> Callab
             principal = request.state.principal = ANONYMOUS
         else:  # as deps.current_principal: a connection slot, then a unit of work in a thread
             async with get_runtime(request).database_slots():
-                principal = await run_in_threadpool(_resolve_in_unit_of_work, request)
+                principal = await run_in_threadpool(resolve_principal_apart, request)
         check_permission(principal, permission)
         return principal
 
