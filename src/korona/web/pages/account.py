@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from korona.auth import service as auth_service
 from korona.auth import tokens as auth_tokens
@@ -14,7 +14,7 @@ from korona.validation import CleanLine, RowId
 from korona.web.access import CanProfile
 from korona.web.deps import DbSession
 from korona.web.forms import Rejected, attempt
-from korona.web.handlers import signed_out
+from korona.web.handlers import see_other, signed_out
 from korona.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -81,4 +81,4 @@ def create_token(
 def revoke_token(token_id: RowId, session: DbSession, principal: CanProfile) -> Response:
     """Revoke one of the user's API tokens."""
     auth_tokens.revoke_api_token(principal, token_id, session=session)
-    return RedirectResponse("/account", status_code=303)
+    return see_other("/account")

@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from korona.auth import service as auth_service
@@ -87,7 +87,7 @@ def login(
         return refused
     settings = get_settings(request)
     token = auth_tokens.start_session(user, session=session, hours=settings.session_hours)
-    response = RedirectResponse(landing_page(user, safe_next(next)), status_code=303)
+    response = see_other(landing_page(user, safe_next(next)))
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from korona.auth import service as auth_service
@@ -36,7 +36,7 @@ from korona.web.charts import DEFAULT_WIDTH, ChartWidth, stacked_bar_svg, svg_re
 from korona.web.deps import DbSession, get_municipalities
 from korona.web.exports import AudienceQuery, export_response
 from korona.web.forms import NO_ERRORS, Form, NeedQuery, Page, Rejected, check_all
-from korona.web.handlers import form_page, submit
+from korona.web.handlers import form_page, see_other, submit
 from korona.web.history import history_lines
 from korona.web.labels import label
 from korona.web.templating import category_names, render
@@ -337,4 +337,4 @@ def change_need_status(
     if raw not in {status.value for status in NeedStatus}:
         raise InvalidInput(N_("Choose a valid status"), field="status")
     service.change_status(principal, need_id, NeedStatus(str(raw)), session=session)
-    return RedirectResponse(f"/needs/{need_id}?saved=1", status_code=303)
+    return see_other(f"/needs/{need_id}?saved=1")

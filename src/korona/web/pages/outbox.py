@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from korona.errors import N_
 from korona.notify import service as notify
 from korona.notify.models import OutboxStatus
 from korona.web.access import CanOutboxRead
 from korona.web.deps import DbSession, get_settings
+from korona.web.handlers import see_other
 from korona.web.templating import render
 
 router = APIRouter(prefix="/outbox", include_in_schema=False)
@@ -48,7 +49,7 @@ def outbox_page(request: Request, session: DbSession, principal: CanOutboxRead) 
 def outbox_send(request: Request, session: DbSession, principal: CanOutboxRead) -> Response:
     """Make every waiting e-mail due now; the delivery worker sends it (not this request)."""
     due = notify.retry_waiting_now(principal, session=session)
-    return RedirectResponse(f"/outbox?due={due}", status_code=303)
+    return see_other(f"/outbox?due={due}")
 
 
 @router.post("/{outbox_id}/resend")
@@ -57,4 +58,4 @@ def outbox_resend(
 ) -> Response:
     """Queue a failed, uncertain or given-up e-mail again (a person decided to resend it)."""
     notify.resend(principal, outbox_id, session=session)
-    return RedirectResponse(f"/outbox?resent={outbox_id}", status_code=303)
+    return see_other(f"/outbox?resent={outbox_id}")

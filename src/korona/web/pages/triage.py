@@ -6,7 +6,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -23,7 +23,7 @@ from korona.validation import RowId, parse_row_id, row_id_or_none
 from korona.web.access import CanInputTriage
 from korona.web.deps import DbSession
 from korona.web.forms import NO_ERRORS, Form, ListQuery, Page, Rejected, row_ids, text
-from korona.web.handlers import form_page, submit
+from korona.web.handlers import form_page, see_other, submit
 from korona.web.pages.inputs import detail_context, links, match_index
 
 router = APIRouter(prefix="/triage", include_in_schema=False)
@@ -228,4 +228,4 @@ def triage_one(
 def undo_merge(input_id: RowId, session: DbSession, principal: CanInputTriage) -> Response:
     """Take a merged input out of the input it was merged into (portfolio office)."""
     workflow.undo_merge(principal, input_id, session=session)
-    return RedirectResponse(f"/inputs/{input_id}?unmerged=1", status_code=303)
+    return see_other(f"/inputs/{input_id}?unmerged=1")
