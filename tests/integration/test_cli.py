@@ -184,6 +184,7 @@ def test_commands_before_db_upgrade_say_what_to_run(tmp_path: Path) -> None:
         add,
         ["portfolio", "match", "video"],
         ["mail", "send"],
+        ["surveillance", "send-reports", "--week", "2020-W20"],
         ["serve", "--port", "0"],
     ]
     for arguments in commands:
