@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import korona.models  # noqa: F401 - every table must be known before the first session
 from korona.config import Settings
 from korona.db import make_engine, make_sessionmaker, unit_of_work
-from korona.errors import N_, DomainError
+from korona.errors import DomainError
 from korona.portfolio.matching.index import PortfolioIndex
 
 
@@ -64,7 +64,9 @@ _MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 
 class SchemaNotReady(DomainError):
-    """The database is not migrated to the schema this code needs (nothing was read)."""
+    """The database is not migrated to the schema this code needs (nothing was read).
+
+    Said only on the command line, so in English and not in the page catalogue."""
 
     status_code = 503
 
@@ -88,7 +90,7 @@ def check_schema(engine: Engine) -> None:
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
         raise SchemaNotReady(
-            N_("Cannot open the database: {reason}"), reason=reason or type(error.orig).__name__
+            "Cannot open the database: {reason}", reason=reason or type(error.orig).__name__
         ) from None
     with connection:
         try:
@@ -96,22 +98,17 @@ def check_schema(engine: Engine) -> None:
         except DBAPIError:
             current = None
     if current is None:
-        raise SchemaNotReady(N_("The database has no korona tables yet: run korona db upgrade"))
+        raise SchemaNotReady("The database has no korona tables yet: run korona db upgrade")
     if current < head:
         raise SchemaNotReady(
-            N_(
-                "The database schema is at {current}; this korona needs {head}: "
-                "run korona db upgrade"
-            ),
+            "The database schema is at {current}; this korona needs {head}: run korona db upgrade",
             current=current,
             head=head,
         )
     if current != head:
         raise SchemaNotReady(
-            N_(
-                "The database schema ({current}) is newer than this korona ({head}): "
-                "run a newer korona"
-            ),
+            "The database schema ({current}) is newer than this korona ({head}): "
+            "run a newer korona",
             current=current,
             head=head,
         )

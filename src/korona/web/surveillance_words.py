@@ -23,6 +23,11 @@ SYNDROME_LABELS = {
     "skabb": N_("Scabies"),
 }
 AGE_LABELS = {AgeGroup.TOTAL.value: N_("All ages")}
+#: The store's source names that are words rather than names (the others are proper nouns).
+SOURCE_LABELS = {
+    "FHI (laboratory data)": N_("FHI (laboratory data)"),
+    "FHI (hospital admissions)": N_("FHI (hospital admissions)"),
+}
 LEVEL_LABELS = {
     LocationLevel.NATION: N_("Nation"),
     LocationLevel.COUNTY: N_("County"),
@@ -33,6 +38,11 @@ LEVEL_LABELS = {
 def syndrome_label(name: str) -> str:
     """Return a syndrome's name in the current language."""
     return i18n.gettext(SYNDROME_LABELS[name]) if name in SYNDROME_LABELS else name
+
+
+def source_label(name: str) -> str:
+    """Return a source's name in the current language."""
+    return i18n.gettext(SOURCE_LABELS[name]) if name in SOURCE_LABELS else name
 
 
 def age_label(age: str) -> str:

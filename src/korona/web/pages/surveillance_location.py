@@ -36,7 +36,13 @@ from korona.web.surveillance_context import (
 from korona.web.surveillance_csv import csv_response
 from korona.web.surveillance_numbers import number as _number
 from korona.web.surveillance_svg import LINE_COLOURS, comparison_chart, signal_chart, tile_chart
-from korona.web.surveillance_words import LEVEL_LABELS, age_label, status_label, syndrome_label
+from korona.web.surveillance_words import (
+    LEVEL_LABELS,
+    age_label,
+    source_label,
+    status_label,
+    syndrome_label,
+)
 from korona.web.templating import render, templates
 
 # The router's lifespan starts the surveillance warm-up thread with the app.
@@ -344,6 +350,7 @@ def _body(
         "status_label": status_label,
         "syndrome_label": syndrome_label,
         "age_label": age_label,
+        "source_label": source_label,
         **_charts(view, chosen),
     }
     return templates.env.get_template("surveillance/location_body.html").render(context)
