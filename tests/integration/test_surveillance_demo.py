@@ -87,6 +87,7 @@ def test_cli_demo_says_why_the_surveillance_demo_failed(demo_settings: Settings)
     env = cli_env(demo_settings.data_dir) | {
         "KORONA_REFERENCE_DIR": str(demo_settings.data_dir / "no-reference-data")
     }
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     failed = CliRunner().invoke(app, ["demo"], env=env)
     assert failed.exit_code == 2
     assert "surveillance demo not loaded" in failed.output

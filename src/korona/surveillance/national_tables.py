@@ -227,7 +227,7 @@ class NationalTables:
         case_last = last(cases)
         lab_last = last(store.lab_tests(Frequency.WEEKLY).select(_KEYS).collect())
         stamps = {t: stamp(t) for t in ("cases", "lab_tests", "consultations", "results")}
-        simulated = store.holds_simulated(Table.CONSULTATIONS)
+        kuhr = {"simulated": store.holds_simulated(Table.CONSULTATIONS)}  # signals come from it
         hospital = hospital_weekly(self.reference_dir)
         out = {}
         for code in self.geography.location_codes:
@@ -235,12 +235,8 @@ class NationalTables:
                 "cases": Source("MSIS, FHI", case_last.get(code), stamps["cases"]),
                 "population": Source("SSB 07459", None, None),
                 "tests": Source("FHI (laboratory data)", lab_last.get(code), stamps["lab_tests"]),
-                "consultations": Source(
-                    "KUHR (NorSySS)", None, stamps["consultations"], simulated=simulated
-                ),
-                "signals": Source(  # computed from the consultations
-                    "Sykdomspulsen, FHI", None, stamps["results"], simulated=simulated
-                ),
+                "consultations": Source("KUHR (NorSySS)", None, stamps["consultations"], **kuhr),
+                "signals": Source("Sykdomspulsen, FHI", None, stamps["results"], **kuhr),
             }
             if code == NATION:
                 sources["hospital"] = Source(
