@@ -283,12 +283,17 @@ def test_the_store_marks_consultations_from_simulated_files(geography, icpc2, tm
     for name in ("k.csv", "reported.parquet"):
         report = ingest_kuhr(tmp_path / name, store, geography, icpc2)
         assert not store.holds_simulated("consultations") and not report.notes
+        assert not store.status().notes
     report = ingest_kuhr(tmp_path / "simulated.parquet", store, geography, icpc2)
     assert store.holds_simulated("consultations")
     assert report.notes == ["simulated records: the store marks its consultations as simulated"]
     ingest_kuhr(csv_path, store, geography, icpc2)
     assert SurveillanceStore(tmp_path / "store").holds_simulated("consultations")
     assert not store.holds_simulated("cases")
+    assert store.status().notes == [
+        "consultations hold simulated figures "
+        "(files of `korona surveillance simulate` were ingested)"
+    ]
 
 
 def test_syndromes_are_data(geography, icpc2, tmp_path):

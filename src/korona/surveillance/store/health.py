@@ -107,6 +107,10 @@ def status(root: Path) -> StoreStatus:
                 if free
                 else "a write is in progress; its files join the store when it commits"
             )
+    notes += [
+        f"{table} hold simulated figures (files of `korona surveillance simulate` were ingested)"
+        for table in manifest.simulated
+    ]
     tables = [_table_status(root, manifest, *each) for each in _STATUS_TABLES]
     return StoreStatus(root, manifest.generation, tables, [], notes)
 
