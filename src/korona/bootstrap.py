@@ -88,10 +88,9 @@ def check_schema(engine: Engine) -> None:
     try:
         connection = engine.connect()
     except DBAPIError as error:
-        reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
-        raise SchemaNotReady(
-            "Cannot open the database: {reason}", reason=reason or type(error.orig).__name__
-        ) from None
+        lines = str(error.orig).strip().splitlines()  # the driver's first line says why
+        reason = lines[0] if lines else type(error.orig).__name__
+        raise SchemaNotReady("Cannot open the database: {reason}", reason=reason) from None
     with connection:
         try:
             current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

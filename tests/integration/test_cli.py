@@ -204,6 +204,11 @@ def test_commands_before_db_upgrade_say_what_to_run(tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     assert runner.invoke(app, add, env=env).exit_code == 0
 
+    unreachable = cli_env(tmp_path / "data", "postgresql+psycopg://korona:pw@127.0.0.1:1/korona")
+    result = runner.invoke(app, add, env=unreachable)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Cannot open the database: connection failed" in result.output
+
 
 def test_user_invite_deactivate_reactivate_and_reset(env: dict[str, str], db: Session) -> None:
     invited = runner.invoke(
