@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -18,6 +19,9 @@ from korona.surveillance.report.alerts import area_codes, latest_high_signals
 from korona.surveillance.report.data import WeeklyData, report_weeks
 from korona.surveillance.report.render import ReportRenderer, ReportRequest
 from korona.surveillance.series import Status
+from korona.surveillance.sources.kuhr import ingest_kuhr
+from korona.surveillance.sources.kuhr_read import SIMULATED_MARK
+from korona.surveillance.store import SurveillanceStore
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +92,31 @@ def test_the_html_is_inline_safe_and_the_pdf_holds_the_places(data: WeeklyData) 
     nb = renderer.render(ReportRequest("Kari", "nb", ("municip4601",)))
     assert "Covid-19-konsultasjoner" in nb.html and "forventet" in nb.text
     assert nb.filename == "ukentlig-oversikt-2020-W20-4601.pdf"
+    assert "simulert" not in nb.text  # the store's consultations are not marked simulated
+
+
+def test_the_report_says_when_the_consultations_are_simulated(
+    data: WeeklyData, geography: Geography, icpc2: list[str], tmp_path: Path
+) -> None:
+    kuhr = tmp_path / "kuhr.parquet"
+    row = {"consultation_id": 1, "icpc2_code": "R74", "patient_age": 34}
+    row |= {"patient_municipality": "4601", "practice_municipality": "4601"}
+    row |= {"consultation_date": dt.date(2020, 5, 11), "fee_code": "2ad", "practice_type": "gp"}
+    pl.DataFrame([row]).write_parquet(kuhr, metadata=SIMULATED_MARK)
+    store = SurveillanceStore(tmp_path / "store")
+    ingest_kuhr(kuhr, store, geography, icpc2)
+    assert WeeklyData.build(store, geography, "2020-W20").simulated
+    assert not data.simulated
+    data.simulated = True  # as build sets it for that store, on the fixture's figures
+    try:
+        nb = ReportRenderer(data, base_url="https://x/").render(
+            ReportRequest("Kari", "nb", ("municip4601",))
+        )
+    finally:
+        data.simulated = False
+    pdf = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(nb.pdf)).pages)
+    for shown in (nb.text, nb.html, " ".join(pdf.split())):
+        assert "Konsultasjonstallene er simulert." in shown
 
 
 def test_the_pdf_is_compact_while_the_html_keeps_every_table(data: WeeklyData) -> None:

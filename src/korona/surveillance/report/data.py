@@ -21,6 +21,7 @@ from korona.surveillance.completeness import BASELINE_WEEKS, possibly_incomplete
 from korona.surveillance.geo import NATION, AgeGroup, Geography
 from korona.surveillance.series import Status
 from korona.surveillance.store import SERIES_SCHEMA, SurveillanceStore
+from korona.surveillance.store.layout import Table
 
 __all__ = [
     "COVID19_SYNDROME",
@@ -147,8 +148,11 @@ class WeeklyData:
         results: pl.DataFrame,
         covid_results: pl.DataFrame,
         incomplete: dict[str, tuple[bool, ...]],
+        simulated: bool = False,
     ) -> None:
         self.geography = geography
+        #: The consultations (and so the signals) include simulated ones: the report says so.
+        self.simulated = simulated
         self.week = week
         self.sundays = report_weeks(week)
         self.labels = tuple(iso_week_label(day) for day in self.sundays)
@@ -242,6 +246,7 @@ class WeeklyData:
             results=results,
             covid_results=covid_frame,
             incomplete=incomplete,
+            simulated=store.holds_simulated(Table.CONSULTATIONS),
         )
 
     def _weekly(self, frame: pl.DataFrame | None, columns: list[str]) -> dict[dt.date, dict]:

@@ -342,7 +342,8 @@ class ReportRenderer:
         title = words["title"].format(week=week)
         intro = words["intro"].format(name=request.name, weeks_from=self.data.labels[0], week=week)
         status_note = words["signals_note"].format(medium=words["medium"], high=words["high"])
-        notes = f"{words['incomplete']} {status_note}"
+        simulated = [words["simulated"]] if self.data.simulated else []
+        notes = " ".join([words["incomplete"], status_note, *simulated])
         sections = "".join(self.section_html(code, language) for code in request.locations)
         footer = [f'<p style="font-size:12px;color:#444;">{html.escape(notes)}</p>']
         footer.append(f"<p>{html.escape(words['pdf_note'])}</p>")
