@@ -64,7 +64,7 @@ bench-national: install-test
 
 ## translations: extract message ids and merge them into the Norwegian catalogue
 translations: install-test
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k MapError --no-location \
 		--sort-output --project korona -o src/korona/web/translations/messages.pot .
 	$(BIN)/pybabel update -i src/korona/web/translations/messages.pot \
 		-d src/korona/web/translations -l nb --no-fuzzy-matching --ignore-obsolete

@@ -25,7 +25,9 @@ def test_permission_table_in_docs_matches_code() -> None:
 def test_every_message_id_has_a_norwegian_translation() -> None:
     method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    # MapError: korona.surveillance imports no web code, so its messages for the map pages
+    # are marked by the exception's name (the web translates them when it shows them).
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "MapError": None}
     found: set[str] = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         ROOT / "src" / "korona", method_map, options, keywords=keywords
