@@ -67,7 +67,7 @@ translations: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k MapError --no-location \
 		--sort-output --project korona -o src/korona/web/translations/messages.pot .
 	$(BIN)/pybabel update -i src/korona/web/translations/messages.pot \
-		-d src/korona/web/translations -l nb --no-fuzzy-matching --ignore-obsolete
+		-d src/korona/web/translations -l nb --no-fuzzy-matching --ignore-obsolete --width 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
