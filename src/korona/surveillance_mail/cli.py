@@ -61,6 +61,7 @@ def send_reports(
     if dry_run != (out is not None):
         fail("--dry-run and --out DIR go together: --dry-run --out DIR writes the files.")
     config = settings()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
     require_database(config)
     runtime = bootstrap(config)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
