@@ -114,18 +114,16 @@ def check_schema(engine: Engine) -> None:
 
 
 def check_database(settings: Settings) -> None:
-    """Check the settings' database with :func:`check_schema` on a connection of its own."""
-    if make_url(settings.sqlalchemy_url).get_backend_name() == "sqlite":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)  # as bootstrap does
-    engine = make_engine(settings.sqlalchemy_url)
+    """Check the settings' database with :func:`check_schema` on an engine of its own."""
+    engine = _engine(settings)
     try:
         check_schema(engine)
     finally:
         engine.dispose()
 
 
-def bootstrap(settings: Settings) -> Runtime:
-    """Return the runtime for the settings: one engine and pool, one index, one UoW factory."""
+def _engine(settings: Settings) -> Engine:
+    """Return the engine and pool of the settings' database (SQLite: its folder made first)."""
     url = make_url(settings.sqlalchemy_url)
     pool: dict[str, float] = {}
     if url.database not in (None, "", ":memory:"):  # an in-memory SQLite has its own pool
@@ -134,7 +132,12 @@ def bootstrap(settings: Settings) -> Runtime:
         pool["pool_timeout"] = settings.database_pool_timeout
     if url.get_backend_name() == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.sqlalchemy_url, ping_when_idle=True, **pool)
+    return make_engine(settings.sqlalchemy_url, ping_when_idle=True, **pool)
+
+
+def bootstrap(settings: Settings) -> Runtime:
+    """Return the runtime for the settings: one engine and pool, one index, one UoW factory."""
+    engine = _engine(settings)
     sessions = make_sessionmaker(engine)
     match_index = PortfolioIndex(sessions)
     return Runtime(
