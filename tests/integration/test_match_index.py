@@ -39,10 +39,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env(database_url: str, data_dir: Path) -> dict[str, str]:
-    return cli_env(data_dir, database_url)
-
-
 @contextlib.contextmanager
 def _serve(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """Run `korona serve` in its own process until /healthz answers; stop it afterwards."""
@@ -94,7 +90,7 @@ def test_a_change_in_one_server_is_seen_by_another_at_once(
         + auth_tokens.create_api_token(Principal(), office.id, session=db)
     }
     db.commit()
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(tmp_path / "data", database_url)
     with (
         _serve(env, tmp_path / "a.log") as first,
         _serve(env, tmp_path / "b.log") as second,
@@ -158,7 +154,7 @@ def test_cli_match_keeps_a_snapshot_and_follows_the_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="korona.portfolio.matching.index")
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(tmp_path / "data", database_url)
     with unit_of_work(session_factory) as session:
         _submit(session, settings, "Giraffehalset dosett med alarm")
     hits = _match(env, "giraffehalset dosett")
@@ -191,7 +187,7 @@ def test_cli_match_keeps_a_snapshot_and_follows_the_log(
 def test_cli_match_file_answers_one_line_per_text(
     database_url: str, tmp_path: Path, settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
-    env = _env(database_url, tmp_path / "data")
+    env = cli_env(tmp_path / "data", database_url)
     with unit_of_work(session_factory) as session:
         _submit(session, settings, "Giraffehalset dosett med alarm")
         _submit(session, settings, "Pelikannebbet medisinrobot")
@@ -224,7 +220,7 @@ def test_cli_match_file_names_the_bad_line(
     texts = tmp_path / "texts.jsonl"
     texts.write_text('{"text": "dosett"}\n' + line + "\n", encoding="utf-8")
     result = runner.invoke(
-        app, ["portfolio", "match", "--file", str(texts)], env=_env(database_url, tmp_path)
+        app, ["portfolio", "match", "--file", str(texts)], env=cli_env(tmp_path, database_url)
     )
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -250,7 +246,7 @@ def _submit(session: Session, settings: Settings, title: str) -> None:
 def test_cli_match_wants_text_or_file(tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "texts.jsonl").write_text('{"text": "dosett"}\n', encoding="utf-8")
     paths = [str(tmp_path / a) if a == "texts.jsonl" else a for a in args]
-    result = runner.invoke(app, ["portfolio", "match", *paths], env=_env("sqlite://", tmp_path))
+    result = runner.invoke(app, ["portfolio", "match", *paths], env=cli_env(tmp_path, "sqlite://"))
     assert result.exit_code == 2
     assert result.stdout == "" and "Error:" in result.stderr
 
@@ -312,7 +308,7 @@ def test_cli_prunes_the_match_log(settings: Settings, tmp_path: Path) -> None:
     result = runner.invoke(
         app,
         ["portfolio", "prune-match-log", "--keep-days", "30"],
-        env=_env(settings.database_url, tmp_path),
+        env=cli_env(tmp_path, settings.database_url),
     )
     assert result.exit_code == 0, result.output
     assert "Removed 0 match log rows" in result.stdout
